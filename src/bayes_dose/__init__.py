@@ -1,0 +1,35 @@
+"""bayes_dose: phase I dose-finding on one set of cohort data.
+
+The protocol's 3+3 (with accelerated titration), BOIN, CRM and BLRM designs decide from
+the same :class:`Outcomes`; exact and simulated operating characteristics compare them.
+
+Examples
+--------
+>>> import bayes_dose as bd
+>>> proto = bd.protocols.bat6021()
+>>> fit = bd.ThreePlusThree(n_doses=8, titration_levels=3).fit(bd.Outcomes.parse("1N 2N 3N 4NNN"))
+>>> fit.next_dose
+5
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import protocols
+from .designs import rules
+from .designs.base import Design, Fit
+from .designs.state import Decision, DoseData, Selection
+from .designs.three_plus_three import ThreePlusThree
+from .exact import ExactOC, exact_operating_characteristics
+from .outcomes import Outcomes
+from .protocol import Arm, MTDRule, Protocol, Staggering
+
+try:
+    __version__ = version("bayes_dose")
+except PackageNotFoundError:  # running from a source tree
+    __version__ = "0.1.0"
+
+__all__ = [
+    "Arm", "Decision", "Design", "DoseData", "ExactOC", "Fit", "MTDRule", "Outcomes",
+    "Protocol", "Selection", "Staggering", "ThreePlusThree", "__version__",
+    "exact_operating_characteristics", "protocols", "rules",
+]  # fmt: skip

@@ -1,0 +1,7 @@
+"""Dose-finding designs: one module per design, shared mechanisms in base/rules/state."""
+
+from .base import Design, Fit
+from .state import Decision, DoseData, Selection
+from .three_plus_three import ThreePlusThree
+
+__all__ = ["Decision", "Design", "DoseData", "Fit", "Selection", "ThreePlusThree"]

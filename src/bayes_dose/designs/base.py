@@ -1,0 +1,476 @@
+"""The design interface: an immutable specification that decides from evidence.
+
+Every design is a :class:`Design`: parameters are stored in ``__init__`` (nothing is
+computed there), ``fit(outcomes)`` returns a new :class:`Fit`.  Decisions are made by a
+fixed pipeline, identical for all designs and vectorised over trials:
+
+1. the design's own rule (``_rule``) proposes the next dose, cohort size and any
+   design-specific stop (e.g. lowest dose eliminated);
+2. accelerated titration (when ``titration_levels > 0``) overrides the proposal while
+   it is active: one patient per level, up a level at a time, until the first DLT
+   (or, with ``titration_grade2=True``, the second grade-2 toxicity) or the last
+   titration level;
+3. before the first patient: the start level;
+4. no-skip (``no_skip=True``): never above one level past the highest dose tried;
+5. stopping: ``max_n`` and the user's ``stopping`` rule (see :mod:`.rules`).
+
+Steps are fixed, so a mechanism's effect never depends on how a design was put
+together.  The MTD is chosen by ``select`` on the same evidence.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..inference.estimate import Estimate
+from ..outcomes import Outcomes
+from .rules import StoppingRule
+from .state import NONE, Decision, DoseData, Selection
+
+__all__ = ["Design", "Fit"]
+
+#: Reasons every design shares (codes 0..len-1); a design's own follow.
+BASE_REASONS: tuple[str, ...] = (
+    "no patients yet: start at level {next}",
+    "accelerated titration: no DLT in 1 patient at level {dose}; next level {next} "
+    "(cohort of {size})",
+    "maximum sample size reached (N = {total} >= max_n = {max_n})",
+    "stopping rule met: {rule}",
+    "no-skip: capped at level {next}, one above the highest level tried",
+)
+START, TITRATION, MAX_N, STOP_RULE, NO_SKIP = range(len(BASE_REASONS))
+
+
+class Design(ABC):
+    """Base class of dose-finding designs.
+
+    Parameters
+    ----------
+    n_doses : int
+        Number of dose levels.
+    cohort_size : int
+        Patients per cohort (after titration).
+    max_n : int, optional
+        Stop when this many patients have been treated.
+    start_level : int
+        1-based starting level.
+    titration_levels : int
+        Accelerated titration over levels ``1..titration_levels`` (0 = none).
+    titration_grade2 : bool
+        Also end titration at the second grade-2 drug-related toxicity.
+    no_skip : bool
+        Never escalate past one level above the highest level tried.
+    stopping : StoppingRule, optional
+        Extra stopping rule (``&``/``|`` combinations of :mod:`bayes_dose.rules`).
+    doses_mg : sequence of float, optional
+        Dose labels for tables and plots.
+    """
+
+    #: Reason templates of the design's own rule (codes follow BASE_REASONS).
+    own_reasons: ClassVar[tuple[str, ...]] = ()
+    #: Short design name used in tables.
+    label: ClassVar[str] = "design"
+    #: Whether decisions read the last cohort (``DoseData.last_n``/``last_dlt``); designs
+    #: that do not let exact enumeration merge more paths.
+    uses_last_cohort: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        n_doses: int,
+        *,
+        cohort_size: int = 3,
+        max_n: int | None = None,
+        start_level: int = 1,
+        titration_levels: int = 0,
+        titration_grade2: bool = False,
+        no_skip: bool = True,
+        stopping: StoppingRule | None = None,
+        doses_mg: tuple[float, ...] | None = None,
+    ) -> None:
+        self.n_doses = int(n_doses)
+        self.cohort_size = int(cohort_size)
+        self.max_n = None if max_n is None else int(max_n)
+        self.start_level = int(start_level)
+        self.titration_levels = int(titration_levels)
+        self.titration_grade2 = bool(titration_grade2)
+        self.no_skip = bool(no_skip)
+        self.stopping = stopping
+        self.doses_mg = None if doses_mg is None else tuple(float(d) for d in doses_mg)
+        self._check_base()
+
+    def _check_base(self) -> None:
+        name = type(self).__name__
+        if self.n_doses < 1:
+            raise ValueError(f"{name}: n_doses must be >= 1, got {self.n_doses}")
+        if self.cohort_size < 1:
+            raise ValueError(f"{name}: cohort_size must be >= 1, got {self.cohort_size}")
+        if self.max_n is not None and self.max_n < 1:
+            raise ValueError(f"{name}: max_n must be >= 1, got {self.max_n}")
+        if not 1 <= self.start_level <= self.n_doses:
+            raise ValueError(
+                f"{name}: start_level must be in 1..{self.n_doses}, got {self.start_level}"
+            )
+        if not 0 <= self.titration_levels <= self.n_doses:
+            raise ValueError(
+                f"{name}: titration_levels must be in 0..{self.n_doses}, got {self.titration_levels}"
+            )
+        if self.doses_mg is not None and len(self.doses_mg) != self.n_doses:
+            raise ValueError(
+                f"{name}: doses_mg has {len(self.doses_mg)} entries for {self.n_doses} levels"
+            )
+        if self.stopping is not None and not isinstance(self.stopping, StoppingRule):
+            raise ValueError(f"{name}: stopping must be a StoppingRule, got {self.stopping!r}")
+
+    # -- parameters (scikit-learn style) ---------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        names: list[str] = []
+        for klass in cls.__mro__:
+            if klass is object or "__init__" not in vars(klass):
+                continue
+            for p in inspect.signature(klass.__init__).parameters.values():
+                if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                    if p.name not in names:
+                        names.append(p.name)
+        return names
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters (as given, after normalisation)."""
+        return {k: getattr(self, k) for k in self._param_names() if hasattr(self, k)}
+
+    def replace(self, **changes: Any) -> Design:
+        """A copy with some parameters changed (designs are immutable)."""
+        params = {**self.get_params(), **changes}
+        return type(self)(**params)
+
+    def spec(self) -> dict[str, Any]:
+        """JSON-able specification (for manifests and reports)."""
+
+        def plain(v: Any) -> Any:
+            if isinstance(v, StoppingRule):
+                return v.spec()
+            if hasattr(v, "spec") and callable(v.spec):
+                return v.spec()
+            if isinstance(v, np.ndarray):
+                return v.tolist()
+            if isinstance(v, tuple):
+                return [plain(x) for x in v]
+            if isinstance(v, (np.floating, np.integer)):
+                return v.item()
+            if hasattr(v, "__dataclass_fields__"):
+                return {k: plain(getattr(v, k)) for k in v.__dataclass_fields__}
+            return v
+
+        out = {"design": type(self).__name__}
+        out.update({k: plain(v) for k, v in self.get_params().items()})
+        json.dumps(out)  # fail early if not serialisable
+        return out
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.spec() == other.spec()  # type: ignore[union-attr]
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.spec(), sort_keys=True))
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """All reason templates: shared ones, then the design's own."""
+        return BASE_REASONS + self.own_reasons
+
+    def _code(self, index: int) -> int:
+        """Reason code of the design's own reason number ``index``."""
+        return len(BASE_REASONS) + index
+
+    # -- what a design must provide ---------------------------------------------------
+    @abstractmethod
+    def _rule(self, data: DoseData, estimate: Estimate) -> Decision:
+        """The design's own proposal for every trial (vectorised)."""
+
+    @abstractmethod
+    def select(self, data: DoseData, estimate: Estimate | None = None) -> Selection:
+        """The MTD (or MAD) each trial would select on the evidence so far."""
+
+    def estimate(self, data: DoseData, engine: str = "grid", **kwargs: Any) -> Estimate:
+        """Estimate DLT probabilities (rule-based designs: observed rates)."""
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__}.estimate: unexpected arguments {sorted(kwargs)}"
+            )
+        return Estimate.empirical(data.n, data.dlt)
+
+    # -- the shared pipeline ---------------------------------------------------------------
+    def first_cohort_size(self) -> int:
+        """Size of the first cohort (1 under accelerated titration)."""
+        return 1 if self.titration_levels >= self.start_level else self.cohort_size
+
+    def titration_active(self, data: DoseData) -> np.ndarray:
+        """Trials still in accelerated titration (boolean, shape (T,))."""
+        if self.titration_levels == 0:
+            return np.zeros(data.n_trials, dtype=bool)
+        active = (
+            (data.total_dlt == 0)
+            & (data.n.max(axis=1) <= 1)
+            & (data.current >= 0)
+            & (data.current < self.titration_levels)
+            & (data.current + 1 < self.n_doses)
+        )
+        if self.titration_grade2:
+            active &= data.grade2 < 2
+        return active
+
+    def decide(self, data: DoseData, estimate: Estimate | None = None) -> Decision:
+        """Next dose, cohort size, stop and reason for every trial (vectorised).
+
+        Parameters
+        ----------
+        data : DoseData
+            Evidence for ``T`` trials.
+        estimate : Estimate, optional
+            Posterior summaries (computed with the default engine when omitted).
+        """
+        if data.n_doses != self.n_doses:
+            raise ValueError(
+                f"{type(self).__name__}: data have {data.n_doses} dose levels, design {self.n_doses}"
+            )
+        if estimate is None:
+            estimate = self.estimate(data)
+        T = data.n_trials
+        d = self._rule(data, estimate)
+        nxt, size, stop, reason = (
+            np.array(a, copy=True) for a in (d.next_dose, d.cohort_size, d.stop, d.reason)
+        )
+
+        tit = self.titration_active(data)
+        if tit.any():
+            up = data.current + 1
+            nxt = np.where(tit, up, nxt)
+            size = np.where(tit, np.where(up < self.titration_levels, 1, self.cohort_size), size)
+            stop = np.where(tit, False, stop)
+            reason = np.where(tit, TITRATION, reason)
+
+        empty = data.total_n == 0
+        nxt = np.where(empty, self.start_level - 1, nxt)
+        size = np.where(empty, self.first_cohort_size(), size)
+        stop = np.where(empty, False, stop)
+        reason = np.where(empty, START, reason)
+
+        if self.no_skip:
+            cap = np.maximum(data.highest_tried + 1, self.start_level - 1)
+            capped = ~stop & (nxt > cap)
+            nxt = np.where(capped, cap, nxt)
+            reason = np.where(capped, NO_SKIP, reason)
+
+        if self.max_n is not None:
+            hit = ~stop & (data.total_n >= self.max_n)
+            stop = stop | hit
+            reason = np.where(hit, MAX_N, reason)
+            size = np.minimum(size, np.maximum(self.max_n - data.total_n, 0))
+        if self.stopping is not None:
+            proposal = Decision(nxt, size, stop, reason)
+            hit = ~stop & np.asarray(self.stopping(data, proposal), dtype=bool)
+            stop = stop | hit
+            reason = np.where(hit, STOP_RULE, reason)
+
+        nxt = np.where(stop, NONE, nxt)
+        size = np.where(stop, 0, size)
+        return Decision(
+            nxt.astype(np.int64),
+            size.astype(np.int64),
+            stop.astype(bool),
+            reason.astype(np.int64).reshape(T),
+        )
+
+    def explain(self, data: DoseData, decision: Decision, trial: int = 0) -> str:
+        """The reason of ``trial``'s decision as a sentence."""
+        cur = int(data.current[trial])
+        fields = {
+            "dose": cur + 1,
+            "dose_mg": self._mg(cur),
+            "n": int(data.n[trial, cur]) if cur >= 0 else 0,
+            "dlt": int(data.dlt[trial, cur]) if cur >= 0 else 0,
+            "next": int(decision.next_dose[trial]) + 1 if decision.next_dose[trial] >= 0 else None,
+            "size": int(decision.cohort_size[trial]),
+            "total": int(data.total_n[trial]),
+            "max_n": self.max_n,
+            "rule": str(self.stopping),
+            "last_n": int(data.last_n[trial]),
+            "last_dlt": int(data.last_dlt[trial]),
+        }
+        if decision.next_dose[trial] < 0 and "{next}" in self.reasons[int(decision.reason[trial])]:
+            fields["next"] = cur + 1
+        return self.reasons[int(decision.reason[trial])].format(**fields)
+
+    def _mg(self, idx: int) -> str:
+        if self.doses_mg is None or idx < 0:
+            return ""
+        return f"{self.doses_mg[idx]:g} mg"
+
+    # -- analysis of one data set -------------------------------------------------------
+    def _data_from(self, outcomes: Outcomes) -> DoseData:
+        return DoseData.from_outcomes(outcomes, self.n_doses)
+
+    def fit(self, outcomes: Outcomes, engine: str = "grid", **engine_kwargs: Any) -> Fit:
+        """Analyse one arm's cohort data and recommend.
+
+        Parameters
+        ----------
+        outcomes : Outcomes
+            Patients of one arm.
+        engine : {"grid", "pymc"}
+            Inference engine for model-based designs (rule-based designs ignore it).
+        **engine_kwargs
+            Passed to the engine (e.g. ``draws``, ``chains``, ``random_seed``).
+        """
+        if not isinstance(outcomes, Outcomes):
+            raise ValueError(
+                f"{type(self).__name__}.fit: expected Outcomes, got {type(outcomes).__name__}"
+            )
+        data = self._data_from(outcomes)
+        est = self.estimate(data, engine=engine, **engine_kwargs)
+        dec = self.decide(data, est)
+        sel = self.select(data, est)
+        return self._make_fit(outcomes, data, est, dec, sel)
+
+    def _fit_fields(self, data: DoseData, estimate: Estimate) -> dict[str, Any]:
+        """Extra, design-specific fields of the Fit (override in subclasses)."""
+        return {}
+
+    def _fit_class(self) -> type[Fit]:
+        return Fit
+
+    def _make_fit(
+        self, outcomes: Outcomes, data: DoseData, est: Estimate, dec: Decision, sel: Selection
+    ) -> Fit:
+        arm = outcomes.arms[0] if outcomes.arms else None
+        mg = self.doses_mg or (outcomes.doses_mg(arm) if arm else None)
+        coords = {
+            "dose_level": ("dose", np.arange(1, self.n_doses + 1)),
+            "dose_mg": ("dose", np.asarray(mg if mg else [np.nan] * self.n_doses, dtype=float)),
+        }
+        prob = xr.DataArray(
+            est.prob_mean[0],
+            dims="dose",
+            coords=coords,
+            name="prob_tox",
+            attrs={"engine": est.engine},
+        )
+        interval = None
+        if est.prob_lower is not None and est.prob_upper is not None:
+            interval = xr.DataArray(
+                np.stack([est.prob_lower[0], est.prob_upper[0]], axis=-1),
+                dims=("dose", "bound"),
+                coords={**coords, "bound": ["lower", "upper"]},
+                name="prob_tox_interval",
+                attrs={"mass": est.interval},
+            )
+        nd = int(dec.next_dose[0])
+        sd = int(sel.dose[0])
+        return self._fit_class()(
+            design=self,
+            outcomes=outcomes,
+            data=data,
+            estimate=est,
+            next_dose=None if nd < 0 else nd + 1,
+            cohort_size=int(dec.cohort_size[0]) or None,
+            stop=bool(dec.stop[0]),
+            reason=self.explain(data, dec),
+            mtd=None if sd < 0 else sd + 1,
+            is_mad=bool(sel.is_mad[0]) and sd >= 0,
+            prob_tox=prob,
+            prob_tox_interval=interval,
+            **self._fit_fields(data, est),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fit:
+    """What a design recommends on one arm's data.
+
+    Attributes
+    ----------
+    next_dose : int or None
+        1-based level of the next cohort (None when stopping).
+    cohort_size : int or None
+    stop : bool
+    reason : str
+        The rule that fired, as a sentence.
+    mtd : int or None
+        1-based selected level on the data so far (None: no acceptable dose).
+    is_mad : bool
+        The selection is a maximum administered dose (no MTD reached).
+    prob_tox : xarray.DataArray
+        Estimated DLT probability per dose (coords ``dose_level``, ``dose_mg``).
+    prob_tox_interval : xarray.DataArray or None
+        Credible interval per dose (dim ``bound``).
+    estimate : Estimate
+        The engine's output (posterior and diagnostics for PyMC).
+    """
+
+    design: Design
+    outcomes: Outcomes
+    data: DoseData = field(repr=False)
+    estimate: Estimate = field(repr=False)
+    next_dose: int | None
+    cohort_size: int | None
+    stop: bool
+    reason: str
+    mtd: int | None
+    is_mad: bool
+    prob_tox: xr.DataArray = field(repr=False)
+    prob_tox_interval: xr.DataArray | None = field(default=None, repr=False)
+
+    @property
+    def mtd_label(self) -> str:
+        """``"MTD"``, ``"MAD"`` or ``"none"``."""
+        return "none" if self.mtd is None else ("MAD" if self.is_mad else "MTD")
+
+    @property
+    def posterior(self) -> Any:
+        """The ArviZ posterior (PyMC engine), else None."""
+        return self.estimate.posterior
+
+    @property
+    def diagnostics(self) -> Any:
+        """MCMC diagnostics (PyMC engine), else None."""
+        return self.estimate.diagnostics
+
+    def summary(self) -> pd.DataFrame:
+        """Per-dose table: patients, DLTs and the estimated DLT probability."""
+        df = pd.DataFrame(
+            {
+                "dose_mg": self.prob_tox["dose_mg"].to_numpy(),
+                "n": self.data.n[0],
+                "dlt": self.data.dlt[0],
+                "prob_tox": self.prob_tox.to_numpy(),
+            },
+            index=pd.Index(self.prob_tox["dose_level"].to_numpy(), name="dose_level"),
+        )
+        if self.prob_tox_interval is not None:
+            df["lower"] = self.prob_tox_interval.sel(bound="lower").to_numpy()
+            df["upper"] = self.prob_tox_interval.sel(bound="upper").to_numpy()
+        return df
+
+    def _headline(self) -> str:
+        nxt = (
+            "stop" if self.stop else f"next: level {self.next_dose} (cohort of {self.cohort_size})"
+        )
+        sel = f"{self.mtd_label} {self.mtd}" if self.mtd is not None else "no dose selected"
+        return f"{self.design.label}: {nxt}; {sel}. {self.reason}"
+
+    def __str__(self) -> str:
+        return self._headline() + "\n" + self.summary().to_string()
+
+    def _repr_html_(self) -> str:
+        return f"<p><b>{self._headline()}</b></p>" + self.summary().to_html(float_format="%.3f")

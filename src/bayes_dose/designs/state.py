@@ -1,0 +1,220 @@
+"""Vectorised trial state shared by every design: the evidence a decision is made on.
+
+A :class:`DoseData` holds, for ``T`` trials at once, the patients and DLTs per dose, the
+current dose and the most recent cohort.  Designs decide from it with array operations,
+so one code path serves the analysis of one real data set (``T = 1``) and the
+simulation of thousands of trials.  Dose indices inside arrays are **0-based**; only
+what users see (``Fit``, tables) is 1-based.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..outcomes import Outcomes
+
+__all__ = ["Decision", "DoseData"]
+
+NONE = -1  #: dose index meaning "no dose"
+
+
+@dataclass(frozen=True)
+class DoseData:
+    """Evidence for ``T`` trials over ``D`` dose levels.
+
+    Attributes
+    ----------
+    n, dlt : ndarray of int, shape (T, D)
+        Patients treated and DLTs observed per dose.
+    current : ndarray of int, shape (T,)
+        0-based dose of the most recent cohort, ``-1`` before the first patient.
+    last_n, last_dlt : ndarray of int, shape (T,)
+        Size and DLTs of the most recent cohort.
+    grade2 : ndarray of int, shape (T,)
+        Grade-2 drug-related toxicities so far (accelerated-titration trigger).
+    patient_dose, patient_dlt : ndarray of int, shape (T, P), optional
+        Per-patient dose index and DLT (``-1`` padding), in enrolment order.
+    patient_weight : ndarray of float, shape (T, P), optional
+        Per-patient likelihood weight (TITE: follow-up fraction; 1 when complete).
+    """
+
+    n: np.ndarray
+    dlt: np.ndarray
+    current: np.ndarray
+    last_n: np.ndarray
+    last_dlt: np.ndarray
+    grade2: np.ndarray
+    patient_dose: np.ndarray | None = None
+    patient_dlt: np.ndarray | None = None
+    patient_weight: np.ndarray | None = None
+
+    @property
+    def n_trials(self) -> int:
+        return self.n.shape[0]
+
+    @property
+    def n_doses(self) -> int:
+        return self.n.shape[1]
+
+    @property
+    def total_n(self) -> np.ndarray:
+        """Patients treated per trial, shape (T,)."""
+        return self.n.sum(axis=1)
+
+    @property
+    def total_dlt(self) -> np.ndarray:
+        return self.dlt.sum(axis=1)
+
+    @property
+    def highest_tried(self) -> np.ndarray:
+        """0-based highest dose with a patient, ``-1`` if none."""
+        tried = self.n > 0
+        return np.where(
+            tried.any(axis=1), self.n_doses - 1 - np.argmax(tried[:, ::-1], axis=1), NONE
+        )
+
+    def at_current(self, arr: np.ndarray) -> np.ndarray:
+        """``arr[t, current[t]]`` (0 where nobody is treated yet)."""
+        idx = np.clip(self.current, 0, None)
+        out = np.take_along_axis(arr, idx[:, None], axis=1)[:, 0]
+        return np.where(self.current >= 0, out, 0)
+
+    @classmethod
+    def empty(cls, n_trials: int, n_doses: int) -> DoseData:
+        z = np.zeros((n_trials, n_doses), dtype=np.int64)
+        t = np.zeros(n_trials, dtype=np.int64)
+        return cls(z, z.copy(), np.full(n_trials, NONE), t, t.copy(), t.copy())
+
+    @classmethod
+    def from_counts(
+        cls,
+        n: np.ndarray,
+        dlt: np.ndarray,
+        current: np.ndarray,
+        last_n: np.ndarray | None = None,
+        last_dlt: np.ndarray | None = None,
+        grade2: np.ndarray | None = None,
+    ) -> DoseData:
+        """State from count arrays (last cohort defaults to 0 patients)."""
+        n = np.atleast_2d(np.asarray(n, dtype=np.int64))
+        dlt = np.atleast_2d(np.asarray(dlt, dtype=np.int64))
+        T = n.shape[0]
+        zero = np.zeros(T, dtype=np.int64)
+        return cls(
+            n, dlt, np.broadcast_to(np.asarray(current, dtype=np.int64), (T,)).copy(),
+            zero if last_n is None else np.asarray(last_n, dtype=np.int64),
+            zero if last_dlt is None else np.asarray(last_dlt, dtype=np.int64),
+            zero if grade2 is None else np.asarray(grade2, dtype=np.int64),
+        )  # fmt: skip
+
+    @classmethod
+    def from_outcomes(
+        cls, outcomes: Outcomes, n_doses: int, tite_window: float | None = None
+    ) -> DoseData:
+        """One-trial state from the patients of a single arm.
+
+        With ``tite_window`` a patient without DLT weighs
+        ``min(followup_days / tite_window, 1)`` (missing follow-up counts as complete).
+        """
+        f = outcomes.to_frame()
+        if len(set(f["arm"])) > 1:
+            raise ValueError(
+                f"data hold arms {outcomes.arms}; fit one arm at a time (outcomes.arm(name))"
+            )
+        if len(f) and int(f["dose_level"].max()) > n_doses:
+            bad = int(np.argmax(f["dose_level"].to_numpy() > n_doses))
+            raise ValueError(
+                f"row {bad} (patient_id={f['patient_id'].iat[bad]!r}) field 'dose_level': level "
+                f"{int(f['dose_level'].iat[bad])} is above the design's {n_doses} levels"
+            )
+        lv = f["dose_level"].to_numpy(dtype=np.int64) - 1
+        y = f["dlt"].to_numpy(dtype=np.int64)
+        n = np.bincount(lv, minlength=n_doses)[None, :].astype(np.int64)
+        d = np.bincount(lv, weights=y, minlength=n_doses)[None, :].astype(np.int64)
+        if len(f):
+            cohort = f["cohort"].to_numpy()
+            last = cohort == cohort[-1]
+            current = np.array([lv[-1]])
+            last_n = np.array([last.sum()])
+            last_dlt = np.array([y[last].sum()])
+        else:
+            current, last_n, last_dlt = np.array([NONE]), np.array([0]), np.array([0])
+        w = np.ones(len(f))
+        if tite_window is not None:
+            fu = f["followup_days"].to_numpy(dtype=float)
+            frac = np.where(np.isnan(fu), 1.0, np.minimum(fu / float(tite_window), 1.0))
+            w = np.where(y == 1, 1.0, frac)
+        return cls(
+            n, d, current, last_n, last_dlt,
+            np.array([int(f["grade2"].sum())]),
+            lv[None, :], y[None, :], w[None, :],
+        )  # fmt: skip
+
+    def after_cohort(self, dose: np.ndarray, size: np.ndarray, dlt: np.ndarray) -> DoseData:
+        """Count state after each trial treats a cohort: ``size`` patients at 0-based ``dose``
+        with ``dlt`` DLTs (vectorised; patient-level arrays are not carried)."""
+        rows = np.arange(self.n_trials)
+        n = self.n.copy()
+        y = self.dlt.copy()
+        n[rows, dose] += size
+        y[rows, dose] += dlt
+        return DoseData(
+            n,
+            y,
+            np.asarray(dose, dtype=np.int64).copy(),
+            np.asarray(size, dtype=np.int64).copy(),
+            np.asarray(dlt, dtype=np.int64).copy(),
+            self.grade2.copy(),
+        )
+
+    def take(self, idx: np.ndarray) -> DoseData:
+        """The trials ``idx`` (integer or boolean index)."""
+
+        def sub(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[idx]
+
+        return DoseData(
+            self.n[idx], self.dlt[idx], self.current[idx], self.last_n[idx],
+            self.last_dlt[idx], self.grade2[idx], sub(self.patient_dose),
+            sub(self.patient_dlt), sub(self.patient_weight),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A design's decision for ``T`` trials (0-based dose indices).
+
+    Attributes
+    ----------
+    next_dose : ndarray of int, shape (T,)
+        Dose of the next cohort, ``-1`` when the trial stops.
+    cohort_size : ndarray of int, shape (T,)
+        Size of the next cohort (0 when stopping).
+    stop : ndarray of bool, shape (T,)
+    reason : ndarray of int, shape (T,)
+        Index into the design's ``reasons`` (the rule that fired).
+    """
+
+    next_dose: np.ndarray
+    cohort_size: np.ndarray
+    stop: np.ndarray
+    reason: np.ndarray
+
+    def where(self, mask: np.ndarray, other: Decision) -> Decision:
+        """Elementwise: this decision where ``mask``, else ``other``."""
+        return Decision(
+            np.where(mask, self.next_dose, other.next_dose),
+            np.where(mask, self.cohort_size, other.cohort_size),
+            np.where(mask, self.stop, other.stop),
+            np.where(mask, self.reason, other.reason),
+        )
+
+
+@dataclass(frozen=True)
+class Selection:
+    """MTD selection for ``T`` trials: 0-based dose (``-1`` = none) and whether it is a MAD."""
+
+    dose: np.ndarray
+    is_mad: np.ndarray

@@ -1,0 +1,432 @@
+"""Cohort data: one record per patient.
+
+:class:`Outcomes` is an immutable, validated table of patients (arm, 1-based dose level,
+dose in mg, DLT 0/1, cohort, enrolment day, days of DLT follow-up, and an optional
+grade-2 flag used by accelerated titration).  Bad input raises ``ValueError`` naming the
+row and the field; nothing is silently dropped or coerced into a wrong count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .protocol import Protocol
+
+__all__ = ["COLUMNS", "Outcomes"]
+
+#: Columns of :meth:`Outcomes.to_frame`, in order.
+COLUMNS = (
+    "patient_id", "arm", "dose_level", "dose_mg", "dlt", "cohort", "enroll_day",
+    "followup_days", "grade2",
+)  # fmt: skip
+
+_TOKEN = re.compile(r"^(\d+)([NTnt]+)$")
+
+
+class Outcomes:
+    """Per-patient DLT outcomes of a dose-escalation trial (one or more arms).
+
+    Build it with :meth:`parse`, :meth:`from_frame` or :meth:`from_counts`; the
+    constructor is internal.  Patients are kept in enrolment order.
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> out = bd.Outcomes.parse("1N 2N 3N 4NNN 4NTN")
+    >>> len(out)
+    9
+    >>> out.counts()[["n", "dlt"]].to_dict("list")
+    {'n': [1, 1, 1, 6], 'dlt': [0, 0, 0, 1]}
+    """
+
+    __slots__ = ("_doses_mg", "_frame")
+
+    def __init__(self, frame: pd.DataFrame, doses_mg: dict[str, tuple[float, ...]] | None = None):
+        self._frame = frame
+        self._doses_mg = dict(doses_mg or {})
+
+    # -- constructors ------------------------------------------------------------
+    @classmethod
+    def parse(cls, text: str, arm: str = "mono", protocol: Protocol | None = None) -> Outcomes:
+        """Read an escalation-style string such as ``"1N 2N 3N 4NNN 4NTN"``.
+
+        Each token is a 1-based dose level followed by one letter per patient
+        (``T`` = DLT, ``N`` = no DLT); each token is one cohort.
+
+        Parameters
+        ----------
+        text : str
+            Whitespace-separated cohorts.
+        arm : str
+            Arm of every patient.
+        protocol : Protocol, optional
+            When given, levels are checked against the arm and mg doses filled in.
+        """
+        if not isinstance(text, str):
+            raise ValueError(f"Outcomes.parse: expected a string, got {type(text).__name__}")
+        rows = []
+        for c, token in enumerate(text.split(), start=1):
+            m = _TOKEN.match(token)
+            if not m:
+                raise ValueError(
+                    f"Outcomes.parse: cohort {c} token {token!r}: expected a dose level "
+                    "followed by T/N letters, e.g. '3NNT'"
+                )
+            level = int(m.group(1))
+            for letter in m.group(2).upper():
+                rows.append(
+                    {"patient_id": f"P{len(rows) + 1:03d}", "arm": arm, "dose_level": level,
+                     "dlt": int(letter == "T"), "cohort": c}
+                )  # fmt: skip
+        frame = pd.DataFrame(rows, columns=["patient_id", "arm", "dose_level", "dlt", "cohort"])
+        return cls.from_frame(frame, protocol=protocol)
+
+    @classmethod
+    def from_counts(
+        cls,
+        n: Sequence[int],
+        dlt: Sequence[int],
+        arm: str = "mono",
+        protocol: Protocol | None = None,
+    ) -> Outcomes:
+        """Patients from per-dose counts (level 1 first); one cohort per dose, in level order.
+
+        The order of patients is unknown from counts, so the last cohort is the highest
+        treated dose; designs that use the last cohort should be given full data.
+
+        Examples
+        --------
+        >>> import bayes_dose as bd
+        >>> bd.Outcomes.from_counts(n=[3, 4], dlt=[0, 1]).counts()["dlt"].tolist()
+        [0, 1]
+        """
+        n = list(n)
+        dlt = list(dlt)
+        if len(n) != len(dlt):
+            raise ValueError(
+                f"Outcomes.from_counts: 'n' has {len(n)} levels but 'dlt' has {len(dlt)}"
+            )
+        rows = []
+        cohort = 0
+        for level, (ni, yi) in enumerate(zip(n, dlt, strict=True), start=1):
+            if not _is_int(ni) or ni < 0:
+                raise ValueError(
+                    f"Outcomes.from_counts: level {level} field 'n': {ni!r} is not a count"
+                )
+            if not _is_int(yi) or not 0 <= yi <= ni:
+                raise ValueError(
+                    f"Outcomes.from_counts: level {level} field 'dlt': {yi!r} is not in 0..{ni}"
+                )
+            if ni == 0:
+                continue
+            cohort += 1
+            for k in range(int(ni)):
+                rows.append(
+                    {"patient_id": f"P{len(rows) + 1:03d}", "arm": arm, "dose_level": level,
+                     "dlt": int(k < yi), "cohort": cohort}
+                )  # fmt: skip
+        frame = pd.DataFrame(rows, columns=["patient_id", "arm", "dose_level", "dlt", "cohort"])
+        return cls.from_frame(frame, protocol=protocol)
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame, protocol: Protocol | None = None) -> Outcomes:
+        """Validate a tidy DataFrame with one row per patient.
+
+        Required columns: ``patient_id``, ``arm``, ``dose_level`` (1-based) or
+        ``dose_mg`` (then ``protocol`` maps mg to levels), ``dlt`` (0/1).  Optional:
+        ``cohort`` (default: runs of consecutive patients at one dose), ``enroll_day``,
+        ``followup_days`` (DLT observation so far, for TITE designs; ``>= 0``),
+        ``grade2`` (0/1: a grade-2 drug-related toxicity, ends accelerated titration).
+
+        Without ``protocol`` levels must be positive integers and any arm name is
+        accepted; with it, levels and arms are checked against the protocol.
+
+        Raises
+        ------
+        ValueError
+            Naming the row (0-based position and ``patient_id``) and the field.
+        """
+        if not isinstance(df, pd.DataFrame):
+            raise ValueError(f"Outcomes.from_frame: expected a DataFrame, got {type(df).__name__}")
+        df = df.reset_index(drop=True)
+        missing = [c for c in ("patient_id", "arm", "dlt") if c not in df.columns]
+        if "dose_level" not in df.columns and "dose_mg" not in df.columns:
+            missing.append("dose_level (or dose_mg)")
+        if missing:
+            raise ValueError(f"Outcomes.from_frame: missing column(s): {', '.join(missing)}")
+        unknown = set(df.columns) - set(COLUMNS)
+        if unknown:
+            raise ValueError(
+                f"Outcomes.from_frame: unknown column(s) {sorted(map(str, unknown))}; "
+                f"known: {', '.join(COLUMNS)}"
+            )
+
+        def where(i: int) -> str:
+            return f"row {i} (patient_id={df['patient_id'].iat[i]!r})"
+
+        n = len(df)
+        pid = []
+        for i, v in enumerate(df["patient_id"]):
+            if _isna(v) or str(v).strip() == "":
+                raise ValueError(f"Outcomes.from_frame: row {i} field 'patient_id': missing")
+            pid.append(str(v))
+        seen: dict[str, int] = {}
+        for i, p in enumerate(pid):
+            if p in seen:
+                raise ValueError(
+                    f"Outcomes.from_frame: {where(i)} field 'patient_id': duplicate of row {seen[p]}"
+                )
+            seen[p] = i
+
+        arms = []
+        for i, v in enumerate(df["arm"]):
+            if _isna(v) or not isinstance(v, str) or v.strip() == "":
+                raise ValueError(
+                    f"Outcomes.from_frame: {where(i)} field 'arm': {v!r} is not an arm name"
+                )
+            if protocol is not None and v not in protocol.arm_names:
+                raise ValueError(
+                    f"Outcomes.from_frame: {where(i)} field 'arm': unknown arm {v!r}; "
+                    f"protocol arms: {protocol.arm_names}"
+                )
+            arms.append(v)
+
+        levels = np.zeros(n, dtype=np.int64)
+        mg = np.full(n, np.nan)
+        has_level = "dose_level" in df.columns
+        has_mg = "dose_mg" in df.columns
+        for i in range(n):
+            arm_obj = protocol.arm(arms[i]) if protocol is not None else None
+            if has_level and not _isna(df["dose_level"].iat[i]):
+                v = df["dose_level"].iat[i]
+                if not _is_int(v) or int(v) < 1:
+                    raise ValueError(
+                        f"Outcomes.from_frame: {where(i)} field 'dose_level': {v!r} is not a "
+                        "1-based level"
+                    )
+                levels[i] = int(v)
+                if arm_obj is not None:
+                    if levels[i] > arm_obj.n_doses:
+                        raise ValueError(
+                            f"Outcomes.from_frame: {where(i)} field 'dose_level': unknown level "
+                            f"{levels[i]}; arm {arm_obj.name!r} has levels 1..{arm_obj.n_doses}"
+                        )
+                    mg[i] = arm_obj.doses_mg[levels[i] - 1]
+                if has_mg and not _isna(df["dose_mg"].iat[i]):
+                    given = _as_float(df["dose_mg"].iat[i], where(i), "dose_mg")
+                    if not np.isnan(mg[i]) and abs(given - mg[i]) > 1e-9 * max(1.0, mg[i]):
+                        raise ValueError(
+                            f"Outcomes.from_frame: {where(i)} field 'dose_mg': {given:g} mg does "
+                            f"not match level {levels[i]} ({mg[i]:g} mg)"
+                        )
+                    mg[i] = given
+            elif has_mg and not _isna(df["dose_mg"].iat[i]):
+                given = _as_float(df["dose_mg"].iat[i], where(i), "dose_mg")
+                if arm_obj is None:
+                    raise ValueError(
+                        f"Outcomes.from_frame: {where(i)} field 'dose_level': missing, and "
+                        "dose_mg can only be mapped to a level with a protocol"
+                    )
+                try:
+                    levels[i] = arm_obj.level_of(given)
+                except ValueError as exc:
+                    raise ValueError(
+                        f"Outcomes.from_frame: {where(i)} field 'dose_mg': {exc}"
+                    ) from None
+                mg[i] = given
+            else:
+                raise ValueError(f"Outcomes.from_frame: {where(i)} field 'dose_level': missing")
+
+        dlt = np.zeros(n, dtype=np.int64)
+        for i, v in enumerate(df["dlt"]):
+            if isinstance(v, (bool, np.bool_)):
+                dlt[i] = int(v)
+            elif _is_int(v) and int(v) in (0, 1):
+                dlt[i] = int(v)
+            else:
+                raise ValueError(
+                    f"Outcomes.from_frame: {where(i)} field 'dlt': {v!r} is not 0 or 1"
+                )
+
+        def optional_days(col: str, integer: bool = False) -> np.ndarray:
+            out = np.full(n, np.nan)
+            if col not in df.columns:
+                return out
+            for i, v in enumerate(df[col]):
+                if _isna(v):
+                    continue
+                x = _as_float(v, where(i), col)
+                if x < 0:
+                    raise ValueError(
+                        f"Outcomes.from_frame: {where(i)} field {col!r}: {v!r} is negative"
+                    )
+                if integer and x != int(x):
+                    raise ValueError(
+                        f"Outcomes.from_frame: {where(i)} field {col!r}: {v!r} is not an integer"
+                    )
+                out[i] = x
+            return out
+
+        enroll = optional_days("enroll_day")
+        follow = optional_days("followup_days")
+        cohort_given = optional_days("cohort", integer=True)
+        if "cohort" in df.columns and n and np.isnan(cohort_given).any():
+            i = int(np.flatnonzero(np.isnan(cohort_given))[0])
+            raise ValueError(f"Outcomes.from_frame: {where(i)} field 'cohort': missing")
+        if "cohort" in df.columns:
+            cohort = cohort_given.astype(np.int64)
+        else:
+            cohort = _runs(arms, levels)
+        grade2 = np.zeros(n, dtype=np.int64)
+        if "grade2" in df.columns:
+            for i, v in enumerate(df["grade2"]):
+                if _isna(v):
+                    continue
+                if isinstance(v, (bool, np.bool_)) or (_is_int(v) and int(v) in (0, 1)):
+                    grade2[i] = int(v)
+                else:
+                    raise ValueError(
+                        f"Outcomes.from_frame: {where(i)} field 'grade2': {v!r} is not 0 or 1"
+                    )
+
+        frame = pd.DataFrame(
+            {
+                "patient_id": pd.Series(pid, dtype=object),
+                "arm": pd.Series(arms, dtype=object),
+                "dose_level": levels,
+                "dose_mg": mg,
+                "dlt": dlt,
+                "cohort": cohort,
+                "enroll_day": enroll,
+                "followup_days": follow,
+                "grade2": grade2,
+            },
+            columns=list(COLUMNS),
+        )
+        doses = {a.name: a.doses_mg for a in protocol.arms} if protocol is not None else None
+        return cls(frame, doses)
+
+    # -- views ---------------------------------------------------------------------
+    def to_frame(self) -> pd.DataFrame:
+        """A copy of the patient table (columns :data:`COLUMNS`)."""
+        return self._frame.copy()
+
+    def __len__(self) -> int:
+        return len(self._frame)
+
+    def __repr__(self) -> str:
+        arms = ", ".join(
+            f"{a}: {k}" for a, k in self._frame.groupby("arm", sort=False).size().items()
+        )
+        return f"<Outcomes {len(self)} patients ({arms or 'none'}); DLTs {int(self._frame['dlt'].sum())}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Outcomes) and self._frame.equals(other._frame)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def arms(self) -> tuple[str, ...]:
+        """Arms present in the data, in order of first appearance."""
+        return tuple(pd.unique(self._frame["arm"]))
+
+    def doses_mg(self, arm: str) -> tuple[float, ...] | None:
+        """The arm's dose grid in mg when known (from a protocol), else ``None``."""
+        return self._doses_mg.get(arm)
+
+    def arm(self, name: str) -> Outcomes:
+        """Only the patients of arm ``name``."""
+        sub = self._frame[self._frame["arm"] == name].reset_index(drop=True)
+        return Outcomes(sub, self._doses_mg)
+
+    def cohorts(self) -> Iterable[Outcomes]:
+        """Cumulative data after each cohort, in order (for replay / shadow decisions)."""
+        f = self._frame
+        keys = list(dict.fromkeys(zip(f["arm"], f["cohort"], strict=True)))
+        for k in range(1, len(keys) + 1):
+            mask = (
+                pd.Series(list(zip(f["arm"], f["cohort"], strict=True))).isin(keys[:k]).to_numpy()
+            )
+            yield Outcomes(f[mask].reset_index(drop=True), self._doses_mg)
+
+    def counts(self, n_doses: int | None = None, arm: str | None = None) -> pd.DataFrame:
+        """Patients and DLTs per dose level (levels 1..n_doses, zeros included).
+
+        Parameters
+        ----------
+        n_doses : int, optional
+            Number of levels to show (default: the arm's grid, or the highest level seen).
+        arm : str, optional
+            Restrict to one arm (required when the data hold several arms).
+        """
+        f = self._frame
+        if arm is None:
+            if len(self.arms) > 1:
+                raise ValueError(f"Outcomes.counts: data hold arms {self.arms}; pass arm=")
+            arm = self.arms[0] if self.arms else None
+        else:
+            f = f[f["arm"] == arm]
+        grid = self._doses_mg.get(arm) if arm is not None else None
+        if n_doses is None:
+            n_doses = len(grid) if grid else int(f["dose_level"].max()) if len(f) else 0
+        if len(f) and int(f["dose_level"].max()) > n_doses:
+            raise ValueError(
+                f"Outcomes.counts: level {int(f['dose_level'].max())} is above n_doses={n_doses}"
+            )
+        lv = f["dose_level"].to_numpy() - 1
+        n = np.bincount(lv, minlength=n_doses)[:n_doses]
+        y = np.bincount(lv, weights=f["dlt"].to_numpy(), minlength=n_doses)[:n_doses].astype(
+            np.int64
+        )
+        mg = (
+            np.asarray(grid, dtype=float)[:n_doses]
+            if grid and len(grid) >= n_doses
+            else np.full(n_doses, np.nan)
+        )
+        return pd.DataFrame(
+            {"dose_mg": mg, "n": n.astype(np.int64), "dlt": y},
+            index=pd.Index(np.arange(1, n_doses + 1), name="dose_level"),
+        )
+
+
+def _isna(v: object) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _is_int(v: object) -> bool:
+    if isinstance(v, (bool, np.bool_)):
+        return False
+    if isinstance(v, (int, np.integer)):
+        return True
+    if isinstance(v, (float, np.floating)):
+        return bool(np.isfinite(v) and float(v).is_integer())
+    return False
+
+
+def _as_float(v: object, where: str, col: str) -> float:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise ValueError(f"Outcomes.from_frame: {where} field {col!r}: {v!r} is not a number")
+    x = float(v)
+    if not np.isfinite(x):
+        raise ValueError(f"Outcomes.from_frame: {where} field {col!r}: {v!r} is not finite")
+    return x
+
+
+def _runs(arms: Sequence[str], levels: np.ndarray) -> np.ndarray:
+    """Cohort numbers as runs of consecutive patients with the same arm and level."""
+    out = np.zeros(len(levels), dtype=np.int64)
+    c = 0
+    for i in range(len(levels)):
+        if i == 0 or arms[i] != arms[i - 1] or levels[i] != levels[i - 1]:
+            c += 1
+        out[i] = c
+    return out

@@ -1,0 +1,313 @@
+"""A phase I protocol as data: arms, dose levels, DLT window, MTD rule, staggering.
+
+A :class:`Protocol` is immutable and round-trips to TOML so that users can describe
+their own trial (``Protocol.to_toml`` / ``Protocol.from_toml``).  The protocol's DLT
+definition is data too (``dlt_rules``, interpreted by :mod:`bayes_dose.dlt`), so a
+protocol amendment changes a file, not code.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+__all__ = ["Arm", "MTDRule", "Protocol", "Staggering"]
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One escalation arm of a protocol.
+
+    Parameters
+    ----------
+    name : str
+        Short key used in data (``"mono"``, ``"combo"``).
+    label : str
+        Human-readable description.
+    doses_mg : tuple of float
+        Dose of the escalated drug at each level, level 1 first (increasing).
+    start_level : int
+        1-based starting level.
+    partner : str, optional
+        Fixed partner treatment (e.g. ``"tislelizumab 200 mg IV Q3W"``).
+    assumptions : tuple of str
+        Assumptions that are not in the protocol text; every report shows them.
+    """
+
+    name: str
+    label: str
+    doses_mg: tuple[float, ...]
+    start_level: int = 1
+    partner: str | None = None
+    assumptions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        doses = tuple(float(d) for d in self.doses_mg)
+        object.__setattr__(self, "doses_mg", doses)
+        object.__setattr__(self, "assumptions", tuple(self.assumptions))
+        if not self.name:
+            raise ValueError("Arm: field 'name' must be a non-empty string")
+        if len(doses) == 0:
+            raise ValueError(f"Arm {self.name!r}: field 'doses_mg' must list at least one dose")
+        if any(d <= 0 for d in doses):
+            raise ValueError(f"Arm {self.name!r}: field 'doses_mg' must be positive, got {doses}")
+        if any(b <= a for a, b in zip(doses, doses[1:], strict=False)):
+            raise ValueError(f"Arm {self.name!r}: field 'doses_mg' must increase, got {doses}")
+        if not 1 <= self.start_level <= len(doses):
+            raise ValueError(
+                f"Arm {self.name!r}: field 'start_level' must be in 1..{len(doses)}, "
+                f"got {self.start_level}"
+            )
+
+    @property
+    def n_doses(self) -> int:
+        """Number of dose levels."""
+        return len(self.doses_mg)
+
+    @property
+    def dose_levels(self) -> tuple[int, ...]:
+        """1-based dose levels."""
+        return tuple(range(1, self.n_doses + 1))
+
+    def level_of(self, dose_mg: float) -> int:
+        """1-based level of a dose in mg (exact match), or ``ValueError``."""
+        for i, d in enumerate(self.doses_mg, start=1):
+            if abs(d - float(dose_mg)) <= 1e-9 * max(1.0, d):
+                return i
+        raise ValueError(f"arm {self.name!r} has no dose {dose_mg} mg (doses: {self.doses_mg})")
+
+
+@dataclass(frozen=True)
+class MTDRule:
+    """MTD = highest dose with DLT in at most ``max_dlt_fraction`` of at least ``min_patients``."""
+
+    max_dlt_fraction: Fraction = Fraction(1, 6)
+    min_patients: int = 6
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "max_dlt_fraction", Fraction(self.max_dlt_fraction))
+        if not 0 <= self.max_dlt_fraction < 1:
+            raise ValueError("MTDRule: field 'max_dlt_fraction' must be in [0, 1)")
+        if self.min_patients < 1:
+            raise ValueError("MTDRule: field 'min_patients' must be >= 1")
+
+    def acceptable(self, n: int, dlt: int) -> bool:
+        """Whether ``dlt`` DLTs among ``n`` patients satisfy the rule."""
+        return n >= self.min_patients and Fraction(dlt, n) <= self.max_dlt_fraction
+
+
+@dataclass(frozen=True)
+class Staggering:
+    """Enrolment staggering of the protocol (used by TITE and accrual simulations)."""
+
+    hours_between_patients: float = 24.0
+    days_after_first_patient: float = 7.0
+    complete_window_before_next_group: bool = True
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A phase I protocol.
+
+    Parameters
+    ----------
+    name : str
+        Short study name.
+    title : str
+        Full title.
+    drug : str
+        The escalated drug.
+    arms : tuple of Arm
+        Escalation arms, in protocol order.
+    dlt_window_days : int
+        DLT observation window (days from first dose).
+    cycle_days : int
+        Treatment cycle length.
+    mtd_rule : MTDRule
+        Definition of the MTD.
+    staggering : Staggering
+        Enrolment rules.
+    titration_levels : int
+        Number of accelerated-titration levels at the start of monotherapy escalation.
+    escalation_variant : str
+        3+3 variant (``"deescalation"`` or ``"escalation_only"``).
+    dlt_rules : tuple of dict
+        The DLT definition as data, interpreted by :func:`bayes_dose.adjudicate_dlt`.
+    expansion : dict
+        Expansion-cohort plan, free-form.
+    source : str
+        Where the protocol facts come from.
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> proto = bd.protocols.bat6021()
+    >>> proto.arm("mono").doses_mg
+    (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 600.0, 900.0)
+    >>> proto.dlt_window_days
+    21
+    """
+
+    name: str
+    title: str
+    drug: str
+    arms: tuple[Arm, ...]
+    dlt_window_days: int = 21
+    cycle_days: int = 21
+    mtd_rule: MTDRule = field(default_factory=MTDRule)
+    staggering: Staggering = field(default_factory=Staggering)
+    titration_levels: int = 0
+    escalation_variant: str = "deescalation"
+    dlt_rules: tuple[Mapping[str, Any], ...] = ()
+    expansion: Mapping[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "arms", tuple(self.arms))
+        object.__setattr__(self, "dlt_rules", tuple(dict(r) for r in self.dlt_rules))
+        names = [a.name for a in self.arms]
+        if not names:
+            raise ValueError(f"Protocol {self.name!r}: field 'arms' must list at least one arm")
+        if len(set(names)) != len(names):
+            raise ValueError(f"Protocol {self.name!r}: field 'arms' has duplicate names {names}")
+        if self.dlt_window_days <= 0:
+            raise ValueError("Protocol: field 'dlt_window_days' must be positive")
+        if self.escalation_variant not in ("deescalation", "escalation_only"):
+            raise ValueError(
+                "Protocol: field 'escalation_variant' must be 'deescalation' or "
+                f"'escalation_only', got {self.escalation_variant!r}"
+            )
+        if self.titration_levels < 0:
+            raise ValueError("Protocol: field 'titration_levels' must be >= 0")
+
+    # -- access -----------------------------------------------------------------
+    @property
+    def arm_names(self) -> tuple[str, ...]:
+        """Names of the arms, in protocol order."""
+        return tuple(a.name for a in self.arms)
+
+    def arm(self, name: str) -> Arm:
+        """The arm called ``name`` (``ValueError`` naming the known arms otherwise)."""
+        for a in self.arms:
+            if a.name == name:
+                return a
+        raise ValueError(f"protocol {self.name!r} has no arm {name!r}; arms: {self.arm_names}")
+
+    # -- TOML round trip -------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (TOML/JSON-serialisable)."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "drug": self.drug,
+            "dlt_window_days": self.dlt_window_days,
+            "cycle_days": self.cycle_days,
+            "titration_levels": self.titration_levels,
+            "escalation_variant": self.escalation_variant,
+            "source": self.source,
+            "mtd_rule": {
+                "max_dlt_fraction": str(self.mtd_rule.max_dlt_fraction),
+                "min_patients": self.mtd_rule.min_patients,
+            },
+            "staggering": {
+                "hours_between_patients": self.staggering.hours_between_patients,
+                "days_after_first_patient": self.staggering.days_after_first_patient,
+                "complete_window_before_next_group": (
+                    self.staggering.complete_window_before_next_group
+                ),
+            },
+            "arms": [
+                {
+                    "name": a.name,
+                    "label": a.label,
+                    "doses_mg": list(a.doses_mg),
+                    "start_level": a.start_level,
+                    **({"partner": a.partner} if a.partner else {}),
+                    "assumptions": list(a.assumptions),
+                }
+                for a in self.arms
+            ],
+            "expansion": dict(self.expansion),
+            "dlt_rules": [dict(r) for r in self.dlt_rules],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Protocol:
+        """Build a protocol from its plain-data form (as read from TOML)."""
+        known = {
+            "name", "title", "drug", "dlt_window_days", "cycle_days", "titration_levels",
+            "escalation_variant", "source", "mtd_rule", "staggering", "arms", "expansion",
+            "dlt_rules",
+        }  # fmt: skip
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"protocol: unknown field(s) {sorted(unknown)}")
+        for required in ("name", "drug", "arms"):
+            if required not in data:
+                raise ValueError(f"protocol: missing field {required!r}")
+        arms = []
+        for i, a in enumerate(data["arms"]):
+            try:
+                arms.append(Arm(**{**a, "doses_mg": tuple(a["doses_mg"])}))
+            except (TypeError, KeyError) as exc:
+                raise ValueError(f"protocol: arms[{i}] is malformed: {exc}") from exc
+        mtd = data.get("mtd_rule", {})
+        return cls(
+            name=data["name"],
+            title=data.get("title", data["name"]),
+            drug=data["drug"],
+            arms=tuple(arms),
+            dlt_window_days=int(data.get("dlt_window_days", 21)),
+            cycle_days=int(data.get("cycle_days", 21)),
+            titration_levels=int(data.get("titration_levels", 0)),
+            escalation_variant=data.get("escalation_variant", "deescalation"),
+            source=data.get("source", ""),
+            mtd_rule=MTDRule(
+                Fraction(mtd.get("max_dlt_fraction", "1/6")), int(mtd.get("min_patients", 6))
+            ),
+            staggering=Staggering(**data.get("staggering", {})),
+            expansion=data.get("expansion", {}),
+            dlt_rules=tuple(data.get("dlt_rules", ())),
+        )
+
+    def to_toml(self, path: str | Path) -> Path:
+        """Write the protocol to a TOML file and return its path."""
+        path = Path(path)
+        path.write_text(tomli_w.dumps(_drop_none(self.to_dict())), encoding="utf-8")
+        return path
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Protocol:
+        """Read a protocol written by :meth:`to_toml` (or by hand)."""
+        with open(path, "rb") as fh:
+            return cls.from_dict(tomllib.load(fh))
+
+    def summary(self) -> str:
+        """A few lines describing the protocol, assumptions included."""
+        lines = [
+            f"{self.name}: {self.title}",
+            f"DLT window {self.dlt_window_days} days; "
+            f"MTD = highest dose with DLT in <= {self.mtd_rule.max_dlt_fraction} of "
+            f">= {self.mtd_rule.min_patients} patients; MAD when no MTD is reached",
+        ]
+        for a in self.arms:
+            doses = ", ".join(f"{d:g}" for d in a.doses_mg)
+            partner = f" + {a.partner}" if a.partner else ""
+            lines.append(f"  arm {a.name!r}: {self.drug}{partner}; levels (mg): {doses}")
+            lines.extend(f"    assumption: {s}" for s in a.assumptions)
+        return "\n".join(lines)
+
+
+def _drop_none(obj: Any) -> Any:
+    """TOML has no null: drop ``None`` values recursively."""
+    if isinstance(obj, Mapping):
+        return {k: _drop_none(v) for k, v in obj.items() if v is not None}
+    if isinstance(obj, Sequence) and not isinstance(obj, str):
+        return [_drop_none(v) for v in obj if v is not None]
+    return obj
