@@ -14,7 +14,7 @@ Examples
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import protocols
+from . import examples, protocols
 from .designs import rules
 from .designs.base import Design, Fit
 from .designs.state import Decision, DoseData, Selection
@@ -31,5 +31,5 @@ except PackageNotFoundError:  # running from a source tree
 __all__ = [
     "Arm", "Decision", "Design", "DoseData", "ExactOC", "Fit", "MTDRule", "Outcomes",
     "Protocol", "Selection", "Staggering", "ThreePlusThree", "__version__",
-    "exact_operating_characteristics", "protocols", "rules",
+    "examples", "exact_operating_characteristics", "protocols", "rules",
 ]  # fmt: skip
