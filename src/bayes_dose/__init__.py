@@ -15,12 +15,14 @@ Examples
 from importlib.metadata import PackageNotFoundError, version
 
 from . import examples, protocols
+from .compare import Comparison, RP2DRule, compare, recommend_rp2d
 from .designs import rules
 from .designs.base import Design, Fit
 from .designs.state import Decision, DoseData, Selection
 from .designs.three_plus_three import ThreePlusThree
 from .exact import ExactOC, exact_operating_characteristics
 from .outcomes import Outcomes
+from .paths import DosePaths, decision_table, dose_paths
 from .protocol import Arm, MTDRule, Protocol, Staggering
 
 try:
@@ -29,7 +31,28 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
 __all__ = [
-    "Arm", "Decision", "Design", "DoseData", "ExactOC", "Fit", "MTDRule", "Outcomes",
-    "Protocol", "Selection", "Staggering", "ThreePlusThree", "__version__",
-    "examples", "exact_operating_characteristics", "protocols", "rules",
+    "Arm",
+    "Comparison",
+    "Decision",
+    "Design",
+    "DoseData",
+    "DosePaths",
+    "ExactOC",
+    "Fit",
+    "MTDRule",
+    "Outcomes",
+    "Protocol",
+    "RP2DRule",
+    "Selection",
+    "Staggering",
+    "ThreePlusThree",
+    "__version__",
+    "compare",
+    "decision_table",
+    "dose_paths",
+    "exact_operating_characteristics",
+    "examples",
+    "protocols",
+    "recommend_rp2d",
+    "rules",
 ]  # fmt: skip

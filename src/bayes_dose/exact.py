@@ -72,28 +72,52 @@ class ExactOC:
         )
 
 
-def _merge(data: DoseData, prob: np.ndarray) -> tuple[DoseData, np.ndarray]:
-    """Merge identical states, summing their probabilities."""
-    key = np.concatenate(
-        [data.n, data.dlt, data.current[:, None], data.last_n[:, None],
-         data.last_dlt[:, None], data.grade2[:, None]], axis=1,
-    )  # fmt: skip
+def state_codes(data: DoseData, keep_last_cohort: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Identify identical count states.
+
+    Returns ``(first, inverse)``: ``data.take(first)`` are the distinct states and
+    ``inverse[i]`` is the distinct state of row ``i``.  Decisions depend on the data only
+    through this state, so a decision computed once per distinct state serves every row.
+    With ``keep_last_cohort=False`` the last cohort is ignored (designs that do not read it).
+    """
+    cols = [data.n, data.dlt, data.current[:, None]]
+    if keep_last_cohort:
+        cols += [data.last_n[:, None], data.last_dlt[:, None]]
+    cols.append(data.grade2[:, None])
+    key = np.concatenate(cols, axis=1)
     radix = key.max(axis=0) + 2  # +1 for the -1 "no dose" code
     if np.sum(np.log2(radix.astype(float))) < 62:  # pack each row into one int64
         code = np.zeros(len(key), dtype=np.int64)
         for j in range(key.shape[1]):
             code = code * radix[j] + (key[:, j] + 1)
         _, first, inv = np.unique(code, return_index=True, return_inverse=True)
-        uniq = key[first]
     else:
-        uniq, inv = np.unique(key, axis=0, return_inverse=True)
-    p = np.bincount(inv.ravel(), weights=prob, minlength=len(uniq))
-    D = data.n_doses
-    merged = DoseData(
-        uniq[:, :D], uniq[:, D : 2 * D], uniq[:, 2 * D], uniq[:, 2 * D + 1],
-        uniq[:, 2 * D + 2], uniq[:, 2 * D + 3],
-    )  # fmt: skip
-    return merged, p
+        _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    return first, inv.ravel()
+
+
+def _merge(data: DoseData, prob: np.ndarray) -> tuple[DoseData, np.ndarray]:
+    """Merge identical states, summing their probabilities."""
+    first, inv = state_codes(data)
+    p = np.bincount(inv, weights=prob, minlength=len(first))
+    return data.take(first), p
+
+
+def branch(
+    data: DoseData, next_dose: np.ndarray, size: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, DoseData]:
+    """Every child state one cohort later: ``size + 1`` outcomes (0..size DLTs) per state.
+
+    Returns ``(src, dlts, children)``: the parent row of each child, its number of DLTs in
+    the cohort, and the children's states (parent order, then DLTs ascending).
+    """
+    size = np.asarray(size, dtype=np.int64)
+    reps = size + 1
+    src = np.repeat(np.arange(data.n_trials), reps)
+    starts = np.cumsum(reps) - reps
+    dlts = np.arange(int(reps.sum())) - np.repeat(starts, reps)
+    child = data.take(src).after_cohort(np.asarray(next_dose)[src], size[src], dlts)
+    return src, dlts, child
 
 
 def expand_frontier(
@@ -109,19 +133,60 @@ def expand_frontier(
     With ``keep_last_cohort=False`` (designs whose decisions ignore the last cohort)
     the last cohort is dropped from the state, so more paths merge.
     """
-    c_max = int(size.max())
-    k = np.arange(c_max + 1)
-    S = data.n_trials
-    pk = binom.pmf(k[None, :], size[:, None], true_tox[next_dose][:, None])  # (S, c+1)
-    src = np.repeat(np.arange(S), c_max + 1)
-    kk = np.tile(k, S)
-    keep = pk.ravel() > 0
-    src, kk = src[keep], kk[keep]
-    child = data.take(src).after_cohort(next_dose[src], size[src], kk)
+    src, k, child = branch(data, next_dose, size)
+    pk = binom.pmf(k, np.asarray(size)[src], true_tox[np.asarray(next_dose)[src]])
+    keep = pk > 0
+    src, pk, child = src[keep], pk[keep], child.take(keep)
     if not keep_last_cohort:
         zero = np.zeros_like(child.last_n)
         child = DoseData(child.n, child.dlt, child.current, zero, zero, child.grade2)
-    return _merge(child, prob[src] * pk.ravel()[keep])
+    return _merge(child, prob[src] * pk)
+
+
+class OCAccumulator:
+    """Sums the OCs of terminal states (selection, patients, DLTs) weighted by probability."""
+
+    def __init__(self, design: Design) -> None:
+        self.design = design
+        D = design.n_doses
+        self.p_sel = np.zeros(D)
+        self.p_none = 0.0
+        self.p_mad = 0.0
+        self.e_n = np.zeros(D)
+        self.e_y = np.zeros(D)
+        self.n_terminal = 0
+
+    def add(self, fin: DoseData, w: np.ndarray) -> None:
+        """Add terminal states ``fin`` reached with probabilities ``w``."""
+        if fin.n_trials == 0:
+            return
+        sel = self.design.select(fin)
+        D = self.design.n_doses
+        ok = sel.dose >= 0
+        self.p_sel += np.bincount(sel.dose[ok], weights=w[ok], minlength=D)
+        self.p_none += float(w[~ok].sum())
+        self.p_mad += float(w[np.asarray(sel.is_mad, dtype=bool) & ok].sum())
+        self.e_n += w @ fin.n
+        self.e_y += w @ fin.dlt
+        self.n_terminal += fin.n_trials
+
+    def result(self, true_tox: np.ndarray) -> ExactOC:
+        return ExactOC(
+            p_select=self.p_sel, p_no_mtd=self.p_none, p_mad=self.p_mad,
+            expected_n=float(self.e_n.sum()), expected_dlts=float(self.e_y.sum()),
+            expected_n_per_dose=self.e_n, expected_dlts_per_dose=self.e_y,
+            true_tox=true_tox, n_states=self.n_terminal,
+        )  # fmt: skip
+
+
+def check_true_tox(design: Design, true_tox: np.ndarray | list[float]) -> np.ndarray:
+    """``true_tox`` as a float array of the design's length, validated."""
+    p = np.asarray(true_tox, dtype=float)
+    if p.shape != (design.n_doses,):
+        raise ValueError(f"true_tox has {p.size} values for a design with {design.n_doses} levels")
+    if np.any((p < 0) | (p > 1)) or np.any(np.isnan(p)):
+        raise ValueError(f"true_tox must be probabilities in [0, 1], got {p.tolist()}")
+    return p
 
 
 def exact_operating_characteristics(
@@ -146,32 +211,14 @@ def exact_operating_characteristics(
     >>> round(oc.p_no_mtd, 4), round(oc.expected_n, 3)
     (0.0266, 12.709)
     """
-    p = np.asarray(true_tox, dtype=float)
-    if p.shape != (design.n_doses,):
-        raise ValueError(f"true_tox has {p.size} values for a design with {design.n_doses} levels")
-    if np.any((p < 0) | (p > 1)) or np.any(np.isnan(p)):
-        raise ValueError(f"true_tox must be probabilities in [0, 1], got {p.tolist()}")
-    D = design.n_doses
-    frontier = DoseData.empty(1, D)
+    p = check_true_tox(design, true_tox)
+    frontier = DoseData.empty(1, design.n_doses)
     prob = np.ones(1)
-    p_sel = np.zeros(D)
-    p_none = p_mad = 0.0
-    e_n = np.zeros(D)
-    e_y = np.zeros(D)
-    n_terminal = 0
+    acc = OCAccumulator(design)
     for _ in range(max_cohorts + 1):
         dec = design.decide(frontier)
         done = dec.stop
-        if done.any():
-            fin = frontier.take(done)
-            w = prob[done]
-            sel = design.select(fin)
-            p_sel += np.bincount(sel.dose[sel.dose >= 0], weights=w[sel.dose >= 0], minlength=D)
-            p_none += float(w[sel.dose < 0].sum())
-            p_mad += float(w[sel.is_mad].sum())
-            e_n += w @ fin.n
-            e_y += w @ fin.dlt
-            n_terminal += int(done.sum())
+        acc.add(frontier.take(done), prob[done])
         go = ~done
         if not go.any():
             break
@@ -187,8 +234,4 @@ def exact_operating_characteristics(
         raise RuntimeError(
             f"{type(design).__name__} did not stop within {max_cohorts} cohorts; set max_n"
         )
-    return ExactOC(
-        p_select=p_sel, p_no_mtd=p_none, p_mad=p_mad, expected_n=float(e_n.sum()),
-        expected_dlts=float(e_y.sum()), expected_n_per_dose=e_n,
-        expected_dlts_per_dose=e_y, true_tox=p, n_states=n_terminal,
-    )  # fmt: skip
+    return acc.result(p)

@@ -1,0 +1,494 @@
+"""Compare designs on the same observed cohort data, per arm.
+
+``compare(designs, {"mono": out_mono, "combo": out_combo})`` fits every design on its
+arm's data (a design that reads several arms — the combination BLRM — gets all arms) and
+collects, per arm and design: the next dose, whether to stop, the MTD (or MAD), the RP2D
+with the rule that chose it, the estimated DLT probability and P(overdose) at the RP2D,
+and the reason.  ``agreement()`` sets each design against the protocol's 3+3;
+``shadow()`` replays the data cohort by cohort.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from .designs.base import Design, Fit
+from .designs.three_plus_three import ThreePlusThree
+from .outcomes import Outcomes
+
+__all__ = ["Comparison", "RP2DRule", "compare", "recommend_rp2d"]
+
+
+@runtime_checkable
+class RP2DPolicy(Protocol):
+    """Anything that maps ``(arm, fit, level)`` to ``(rp2d level or None, reason)``."""
+
+    def __call__(self, arm: str, fit: Fit, level: int) -> tuple[int | None, str]: ...
+
+
+def _per_arm(value: Any, arm: str) -> Any:
+    if isinstance(value, Mapping):
+        return value.get(arm)
+    if callable(value):
+        return value(arm)
+    return value
+
+
+@dataclass(frozen=True)
+class RP2DRule:
+    """A cap on the RP2D below the MTD/MAD.
+
+    Parameters
+    ----------
+    max_level : int, mapping of arm to int, optional
+        Never recommend above this 1-based level.
+    min_level_reaching : int, mapping of arm to int, or callable ``arm -> int``, optional
+        The lowest level reaching a PK exposure or efficacy threshold (e.g. from the PK
+        analysis): the RP2D is not above it (no need for more drug than reaches the target).
+    threshold : str
+        What the threshold is, for the reason sentence.
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> rule = bd.RP2DRule(min_level_reaching={"mono": 5}, threshold="AUC >= 500 h·µg/mL")
+    >>> fit = bd.ThreePlusThree(8, titration_levels=3).fit(
+    ...     bd.Outcomes.parse("1N 2N 3N 4NNN 5NNN 6NNN 7NTT 6NNN"))
+    >>> bd.recommend_rp2d(fit, "mono", rule)
+    (5, 'MTD = level 6; capped at level 5, the lowest level reaching AUC >= 500 h·µg/mL')
+    """
+
+    max_level: int | Mapping[str, int] | None = None
+    min_level_reaching: int | Mapping[str, int] | Callable[[str], int | None] | None = None
+    threshold: str = "the PK/efficacy threshold"
+
+    def __call__(self, arm: str, fit: Fit, level: int) -> tuple[int | None, str]:
+        notes = []
+        cap = _per_arm(self.max_level, arm)
+        if cap is not None and level > int(cap):
+            level = int(cap)
+            notes.append(f"capped at level {level}, the protocol's maximum")
+        reach = _per_arm(self.min_level_reaching, arm)
+        if reach is not None:
+            reach = int(reach)
+            if level > reach:
+                level = reach
+                notes.append(f"capped at level {level}, the lowest level reaching {self.threshold}")
+            elif reach > level:
+                notes.append(
+                    f"{self.threshold} is first reached at level {reach}, above it: "
+                    "the RP2D stays at the tolerated dose"
+                )
+        return level, "; ".join(notes)
+
+    def spec(self) -> dict[str, Any]:
+        def plain(v: Any) -> Any:
+            if isinstance(v, Mapping):
+                return dict(v)
+            return repr(v) if callable(v) else v
+
+        return {
+            "rule": "RP2DRule",
+            "max_level": plain(self.max_level),
+            "min_level_reaching": plain(self.min_level_reaching),
+            "threshold": self.threshold,
+        }
+
+
+def recommend_rp2d(fit: Fit, arm: str, rule: RP2DPolicy | None = None) -> tuple[int | None, str]:
+    """The RP2D of one fit: the MTD, or with no MTD the MAD, optionally capped by ``rule``.
+
+    Returns the 1-based level (None when no dose is acceptable) and the reason.
+    """
+    if fit.mtd is None:
+        return None, "no RP2D: no dose is acceptable on the data so far"
+    level = int(fit.mtd)
+    reason = f"{fit.mtd_label} = level {level}"
+    if rule is not None:
+        new, why = rule(arm, fit, level)
+        if new is not None and not 1 <= int(new) <= level:
+            raise ValueError(
+                f"RP2D rule returned level {new} for arm {arm!r}; it must be in 1..{level} "
+                f"(at most the {fit.mtd_label})"
+            )
+        level = None if new is None else int(new)
+        if why:
+            reason += f"; {why}"
+    return level, reason
+
+
+def _reads_all_arms(design: Any) -> bool:
+    """Whether the design is fitted on every arm's data (the combination BLRM)."""
+    return bool(getattr(design, "reads_all_arms", False))
+
+
+def _normalise(designs: Mapping[str, Any], arms: tuple[str, ...]) -> dict[str, dict[str, Design]]:
+    if not designs:
+        raise ValueError("compare: no designs given")
+    nested = all(isinstance(v, Mapping) for v in designs.values())
+    if nested:
+        unknown = sorted(set(designs) - set(arms))
+        if unknown:
+            raise ValueError(
+                f"compare: designs given for arms {unknown} without data (arms: {arms})"
+            )
+        out = {a: dict(designs[a]) for a in arms if a in designs}
+    elif any(isinstance(v, Mapping) for v in designs.values()):
+        raise ValueError(
+            "compare: give designs as {name: design} or {arm: {name: design}}, not mixed"
+        )
+    else:
+        out = {a: dict(designs) for a in arms}
+    for a, ds in out.items():
+        for name, d in ds.items():
+            if not hasattr(d, "fit"):
+                raise ValueError(f"compare: design {name!r} (arm {a!r}) has no fit method: {d!r}")
+    return out
+
+
+def _split_outcomes(outcomes: Mapping[str, Outcomes] | Outcomes) -> dict[str, Outcomes]:
+    if isinstance(outcomes, Outcomes):
+        return {a: outcomes.arm(a) for a in outcomes.arms}
+    out = {}
+    for a, o in outcomes.items():
+        if not isinstance(o, Outcomes):
+            raise ValueError(f"compare: data of arm {a!r} must be Outcomes, got {type(o).__name__}")
+        if o.arms and o.arms != (a,):
+            raise ValueError(f"compare: data given for arm {a!r} hold arms {o.arms}")
+        out[a] = o
+    if not out:
+        raise ValueError("compare: no data given")
+    return out
+
+
+def _fit_one(design: Any, arm: str, data: dict[str, Outcomes], engine: str, name: str) -> Fit:
+    try:
+        if _reads_all_arms(design):
+            return design.fit(data, engine=engine)
+        out = data[arm]
+        mg = out.doses_mg(arm)
+        d_mg = getattr(design, "doses_mg", None)
+        if mg and d_mg and tuple(mg) != tuple(d_mg):
+            raise ValueError(
+                f"design {name!r} has doses {list(d_mg)} mg, arm {arm!r} has {list(mg)} mg; "
+                "give designs per arm ({arm: {name: design}})"
+            )
+        return design.fit(out, engine=engine)
+    except ValueError as exc:
+        raise ValueError(f"compare: arm {arm!r}, design {name!r}: {exc}") from exc
+
+
+def _at_level(fit: Fit, level: int | None) -> tuple[float, float, float]:
+    """Estimated DLT probability, P(overdose) and dose (mg) at a 1-based level (NaN if n/a)."""
+    if level is None:
+        return np.nan, np.nan, np.nan
+    i = level - 1
+    prob = float(fit.prob_tox.to_numpy()[i])
+    mg = float(fit.prob_tox["dose_mg"].to_numpy()[i])
+    return prob, _p_overdose(fit, i), mg
+
+
+def _p_overdose(fit: Fit, i: int) -> float:
+    """P(DLT probability in the overdose interval) at 0-based dose ``i``, if the design has it."""
+    ip = getattr(fit, "interval_probs", None)
+    if ip is not None:
+        try:
+            arr = ip.sel(interval="overdose") if hasattr(ip, "sel") else None
+            if arr is not None:
+                return float(np.asarray(arr).reshape(-1)[i])
+        except (KeyError, ValueError):
+            pass
+    stats = getattr(fit.estimate, "stats", {}) or {}
+    for key in ("p_over", "p_overdose"):
+        if key in stats:
+            return float(np.asarray(stats[key])[0][i])
+    return np.nan
+
+
+def _design_mg(fit: Fit, level: int | None) -> float:
+    if level is None:
+        return np.nan
+    return float(fit.prob_tox["dose_mg"].to_numpy()[level - 1])
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every design's recommendation on each arm's data (the result of :func:`compare`).
+
+    Attributes
+    ----------
+    designs : dict of arm -> {name: Design}
+    outcomes : dict of arm -> Outcomes
+    fits : dict of (arm, name) -> Fit
+    reference : dict of arm -> name of the reference design (the protocol's 3+3) or None
+    rp2d_rule : RP2D policy or None
+    engine : str
+    """
+
+    designs: dict[str, dict[str, Design]]
+    outcomes: dict[str, Outcomes]
+    fits: dict[tuple[str, str], Fit] = field(repr=False)
+    reference: dict[str, str | None]
+    rp2d_rule: Any = None
+    engine: str = "grid"
+
+    @property
+    def arms(self) -> tuple[str, ...]:
+        return tuple(self.designs)
+
+    def rp2d(self, arm: str, name: str) -> tuple[int | None, str]:
+        """The RP2D of design ``name`` on ``arm`` and the reason."""
+        return recommend_rp2d(self.fits[(arm, name)], arm, self.rp2d_rule)
+
+    def table(self) -> pd.DataFrame:
+        """One row per arm and design: next dose, stop, MTD/MAD, RP2D, estimates, reasons."""
+        rows = []
+        for (arm, name), fit in self.fits.items():
+            rp2d, why = self.rp2d(arm, name)
+            prob, pover, mg = _at_level(fit, rp2d)
+            rows.append(
+                {
+                    "arm": arm,
+                    "design": name,
+                    "next_dose": fit.next_dose,
+                    "stop": fit.stop,
+                    "mtd": fit.mtd,
+                    "mtd_label": fit.mtd_label,
+                    "rp2d": rp2d,
+                    "rp2d_mg": mg,
+                    "prob_tox_rp2d": prob,
+                    "p_overdose_rp2d": pover,
+                    "rp2d_reason": why,
+                    "reason": fit.reason,
+                    "n_patients": len(self.outcomes[arm]),
+                    "n_dlt": int(self.outcomes[arm].to_frame()["dlt"].sum()),
+                }
+            )
+        df = pd.DataFrame(rows)
+        for c in ("next_dose", "mtd", "rp2d"):
+            df[c] = pd.array(df[c].tolist(), dtype="Int64")
+        return df
+
+    def agreement(self) -> pd.DataFrame:
+        """Per arm, each design against the reference (protocol 3+3): agreement and why.
+
+        Columns: ``arm``, ``design``, ``reference``, ``next_dose``/``ref_next_dose``,
+        ``agree_next``, ``rp2d``/``ref_rp2d``, ``agree_rp2d``, ``level_diff`` (design minus
+        reference, levels), ``summary`` (a sentence), ``reason``, ``ref_reason``.
+        """
+        t = self.table().set_index(["arm", "design"])
+        rows = []
+        for arm in self.arms:
+            ref = self.reference.get(arm)
+            if ref is None:
+                continue
+            r = t.loc[(arm, ref)]
+            for name in self.designs[arm]:
+                if name == ref:
+                    continue
+                d = t.loc[(arm, name)]
+                agree_next = bool(d["stop"] == r["stop"]) and (
+                    bool(d["stop"]) or _same(d["next_dose"], r["next_dose"])
+                )
+                agree_rp2d = _same(d["rp2d"], r["rp2d"])
+                diff = (
+                    pd.NA
+                    if pd.isna(d["rp2d"]) or pd.isna(r["rp2d"])
+                    else int(d["rp2d"] - r["rp2d"])
+                )
+                rows.append(
+                    {
+                        "arm": arm,
+                        "design": name,
+                        "reference": ref,
+                        "next_dose": d["next_dose"],
+                        "ref_next_dose": r["next_dose"],
+                        "agree_next": agree_next,
+                        "rp2d": d["rp2d"],
+                        "ref_rp2d": r["rp2d"],
+                        "agree_rp2d": agree_rp2d,
+                        "level_diff": diff,
+                        "summary": _sentence(name, ref, d, r, diff),
+                        "reason": d["reason"],
+                        "ref_reason": r["reason"],
+                    }
+                )
+        cols = ["arm", "design", "reference", "next_dose", "ref_next_dose", "agree_next", "rp2d",
+                "ref_rp2d", "agree_rp2d", "level_diff", "summary", "reason", "ref_reason"]  # fmt: skip
+        df = pd.DataFrame(rows, columns=cols)
+        for c in ("next_dose", "ref_next_dose", "rp2d", "ref_rp2d", "level_diff"):
+            df[c] = pd.array(df[c].tolist(), dtype="Int64")
+        return df
+
+    def shadow(self) -> pd.DataFrame:
+        """The shadow ledger: every design's decision after each cohort, replayed in order.
+
+        One row per arm, step (cohort) and design: the cohort just observed, the data so
+        far, the design's next dose / stop / MTD and reason, the dose the next cohort
+        actually received and whether the design would have given it.  A design reading
+        several arms (combination BLRM) sees the other arms' complete data at every step
+        of this arm (the monotherapy part precedes the combination part).
+        """
+        rows = []
+        for arm in self.arms:
+            cum = list(self.outcomes[arm].cohorts())
+            frames = [c.to_frame() for c in cum]
+            for k, (sub, f) in enumerate(zip(cum, frames, strict=True), start=1):
+                last = f[f["cohort"] == f["cohort"].iat[-1]]
+                lv = int(last["dose_level"].iat[0])
+                cohort = f"{lv}" + "".join("T" if y else "N" for y in last["dlt"])
+                actual = int(frames[k]["dose_level"].iat[-1]) if k < len(cum) else None
+                data = {**self.outcomes, arm: sub}
+                for name, design in self.designs[arm].items():
+                    fit = _fit_one(design, arm, data, self.engine, name)
+                    nd = fit.next_dose
+                    rows.append(
+                        {
+                            "arm": arm,
+                            "step": k,
+                            "cohort": cohort,
+                            "n_patients": len(f),
+                            "n_dlt": int(f["dlt"].sum()),
+                            "design": name,
+                            "next_dose": nd,
+                            "stop": fit.stop,
+                            "mtd": fit.mtd,
+                            "actual_next": actual,
+                            "follows": (actual is not None and nd == actual and not fit.stop),
+                            "reason": fit.reason,
+                        }
+                    )
+        df = pd.DataFrame(rows)
+        for c in ("next_dose", "mtd", "actual_next"):
+            df[c] = pd.array(df[c].tolist(), dtype="Int64")
+        return df
+
+    def __str__(self) -> str:
+        cols = ["arm", "design", "next_dose", "stop", "mtd_label", "mtd", "rp2d", "reason"]
+        out = self.table()[cols].to_string(index=False)
+        ag = self.agreement()
+        if len(ag):
+            out += "\n\n" + "\n".join(ag["summary"])
+        return out
+
+    def _repr_html_(self) -> str:
+        cols = ["arm", "design", "next_dose", "stop", "mtd_label", "mtd", "rp2d",
+                "prob_tox_rp2d", "p_overdose_rp2d", "reason"]  # fmt: skip
+        parts = ["<h4>Recommendations per arm and design</h4>",
+                 self.table()[cols].to_html(index=False, float_format="%.3f", na_rep="–")]  # fmt: skip
+        ag = self.agreement()
+        if len(ag):
+            parts.append("<h4>Agreement with the protocol design</h4><ul>")
+            parts += [f"<li>{html.escape(s)}</li>" for s in ag["summary"]]
+            parts.append("</ul>")
+        return "\n".join(parts)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if pd.isna(a) and pd.isna(b):
+        return True
+    if pd.isna(a) or pd.isna(b):
+        return False
+    return int(a) == int(b)
+
+
+def _sentence(name: str, ref: str, d: pd.Series, r: pd.Series, diff: Any) -> str:
+    arm = d.name[0] if isinstance(d.name, tuple) else ""
+    if pd.isna(d["rp2d"]) and pd.isna(r["rp2d"]):
+        rp = f"{name} and {ref} both find no acceptable dose"
+    elif pd.isna(d["rp2d"]):
+        rp = f"{name} finds no acceptable dose, {ref} recommends level {int(r['rp2d'])}"
+    elif pd.isna(r["rp2d"]):
+        rp = f"{name} recommends level {int(d['rp2d'])}, {ref} finds no acceptable dose"
+    elif diff == 0:
+        rp = f"{name} agrees with {ref} on the RP2D (level {int(d['rp2d'])})"
+    else:
+        word = "above" if diff > 0 else "below"
+        rp = (
+            f"{name} recommends level {int(d['rp2d'])}, {abs(diff)} level"
+            f"{'s' if abs(diff) > 1 else ''} {word} {ref} (level {int(r['rp2d'])})"
+        )
+
+    def nxt(s: pd.Series) -> str:
+        return "stop" if s["stop"] else f"level {int(s['next_dose'])}"
+
+    same_next = nxt(d) == nxt(r)
+    nx = (
+        f"both say next: {nxt(d)}"
+        if same_next
+        else f"next: {nxt(d)} vs {nxt(r)} ({name}: {d['reason']}; {ref}: {r['reason']})"
+    )
+    return f"[{arm}] {rp}; {nx}."
+
+
+def compare(
+    designs: Mapping[str, Any],
+    outcomes_by_arm: Mapping[str, Outcomes] | Outcomes,
+    *,
+    reference: str | Mapping[str, str] | None = None,
+    rp2d_rule: RP2DPolicy | None = None,
+    engine: str = "grid",
+) -> Comparison:
+    """Fit every design on its arm's data and compare the recommendations.
+
+    Parameters
+    ----------
+    designs : mapping
+        ``{name: design}`` (the same designs for every arm) or ``{arm: {name: design}}``.
+        A design with ``reads_all_arms = True`` (the combination BLRM) is fitted on the
+        dict of every arm's data.
+    outcomes_by_arm : mapping of arm -> Outcomes, or Outcomes holding several arms
+    reference : str or mapping of arm -> str, optional
+        The design others are compared with (default: the arm's first
+        :class:`ThreePlusThree`).
+    rp2d_rule : RP2DRule or callable ``(arm, fit, level) -> (level, reason)``, optional
+        Caps the RP2D below the MTD/MAD (e.g. a PK threshold).
+    engine : str
+        Inference engine for model-based designs (``"grid"`` is fast; ``"pymc"``).
+
+    Returns
+    -------
+    Comparison
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> out = bd.Outcomes.parse("1NNN 2NNN 2NTN 3NTT")
+    >>> cmp = bd.compare({"3+3": bd.ThreePlusThree(4)}, {"mono": out})
+    >>> cmp.table()[["arm", "design", "stop", "mtd", "rp2d"]]
+        arm design  stop  mtd  rp2d
+    0  mono    3+3  True    2     2
+    """
+    data = _split_outcomes(outcomes_by_arm)
+    per_arm = _normalise(designs, tuple(data))
+    fits: dict[tuple[str, str], Fit] = {}
+    for arm, ds in per_arm.items():
+        for name, d in ds.items():
+            fits[(arm, name)] = _fit_one(d, arm, data, engine, name)
+    refs: dict[str, str | None] = {}
+    for arm, ds in per_arm.items():
+        want = reference.get(arm) if isinstance(reference, Mapping) else reference
+        if want is not None:
+            if want not in ds:
+                raise ValueError(
+                    f"compare: reference design {want!r} not among arm {arm!r}'s designs {list(ds)}"
+                )
+            refs[arm] = want
+        else:
+            refs[arm] = next((n for n, d in ds.items() if isinstance(d, ThreePlusThree)), None)
+    if rp2d_rule is not None and not callable(rp2d_rule):
+        raise ValueError(f"compare: rp2d_rule must be callable, got {rp2d_rule!r}")
+    return Comparison(
+        designs=per_arm,
+        outcomes={a: data[a] for a in per_arm},
+        fits=fits,
+        reference=refs,
+        rp2d_rule=rp2d_rule,
+        engine=engine,
+    )

@@ -1,0 +1,409 @@
+"""Dose paths: every possible sequence of cohort outcomes and the design's decision after each.
+
+A path is a sequence of cohorts ("1NNN 2NNT": three patients at level 1 without DLT, then
+two without and one with a DLT at level 2).  The tree is grown one cohort at a time; the
+design decides once per distinct count state (many paths share counts, see
+:func:`bayes_dose.exact.state_codes`), and each node carries its decision and reason.
+``probabilities(true_tox)`` weights every path by its binomial probability and gives the
+exact operating characteristics of the horizon (selection at the end of the horizon).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binom
+
+from .designs.state import DoseData
+from .exact import ExactOC, OCAccumulator, branch, check_true_tox, state_codes
+from .outcomes import Outcomes
+
+if TYPE_CHECKING:
+    from .designs.base import Design
+
+__all__ = ["DosePaths", "decision_table", "dose_paths"]
+
+
+@dataclass(frozen=True)
+class DosePaths:
+    """The tree of dose paths of one design (one node per cohort-outcome sequence).
+
+    Attributes
+    ----------
+    design : Design
+    parent : ndarray of int, shape (K,)
+        Parent node (``-1`` for the root, the starting data).
+    depth : ndarray of int, shape (K,)
+        Cohorts since the start (root: 0).
+    cohort_dose, cohort_n, cohort_dlt : ndarray of int, shape (K,)
+        The cohort that led to the node (1-based level; 0 at the root).
+    state : DoseData
+        Count state of every node.
+    next_dose : ndarray of int, shape (K,)
+        The design's next level after the node (1-based; 0 when stopping).
+    cohort_size : ndarray of int, shape (K,)
+    stop : ndarray of bool, shape (K,)
+    reason_code : ndarray of int, shape (K,)
+    n_states : int
+        Distinct count states the design decided on (decisions are cached by state).
+    """
+
+    design: Design
+    parent: np.ndarray
+    depth: np.ndarray
+    cohort_dose: np.ndarray
+    cohort_n: np.ndarray
+    cohort_dlt: np.ndarray
+    state: DoseData = field(repr=False)
+    next_dose: np.ndarray = field(repr=False)
+    cohort_size: np.ndarray = field(repr=False)
+    stop: np.ndarray = field(repr=False)
+    reason_code: np.ndarray = field(repr=False)
+    n_states: int = 0
+    start_label: str = ""
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.parent)
+
+    @property
+    def is_leaf(self) -> np.ndarray:
+        """Nodes without children (stopped, or at the end of the horizon)."""
+        has_child = np.zeros(self.n_nodes, dtype=bool)
+        has_child[self.parent[self.parent >= 0]] = True
+        return ~has_child
+
+    def labels(self) -> list[str]:
+        """The cohort outcomes leading to each node, e.g. ``"1NNN 2NNT"``."""
+        out: list[str] = []
+        for i in range(self.n_nodes):
+            p = int(self.parent[i])
+            if p < 0:
+                out.append(self.start_label)
+                continue
+            k, n = int(self.cohort_dlt[i]), int(self.cohort_n[i])
+            step = f"{int(self.cohort_dose[i])}{'N' * (n - k)}{'T' * k}"
+            out.append(f"{out[p]} {step}".strip())
+        return out
+
+    def reasons(self) -> list[str]:
+        """The reason of each node's decision as a sentence."""
+        from .designs.state import Decision
+
+        dec = Decision(
+            np.where(self.stop, -1, self.next_dose - 1),
+            self.cohort_size,
+            self.stop,
+            self.reason_code,
+        )
+        return [self.design.explain(self.state, dec, i) for i in range(self.n_nodes)]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per node: path id, depth, outcomes so far, next dose, stop, reason."""
+        nxt = pd.array(np.where(self.stop, 0, self.next_dose), dtype="Int64")
+        nxt[self.stop] = pd.NA
+        return pd.DataFrame(
+            {
+                "path_id": np.arange(self.n_nodes),
+                "parent_id": self.parent,
+                "depth": self.depth,
+                "outcomes": self.labels(),
+                "n_patients": self.state.total_n,
+                "n_dlt": self.state.total_dlt,
+                "next_dose": nxt,
+                "cohort_size": self.cohort_size,
+                "stop": self.stop,
+                "reason": self.reasons(),
+            }
+        )
+
+    def probabilities(self, true_tox: Sequence[float] | np.ndarray) -> ExactOC:
+        """Exact operating characteristics over the horizon of the tree.
+
+        Every leaf (a stopped path, or a path at the end of the horizon) is weighted by the
+        binomial probability of its cohort outcomes under ``true_tox``; the design selects
+        on the leaf's data.  When the horizon runs until every path stops, this equals
+        :func:`bayes_dose.exact_operating_characteristics`.
+        Patients and DLTs count those of ``start`` too.
+        """
+        p = check_true_tox(self.design, true_tox)
+        prob = np.ones(self.n_nodes)
+        for i in np.flatnonzero(self.parent >= 0):  # parents come before children
+            pr = int(self.parent[i])
+            prob[i] = prob[pr] * binom.pmf(
+                self.cohort_dlt[i], self.cohort_n[i], p[self.cohort_dose[i] - 1]
+            )
+        leaf = self.is_leaf & (prob > 0)
+        acc = OCAccumulator(self.design)
+        acc.add(self.state.take(leaf), prob[leaf])
+        return acc.result(p)
+
+    def plot(self, ax: Any = None, max_nodes: int = 400) -> Any:
+        """Tree plot: one column per cohort, nodes labelled by the next dose (X = stop).
+
+        Edges are coloured by the cohort's DLTs (green none, orange some, red all).
+        """
+        import matplotlib.pyplot as plt
+
+        if self.n_nodes > max_nodes:
+            raise ValueError(
+                f"DosePaths.plot: {self.n_nodes} nodes exceed max_nodes={max_nodes}; "
+                "shorten the horizon or raise max_nodes"
+            )
+        leaves = self.is_leaf
+        y = np.zeros(self.n_nodes)
+        children: dict[int, list[int]] = {}
+        for i in range(self.n_nodes):
+            children.setdefault(int(self.parent[i]), []).append(i)
+        counter = [0.0]
+
+        def place(i: int) -> float:
+            kids = children.get(i, [])
+            if not kids:
+                y[i] = counter[0]
+                counter[0] += 1
+            else:
+                y[i] = float(np.mean([place(k) for k in kids]))
+            return y[i]
+
+        for root in children.get(-1, []):
+            place(root)
+        if ax is None:
+            _, ax = plt.subplots(figsize=(2.2 + 1.6 * self.depth.max(), 0.5 + 0.28 * leaves.sum()))
+        for i in range(self.n_nodes):
+            pr = int(self.parent[i])
+            if pr >= 0:
+                frac = self.cohort_dlt[i] / max(self.cohort_n[i], 1)
+                color = "tab:green" if frac == 0 else ("tab:red" if frac == 1 else "tab:orange")
+                ax.plot([self.depth[pr], self.depth[i]], [y[pr], y[i]], color=color, lw=1)
+        for i in range(self.n_nodes):
+            txt = "X" if self.stop[i] else str(int(self.next_dose[i]))
+            ax.text(
+                self.depth[i], y[i], txt, ha="center", va="center", fontsize=8,
+                bbox={"boxstyle": "circle,pad=0.2", "fc": "mistyrose" if self.stop[i] else "white",
+                      "ec": "grey"},
+            )  # fmt: skip
+        ax.set_xticks(range(int(self.depth.max()) + 1))
+        ax.set_xticklabels(["start"] + [f"cohort {k}" for k in range(1, int(self.depth.max()) + 1)])
+        ax.set_yticks([])
+        ax.invert_yaxis()
+        ax.set_title(f"Dose paths of {self.design.label}: next level after each outcome (X = stop)")
+        for s in ("top", "right", "left"):
+            ax.spines[s].set_visible(False)
+        return ax
+
+    def __repr__(self) -> str:
+        return (
+            f"<DosePaths {self.design.label}: {self.n_nodes} nodes, depth {int(self.depth.max())}, "
+            f"{int(self.is_leaf.sum())} paths, {self.n_states} distinct states>"
+        )
+
+    def _repr_html_(self) -> str:
+        df = self.to_frame()
+        more = "" if len(df) <= 60 else f"<p>first 60 of {len(df)} nodes</p>"
+        return f"<p><b>{self!r}</b></p>" + more + df.head(60).to_html(index=False)
+
+
+def _start_state(design: Design, start: Outcomes | None) -> tuple[DoseData, str]:
+    if start is None:
+        return DoseData.empty(1, design.n_doses), ""
+    if not isinstance(start, Outcomes):
+        raise ValueError(f"dose_paths: start must be Outcomes or None, got {type(start).__name__}")
+    data = DoseData.from_outcomes(start, design.n_doses)
+    f = start.to_frame()
+    parts = []
+    for _, g in f.groupby("cohort", sort=False):
+        lv = int(g["dose_level"].iat[0])
+        parts.append(f"{lv}" + "".join("T" if y else "N" for y in g["dlt"]))
+    # patient-level arrays are dropped: paths are grown on counts
+    state = DoseData(data.n, data.dlt, data.current, data.last_n, data.last_dlt, data.grade2)
+    return state, " ".join(parts)
+
+
+def dose_paths(
+    design: Design,
+    cohort_sizes: Sequence[int | None] | None = (3, 3),
+    start: Outcomes | None = None,
+    max_cohorts: int = 200,
+) -> DosePaths:
+    """Every sequence of cohort outcomes and the design's decision after each.
+
+    Parameters
+    ----------
+    design : Design
+        Any design deciding on counts.
+    cohort_sizes : sequence of int or None, or None
+        The horizon: one entry per future cohort, its size (``None`` entries: the size the
+        design asks for).  ``None``: the design's own sizes until every path stops (the full
+        horizon; guarded by ``max_cohorts``).
+    start : Outcomes, optional
+        Data observed so far (one arm); paths continue from it.
+    max_cohorts : int
+        Guard for the full horizon.
+
+    Returns
+    -------
+    DosePaths
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> paths = bd.dose_paths(bd.ThreePlusThree(5), cohort_sizes=[3, 3])
+    >>> paths.to_frame()[["outcomes", "next_dose", "stop"]].head(3)
+      outcomes  next_dose   stop
+    0                   1  False
+    1     1NNN          2  False
+    2     1NNT          1  False
+    >>> round(paths.probabilities([0.1, 0.2, 0.3, 0.4, 0.5]).expected_n, 2)
+    6.0
+    """
+    if cohort_sizes is None:
+        sizes: list[int | None] = [None] * max_cohorts
+        full = True
+    else:
+        sizes = list(cohort_sizes)
+        full = False
+        for i, c in enumerate(sizes):
+            if c is not None and (not isinstance(c, (int, np.integer)) or c < 1):
+                raise ValueError(f"dose_paths: cohort_sizes[{i}] must be a positive int, got {c!r}")
+    root, start_label = _start_state(design, start)
+    keep_last = design.uses_last_cohort
+    parents = [np.array([-1])]
+    depth = [np.array([0])]
+    cdose, cn, cy = [np.array([0])], [np.array([0])], [np.array([0])]
+    states = [root]
+    decisions = []
+    frontier, frontier_ids = root, np.array([0])
+    next_id = 1
+    n_states = 0
+    for level, forced in enumerate([*sizes, None]):
+        first, inv = state_codes(frontier, keep_last_cohort=keep_last)
+        n_states += len(first)
+        dec = design.decide(frontier.take(first))
+        nxt, size, stop, reason = (
+            a[inv] for a in (dec.next_dose, dec.cohort_size, dec.stop, dec.reason)
+        )
+        decisions.append((nxt, size, stop, reason))
+        if level == len(sizes) or stop.all():
+            break
+        go = ~stop
+        size = size.copy()
+        if forced is not None:
+            size[go] = forced
+        src, k, child = branch(frontier.take(go), nxt[go], size[go])
+        ids = frontier_ids[go][src]
+        n_new = child.n_trials
+        parents.append(ids)
+        depth.append(np.full(n_new, level + 1))
+        cdose.append(nxt[go][src] + 1)
+        cn.append(size[go][src])
+        cy.append(k)
+        states.append(child)
+        frontier = child
+        frontier_ids = np.arange(next_id, next_id + n_new)
+        next_id += n_new
+    else:  # pragma: no cover - the loop always breaks on its extra last entry
+        pass
+    if full and not decisions[-1][2].all():
+        raise RuntimeError(
+            f"{type(design).__name__} did not stop within {max_cohorts} cohorts; set max_n"
+        )
+    cat = np.concatenate
+    nxt, size, stop, reason = (cat([d[j] for d in decisions]) for j in range(4))
+    state = DoseData(*(cat([getattr(s, f) for s in states]) for f in
+                       ("n", "dlt", "current", "last_n", "last_dlt", "grade2")))  # fmt: skip
+    return DosePaths(
+        design=design,
+        parent=cat(parents),
+        depth=cat(depth),
+        cohort_dose=cat(cdose),
+        cohort_n=cat(cn),
+        cohort_dlt=cat(cy),
+        state=state,
+        next_dose=np.where(stop, 0, nxt + 1),
+        cohort_size=np.where(stop, 0, size),
+        stop=stop.astype(bool),
+        reason_code=reason,
+        n_states=n_states,
+        start_label=start_label,
+    )
+
+
+def decision_table(
+    designs: Mapping[str, Design],
+    n_max: int = 6,
+    cohort_size: int | None = None,
+    level: int | None = None,
+) -> pd.DataFrame:
+    """What each design does after 0..n DLTs in a cohort at a dose, side by side.
+
+    For ``n`` = cohort, 2 cohorts, ... up to ``n_max`` patients treated at ``level``
+    (default: the level each design starts escalation at, past any titration; other levels
+    empty) and ``y`` = 0..n DLTs among them, each design's decision: ``"E"`` escalate,
+    ``"S"`` stay, ``"D"`` de-escalate, ``"X"`` stop (lower doses untreated, so a stop at
+    the lowest treated level is the design's safety stop), with the reason.
+
+    Parameters
+    ----------
+    designs : mapping of str to Design
+    n_max : int
+        Largest number of patients at the dose.
+    cohort_size : int, optional
+        Step in ``n`` (default: 3).
+    level : int, optional
+        1-based dose level the patients were treated at (default: 2, so de-escalation shows).
+
+    Returns
+    -------
+    DataFrame with index (``n``, ``dlt``) and, per design, the action and next level.
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> t = bd.decision_table({"3+3": bd.ThreePlusThree(5)}, n_max=6)
+    >>> t.loc[(3, 0), ("3+3", "action")], t.loc[(3, 1), ("3+3", "action")]
+    ('E', 'S')
+    """
+    if not designs:
+        raise ValueError("decision_table: no designs given")
+    if n_max < 1:
+        raise ValueError(f"decision_table: n_max must be >= 1, got {n_max}")
+    step = 3 if cohort_size is None else int(cohort_size)
+    if step < 1:
+        raise ValueError(f"decision_table: cohort_size must be >= 1, got {cohort_size}")
+    ns = list(range(step, n_max + 1, step)) or [n_max]
+    rows = [(n, y) for n in ns for y in range(n + 1)]
+    cols: dict[tuple[str, str], list[Any]] = {}
+    for name, d in designs.items():
+        lv = (2 if d.n_doses >= 3 else 1) if level is None else int(level)
+        if not 1 <= lv <= d.n_doses:
+            raise ValueError(f"decision_table: level {lv} outside 1..{d.n_doses} of {name!r}")
+        n = np.zeros((len(rows), d.n_doses), dtype=np.int64)
+        y = np.zeros_like(n)
+        for i, (nn, yy) in enumerate(rows):
+            n[i, lv - 1], y[i, lv - 1] = nn, yy
+        # lower levels: treated and clean, so no-skip and titration do not interfere
+        n[:, : lv - 1] = step
+        last_n = np.array([min(step, r[0]) for r in rows])
+        last_y = np.array([min(r[1], ln) for r, ln in zip(rows, last_n, strict=True)])
+        data = DoseData.from_counts(n, y, np.full(len(rows), lv - 1), last_n, last_y)
+        # treat titration as over: a titration design would otherwise read 1 patient/level
+        dd = d.replace(titration_levels=0) if getattr(d, "titration_levels", 0) else d
+        dec = dd.decide(data)
+        act = np.where(
+            dec.stop,
+            "X",
+            np.where(dec.next_dose > lv - 1, "E", np.where(dec.next_dose < lv - 1, "D", "S")),
+        )
+        cols[(name, "action")] = act.tolist()
+        cols[(name, "next")] = [
+            None if s else int(x) + 1 for s, x in zip(dec.stop, dec.next_dose, strict=True)
+        ]
+        cols[(name, "reason")] = [dd.explain(data, dec, i) for i in range(len(rows))]
+    df = pd.DataFrame(cols, index=pd.MultiIndex.from_tuples(rows, names=["n", "dlt"]))
+    df.columns = pd.MultiIndex.from_tuples(df.columns, names=["design", "field"])
+    return df
