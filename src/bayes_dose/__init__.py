@@ -31,28 +31,11 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
 __all__ = [
-    "Arm",
-    "Comparison",
-    "Decision",
-    "Design",
-    "DoseData",
-    "DosePaths",
-    "ExactOC",
-    "Fit",
-    "MTDRule",
-    "Outcomes",
-    "Protocol",
-    "RP2DRule",
-    "Selection",
-    "Staggering",
-    "ThreePlusThree",
-    "__version__",
-    "compare",
-    "decision_table",
-    "dose_paths",
-    "exact_operating_characteristics",
-    "examples",
-    "protocols",
+    "Arm", "Decision", "Design", "DoseData", "ExactOC", "Fit", "MTDRule", "Outcomes",
+    "Protocol", "Selection", "Staggering", "ThreePlusThree", "__version__",
+    "examples", "exact_operating_characteristics", "protocols", "rules",
+]  # fmt: skip
+__all__ += [
+    "Comparison", "DosePaths", "RP2DRule", "compare", "decision_table", "dose_paths",
     "recommend_rp2d",
-    "rules",
 ]  # fmt: skip
