@@ -29,7 +29,21 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
 __all__ = [
-    "Arm", "Decision", "Design", "DoseData", "ExactOC", "Fit", "MTDRule", "Outcomes",
-    "Protocol", "Selection", "Staggering", "ThreePlusThree", "__version__",
-    "examples", "exact_operating_characteristics", "protocols", "rules",
+    "Arm",
+    "Decision",
+    "Design",
+    "DoseData",
+    "ExactOC",
+    "Fit",
+    "MTDRule",
+    "Outcomes",
+    "Protocol",
+    "Selection",
+    "Staggering",
+    "ThreePlusThree",
+    "__version__",
+    "exact_operating_characteristics",
+    "examples",
+    "protocols",
+    "rules",
 ]  # fmt: skip

@@ -171,7 +171,7 @@ class ThreePlusThree(Design):
         with at most 1 DLT in 6 or more patients; ``"escalation_only"`` gives the level
         just below it.  Without one, the highest cleared level is reported as the MAD.
         """
-        T, D = data.n_trials, self.n_doses
+        _T, D = data.n_trials, self.n_doses
         cap = self._cap(data)
         has_cap = cap < D
         levels = np.arange(D)[None, :]
