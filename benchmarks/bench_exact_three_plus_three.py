@@ -21,7 +21,9 @@ CURVES = {
 
 
 def main(repeats: int = 20) -> None:
-    print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}"
+    )
     for variant in ("deescalation", "escalation_only"):
         design = bd.ThreePlusThree(8, titration_levels=3, variant=variant)
         for name, curve in CURVES.items():
