@@ -14,7 +14,7 @@ Examples
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import examples, protocols
+from . import examples, io, protocols
 from .compare import Comparison, RP2DRule, compare, recommend_rp2d
 from .designs import rules
 from .designs.base import Design, Fit
@@ -24,6 +24,7 @@ from .exact import ExactOC, exact_operating_characteristics
 from .outcomes import Outcomes
 from .paths import DosePaths, decision_table, dose_paths
 from .protocol import Arm, MTDRule, Protocol, Staggering
+from .report import Report, report
 
 try:
     __version__ = version("bayes_dose")
@@ -31,11 +32,31 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
 __all__ = [
-    "Arm", "Decision", "Design", "DoseData", "ExactOC", "Fit", "MTDRule", "Outcomes",
-    "Protocol", "Selection", "Staggering", "ThreePlusThree", "__version__",
-    "examples", "exact_operating_characteristics", "protocols", "rules",
-]  # fmt: skip
-__all__ += [
-    "Comparison", "DosePaths", "RP2DRule", "compare", "decision_table", "dose_paths",
+    "Arm",
+    "Comparison",
+    "Decision",
+    "Design",
+    "DoseData",
+    "DosePaths",
+    "ExactOC",
+    "Fit",
+    "MTDRule",
+    "Outcomes",
+    "Protocol",
+    "RP2DRule",
+    "Report",
+    "Selection",
+    "Staggering",
+    "ThreePlusThree",
+    "__version__",
+    "compare",
+    "decision_table",
+    "dose_paths",
+    "exact_operating_characteristics",
+    "examples",
+    "io",
+    "protocols",
     "recommend_rp2d",
+    "report",
+    "rules",
 ]  # fmt: skip

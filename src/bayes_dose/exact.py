@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom
+from scipy.special import gammaln, xlog1py, xlogy
 
 from .designs.state import DoseData
 
@@ -120,6 +120,17 @@ def branch(
     return src, dlts, child
 
 
+def binom_pmf(k: np.ndarray, size: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Binomial probabilities of ``k`` DLTs in cohorts of ``size`` at DLT probability ``p``
+    (elementwise, broadcasting; 0 where ``k > size``)."""
+    k, n, p = np.broadcast_arrays(np.asarray(k), np.asarray(size), np.asarray(p, dtype=float))
+    ok = k <= n
+    logc = gammaln(n + 1) - gammaln(k + 1) - gammaln(np.where(ok, n - k, 0) + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pk = np.exp(logc + xlogy(k, p) + xlog1py(n - k, -p))
+    return np.where(ok, pk, 0.0)
+
+
 def expand_frontier(
     data: DoseData,
     prob: np.ndarray,
@@ -134,7 +145,7 @@ def expand_frontier(
     the last cohort is dropped from the state, so more paths merge.
     """
     src, k, child = branch(data, next_dose, size)
-    pk = binom.pmf(k, np.asarray(size)[src], true_tox[np.asarray(next_dose)[src]])
+    pk = binom_pmf(k, np.asarray(size)[src], true_tox[np.asarray(next_dose)[src]])
     keep = pk > 0
     src, pk, child = src[keep], pk[keep], child.take(keep)
     if not keep_last_cohort:

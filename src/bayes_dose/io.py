@@ -95,8 +95,8 @@ def design_from_spec(spec: Mapping[str, Any], arm: Arm | None = None, name: str 
     --------
     >>> import bayes_dose as bd
     >>> arm = bd.protocols.bat6021().arm("combo")
-    >>> bd.io.design_from_spec({"type": "3+3"}, arm)
-    ThreePlusThree(n_doses=5, ...)  # doctest: +ELLIPSIS
+    >>> bd.io.design_from_spec({"type": "3+3"}, arm)  # doctest: +ELLIPSIS
+    ThreePlusThree(n_doses=5, ...)
     """
     import bayes_dose
 
@@ -136,9 +136,7 @@ def design_from_spec(spec: Mapping[str, Any], arm: Arm | None = None, name: str 
 
 
 def _takes_kwargs(cls: type) -> bool:
-    return any(
-        p.kind is p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values()
-    )
+    return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values())
 
 
 def load_spec(path: str | Path) -> DesignSpec:

@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom
 
 from .designs.state import DoseData
-from .exact import ExactOC, OCAccumulator, branch, check_true_tox, state_codes
+from .exact import ExactOC, OCAccumulator, binom_pmf, branch, check_true_tox, state_codes
 from .outcomes import Outcomes
 
 if TYPE_CHECKING:
@@ -131,12 +130,15 @@ class DosePaths:
         Patients and DLTs count those of ``start`` too.
         """
         p = check_true_tox(self.design, true_tox)
-        prob = np.ones(self.n_nodes)
-        for i in np.flatnonzero(self.parent >= 0):  # parents come before children
-            pr = int(self.parent[i])
-            prob[i] = prob[pr] * binom.pmf(
-                self.cohort_dlt[i], self.cohort_n[i], p[self.cohort_dose[i] - 1]
-            )
+        step = np.ones(self.n_nodes)
+        kids = self.parent >= 0
+        step[kids] = binom_pmf(
+            self.cohort_dlt[kids], self.cohort_n[kids], p[self.cohort_dose[kids] - 1]
+        )
+        prob = step.copy()
+        for d in range(1, int(self.depth.max()) + 1):  # parents are one level up
+            at = self.depth == d
+            prob[at] = prob[self.parent[at]] * step[at]
         leaf = self.is_leaf & (prob > 0)
         acc = OCAccumulator(self.design)
         acc.add(self.state.take(leaf), prob[leaf])
@@ -259,7 +261,7 @@ def dose_paths(
     1     1NNN          2  False
     2     1NNT          1  False
     >>> round(paths.probabilities([0.1, 0.2, 0.3, 0.4, 0.5]).expected_n, 2)
-    6.0
+    5.92
     """
     if cohort_sizes is None:
         sizes: list[int | None] = [None] * max_cohorts

@@ -137,7 +137,9 @@ def build_manifest(
             for a, ds in comparison.designs.items()
         },
         "reference_design": comparison.reference,
-        "rp2d_rule": None if rule is None else (rule.spec() if hasattr(rule, "spec") else repr(rule)),
+        "rp2d_rule": None
+        if rule is None
+        else (rule.spec() if hasattr(rule, "spec") else repr(rule)),
     }
     if protocol is not None:
         man["protocol"] = protocol.to_dict()
@@ -199,8 +201,12 @@ def dose_toxicity_figure(comparison: Comparison, arm: str, target: float | None 
         lv, n, y, mg = counts
         ax.set_xticks(lv)
         ax.set_xticklabels(
-            [f"{int(a)}\n{m:g} mg\n{int(b)}/{int(c)}" if np.isfinite(m) else f"{int(a)}\n{int(b)}/{int(c)}"
-             for a, m, b, c in zip(lv, mg, y, n, strict=True)],  # fmt: skip
+            [
+                f"{int(a)}\n{m:g} mg\n{int(b)}/{int(c)}"
+                if np.isfinite(m)
+                else f"{int(a)}\n{int(b)}/{int(c)}"
+                for a, m, b, c in zip(lv, mg, y, n, strict=True)
+            ],
             fontsize=8,
         )
     ax.set_ylim(-0.02, 1.02)
@@ -247,7 +253,9 @@ def _oc_tables(simulation: Any) -> tuple[pd.DataFrame | None, pd.DataFrame | Non
     oc_fn = getattr(bayes_dose, "operating_characteristics", None)
     conc_fn = getattr(bayes_dose, "concordance", None)
     if oc_fn is None:
-        raise ValueError("report: simulation given but bayes_dose.operating_characteristics is missing")
+        raise ValueError(
+            "report: simulation given but bayes_dose.operating_characteristics is missing"
+        )
     oc = oc_fn(simulation)
     oc_df = oc.to_dataframe() if hasattr(oc, "to_dataframe") else pd.DataFrame(oc)
     conc = None
