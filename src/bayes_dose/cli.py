@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .examples import SYNTHETIC_NOTE, bat6021_outcomes
@@ -31,7 +32,12 @@ def decision_trail(design, outcomes) -> list[str]:
 
 # -- demo ------------------------------------------------------------------------------
 def _args_demo(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=None, help="folder for the outputs")
+    p.add_argument(
+        "--out", type=Path, default=Path("bayes_dose_demo"),
+        help="folder for the report and the data behind it (default: ./bayes_dose_demo)",
+    )  # fmt: skip
+    p.add_argument("--seed", type=int, default=None, help="seed (default: the spec's)")
+    p.add_argument("--n-trials", type=int, default=None, help="simulated trials per scenario")
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -62,16 +68,364 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             else "no MTD (all doses too toxic)"
         )
         print(f"Result: {sel}")
+    from .io import load_spec
+
+    spec_path = _bundled_spec()
+    spec = load_spec(spec_path)
+    seed = args.seed if args.seed is not None else (spec.seed or 0)
+    print(f"\n== All designs of {spec_path.name} on both arms (seed {seed})")
+    files = write_memo(
+        spec, data, args.out, seed, args.n_trials, inputs={"spec": spec_path},
+        notes=(f"Data: {SYNTHETIC_NOTE}.",),
+    )  # fmt: skip
+    import pandas as pd
+
+    cmp = pd.read_csv(files["agreement"])
+    for line in cmp["summary"]:
+        print(f"  {line}")
+    print(f"\nWrote the report to {files['html']}")
+    for k, f in files.items():
+        if k != "html":
+            print(f"  {k}: {f}")
+    return 0
+
+
+# -- shared helpers of the analysis commands ----------------------------------------------
+BUNDLED_SPEC = "data/bat6021_designs.toml"
+
+
+def _bundled_spec() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("bayes_dose").joinpath(BUNDLED_SPEC)))
+
+
+def _add_spec_args(p: argparse.ArgumentParser, data: bool = True) -> None:
+    p.add_argument(
+        "--spec", type=Path, default=None,
+        help="TOML design/protocol spec (default: the bundled BAT6021 spec)",
+    )  # fmt: skip
+    if data:
+        p.add_argument(
+            "--data", type=Path, default=None,
+            help="CSV cohort data, one row per patient (default: the bundled synthetic example)",
+        )  # fmt: skip
+    p.add_argument("--seed", type=int, default=None, help="seed (default: the spec's, else 0)")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+
+
+def _load(args: argparse.Namespace, data: bool = True) -> tuple[Any, Any, Path]:
+    from .io import load_spec, read_outcomes
+
+    spec_path = args.spec if args.spec is not None else _bundled_spec()
+    spec = load_spec(spec_path)
+    out = None
+    if data:
+        out = (
+            bat6021_outcomes()
+            if args.data is None
+            else read_outcomes(args.data, protocol=spec.protocol)
+        )
+    return spec, out, spec_path
+
+
+def _seed(args: argparse.Namespace, spec: Any) -> int:
+    if args.seed is not None:
+        return int(args.seed)
+    return int(spec.seed) if spec.seed is not None else 0
+
+
+def _emit(tables: dict[str, Any], fmt: str, out: Path | None) -> None:
+    """Print (or write to ``out``) named DataFrames as text tables or one JSON object."""
+    import json
+
+    import pandas as pd
+
+    if fmt == "json":
+        obj = {
+            k: json.loads(v.to_json(orient="records")) if isinstance(v, pd.DataFrame) else v
+            for k, v in tables.items()
+        }
+        text = json.dumps(obj, indent=2, default=str)
+    else:
+        parts = []
+        for k, v in tables.items():
+            body = v.to_string(index=False) if isinstance(v, pd.DataFrame) else str(v)
+            parts.append(f"== {k}\n{body}")
+        text = "\n\n".join(parts)
+    if out is None:
+        print(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
+        print(f"Wrote {out}")
+
+
+def _arms(spec: Any, arm: str | None) -> list[str]:
+    if arm is None:
+        return list(spec.designs)
+    if arm not in spec.designs:
+        raise ValueError(f"--arm {arm!r}: the spec has designs for arms {list(spec.designs)}")
+    return [arm]
+
+
+# -- recommend -------------------------------------------------------------------------
+def _args_recommend(p: argparse.ArgumentParser) -> None:
+    _add_spec_args(p)
+    p.add_argument("--arm", default=None, help="only this arm")
+    p.add_argument("--out", type=Path, default=None, help="write the output to this file")
+
+
+def _cmd_recommend(args: argparse.Namespace) -> int:
+    from .compare import compare
+
+    spec, out, _ = _load(args)
+    arms = _arms(spec, args.arm)
+    data = {a: out.arm(a) for a in arms}
+    cmp = compare({a: spec.designs[a] for a in arms}, data)
+    cols = ["arm", "design", "next_dose", "stop", "mtd_label", "mtd", "rp2d", "rp2d_mg",
+            "prob_tox_rp2d", "p_overdose_rp2d", "reason"]  # fmt: skip
+    ag = cmp.agreement()
+    _emit({"recommendations": cmp.table()[cols], "agreement": ag}, args.format, args.out)
+    return 0
+
+
+# -- simulate ----------------------------------------------------------------------------
+def _args_simulate(p: argparse.ArgumentParser) -> None:
+    _add_spec_args(p, data=False)
+    p.add_argument("--arm", default=None, help="only this arm")
+    p.add_argument("--n-trials", type=int, default=None, help="trials per design and scenario")
+    p.add_argument("--out", type=Path, default=None, help="NetCDF file of the simulation")
+
+
+def simulate_spec(
+    spec: Any, seed: int, n_trials: int | None = None, arms: list[str] | None = None
+) -> dict[str, Any]:
+    """Simulate each arm's designs on the spec's scenarios: ``{arm: xarray.Dataset}``.
+
+    Designs that read several arms (the combination BLRM) are not simulated on one arm.
+    """
+    import bayes_dose
+
+    n = int(n_trials or spec.simulation.get("n_trials", 200))
+    sims = {}
+    for a in arms or list(spec.designs):
+        scen = spec.scenarios(a)
+        designs = {
+            k: d for k, d in spec.designs[a].items() if not getattr(d, "reads_all_arms", False)
+        }
+        if not scen or not designs:
+            continue
+        sims[a] = bayes_dose.simulate(
+            designs, scenarios=scen, n_trials=n, seed=seed, progress=False
+        )
+    return sims
+
+
+def save_simulations(sims: dict[str, Any], path: Path) -> Path:
+    """All arms' simulations in one NetCDF file, one group per arm."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
+    for i, (arm, ds) in enumerate(sims.items()):
+        ds.to_netcdf(path, group=arm, mode="w" if i == 0 else "a", engine="h5netcdf")
+    return path
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from .report import oc_summary
+
+    spec, _, _ = _load(args, data=False)
+    seed = _seed(args, spec)
+    sims = simulate_spec(spec, seed, args.n_trials, _arms(spec, args.arm))
+    if not sims:
+        raise ValueError("the spec has no [simulation.scenarios.ARM] for the chosen arms")
+    summary, selection, _ = oc_summary(sims)
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        data.to_frame().to_csv(args.out / "outcomes.csv", index=False)
-        print(f"\nWrote {args.out / 'outcomes.csv'}")
+        save_simulations(sims, args.out)
+        print(f"Wrote {args.out}")
+    _emit({"operating characteristics": summary, "selection": selection}, args.format, None)
+    return 0
+
+
+# -- paths -------------------------------------------------------------------------------
+def _args_paths(p: argparse.ArgumentParser) -> None:
+    _add_spec_args(p)
+    p.add_argument("--arm", default="mono", help="arm of the design (default: mono)")
+    p.add_argument("--design", required=True, help="design name in the spec")
+    p.add_argument(
+        "--cohorts", default="3,3",
+        help="cohort sizes of the horizon, e.g. 3,3 ('d' = the design's own size; "
+        "'full' = until every path stops)",
+    )  # fmt: skip
+    p.add_argument("--start", action="store_true", help="continue from the arm's data (--data)")
+    p.add_argument("--true-tox", default=None, help="true DLT probabilities p1,p2,...: exact OCs")
+    p.add_argument("--out", type=Path, default=None, help="write the output to this file")
+    p.add_argument("--plot", type=Path, default=None, help="PNG of the tree")
+
+
+def _parse_cohorts(text: str) -> list[int | None] | None:
+    if text.strip() == "full":
+        return None
+    out: list[int | None] = []
+    for part in text.split(","):
+        part = part.strip()
+        if part == "d":
+            out.append(None)
+        elif part.isdigit() and int(part) > 0:
+            out.append(int(part))
+        else:
+            raise ValueError(f"--cohorts: {part!r} is not a positive size, 'd' or 'full'")
+    return out
+
+
+def _cmd_paths(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from .paths import dose_paths
+
+    spec, out, _ = _load(args)
+    designs = spec.designs.get(args.arm, {})
+    if args.design not in designs:
+        raise ValueError(f"--design {args.design!r}: arm {args.arm!r} has designs {list(designs)}")
+    design = designs[args.design]
+    start = out.arm(args.arm) if args.start else None
+    tree = dose_paths(design, _parse_cohorts(args.cohorts), start=start)
+    tables: dict[str, Any] = {"paths": tree.to_frame()}
+    if args.true_tox is not None:
+        try:
+            p = np.array([float(x) for x in args.true_tox.split(",")])
+        except ValueError:
+            raise ValueError(f"--true-tox: {args.true_tox!r} is not a list of numbers") from None
+        oc = tree.probabilities(p)
+        tables["exact OCs"] = oc.to_frame().reset_index()
+        tables["summary"] = pd.DataFrame(
+            [{"p_no_mtd": oc.p_no_mtd, "expected_n": oc.expected_n,
+              "expected_dlts": oc.expected_dlts}]
+        )  # fmt: skip
+    if args.plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        ax = tree.plot()
+        ax.figure.savefig(args.plot, dpi=90, bbox_inches="tight")
+        print(f"Wrote {args.plot}")
+    _emit(tables, args.format, args.out)
+    return 0
+
+
+# -- boundaries ----------------------------------------------------------------------------
+def _args_boundaries(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", type=float, default=None, help="BOIN target DLT rate")
+    p.add_argument("--n-max", type=int, default=30, help="largest number of patients at a dose")
+    p.add_argument("--cohort-size", type=int, default=3, help="cohort size")
+    p.add_argument(
+        "--spec", type=Path, default=None,
+        help="instead of --target: the decision table of every design of the spec's --arm",
+    )  # fmt: skip
+    p.add_argument("--arm", default="mono")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--out", type=Path, default=None, help="write the output to this file")
+
+
+def _cmd_boundaries(args: argparse.Namespace) -> int:
+    import bayes_dose
+
+    from .io import load_spec
+    from .paths import decision_table
+
+    if args.target is None and args.spec is None:
+        raise ValueError("give --target (BOIN boundaries) or --spec (decision tables)")
+    tables: dict[str, Any] = {}
+    if args.target is not None:
+        bounds = bayes_dose.boin_boundaries(
+            target=args.target, n_max=args.n_max, cohort_size=args.cohort_size
+        )
+        df = bounds.to_frame() if hasattr(bounds, "to_frame") else bounds
+        tables[f"BOIN boundaries (target {args.target:g})"] = df.reset_index()
+    if args.spec is not None:
+        spec = load_spec(args.spec)
+        arm = _arms(spec, args.arm)[0]
+        designs = {
+            k: d for k, d in spec.designs[arm].items() if not getattr(d, "reads_all_arms", False)
+        }
+        t = decision_table(designs, n_max=min(args.n_max, 12), cohort_size=args.cohort_size)
+        flat = t.xs("action", axis=1, level="field").reset_index()
+        tables[f"decision table (arm {arm}; E/S/D/X = escalate/stay/de-escalate/stop)"] = flat
+    _emit(tables, args.format, args.out)
+    return 0
+
+
+# -- report -------------------------------------------------------------------------------
+def _args_report(p: argparse.ArgumentParser) -> None:
+    _add_spec_args(p)
+    p.add_argument("--out", type=Path, required=True, help="folder for report.html and data")
+    p.add_argument("--n-trials", type=int, default=None, help="simulated trials per scenario")
+
+
+def write_memo(
+    spec: Any,
+    outcomes: Any,
+    out: Path,
+    seed: int,
+    n_trials: int | None = None,
+    inputs: dict[str, Any] | None = None,
+    notes: tuple[str, ...] = (),
+) -> dict[str, Path]:
+    """Compare, simulate and write the memo with the data behind it into folder ``out``."""
+    import json
+
+    from .compare import compare
+    from .report import report
+
+    out.mkdir(parents=True, exist_ok=True)
+    data = {a: outcomes.arm(a) for a in spec.designs}
+    cmp = compare(spec.designs, data)
+    sims = simulate_spec(spec, seed, n_trials)
+    rep = report(
+        cmp, protocol=spec.protocol, simulation=sims or None, seed=seed, inputs=inputs,
+        notes=notes, title=f"{spec.protocol.name}: what each design recommends",
+    )  # fmt: skip
+    files = rep.write(out)
+    files["outcomes"] = out / "outcomes.csv"
+    outcomes.to_frame().to_csv(files["outcomes"], index=False)
+    files["comparison"] = out / "comparison.csv"
+    cmp.table().to_csv(files["comparison"], index=False)
+    files["agreement"] = out / "agreement.csv"
+    cmp.agreement().to_csv(files["agreement"], index=False)
+    files["shadow"] = out / "shadow.csv"
+    cmp.shadow().to_csv(files["shadow"], index=False)
+    if sims:
+        files["simulation"] = save_simulations(sims, out / "simulation.nc")
+    files["manifest"].write_text(json.dumps(rep.manifest, indent=2, default=str) + "\n")
+    return files
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    spec, out, spec_path = _load(args)
+    inputs = {"spec": spec_path}
+    if args.data is not None:
+        inputs["data"] = args.data
+    files = write_memo(spec, out, args.out, _seed(args, spec), args.n_trials, inputs)
+    for f in files.values():
+        print(f"Wrote {f}")
     return 0
 
 
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "demo": ("run the designs on the bundled (synthetic) BAT6021 example", _args_demo, _cmd_demo),
-}
+    "recommend": ("each design's next dose, MTD and RP2D on cohort data", _args_recommend,
+                  _cmd_recommend),
+    "simulate": ("simulate the spec's designs on its scenarios (NetCDF)", _args_simulate,
+                 _cmd_simulate),
+    "paths": ("every cohort-outcome path and the design's decision after each", _args_paths,
+              _cmd_paths),
+    "boundaries": ("BOIN boundaries, or the spec's designs' decision tables", _args_boundaries,
+                   _cmd_boundaries),
+    "report": ("write the design memo (HTML + Markdown) and the data behind it", _args_report,
+               _cmd_report),
+}  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -143,8 +143,12 @@ def build_manifest(
     }
     if protocol is not None:
         man["protocol"] = protocol.to_dict()
-    if simulation is not None and hasattr(simulation, "attrs"):
-        man["simulation"] = {k: _plain(v) for k, v in simulation.attrs.items()}
+    if simulation is not None:
+        sims = simulation if isinstance(simulation, Mapping) else {"": simulation}
+        man["simulation"] = {
+            arm: {k: _plain(v) for k, v in ds.attrs.items() if k != "reasons"}
+            for arm, ds in sims.items()
+        }
     return man
 
 
@@ -246,23 +250,79 @@ def _html_table(df: pd.DataFrame, index: bool = False) -> str:
     return d.to_html(index=False, escape=True, classes="tbl", border=0)
 
 
-def _oc_tables(simulation: Any) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """OC table (with MC standard errors) and concordance from a simulation result."""
+def _pm(v: float, se: float) -> str:
+    return f"{v:.3f} ± {se:.3f}"
+
+
+def oc_summary(
+    simulations: Mapping[str, Any] | Any,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """OC tables of simulations (``{arm: Dataset}`` or one Dataset), with MC standard errors.
+
+    Returns ``(summary, selection, concordance)``: per arm, scenario and design the
+    probability of correct selection, of no selection, the mean patients and DLTs and the
+    overdosing risk; P(select level) per level; and the pairwise concordance of the
+    designs' selections (common random numbers), each "estimate ± MC standard error".
+    """
     import bayes_dose
 
-    oc_fn = getattr(bayes_dose, "operating_characteristics", None)
-    conc_fn = getattr(bayes_dose, "concordance", None)
-    if oc_fn is None:
-        raise ValueError(
-            "report: simulation given but bayes_dose.operating_characteristics is missing"
-        )
-    oc = oc_fn(simulation)
-    oc_df = oc.to_dataframe() if hasattr(oc, "to_dataframe") else pd.DataFrame(oc)
-    conc = None
-    if conc_fn is not None:
-        c = conc_fn(simulation)
-        conc = c.to_dataframe() if hasattr(c, "to_dataframe") else pd.DataFrame(c)
-    return oc_df, conc
+    if not isinstance(simulations, Mapping):
+        simulations = {"": simulations}
+    rows, sel_rows, conc_rows = [], [], []
+    for arm, sims in simulations.items():
+        oc = bayes_dose.operating_characteristics(sims)
+        for sc in oc["scenario"].to_numpy():
+            for d in oc["design"].to_numpy():
+                o = oc.sel(scenario=sc, design=d)
+                tm = int(o["true_mtd"])
+                rows.append(
+                    {
+                        "arm": arm,
+                        "scenario": str(sc),
+                        "design": str(d),
+                        "true MTD": tm if tm > 0 else "none",
+                        "P(correct)": _pm(float(o["pcs"]), float(o["pcs_se"]))
+                        if "pcs_se" in o
+                        else f"{float(o['pcs']):.3f}",
+                        "P(no MTD)": _pm(float(o["p_none"]), float(o["p_none_se"]))
+                        if "p_none_se" in o
+                        else f"{float(o['p_none']):.3f}",
+                        "E[N]": _pm(float(o["mean_total_n"]), float(o["mean_total_n_se"])),
+                        "E[DLTs]": _pm(float(o["mean_total_dlt"]), float(o["mean_total_dlt_se"])),
+                        "P(>=60% above MTD)": f"{float(o['p_overdose_60']):.3f}",
+                    }
+                )
+                r = {"arm": arm, "scenario": str(sc), "design": str(d)}
+                for lv in o["dose_level"].to_numpy():
+                    ps = o.sel(dose_level=lv)
+                    r[f"L{int(lv)}"] = _pm(float(ps["p_select"]), float(ps["p_select_se"]))
+                sel_rows.append(r)
+        if sims.sizes.get("design", 0) > 1:
+            c = bayes_dose.concordance(sims)
+            names = [str(x) for x in c["design_a"].to_numpy()]
+            for sc in c["scenario"].to_numpy():
+                for i, da in enumerate(names):
+                    for db in names[i + 1 :]:
+                        cc = c.sel(scenario=sc, design_a=da, design_b=db)
+                        conc_rows.append(
+                            {
+                                "arm": arm,
+                                "scenario": str(sc),
+                                "designs": f"{da} vs {db}",
+                                "P(same selection)": _pm(
+                                    float(cc["p_identical"]), float(cc["p_identical_se"])
+                                ),
+                                "P(within one level)": _pm(
+                                    float(cc["p_within_one"]), float(cc["p_within_one_se"])
+                                ),
+                                "kappa": f"{float(cc['kappa']):.3f}",
+                            }
+                        )
+    return (
+        pd.DataFrame(rows),
+        pd.DataFrame(sel_rows),
+        pd.DataFrame(conc_rows) if conc_rows else None,
+    )
 
 
 def _ledger(shadow: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -334,7 +394,7 @@ def report(
         Folder to write ``report.html``, ``report.md`` and ``manifest.json`` into.
     protocol : Protocol, optional
         Shown in the summary (with the assumptions of each arm) and in the manifest.
-    simulation : xarray.Dataset, optional
+    simulation : xarray.Dataset or mapping of arm -> Dataset, optional
         From :func:`bayes_dose.simulate`: OC tables with MC errors and concordance.
     oc, concordance : DataFrame, optional
         Precomputed OC / concordance tables (instead of, or besides, ``simulation``).
@@ -364,9 +424,11 @@ def report(
 
     if not isinstance(comparison, Comparison):
         raise ValueError(f"report: expected a Comparison, got {type(comparison).__name__}")
-    sim_oc, sim_conc = (None, None) if simulation is None else _oc_tables(simulation)
-    oc = oc if oc is not None else sim_oc
-    concordance = concordance if concordance is not None else sim_conc
+    selection = None
+    if simulation is not None:
+        sim_oc, selection, sim_conc = oc_summary(simulation)
+        oc = oc if oc is not None else sim_oc
+        concordance = concordance if concordance is not None else sim_conc
     manifest = build_manifest(
         comparison, protocol=protocol, seed=seed, inputs=inputs, simulation=simulation
     )
@@ -412,6 +474,7 @@ def report(
         "arms": arms,
         "oc": oc,
         "concordance": concordance,
+        "selection": selection,
         "diagnostics": diag if len(diag) else None,
         "manifest": manifest,
         "manifest_json": json.dumps(manifest, indent=2, default=str),
