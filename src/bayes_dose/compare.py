@@ -107,7 +107,9 @@ def recommend_rp2d(fit: Fit, arm: str, rule: RP2DPolicy | None = None) -> tuple[
     Returns the 1-based level (None when no dose is acceptable) and the reason.
     """
     if fit.mtd is None:
-        return None, "no RP2D: no dose is acceptable on the data so far"
+        if fit.stop:
+            return None, "no RP2D: no dose is acceptable"
+        return None, "no RP2D yet: no dose selected on the data so far (escalation continues)"
     level = int(fit.mtd)
     reason = f"{fit.mtd_label} = level {level}"
     if rule is not None:
@@ -400,12 +402,16 @@ def _same(a: Any, b: Any) -> bool:
 
 def _sentence(name: str, ref: str, d: pd.Series, r: pd.Series, diff: Any) -> str:
     arm = d.name[0] if isinstance(d.name, tuple) else ""
+
+    def none(s: pd.Series, who: str) -> str:
+        return f"{who} finds no acceptable dose" if s["stop"] else f"{who} has no RP2D yet"
+
     if pd.isna(d["rp2d"]) and pd.isna(r["rp2d"]):
-        rp = f"{name} and {ref} both find no acceptable dose"
+        rp = f"{none(d, name)} and {none(r, ref)}"
     elif pd.isna(d["rp2d"]):
-        rp = f"{name} finds no acceptable dose, {ref} recommends level {int(r['rp2d'])}"
+        rp = f"{none(d, name)}, {ref} recommends level {int(r['rp2d'])}"
     elif pd.isna(r["rp2d"]):
-        rp = f"{name} recommends level {int(d['rp2d'])}, {ref} finds no acceptable dose"
+        rp = f"{name} recommends level {int(d['rp2d'])}, {none(r, ref)}"
     elif diff == 0:
         rp = f"{name} agrees with {ref} on the RP2D (level {int(d['rp2d'])})"
     else:

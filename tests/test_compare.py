@@ -1,0 +1,106 @@
+"""compare(): recommendations per arm, RP2D rules, agreement and the shadow ledger."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import bayes_dose as bd
+
+COLUMNS = ["arm", "design", "next_dose", "stop", "mtd", "rp2d", "reason", "mtd_label",
+           "prob_tox_rp2d", "p_overdose_rp2d", "rp2d_reason"]  # fmt: skip
+
+
+def _two_variants(n=4):
+    return {"3+3": bd.ThreePlusThree(n), "3+3 esc": bd.ThreePlusThree(n, variant="escalation_only")}
+
+
+def test_table_and_disagreement_on_crafted_data():
+    # 2/6 at level 2: the de-escalation 3+3 goes back to level 1 to expand it; the
+    # escalation-only 3+3 stops with MTD = level 1
+    out = bd.Outcomes.parse("1NNN 2NNN 2NTT")
+    cmp = bd.compare(_two_variants(), {"mono": out})
+    t = cmp.table()
+    assert set(COLUMNS) <= set(t.columns)
+    r = t.set_index("design")
+    assert r.loc["3+3", "next_dose"] == 1 and not r.loc["3+3", "stop"]
+    assert pd.isna(r.loc["3+3", "rp2d"])
+    assert r.loc["3+3 esc", "stop"] and r.loc["3+3 esc", "mtd"] == 1
+    assert r.loc["3+3 esc", "rp2d"] == 1 and r.loc["3+3 esc", "mtd_label"] == "MTD"
+    ag = cmp.agreement()
+    assert len(ag) == 1 and ag["reference"].iat[0] == "3+3"  # default: the ThreePlusThree
+    assert not ag["agree_next"].iat[0]
+    assert "3+3 has no RP2D yet" in ag["summary"].iat[0]
+    assert "stop vs level 1" in ag["summary"].iat[0]
+
+
+def test_agreement_level_difference():
+    # top dose reached cleanly: MAD = 4 for both; reference by name
+    out = bd.Outcomes.parse("1NNN 2NNN 3NNN 4NNN")
+    cmp = bd.compare(_two_variants(), {"mono": out}, reference="3+3 esc")
+    ag = cmp.agreement()
+    assert ag["design"].tolist() == ["3+3"]
+    assert ag["agree_rp2d"].iat[0] and ag["level_diff"].iat[0] == 0
+    assert cmp.table()["mtd_label"].tolist() == ["MAD", "MAD"]
+    # a cap on one design's arm gives a known level difference
+    capped = bd.compare(
+        {"mono": {"3+3": bd.ThreePlusThree(4), "capped": bd.ThreePlusThree(4)}},
+        {"mono": out},
+        rp2d_rule=lambda arm, fit, lv: (lv - 2, "two below") if fit.design is not None else None,
+    )
+    assert capped.table()["rp2d"].tolist() == [2, 2]
+
+
+def test_rp2d_rule_caps_and_reasons():
+    fit = bd.ThreePlusThree(8, titration_levels=3).fit(
+        bd.Outcomes.parse("1N 2N 3N 4NNN 5NNN 6NNN 7NTT 6NNN")
+    )
+    assert fit.mtd == 6
+    assert bd.recommend_rp2d(fit, "mono") == (6, "MTD = level 6")
+    lv, why = bd.recommend_rp2d(fit, "mono", bd.RP2DRule(max_level=5))
+    assert lv == 5 and "protocol's maximum" in why
+    lv, why = bd.recommend_rp2d(fit, "mono", bd.RP2DRule(min_level_reaching={"mono": 4}))
+    assert lv == 4 and "lowest level reaching" in why
+    lv, why = bd.recommend_rp2d(fit, "mono", bd.RP2DRule(min_level_reaching=lambda arm: 7))
+    assert lv == 6 and "above it" in why
+    with pytest.raises(ValueError, match="at most the MTD"):
+        bd.recommend_rp2d(fit, "mono", lambda arm, f, lv: (lv + 1, "too high"))
+
+
+def test_shadow_ledger_replays_the_protocol_trail():
+    out = bd.examples.bat6021_outcomes()
+    proto = bd.protocols.bat6021()
+    designs = {
+        a: {"3+3": bd.ThreePlusThree(proto.arm(a).n_doses, doses_mg=proto.arm(a).doses_mg,
+                                     titration_levels=3 if a == "mono" else 0)}
+        for a in proto.arm_names
+    }  # fmt: skip
+    cmp = bd.compare(designs, out)
+    sh = cmp.shadow()
+    mono = sh[sh["arm"] == "mono"]
+    assert len(mono) == 8 and mono["step"].tolist() == list(range(1, 9))
+    # the data follow the protocol's 3+3: at every step but the last it gave the next dose
+    assert mono["follows"].iloc[:-1].all()
+    assert mono["stop"].iloc[-1] and mono["mtd"].iloc[-1] == 6
+    assert mono["cohort"].tolist()[:4] == ["1N", "2N", "3N", "4NNN"]
+    combo = sh[sh["arm"] == "combo"]
+    assert combo["follows"].iloc[:-1].all() and combo["mtd"].iloc[-1] == 2
+    t = cmp.table().set_index("arm")
+    assert t.loc["mono", "rp2d_mg"] == 300.0 and t.loc["combo", "rp2d_mg"] == 100.0
+    assert t.loc["mono", "prob_tox_rp2d"] == pytest.approx(1 / 6)
+    assert "<table" in cmp._repr_html_()
+
+
+def test_bad_input():
+    out = bd.Outcomes.parse("1NNN")
+    with pytest.raises(ValueError, match="no designs"):
+        bd.compare({}, {"mono": out})
+    with pytest.raises(ValueError, match="reference design 'BOIN'"):
+        bd.compare(_two_variants(), {"mono": out}, reference="BOIN")
+    with pytest.raises(ValueError, match="without data"):
+        bd.compare({"combo": _two_variants()}, {"mono": out})
+    # one design for both BAT6021 arms: the dose grids differ
+    both = bd.examples.bat6021_outcomes()
+    d = bd.ThreePlusThree(8, doses_mg=bd.protocols.bat6021().arm("mono").doses_mg)
+    with pytest.raises(ValueError, match="give designs per arm"):
+        bd.compare({"3+3": d}, both)

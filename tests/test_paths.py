@@ -1,0 +1,96 @@
+"""Dose paths: tree of cohort outcomes, exact OCs over the horizon, decision tables."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+
+import bayes_dose as bd
+
+
+@pytest.mark.parametrize("case", range(3))
+def test_full_horizon_reproduces_exact_three_plus_three(refs, case):
+    """dose_paths over the full horizon = the published exact 3+3 enumeration."""
+    c = refs["three_plus_three_exact"]["cases"][case]
+    design = bd.ThreePlusThree(5, variant=c["variant"])
+    oc = bd.dose_paths(design, cohort_sizes=None).probabilities(c["p_true"])
+    sel = np.array(c["selection"])
+    assert oc.p_no_mtd == pytest.approx(sel[0], abs=1e-4)
+    np.testing.assert_allclose(oc.p_select, sel[1:], atol=1e-4)
+    assert oc.expected_n == pytest.approx(c["expected_n"], abs=5e-4)  # reference has 3 decimals
+    assert oc.expected_dlts == pytest.approx(c["expected_dlts"], abs=5e-4)
+
+
+def test_full_horizon_equals_exact_enumeration_with_titration():
+    d = bd.ThreePlusThree(6, titration_levels=3)
+    p = [0.02, 0.05, 0.1, 0.2, 0.35, 0.5]
+    a = bd.dose_paths(d, cohort_sizes=None).probabilities(p)
+    b = bd.exact_operating_characteristics(d, p)
+    np.testing.assert_allclose(a.p_select, b.p_select, atol=1e-12)
+    np.testing.assert_allclose(a.expected_n_per_dose, b.expected_n_per_dose, atol=1e-10)
+    assert a.p_no_mtd == pytest.approx(b.p_no_mtd, abs=1e-12)
+    assert a.p_mad == pytest.approx(b.p_mad, abs=1e-12)
+    assert a.expected_dlts == pytest.approx(b.expected_dlts, abs=1e-10)
+
+
+def test_two_cohorts_tree_and_closed_form():
+    paths = bd.dose_paths(bd.ThreePlusThree(5), cohort_sizes=[3, 3])
+    df = paths.to_frame()
+    # root + 4 outcomes of cohort 1; two of them continue, 4 outcomes each
+    assert len(df) == 1 + 4 + 8
+    assert list(df.columns[:4]) == ["path_id", "parent_id", "depth", "outcomes"]
+    row = df.set_index("outcomes").loc["1NNN 2NNT"]
+    assert row["next_dose"] == 2 and not row["stop"]
+    assert "expand level 2 to 6" in row["reason"]
+    assert df.set_index("outcomes").loc["1NTT", "stop"]
+    p = [0.1, 0.2, 0.3, 0.4, 0.5]
+    oc = paths.probabilities(p)
+    # E[N] = 3 + 3 P(<= 1 DLT of 3 at level 1)
+    assert oc.expected_n == pytest.approx(3 + 3 * (0.9**3 + 3 * 0.1 * 0.9**2), abs=1e-12)
+    assert oc.p_select.sum() + oc.p_no_mtd == pytest.approx(1.0, abs=1e-12)
+
+
+def test_start_from_data_and_forced_sizes():
+    start = bd.Outcomes.parse("1NNN 2NNN")
+    paths = bd.dose_paths(bd.ThreePlusThree(4), cohort_sizes=[3], start=start)
+    df = paths.to_frame()
+    assert df["outcomes"].iloc[0] == "1NNN 2NNN"
+    assert df["next_dose"].iloc[0] == 3
+    assert set(df["outcomes"].iloc[1:]) == {"1NNN 2NNN 3NNN", "1NNN 2NNN 3NNT",
+                                           "1NNN 2NNN 3NTT", "1NNN 2NNN 3TTT"}  # fmt: skip
+    assert (df["n_patients"].iloc[1:] == 9).all()
+    with pytest.raises(ValueError, match=r"cohort_sizes\[1\]"):
+        bd.dose_paths(bd.ThreePlusThree(4), cohort_sizes=[3, 0])
+
+
+def test_identical_states_are_decided_once():
+    # escalation-only 3+3 ignores the last cohort: "1NNT 1NNN" and "1NNN 1NNT" cannot both occur,
+    # but with titration many paths reach the same counts; decisions are cached per state
+    paths = bd.dose_paths(bd.ThreePlusThree(8, titration_levels=3), cohort_sizes=None)
+    assert paths.n_states < paths.n_nodes
+
+
+def test_plot_draws_tree():
+    ax = bd.dose_paths(bd.ThreePlusThree(5), cohort_sizes=[3, 3]).plot()
+    assert len(ax.texts) == 13
+    with pytest.raises(ValueError, match="max_nodes"):
+        bd.dose_paths(bd.ThreePlusThree(5), cohort_sizes=None).plot(max_nodes=10)
+
+
+def test_decision_table_three_plus_three():
+    t = bd.decision_table(
+        {"3+3": bd.ThreePlusThree(5), "3+3 esc": bd.ThreePlusThree(5, variant="escalation_only")},
+        n_max=6,
+    )
+    a = t.xs("action", axis=1, level="field")
+    assert a.loc[(3, 0)].tolist() == ["E", "E"]
+    assert a.loc[(3, 1)].tolist() == ["S", "S"]
+    assert a.loc[(3, 2)].tolist() == ["D", "X"]  # de-escalate vs stop with MTD below
+    assert a.loc[(6, 1)].tolist() == ["E", "E"]
+    assert len(t) == 4 + 7
+    with pytest.raises(ValueError, match="no designs"):
+        bd.decision_table({})
