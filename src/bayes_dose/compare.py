@@ -197,26 +197,24 @@ def _at_level(fit: Fit, level: int | None) -> tuple[float, float, float]:
 
 
 def _p_overdose(fit: Fit, i: int) -> float:
-    """P(DLT probability in the overdose interval) at 0-based dose ``i``, if the design has it."""
+    """P(DLT probability in the overdose interval) at 0-based dose ``i``, if the design has it.
+
+    Read from the fit's ``interval_probs`` (category ``over``) or the estimate's ``p_over``.
+    """
     ip = getattr(fit, "interval_probs", None)
-    if ip is not None:
-        try:
-            arr = ip.sel(interval="overdose") if hasattr(ip, "sel") else None
-            if arr is not None:
-                return float(np.asarray(arr).reshape(-1)[i])
-        except (KeyError, ValueError):
-            pass
+    if ip is not None and hasattr(ip, "dims"):
+        for dim in ip.dims:
+            if dim == "dose":
+                continue
+            labels = [str(x) for x in ip[dim].to_numpy()]
+            for key in ("over", "overdose"):
+                if key in labels:
+                    return float(np.asarray(ip.sel({dim: key}).transpose("dose", ...))[i])
     stats = getattr(fit.estimate, "stats", {}) or {}
     for key in ("p_over", "p_overdose"):
         if key in stats:
             return float(np.asarray(stats[key])[0][i])
     return np.nan
-
-
-def _design_mg(fit: Fit, level: int | None) -> float:
-    if level is None:
-        return np.nan
-    return float(fit.prob_tox["dose_mg"].to_numpy()[level - 1])
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,146 @@
+"""bayes-dose subcommands: recommend, simulate, paths, boundaries, report, demo."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+import bayes_dose as bd
+from bayes_dose import cli
+
+SPEC = """
+protocol = "bat6021"
+seed = 11
+
+[designs."3+3"]
+type = "ThreePlusThree"
+[designs."3+3".mono]
+titration_levels = 3
+
+[designs."3+3 esc"]
+type = "ThreePlusThree"
+variant = "escalation_only"
+arms = ["combo"]
+
+[simulation]
+n_trials = 40
+[simulation.scenarios.combo]
+"MTD at 100 mg" = [0.08, 0.16, 0.33, 0.50, 0.65]
+"""
+
+
+@pytest.fixture
+def spec(tmp_path) -> Path:
+    p = tmp_path / "spec.toml"
+    p.write_text(SPEC)
+    return p
+
+
+@pytest.fixture
+def data(tmp_path) -> Path:
+    p = tmp_path / "data.csv"
+    bd.examples.bat6021_frame().to_csv(p, index=False)
+    return p
+
+
+def test_recommend_json(spec, data, capsys):
+    assert (
+        cli.main(["recommend", "--spec", str(spec), "--data", str(data), "--format", "json"]) == 0
+    )
+    obj = json.loads(capsys.readouterr().out)
+    rec = {(r["arm"], r["design"]): r for r in obj["recommendations"]}
+    assert rec[("mono", "3+3")]["mtd"] == 6 and rec[("mono", "3+3")]["rp2d_mg"] == 300.0
+    assert rec[("combo", "3+3")]["rp2d"] == 2 and rec[("combo", "3+3 esc")]["stop"]
+    assert obj["agreement"][0]["design"] == "3+3 esc" and obj["agreement"][0]["agree_rp2d"]
+
+
+def test_recommend_table_to_file(spec, data, tmp_path):
+    out = tmp_path / "rec.txt"
+    assert cli.main(["recommend", "--spec", str(spec), "--data", str(data), "--arm", "combo",
+                     "--out", str(out)]) == 0  # fmt: skip
+    text = out.read_text()
+    assert "== recommendations" in text and "combo" in text and "mono" not in text
+
+
+def test_recommend_bad_arm(spec, capsys):
+    assert cli.main(["recommend", "--spec", str(spec), "--arm", "nope"]) == 2
+    assert "--arm 'nope'" in capsys.readouterr().err
+
+
+def test_paths(spec, tmp_path, capsys):
+    plot = tmp_path / "tree.png"
+    args = ["paths", "--spec", str(spec), "--arm", "combo", "--design", "3+3", "--cohorts",
+            "3,3", "--true-tox", "0.1,0.2,0.3,0.4,0.5", "--format", "json", "--plot", str(plot)]  # fmt: skip
+    assert cli.main(args) == 0
+    text = capsys.readouterr().out
+    obj = json.loads(text[text.index("{") :])
+    assert len(obj["paths"]) == 13
+    assert obj["summary"][0]["expected_n"] == pytest.approx(3 + 3 * (0.9**3 + 3 * 0.1 * 0.81))
+    assert plot.stat().st_size > 1000
+    # continue from the observed data: the combo 3+3 has stopped, a single node
+    assert cli.main(["paths", "--spec", str(spec), "--arm", "combo", "--design", "3+3",
+                     "--start", "--format", "json"]) == 0  # fmt: skip
+    obj = json.loads(capsys.readouterr().out)
+    assert len(obj["paths"]) == 1 and obj["paths"][0]["stop"]
+    assert cli.main(["paths", "--spec", str(spec), "--design", "BOIN"]) == 2
+
+
+def test_boundaries_decision_table(spec, capsys):
+    assert cli.main(["boundaries", "--spec", str(spec), "--arm", "combo", "--n-max", "6",
+                     "--format", "json"]) == 0  # fmt: skip
+    obj = json.loads(capsys.readouterr().out)
+    (rows,) = obj.values()
+    row = {(r["n"], r["dlt"]): r for r in rows}
+    assert row[(3, 2)]["3+3"] == "D" and row[(3, 2)]["3+3 esc"] == "X"
+    assert cli.main(["boundaries"]) == 2
+
+
+def test_simulate_writes_netcdf(spec, tmp_path, capsys):
+    out = tmp_path / "sims.nc"
+    assert cli.main(["simulate", "--spec", str(spec), "--out", str(out), "--seed", "3",
+                     "--n-trials", "30", "--format", "json"]) == 0  # fmt: skip
+    text = capsys.readouterr().out
+    obj = json.loads(text[text.index("{") :])
+    assert {r["design"] for r in obj["operating characteristics"]} == {"3+3", "3+3 esc"}
+    ds = xr.open_dataset(out, group="combo", engine="h5netcdf")
+    assert ds.sizes["trial"] == 30
+    ds.close()
+
+
+def test_report_command(spec, data, tmp_path):
+    out = tmp_path / "memo"
+    assert cli.main(["report", "--spec", str(spec), "--data", str(data), "--out", str(out),
+                     "--n-trials", "20"]) == 0  # fmt: skip
+    for name in ("report.html", "report.md", "manifest.json", "outcomes.csv", "comparison.csv",
+                 "shadow.csv", "simulation.nc"):  # fmt: skip
+        assert (out / name).exists(), name
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["seed"] == 11 and set(man["inputs_sha256"]) >= {"spec", "data"}
+
+
+class _Sections(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.imgs = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "section":
+            self.ids.append(a.get("id"))
+        self.imgs += tag == "img"
+
+
+def test_demo_writes_report(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert cli.main(["demo", "--out", str(out), "--n-trials", "20"]) == 0
+    text = capsys.readouterr().out
+    assert f"Wrote the report to {out / 'report.html'}" in text
+    p = _Sections()
+    p.feed((out / "report.html").read_text())
+    assert "operating-characteristics" in p.ids and p.imgs == 2
+    for name in ("report.md", "outcomes.csv", "comparison.csv", "simulation.nc", "manifest.json"):
+        assert (out / name).exists(), name
