@@ -19,6 +19,7 @@ from .designs import rules
 from .designs.base import Design, Fit
 from .designs.state import Decision, DoseData, Selection
 from .designs.three_plus_three import ThreePlusThree
+from .dlt import AdjudicationError, adjudicate_dlt
 from .exact import ExactOC, exact_operating_characteristics
 from .outcomes import Outcomes
 from .protocol import Arm, MTDRule, Protocol, Staggering
@@ -29,7 +30,7 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
 __all__ = [
-    "Arm", "Decision", "Design", "DoseData", "ExactOC", "Fit", "MTDRule", "Outcomes",
+    "AdjudicationError", "Arm", "Decision", "Design", "DoseData", "ExactOC", "Fit", "MTDRule", "Outcomes",
     "Protocol", "Selection", "Staggering", "ThreePlusThree", "__version__",
-    "examples", "exact_operating_characteristics", "protocols", "rules",
+    "adjudicate_dlt", "examples", "exact_operating_characteristics", "protocols", "rules",
 ]  # fmt: skip
