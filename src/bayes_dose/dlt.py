@@ -102,22 +102,24 @@ def read_table(source: pd.DataFrame | str | os.PathLike, what: str = "table") ->
             f"got {type(source).__name__}"
         )
     path = Path(source)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xpt", ".xport"):
+        raise ValueError(
+            f"{what}: unsupported file type {suffix!r} of {str(path)!r}; use .csv or .xpt"
+        )
     if not path.is_file():
         raise ValueError(f"{what}: file {str(path)!r} not found")
-    suffix = path.suffix.lower()
     if suffix == ".csv":
         try:
             return pd.read_csv(path, dtype=str)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise ValueError(f"{what}: cannot read CSV {str(path)!r}: {exc}") from None
-    if suffix in (".xpt", ".xport"):
-        try:
-            return pd.read_sas(path, format="xport", encoding="latin-1")
-        except (ValueError, OSError, UnicodeDecodeError) as exc:
-            raise ValueError(
-                f"{what}: cannot read SAS transport (version 5) file {str(path)!r}: {exc}"
-            ) from None
-    raise ValueError(f"{what}: unsupported file type {suffix!r} of {str(path)!r}; use .csv or .xpt")
+    try:
+        return pd.read_sas(path, format="xport", encoding="latin-1")
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise ValueError(
+            f"{what}: cannot read SAS transport (version 5) file {str(path)!r}: {exc}"
+        ) from None
 
 
 def _missing(v: Any) -> bool:
