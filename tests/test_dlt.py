@@ -304,7 +304,7 @@ def test_missing_columns_are_listed_with_the_rules_needing_them() -> None:
     msg = str(info.value)
     assert "BLEEDGR (needed by thrombocytopenia_g3_bleeding_or_transfusion)" in msg
     assert "C2DELAY (needed by cycle2_delay_over_14d)" in msg and "AREL" in msg
-    with pytest.raises(ValueError, match="subject table: missing column.*DOSE"):
+    with pytest.raises(ValueError, match=r"subject table: missing column.*DOSE"):
         bd.adjudicate_dlt(ae({}), SUBJECTS.drop(columns="DOSE"), PROTO)
 
 
