@@ -146,6 +146,9 @@ def test_outside_window_meeting_a_rule_informs_rp2d() -> None:
     quiet = judge(ASTDY=30, AENDY=31, ATOXGR=1)
     assert quiet.outcome == "outside_window" and pd.isna(quiet.criteria_met)
     assert "RP2D" not in quiet.rule
+    pre = judge(ASTDY=-2, AENDY=3)
+    assert pre.outcome == "outside_window" and "before the first dose" in pre.rule
+    assert "RP2D" not in pre.rule
 
 
 def test_window_follows_the_protocol() -> None:

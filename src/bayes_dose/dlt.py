@@ -335,7 +335,12 @@ def _criteria(rules: tuple[DLTRule, ...], ev: _Event) -> _Verdict:
 def _adjudicate_event(rules: tuple[DLTRule, ...], ev: _Event, window: int) -> _Verdict:
     crit = _criteria(rules, ev)
     meets = f"; meets {crit.met}" if crit.met else ""
-    if ev.start is not None and not 1 <= ev.start <= window:
+    if ev.start is not None and ev.start < 1:
+        return _Verdict(
+            crit.met, "outside_window",
+            f"outside DLT window: onset day {ev.start} is before the first dose{meets}",
+        )  # fmt: skip
+    if ev.start is not None and ev.start > window:
         return _Verdict(
             crit.met, "outside_window",
             f"outside DLT window (onset day {ev.start}, window days 1-{window}){meets}"
@@ -644,6 +649,7 @@ def adjudicate_dlt(
         unknown subject, arm or dose, unreadable flags or numbers; naming row and field.
     ValueError
         For missing columns (listing them and the rules that need them) or bad arguments.
+        Rows are named by their 0-based position in the table (the audit's ``row``).
 
     Examples
     --------
