@@ -30,7 +30,23 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
 __all__ = [
-    "AdjudicationError", "Arm", "Decision", "Design", "DoseData", "ExactOC", "Fit", "MTDRule", "Outcomes",
-    "Protocol", "Selection", "Staggering", "ThreePlusThree", "__version__",
-    "adjudicate_dlt", "examples", "exact_operating_characteristics", "protocols", "rules",
+    "AdjudicationError",
+    "Arm",
+    "Decision",
+    "Design",
+    "DoseData",
+    "ExactOC",
+    "Fit",
+    "MTDRule",
+    "Outcomes",
+    "Protocol",
+    "Selection",
+    "Staggering",
+    "ThreePlusThree",
+    "__version__",
+    "adjudicate_dlt",
+    "exact_operating_characteristics",
+    "examples",
+    "protocols",
+    "rules",
 ]  # fmt: skip
