@@ -20,6 +20,7 @@ from .designs import rules
 from .designs.base import Design, Fit
 from .designs.state import Decision, DoseData, Selection
 from .designs.three_plus_three import ThreePlusThree
+from .dlt import AdjudicationError, adjudicate_dlt
 from .exact import ExactOC, exact_operating_characteristics
 from .outcomes import Outcomes
 from .paths import DosePaths, decision_table, dose_paths
@@ -32,6 +33,7 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
 __all__ = [
+    "AdjudicationError",
     "Arm",
     "Comparison",
     "Decision",
@@ -49,6 +51,7 @@ __all__ = [
     "Staggering",
     "ThreePlusThree",
     "__version__",
+    "adjudicate_dlt",
     "compare",
     "decision_table",
     "dose_paths",
