@@ -76,7 +76,7 @@ def test_identical_states_are_decided_once():
 
 def test_plot_draws_tree():
     ax = bd.dose_paths(bd.ThreePlusThree(5), cohort_sizes=[3, 3]).plot()
-    assert len(ax.texts) == 13
+    assert len(ax.texts) == 13 + 12  # node labels + edge labels (DLTs/patients)
     with pytest.raises(ValueError, match="max_nodes"):
         bd.dose_paths(bd.ThreePlusThree(5), cohort_sizes=None).plot(max_nodes=10)
 

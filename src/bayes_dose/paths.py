@@ -182,6 +182,11 @@ class DosePaths:
                 frac = self.cohort_dlt[i] / max(self.cohort_n[i], 1)
                 color = "tab:green" if frac == 0 else ("tab:red" if frac == 1 else "tab:orange")
                 ax.plot([self.depth[pr], self.depth[i]], [y[pr], y[i]], color=color, lw=1)
+                ax.text(
+                    self.depth[i] - 0.3, y[pr] + 0.7 * (y[i] - y[pr]),
+                    f"{self.cohort_dlt[i]}/{self.cohort_n[i]}", fontsize=6, color=color,
+                    ha="center", va="bottom",
+                )  # fmt: skip
         for i in range(self.n_nodes):
             txt = "X" if self.stop[i] else str(int(self.next_dose[i]))
             ax.text(
