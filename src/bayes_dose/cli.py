@@ -318,8 +318,11 @@ def _cmd_paths(args: argparse.Namespace) -> int:
 # -- boundaries ----------------------------------------------------------------------------
 def _args_boundaries(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", type=float, default=None, help="BOIN target DLT rate")
-    p.add_argument("--n-max", type=int, default=30, help="largest number of patients at a dose")
-    p.add_argument("--cohort-size", type=int, default=3, help="cohort size")
+    p.add_argument(
+        "--n-max", type=int, default=None,
+        help="largest number of patients at a dose (default: 30 for BOIN, 9 for --spec)",
+    )  # fmt: skip
+    p.add_argument("--cohort-size", type=int, default=3, help="cohort size (decision tables)")
     p.add_argument(
         "--spec", type=Path, default=None,
         help="instead of --target: the decision table of every design of the spec's --arm",
@@ -339,10 +342,8 @@ def _cmd_boundaries(args: argparse.Namespace) -> int:
         raise ValueError("give --target (BOIN boundaries) or --spec (decision tables)")
     tables: dict[str, Any] = {}
     if args.target is not None:
-        bounds = bayes_dose.boin_boundaries(
-            target=args.target, n_max=args.n_max, cohort_size=args.cohort_size
-        )
-        df = bounds.to_frame() if hasattr(bounds, "to_frame") else bounds
+        n_max = 30 if args.n_max is None else args.n_max
+        df = bayes_dose.boin_boundaries(target=args.target, n_max=n_max)
         tables[f"BOIN boundaries (target {args.target:g})"] = df.reset_index()
     if args.spec is not None:
         spec = load_spec(args.spec)
@@ -350,7 +351,8 @@ def _cmd_boundaries(args: argparse.Namespace) -> int:
         designs = {
             k: d for k, d in spec.designs[arm].items() if not getattr(d, "reads_all_arms", False)
         }
-        t = decision_table(designs, n_max=min(args.n_max, 12), cohort_size=args.cohort_size)
+        n_max = 9 if args.n_max is None else args.n_max
+        t = decision_table(designs, n_max=n_max, cohort_size=args.cohort_size)
         flat = t.xs("action", axis=1, level="field").reset_index()
         tables[f"decision table (arm {arm}; E/S/D/X = escalate/stay/de-escalate/stop)"] = flat
     _emit(tables, args.format, args.out)

@@ -28,8 +28,10 @@ Parameters a design needs from the protocol are filled in per arm when not given
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import tomllib
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,8 +125,11 @@ def design_from_spec(spec: Mapping[str, Any], arm: Arm | None = None, name: str 
                 n_doses=arm.n_doses,
                 **{k: v for k, v in sk.items() if k != "target"},
             )
+    hints = _hints(cls)
     for k, v in params.items():
-        if isinstance(v, list):
+        if isinstance(v, Mapping) and k in hints:
+            params[k] = _coerce(v, hints[k], f"{where}: field {k!r}")
+        elif isinstance(v, list):
             params[k] = tuple(v)
     unknown = sorted(set(params) - accepted) if not _takes_kwargs(cls) else []
     if unknown:
@@ -133,6 +138,26 @@ def design_from_spec(spec: Mapping[str, Any], arm: Arm | None = None, name: str 
         return cls(**params)
     except TypeError as exc:
         raise ValueError(f"{where}: {exc}") from exc
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls.__init__)
+    except (NameError, TypeError):
+        return {}
+
+
+def _coerce(value: Mapping[str, Any], hint: Any, where: str) -> Any:
+    """A TOML table given for a parameter whose type is a class (e.g. a prior): build it."""
+    options = typing.get_args(hint) or (hint,)
+    for cls in options:
+        if isinstance(cls, type) and dataclasses.is_dataclass(cls):
+            kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
+            try:
+                return cls(**kwargs)
+            except TypeError as exc:
+                raise ValueError(f"{where}: {exc}") from exc
+    return dict(value)
 
 
 def _takes_kwargs(cls: type) -> bool:
