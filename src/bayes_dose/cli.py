@@ -240,7 +240,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     sims = simulate_spec(spec, seed, args.n_trials, _arms(spec, args.arm))
     if not sims:
         raise ValueError("the spec has no [simulation.scenarios.ARM] for the chosen arms")
-    summary, selection, _ = oc_summary(sims)
+    summary, selection, _ = oc_summary(sims, target=spec.simulation.get("target"))
     if args.out is not None:
         save_simulations(sims, args.out)
         print(f"Wrote {args.out}")
@@ -388,6 +388,7 @@ def write_memo(
     rep = report(
         cmp, protocol=spec.protocol, simulation=sims or None, seed=seed, inputs=inputs,
         notes=notes, title=f"{spec.protocol.name}: what each design recommends",
+        target=spec.simulation.get("target"),
     )  # fmt: skip
     files = rep.write(out)
     files["outcomes"] = out / "outcomes.csv"

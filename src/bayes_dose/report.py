@@ -255,7 +255,7 @@ def _pm(v: float, se: float) -> str:
 
 
 def oc_summary(
-    simulations: Mapping[str, Any] | Any,
+    simulations: Mapping[str, Any] | Any, target: float | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
     """OC tables of simulations (``{arm: Dataset}`` or one Dataset), with MC standard errors.
 
@@ -263,6 +263,7 @@ def oc_summary(
     probability of correct selection, of no selection, the mean patients and DLTs and the
     overdosing risk; P(select level) per level; and the pairwise concordance of the
     designs' selections (common random numbers), each "estimate ± MC standard error".
+    ``target`` defines the true MTD of each scenario (default: the design's or scenario's).
     """
     import bayes_dose
 
@@ -270,7 +271,7 @@ def oc_summary(
         simulations = {"": simulations}
     rows, sel_rows, conc_rows = [], [], []
     for arm, sims in simulations.items():
-        oc = bayes_dose.operating_characteristics(sims)
+        oc = bayes_dose.operating_characteristics(sims, target=target)
         for sc in oc["scenario"].to_numpy():
             for d in oc["design"].to_numpy():
                 o = oc.sel(scenario=sc, design=d)
@@ -406,7 +407,8 @@ def report(
     notes : sequence of str
         Extra remarks shown under the title (e.g. "synthetic data").
     target : float, optional
-        Target DLT rate drawn on the dose-toxicity plots.
+        Target DLT rate: drawn on the dose-toxicity plots and defining the true MTD of the
+        simulated scenarios.
 
     Returns
     -------
@@ -426,7 +428,7 @@ def report(
         raise ValueError(f"report: expected a Comparison, got {type(comparison).__name__}")
     selection = None
     if simulation is not None:
-        sim_oc, selection, sim_conc = oc_summary(simulation)
+        sim_oc, selection, sim_conc = oc_summary(simulation, target=target)
         oc = oc if oc is not None else sim_oc
         concordance = concordance if concordance is not None else sim_conc
     manifest = build_manifest(
