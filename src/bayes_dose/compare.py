@@ -169,10 +169,18 @@ def _split_outcomes(outcomes: Mapping[str, Outcomes] | Outcomes) -> dict[str, Ou
     return out
 
 
-def _fit_one(design: Any, arm: str, data: dict[str, Outcomes], engine: str, name: str) -> Fit:
+def _fit_one(
+    design: Any,
+    arm: str,
+    data: dict[str, Outcomes],
+    engine: str,
+    name: str,
+    engine_kwargs: Mapping[str, Any] | None = None,
+) -> Fit:
+    kw = dict(engine_kwargs or {}) if engine != "grid" else {}
     try:
         if _reads_all_arms(design):
-            return design.fit(data, engine=engine)
+            return design.fit(data, engine=engine, **kw)
         out = data[arm]
         mg = out.doses_mg(arm)
         d_mg = getattr(design, "doses_mg", None)
@@ -181,7 +189,7 @@ def _fit_one(design: Any, arm: str, data: dict[str, Outcomes], engine: str, name
                 f"design {name!r} has doses {list(d_mg)} mg, arm {arm!r} has {list(mg)} mg; "
                 "give designs per arm ({arm: {name: design}})"
             )
-        return design.fit(out, engine=engine)
+        return design.fit(out, engine=engine, **kw)
     except ValueError as exc:
         raise ValueError(f"compare: arm {arm!r}, design {name!r}: {exc}") from exc
 
@@ -228,7 +236,9 @@ class Comparison:
     fits : dict of (arm, name) -> Fit
     reference : dict of arm -> name of the reference design (the protocol's 3+3) or None
     rp2d_rule : RP2D policy or None
-    engine : str
+    engine : str or dict of design name -> engine
+    engine_kwargs : dict
+        Passed to non-grid engines (e.g. ``draws``, ``chains``, ``random_seed``).
     """
 
     designs: dict[str, dict[str, Design]]
@@ -236,7 +246,14 @@ class Comparison:
     fits: dict[tuple[str, str], Fit] = field(repr=False)
     reference: dict[str, str | None]
     rp2d_rule: Any = None
-    engine: str = "grid"
+    engine: str | Mapping[str, str] = "grid"
+    engine_kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def engine_of(self, name: str) -> str:
+        """The inference engine design ``name`` was fitted with."""
+        if isinstance(self.engine, Mapping):
+            return self.engine.get(name, "grid")
+        return self.engine
 
     @property
     def arms(self) -> tuple[str, ...]:
@@ -333,7 +350,8 @@ class Comparison:
         far, the design's next dose / stop / MTD and reason, the dose the next cohort
         actually received and whether the design would have given it.  A design reading
         several arms (combination BLRM) sees the other arms' complete data at every step
-        of this arm (the monotherapy part precedes the combination part).
+        of this arm (the monotherapy part precedes the combination part).  Replays use the
+        exact grid engines (fast; PyMC fits are kept for the final data).
         """
         rows = []
         for arm in self.arms:
@@ -346,7 +364,7 @@ class Comparison:
                 actual = int(frames[k]["dose_level"].iat[-1]) if k < len(cum) else None
                 data = {**self.outcomes, arm: sub}
                 for name, design in self.designs[arm].items():
-                    fit = _fit_one(design, arm, data, self.engine, name)
+                    fit = _fit_one(design, arm, data, "grid", name)
                     nd = fit.next_dose
                     rows.append(
                         {
@@ -437,7 +455,8 @@ def compare(
     *,
     reference: str | Mapping[str, str] | None = None,
     rp2d_rule: RP2DPolicy | None = None,
-    engine: str = "grid",
+    engine: str | Mapping[str, str] = "grid",
+    engine_kwargs: Mapping[str, Any] | None = None,
 ) -> Comparison:
     """Fit every design on its arm's data and compare the recommendations.
 
@@ -453,8 +472,11 @@ def compare(
         :class:`ThreePlusThree`).
     rp2d_rule : RP2DRule or callable ``(arm, fit, level) -> (level, reason)``, optional
         Caps the RP2D below the MTD/MAD (e.g. a PK threshold).
-    engine : str
-        Inference engine for model-based designs (``"grid"`` is fast; ``"pymc"``).
+    engine : str or mapping of design name -> str
+        Inference engine for model-based designs (``"grid"``: exact and fast; ``"pymc"``:
+        NUTS with diagnostics), for all designs or per design name.
+    engine_kwargs : mapping, optional
+        Passed to non-grid engines (``draws``, ``tune``, ``chains``, ``random_seed``, ...).
 
     Returns
     -------
@@ -474,7 +496,8 @@ def compare(
     fits: dict[tuple[str, str], Fit] = {}
     for arm, ds in per_arm.items():
         for name, d in ds.items():
-            fits[(arm, name)] = _fit_one(d, arm, data, engine, name)
+            eng = engine.get(name, "grid") if isinstance(engine, Mapping) else engine
+            fits[(arm, name)] = _fit_one(d, arm, data, eng, name, engine_kwargs)
     refs: dict[str, str | None] = {}
     for arm, ds in per_arm.items():
         want = reference.get(arm) if isinstance(reference, Mapping) else reference
@@ -494,5 +517,6 @@ def compare(
         fits=fits,
         reference=refs,
         rp2d_rule=rp2d_rule,
-        engine=engine,
+        engine=dict(engine) if isinstance(engine, Mapping) else engine,
+        engine_kwargs=dict(engine_kwargs or {}),
     )

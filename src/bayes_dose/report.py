@@ -131,6 +131,7 @@ def build_manifest(
         "dependencies": {p: _version(p) for p in DEPENDENCIES},
         "seed": seed,
         "engine": comparison.engine,
+        "engine_kwargs": dict(comparison.engine_kwargs),
         "inputs_sha256": hashes,
         "designs": {
             a: {n: (d.spec() if hasattr(d, "spec") else repr(d)) for n, d in ds.items()}
