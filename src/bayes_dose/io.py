@@ -17,8 +17,13 @@ A design spec is a TOML file::
     target = 0.25
     skeleton = { halfwidth = 0.05, mtd_guess = 5 }   # -> crm_skeleton(...) for the arm
 
+    [analysis]                  # optional: designs fitted with PyMC (MCMC diagnostics)
+    pymc = ["BLRM"]
+    draws = 500
+
     [simulation]                # optional: settings of `simulate` / `report`
     n_trials = 200
+    target = 0.25               # defines each scenario's true MTD
     [simulation.scenarios.mono]
     "MTD at 300 mg" = [0.01, 0.02, 0.03, 0.05, 0.10, 0.25, 0.45, 0.60]
 
@@ -56,8 +61,27 @@ class DesignSpec:
     designs: dict[str, dict[str, Any]]
     seed: int | None = None
     simulation: dict[str, Any] = field(default_factory=dict)
+    analysis: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+
+    def engines(self, seed: int | None = None) -> tuple[dict[str, str], dict[str, Any]]:
+        """Engine per design name and the PyMC settings, from ``[analysis]``.
+
+        ``[analysis] pymc = ["BLRM"]`` fits those designs with PyMC (others: exact grid);
+        ``draws``, ``tune``, ``chains`` and ``target_accept`` go to the sampler, with
+        ``random_seed`` = the seed.
+        """
+        names = self.analysis.get("pymc", [])
+        known = {n for ds in self.designs.values() for n in ds}
+        bad = sorted(set(names) - known)
+        if bad:
+            raise ValueError(f"[analysis] pymc: unknown design(s) {bad}")
+        kw = {k: self.analysis[k] for k in ("draws", "tune", "chains", "target_accept")
+              if k in self.analysis}  # fmt: skip
+        if names:
+            kw["random_seed"] = self.seed if seed is None else seed
+        return {n: "pymc" for n in names}, kw
 
     def scenarios(self, arm: str) -> dict[str, list[float]]:
         """True-toxicity scenarios of ``arm`` (name -> probability per level)."""
@@ -200,6 +224,7 @@ def load_spec(path: str | Path) -> DesignSpec:
         designs={a: d for a, d in designs.items() if d},
         seed=seed,
         simulation=dict(raw.get("simulation", {})),
+        analysis=dict(raw.get("analysis", {})),
         raw=raw,
         path=path,
     )
