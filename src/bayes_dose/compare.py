@@ -11,6 +11,7 @@ and the reason.  ``agreement()`` sets each design against the protocol's 3+3;
 from __future__ import annotations
 
 import html
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -126,8 +127,22 @@ def recommend_rp2d(fit: Fit, arm: str, rule: RP2DPolicy | None = None) -> tuple[
 
 
 def _reads_all_arms(design: Any) -> bool:
-    """Whether the design is fitted on every arm's data (the combination BLRM)."""
-    return bool(getattr(design, "reads_all_arms", False))
+    """Whether the design is fitted on every arm's data (the combination BLRM).
+
+    A design says so with a ``reads_all_arms`` attribute, or by a ``fit`` whose data
+    argument accepts a mapping of arm name to Outcomes.
+    """
+    flag = getattr(design, "reads_all_arms", None)
+    if flag is not None:
+        return bool(flag)
+    fit = getattr(design, "fit", None)
+    if fit is None:
+        return False
+    try:
+        params = list(inspect.signature(fit).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    return bool(params) and "Mapping" in str(params[0].annotation)
 
 
 def _normalise(designs: Mapping[str, Any], arms: tuple[str, ...]) -> dict[str, dict[str, Design]]:

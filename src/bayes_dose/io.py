@@ -114,8 +114,17 @@ def _protocol(ref: Any, base: Path | None) -> Protocol:
     return Protocol.from_toml(path)
 
 
-def design_from_spec(spec: Mapping[str, Any], arm: Arm | None = None, name: str = "") -> Any:
+def design_from_spec(
+    spec: Mapping[str, Any],
+    arm: Arm | None = None,
+    name: str = "",
+    others: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Any:
     """Build one design from its spec table (``type`` plus constructor parameters).
+
+    A string given for a parameter typed as a design (e.g. ``mono = "BLRM"`` of the
+    combination BLRM) names a design built before, looked up in ``others`` (designs per
+    arm) under the arm named like the parameter, else under this arm.
 
     Examples
     --------
@@ -151,7 +160,9 @@ def design_from_spec(spec: Mapping[str, Any], arm: Arm | None = None, name: str 
             )
     hints = _hints(cls)
     for k, v in params.items():
-        if isinstance(v, Mapping) and k in hints:
+        if isinstance(v, str) and k in hints and _is_design_hint(hints[k]):
+            params[k] = _design_ref(v, k, arm, others or {}, where)
+        elif isinstance(v, Mapping) and k in hints:
             params[k] = _coerce(v, hints[k], f"{where}: field {k!r}")
         elif isinstance(v, list):
             params[k] = tuple(v)
@@ -162,6 +173,25 @@ def design_from_spec(spec: Mapping[str, Any], arm: Arm | None = None, name: str 
         return cls(**params)
     except TypeError as exc:
         raise ValueError(f"{where}: {exc}") from exc
+
+
+def _is_design_hint(hint: Any) -> bool:
+    from .designs.base import Design
+
+    return any(
+        isinstance(c, type) and issubclass(c, Design) for c in (typing.get_args(hint) or (hint,))
+    )
+
+
+def _design_ref(
+    ref: str, param: str, arm: Arm | None, others: Mapping[str, Mapping[str, Any]], where: str
+) -> Any:
+    for a in (param, arm.name if arm is not None else None):
+        if a in others and ref in others[a]:
+            return others[a][ref]
+    raise ValueError(
+        f"{where}: field {param!r}: no design {ref!r} defined before it (for arm {param!r})"
+    )
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -215,7 +245,7 @@ def load_spec(path: str | Path) -> DesignSpec:
         base = {k: v for k, v in t.items() if k not in proto.arm_names}
         for a in arms:
             over = t.get(a, {})
-            designs[a][name] = design_from_spec({**base, **over}, proto.arm(a), name)
+            designs[a][name] = design_from_spec({**base, **over}, proto.arm(a), name, designs)
     seed = raw.get("seed")
     if seed is not None and not isinstance(seed, int):
         raise ValueError(f"design spec: field 'seed' must be an integer, got {seed!r}")
