@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 import pandas as pd
 import pytest
 
@@ -104,3 +107,30 @@ def test_bad_input():
     d = bd.ThreePlusThree(8, doses_mg=bd.protocols.bat6021().arm("mono").doses_mg)
     with pytest.raises(ValueError, match="give designs per arm"):
         bd.compare({"3+3": d}, both)
+
+
+class _ReadsBothArms(bd.ThreePlusThree):
+    """A test double: a design fitted on the dict of all arms (like the combination BLRM)."""
+
+    seen: ClassVar[list] = []
+
+    def fit(self, outcomes: Mapping[str, bd.Outcomes], engine: str = "grid"):
+        type(self).seen.append(tuple(outcomes))
+        return super().fit(outcomes["combo"], engine)
+
+
+def test_design_reading_all_arms_gets_every_arm():
+    out = bd.examples.bat6021_outcomes()
+    proto = bd.protocols.bat6021()
+    c = proto.arm("combo")
+    designs = {
+        "mono": {"3+3": bd.ThreePlusThree(8, titration_levels=3, doses_mg=proto.arm("mono").doses_mg)},
+        "combo": {"3+3": bd.ThreePlusThree(5, doses_mg=c.doses_mg),
+                  "both": _ReadsBothArms(5, doses_mg=c.doses_mg)},
+    }  # fmt: skip
+    _ReadsBothArms.seen.clear()
+    cmp = bd.compare(designs, out)
+    assert _ReadsBothArms.seen == [("mono", "combo")]
+    assert cmp.table().set_index(["arm", "design"]).loc[("combo", "both"), "mtd"] == 2
+    cmp.shadow()
+    assert len(_ReadsBothArms.seen) == 1 + 5  # one replay per combo cohort, mono data complete
