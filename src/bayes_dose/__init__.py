@@ -17,6 +17,8 @@ from importlib.metadata import PackageNotFoundError, version
 from . import examples, protocols
 from .designs import rules
 from .designs.base import Design, Fit
+from .designs.boin import BOIN, boin_boundaries
+from .designs.crm import CRM, CRMFit, crm_skeleton
 from .designs.state import Decision, DoseData, Selection
 from .designs.three_plus_three import ThreePlusThree
 from .exact import ExactOC, exact_operating_characteristics
@@ -29,6 +31,7 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
 __all__ = [
+    "BOIN", "CRM", "CRMFit", "boin_boundaries", "crm_skeleton",
     "Arm", "Decision", "Design", "DoseData", "ExactOC", "Fit", "MTDRule", "Outcomes",
     "Protocol", "Selection", "Staggering", "ThreePlusThree", "__version__",
     "examples", "exact_operating_characteristics", "protocols", "rules",
