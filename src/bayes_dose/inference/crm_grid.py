@@ -1,7 +1,7 @@
 """Exact CRM engine: the posterior of ``beta`` by quadrature, vectorised over trials.
 
 The posterior of the one CRM parameter is evaluated on a fixed uniform grid
-(``h = 0.01`` over ``±max(8, 10 prior_sd)``, at most 40) for all ``T`` trials at once:
+(``h = 0.02`` over ``±max(8, 10 prior_sd)``, at most 40) for all ``T`` trials at once:
 ``log L`` is a matrix product of the count arrays (T, D) with ``log p`` / ``log(1-p)`` on
 the grid (G, D), or, with TITE weights, a sum over patients.  The trapezoidal rule on a
 smooth, rapidly decaying integrand converges geometrically, so posterior means and
@@ -25,7 +25,7 @@ from .estimate import Estimate
 
 __all__ = ["crm_mle", "crm_posterior", "grid_nodes"]
 
-STEP = 0.01
+STEP = 0.02
 CHUNK = 2048  # trials per block (bounds memory at ~CHUNK * G doubles)
 
 
@@ -103,6 +103,13 @@ def crm_posterior(
         raise ValueError(
             f"crm_posterior: data have {data.n_doses} dose levels, the skeleton {model.n_doses}"
         )
+    if not _weighted(data):
+        # Trials with the same counts share a posterior: compute each distinct row once.
+        keys = np.concatenate([data.n, data.dlt], axis=1)
+        uniq, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        if len(uniq) < data.n_trials:
+            est = crm_posterior(model, data.take(first), target, interval, method)
+            return _take(est, inverse.reshape(-1))
     nodes = _nodes(model.prior_sd)
     lprior = model.log_prior(nodes)
     parts = []
@@ -115,6 +122,17 @@ def crm_posterior(
     if method == "bayes":
         return est
     return _mle_estimate(model, data, target, interval, est)
+
+
+def _take(est: Estimate, idx: np.ndarray) -> Estimate:
+    return Estimate(
+        prob_mean=est.prob_mean[idx],
+        prob_lower=est.prob_lower[idx],
+        prob_upper=est.prob_upper[idx],
+        interval=est.interval,
+        stats={k: np.asarray(v)[idx] for k, v in est.stats.items()},
+        engine=est.engine,
+    )
 
 
 def _concat(parts: list[Estimate]) -> Estimate:
