@@ -40,7 +40,7 @@ from .state import NONE, Decision, DoseData, Selection
 __all__ = ["BOIN", "boin_boundaries"]
 
 (ESCALATE, DEESCALATE, STAY, STAY_TOP, STAY_ELIM, STAY_LOWEST, ELIMINATE, STOP_ELIM,
- STOP_EXTRASAFE) = range(9)  # fmt: skip
+ STOP_EXTRASAFE, CAP_ELIM) = range(10)  # fmt: skip
 
 
 def _lambdas(target: float, p_saf: float, p_tox: float) -> tuple[float, float]:
@@ -210,6 +210,7 @@ class BOIN(Design):
     """
 
     label = "BOIN"
+    uses_last_cohort = False
     own_reasons = (
         "{dlt} DLT in {n} patients at level {dose} (escalate if DLTs <= {esc}): escalate to "
         "level {next}",
@@ -229,6 +230,8 @@ class BOIN(Design):
         "eliminated; stop, no MTD",
         "{dlt} DLTs in {n} patients at the lowest level: P(DLT rate > target) above the "
         "extra-safe cutoff; stop, no MTD",
+        "the levels above level {next} are eliminated: treat at level {next}, the highest "
+        "remaining level",
     )
 
     def __init__(
@@ -351,6 +354,12 @@ class BOIN(Design):
         nxt[m] = d[m] - 1
         code[m] = np.where(elim_here[m], ELIMINATE, DEESCALATE)
         code[de & (d == 0)] = STAY_LOWEST
+
+        # Data in which the current dose lies above an eliminated one (not reachable by the
+        # design itself, but possible in user data): the highest remaining dose.
+        first = np.where(elim.any(axis=1), np.argmax(elim, axis=1), D)
+        m = nxt > first - 1
+        nxt[m], code[m] = first[m] - 1, CAP_ELIM
 
         lowest = elim[:, 0]
         if self.extrasafe:
