@@ -222,7 +222,8 @@ class CRM(Design):
 
     def get_params(self) -> dict[str, Any]:
         p = super().get_params()
-        p.pop("titration_grade2", None)
+        for k in ("titration_grade2", "n_doses"):
+            p.pop(k, None)
         return p
 
     @property

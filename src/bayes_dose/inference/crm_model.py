@@ -100,6 +100,16 @@ class CRMModel:
             return np.asarray(self.skeleton) ** b
         return expit(self.intercept + b * self.x)
 
+    def beta_at(self, prob: float) -> np.ndarray:
+        """Per dose, the ``beta`` at which that dose's DLT probability equals ``prob``
+        (``-inf`` if no ``beta`` reaches it: the logistic curve stays below
+        ``expit(intercept)``).  ``p_d > prob`` iff ``beta < beta_at(prob)[d]``."""
+        if self.model == "empiric":
+            return np.log(np.log(prob) / np.log(np.asarray(self.skeleton)))
+        r = (logit(prob) - self.intercept) / self.x
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(r > 0, np.log(np.where(r > 0, r, 1.0)), -np.inf)
+
     def log_prob(self, beta: Any) -> tuple[np.ndarray, np.ndarray]:
         """``(log p, log(1 - p))`` per dose at ``beta`` (numerically stable)."""
         b = np.exp(np.asarray(beta, dtype=float))[..., None]
@@ -130,7 +140,7 @@ class CRMModel:
         Returns shape (T, G).
         """
         p = self.prob(beta)  # (G, D)
-        lp = np.log(p)
+        lp = self.log_prob(beta)[0]
         dose = np.asarray(dose)
         valid = dose >= 0
         idx = np.where(valid, dose, 0)
@@ -187,7 +197,9 @@ class CRMModel:
 
             * ``beta_mean``, ``beta_var`` (T,): posterior mean and variance of ``beta``;
             * ``prob_plugin`` (T, D): the curve at ``beta_mean`` (dfcrm's ``ptox``);
-            * ``p_over`` (T, D): posterior P(p > target) per dose.
+            * ``p_over`` (T, D): posterior P(p > target) per dose, i.e. P(beta < b_d) with
+              ``b_d`` from :meth:`beta_at`, read off the same interpolated CDF as the
+              quantiles (for MCMC draws it differs from the raw fraction by < 1/K).
 
         Examples
         --------
@@ -221,14 +233,13 @@ class CRMModel:
             ws = w[:, order]
             p = self.prob(vals[0])  # (K, D)
             prob_mean = w @ p
-            p_over = w @ (p > target).astype(float)
         else:
             order = np.argsort(vals, axis=1, kind="stable")
             vs = np.take_along_axis(vals, order, axis=1)
             ws = np.take_along_axis(np.broadcast_to(w, vals.shape), order, axis=1)
             p = self.prob(vals)  # (T, K, D)
             prob_mean = np.einsum("tk,tkd->td", w, p)
-            p_over = np.einsum("tk,tkd->td", w, (p > target).astype(float))
+        p_over = _weighted_cdf(vs, ws, self.beta_at(target))
         mean = (w * np.broadcast_to(vals, (T, K))).sum(axis=1)
         var = (w * (np.broadcast_to(vals, (T, K)) - mean[:, None]) ** 2).sum(axis=1)
         alpha = (1 - interval) / 2
@@ -273,3 +284,22 @@ def _weighted_quantile(vs: np.ndarray, ws: np.ndarray, q: float) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         f = np.where(c_hi > c_lo, (q - c_lo) / (c_hi - c_lo), 0.0)
     return v_lo + np.clip(f, 0, 1) * (v_hi - v_lo)
+
+
+def _weighted_cdf(vs: np.ndarray, ws: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Row-wise interpolated mid-point CDF (as in :func:`_weighted_quantile`) of sorted
+    values ``vs`` (T, K) with weights ``ws`` evaluated at points ``x`` (D,): shape (T, D)."""
+    T, K = vs.shape
+    c = np.cumsum(ws, axis=1) - ws / 2
+    x = np.broadcast_to(np.asarray(x, dtype=float), (T, len(x)))
+    k = (vs[:, None, :] < x[:, :, None]).sum(axis=2) if T * K * x.shape[1] < 5e7 else np.stack(
+        [np.searchsorted(vs[t], x[t]) for t in range(T)]
+    )  # fmt: skip
+    hi = np.clip(k, 0, K - 1)
+    lo = np.clip(k - 1, 0, K - 1)
+    v_lo, v_hi = np.take_along_axis(vs, lo, 1), np.take_along_axis(vs, hi, 1)
+    c_lo, c_hi = np.take_along_axis(c, lo, 1), np.take_along_axis(c, hi, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f = np.where(v_hi > v_lo, (x - v_lo) / (v_hi - v_lo), 0.0)
+    out = c_lo + np.clip(f, 0, 1) * (c_hi - c_lo)
+    return np.where(k == 0, 0.0, np.where(k == K, 1.0, out))
