@@ -117,8 +117,8 @@ def boin_boundaries(
     --------
     >>> import bayes_dose as bd
     >>> tab = bd.boin_boundaries(target=0.3, n_max=12)
-    >>> tab.loc[[3, 6, 9, 12]].to_string()
-    '    escalate  deescalate  eliminate\\nn                                  \\n3          0           2          3\\n6          1           3          4\\n9          2           4          5\\n12         3           5          7'
+    >>> tab.loc[[3, 6, 9, 12]].to_dict("list")
+    {'escalate': [0, 1, 2, 2], 'deescalate': [2, 3, 4, 5], 'eliminate': [3, 4, 5, 7]}
     >>> round(tab.attrs["lambda_e"], 4), round(tab.attrs["lambda_d"], 4)
     (0.2365, 0.3585)
     """
