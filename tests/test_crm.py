@@ -19,7 +19,9 @@ from bayes_dose.inference.crm_model import CRMModel
 
 
 def _dfcrm_outcomes(ref) -> bd.Outcomes:
-    text = " ".join(f"{lv}{'T' if t else 'N'}" for lv, t in zip(ref["level"], ref["tox"], strict=True))
+    text = " ".join(
+        f"{lv}{'T' if t else 'N'}" for lv, t in zip(ref["level"], ref["tox"], strict=True)
+    )
     return bd.Outcomes.parse(text)
 
 
@@ -106,7 +108,9 @@ def test_interval_and_p_over_are_posterior_quantities():
         assert quad(post, b_up, 15, limit=400)[0] / z == pytest.approx(0.95, abs=2e-4)
         assert quad(post, b_lo, 15, limit=400)[0] / z == pytest.approx(0.05, abs=2e-4)
         b_t = np.log(np.log(0.25) / np.log(m.skeleton[d]))  # p_d > 0.25 <=> beta < b_t
-        assert est.stats["p_over"][0, d] == pytest.approx(quad(post, -15, b_t, limit=400)[0] / z, abs=1e-3)
+        assert est.stats["p_over"][0, d] == pytest.approx(
+            quad(post, -15, b_t, limit=400)[0] / z, abs=1e-3
+        )
 
 
 def test_summarise_equal_weights_are_sample_summaries():
@@ -206,7 +210,9 @@ def test_engine_dispatch(monkeypatch):
     def estimate_crm(model, data, **kwargs):
         seen.update(model=model, kwargs=kwargs)
         draws = np.random.default_rng(0).normal(0, 0.5, 1000)
-        return model.summarise(draws[None, :], None, kwargs["target"], kwargs["interval"], engine="pymc")
+        return model.summarise(
+            draws[None, :], None, kwargs["target"], kwargs["interval"], engine="pymc"
+        )
 
     fake = types.ModuleType("bayes_dose.inference.pymc_engine")
     fake.estimate_crm = estimate_crm

@@ -31,8 +31,8 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
 __all__ = [
-    "BOIN", "CRM", "CRMFit", "boin_boundaries", "crm_skeleton",
-    "Arm", "Decision", "Design", "DoseData", "ExactOC", "Fit", "MTDRule", "Outcomes",
-    "Protocol", "Selection", "Staggering", "ThreePlusThree", "__version__",
-    "examples", "exact_operating_characteristics", "protocols", "rules",
+    "BOIN", "CRM", "Arm", "CRMFit", "Decision", "Design", "DoseData", "ExactOC", "Fit",
+    "MTDRule", "Outcomes", "Protocol", "Selection", "Staggering", "ThreePlusThree",
+    "__version__", "boin_boundaries", "crm_skeleton", "exact_operating_characteristics",
+    "examples", "protocols", "rules",
 ]  # fmt: skip

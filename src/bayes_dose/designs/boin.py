@@ -281,9 +281,7 @@ class BOIN(Design):
 
     def boundaries(self, n_max: int) -> pd.DataFrame:
         """The decision table (see :func:`boin_boundaries`) for this design's parameters."""
-        return boin_boundaries(
-            self.target, n_max, self.p_saf, self.p_tox, self.elimination_cutoff
-        )
+        return boin_boundaries(self.target, n_max, self.p_saf, self.p_tox, self.elimination_cutoff)
 
     # -- per-n tables, a pure function of the parameters (built lazily, grown on demand) --
     def _tables(self, n_needed: int) -> dict[str, np.ndarray]:
@@ -312,7 +310,7 @@ class BOIN(Design):
         hit = data.dlt >= tab["elim"][data.n]
         elim = np.logical_or.accumulate(hit, axis=1)
         if self.extrasafe:
-            elim |= (data.dlt[:, :1] >= tab["safe"][data.n[:, :1]])
+            elim |= data.dlt[:, :1] >= tab["safe"][data.n[:, :1]]
         return elim
 
     def _stopping_rule(self) -> StoppingRule | None:

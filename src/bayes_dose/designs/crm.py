@@ -208,7 +208,7 @@ class CRM(Design):
         self.method = method
         self.selection = selection
         self.interval = float(interval)
-        self.crm_model  # validates skeleton, model, prior_sd, intercept
+        _ = self.crm_model  # validates skeleton, model, prior_sd, intercept
         if not 0 < self.target < 1:
             raise ValueError(f"CRM: target must be in (0, 1), got {self.target}")
         if self.tite_window is not None and not self.tite_window > 0:

@@ -32,7 +32,7 @@ CHUNK = 2048  # trials per block (bounds memory at ~CHUNK * G doubles)
 @lru_cache(maxsize=16)
 def _nodes(prior_sd: float) -> np.ndarray:
     half = float(np.clip(10 * prior_sd, 8.0, 40.0))
-    g = int(round(2 * half / STEP)) + 1
+    g = round(2 * half / STEP) + 1
     return np.linspace(-half, half, g)
 
 
@@ -45,8 +45,10 @@ def grid_nodes(model: CRMModel) -> np.ndarray:
 
 def _weighted(data: DoseData) -> bool:
     w = data.patient_weight
-    return w is not None and data.patient_dose is not None and bool(
-        np.any((w < 1) & (data.patient_dose >= 0))
+    return (
+        w is not None
+        and data.patient_dose is not None
+        and bool(np.any((w < 1) & (data.patient_dose >= 0)))
     )
 
 

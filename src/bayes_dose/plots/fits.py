@@ -75,8 +75,7 @@ def plot_dose_toxicity(fit: Fit, ax: Axes | None = None, target: float | None = 
     if fit.next_dose is not None:
         ax.axvline(fit.next_dose - 1, color="0.6", lw=0.8, ls=":", label="next dose")
     ticks = [
-        f"{lv}\n{m:g} mg" if np.isfinite(m) else str(lv)
-        for lv, m in zip(levels, mg, strict=True)
+        f"{lv}\n{m:g} mg" if np.isfinite(m) else str(lv) for lv, m in zip(levels, mg, strict=True)
     ]
     ax.set_xticks(x, ticks)
     ax.set_xlabel("dose level (annotated: DLTs/patients)")
