@@ -21,6 +21,7 @@ from .designs.boin import BOIN, boin_boundaries
 from .designs.crm import CRM, CRMFit, crm_skeleton
 from .designs.state import Decision, DoseData, Selection
 from .designs.three_plus_three import ThreePlusThree
+from .dlt import AdjudicationError, adjudicate_dlt
 from .exact import ExactOC, exact_operating_characteristics
 from .outcomes import Outcomes
 from .protocol import Arm, MTDRule, Protocol, Staggering
@@ -31,8 +32,28 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
 __all__ = [
-    "BOIN", "CRM", "Arm", "CRMFit", "Decision", "Design", "DoseData", "ExactOC", "Fit",
-    "MTDRule", "Outcomes", "Protocol", "Selection", "Staggering", "ThreePlusThree",
-    "__version__", "boin_boundaries", "crm_skeleton", "exact_operating_characteristics",
-    "examples", "protocols", "rules",
+    "BOIN",
+    "CRM",
+    "AdjudicationError",
+    "Arm",
+    "CRMFit",
+    "Decision",
+    "Design",
+    "DoseData",
+    "ExactOC",
+    "Fit",
+    "MTDRule",
+    "Outcomes",
+    "Protocol",
+    "Selection",
+    "Staggering",
+    "ThreePlusThree",
+    "__version__",
+    "adjudicate_dlt",
+    "boin_boundaries",
+    "crm_skeleton",
+    "exact_operating_characteristics",
+    "examples",
+    "protocols",
+    "rules",
 ]  # fmt: skip

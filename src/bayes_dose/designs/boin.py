@@ -211,6 +211,7 @@ class BOIN(Design):
 
     label = "BOIN"
     uses_last_cohort = False
+    uses_estimate = False  # the rule reads counts only
     own_reasons = (
         "{dlt} DLT in {n} patients at level {dose} (escalate if DLTs <= {esc}): escalate to "
         "level {next}",
@@ -320,13 +321,7 @@ class BOIN(Design):
         return early if self.stopping is None else self.stopping | early
 
     # -- the rule ------------------------------------------------------------------------
-    def decide(self, data: DoseData, estimate: Estimate | None = None) -> Decision:
-        # BOIN's rule reads counts only: skip the isotonic estimate when none is given.
-        if estimate is None:
-            estimate = Estimate.empirical(data.n, data.dlt)
-        return super().decide(data, estimate)
-
-    def _rule(self, data: DoseData, estimate: Estimate) -> Decision:
+    def _rule(self, data: DoseData, estimate: Estimate | None) -> Decision:
         T, D = data.n_trials, self.n_doses
         tab = self._tables(int(data.n.max(initial=0)))
         d = np.clip(data.current, 0, None)

@@ -265,7 +265,8 @@ class CRM(Design):
         rec = np.where(np.all(curve <= self.target, axis=1), D - 1, rec)
         return rec.astype(np.int64)
 
-    def _rule(self, data: DoseData, estimate: Estimate) -> Decision:
+    def _rule(self, data: DoseData, estimate: Estimate | None) -> Decision:
+        assert estimate is not None  # uses_estimate: the pipeline always passes one
         T = data.n_trials
         rec = self._closest(self._curve(estimate))
         nxt = rec.copy()
