@@ -316,3 +316,12 @@ def test_exact_enumeration_sums_to_one():
     oc = bd.exact_operating_characteristics(crm, [0.1, 0.25, 0.4, 0.55])
     assert oc.p_select.sum() + oc.p_no_mtd == pytest.approx(1.0, abs=1e-12)
     assert oc.expected_n == pytest.approx(9.0)
+
+
+def test_unique_rows_matches_numpy():
+    from bayes_dose.arrays import unique_rows
+
+    keys = np.random.default_rng(5).integers(0, 3, size=(500, 4))
+    first, inverse = unique_rows(keys)
+    np.testing.assert_array_equal(keys[first][inverse], keys)
+    assert len(first) == len(np.unique(keys, axis=0))

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy.optimize import isotonic_regression
 from scipy.stats import beta as beta_dist
 
+from ..arrays import unique_rows
 from ..inference.estimate import Estimate
 from .base import Design
 from .rules import StayWithPatients, StoppingRule
@@ -160,15 +161,15 @@ def _pava_rows(
     distinct count rows, not trials.  Entries outside ``mask`` are NaN.
     """
     out = np.full(values.shape, np.nan)
-    uniq, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    fitted = np.full((len(uniq), values.shape[1]), np.nan)
+    first, inverse = unique_rows(keys)
+    fitted = np.full((len(first), values.shape[1]), np.nan)
     for u, t in enumerate(first):
         m = mask[t]
         if not m.any():
             continue
         w = None if weights is None else weights[t, m]
         fitted[u, m] = isotonic_regression(values[t, m], weights=w).x
-    out[:] = fitted[inverse.reshape(-1)]
+    out[:] = fitted[inverse]
     return out
 
 

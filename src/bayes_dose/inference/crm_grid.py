@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.stats import norm
 
+from ..arrays import unique_rows
 from ..designs.state import DoseData
 from .crm_model import CRMModel
 from .estimate import Estimate
@@ -107,18 +108,19 @@ def crm_posterior(
         )
     if not _weighted(data):
         # Trials with the same counts share a posterior: compute each distinct row once.
-        keys = np.concatenate([data.n, data.dlt], axis=1)
-        uniq, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        if len(uniq) < data.n_trials:
+        first, inverse = unique_rows(np.concatenate([data.n, data.dlt], axis=1))
+        if len(first) < data.n_trials:
             est = crm_posterior(model, data.take(first), target, interval, method)
-            return _take(est, inverse.reshape(-1))
+            return _take(est, inverse)
     nodes = _nodes(model.prior_sd)
     lprior = model.log_prior(nodes)
     parts = []
     for a in range(0, data.n_trials, CHUNK):
         sl = slice(a, a + CHUNK)
-        lp = _loglik_grid(model, data, nodes, sl) + lprior
-        w = np.exp(lp - lp.max(axis=1, keepdims=True))
+        w = _loglik_grid(model, data, nodes, sl)
+        w += lprior
+        w -= w.max(axis=1, keepdims=True)
+        np.exp(w, out=w)
         parts.append(model.summarise(nodes, w, target, interval, engine="grid"))
     est = parts[0] if len(parts) == 1 else _concat(parts)
     if method == "bayes":

@@ -128,7 +128,11 @@ class CRMModel:
         a 1-D ``beta`` (G,): shape (T, G)."""
         lp, lq = self.log_prob(beta)  # (G, D)
         y = np.asarray(dlt, dtype=float)
-        return y @ lp.T + (np.asarray(n, dtype=float) - y) @ lq.T
+        a = np.concatenate([y, np.asarray(n, dtype=float) - y], axis=1)  # (T, 2D)
+        b = np.concatenate([lp, lq], axis=1)  # (G, 2D)
+        if a.shape[0] < 512:  # small blocks: avoid BLAS thread start-up on busy machines
+            return np.einsum("tk,gk->tg", a, b, optimize=False)
+        return a @ b.T
 
     def loglik_weighted(
         self, beta: np.ndarray, dose: np.ndarray, dlt: np.ndarray, weight: np.ndarray
@@ -230,7 +234,7 @@ class CRMModel:
         if shared:
             order = np.argsort(vals[0], kind="stable")
             vs = np.broadcast_to(vals[0, order], (T, K))
-            ws = w[:, order]
+            ws = w if np.all(order == np.arange(K)) else w[:, order]
             p = self.prob(vals[0])  # (K, D)
             prob_mean = w @ p
         else:
@@ -239,12 +243,13 @@ class CRMModel:
             ws = np.take_along_axis(np.broadcast_to(w, vals.shape), order, axis=1)
             p = self.prob(vals)  # (T, K, D)
             prob_mean = np.einsum("tk,tkd->td", w, p)
-        p_over = _weighted_cdf(vs, ws, self.beta_at(target))
+        c = np.cumsum(ws, axis=1) - ws / 2
+        p_over = _weighted_cdf(vs, c, self.beta_at(target), shared)
         mean = (w * np.broadcast_to(vals, (T, K))).sum(axis=1)
         var = (w * (np.broadcast_to(vals, (T, K)) - mean[:, None]) ** 2).sum(axis=1)
         alpha = (1 - interval) / 2
-        b_lo = _weighted_quantile(vs, ws, alpha)
-        b_hi = _weighted_quantile(vs, ws, 1 - alpha)
+        b_lo = _weighted_quantile(vs, c, alpha)
+        b_hi = _weighted_quantile(vs, c, 1 - alpha)
         return Estimate(
             prob_mean=prob_mean,
             prob_lower=self.prob(b_hi),
@@ -270,10 +275,9 @@ class CRMModel:
         }
 
 
-def _weighted_quantile(vs: np.ndarray, ws: np.ndarray, q: float) -> np.ndarray:
-    """Row-wise ``q`` quantile of sorted values ``vs`` with normalised weights ``ws``:
-    linear interpolation of the mid-point CDF ``cumsum(w) - w/2`` (clamped at the ends)."""
-    c = np.cumsum(ws, axis=1) - ws / 2
+def _weighted_quantile(vs: np.ndarray, c: np.ndarray, q: float) -> np.ndarray:
+    """Row-wise ``q`` quantile of sorted values ``vs`` (T, K) given their mid-point CDF
+    ``c = cumsum(w) - w/2`` (normalised weights): linear interpolation, clamped."""
     k = (c < q).sum(axis=1)
     K = vs.shape[1]
     hi = np.clip(k, 0, K - 1)
@@ -286,15 +290,17 @@ def _weighted_quantile(vs: np.ndarray, ws: np.ndarray, q: float) -> np.ndarray:
     return v_lo + np.clip(f, 0, 1) * (v_hi - v_lo)
 
 
-def _weighted_cdf(vs: np.ndarray, ws: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Row-wise interpolated mid-point CDF (as in :func:`_weighted_quantile`) of sorted
-    values ``vs`` (T, K) with weights ``ws`` evaluated at points ``x`` (D,): shape (T, D)."""
+def _weighted_cdf(vs: np.ndarray, c: np.ndarray, x: np.ndarray, shared: bool) -> np.ndarray:
+    """Row-wise interpolated mid-point CDF ``c`` (as in :func:`_weighted_quantile`) of
+    sorted values ``vs`` (T, K) at points ``x`` (D,): shape (T, D).  ``shared``: all rows
+    of ``vs`` are equal (one grid)."""
     T, K = vs.shape
-    c = np.cumsum(ws, axis=1) - ws / 2
-    x = np.broadcast_to(np.asarray(x, dtype=float), (T, len(x)))
-    k = (vs[:, None, :] < x[:, :, None]).sum(axis=2) if T * K * x.shape[1] < 5e7 else np.stack(
-        [np.searchsorted(vs[t], x[t]) for t in range(T)]
-    )  # fmt: skip
+    x = np.asarray(x, dtype=float)
+    if shared:
+        k = np.broadcast_to(np.searchsorted(vs[0], x), (T, len(x)))
+    else:
+        k = np.stack([np.searchsorted(vs[t], x) for t in range(T)])
+    x = np.broadcast_to(x, (T, len(x)))
     hi = np.clip(k, 0, K - 1)
     lo = np.clip(k - 1, 0, K - 1)
     v_lo, v_hi = np.take_along_axis(vs, lo, 1), np.take_along_axis(vs, hi, 1)
