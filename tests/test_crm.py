@@ -173,7 +173,7 @@ def test_tite_weighted_likelihood_matches_quad(model):
     assert fit.beta_mean == pytest.approx(mean, abs=1e-8)
     assert fit.beta_var == pytest.approx(var, abs=1e-8)
     np.testing.assert_allclose(fit.prob_tox.values, pm, atol=1e-8)
-    # pending patients weigh less: less evidence of safety than the complete-data fit
+    # here the pending patients' smaller weights leave a wider posterior
     full = bd.CRM(skel, 0.25, model=model).fit(out)
     assert fit.beta_var > full.beta_var
 
@@ -325,3 +325,29 @@ def test_unique_rows_matches_numpy():
     first, inverse = unique_rows(keys)
     np.testing.assert_array_equal(keys[first][inverse], keys)
     assert len(first) == len(np.unique(keys, axis=0))
+
+
+def test_tite_vectorised_equals_single_trials():
+    rng = np.random.default_rng(11)
+    T, P, D = 5, 9, 4
+    dose = rng.integers(0, D, size=(T, P))
+    dose[:, -2:] = -1  # padding
+    dlt = np.where(dose >= 0, rng.integers(0, 2, size=(T, P)), -1)
+    weight = np.where(dlt == 1, 1.0, rng.uniform(0.1, 1.0, size=(T, P)))
+    n = np.stack([np.bincount(r[r >= 0], minlength=D) for r in dose])
+    y = np.stack(
+        [
+            np.bincount(r[r >= 0], weights=(k[r >= 0] == 1), minlength=D)
+            for r, k in zip(dose, dlt, strict=True)
+        ]
+    ).astype(int)
+    base = DoseData.from_counts(n, y, dose[:, 0])
+    data = DoseData(
+        base.n, base.dlt, base.current, base.last_n, base.last_dlt, base.grade2, dose, dlt, weight
+    )
+    m = CRMModel(bd.crm_skeleton(0.25, 0.05, 2, D), "logistic")
+    est = crm_posterior(m, data, 0.25)
+    for t in range(T):
+        one = crm_posterior(m, data.take(np.array([t])), 0.25)
+        np.testing.assert_allclose(one.prob_mean[0], est.prob_mean[t], rtol=1e-12)
+        assert one.stats["beta_var"][0] == pytest.approx(est.stats["beta_var"][t], rel=1e-12)

@@ -233,8 +233,13 @@ class CRM(Design):
 
     # -- inference -------------------------------------------------------------------------
     def estimate(self, data: DoseData, engine: str = "grid", **kwargs: Any) -> Estimate:
-        """Posterior of the CRM for every trial (``engine="grid"``: exact quadrature,
-        vectorised; ``"pymc"``: NUTS via :mod:`bayes_dose.inference.pymc_engine`)."""
+        """Posterior of the CRM for every trial.
+
+        ``engine="grid"``: exact quadrature, vectorised (:func:`crm_posterior`);
+        ``engine="pymc"``: ``pymc_engine.estimate_crm(self.crm_model, data,
+        target=self.target, interval=self.interval, **kwargs)``, which returns
+        ``CRMModel.summarise`` of its draws.
+        """
         if engine == "grid":
             if kwargs:
                 raise TypeError(f"CRM.estimate (grid): unexpected arguments {sorted(kwargs)}")

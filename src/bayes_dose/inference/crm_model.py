@@ -205,6 +205,13 @@ class CRMModel:
               ``b_d`` from :meth:`beta_at`, read off the same interpolated CDF as the
               quantiles (for MCMC draws it differs from the raw fraction by < 1/K).
 
+        Notes
+        -----
+        The exact engine passes its quadrature nodes (1-D) and unnormalised posterior
+        weights (T, K).  An MCMC engine passes draws of ``beta`` for one data set as
+        ``draws[None, :]`` (or 1-D) with ``weights=None`` and ``engine="pymc"``, plus
+        ``posterior=`` / ``diagnostics=`` through ``**extra``.
+
         Examples
         --------
         >>> import numpy as np
