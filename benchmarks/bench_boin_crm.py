@@ -61,9 +61,9 @@ def main() -> None:
         distinct = len(np.unique(np.concatenate([data.n, data.dlt], 1), axis=0))
         print(f"10,000 trials after {n_cohorts} cohorts ({distinct} distinct count rows)")
         for name, d in designs.items():
-            med, best = timed(lambda d=d: d.decide(data))
+            med, best = timed(lambda d=d, data=data: d.decide(data))
             print(f"  {name:13s} decide (estimate + rule) median {med:6.3f} s  min {best:6.3f} s")
-            med, best = timed(lambda d=d: d.select(data))
+            med, best = timed(lambda d=d, data=data: d.select(data))
             print(f"  {name:13s} select                   median {med:6.3f} s  min {best:6.3f} s")
 
 
