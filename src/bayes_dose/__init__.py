@@ -18,6 +18,8 @@ from . import examples, io, protocols
 from .compare import Comparison, RP2DRule, compare, recommend_rp2d
 from .designs import rules
 from .designs.base import Design, Fit
+from .designs.boin import BOIN, boin_boundaries
+from .designs.crm import CRM, CRMFit, crm_skeleton
 from .designs.state import Decision, DoseData, Selection
 from .designs.three_plus_three import ThreePlusThree
 from .dlt import AdjudicationError, adjudicate_dlt
@@ -33,8 +35,11 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
 __all__ = [
+    "BOIN",
+    "CRM",
     "AdjudicationError",
     "Arm",
+    "CRMFit",
     "Comparison",
     "Decision",
     "Design",
@@ -52,7 +57,9 @@ __all__ = [
     "ThreePlusThree",
     "__version__",
     "adjudicate_dlt",
+    "boin_boundaries",
     "compare",
+    "crm_skeleton",
     "decision_table",
     "dose_paths",
     "exact_operating_characteristics",
