@@ -134,3 +134,25 @@ def test_design_reading_all_arms_gets_every_arm():
     assert cmp.table().set_index(["arm", "design"]).loc[("combo", "both"), "mtd"] == 2
     cmp.shadow()
     assert len(_ReadsBothArms.seen) == 1 + 5  # one replay per combo cohort, mono data complete
+
+
+def crafted_boin_vs_3p3() -> tuple[dict, bd.Outcomes]:
+    """2/6 at level 3, then 0/6 at level 2: the 3+3 stops with MTD 2; BOIN (target 0.3)
+    escalates back to level 3 (0/9 <= its escalation boundary) and selects level 3."""
+    designs = {"3+3": bd.ThreePlusThree(5), "BOIN": bd.BOIN(target=0.3, n_doses=5, max_n=30)}
+    return designs, bd.Outcomes.parse("1NNN 2NNN 3NNT 3NTN 2NNN 2NNN")
+
+
+def test_three_plus_three_and_boin_disagree_on_crafted_data():
+    designs, out = crafted_boin_vs_3p3()
+    cmp = bd.compare(designs, {"mono": out})
+    t = cmp.table().set_index("design")
+    assert t.loc["3+3", "stop"] and t.loc["3+3", "rp2d"] == 2
+    assert not t.loc["BOIN", "stop"] and t.loc["BOIN", "next_dose"] == 3
+    assert t.loc["BOIN", "rp2d"] == 3
+    # BOIN's estimate at its RP2D: isotonic estimate of 2/6 (BOIN's (y+0.05)/(n+0.1))
+    assert t.loc["BOIN", "prob_tox_rp2d"] == pytest.approx(2.05 / 6.1, abs=1e-3)
+    ag = cmp.agreement().iloc[0]
+    assert not ag["agree_rp2d"] and ag["level_diff"] == 1 and not ag["agree_next"]
+    assert "BOIN recommends level 3, 1 level above 3+3 (level 2)" in ag["summary"]
+    assert "escalate if DLTs <= 2" in ag["reason"]

@@ -124,3 +124,13 @@ def test_markdown_sections(memo):
 def test_report_rejects_bad_input():
     with pytest.raises(ValueError, match="expected a Comparison"):
         bd.report({"not": "a comparison"})
+
+
+def test_report_says_three_plus_three_and_boin_disagree():
+    designs = {"3+3": bd.ThreePlusThree(5), "BOIN": bd.BOIN(target=0.3, n_doses=5, max_n=30)}
+    out = bd.Outcomes.parse("1NNN 2NNN 3NNT 3NTN 2NNN 2NNN")
+    rep = bd.report(bd.compare(designs, {"mono": out}), target=0.3)
+    p = _parse(rep.html)
+    assert p.li_class == ["disagree"]
+    sentence = "BOIN recommends level 3, 1 level above 3+3 (level 2)"
+    assert sentence in rep.html and sentence in rep.markdown
