@@ -240,7 +240,7 @@ def _p_overdose(fit: Fit, i: int) -> float:
     return np.nan
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Comparison:
     """Every design's recommendation on each arm's data (the result of :func:`compare`).
 
@@ -401,6 +401,10 @@ class Comparison:
         for c in ("next_dose", "mtd", "actual_next"):
             df[c] = pd.array(df[c].tolist(), dtype="Int64")
         return df
+
+    def __repr__(self) -> str:
+        arms = "; ".join(f"{a}: {', '.join(ds)}" for a, ds in self.designs.items())
+        return f"<Comparison {arms}>"
 
     def __str__(self) -> str:
         cols = ["arm", "design", "next_dose", "stop", "mtd_label", "mtd", "rp2d", "reason"]
