@@ -17,9 +17,13 @@ from importlib.metadata import PackageNotFoundError, version
 from . import examples, protocols
 from .designs import rules
 from .designs.base import Design, Fit
+from .designs.blrm import BLRM, BLRMFit
+from .designs.combo_blrm import CombinationBLRM
 from .designs.state import Decision, DoseData, Selection
 from .designs.three_plus_three import ThreePlusThree
 from .exact import ExactOC, exact_operating_characteristics
+from .inference.blrm_model import BLRMPrior
+from .inference.combo_blrm_model import NormalPrior
 from .outcomes import Outcomes
 from .protocol import Arm, MTDRule, Protocol, Staggering
 
@@ -29,6 +33,7 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
 __all__ = [
+    "BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "NormalPrior",
     "Arm", "Decision", "Design", "DoseData", "ExactOC", "Fit", "MTDRule", "Outcomes",
     "Protocol", "Selection", "Staggering", "ThreePlusThree", "__version__",
     "examples", "exact_operating_characteristics", "protocols", "rules",

@@ -13,10 +13,10 @@ the midpoint rule on a uniform grid converges geometrically (error of order
 probabilities integrate indicator functions; along the fine axis the logit is monotone
 (linear for the BLRM), so the engine integrates each indicator exactly over the cell by
 the share of the cell above the cut (linear interpolation of the logit between the cell
-edges).  When the logit's slope along the fine axis is a known constant (BLRM) the
-engine adds the first-order variation of the posterior density within the cut cell
-(the log-density gradient is one more matrix product), so the remaining error is of
-third order in the cell width.  On the NBG (2008) example the default grid
+edges), and corrects for the first-order variation of the posterior density across the
+cut cell and the Euler-Maclaurin end term of the cells above it (the log-density
+gradient along the fine axis is one more matrix product, from the model's
+``arm_fine_slope``), so the remaining error is of third order in the cell width.  On the NBG (2008) example the default grid
 agrees with a 20x finer grid to < 1e-4 on every interval probability (see the tests).
 """
 
@@ -50,9 +50,6 @@ class Quadrature:
         Whitened coordinate of each node on the fine axis.
     h : float
         Cell width on the fine axis.
-    fine_slope : float, optional
-        ``d logit / d fine``, when it is the same constant for every dose and arm (BLRM);
-        enables the second-order cell correction of the interval probabilities.
     """
 
     params: Mapping[str, np.ndarray]
@@ -61,7 +58,6 @@ class Quadrature:
     log_weight: np.ndarray
     fine: np.ndarray
     h: float
-    fine_slope: float | None = None
 
     @property
     def size(self) -> int:
@@ -76,13 +72,19 @@ def midpoint_axis(n: int, width: float) -> tuple[np.ndarray, float]:
     return -width + h * (np.arange(n) + 0.5), h
 
 
-def whitened_quadrature(shape: tuple[int, ...], width: float) -> tuple[list[np.ndarray], float]:
+def whitened_quadrature(
+    shape: tuple[int, ...], width: float | tuple[float, ...]
+) -> tuple[list[np.ndarray], float]:
     """Standard-normal product grid; the LAST axis is the fine axis.
 
-    Returns the flattened coordinates of every axis (each shape (S,)) and the fine axis'
-    cell width; the log prior weight is ``-sum(u**2) / 2``.
+    ``width`` is one half-width for all axes or one per axis.  Returns the flattened
+    coordinates of every axis (each shape (S,)) and the fine axis' cell width; the log
+    prior weight is ``-sum(u**2) / 2``.
     """
-    axes = [midpoint_axis(n, width) for n in shape]
+    widths = (width,) * len(shape) if np.isscalar(width) else tuple(width)
+    if len(widths) != len(shape):
+        raise ValueError(f"grid: {len(widths)} widths for {len(shape)} axes")
+    axes = [midpoint_axis(n, w) for n, w in zip(shape, widths, strict=True)]
     mesh = np.meshgrid(*(a for a, _ in axes), indexing="ij")
     return [m.ravel() for m in mesh], axes[-1][1]
 
@@ -97,6 +99,8 @@ class GridModel(Protocol):
     def quadrature(self, shape: tuple[int, ...], width: float) -> Quadrature: ...
 
     def arm_logit(self, params: Mapping[str, np.ndarray], arm: str) -> np.ndarray: ...
+
+    def arm_fine_slope(self, params: Mapping[str, np.ndarray], arm: str) -> np.ndarray: ...
 
     def summarise(self, param_values: Any, weights: np.ndarray, **kwargs: Any) -> Estimate: ...
 
@@ -150,10 +154,13 @@ class GridEngine:
             cut = (f > 0.0) & (f < 1.0)
             corr.append(np.where(cut, (q.h * q.h / 4.0 - a * a) / (2.0 * q.h) - q.h / 24.0, 0.0))
         self.fractions = (fr[0], fr[1])
-        self._corr = (corr[0], corr[1]) if q.fine_slope is not None else None
-        self._prob = {
-            arm: np.ascontiguousarray(np.exp(lp)) for arm, (lp, _) in self._logp.items()
-        }
+        self._corr = (corr[0], corr[1])
+        # d log-likelihood / d fine = sum_d (y_d - n_d p_d) * slope_d
+        self._slope = {}
+        for arm in model.arms:
+            sl = model.arm_fine_slope(q.params, arm)
+            p = np.exp(self._logp[arm][0].T)
+            self._slope[arm] = (np.ascontiguousarray(sl.T), np.ascontiguousarray((p * sl).T))
 
     @property
     def size(self) -> int:
@@ -184,14 +191,11 @@ class GridEngine:
     ) -> tuple[np.ndarray, np.ndarray]:
         """``P(p >= lo)`` and ``P(p >= hi)`` per trial and dose of the decision arm."""
         above = [w @ f for f in self.fractions]
-        if self._corr is None:
-            return above[0], above[1]
-        # d log posterior / d fine = -fine + slope * sum_d (y_d - n_d p_d)
+        # d log posterior / d fine = -fine + sum_arms sum_d (y_d - n_d p_d) slope_d
         g = np.broadcast_to(-self.quad.fine, w.shape).copy()
         for arm, (n, y) in counts.items():
-            n = np.asarray(n, dtype=float)
-            y = np.asarray(y, dtype=float)
-            g += self.quad.fine_slope * (y.sum(axis=1, keepdims=True) - n @ self._prob[arm])
+            sl, psl = self._slope[arm]
+            g += np.asarray(y, dtype=float) @ sl - np.asarray(n, dtype=float) @ psl
         wg = w * g
         return above[0] + wg @ self._corr[0], above[1] + wg @ self._corr[1]
 

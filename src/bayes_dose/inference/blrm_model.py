@@ -246,8 +246,16 @@ class BLRMModel:
             log_weight=-0.5 * (u1 * u1 + u2 * u2),
             fine=u2,
             h=h,
-            fine_slope=self.prior.sd[0] * np.sqrt(1.0 - self.prior.corr**2),
         )
+
+    def fine_slope(self) -> float:
+        """``d log alpha / d u2`` (the whitened fine-axis coordinate)."""
+        return self.prior.sd[0] * np.sqrt(1.0 - self.prior.corr**2)
+
+    def arm_fine_slope(self, params: Mapping[str, np.ndarray], arm: str = "arm") -> np.ndarray:
+        """``d logit p / d u2`` at parameter values, shape (S, D) (constant for the BLRM)."""
+        S = np.asarray(params["log_alpha"]).shape[0]
+        return np.full((S, self.n_doses), self.fine_slope())
 
     def summarise(
         self,
