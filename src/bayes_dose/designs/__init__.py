@@ -7,4 +7,14 @@ from .state import Decision, DoseData, Selection
 from .three_plus_three import ThreePlusThree
 
 __all__ = [
-    "BLRM", "BLRMFit", "CombinationBLRM", "EWOCDesign","Decision", "Design", "DoseData", "Fit", "Selection", "ThreePlusThree"]
+    "BLRM",
+    "BLRMFit",
+    "CombinationBLRM",
+    "Decision",
+    "Design",
+    "DoseData",
+    "EWOCDesign",
+    "Fit",
+    "Selection",
+    "ThreePlusThree",
+]

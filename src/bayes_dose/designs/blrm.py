@@ -28,7 +28,6 @@ import xarray as xr
 from ..inference.blrm_grid import GridEngine
 from ..inference.blrm_model import CATEGORIES, BLRMModel, BLRMPrior
 from ..inference.estimate import Estimate
-from ..outcomes import Outcomes
 from .base import Design, Fit
 from .rules import StoppingRule
 from .state import NONE, Decision, DoseData, Selection
@@ -91,7 +90,10 @@ class EWOCDesign(Design):
         )  # fmt: skip
         name = type(self).__name__
         self.target_interval = tuple(float(c) for c in target_interval)
-        if len(self.target_interval) != 2 or not 0 < self.target_interval[0] < self.target_interval[1] < 1:
+        if (
+            len(self.target_interval) != 2
+            or not 0 < self.target_interval[0] < self.target_interval[1] < 1
+        ):
             raise ValueError(
                 f"{name}: target_interval must be (lo, hi) with 0 < lo < hi < 1, got {target_interval}"
             )
@@ -100,7 +102,9 @@ class EWOCDesign(Design):
             raise ValueError(f"{name}: ewoc must be in (0, 1], got {ewoc}")
         self.max_increment = None if max_increment is None else float(max_increment)
         if self.max_increment is not None and self.max_increment <= 1:
-            raise ValueError(f"{name}: max_increment must be > 1 (2.0 = at most doubling), got {max_increment}")
+            raise ValueError(
+                f"{name}: max_increment must be > 1 (2.0 = at most doubling), got {max_increment}"
+            )
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -148,7 +152,11 @@ class EWOCDesign(Design):
         reason = np.where(stop, EWOC_STOP, np.where(unlimited != best, EWOC_LIMITED, EWOC_NEXT))
         # every eligible dose is above the limit: treat at the highest allowed dose
         blocked = ~stop & (best < 0)
-        best = np.where(blocked, np.where(limit.any(axis=1), limit.shape[1] - 1 - np.argmax(limit[:, ::-1], axis=1), 0), best)
+        best = np.where(
+            blocked,
+            np.where(limit.any(axis=1), limit.shape[1] - 1 - np.argmax(limit[:, ::-1], axis=1), 0),
+            best,
+        )
         reason = np.where(blocked, EWOC_LIMITED, reason)
         return Decision(
             np.where(stop, NONE, best).astype(np.int64),
@@ -281,7 +289,9 @@ class BLRM(EWOCDesign):
         if engine == "grid":
             intervals = kwargs.pop("intervals", None)
             if kwargs:
-                raise TypeError(f"BLRM.estimate(engine='grid'): unexpected arguments {sorted(kwargs)}")
+                raise TypeError(
+                    f"BLRM.estimate(engine='grid'): unexpected arguments {sorted(kwargs)}"
+                )
             return _grid_engine(self.model, self.grid).estimate(
                 {"arm": (data.n, data.dlt)}, intervals=intervals
             )

@@ -162,7 +162,9 @@ class CombinationBLRM(EWOCDesign):
                 )
             for k, v in outcomes.items():
                 if not isinstance(v, Outcomes):
-                    raise ValueError(f"CombinationBLRM.fit: {k!r} must be Outcomes, got {type(v).__name__}")
+                    raise ValueError(
+                        f"CombinationBLRM.fit: {k!r} must be Outcomes, got {type(v).__name__}"
+                    )
             return outcomes.get("mono"), outcomes["combo"]
         raise ValueError(
             f"CombinationBLRM.fit: expected Outcomes or a mapping of arms, got {type(outcomes).__name__}"
@@ -206,11 +208,16 @@ class CombinationBLRM(EWOCDesign):
                     f"CombinationBLRM: mono_counts have {n.shape[1]} doses, mono design {self.mono.n_doses}"
                 )
             T = data.n_trials
-            counts["mono"] = (np.broadcast_to(n, (T, n.shape[1])), np.broadcast_to(y, (T, n.shape[1])))
+            counts["mono"] = (
+                np.broadcast_to(n, (T, n.shape[1])),
+                np.broadcast_to(y, (T, n.shape[1])),
+            )
         if engine == "grid":
             intervals = kwargs.pop("intervals", None)
             if kwargs:
-                raise TypeError(f"CombinationBLRM.estimate(engine='grid'): unexpected arguments {sorted(kwargs)}")
+                raise TypeError(
+                    f"CombinationBLRM.estimate(engine='grid'): unexpected arguments {sorted(kwargs)}"
+                )
             return _grid_engine(self.model, self.grid).estimate(counts, intervals=intervals)
         if engine == "pymc":
             from ..inference import pymc_engine
@@ -236,7 +243,9 @@ class CombinationBLRM(EWOCDesign):
         """
         mono, combo = self.split(outcomes)
         data = DoseData.from_outcomes(combo, self.n_doses)
-        est = self.estimate(data, engine=engine, mono_counts=self.mono_counts(mono), **engine_kwargs)
+        est = self.estimate(
+            data, engine=engine, mono_counts=self.mono_counts(mono), **engine_kwargs
+        )
         dec = self.decide(data, est)
         sel = self.select(data, est)
         return self._make_fit(combo, data, est, dec, sel)

@@ -214,7 +214,9 @@ class GridEngine:
         arms = list(counts)
         unknown = set(arms) - set(self.model.arms)
         if unknown:
-            raise ValueError(f"grid engine: unknown arm(s) {sorted(unknown)}; model arms {self.model.arms}")
+            raise ValueError(
+                f"grid engine: unknown arm(s) {sorted(unknown)}; model arms {self.model.arms}"
+            )
         stacked = np.concatenate(
             [np.asarray(a, dtype=np.int64) for arm in arms for a in counts[arm]], axis=1
         )

@@ -206,7 +206,9 @@ class BLRMModel:
             raise ValueError(f"BLRM: 'reference_dose' must be positive, got {self.reference_dose}")
         lo, hi = self.cuts
         if not 0 < lo < hi < 1:
-            raise ValueError(f"BLRM: 'target_interval' must satisfy 0 < lo < hi < 1, got {self.cuts}")
+            raise ValueError(
+                f"BLRM: 'target_interval' must satisfy 0 < lo < hi < 1, got {self.cuts}"
+            )
         if not isinstance(self.prior, BLRMPrior):
             raise ValueError(f"BLRM: 'prior' must be a BLRMPrior, got {type(self.prior).__name__}")
 

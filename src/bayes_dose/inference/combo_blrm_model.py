@@ -146,7 +146,10 @@ class CombinationModel:
             return np.full((S, len(self.mono.doses)), k)
         # with q = 1 - p and q0 = q1 q2: d logit p0 / d eta1 = p1 q1 q2 / p0 + p1 = p1 / p0
         x = np.log(np.asarray(self.combo_doses) / self.mono.reference_dose)
-        e1 = np.asarray(params["log_alpha"])[:, None] + np.exp(np.asarray(params["log_beta"]))[:, None] * x
+        e1 = (
+            np.asarray(params["log_alpha"])[:, None]
+            + np.exp(np.asarray(params["log_beta"]))[:, None] * x
+        )
         lp2 = np.asarray(params["logit_partner"])[:, None]
         log_q1 = -np.logaddexp(0.0, e1)
         log_p1 = -np.logaddexp(0.0, -e1)
@@ -158,7 +161,9 @@ class CombinationModel:
         """4-D grid ``(z_partner, z_eta, u1, u2)``; ``u2`` (log alpha) is the fine axis."""
         # the partner and interaction posteriors stay close to their N(0, 1) whitened
         # priors: +-5 sd hold all but 6e-7 of the mass
-        (z2, ze, u1, u2), h = whitened_quadrature(shape, (min(5.0, width), min(5.0, width), width, width))
+        (z2, ze, u1, u2), h = whitened_quadrature(
+            shape, (min(5.0, width), min(5.0, width), width, width)
+        )
         prior = self.mono.prior
         la, lb = prior.from_whitened(u1, u2)
         la_lo, _ = prior.from_whitened(u1, u2 - h / 2)

@@ -28,9 +28,9 @@ from .blrm_model import BLRMModel
 from .estimate import Estimate
 
 __all__ = [
-    "MCMCWarning",
-    "RHAT_MAX",
     "ESS_MIN",
+    "RHAT_MAX",
+    "MCMCWarning",
     "compiled_model",
     "diagnose",
     "estimate",
@@ -96,7 +96,9 @@ def sample(
     import pymc as pm
 
     if draws < 1 or tune < 0 or chains < 1:
-        raise ValueError(f"pymc engine: need draws >= 1, tune >= 0, chains >= 1 (got {draws}, {tune}, {chains})")
+        raise ValueError(
+            f"pymc engine: need draws >= 1, tune >= 0, chains >= 1 (got {draws}, {tune}, {chains})"
+        )
     missing = set(compiled.data_names) - set(data)
     if missing:
         raise ValueError(f"pymc engine: data missing {sorted(missing)}")
@@ -299,7 +301,9 @@ def _build_combo(m: Any) -> tuple[Any, tuple[str, ...]]:
             "logit_partner": pm.Deterministic(
                 "logit_partner", m.partner_prior.mean + m.partner_prior.sd * z[2]
             ),
-            "eta": pm.Deterministic("eta", m.interaction_prior.mean + m.interaction_prior.sd * z[3]),
+            "eta": pm.Deterministic(
+                "eta", m.interaction_prior.mean + m.interaction_prior.sd * z[3]
+            ),
         }
         total = 0.0
         for arm, (n, y) in data.items():
@@ -318,7 +322,9 @@ def _crm_attr(model: Any, *names: str, default: Any = None) -> Any:
     return default
 
 
-def _build_crm(skeleton: tuple[float, ...], link: str, prior_mean: float, prior_sd: float, intercept: float) -> tuple[Any, tuple[str, ...]]:
+def _build_crm(
+    skeleton: tuple[float, ...], link: str, prior_mean: float, prior_sd: float, intercept: float
+) -> tuple[Any, tuple[str, ...]]:
     import pymc as pm
     import pytensor.tensor as pt
 
@@ -370,7 +376,12 @@ def estimate_crm(model: Any, data: Any, **kwargs: Any) -> Estimate:
         w = np.ones(dose.shape) if data.patient_weight is None else data.patient_weight[0][keep]
     else:
         dose = np.repeat(np.arange(data.n_doses), data.n[0])
-        y = np.concatenate([np.r_[np.ones(k), np.zeros(m - k)] for m, k in zip(data.n[0], data.dlt[0], strict=True)])
+        y = np.concatenate(
+            [
+                np.r_[np.ones(k), np.zeros(m - k)]
+                for m, k in zip(data.n[0], data.dlt[0], strict=True)
+            ]
+        )
         w = np.ones(dose.shape)
     skeleton = tuple(float(s) for s in np.asarray(model.skeleton))
     link = str(_crm_attr(model, "link", "model", default="empiric"))
