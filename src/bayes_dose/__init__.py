@@ -33,26 +33,8 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
 __all__ = [
-    "BLRM",
-    "Arm",
-    "BLRMFit",
-    "BLRMPrior",
-    "CombinationBLRM",
-    "Decision",
-    "Design",
-    "DoseData",
-    "ExactOC",
-    "Fit",
-    "MTDRule",
-    "NormalPrior",
-    "Outcomes",
-    "Protocol",
-    "Selection",
-    "Staggering",
-    "ThreePlusThree",
-    "__version__",
-    "exact_operating_characteristics",
-    "examples",
-    "protocols",
-    "rules",
+    "Arm", "Decision", "Design", "DoseData", "ExactOC", "Fit", "MTDRule", "Outcomes",
+    "Protocol", "Selection", "Staggering", "ThreePlusThree", "__version__",
+    "examples", "exact_operating_characteristics", "protocols", "rules",
 ]  # fmt: skip
+__all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "NormalPrior"]

@@ -6,15 +6,5 @@ from .combo_blrm import CombinationBLRM
 from .state import Decision, DoseData, Selection
 from .three_plus_three import ThreePlusThree
 
-__all__ = [
-    "BLRM",
-    "BLRMFit",
-    "CombinationBLRM",
-    "Decision",
-    "Design",
-    "DoseData",
-    "EWOCDesign",
-    "Fit",
-    "Selection",
-    "ThreePlusThree",
-]
+__all__ = ["Decision", "Design", "DoseData", "Fit", "Selection", "ThreePlusThree"]
+__all__ += ["BLRM", "BLRMFit", "CombinationBLRM", "EWOCDesign"]

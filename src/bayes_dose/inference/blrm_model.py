@@ -17,6 +17,7 @@ indicators exactly within each grid cell.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -200,7 +201,7 @@ class BLRMModel:
         object.__setattr__(self, "cuts", tuple(float(c) for c in self.cuts))
         if not doses or min(doses) <= 0:
             raise ValueError(f"BLRM: 'doses' must be positive, got {doses}")
-        if any(b <= a for a, b in zip(doses, doses[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(doses)):
             raise ValueError(f"BLRM: 'doses' must increase, got {doses}")
         if not (self.reference_dose > 0 and np.isfinite(self.reference_dose)):
             raise ValueError(f"BLRM: 'reference_dose' must be positive, got {self.reference_dose}")

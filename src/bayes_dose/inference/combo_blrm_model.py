@@ -21,6 +21,7 @@ cell by cell (see :mod:`.blrm_grid`).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -97,7 +98,7 @@ class CombinationModel:
         object.__setattr__(self, "combo_doses", doses)
         if not doses or min(doses) <= 0:
             raise ValueError(f"CombinationBLRM: 'doses' must be positive, got {doses}")
-        if any(b <= a for a, b in zip(doses, doses[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(doses)):
             raise ValueError(f"CombinationBLRM: 'doses' must increase, got {doses}")
 
     @property
