@@ -21,6 +21,7 @@ from .designs.blrm import BLRM, BLRMFit
 from .designs.combo_blrm import CombinationBLRM
 from .designs.state import Decision, DoseData, Selection
 from .designs.three_plus_three import ThreePlusThree
+from .dlt import AdjudicationError, adjudicate_dlt
 from .exact import ExactOC, exact_operating_characteristics
 from .inference.blrm_model import BLRMPrior
 from .inference.combo_blrm_model import NormalPrior
@@ -33,8 +34,24 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
 __all__ = [
-    "Arm", "Decision", "Design", "DoseData", "ExactOC", "Fit", "MTDRule", "Outcomes",
-    "Protocol", "Selection", "Staggering", "ThreePlusThree", "__version__",
-    "examples", "exact_operating_characteristics", "protocols", "rules",
+    "AdjudicationError",
+    "Arm",
+    "Decision",
+    "Design",
+    "DoseData",
+    "ExactOC",
+    "Fit",
+    "MTDRule",
+    "Outcomes",
+    "Protocol",
+    "Selection",
+    "Staggering",
+    "ThreePlusThree",
+    "__version__",
+    "adjudicate_dlt",
+    "exact_operating_characteristics",
+    "examples",
+    "protocols",
+    "rules",
 ]  # fmt: skip
 __all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "NormalPrior"]

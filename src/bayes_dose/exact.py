@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom
+from scipy.special import gammaln, xlog1py, xlogy
 
 from .designs.state import DoseData
 
@@ -96,6 +96,17 @@ def _merge(data: DoseData, prob: np.ndarray) -> tuple[DoseData, np.ndarray]:
     return merged, p
 
 
+def _binom_pmf(k: np.ndarray, size: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Binomial probabilities of ``k`` DLTs in cohorts of ``size`` (rows), 0 where k > size."""
+    kk = k[None, :]
+    nn = size[:, None]
+    ok = kk <= nn
+    logc = gammaln(nn + 1) - gammaln(kk + 1) - gammaln(np.where(ok, nn - kk, 0) + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pk = np.exp(logc + xlogy(kk, p[:, None]) + xlog1py(nn - kk, -p[:, None]))
+    return np.where(ok, pk, 0.0)
+
+
 def expand_frontier(
     data: DoseData,
     prob: np.ndarray,
@@ -112,7 +123,7 @@ def expand_frontier(
     c_max = int(size.max())
     k = np.arange(c_max + 1)
     S = data.n_trials
-    pk = binom.pmf(k[None, :], size[:, None], true_tox[next_dose][:, None])  # (S, c+1)
+    pk = _binom_pmf(k, size, true_tox[next_dose])  # (S, c+1)
     src = np.repeat(np.arange(S), c_max + 1)
     kk = np.tile(k, S)
     keep = pk.ravel() > 0

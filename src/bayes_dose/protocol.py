@@ -8,6 +8,7 @@ protocol amendment changes a file, not code.
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
+
+from .dlt_rules import parse_dlt_rules
 
 __all__ = ["Arm", "MTDRule", "Protocol", "Staggering"]
 
@@ -57,7 +60,7 @@ class Arm:
             raise ValueError(f"Arm {self.name!r}: field 'doses_mg' must list at least one dose")
         if any(d <= 0 for d in doses):
             raise ValueError(f"Arm {self.name!r}: field 'doses_mg' must be positive, got {doses}")
-        if any(b <= a for a, b in zip(doses, doses[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(doses)):
             raise ValueError(f"Arm {self.name!r}: field 'doses_mg' must increase, got {doses}")
         if not 1 <= self.start_level <= len(doses):
             raise ValueError(
@@ -138,7 +141,11 @@ class Protocol:
     escalation_variant : str
         3+3 variant (``"deescalation"`` or ``"escalation_only"``).
     dlt_rules : tuple of dict
-        The DLT definition as data, interpreted by :func:`bayes_dose.adjudicate_dlt`.
+        The DLT definition as data, interpreted by :func:`bayes_dose.adjudicate_dlt`
+        (schema in :mod:`bayes_dose.dlt_rules`; validated on construction).
+    dlt_terms : dict
+        MedDRA preferred term -> haematological category (e.g. ``"Platelet count
+        decreased" -> "thrombocytopenia"``); terms not listed are non-haematological.
     expansion : dict
         Expansion-cohort plan, free-form.
     source : str
@@ -165,12 +172,15 @@ class Protocol:
     titration_levels: int = 0
     escalation_variant: str = "deescalation"
     dlt_rules: tuple[Mapping[str, Any], ...] = ()
+    dlt_terms: Mapping[str, str] = field(default_factory=dict)
     expansion: Mapping[str, Any] = field(default_factory=dict)
     source: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "arms", tuple(self.arms))
         object.__setattr__(self, "dlt_rules", tuple(dict(r) for r in self.dlt_rules))
+        object.__setattr__(self, "dlt_terms", dict(self.dlt_terms))
+        parse_dlt_rules(self.dlt_rules, self.dlt_terms)  # clear errors on bad rule data
         names = [a.name for a in self.arms]
         if not names:
             raise ValueError(f"Protocol {self.name!r}: field 'arms' must list at least one arm")
@@ -235,6 +245,7 @@ class Protocol:
             ],
             "expansion": dict(self.expansion),
             "dlt_rules": [dict(r) for r in self.dlt_rules],
+            "dlt_terms": dict(self.dlt_terms),
         }
 
     @classmethod
@@ -243,7 +254,7 @@ class Protocol:
         known = {
             "name", "title", "drug", "dlt_window_days", "cycle_days", "titration_levels",
             "escalation_variant", "source", "mtd_rule", "staggering", "arms", "expansion",
-            "dlt_rules",
+            "dlt_rules", "dlt_terms",
         }  # fmt: skip
         unknown = set(data) - known
         if unknown:
@@ -274,6 +285,7 @@ class Protocol:
             staggering=Staggering(**data.get("staggering", {})),
             expansion=data.get("expansion", {}),
             dlt_rules=tuple(data.get("dlt_rules", ())),
+            dlt_terms=data.get("dlt_terms", {}),
         )
 
     def to_toml(self, path: str | Path) -> Path:
