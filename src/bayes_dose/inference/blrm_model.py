@@ -51,7 +51,7 @@ class BLRMPrior:
     --------
     >>> import bayes_dose as bd
     >>> prior = bd.BLRMPrior(mean=(2.15, 0.52), sd=(0.84, 0.8), corr=0.2)
-    >>> round(prior.cov[0, 1], 4)
+    >>> round(float(prior.cov[0, 1]), 4)
     0.1344
     """
 
