@@ -1,0 +1,5 @@
+"""Figures (matplotlib).  Designs and fits stay free of plotting code; call these."""
+
+from .blrm import plot_blrm_curves, plot_interval_probs
+
+__all__ = ["plot_blrm_curves", "plot_interval_probs"]
