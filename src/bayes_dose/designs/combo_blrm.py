@@ -62,8 +62,8 @@ class CombinationBLRM(EWOCDesign):
         As in :class:`~bayes_dose.designs.blrm.BLRM`.
     grid : tuple of 4 int
         Exact-engine grid points (partner, interaction, log beta, log alpha).  The default
-        (872,000 nodes, a few seconds per fit) gives posterior means to ~1e-8 and interval
-        probabilities to ~5e-4 on the BAT6021 example (against a 61 x 61 partner x
+        (872,000 nodes, a few seconds per fit) gives posterior means to ~1e-5 and interval
+        probabilities to ~1e-3 on the BAT6021 example (against a 61 x 61 partner x
         interaction grid); the partner and interaction axes carry the remaining error.
 
     Examples
