@@ -18,7 +18,9 @@ from . import examples, protocols
 from .designs import rules
 from .designs.base import Design, Fit
 from .designs.blrm import BLRM, BLRMFit
+from .designs.boin import BOIN, boin_boundaries
 from .designs.combo_blrm import CombinationBLRM
+from .designs.crm import CRM, CRMFit, crm_skeleton
 from .designs.state import Decision, DoseData, Selection
 from .designs.three_plus_three import ThreePlusThree
 from .dlt import AdjudicationError, adjudicate_dlt
@@ -34,8 +36,11 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
 __all__ = [
+    "BOIN",
+    "CRM",
     "AdjudicationError",
     "Arm",
+    "CRMFit",
     "Decision",
     "Design",
     "DoseData",
@@ -49,6 +54,8 @@ __all__ = [
     "ThreePlusThree",
     "__version__",
     "adjudicate_dlt",
+    "boin_boundaries",
+    "crm_skeleton",
     "exact_operating_characteristics",
     "examples",
     "protocols",
