@@ -337,10 +337,10 @@ def _build_crm(
         idx = pt.cast(dose, "int64")
         if link == "empiric":
             # p_i = s_i ** exp(beta)
-            log_p = pt.exp(beta) * np.log(s)[idx]
+            log_p = pt.exp(beta) * pt.as_tensor(np.log(s))[idx]
         else:
             # logit p_i = a0 + exp(beta) x_i with x_i = logit(s_i) - a0
-            x = np.log(s / (1 - s)) - intercept
+            x = pt.as_tensor(np.log(s / (1 - s)) - intercept)
             log_p = -pt.softplus(-(intercept + pt.exp(beta) * x[idx]))
         p = pt.exp(log_p)
         # weighted (TITE) likelihood: p^y (1 - w p)^(1 - y); w = 1 for complete follow-up
@@ -349,20 +349,34 @@ def _build_crm(
 
 
 def estimate_crm(model: Any, data: Any, **kwargs: Any) -> Estimate:
-    """PyMC estimate of a one-parameter CRM (empiric or logistic link).
+    """PyMC estimate of the one-parameter CRM (empiric or logistic link).
+
+    The likelihood is per patient: ``y log p + (1 - y) log(1 - w p)`` with ``w`` the
+    TITE follow-up weight carried by the data (1 for complete follow-up, so without TITE
+    it is the binomial likelihood).
 
     Parameters
     ----------
     model : CRMModel
-        Provides ``skeleton``, ``link`` (``"empiric"`` / ``"logistic"``), the normal prior
-        of ``beta`` (``prior_mean`` (default 0), ``prior_sd``), ``intercept`` (logistic,
-        default 3) and ``summarise(beta_values, weights, ...)``.
+        Provides ``skeleton``, ``model`` (``"empiric"`` / ``"logistic"``), ``prior_sd``
+        (prior ``beta ~ N(0, prior_sd^2)``), ``intercept`` (logistic) and
+        ``summarise(beta_values, weights, target, ...)``.
     data : DoseData
         One trial; patient-level arrays (with ``patient_weight`` for TITE) when present,
         else per-dose counts.
     **kwargs
-        Sampler settings as in :func:`estimate`; anything else is passed to
-        ``model.summarise``.
+        Sampler settings (``draws``, ``tune``, ``chains``, ``random_seed``,
+        ``target_accept``, ``progressbar``, ``rhat_max``, ``ess_min``); the rest (e.g.
+        ``target``, ``interval``) is passed to ``model.summarise``.
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> crm = bd.CRM([0.05, 0.1, 0.2, 0.35], target=0.2, cohort_size=1)
+    >>> fit = crm.fit(bd.Outcomes.parse("1N 2N 3T"), engine="pymc", draws=200, tune=200,
+    ...               chains=2, random_seed=1, ess_min=0)
+    >>> fit.estimate.engine, fit.posterior.posterior["beta"].shape
+    ('pymc', (2, 200))
     """
     sampler_keys = ("draws", "tune", "chains", "random_seed", "target_accept", "progressbar",
                     "rhat_max", "ess_min")  # fmt: skip
@@ -398,7 +412,7 @@ def estimate_crm(model: Any, data: Any, **kwargs: Any) -> Estimate:
     }
 
     def summ(values: dict[str, np.ndarray], weights: np.ndarray) -> Estimate:
-        return model.summarise(values["beta"], weights, **kwargs)
+        return model.summarise(values["beta"][None, :], None, engine="pymc", **kwargs)
 
     return run(
         key, lambda: _build_crm(skeleton, link, prior_mean, prior_sd, intercept), payload,
