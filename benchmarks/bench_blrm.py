@@ -60,17 +60,23 @@ def bench_grid(n_trials: int = 10_000, n_cohorts: int = 10, seed: int = 1) -> di
 _PYMC_CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
-import bayes_dose as bd
+import pymc  # noqa: F401
 t_import = time.perf_counter() - t0
+import bayes_dose as bd
 proto = bd.protocols.bat6021()
-design = bd.BLRM(proto.arm("mono").doses_mg, reference_dose=300)
-out = bd.examples.bat6021_outcomes().arm("mono")
 kw = dict(engine="pymc", draws=2000, tune=1000, chains=2, random_seed=1)
-t1 = time.perf_counter(); design.fit(out, **kw); first = time.perf_counter() - t1
-new = bd.Outcomes.parse("1N 2N 3N 4NNN 5NNN 6NTN")
-t2 = time.perf_counter(); design.fit(new, **kw); refit = time.perf_counter() - t2
-print(json.dumps({"import_s": round(t_import, 2), "first_fit_s": round(first, 2),
-                  "refit_new_data_s": round(refit, 2)}))
+res = {"import_pymc_s": round(t_import, 2)}
+designs = {
+    "blrm": (bd.BLRM(proto.arm("mono").doses_mg, reference_dose=300),
+             bd.examples.bat6021_outcomes().arm("mono"), bd.Outcomes.parse("1N 2N 3N 4NNN 5NNN 6NTN")),
+    "crm": (bd.CRM([0.02, 0.04, 0.07, 0.12, 0.2, 0.3, 0.4, 0.5], target=0.25),
+            bd.examples.bat6021_outcomes().arm("mono"), bd.Outcomes.parse("1N 2N 3N 4NNN 5NNN 6NTN")),
+}
+for name, (design, out, new) in designs.items():
+    t1 = time.perf_counter(); design.fit(out, **kw); first = time.perf_counter() - t1
+    t2 = time.perf_counter(); design.fit(new, **kw); refit = time.perf_counter() - t2
+    res[name] = {"first_fit_s": round(first, 2), "refit_new_data_s": round(refit, 2)}
+print(json.dumps(res))
 """
 
 

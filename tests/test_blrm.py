@@ -163,3 +163,28 @@ def test_spec_and_replace_round_trip():
     d = bd.BLRM([1, 2, 4], reference_dose=2, prior=bd.BLRMPrior(corr=0.1), max_increment=2.0)
     assert d.replace() == d
     assert d.spec()["prior"]["corr"] == 0.1
+
+
+def test_ewoc_invariants_on_random_states():
+    """For 300 random count states: the next dose satisfies overdose control, respects
+    no-skip, has the highest P(target) among admissible doses, and stops iff none is."""
+    design = bd.BLRM([1, 3, 10, 30, 100, 300], reference_dose=30, max_increment=3.5)
+    rng = np.random.default_rng(11)
+    n = rng.integers(0, 7, size=(300, 6)) * (rng.random((300, 6)) < 0.6)
+    y = rng.binomial(n, 0.25)
+    tried = np.flatnonzero(n.sum(axis=1) > 0)
+    current = np.array([rng.choice(np.flatnonzero(row > 0)) if row.any() else -1 for row in n])
+    data = DoseData.from_counts(n[tried], y[tried], current=current[tried])
+    est = design.estimate(data)
+    dec = design.decide(data, est)
+    p_over, p_target = est.stats["p_over"], est.stats["p_target"]
+    mg = np.asarray(design.doses)
+    for t in range(data.n_trials):
+        ok = (p_over[t] < 0.25) & (np.arange(6) <= data.highest_tried[t] + 1)
+        ok &= mg <= 3.5 * mg[data.current[t]] * (1 + 1e-12)
+        if dec.stop[t]:
+            assert not (p_over[t] < 0.25).any()
+            continue
+        d = dec.next_dose[t]
+        assert ok[d]
+        assert p_target[t, d] == pytest.approx(p_target[t][ok].max())

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from ..inference.blrm_grid import GridEngine
@@ -53,6 +54,13 @@ class BLRMFit(Fit):
 
     interval_probs: xr.DataArray = dataclasses.field(repr=False)
     diagnostic_flags: tuple[str, ...] = ()
+
+    def summary(self) -> pd.DataFrame:
+        """Per-dose table: data, posterior mean and interval, and P(under/target/over)."""
+        df = super().summary()
+        for cat in self.interval_probs["category"].to_numpy():
+            df[f"P({cat})"] = self.interval_probs.sel(category=cat).to_numpy()
+        return df
 
 
 class EWOCDesign(Design):
@@ -150,19 +158,19 @@ class EWOCDesign(Design):
         unlimited = self._best(estimate, ok)
         stop = ~ok.any(axis=1)
         reason = np.where(stop, EWOC_STOP, np.where(unlimited != best, EWOC_LIMITED, EWOC_NEXT))
-        # every eligible dose is above the limit: treat at the highest allowed dose
+        # every eligible dose lies above the escalation limit (possible only when the
+        # overdose probability is not monotone in dose): the lowest eligible dose, capped
+        # at the highest allowed one
         blocked = ~stop & (best < 0)
-        best = np.where(
-            blocked,
-            np.where(limit.any(axis=1), limit.shape[1] - 1 - np.argmax(limit[:, ::-1], axis=1), 0),
-            best,
-        )
+        lowest_ok = np.argmax(ok, axis=1)
+        highest_allowed = limit.shape[1] - 1 - np.argmax(limit[:, ::-1], axis=1)
+        best = np.where(blocked, np.minimum(lowest_ok, highest_allowed), best)
         reason = np.where(blocked, EWOC_LIMITED, reason)
         return Decision(
             np.where(stop, NONE, best).astype(np.int64),
             np.where(stop, 0, self.cohort_size).astype(np.int64),
             stop,
-            np.asarray([self._code(int(r)) for r in reason.reshape(T)], dtype=np.int64),
+            (reason.reshape(T) + self._code(0)).astype(np.int64),
         )
 
     def select(self, data: DoseData, estimate: Estimate | None = None) -> Selection:
