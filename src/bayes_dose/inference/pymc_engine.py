@@ -55,17 +55,21 @@ class CompiledModel:
     initial_state: Any
     data_names: tuple[str, ...]
     var_names: tuple[str, ...]
+    derive: Callable[[np.ndarray], dict[str, np.ndarray]] | None = None
 
 
 _CACHE: dict[Hashable, CompiledModel] = {}
 
 
 def compiled_model(
-    key: Hashable, build: Callable[[], tuple[Any, tuple[str, ...]]], target_accept: float = 0.9
+    key: Hashable, build: Callable[[], tuple], target_accept: float = 0.9
 ) -> CompiledModel:
     """The cached model and NUTS step for ``key`` (built with ``build()`` on first use).
 
-    ``build`` returns the ``pm.Model`` and the names of the variables to report.
+    ``build`` returns the ``pm.Model``, the names of the variables to report and,
+    optionally, a function deriving the model parameters from the draws of the whitened
+    vector ``z`` (computed in NumPy after sampling rather than as ``pm.Deterministic``,
+    which would compile and evaluate one more function per draw).
     """
     import pymc as pm
 
@@ -73,11 +77,12 @@ def compiled_model(
     hit = _CACHE.get(full_key)
     if hit is not None:
         return hit
-    model, var_names = build()
+    model, var_names, *rest = build()
     with model:
         step = pm.NUTS(target_accept=target_accept)
     data_names = tuple(v.name for v in model.data_vars)
-    hit = CompiledModel(model, step, step.sampling_state, data_names, tuple(var_names))
+    derive = rest[0] if rest else None
+    hit = CompiledModel(model, step, step.sampling_state, data_names, tuple(var_names), derive)
     _CACHE[full_key] = hit
     return hit
 
@@ -118,6 +123,9 @@ def sample(
                 compute_convergence_checks=False,
                 quiet=not progressbar,
             )
+    if compiled.derive is not None:
+        for name, values in compiled.derive(idata.posterior["z"].values).items():
+            idata.posterior[name] = (("chain", "draw"), values)
     return idata
 
 
@@ -171,7 +179,7 @@ def _draws(idata: Any, names: tuple[str, ...]) -> dict[str, np.ndarray]:
 
 def run(
     key: Hashable,
-    build: Callable[[], tuple[Any, tuple[str, ...]]],
+    build: Callable[[], tuple],
     data: Mapping[str, np.ndarray],
     summarise: Callable[[dict[str, np.ndarray], np.ndarray], Estimate],
     param_names: tuple[str, ...],
@@ -228,7 +236,7 @@ def _binomial_loglik(n: Any, y: Any, eta: Any) -> Any:
     return pt.sum(y * -pt.softplus(-eta) + (n - y) * -pt.softplus(eta))
 
 
-def _build_blrm(m: BLRMModel) -> tuple[Any, tuple[str, ...]]:
+def _build_blrm(m: BLRMModel) -> tuple:
     import pymc as pm
     import pytensor.tensor as pt
 
@@ -238,14 +246,17 @@ def _build_blrm(m: BLRMModel) -> tuple[Any, tuple[str, ...]]:
         y = pm.Data("y_arm", np.zeros(D))
         z = pm.Normal("z", 0.0, 1.0, shape=2)
         la, lb = _blrm_terms(m.prior, z[0], z[1])
-        la = pm.Deterministic("log_alpha", la)
-        lb = pm.Deterministic("log_beta", lb)
         eta = la + pt.exp(lb) * m.x
         pm.Potential("loglik", _binomial_loglik(n, y, eta))
-    return model, ("log_alpha", "log_beta")
+
+    def derive(z: np.ndarray) -> dict[str, np.ndarray]:
+        la, lb = _blrm_terms(m.prior, z[..., 0], z[..., 1])
+        return {"log_alpha": la, "log_beta": lb}
+
+    return model, ("log_alpha", "log_beta"), derive
 
 
-def _build(model: Any) -> Callable[[], tuple[Any, tuple[str, ...]]]:
+def _build(model: Any) -> Callable[[], tuple]:
     if isinstance(model, BLRMModel):
         return lambda: _build_blrm(model)
     from .combo_blrm_model import CombinationModel
@@ -284,7 +295,7 @@ def estimate(
 # -- combination BLRM --------------------------------------------------------------------
 
 
-def _build_combo(m: Any) -> tuple[Any, tuple[str, ...]]:
+def _build_combo(m: Any) -> tuple:
     import pymc as pm
     import pytensor.tensor as pt
 
@@ -294,22 +305,26 @@ def _build_combo(m: Any) -> tuple[Any, tuple[str, ...]]:
             D = len(m.arm_doses(arm))
             data[arm] = (pm.Data(f"n_{arm}", np.zeros(D)), pm.Data(f"y_{arm}", np.zeros(D)))
         z = pm.Normal("z", 0.0, 1.0, shape=4)
-        la, lb = _blrm_terms(m.mono.prior, z[0], z[1])
-        params = {
-            "log_alpha": pm.Deterministic("log_alpha", la),
-            "log_beta": pm.Deterministic("log_beta", lb),
-            "logit_partner": pm.Deterministic(
-                "logit_partner", m.partner_prior.mean + m.partner_prior.sd * z[2]
-            ),
-            "eta": pm.Deterministic(
-                "eta", m.interaction_prior.mean + m.interaction_prior.sd * z[3]
-            ),
-        }
+        params = _combo_params(m, z[0], z[1], z[2], z[3])
         total = 0.0
         for arm, (n, y) in data.items():
             total = total + _binomial_loglik(n, y, m.arm_logit(params, arm, xp=pt))
         pm.Potential("loglik", total)
-    return model, m.param_names
+
+    def derive(z: np.ndarray) -> dict[str, np.ndarray]:
+        return _combo_params(m, z[..., 0], z[..., 1], z[..., 2], z[..., 3])
+
+    return model, m.param_names, derive
+
+
+def _combo_params(m: Any, z0: Any, z1: Any, z2: Any, z3: Any) -> dict[str, Any]:
+    la, lb = _blrm_terms(m.mono.prior, z0, z1)
+    return {
+        "log_alpha": la,
+        "log_beta": lb,
+        "logit_partner": m.partner_prior.mean + m.partner_prior.sd * z2,
+        "eta": m.interaction_prior.mean + m.interaction_prior.sd * z3,
+    }
 
 
 # -- CRM ---------------------------------------------------------------------------------
