@@ -389,7 +389,7 @@ def estimate_crm(model: Any, data: Any, **kwargs: Any) -> Estimate:
     >>> import bayes_dose as bd
     >>> crm = bd.CRM([0.05, 0.1, 0.2, 0.35], target=0.2, cohort_size=1)
     >>> fit = crm.fit(bd.Outcomes.parse("1N 2N 3T"), engine="pymc", draws=200, tune=200,
-    ...               chains=2, random_seed=1, ess_min=0)
+    ...               chains=2, random_seed=1, ess_min=0, rhat_max=1.1)
     >>> fit.estimate.engine, fit.posterior.posterior["beta"].shape
     ('pymc', (2, 200))
     """
