@@ -18,12 +18,16 @@ from . import examples, io, protocols
 from .compare import Comparison, RP2DRule, compare, recommend_rp2d
 from .designs import rules
 from .designs.base import Design, Fit
+from .designs.blrm import BLRM, BLRMFit
 from .designs.boin import BOIN, boin_boundaries
+from .designs.combo_blrm import CombinationBLRM
 from .designs.crm import CRM, CRMFit, crm_skeleton
 from .designs.state import Decision, DoseData, Selection
 from .designs.three_plus_three import ThreePlusThree
 from .dlt import AdjudicationError, adjudicate_dlt
 from .exact import ExactOC, exact_operating_characteristics
+from .inference.blrm_model import BLRMPrior
+from .inference.combo_blrm_model import NormalPrior
 from .outcomes import Outcomes
 from .paths import DosePaths, decision_table, dose_paths
 from .protocol import Arm, MTDRule, Protocol, Staggering
@@ -70,3 +74,4 @@ __all__ = [
     "report",
     "rules",
 ]  # fmt: skip
+__all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "NormalPrior"]
