@@ -242,9 +242,12 @@ def load_spec(path: str | Path) -> DesignSpec:
                 f"design {name!r}: field 'arms': unknown arm(s) {bad} (protocol arms: "
                 f"{list(proto.arm_names)})"
             )
-        base = {k: v for k, v in t.items() if k not in proto.arm_names}
+        # per-arm overrides are sub-tables named like an arm (a string `mono = "BLRM"` is a
+        # parameter: the combination BLRM's monotherapy design)
+        overrides = {k for k, v in t.items() if k in proto.arm_names and isinstance(v, Mapping)}
+        base = {k: v for k, v in t.items() if k not in overrides}
         for a in arms:
-            over = t.get(a, {})
+            over = t.get(a, {}) if a in overrides else {}
             designs[a][name] = design_from_spec({**base, **over}, proto.arm(a), name, designs)
     seed = raw.get("seed")
     if seed is not None and not isinstance(seed, int):
