@@ -64,3 +64,24 @@ def test_read_outcomes(tmp_path):
     assert out == bd.examples.bat6021_outcomes()
     with pytest.raises(ValueError, match="not found"):
         read_outcomes(tmp_path / "missing.csv")
+
+
+def test_combination_blrm_refers_to_the_mono_blrm():
+    d = load_designs(BUNDLED)
+    combo = d["combo"]["combo BLRM"]
+    assert isinstance(combo, bd.CombinationBLRM) and combo.mono is d["mono"]["BLRM"]
+    assert combo.doses == bd.protocols.bat6021().arm("combo").doses_mg
+
+
+def test_design_reference_must_exist(tmp_path):
+    text = ('protocol = "bat6021"\n[designs.c]\ntype = "CombinationBLRM"\narms = ["combo"]\n'
+            'mono = "BLRM"\n')  # fmt: skip
+    with pytest.raises(ValueError, match="no design 'BLRM' defined before it"):
+        load_spec(_write(tmp_path, text))
+
+
+def test_prior_table_becomes_the_prior_class(tmp_path):
+    text = ('protocol = "bat6021"\n[designs.B]\ntype = "BLRM"\narms = ["mono"]\n'
+            'reference_dose = 300\nprior = { mean = [-1.0, 0.0], sd = [1.0, 0.7], corr = 0.1 }\n')  # fmt: skip
+    d = load_designs(_write(tmp_path, text))["mono"]["B"]
+    assert isinstance(d.prior, bd.BLRMPrior) and d.prior.corr == 0.1
