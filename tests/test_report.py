@@ -134,3 +134,22 @@ def test_report_says_three_plus_three_and_boin_disagree():
     assert p.li_class == ["disagree"]
     sentence = "BOIN recommends level 3, 1 level above 3+3 (level 2)"
     assert sentence in rep.html and sentence in rep.markdown
+
+
+@pytest.mark.mcmc
+def test_mcmc_check_in_report():
+    proto = bd.protocols.bat6021()
+    mono = bd.BLRM(proto.arm("mono").doses_mg, reference_dose=300)
+    out = bd.examples.bat6021_outcomes().arm("mono")
+    cmp = bd.compare(
+        {"BLRM": mono}, {"mono": out}, mcmc=["BLRM"],
+        mcmc_kwargs={"draws": 500, "tune": 500, "chains": 2, "random_seed": 1},
+    )  # fmt: skip
+    check = cmp.mcmc_check()
+    assert check["design"].tolist() == ["BLRM"]
+    assert check["divergences"].iat[0] == 0 and check["max_rhat"].iat[0] < 1.05
+    assert check["max_abs_diff_prob_tox"].iat[0] < 0.03  # NUTS vs the exact grid posterior
+    assert check["same_decision"].iat[0]
+    assert cmp.fits[("mono", "BLRM")].estimate.engine == "grid"  # decisions stay exact
+    rep = bd.report(cmp)
+    assert "check of the exact engine" in rep.html and "max_rhat" in rep.markdown

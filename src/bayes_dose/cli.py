@@ -182,10 +182,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     spec, out, _ = _load(args)
     arms = _arms(spec, args.arm)
     data = {a: out.arm(a) for a in arms}
-    engine, engine_kwargs = spec.engines(_seed(args, spec))
-    cmp = compare(
-        {a: spec.designs[a] for a in arms}, data, engine=engine, engine_kwargs=engine_kwargs
-    )
+    cmp = compare({a: spec.designs[a] for a in arms}, data)
     cols = ["arm", "design", "next_dose", "stop", "mtd_label", "mtd", "rp2d", "rp2d_mg",
             "prob_tox_rp2d", "p_overdose_rp2d", "reason"]  # fmt: skip
     ag = cmp.agreement()
@@ -386,8 +383,8 @@ def write_memo(
 
     out.mkdir(parents=True, exist_ok=True)
     data = {a: outcomes.arm(a) for a in spec.designs}
-    engine, engine_kwargs = spec.engines(seed)
-    cmp = compare(spec.designs, data, engine=engine, engine_kwargs=engine_kwargs)
+    mcmc, mcmc_kwargs = spec.mcmc(seed)
+    cmp = compare(spec.designs, data, mcmc=mcmc, mcmc_kwargs=mcmc_kwargs)
     sims = simulate_spec(spec, seed, n_trials)
     rep = report(
         cmp, protocol=spec.protocol, simulation=sims or None, seed=seed, inputs=inputs,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -254,6 +254,9 @@ class Comparison:
     engine : str or dict of design name -> engine
     engine_kwargs : dict
         Passed to non-grid engines (e.g. ``draws``, ``chains``, ``random_seed``).
+    mcmc_fits : dict of (arm, name) -> Fit
+        PyMC fits of the designs named in ``compare(mcmc=...)`` (diagnostics and a check
+        of the decision engine; decisions come from ``fits``).
     """
 
     designs: dict[str, dict[str, Design]]
@@ -263,6 +266,30 @@ class Comparison:
     rp2d_rule: Any = None
     engine: str | Mapping[str, str] = "grid"
     engine_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    mcmc_fits: dict[tuple[str, str], Fit] = field(default_factory=dict, repr=False)
+    mcmc_kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def mcmc_check(self) -> pd.DataFrame:
+        """Per PyMC fit: its diagnostics and how far it is from the decision fit.
+
+        Columns ``arm``, ``design``, the diagnostics (R-hat, ESS, divergences, flags),
+        ``max_abs_diff_prob_tox`` (largest difference of the posterior mean DLT probability
+        between the PyMC and the decision engine) and ``same_decision``.
+        """
+        rows = []
+        for key, mf in self.mcmc_fits.items():
+            f = self.fits[key]
+            row: dict[str, Any] = {"arm": key[0], "design": key[1]}
+            for k, v in dict(mf.diagnostics or {}).items():
+                if isinstance(v, (list, tuple)):
+                    row[k] = "; ".join(str(x) for x in v) or "none"
+                elif np.ndim(v) == 0:
+                    row[k] = v.item() if hasattr(v, "item") else v
+            diff = np.abs(mf.prob_tox.to_numpy() - f.prob_tox.to_numpy())
+            row["max_abs_diff_prob_tox"] = float(np.nanmax(diff))
+            row["same_decision"] = (mf.next_dose, mf.stop, mf.mtd) == (f.next_dose, f.stop, f.mtd)
+            rows.append(row)
+        return pd.DataFrame(rows)
 
     def engine_of(self, name: str) -> str:
         """The inference engine design ``name`` was fitted with."""
@@ -476,6 +503,8 @@ def compare(
     rp2d_rule: RP2DPolicy | None = None,
     engine: str | Mapping[str, str] = "grid",
     engine_kwargs: Mapping[str, Any] | None = None,
+    mcmc: Sequence[str] = (),
+    mcmc_kwargs: Mapping[str, Any] | None = None,
 ) -> Comparison:
     """Fit every design on its arm's data and compare the recommendations.
 
@@ -496,6 +525,11 @@ def compare(
         NUTS with diagnostics), for all designs or per design name.
     engine_kwargs : mapping, optional
         Passed to non-grid engines (``draws``, ``tune``, ``chains``, ``random_seed``, ...).
+    mcmc : sequence of str
+        Design names also fitted with PyMC NUTS on the data (diagnostics; see
+        :meth:`Comparison.mcmc_check`); decisions stay with ``engine``.
+    mcmc_kwargs : mapping, optional
+        Sampler settings of those fits.
 
     Returns
     -------
@@ -528,6 +562,14 @@ def compare(
             refs[arm] = want
         else:
             refs[arm] = next((n for n, d in ds.items() if isinstance(d, ThreePlusThree)), None)
+    unknown = sorted(set(mcmc) - {n for ds in per_arm.values() for n in ds})
+    if unknown:
+        raise ValueError(f"compare: mcmc names unknown design(s) {unknown}")
+    mcmc_fits: dict[tuple[str, str], Fit] = {}
+    for arm, ds in per_arm.items():
+        for name, d in ds.items():
+            if name in mcmc:
+                mcmc_fits[(arm, name)] = _fit_one(d, arm, data, "pymc", name, mcmc_kwargs)
     if rp2d_rule is not None and not callable(rp2d_rule):
         raise ValueError(f"compare: rp2d_rule must be callable, got {rp2d_rule!r}")
     return Comparison(
@@ -538,4 +580,6 @@ def compare(
         rp2d_rule=rp2d_rule,
         engine=dict(engine) if isinstance(engine, Mapping) else engine,
         engine_kwargs=dict(engine_kwargs or {}),
+        mcmc_fits=mcmc_fits,
+        mcmc_kwargs=dict(mcmc_kwargs or {}),
     )

@@ -17,8 +17,8 @@ A design spec is a TOML file::
     target = 0.25
     skeleton = { halfwidth = 0.05, mtd_guess = 5 }   # -> crm_skeleton(...) for the arm
 
-    [analysis]                  # optional: designs fitted with PyMC (MCMC diagnostics)
-    pymc = ["BLRM"]
+    [analysis]                  # optional: designs also fitted with PyMC (MCMC diagnostics)
+    mcmc = ["BLRM"]
     draws = 500
 
     [simulation]                # optional: settings of `simulate` / `report`
@@ -65,23 +65,22 @@ class DesignSpec:
     raw: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
-    def engines(self, seed: int | None = None) -> tuple[dict[str, str], dict[str, Any]]:
-        """Engine per design name and the PyMC settings, from ``[analysis]``.
+    def mcmc(self, seed: int | None = None) -> tuple[list[str], dict[str, Any]]:
+        """Designs to check with PyMC and the sampler settings, from ``[analysis]``.
 
-        ``[analysis] pymc = ["BLRM"]`` fits those designs with PyMC (others: exact grid);
-        ``draws``, ``tune``, ``chains`` and ``target_accept`` go to the sampler, with
-        ``random_seed`` = the seed.
+        ``[analysis] mcmc = ["BLRM"]`` also fits those designs with PyMC NUTS (decisions
+        stay with the exact grid engines); ``draws``, ``tune``, ``chains`` and
+        ``target_accept`` go to the sampler, with ``random_seed`` = the seed.
         """
-        names = self.analysis.get("pymc", [])
+        names = list(self.analysis.get("mcmc", []))
         known = {n for ds in self.designs.values() for n in ds}
         bad = sorted(set(names) - known)
         if bad:
-            raise ValueError(f"[analysis] pymc: unknown design(s) {bad}")
+            raise ValueError(f"[analysis] mcmc: unknown design(s) {bad}")
         kw = {k: self.analysis[k] for k in ("draws", "tune", "chains", "target_accept")
               if k in self.analysis}  # fmt: skip
-        if names:
-            kw["random_seed"] = self.seed if seed is None else seed
-        return {n: "pymc" for n in names}, kw
+        kw["random_seed"] = self.seed if seed is None else seed
+        return names, kw
 
     def scenarios(self, arm: str) -> dict[str, list[float]]:
         """True-toxicity scenarios of ``arm`` (name -> probability per level)."""

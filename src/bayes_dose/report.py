@@ -132,6 +132,7 @@ def build_manifest(
         "seed": seed,
         "engine": comparison.engine,
         "engine_kwargs": dict(comparison.engine_kwargs),
+        "mcmc": {f"{a}/{n}": dict(comparison.mcmc_kwargs) for a, n in comparison.mcmc_fits},
         "inputs_sha256": hashes,
         "designs": {
             a: {n: (d.spec() if hasattr(d, "spec") else repr(d)) for n, d in ds.items()}
@@ -351,24 +352,22 @@ def _ledger(shadow: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 
 
 def _diagnostics(comparison: Comparison) -> pd.DataFrame:
+    """MCMC diagnostics of every PyMC fit (decision fits with the PyMC engine, and checks)."""
     rows = []
     for (arm, name), fit in comparison.fits.items():
-        diag = fit.diagnostics
-        if not diag:
-            continue
-        row: dict[str, Any] = {"arm": arm, "design": name}
-        for k, v in dict(diag).items():
-            if isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v):
-                row[k] = "; ".join(v) or "none"
-            elif np.ndim(v) == 0:
-                row[k] = v.item() if hasattr(v, "item") else v
-            else:
-                a = np.asarray(v, dtype=float)
-                row[f"{k} (max)" if "hat" in k else f"{k} (min)"] = (
-                    float(np.nanmax(a)) if "hat" in k else float(np.nanmin(a))
-                )
-        rows.append(row)
-    return pd.DataFrame(rows)
+        if fit.diagnostics and (arm, name) not in comparison.mcmc_fits:
+            row: dict[str, Any] = {"arm": arm, "design": name, "use": "decisions"}
+            for k, v in dict(fit.diagnostics).items():
+                if isinstance(v, (list, tuple)):
+                    row[k] = "; ".join(str(x) for x in v) or "none"
+                elif np.ndim(v) == 0:
+                    row[k] = v.item() if hasattr(v, "item") else v
+            rows.append(row)
+    check = comparison.mcmc_check()
+    if len(check):
+        check.insert(2, "use", "check of the exact engine")
+    frames = [f for f in (pd.DataFrame(rows), check) if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 # -- the report -----------------------------------------------------------------------------
