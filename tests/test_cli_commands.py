@@ -120,6 +120,10 @@ def test_report_command(spec, data, tmp_path):
         assert (out / name).exists(), name
     man = json.loads((out / "manifest.json").read_text())
     assert man["seed"] == 11 and set(man["inputs_sha256"]) >= {"spec", "data"}
+    assert man["simulation"]["combo"]  # the simulation's own manifest is carried
+    md = (out / "report.md").read_text()
+    assert "P(correct)" in md and "### Concordance" in md and "3+3 vs 3+3 esc" in md
+    assert "±" in md  # Monte Carlo standard errors
 
 
 class _Sections(HTMLParser):
