@@ -14,14 +14,16 @@ Examples
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import examples, protocols
+from . import examples, protocols, scenarios
 from .designs import rules
 from .designs.base import Design, Fit
 from .designs.state import Decision, DoseData, Selection
 from .designs.three_plus_three import ThreePlusThree
 from .exact import ExactOC, exact_operating_characteristics
+from .metrics import concordance, operating_characteristics
 from .outcomes import Outcomes
 from .protocol import Arm, MTDRule, Protocol, Staggering
+from .simulate import simulate
 
 try:
     __version__ = version("bayes_dose")
@@ -32,4 +34,5 @@ __all__ = [
     "Arm", "Decision", "Design", "DoseData", "ExactOC", "Fit", "MTDRule", "Outcomes",
     "Protocol", "Selection", "Staggering", "ThreePlusThree", "__version__",
     "examples", "exact_operating_characteristics", "protocols", "rules",
+    "concordance", "operating_characteristics", "scenarios", "simulate",
 ]  # fmt: skip
