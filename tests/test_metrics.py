@@ -52,7 +52,9 @@ def test_operating_characteristics_by_hand(tiny: xr.Dataset) -> None:
     assert int(a.true_mtd) == 2 and float(a.pcs) == 0.5 and float(a.pcs_se) == 0.25
     assert float(b.pcs) == 0.0
     np.testing.assert_allclose(a.mean_n, [3, 3, 0.75])
-    np.testing.assert_allclose(a.mean_n_se, [0, np.std([3, 6, 0, 3], ddof=1) / 2, np.std([0, 0, 0, 3], ddof=1) / 2])
+    np.testing.assert_allclose(
+        a.mean_n_se, [0, np.std([3, 6, 0, 3], ddof=1) / 2, np.std([0, 0, 0, 3], ddof=1) / 2]
+    )
     np.testing.assert_allclose(a.mean_dlt, [0.5, 0.5, 0.5])
     assert float(a.mean_total_n) == 6.75
     np.testing.assert_allclose(float(a.mean_total_n_se), np.std([6, 9, 3, 9], ddof=1) / 2)

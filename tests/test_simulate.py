@@ -99,7 +99,9 @@ def test_identical_for_any_chunking_jobs_and_design_set() -> None:
 def test_seed_changes_the_numbers() -> None:
     a = bd.simulate({"d": bd.ThreePlusThree(5)}, CURVE5, n_trials=200, seed=1, progress=False)
     b = bd.simulate({"d": bd.ThreePlusThree(5)}, CURVE5, n_trials=200, seed=2, progress=False)
-    assert not np.array_equal(a.patient_dlt.to_numpy(), b.patient_dlt.to_numpy()[..., : a.sizes["patient"]])
+    assert not np.array_equal(
+        a.patient_dlt.to_numpy(), b.patient_dlt.to_numpy()[..., : a.sizes["patient"]]
+    )
 
 
 # ----------------------------------------------------------------------------- caps / errors

@@ -32,7 +32,7 @@ except PackageNotFoundError:  # running from a source tree
 
 __all__ = [
     "Arm", "Decision", "Design", "DoseData", "ExactOC", "Fit", "MTDRule", "Outcomes",
-    "Protocol", "Selection", "Staggering", "ThreePlusThree", "__version__",
-    "examples", "exact_operating_characteristics", "protocols", "rules",
-    "concordance", "operating_characteristics", "scenarios", "simulate",
+    "Protocol", "Selection", "Staggering", "ThreePlusThree", "__version__", "concordance",
+    "exact_operating_characteristics", "examples", "operating_characteristics", "protocols",
+    "rules", "scenarios", "simulate",
 ]  # fmt: skip

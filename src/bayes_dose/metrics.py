@@ -154,7 +154,8 @@ def operating_characteristics(
             "mean_total_dlt": (gs, tot_y.mean(axis=2)),
             "mean_total_dlt_se": (gs, _se_mean(tot_y, 2)),
             "frac_patients_above_mtd": (
-                gs, frac.mean(axis=2),
+                gs,
+                frac.mean(axis=2),
                 {"long_name": "mean fraction of a trial's patients above the true MTD"},
             ),
             "frac_patients_above_mtd_se": (gs, _se_mean(frac, 2)),
@@ -174,14 +175,14 @@ def operating_characteristics(
             "dose_mg": ("dose_level", sims["dose_mg"].to_numpy()),
             "reason": codes,
             "reason_text": (("design", "reason"), reason_text),
-        },  # fmt: skip
+        },
         attrs={
             "n_trials": T,
             "true_mtd_rule": "level with true DLT probability closest to the target (ties: "
             "lower); none when every level exceeds target + 0.1",
             "se": "Monte Carlo standard errors: sqrt(p(1-p)/T) and sd/sqrt(T)",
         },
-    )  # fmt: skip
+    )
     return oc
 
 

@@ -333,9 +333,7 @@ def _assemble(
     for key, parts in results.items():
         parts = sorted(parts, key=lambda x: x[0])
         merged[key] = parts
-    P = max(
-        (r["patient_dose"].shape[1] for parts in merged.values() for _, r in parts), default=1
-    )
+    P = max((r["patient_dose"].shape[1] for parts in merged.values() for _, r in parts), default=1)
     width = max(
         max((int(r["n_patients"].max(initial=0)) for parts in merged.values() for _, r in parts),
             default=0),
@@ -371,19 +369,26 @@ def _assemble(
     ds = xr.Dataset(
         {
             "patient_dose": (
-                (*dims_tp, "patient"), out["patient_dose"],
+                (*dims_tp, "patient"),
+                out["patient_dose"],
                 {"long_name": "dose level of the patient (1-based; 0 = no patient)"},
             ),
             "patient_dlt": ((*dims_tp, "patient"), out["patient_dlt"], {"long_name": "DLT (0/1)"}),
             "n": ((*dims_tp, "dose"), out["n"], {"long_name": "patients treated per dose"}),
             "dlt": ((*dims_tp, "dose"), out["dlt"], {"long_name": "DLTs per dose"}),
             "selected": (
-                dims_tp, out["selected"],
+                dims_tp,
+                out["selected"],
                 {"long_name": "selected MTD level (1-based; 0 = none)"},
             ),
-            "is_mad": (dims_tp, out["is_mad"], {"long_name": "selection is a MAD (no MTD reached)"}),
+            "is_mad": (
+                dims_tp,
+                out["is_mad"],
+                {"long_name": "selection is a MAD (no MTD reached)"},
+            ),
             "stop_reason": (
-                dims_tp, out["stop_reason"],
+                dims_tp,
+                out["stop_reason"],
                 {"long_name": "reason code of the stop (index into attrs['reasons'][design])"},
             ),
             "n_patients": (dims_tp, out["n_patients"], {"long_name": "trial length (patients)"}),
