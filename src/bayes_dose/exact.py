@@ -10,11 +10,11 @@ of cohorts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import comb
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom
 
 from .designs.state import DoseData
 
@@ -80,9 +80,10 @@ def _merge(data: DoseData, prob: np.ndarray) -> tuple[DoseData, np.ndarray]:
     )  # fmt: skip
     radix = key.max(axis=0) + 2  # +1 for the -1 "no dose" code
     if np.sum(np.log2(radix.astype(float))) < 62:  # pack each row into one int64
-        code = np.zeros(len(key), dtype=np.int64)
-        for j in range(key.shape[1]):
-            code = code * radix[j] + (key[:, j] + 1)
+        # mixed-radix code of each row (column 0 most significant), one integer matmul
+        weight = np.ones(key.shape[1], dtype=np.int64)
+        weight[:-1] = np.cumprod(radix[:0:-1])[::-1]
+        code = (key + 1) @ weight
         _, first, inv = np.unique(code, return_index=True, return_inverse=True)
         uniq = key[first]
     else:
@@ -94,6 +95,24 @@ def _merge(data: DoseData, prob: np.ndarray) -> tuple[DoseData, np.ndarray]:
         uniq[:, 2 * D + 2], uniq[:, 2 * D + 3],
     )  # fmt: skip
     return merged, p
+
+
+def _binom_pmf(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Binomial pmf ``P(K = k)`` for every row's ``(n, p)``, shape (len(n), len(k)).
+
+    Cohorts are small, so ``C(n, k) p^k (1-p)^(n-k)`` with an exact table of binomial
+    coefficients is faster than ``scipy.stats.binom`` and equal to rounding.
+    """
+    c = int(max(k.max(initial=0), n.max(initial=0)))
+    table = np.array([[comb(a, b) for b in range(c + 1)] for a in range(c + 1)], dtype=float)
+    kk = k[None, :]
+    nn = n[:, None]
+    pp = p[:, None]
+    ok = kk <= nn
+    rest = np.where(ok, nn - kk, 0)
+    with np.errstate(invalid="ignore"):
+        out = table[nn, kk] * pp**kk * (1.0 - pp) ** rest
+    return np.where(ok, out, 0.0)
 
 
 def expand_frontier(
@@ -112,7 +131,7 @@ def expand_frontier(
     c_max = int(size.max())
     k = np.arange(c_max + 1)
     S = data.n_trials
-    pk = binom.pmf(k[None, :], size[:, None], true_tox[next_dose][:, None])  # (S, c+1)
+    pk = _binom_pmf(k, size, true_tox[next_dose])  # (S, c+1)
     src = np.repeat(np.arange(S), c_max + 1)
     kk = np.tile(k, S)
     keep = pk.ravel() > 0
