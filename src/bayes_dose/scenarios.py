@@ -19,7 +19,7 @@ Examples
 --------
 >>> import bayes_dose as bd
 >>> lib = bd.scenarios.library(arm="mono")
->>> lib["mtd_middle"]
+>>> list(lib["mtd_middle"])
 [0.02, 0.05, 0.1, 0.25, 0.4, 0.5, 0.6, 0.7]
 >>> lib["mtd_middle"].target, lib["mtd_middle"].mtd
 (0.25, 4)
