@@ -56,8 +56,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(fit.summary().to_string(float_format=lambda x: f"{x:.3f}"))
         print("Decision trail (3+3" + (" with accelerated titration" if titration else "") + "):")
         print("\n".join(decision_trail(design, out)))
-        sel = (f"{fit.mtd_label} = level {fit.mtd} ({arm.doses_mg[fit.mtd - 1]:g} mg)"
-               if fit.mtd else "no MTD (all doses too toxic)")
+        sel = (
+            f"{fit.mtd_label} = level {fit.mtd} ({arm.doses_mg[fit.mtd - 1]:g} mg)"
+            if fit.mtd
+            else "no MTD (all doses too toxic)"
+        )
         print(f"Result: {sel}")
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)

@@ -10,11 +10,11 @@ of cohorts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import comb
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from scipy.special import gammaln, xlog1py, xlogy
 
 from .designs.state import DoseData
 
@@ -97,22 +97,15 @@ def _merge(data: DoseData, prob: np.ndarray) -> tuple[DoseData, np.ndarray]:
     return merged, p
 
 
-def _binom_pmf(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Binomial pmf ``P(K = k)`` for every row's ``(n, p)``, shape (len(n), len(k)).
-
-    Cohorts are small, so ``C(n, k) p^k (1-p)^(n-k)`` with an exact table of binomial
-    coefficients is faster than ``scipy.stats.binom`` and equal to rounding.
-    """
-    c = int(max(k.max(initial=0), n.max(initial=0)))
-    table = np.array([[comb(a, b) for b in range(c + 1)] for a in range(c + 1)], dtype=float)
+def _binom_pmf(k: np.ndarray, size: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Binomial probabilities of ``k`` DLTs in cohorts of ``size`` (rows), 0 where k > size."""
     kk = k[None, :]
-    nn = n[:, None]
-    pp = p[:, None]
+    nn = size[:, None]
     ok = kk <= nn
-    rest = np.where(ok, nn - kk, 0)
-    with np.errstate(invalid="ignore"):
-        out = table[nn, kk] * pp**kk * (1.0 - pp) ** rest
-    return np.where(ok, out, 0.0)
+    logc = gammaln(nn + 1) - gammaln(kk + 1) - gammaln(np.where(ok, nn - kk, 0) + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pk = np.exp(logc + xlogy(kk, p[:, None]) + xlog1py(nn - kk, -p[:, None]))
+    return np.where(ok, pk, 0.0)
 
 
 def expand_frontier(

@@ -8,6 +8,7 @@ protocol amendment changes a file, not code.
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,7 +58,7 @@ class Arm:
             raise ValueError(f"Arm {self.name!r}: field 'doses_mg' must list at least one dose")
         if any(d <= 0 for d in doses):
             raise ValueError(f"Arm {self.name!r}: field 'doses_mg' must be positive, got {doses}")
-        if any(b <= a for a, b in zip(doses, doses[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(doses)):
             raise ValueError(f"Arm {self.name!r}: field 'doses_mg' must increase, got {doses}")
         if not 1 <= self.start_level <= len(doses):
             raise ValueError(

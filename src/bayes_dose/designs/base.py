@@ -81,6 +81,8 @@ class Design(ABC):
     #: Whether decisions read the last cohort (``DoseData.last_n``/``last_dlt``); designs
     #: that do not let exact enumeration merge more paths.
     uses_last_cohort: ClassVar[bool] = True
+    #: Whether the rule reads an Estimate (rule-based designs skip estimation in ``decide``).
+    uses_estimate: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -195,8 +197,9 @@ class Design(ABC):
 
     # -- what a design must provide ---------------------------------------------------
     @abstractmethod
-    def _rule(self, data: DoseData, estimate: Estimate) -> Decision:
-        """The design's own proposal for every trial (vectorised)."""
+    def _rule(self, data: DoseData, estimate: Estimate | None) -> Decision:
+        """The design's own proposal for every trial (vectorised; ``estimate`` is None
+        for designs with ``uses_estimate = False``)."""
 
     @abstractmethod
     def select(self, data: DoseData, estimate: Estimate | None = None) -> Selection:
@@ -244,7 +247,7 @@ class Design(ABC):
             raise ValueError(
                 f"{type(self).__name__}: data have {data.n_doses} dose levels, design {self.n_doses}"
             )
-        if estimate is None:
+        if estimate is None and self.uses_estimate:
             estimate = self.estimate(data)
         T = data.n_trials
         d = self._rule(data, estimate)

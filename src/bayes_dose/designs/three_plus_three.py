@@ -63,6 +63,7 @@ class ThreePlusThree(Design):
 
     label = "3+3"
     uses_last_cohort = False
+    uses_estimate = False
     own_reasons = (
         "{dlt} DLT in {n} patient(s) at level {dose}: complete the cohort to 3 at level {next}",
         "{dlt} DLT in {n} patients at level {dose}: escalate to level {next}",
@@ -118,7 +119,7 @@ class ThreePlusThree(Design):
         return ok
 
     # -- the rule --------------------------------------------------------------------------
-    def _rule(self, data: DoseData, estimate: Estimate) -> Decision:
+    def _rule(self, data: DoseData, estimate: Estimate | None) -> Decision:
         T, D = data.n_trials, self.n_doses
         d = np.clip(data.current, 0, None)
         n = data.at_current(data.n)
@@ -171,7 +172,7 @@ class ThreePlusThree(Design):
         with at most 1 DLT in 6 or more patients; ``"escalation_only"`` gives the level
         just below it.  Without one, the highest cleared level is reported as the MAD.
         """
-        T, D = data.n_trials, self.n_doses
+        _T, D = data.n_trials, self.n_doses
         cap = self._cap(data)
         has_cap = cap < D
         levels = np.arange(D)[None, :]
