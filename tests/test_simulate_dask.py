@@ -21,7 +21,7 @@ SCEN = {"ref": CURVE5, "toxic": [0.25, 0.35, 0.5, 0.65, 0.8]}
 @pytest.fixture(scope="module")
 def client():
     cluster = distributed.LocalCluster(
-        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0"
     )
     with distributed.Client(cluster) as c:
         yield c

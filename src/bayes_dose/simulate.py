@@ -295,7 +295,7 @@ def _run_dask(jobs: list[tuple[_Task, tuple]], n_jobs: int, client: Any,
     if client is None:
         cluster = LocalCluster(
             processes=False, n_workers=1, threads_per_worker=max(n_jobs, 1),
-            dashboard_address=None,
+            dashboard_address=":0",
         )  # fmt: skip
         client = Client(cluster)
         own = [client, cluster]
