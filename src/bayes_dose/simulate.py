@@ -413,6 +413,23 @@ def _assemble(
     return ds
 
 
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, show: bool) -> Any:
+    """A tqdm bar (imported only when shown: tqdm.auto warns in kernels without widgets)."""
+    if not show or not total:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="simulate", unit="chunk")
+
+
 # ----------------------------------------------------------------------------- public
 def simulate(
     designs: Mapping[str, Design],
@@ -550,9 +567,7 @@ def simulate(
                         continue
                 jobs.append((task, (d, p, seed, a, b, max_n)))
 
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(jobs), disable=not progress or not jobs, desc="simulate", unit="chunk")
+    bar = _progress_bar(len(jobs), progress)
 
     def on_done(task: _Task, res: dict) -> None:
         if ckpt is not None:
