@@ -36,6 +36,16 @@ class _NeverStops(Design):
         return Selection(np.zeros(data.n_trials, np.int64), np.zeros(data.n_trials, bool))
 
 
+class _StopsLate(_NeverStops):
+    """Stops by its own rule after 40 patients (more than the initial 6 * n_doses slots)."""
+
+    def _rule(self, data: DoseData, estimate) -> Decision:
+        d = super()._rule(data, estimate)
+        done = data.total_n >= 40
+        return Decision(np.where(done, -1, d.next_dose), np.where(done, 0, d.cohort_size), done,
+                        d.reason)  # fmt: skip
+
+
 # ----------------------------------------------------------------------------- CRN
 def test_philox_known_answer_vectors() -> None:
     # Random123 known-answer tests for philox4x32-10.
@@ -116,6 +126,15 @@ def test_max_n_caps_a_design_that_never_stops() -> None:
     assert (sims.n_cohorts == 4).all()
     own = bd.simulate({"x": _NeverStops(5, max_n=12)}, CURVE5, n_trials=20, seed=1, progress=False)
     assert (own.n_patients == 12).all()
+
+
+def test_patient_axis_grows_for_long_uncapped_trials() -> None:
+    sims = bd.simulate({"x": _StopsLate(5)}, CURVE5, n_trials=30, seed=3, progress=False)
+    assert (sims.n_patients == 42).all() and sims.sizes["patient"] == 42
+    u = latent_uniforms(3, np.arange(30), 42)
+    dlt = sims.patient_dlt.squeeze().to_numpy()
+    assert np.array_equal(dlt, (u < CURVE5[0]).astype(np.int8))
+    assert (sims.patient_dose == 1).all()
 
 
 def test_bad_inputs_are_named() -> None:

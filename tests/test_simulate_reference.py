@@ -35,10 +35,14 @@ def _check_boin_get_oc(ref: dict, n_trials: int, seed: int) -> None:
     # R reports means rounded to 0.01
     assert np.all(np.abs(oc.mean_n.to_numpy() - n_ref) <= 3 * se_n + 0.005), (
         oc.mean_n.to_numpy(), n_ref)  # fmt: skip
-    sd_tot = float(oc.mean_total_n_se) * np.sqrt(n_trials)
+    # N is max_n except in early-stopped trials, so the reference's sd of N is about
+    # max_n * sqrt(p_stop (1 - p_stop)) (our sample may have no early stop at all).
+    p_stop = ref["pct_early_stop"] / 100
+    max_n = ref["ncohort"] * ref["cohortsize"]
+    sd_tot = max(float(oc.mean_total_n_se) * np.sqrt(n_trials),
+                 max_n * np.sqrt(p_stop * (1 - p_stop)))  # fmt: skip
     se_tot = np.sqrt(float(oc.mean_total_n_se) ** 2 + sd_tot**2 / T_ref)
     assert abs(float(oc.mean_total_n) - ref["mean_total_n"]) <= 3 * se_tot + 0.005
-    p_stop = ref["pct_early_stop"] / 100
     se_stop = np.sqrt(max(float(oc.p_none_se) ** 2 + p_stop * (1 - p_stop) / T_ref, 1e-8))
     assert abs(float(oc.p_none) - p_stop) <= 3 * se_stop + 1 / n_trials
 

@@ -119,12 +119,14 @@ def run_chunk(
     grade2 = np.zeros(T, dtype=np.int64)
     total = np.zeros(T, dtype=np.int64)
     cohorts = np.zeros(T, dtype=np.int64)
-    pdose = np.zeros((T, P), dtype=np.int8)
-    pdlt = np.zeros((T, P), dtype=np.int8)
+    pdose = np.zeros((T, P + 1), dtype=np.int8)  # last column: scratch for padding
     reason = np.full(T, -1, dtype=np.int64)
     act = np.arange(T)
     while act.size:
-        data = DoseData(n[act], y[act], current[act], last_n[act], last_dlt[act], grade2[act])
+        if act.size == T:  # every trial running: no copies
+            data = DoseData(n, y, current, last_n, last_dlt, grade2)
+        else:
+            data = DoseData(n[act], y[act], current[act], last_n[act], last_dlt[act], grade2[act])
         dec = design.decide(data)
         halt = dec.stop.copy()
         size = dec.cohort_size.copy()
@@ -155,18 +157,13 @@ def run_chunk(
                 )
             P = min(max(2 * P, need), PATIENT_GUARD)
             u = uniforms(P)
-            pdose = np.pad(pdose, ((0, 0), (0, P - pdose.shape[1])))
-            pdlt = np.pad(pdlt, ((0, 0), (0, P - pdlt.shape[1])))
+            pdose = np.pad(pdose[:, :-1], ((0, 0), (0, P + 1 - pdose.shape[1] + 1)))
         j = np.arange(int(size.max()))
         pos = tot[:, None] + j[None, :]
         valid = j[None, :] < size[:, None]
-        pos = np.where(valid, pos, 0)
-        tox = (u[a[:, None], pos] < p[nxt][:, None]) & valid
-        k = tox.sum(axis=1)
-        rows = np.broadcast_to(a[:, None], pos.shape)[valid]
-        cols = pos[valid]
-        pdose[rows, cols] = np.broadcast_to((nxt + 1)[:, None], pos.shape)[valid]
-        pdlt[rows, cols] = tox[valid]
+        pos = np.where(valid, pos, P)
+        pdose[a[:, None], pos] = (nxt + 1)[:, None]
+        k = ((u[a[:, None], np.minimum(pos, P - 1)] < p[nxt][:, None]) & valid).sum(axis=1)
         n[a, nxt] += size
         y[a, nxt] += k
         current[a] = nxt
@@ -177,11 +174,14 @@ def run_chunk(
         act = a
     sel = design.select(DoseData(n, y, current, last_n, last_dlt, grade2))
     width = max(int(total.max()) if T else 0, 1)
+    pdose = pdose[:, :width]
+    treated = pdose > 0
+    pdlt = (treated & (u[:, :width] < p[np.maximum(pdose, 1) - 1])).astype(np.int8)
     return {
         "n": n.astype(np.int16),
         "dlt": y.astype(np.int16),
-        "patient_dose": pdose[:, :width],
-        "patient_dlt": pdlt[:, :width],
+        "patient_dose": pdose,
+        "patient_dlt": pdlt,
         "selected": (sel.dose + 1).astype(np.int8),
         "is_mad": np.asarray(sel.is_mad, dtype=bool) & (sel.dose >= 0),
         "stop_reason": reason.astype(np.int16),
