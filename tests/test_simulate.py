@@ -219,3 +219,16 @@ def test_three_plus_three_matches_exact_enumeration(design, curve) -> None:
         np.abs(oc.mean_n.to_numpy() - ex.expected_n_per_dose) <= 3 * oc.mean_n_se.to_numpy() + 1e-12
     )
     assert abs(float(oc.mean_total_n) - ex.expected_n) <= 3 * float(oc.mean_total_n_se)
+
+
+def test_zarr_round_trip_when_installed(tmp_path) -> None:
+    pytest.importorskip("zarr")
+    sims = bd.simulate({"d": bd.ThreePlusThree(5)}, CURVE5, n_trials=50, seed=1, progress=False)
+    sims.to_zarr(tmp_path / "s.zarr")
+    xr.testing.assert_identical(sims, xr.open_zarr(tmp_path / "s.zarr").load())
+
+
+def test_progress_bar_runs(capsys) -> None:
+    sims = bd.simulate({"d": bd.ThreePlusThree(5)}, CURVE5, n_trials=20, seed=1, chunk_size=10)
+    assert sims.sizes["trial"] == 20
+    assert "simulate" in capsys.readouterr().err
