@@ -19,6 +19,7 @@ from .designs import rules
 from .designs.base import Design, Fit
 from .designs.state import Decision, DoseData, Selection
 from .designs.three_plus_three import ThreePlusThree
+from .dlt import AdjudicationError, adjudicate_dlt
 from .exact import ExactOC, exact_operating_characteristics
 from .metrics import concordance, operating_characteristics
 from .outcomes import Outcomes
@@ -31,6 +32,7 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
 __all__ = [
+    "AdjudicationError",
     "Arm",
     "Decision",
     "Design",
@@ -44,6 +46,7 @@ __all__ = [
     "Staggering",
     "ThreePlusThree",
     "__version__",
+    "adjudicate_dlt",
     "concordance",
     "exact_operating_characteristics",
     "examples",

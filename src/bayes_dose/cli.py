@@ -69,8 +69,70 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- dlt -------------------------------------------------------------------------------
+def _args_dlt(p: argparse.ArgumentParser) -> None:
+    p.add_argument("ae", type=Path, help="adverse-event listing (ADAE-like .csv or .xpt)")
+    p.add_argument("--subjects", type=Path, required=True, help="subject table (ADSL-like)")
+    p.add_argument("--protocol", type=Path, default=None, help="protocol TOML (default BAT6021)")
+    p.add_argument("--cutoff-day", type=int, default=None, help="study day of the data cut-off")
+    p.add_argument("--out", type=Path, default=None, help="write the cohort data (CSV)")
+    p.add_argument("--audit", type=Path, default=None, help="write the audit table (CSV)")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+
+
+def _cmd_dlt(args: argparse.Namespace) -> int:
+    import json
+
+    from .dlt import adjudicate_dlt
+    from .protocol import Protocol
+
+    if args.protocol is not None and not args.protocol.is_file():
+        raise ValueError(f"protocol file {str(args.protocol)!r} not found")
+    proto = Protocol.from_toml(args.protocol) if args.protocol is not None else bat6021()
+    outcomes, audit = adjudicate_dlt(args.ae, args.subjects, proto, cutoff_day=args.cutoff_day)
+    frame = outcomes.to_frame()
+    if args.out is not None:
+        frame.to_csv(args.out, index=False)
+    if args.audit is not None:
+        audit.to_csv(args.audit, index=False)
+    if args.format == "json":
+        doc = {
+            "protocol": proto.name,
+            "outcomes": json.loads(frame.to_json(orient="records")),
+            "audit": json.loads(audit.to_json(orient="records")),
+        }
+        print(json.dumps(doc, indent=1))
+        return 0
+    cols = ["USUBJID", "ARM", "AEDECOD", "ATOXGR", "ASTDY", "duration_days", "rule"]
+    inside = audit["in_window"].fillna(True).astype(bool)
+    sections = [
+        ("DLTs", audit[audit["is_dlt"]]),
+        ("Events in the DLT window that are not DLTs", audit[~audit["is_dlt"] & inside]),
+        ("Events outside the DLT window (inform the RP2D, not escalation)", audit[~inside]),
+    ]
+    print(f"{proto.name}: {len(audit)} adverse events, {len(outcomes)} subjects")
+    for title, part in sections:
+        print(f"\n{title} ({len(part)}):")
+        if len(part):
+            print(part[cols].to_string(index=False))
+    for arm in outcomes.arms:
+        counts = outcomes.counts(arm=arm)
+        counts = counts[counts["n"] > 0]
+        print(f"\nArm {arm!r}: patients and DLTs per dose level")
+        print(counts.to_string(float_format=lambda x: f"{x:g}"))
+    for path in (args.out, args.audit):
+        if path is not None:
+            print(f"Wrote {path}")
+    return 0
+
+
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "demo": ("run the designs on the bundled (synthetic) BAT6021 example", _args_demo, _cmd_demo),
+    "dlt": (
+        "adjudicate DLTs from an adverse-event listing (protocol rules, audit)",
+        _args_dlt,
+        _cmd_dlt,
+    ),
 }
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import tomli_w
 
+from .dlt_rules import parse_dlt_rules
+
 __all__ = ["Arm", "MTDRule", "Protocol", "Staggering"]
 
 
@@ -139,7 +141,11 @@ class Protocol:
     escalation_variant : str
         3+3 variant (``"deescalation"`` or ``"escalation_only"``).
     dlt_rules : tuple of dict
-        The DLT definition as data, interpreted by :func:`bayes_dose.adjudicate_dlt`.
+        The DLT definition as data, interpreted by :func:`bayes_dose.adjudicate_dlt`
+        (schema in :mod:`bayes_dose.dlt_rules`; validated on construction).
+    dlt_terms : dict
+        MedDRA preferred term -> haematological category (e.g. ``"Platelet count
+        decreased" -> "thrombocytopenia"``); terms not listed are non-haematological.
     expansion : dict
         Expansion-cohort plan, free-form.
     source : str
@@ -166,12 +172,15 @@ class Protocol:
     titration_levels: int = 0
     escalation_variant: str = "deescalation"
     dlt_rules: tuple[Mapping[str, Any], ...] = ()
+    dlt_terms: Mapping[str, str] = field(default_factory=dict)
     expansion: Mapping[str, Any] = field(default_factory=dict)
     source: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "arms", tuple(self.arms))
         object.__setattr__(self, "dlt_rules", tuple(dict(r) for r in self.dlt_rules))
+        object.__setattr__(self, "dlt_terms", dict(self.dlt_terms))
+        parse_dlt_rules(self.dlt_rules, self.dlt_terms)  # clear errors on bad rule data
         names = [a.name for a in self.arms]
         if not names:
             raise ValueError(f"Protocol {self.name!r}: field 'arms' must list at least one arm")
@@ -236,6 +245,7 @@ class Protocol:
             ],
             "expansion": dict(self.expansion),
             "dlt_rules": [dict(r) for r in self.dlt_rules],
+            "dlt_terms": dict(self.dlt_terms),
         }
 
     @classmethod
@@ -244,7 +254,7 @@ class Protocol:
         known = {
             "name", "title", "drug", "dlt_window_days", "cycle_days", "titration_levels",
             "escalation_variant", "source", "mtd_rule", "staggering", "arms", "expansion",
-            "dlt_rules",
+            "dlt_rules", "dlt_terms",
         }  # fmt: skip
         unknown = set(data) - known
         if unknown:
@@ -275,6 +285,7 @@ class Protocol:
             staggering=Staggering(**data.get("staggering", {})),
             expansion=data.get("expansion", {}),
             dlt_rules=tuple(data.get("dlt_rules", ())),
+            dlt_terms=data.get("dlt_terms", {}),
         )
 
     def to_toml(self, path: str | Path) -> Path:

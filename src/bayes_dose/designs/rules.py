@@ -102,17 +102,9 @@ class MaxPatients(StoppingRule):
         return f"N >= {self.n}"
 
 
-class MinPatients(StoppingRule):
-    """True once at least ``n`` patients have been treated (combine with ``&``)."""
-
-    def __init__(self, n: int):
-        self.n = int(n)
-
-    def __call__(self, data: DoseData, decision: Decision) -> np.ndarray:
-        return data.total_n >= self.n
-
-    def __str__(self) -> str:
-        return f"N >= {self.n}"
+class MinPatients(MaxPatients):
+    """True once at least ``n`` patients have been treated: the same test as
+    :class:`MaxPatients`, named for its use as a condition (``PatientsAtDose(9) & MinPatients(18)``)."""
 
 
 class PatientsAtDose(StoppingRule):

@@ -1,0 +1,734 @@
+"""DLT adjudication: from an adverse-event listing to cohort data, with an audit trail.
+
+:func:`adjudicate_dlt` applies the protocol's DLT definition (``Protocol.dlt_rules`` and
+``Protocol.dlt_terms``, schema in :mod:`bayes_dose.dlt_rules`) to an ADAE-like listing
+and an ADSL-like subject table, and returns validated :class:`~bayes_dose.Outcomes` plus
+an audit table with one row per adverse event: the rule that made it a DLT, or the reason
+it did not.
+
+Facts are three-valued: a blank fact (say ``TRANSFFL``) is *unknown*, not "N".  An event
+that might be a DLT depending on an unknown fact is reported as ``missing_fact`` (and does
+not count as a DLT); fill facts known to be absent with ``N`` / ``0``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .dlt_rules import FLAG_FACTS, NUMERIC_FACTS, DLTRule, parse_dlt_rules, validate_dlt_terms
+from .outcomes import Outcomes
+from .protocol import Protocol
+
+__all__ = [
+    "AUDIT_COLUMNS",
+    "NOT_RELATED",
+    "RELATED",
+    "AdjudicationError",
+    "adjudicate_dlt",
+    "read_table",
+]
+
+#: ``AREL`` values that count as at least possibly related.
+RELATED = frozenset({"RELATED", "DEFINITELY RELATED", "PROBABLY RELATED", "POSSIBLY RELATED"})
+#: ``AREL`` values that do not.
+NOT_RELATED = frozenset({"UNLIKELY RELATED", "NOT RELATED"})
+#: Columns of the audit table, in order.
+AUDIT_COLUMNS = (
+    "row", "USUBJID", "ARM", "AEDECOD", "category", "ATOXGR", "ASTDY", "AENDY",
+    "duration_days", "related", "in_window", "criteria_met", "is_dlt", "outcome", "rule",
+)  # fmt: skip
+#: Values of the audit's ``outcome`` column.
+OUTCOMES = (
+    "dlt", "outside_window", "unrelated", "grade", "duration", "laboratory", "condition",
+    "missing_fact", "no_rule",
+)  # fmt: skip
+
+_SUBJECT_OPTIONAL = {"COHORT": "cohort", "ENRLDY": "enroll_day", "DLTFUDY": "followup_days"}
+_ALIASES = {"ATOXGR": "AETOXGR", "AREL": "AEREL"}
+_YES = {"Y", "YES", "TRUE", "1"}
+_NO = {"N", "NO", "FALSE", "0"}
+
+
+class AdjudicationError(ValueError):
+    """Bad input rows; ``errors`` lists every problem (one with ``errors="raise"``)."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = list(errors)
+        if len(self.errors) == 1:
+            msg = self.errors[0]
+        else:
+            msg = f"{len(self.errors)} problems in the input:\n  " + "\n  ".join(self.errors)
+        super().__init__(msg)
+
+
+class _Bad(Exception):
+    """A value that cannot be read (message completes 'field X: <value> ...')."""
+
+
+@dataclass
+class _Problems:
+    mode: str
+    items: list[str] = field(default_factory=list)
+
+    def add(self, msg: str) -> None:
+        if self.mode == "raise":
+            raise AdjudicationError([msg])
+        self.items.append(msg)
+
+    def check(self) -> None:
+        if self.items:
+            raise AdjudicationError(self.items)
+
+
+# -- reading ----------------------------------------------------------------------------
+def read_table(source: pd.DataFrame | str | os.PathLike, what: str = "table") -> pd.DataFrame:
+    """A DataFrame, or a ``.csv`` / SAS transport (``.xpt``, version 5) file, as a DataFrame.
+
+    CSV cells are read as text (``"001"`` stays ``"001"``); values are parsed later.
+    """
+    if isinstance(source, pd.DataFrame):
+        return source.copy()
+    if not isinstance(source, (str, os.PathLike)):
+        raise ValueError(
+            f"{what}: expected a DataFrame or a path to a .csv / .xpt file, "
+            f"got {type(source).__name__}"
+        )
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xpt", ".xport"):
+        raise ValueError(
+            f"{what}: unsupported file type {suffix!r} of {str(path)!r}; use .csv or .xpt"
+        )
+    if not path.is_file():
+        raise ValueError(f"{what}: file {str(path)!r} not found")
+    if suffix == ".csv":
+        try:
+            return pd.read_csv(path, dtype=str)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{what}: cannot read CSV {str(path)!r}: {exc}") from None
+    try:
+        return pd.read_sas(path, format="xport", encoding="latin-1")
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise ValueError(
+            f"{what}: cannot read SAS transport (version 5) file {str(path)!r}: {exc}"
+        ) from None
+
+
+def _missing(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, str):
+        return v.strip() == ""
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _text(v: Any) -> str | None:
+    if isinstance(v, bytes):
+        v = v.decode("latin-1")
+    if _missing(v):
+        return None
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def _num(v: Any) -> float | None:
+    if isinstance(v, bytes):
+        v = v.decode("latin-1")
+    if _missing(v):
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        raise _Bad("is not a number")
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        x = float(v)
+    elif isinstance(v, str):
+        try:
+            x = float(v.strip())
+        except ValueError:
+            raise _Bad("is not a number") from None
+    else:
+        raise _Bad("is not a number")
+    if not math.isfinite(x):
+        raise _Bad("is not a finite number")
+    return x
+
+
+def _int(v: Any) -> int | None:
+    x = _num(v)
+    if x is None:
+        return None
+    if not x.is_integer():
+        raise _Bad("is not a whole number")
+    return int(x)
+
+
+def _flag(v: Any) -> str | None:
+    if isinstance(v, (bool, np.bool_)):
+        return "Y" if v else "N"
+    if isinstance(v, (int, np.integer, float, np.floating)) and not _missing(v) and v in (0, 1):
+        return "Y" if v == 1 else "N"
+    t = _text(v)
+    if t is None:
+        return None
+    if t.upper() in _YES:
+        return "Y"
+    if t.upper() in _NO:
+        return "N"
+    raise _Bad("is not Y or N")
+
+
+def _cell(
+    df: pd.DataFrame,
+    col: str,
+    i: int,
+    where: str,
+    reader: Callable[[Any], Any],
+    check: Callable[[Any], None] | None,
+    problems: _Problems,
+) -> Any:
+    """Read one cell (``None`` if the column is absent or the cell blank); report bad ones."""
+    if col not in df.columns:
+        return None
+    raw = df[col].iat[i]
+    try:
+        x = reader(raw)
+        if x is not None and check is not None:
+            check(x)
+    except _Bad as exc:
+        problems.add(f"{where} field {col!r}: {raw!r} {exc}")
+        raise
+    return x
+
+
+# -- the event record -------------------------------------------------------------------
+@dataclass
+class _Event:
+    row: int
+    usubjid: str
+    arm: str
+    term: str | None
+    category: str | None
+    grade: int | None
+    start: int | None
+    end: int | None
+    duration: int | None
+    related: bool | None
+    arel: str | None
+    lab: bool | None
+    facts: dict[str, Any]
+
+
+@dataclass
+class _Verdict:
+    met: str | None  # rule whose criteria the event meets (window and relatedness aside)
+    outcome: str
+    reason: str
+
+
+def _check_rule(rule: DLTRule, ev: _Event) -> tuple[bool, int, str, list[str]]:
+    """(fires, checks passed, failure reason, missing facts) of one applicable rule."""
+    passed = 0
+    g = ev.grade
+    assert g is not None
+    if not rule.grade_min <= g <= rule.grade_max:
+        span = (f"grade {rule.grade_min}" if rule.grade_min == rule.grade_max
+                else f"grades {rule.grade_min}-{rule.grade_max}")  # fmt: skip
+        return False, 0, f"grade: grade {g} ({rule.name} needs {span})", []
+    passed += int((rule.grade_min, rule.grade_max) != (1, 5))
+    if rule.min_duration_days is not None:
+        if ev.duration is None:
+            return False, passed, "", ["AENDY (ongoing event; pass cutoff_day)"]
+        if ev.duration < rule.min_duration_days:
+            return (
+                False,
+                passed,
+                (f"duration: {ev.duration} days < {rule.min_duration_days} ({rule.name})"),
+                [],
+            )
+        passed += 1
+    if rule.lab_detected is not None:
+        if ev.lab is None:
+            return False, passed, "", ["LABFL"]
+        if ev.lab != rule.lab_detected:
+            how = "detected" if ev.lab else "not detected"
+            return (
+                False,
+                passed,
+                (
+                    f"laboratory: {how} by a laboratory test ({rule.name} needs "
+                    f"{'detected' if rule.lab_detected else 'not detected'})"
+                ),
+                [],
+            )
+        passed += 1
+    missing: list[str] = []
+    for c in rule.all_of:
+        ok = c.evaluate(ev.facts.get(c.field))
+        if ok is None:
+            missing.append(c.field)
+        elif not ok:
+            return False, passed, f"condition: {c.text} not met ({rule.name})", []
+    if missing:
+        return False, passed, "", missing
+    passed += len(rule.all_of)
+    if rule.any_of:
+        results = [c.evaluate(ev.facts.get(c.field)) for c in rule.any_of]
+        if not any(r is True for r in results):
+            unknown = [c.field for c, r in zip(rule.any_of, results, strict=True) if r is None]
+            if unknown:
+                return False, passed, "", unknown
+            texts = " or ".join(c.text for c in rule.any_of)
+            return False, passed, f"condition: none of {texts} ({rule.name})", []
+    return True, passed + 1, "", []
+
+
+def _criteria(rules: tuple[DLTRule, ...], ev: _Event) -> _Verdict:
+    """Which rule's criteria the event meets, or why none does (window/relatedness aside)."""
+    if ev.term is None:
+        return _Verdict(None, "missing_fact", "missing fact: AEDECOD (term classifies the event)")
+    if ev.grade is None:
+        return _Verdict(None, "missing_fact", "missing fact: ATOXGR")
+    best: tuple[int, str] | None = None
+    missing: dict[str, list[str]] = {}
+    grade_mins: list[int] = []
+    for rule in rules:
+        if not rule.applies(ev.category):
+            continue
+        fires, passed, why, unknown = _check_rule(rule, ev)
+        if fires:
+            return _Verdict(rule.name, "dlt", rule.name)
+        if unknown:
+            missing.setdefault(rule.name, unknown)
+        elif why.startswith("grade:"):
+            grade_mins.append(rule.grade_min)
+        elif best is None or passed > best[0]:
+            best = (passed, why)
+    if missing:
+        text = "; ".join(f"{', '.join(dict.fromkeys(f))} ({r})" for r, f in missing.items())
+        return _Verdict(None, "missing_fact", f"missing fact: {text}")
+    what = ev.category or "non-haematological"
+    if grade_mins and (best is None or best[0] == 0):
+        # no rule got past a real check: the grade is the reason
+        low = min(grade_mins)
+        text = (
+            f"grade {ev.grade} < {low}, the lowest DLT grade for {what} events"
+            if ev.grade < low
+            else f"grade {ev.grade} {what} event matches no rule's grades"
+        )
+        return _Verdict(None, "grade", f"grade: {text}")  # fmt: skip
+    if best is None:
+        return _Verdict(None, "no_rule", f"no DLT rule covers {what} events")
+    return _Verdict(None, best[1].split(":", 1)[0], best[1])
+
+
+def _adjudicate_event(rules: tuple[DLTRule, ...], ev: _Event, window: int) -> _Verdict:
+    crit = _criteria(rules, ev)
+    meets = f"; meets {crit.met}" if crit.met else ""
+    if ev.start is not None and ev.start < 1:
+        return _Verdict(
+            crit.met, "outside_window",
+            f"outside DLT window: onset day {ev.start} is before the first dose{meets}",
+        )  # fmt: skip
+    if ev.start is not None and ev.start > window:
+        return _Verdict(
+            crit.met, "outside_window",
+            f"outside DLT window (onset day {ev.start}, window days 1-{window}){meets}"
+            + (": informs RP2D, not escalation" if crit.met else ""),
+        )  # fmt: skip
+    if ev.start is None:
+        return _Verdict(crit.met, "missing_fact", f"missing fact: ASTDY{meets}")
+    if ev.related is False:
+        return _Verdict(crit.met, "unrelated", f"unrelated (AREL {ev.arel}){meets}")
+    if ev.related is None:
+        return _Verdict(crit.met, "missing_fact", f"missing fact: AREL{meets}")
+    return crit
+
+
+# -- validation -------------------------------------------------------------------------
+def _rename(df: pd.DataFrame, columns: Mapping[str, str] | None) -> pd.DataFrame:
+    df.columns = [str(c) for c in df.columns]
+    if columns:
+        df = df.rename(columns={k: v for k, v in columns.items() if k in df.columns})
+    dup = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+    if dup:
+        raise ValueError(f"duplicate column name(s) {dup} (after renaming with columns=)")
+    for std, alt in _ALIASES.items():
+        if std not in df.columns and alt in df.columns:
+            df = df.rename(columns={alt: std})
+    return df.reset_index(drop=True)
+
+
+def _required_ae_columns(rules: tuple[DLTRule, ...], ae: pd.DataFrame) -> None:
+    need: dict[str, list[str]] = {c: [] for c in ("USUBJID", "AEDECOD", "ATOXGR", "ASTDY", "AREL")}
+    for r in rules:
+        if r.min_duration_days is not None and "ADURN" not in ae.columns:
+            need.setdefault("AENDY", []).append(r.name)
+        if r.lab_detected is not None:
+            need.setdefault("AESOC", []).append(r.name)
+            need.setdefault("LABFL", []).append(r.name)
+        for f in r.facts:
+            need.setdefault(f, []).append(r.name)
+    missing = [c for c in need if c not in ae.columns]
+    if missing:
+        parts = [
+            f"{c} (needed by {', '.join(dict.fromkeys(need[c]))})" if need[c] else c
+            for c in missing
+        ]
+        raise ValueError(
+            f"AE listing: missing column(s): {'; '.join(parts)}; present: "
+            f"{', '.join(map(str, ae.columns))} (rename with columns=)"
+        )
+
+
+@dataclass
+class _Subject:
+    usubjid: str
+    arm: str
+    level: int
+    dose_mg: float
+    extra: dict[str, float]
+
+
+def _subjects(df: pd.DataFrame, protocol: Protocol, problems: _Problems) -> list[_Subject]:
+    missing = [c for c in ("USUBJID", "ARM", "DOSE") if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"subject table: missing column(s): {', '.join(missing)}; present: "
+            f"{', '.join(map(str, df.columns))} (rename with columns=)"
+        )
+    out: list[_Subject] = []
+    seen: dict[str, int] = {}
+    for i in range(len(df)):
+        uid = _text(df["USUBJID"].iat[i])
+        where = f"subject row {i} (USUBJID={uid!r})"
+        if uid is None:
+            problems.add(f"subject row {i} field 'USUBJID': missing")
+            continue
+        if uid in seen:
+            problems.add(f"{where} field 'USUBJID': duplicate of subject row {seen[uid]}")
+            continue
+        seen[uid] = i
+        arm = _text(df["ARM"].iat[i])
+        if arm not in protocol.arm_names:
+            problems.add(
+                f"{where} field 'ARM': unknown arm {df['ARM'].iat[i]!r}; "
+                f"protocol arms: {', '.join(protocol.arm_names)}"
+            )
+            continue
+        raw = df["DOSE"].iat[i]
+        try:
+            dose = _num(raw)
+            if dose is None:
+                raise _Bad("is missing")
+            level = protocol.arm(arm).level_of(dose)
+        except _Bad as exc:
+            problems.add(f"{where} field 'DOSE': {raw!r} {exc}")
+            continue
+        except ValueError:
+            problems.add(
+                f"{where} field 'DOSE': no dose level of {raw!r} mg in arm {arm!r} "
+                f"(doses: {', '.join(f'{d:g}' for d in protocol.arm(arm).doses_mg)})"
+            )
+            continue
+        extra: dict[str, float] = {}
+        bad = False
+        for col, target in _SUBJECT_OPTIONAL.items():
+            if col not in df.columns:
+                continue
+            raw = df[col].iat[i]
+            try:
+                x = _int(raw) if col == "COHORT" else _num(raw)
+                if x is not None and (x < 1 if col == "COHORT" else x < 0):
+                    raise _Bad("is out of range")
+            except _Bad as exc:
+                problems.add(f"{where} field {col!r}: {raw!r} {exc}")
+                bad = True
+                continue
+            if x is None and col == "COHORT":
+                problems.add(f"{where} field 'COHORT': missing")
+                bad = True
+                continue
+            if x is not None:
+                extra[target] = x
+        if not bad:
+            out.append(_Subject(uid, arm, level, protocol.arm(arm).doses_mg[level - 1], extra))
+    return out
+
+
+def _events(
+    ae: pd.DataFrame,
+    arms: dict[str, str],
+    terms: dict[str, str],
+    cutoff_day: int | None,
+    problems: _Problems,
+) -> list[_Event]:
+    out: list[_Event] = []
+    for i in range(len(ae)):
+        uid = _text(ae["USUBJID"].iat[i])
+        where = f"AE row {i} (USUBJID={uid!r})"
+
+        def get(col: str, reader: Callable, check: Callable | None = None) -> Any:
+            return _cell(ae, col, i, where, reader, check, problems)  # noqa: B023
+
+        def grade_range(x: int) -> None:
+            if not 1 <= x <= 5:
+                raise _Bad("is not a CTCAE grade 1-5")
+
+        def study_day(x: int) -> None:
+            if x == 0:
+                raise _Bad("is not a study day (there is no day 0; day 1 = first dose)")
+
+        def positive(x: int) -> None:
+            if x < 1:
+                raise _Bad("is not a duration >= 1 day")
+
+        n_before = len(problems.items)
+        if uid is None:
+            problems.add(f"AE row {i} field 'USUBJID': missing")
+            continue
+        if uid not in arms:
+            problems.add(f"{where} field 'USUBJID': unknown subject {uid!r} (not in subject table)")
+            continue
+        try:
+            grade = get("ATOXGR", _int, grade_range)
+        except _Bad:
+            grade = None
+        try:
+            start = get("ASTDY", _int, study_day)
+        except _Bad:
+            start = None
+        try:
+            end = get("AENDY", _int, study_day)
+        except _Bad:
+            end = None
+        try:
+            durn = get("ADURN", _int, positive)
+        except _Bad:
+            durn = None
+        rel_raw = _text(ae["AREL"].iat[i])
+        related: bool | None = None
+        if rel_raw is not None:
+            key = " ".join(rel_raw.upper().split())
+            if key in RELATED:
+                related = True
+            elif key in NOT_RELATED:
+                related = False
+            else:
+                problems.add(
+                    f"{where} field 'AREL': unknown relationship {rel_raw!r}; expected one of "
+                    f"{', '.join(sorted(RELATED | NOT_RELATED))}"
+                )
+        facts: dict[str, Any] = {}
+        for f in FLAG_FACTS:
+            try:
+                facts[f] = get(f, _flag)
+            except _Bad:
+                pass
+        for f, (lo, hi) in NUMERIC_FACTS.items():
+
+            def in_range(x: float, lo: float = lo, hi: float = hi) -> None:
+                if not lo <= x <= hi:
+                    raise _Bad(f"is outside {lo:g}..{hi:g}")
+
+            try:
+                facts[f] = get(f, _num, in_range)
+            except _Bad:
+                pass
+        if start is not None and end is not None and end < start:
+            problems.add(f"{where} field 'AENDY': end day {end} is before onset day {start}")
+        duration: int | None = None
+        if start is not None:
+            if end is not None:
+                duration = end - start + 1
+            elif durn is not None:
+                duration = durn
+            elif cutoff_day is not None:
+                if cutoff_day < start:
+                    problems.add(
+                        f"{where} field 'ASTDY': onset day {start} is after cutoff_day "
+                        f"{cutoff_day} (ongoing event)"
+                    )
+                duration = cutoff_day - start + 1
+        if len(problems.items) > n_before:
+            continue
+        term = _text(ae["AEDECOD"].iat[i])
+        category = terms.get(term.casefold()) if term is not None else None
+        soc = _text(ae["AESOC"].iat[i]) if "AESOC" in ae.columns else None
+        lab = facts.get("LABFL")
+        if soc is not None and soc.casefold() == "investigations":
+            lab = "Y"
+        out.append(
+            _Event(
+                row=i,
+                usubjid=uid,
+                arm=arms[uid],
+                term=term,
+                category=category,
+                grade=grade,
+                start=start,
+                end=end,
+                duration=duration,
+                related=related,
+                arel=rel_raw,
+                lab=None if lab is None else lab == "Y",
+                facts=facts,
+            )
+        )
+    return out
+
+
+# -- the public function ----------------------------------------------------------------
+def adjudicate_dlt(
+    ae: pd.DataFrame | str | os.PathLike,
+    subjects: pd.DataFrame | str | os.PathLike,
+    protocol: Protocol,
+    cutoff_day: int | None = None,
+    errors: Literal["raise", "collect"] = "raise",
+    columns: Mapping[str, str] | None = None,
+) -> tuple[Outcomes, pd.DataFrame]:
+    """Adjudicate dose-limiting toxicities from an adverse-event listing.
+
+    An event is a DLT when its onset is in the DLT window (study days
+    ``1..protocol.dlt_window_days``), it is at least possibly related to the study drug
+    (``AREL`` in :data:`RELATED`) and it meets one of ``protocol.dlt_rules`` (tried in
+    order; the first that fires is named).  Haematological events are recognised by
+    preferred term through ``protocol.dlt_terms``.
+
+    Parameters
+    ----------
+    ae : DataFrame or path
+        ADAE-like listing (``.csv`` or SAS transport ``.xpt``), one row per event:
+        ``USUBJID``, ``AEDECOD``, ``ATOXGR`` (or ``AETOXGR``; 1-5), ``ASTDY`` (day 1 =
+        first dose), ``AREL`` (or ``AEREL``), ``AENDY`` (blank = ongoing) or ``ADURN``,
+        and the facts the rules read (``AESOC``, ``LABFL``, ``AESHOSP``, ``BLEEDGR``,
+        ``TRANSFFL``, ``INFECTFL``, ``FEVERFL``, ``INTERVFL``, ``C2DELAY``).
+    subjects : DataFrame or path
+        ADSL-like table, one row per treated subject: ``USUBJID``, ``ARM`` (an arm of the
+        protocol), ``DOSE`` (mg, a dose of that arm); optional ``COHORT``, ``ENRLDY``
+        (enrolment day on the trial calendar), ``DLTFUDY`` (days of DLT follow-up).
+    protocol : Protocol
+        Supplies the arms' doses, the DLT window, rules and term mapping.
+    cutoff_day : int, optional
+        Study day of the data cut-off: an ongoing event (blank ``AENDY``) lasts
+        ``cutoff_day - ASTDY + 1`` days.  Without it, an ongoing event's duration is an
+        unknown fact.  When ``DLTFUDY`` is absent it also sets follow-up to
+        ``min(cutoff_day, window)`` days.
+    errors : {"raise", "collect"}
+        ``"raise"``: the first impossible value raises; ``"collect"``: one
+        :class:`AdjudicationError` listing every bad row.
+    columns : mapping, optional
+        Renames input columns to the standard names, e.g. ``{"AETOXGRN": "ATOXGR"}``
+        (applied to both tables).
+
+    Returns
+    -------
+    outcomes : Outcomes
+        One patient per subject, in subject-table order (``dlt`` = any DLT event;
+        ``grade2`` = any related grade >= 2 event in the window).
+    audit : DataFrame
+        One row per AE row (columns :data:`AUDIT_COLUMNS`): ``is_dlt``, ``rule`` (the
+        rule that fired, or the reason it did not), ``outcome`` (a code from
+        :data:`OUTCOMES`) and ``criteria_met`` (the rule met window and relatedness
+        aside: events outside the window that meet it inform the RP2D, not escalation).
+
+    Raises
+    ------
+    AdjudicationError
+        (a ``ValueError``) for impossible values: grade outside 1-5, end before onset,
+        unknown subject, arm or dose, unreadable flags or numbers; naming row and field.
+    ValueError
+        For missing columns (listing them and the rules that need them) or bad arguments.
+        Rows are named by their 0-based position in the table (the audit's ``row``).
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> out, audit = bd.adjudicate_dlt(
+    ...     bd.examples.bat6021_ae(), bd.examples.bat6021_adsl(), bd.protocols.bat6021())
+    >>> out.arm("mono").counts()["dlt"].tolist()
+    [0, 0, 0, 0, 0, 1, 2, 0]
+    >>> audit.loc[audit.is_dlt, "rule"].tolist()[:2]
+    ['nonhaem_g3_clinical', 'thrombocytopenia_g4_7d']
+    """
+    if errors not in ("raise", "collect"):
+        raise ValueError(f"adjudicate_dlt: errors must be 'raise' or 'collect', got {errors!r}")
+    if not isinstance(protocol, Protocol):
+        raise ValueError(
+            f"adjudicate_dlt: protocol must be a Protocol, got {type(protocol).__name__}"
+        )
+    if cutoff_day is not None and (
+        isinstance(cutoff_day, bool) or not isinstance(cutoff_day, (int, np.integer))
+        or cutoff_day < 1
+    ):  # fmt: skip
+        raise ValueError(f"adjudicate_dlt: cutoff_day must be a study day >= 1, got {cutoff_day!r}")
+    if columns is not None and (
+        not isinstance(columns, Mapping)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in columns.items())
+    ):
+        raise ValueError("adjudicate_dlt: columns must map input names to standard names (str)")
+    rules = parse_dlt_rules(protocol.dlt_rules, protocol.dlt_terms)
+    if not rules:
+        raise ValueError(f"adjudicate_dlt: protocol {protocol.name!r} has no dlt_rules")
+    terms = validate_dlt_terms(protocol.dlt_terms)
+    ae_df = _rename(read_table(ae, "AE listing"), columns)
+    subj_df = _rename(read_table(subjects, "subject table"), columns)
+    _required_ae_columns(rules, ae_df)
+
+    problems = _Problems(errors)
+    subj = _subjects(subj_df, protocol, problems)
+    arms = {s.usubjid: s.arm for s in subj}
+    for i in range(len(subj_df)):  # a bad subject row is reported once, not per event
+        uid = _text(subj_df["USUBJID"].iat[i])
+        if uid is not None:
+            arms.setdefault(uid, "")
+    events = _events(ae_df, arms, terms, cutoff_day, problems)
+    problems.check()
+
+    window = protocol.dlt_window_days
+    rows = []
+    for ev in events:
+        v = _adjudicate_event(rules, ev, window)
+        rows.append({
+            "row": ev.row, "USUBJID": ev.usubjid, "ARM": ev.arm, "AEDECOD": ev.term,
+            "category": ev.category or "non-haematological", "ATOXGR": ev.grade,
+            "ASTDY": ev.start, "AENDY": ev.end, "duration_days": ev.duration,
+            "related": ev.related,
+            "in_window": None if ev.start is None else bool(1 <= ev.start <= window),
+            "criteria_met": v.met, "is_dlt": v.outcome == "dlt", "outcome": v.outcome,
+            "rule": v.reason,
+        })  # fmt: skip
+    audit = pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
+    for c in ("row", "ATOXGR", "ASTDY", "AENDY", "duration_days"):
+        audit[c] = audit[c].astype("Int64")
+    for c in ("related", "in_window"):
+        audit[c] = audit[c].astype("boolean")
+    audit["is_dlt"] = audit["is_dlt"].astype(bool)
+
+    dlt_ids = set(audit.loc[audit["is_dlt"], "USUBJID"])
+    g2 = audit["related"].fillna(False) & audit["in_window"].fillna(False)
+    g2_ids = set(audit.loc[g2 & (audit["ATOXGR"].fillna(0) >= 2), "USUBJID"])
+    frame = pd.DataFrame({
+        "patient_id": [s.usubjid for s in subj],
+        "arm": [s.arm for s in subj],
+        "dose_level": [s.level for s in subj],
+        "dose_mg": [s.dose_mg for s in subj],
+        "dlt": [int(s.usubjid in dlt_ids) for s in subj],
+        "grade2": [int(s.usubjid in g2_ids) for s in subj],
+    })  # fmt: skip
+    for target in _SUBJECT_OPTIONAL.values():
+        if any(target in s.extra for s in subj):
+            frame[target] = [s.extra.get(target, np.nan) for s in subj]
+    if "followup_days" not in frame.columns and cutoff_day is not None:
+        frame["followup_days"] = float(min(cutoff_day, window))
+    return Outcomes.from_frame(frame, protocol=protocol), audit
