@@ -164,11 +164,9 @@ def run_chunk(
         pos = np.where(valid, pos, P)
         pdose[a[:, None], pos] = (nxt + 1)[:, None]
         k = ((u[a[:, None], np.minimum(pos, P - 1)] < p[nxt][:, None]) & valid).sum(axis=1)
-        n[a, nxt] += size
-        y[a, nxt] += k
-        current[a] = nxt
-        last_n[a] = size
-        last_dlt[a] = k
+        nxt_state = data.take(go).after_cohort(nxt, size, k)  # the shared state transition
+        n[a], y[a], grade2[a] = nxt_state.n, nxt_state.dlt, nxt_state.grade2
+        current[a], last_n[a], last_dlt[a] = nxt_state.current, nxt_state.last_n, nxt_state.last_dlt
         total[a] += size
         cohorts[a] += 1
         act = a
