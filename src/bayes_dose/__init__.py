@@ -17,6 +17,8 @@ from importlib.metadata import PackageNotFoundError, version
 from . import examples, protocols, scenarios
 from .designs import rules
 from .designs.base import Design, Fit
+from .designs.boin import BOIN, boin_boundaries
+from .designs.crm import CRM, CRMFit, crm_skeleton
 from .designs.state import Decision, DoseData, Selection
 from .designs.three_plus_three import ThreePlusThree
 from .dlt import AdjudicationError, adjudicate_dlt
@@ -32,8 +34,11 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
 __all__ = [
+    "BOIN",
+    "CRM",
     "AdjudicationError",
     "Arm",
+    "CRMFit",
     "Decision",
     "Design",
     "DoseData",
@@ -47,7 +52,9 @@ __all__ = [
     "ThreePlusThree",
     "__version__",
     "adjudicate_dlt",
+    "boin_boundaries",
     "concordance",
+    "crm_skeleton",
     "exact_operating_characteristics",
     "examples",
     "operating_characteristics",

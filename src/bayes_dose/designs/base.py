@@ -195,6 +195,11 @@ class Design(ABC):
         """Reason code of the design's own reason number ``index``."""
         return len(BASE_REASONS) + index
 
+    def _stopping_rule(self) -> StoppingRule | None:
+        """The stopping rule applied in step 5: the user's ``stopping``, combined (with
+        ``|``) with any rule a design's own parameters imply (e.g. BOIN's n_earlystop)."""
+        return self.stopping
+
     # -- what a design must provide ---------------------------------------------------
     @abstractmethod
     def _rule(self, data: DoseData, estimate: Estimate | None) -> Decision:
@@ -280,9 +285,10 @@ class Design(ABC):
             stop = stop | hit
             reason = np.where(hit, MAX_N, reason)
             size = np.minimum(size, np.maximum(self.max_n - data.total_n, 0))
-        if self.stopping is not None:
+        rule = self._stopping_rule()
+        if rule is not None:
             proposal = Decision(nxt, size, stop, reason)
-            hit = ~stop & np.asarray(self.stopping(data, proposal), dtype=bool)
+            hit = ~stop & np.asarray(rule(data, proposal), dtype=bool)
             stop = stop | hit
             reason = np.where(hit, STOP_RULE, reason)
 
@@ -307,7 +313,7 @@ class Design(ABC):
             "size": int(decision.cohort_size[trial]),
             "total": int(data.total_n[trial]),
             "max_n": self.max_n,
-            "rule": str(self.stopping),
+            "rule": str(self._stopping_rule()),
             "last_n": int(data.last_n[trial]),
             "last_dlt": int(data.last_dlt[trial]),
         }

@@ -21,7 +21,10 @@ import numpy as np
 
 from .state import Decision, DoseData
 
-__all__ = ["AllOf", "AnyOf", "MaxPatients", "MinPatients", "PatientsAtDose", "StoppingRule"]
+__all__ = [
+    "AllOf", "AnyOf", "MaxPatients", "MinPatients", "PatientsAtDose", "StayWithPatients",
+    "StoppingRule",
+]  # fmt: skip
 
 
 class StoppingRule(ABC):
@@ -108,7 +111,11 @@ class MinPatients(MaxPatients):
 
 
 class PatientsAtDose(StoppingRule):
-    """Stop when the dose proposed next already has ``n`` patients (BOIN's n.earlystop)."""
+    """Stop when the dose proposed next already has ``n`` patients (whichever dose it is).
+
+    For BOIN's ``n.earlystop`` (stop only when the design would *stay* at a dose that
+    already has ``n`` patients) use :class:`StayWithPatients`.
+    """
 
     def __init__(self, n: int):
         self.n = int(n)
@@ -120,3 +127,23 @@ class PatientsAtDose(StoppingRule):
 
     def __str__(self) -> str:
         return f">= {self.n} patients at the next dose"
+
+
+class StayWithPatients(StoppingRule):
+    """Stop when the proposal keeps the current dose and it already has ``n`` patients.
+
+    This is BOIN's ``n.earlystop`` (R package BOIN, ``get.oc``): the trial stops once the
+    current dose has ``n`` patients and the design would treat the next cohort there again
+    (retain; de-escalation blocked at the lowest dose; escalation blocked at the top or by
+    an eliminated dose).  A move to another dose never triggers it.
+    """
+
+    def __init__(self, n: int):
+        self.n = int(n)
+
+    def __call__(self, data: DoseData, decision: Decision) -> np.ndarray:
+        at_current = data.at_current(data.n)
+        return (data.current >= 0) & (decision.next_dose == data.current) & (at_current >= self.n)
+
+    def __str__(self) -> str:
+        return f"staying at a level that already has >= {self.n} patients"
