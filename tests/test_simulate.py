@@ -232,3 +232,32 @@ def test_progress_bar_runs(capsys) -> None:
     sims = bd.simulate({"d": bd.ThreePlusThree(5)}, CURVE5, n_trials=20, seed=1, chunk_size=10)
     assert sims.sizes["trial"] == 20
     assert "simulate" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not hasattr(bd, "BOIN") or not hasattr(bd, "CRM"), reason="needs BOIN, CRM")
+def test_model_based_designs_same_patients_and_chunk_invariant() -> None:
+    """BOIN and CRM (grid engine inside decide) on the same latent patients; any chunking."""
+    skel = bd.crm_skeleton(target=0.3, halfwidth=0.05, mtd_guess=3, n_doses=5)
+    designs = {
+        "BOIN": bd.BOIN(target=0.3, n_doses=5, cohort_size=3, max_n=24),
+        "CRM": bd.CRM(skeleton=skel, target=0.3, cohort_size=3, max_n=24),
+        "3+3": bd.ThreePlusThree(5),
+    }
+    kw = dict(n_trials=300, seed=21, progress=False)
+    base = bd.simulate(designs, CURVE5, **kw)
+    _same(base, bd.simulate(designs, CURVE5, chunk_size=37, n_jobs=2, **kw))
+    alone = bd.simulate({"CRM": designs["CRM"]}, CURVE5, **kw)
+    for v in ("n", "dlt", "selected", "stop_reason", "n_patients"):
+        assert np.array_equal(alone[v].to_numpy(), base[v].sel(design=["CRM"]).to_numpy())
+    u = latent_uniforms(21, np.arange(300), base.sizes["patient"])
+    for g in designs:
+        dose = base.patient_dose.sel(design=g).squeeze().to_numpy()
+        dlt = base.patient_dlt.sel(design=g).squeeze().to_numpy()
+        treated = dose > 0
+        assert np.array_equal(dlt[treated], (u < np.asarray(CURVE5)[dose - 1])[treated])
+    n_pat = base.n_patients.sel(design=["BOIN", "CRM"]).to_numpy()
+    assert n_pat.max() == 24
+    # patient k of trial t is the same person for every design: the first cohort of 3
+    # at level 1 has the same DLTs under all three designs
+    first = base.patient_dlt.isel(patient=slice(0, 3)).squeeze().to_numpy()
+    assert np.array_equal(first[0], first[1]) and np.array_equal(first[0], first[2])
