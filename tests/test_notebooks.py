@@ -19,6 +19,12 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     # Notebooks read BAYES_DOSE_FAST to use few trials / draws in CI.
     os.environ["BAYES_DOSE_FAST"] = "1"
+    # The kernel must import this checkout's package, not an installed copy elsewhere.
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    if src not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [src, os.environ.get("PYTHONPATH")])
+        )
     client = nbclient.NotebookClient(
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     )

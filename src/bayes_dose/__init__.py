@@ -17,12 +17,16 @@ from importlib.metadata import PackageNotFoundError, version
 from . import examples, protocols, scenarios
 from .designs import rules
 from .designs.base import Design, Fit
+from .designs.blrm import BLRM, BLRMFit
 from .designs.boin import BOIN, boin_boundaries
+from .designs.combo_blrm import CombinationBLRM
 from .designs.crm import CRM, CRMFit, crm_skeleton
 from .designs.state import Decision, DoseData, Selection
 from .designs.three_plus_three import ThreePlusThree
 from .dlt import AdjudicationError, adjudicate_dlt
 from .exact import ExactOC, exact_operating_characteristics
+from .inference.blrm_model import BLRMPrior
+from .inference.combo_blrm_model import NormalPrior
 from .metrics import concordance, operating_characteristics
 from .outcomes import Outcomes
 from .protocol import Arm, MTDRule, Protocol, Staggering
@@ -63,3 +67,4 @@ __all__ = [
     "scenarios",
     "simulate",
 ]  # fmt: skip
+__all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "NormalPrior"]

@@ -238,6 +238,10 @@ class Design(ABC):
             active &= data.grade2 < 2
         return active
 
+    def skip_cap(self, data: DoseData) -> np.ndarray:
+        """Highest 0-based dose no-skip allows: one above the highest tried (shape (T,))."""
+        return np.maximum(data.highest_tried + 1, self.start_level - 1)
+
     def decide(self, data: DoseData, estimate: Estimate | None = None) -> Decision:
         """Next dose, cohort size, stop and reason for every trial (vectorised).
 
@@ -275,7 +279,7 @@ class Design(ABC):
         reason = np.where(empty, START, reason)
 
         if self.no_skip:
-            cap = np.maximum(data.highest_tried + 1, self.start_level - 1)
+            cap = self.skip_cap(data)
             capped = ~stop & (nxt > cap)
             nxt = np.where(capped, cap, nxt)
             reason = np.where(capped, NO_SKIP, reason)

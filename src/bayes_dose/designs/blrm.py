@@ -1,0 +1,324 @@
+"""BLRM with escalation with overdose control (Neuenschwander, Branson & Gsponer 2008).
+
+The DLT probability of dose ``d`` follows ``logit p(d) = log(alpha) + beta log(d / d*)``
+with a bivariate normal prior on ``(log alpha, log beta)``.  After each cohort the
+posterior gives, per dose, the probabilities that ``p(d)`` lies below, inside or above the
+target interval ``[lo, hi)``.  Escalation with overdose control (EWOC):
+
+* *eligible* doses have ``P(p(d) >= hi) < ewoc``;
+* the next dose is the eligible dose with the highest ``P(lo <= p(d) < hi)``, among
+  doses within the escalation limit: no skipping of untried levels (``no_skip``) and
+  at most ``max_increment`` times the current dose (e.g. 2.0 = at most doubling);
+* the trial stops when no dose is eligible (no MTD);
+* the MTD is chosen by the same rule among eligible doses up to the highest level tried.
+
+:class:`EWOCDesign` holds the decision rule; :class:`BLRM` adds the single-agent model,
+and :class:`~bayes_dose.designs.combo_blrm.CombinationBLRM` the combination model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..inference.blrm_grid import GridEngine
+from ..inference.blrm_model import CATEGORIES, BLRMModel, BLRMPrior
+from ..inference.estimate import Estimate
+from .base import Design, Fit
+from .rules import StoppingRule
+from .state import NONE, Decision, DoseData, Selection
+
+__all__ = ["BLRM", "BLRMFit", "EWOCDesign"]
+
+ENGINES = ("grid", "pymc")
+EWOC_NEXT, EWOC_STOP, EWOC_LIMITED = range(3)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BLRMFit(Fit):
+    """A BLRM-family fit: :class:`~bayes_dose.designs.base.Fit` plus interval probabilities.
+
+    Attributes
+    ----------
+    interval_probs : xarray.DataArray
+        Posterior probability of each category (``under`` / ``target`` / ``over``) per
+        dose (dims ``dose`` x ``category``).
+    diagnostic_flags : tuple of str
+        MCMC problems found (empty for the grid engine or a clean run).
+    """
+
+    interval_probs: xr.DataArray = dataclasses.field(repr=False)
+    diagnostic_flags: tuple[str, ...] = ()
+
+    def summary(self) -> pd.DataFrame:
+        """Per-dose table: data, posterior mean and interval, and P(under/target/over)."""
+        df = super().summary()
+        for cat in self.interval_probs["category"].to_numpy():
+            df[f"P({cat})"] = self.interval_probs.sel(category=cat).to_numpy()
+        return df
+
+
+class EWOCDesign(Design):
+    """Decision rule shared by the BLRM designs (see module docstring)."""
+
+    label = "BLRM"
+    uses_last_cohort = False
+    own_reasons: ClassVar[tuple[str, ...]] = (
+        "EWOC: level {next} has the highest P(target) among levels with "
+        "P(overdose) < {ewoc} within the escalation limit",
+        "EWOC: no level has P(overdose) < {ewoc}: stop, no MTD",
+        "EWOC: level {next} is the highest level allowed by the escalation limit "
+        "(max increment {max_increment}) among levels with P(overdose) < {ewoc}",
+    )
+
+    def __init__(
+        self,
+        n_doses: int,
+        *,
+        target_interval: tuple[float, float] = (0.16, 0.33),
+        ewoc: float = 0.25,
+        max_increment: float | None = None,
+        cohort_size: int = 3,
+        max_n: int | None = None,
+        start_level: int = 1,
+        titration_levels: int = 0,
+        no_skip: bool = True,
+        stopping: StoppingRule | None = None,
+        doses_mg: tuple[float, ...] | None = None,
+    ) -> None:
+        super().__init__(
+            n_doses, cohort_size=cohort_size, max_n=max_n, start_level=start_level,
+            titration_levels=titration_levels, no_skip=no_skip, stopping=stopping,
+            doses_mg=doses_mg,
+        )  # fmt: skip
+        name = type(self).__name__
+        self.target_interval = tuple(float(c) for c in target_interval)
+        if (
+            len(self.target_interval) != 2
+            or not 0 < self.target_interval[0] < self.target_interval[1] < 1
+        ):
+            raise ValueError(
+                f"{name}: target_interval must be (lo, hi) with 0 < lo < hi < 1, got {target_interval}"
+            )
+        self.ewoc = float(ewoc)
+        if not 0 < self.ewoc <= 1:
+            raise ValueError(f"{name}: ewoc must be in (0, 1], got {ewoc}")
+        self.max_increment = None if max_increment is None else float(max_increment)
+        if self.max_increment is not None and self.max_increment <= 1:
+            raise ValueError(
+                f"{name}: max_increment must be > 1 (2.0 = at most doubling), got {max_increment}"
+            )
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        inc = "none" if self.max_increment is None else f"{self.max_increment:g}x"
+        own = tuple(
+            r.replace("{ewoc}", f"{self.ewoc:g}").replace("{max_increment}", inc)
+            for r in self.own_reasons
+        )
+        return super().reasons[: -len(own)] + own if own else super().reasons
+
+    # -- the rule --------------------------------------------------------------------
+    def _limit(self, data: DoseData) -> np.ndarray:
+        """Allowed doses under the escalation limit, shape (T, D)."""
+        T, D = data.n_trials, self.n_doses
+        ok = np.ones((T, D), dtype=bool)
+        levels = np.arange(D)[None, :]
+        if self.no_skip:
+            ok &= levels <= self.skip_cap(data)[:, None]
+        if self.max_increment is not None:
+            if self.doses_mg is None:
+                raise ValueError(f"{type(self).__name__}: max_increment needs doses in mg")
+            mg = np.asarray(self.doses_mg)
+            cur = mg[np.clip(data.current, 0, None)]
+            within = mg[None, :] <= self.max_increment * cur[:, None] * (1 + 1e-12)
+            ok &= within | (data.current < 0)[:, None]
+        return ok
+
+    def _best(self, estimate: Estimate, allowed: np.ndarray) -> np.ndarray:
+        """Highest P(target) among ``allowed`` doses (ties: the lower dose); -1 if none."""
+        score = np.where(allowed, estimate.stats["p_target"], -np.inf)
+        best = np.argmax(score, axis=1)
+        return np.where(allowed.any(axis=1), best, NONE)
+
+    def eligible(self, estimate: Estimate) -> np.ndarray:
+        """Doses satisfying overdose control, shape (T, D)."""
+        return np.asarray(estimate.stats["p_over"]) < self.ewoc
+
+    def _rule(self, data: DoseData, estimate: Estimate) -> Decision:
+        T = data.n_trials
+        ok = self.eligible(estimate)
+        limit = self._limit(data)
+        best = self._best(estimate, ok & limit)
+        unlimited = self._best(estimate, ok)
+        stop = ~ok.any(axis=1)
+        reason = np.where(stop, EWOC_STOP, np.where(unlimited != best, EWOC_LIMITED, EWOC_NEXT))
+        # every eligible dose lies above the escalation limit (possible only when the
+        # overdose probability is not monotone in dose): the lowest eligible dose, capped
+        # at the highest allowed one
+        blocked = ~stop & (best < 0)
+        lowest_ok = np.argmax(ok, axis=1)
+        highest_allowed = limit.shape[1] - 1 - np.argmax(limit[:, ::-1], axis=1)
+        best = np.where(blocked, np.minimum(lowest_ok, highest_allowed), best)
+        reason = np.where(blocked, EWOC_LIMITED, reason)
+        return Decision(
+            np.where(stop, NONE, best).astype(np.int64),
+            np.where(stop, 0, self.cohort_size).astype(np.int64),
+            stop,
+            (reason.reshape(T) + self._code(0)).astype(np.int64),
+        )
+
+    def select(self, data: DoseData, estimate: Estimate | None = None) -> Selection:
+        """MTD: highest P(target) among EWOC-eligible levels up to the highest level tried."""
+        if estimate is None:
+            estimate = self.estimate(data)
+        tried = np.arange(self.n_doses)[None, :] <= data.highest_tried[:, None]
+        dose = self._best(estimate, self.eligible(estimate) & tried)
+        return Selection(dose.astype(np.int64), np.zeros(data.n_trials, dtype=bool))
+
+    # -- fit ---------------------------------------------------------------------------
+    def _fit_class(self) -> type[Fit]:
+        return BLRMFit
+
+    def _fit_fields(self, data: DoseData, estimate: Estimate) -> dict[str, Any]:
+        probs = np.stack([estimate.stats[f"p_{c}"][0] for c in CATEGORIES], axis=-1)
+        mg = self.doses_mg or (np.nan,) * self.n_doses
+        da = xr.DataArray(
+            probs,
+            dims=("dose", "category"),
+            coords={
+                "dose_level": ("dose", np.arange(1, self.n_doses + 1)),
+                "dose_mg": ("dose", np.asarray(mg, dtype=float)),
+                "category": list(CATEGORIES),
+            },
+            name="interval_probs",
+            attrs={"target_interval": list(self.target_interval), "engine": estimate.engine},
+        )
+        flags = tuple((estimate.diagnostics or {}).get("flags", ()))
+        return {"interval_probs": da, "diagnostic_flags": flags}
+
+    def _make_fit(self, outcomes, data, est, dec, sel) -> Fit:  # type: ignore[override]
+        fit = super()._make_fit(outcomes, data, est, dec, sel)
+        if fit.diagnostic_flags:  # type: ignore[attr-defined]
+            note = "; ".join(fit.diagnostic_flags)  # type: ignore[attr-defined]
+            fit = dataclasses.replace(fit, reason=f"{fit.reason} [MCMC warning: {note}]")
+        return fit
+
+
+class BLRM(EWOCDesign):
+    """Bayesian logistic regression model with EWOC (Neuenschwander et al. 2008).
+
+    Parameters
+    ----------
+    doses : sequence of float
+        Doses (mg) of the levels, increasing.
+    reference_dose : float
+        Reference dose ``d*``.
+    prior : BLRMPrior
+        Bivariate normal prior on ``(log alpha, log beta)``.
+    target_interval : (float, float)
+        Target toxicity interval ``[lo, hi)``; ``P(p >= hi)`` is the overdose probability.
+    ewoc : float
+        Overdose control: eligible doses have ``P(overdose) < ewoc``.
+    cohort_size, max_n, start_level, titration_levels, no_skip, stopping
+        See :class:`~bayes_dose.designs.base.Design`.
+    max_increment : float, optional
+        At most this multiple of the current dose (2.0 = at most doubling).
+    grid : (int, int)
+        Grid points of the exact engine (log beta axis, log alpha axis).
+
+    Examples
+    --------
+    The NBG (2008) example: after 2/2 DLTs at 25 mg the next cohort goes to 20 mg.
+
+    >>> import bayes_dose as bd
+    >>> doses = [1, 2.5, 5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 250]
+    >>> prior = bd.BLRMPrior(mean=(2.15, 0.52), sd=(0.84, 0.8), corr=0.2)
+    >>> blrm = bd.BLRM(doses, reference_dose=250, prior=prior, target_interval=(0.2, 0.35))
+    >>> out = bd.Outcomes.parse("1NNN 2NNNN 3NNNNN 4NNNN 7TT")
+    >>> fit = blrm.fit(out)
+    >>> fit.next_dose, doses[fit.next_dose - 1]
+    (6, 20)
+    >>> round(float(fit.prob_tox[5]), 2)
+    0.25
+    """
+
+    def __init__(
+        self,
+        doses: Sequence[float],
+        reference_dose: float,
+        prior: BLRMPrior | None = None,
+        target_interval: tuple[float, float] = (0.16, 0.33),
+        ewoc: float = 0.25,
+        cohort_size: int = 3,
+        max_n: int | None = None,
+        max_increment: float | None = None,
+        no_skip: bool = True,
+        titration_levels: int = 0,
+        start_level: int = 1,
+        stopping: StoppingRule | None = None,
+        grid: tuple[int, int] = (61, 121),
+    ) -> None:
+        self.doses = tuple(float(d) for d in doses)
+        self.reference_dose = float(reference_dose)
+        self.prior = BLRMPrior() if prior is None else prior
+        self.grid = tuple(int(g) for g in grid)
+        super().__init__(
+            len(self.doses), target_interval=target_interval, ewoc=ewoc,
+            max_increment=max_increment, cohort_size=cohort_size, max_n=max_n,
+            start_level=start_level, titration_levels=titration_levels, no_skip=no_skip,
+            stopping=stopping, doses_mg=self.doses,
+        )  # fmt: skip
+        self.model = BLRMModel(self.doses, self.reference_dose, self.prior, self.target_interval)
+        if len(self.grid) != 2:
+            raise ValueError(f"BLRM: grid must be two point counts, got {grid}")
+
+    def get_params(self) -> dict[str, Any]:
+        p = super().get_params()
+        for k in ("n_doses", "doses_mg", "titration_grade2"):
+            p.pop(k, None)
+        return p
+
+    def estimate(self, data: DoseData, engine: str = "grid", **kwargs: Any) -> Estimate:
+        """Posterior summaries per dose for every trial.
+
+        Parameters
+        ----------
+        data : DoseData
+        engine : {"grid", "pymc"}
+            ``"grid"``: exact quadrature, vectorised over trials.  ``"pymc"``: NUTS on a
+            single trial (``draws``, ``tune``, ``chains``, ``random_seed``, ...).
+        """
+        if engine == "grid":
+            intervals = kwargs.pop("intervals", None)
+            if kwargs:
+                raise TypeError(
+                    f"BLRM.estimate(engine='grid'): unexpected arguments {sorted(kwargs)}"
+                )
+            return _grid_engine(self.model, self.grid).estimate(
+                {"arm": (data.n, data.dlt)}, intervals=intervals
+            )
+        if engine == "pymc":
+            from ..inference import pymc_engine
+
+            return pymc_engine.estimate(self.model, {"arm": (data.n, data.dlt)}, **kwargs)
+        raise ValueError(f"BLRM: engine must be one of {ENGINES}, got {engine!r}")
+
+
+_ENGINES: dict[Any, GridEngine] = {}
+
+
+def _grid_engine(model: Any, shape: tuple[int, ...]) -> GridEngine:
+    """Grid engines are built once per (model, grid) and reused."""
+    key = (model, shape)
+    eng = _ENGINES.get(key)
+    if eng is None:
+        if len(_ENGINES) > 16:
+            _ENGINES.clear()
+        eng = _ENGINES[key] = GridEngine(model, shape)
+    return eng

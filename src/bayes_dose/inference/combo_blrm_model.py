@@ -1,0 +1,227 @@
+"""Combination BLRM (Neuenschwander et al. 2015; the form used by OncoBayes2).
+
+Two arms share the BAT6021 parameters:
+
+* monotherapy:  ``logit p1(d) = log(alpha) + beta log(d / d*)``;
+* combination with the partner at its fixed dose (tislelizumab 200 mg):
+  ``p0(d) = 1 - (1 - p1(d)) (1 - p2)`` (independent action on the probability of no DLT),
+  ``odds p12(d) = odds p0(d) * exp(eta * d / d*)`` (interaction on the odds; the partner's
+  dose ratio ``d2 / d2*`` is 1 at its reference dose).
+
+Priors: the BLRM's bivariate normal on ``(log alpha, log beta)``, ``logit p2 ~ N(m2, s2)``
+and ``eta ~ N(m_eta, s_eta)``.  Fitted on both arms, monotherapy data inform the
+combination through ``(alpha, beta)``; without borrowing the combination arm is fitted
+alone (monotherapy counts set to zero, same prior).
+
+Exact engine: a 4-D product grid in whitened coordinates ``(z_partner, z_eta, u1, u2)``
+(``u1, u2`` as in the BLRM); ``logit p12`` increases with ``log alpha`` for fixed other
+parameters, so ``u2`` is the fine axis on which the engine integrates interval indicators
+cell by cell (see :mod:`.blrm_grid`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+
+from .blrm_grid import Quadrature, whitened_quadrature
+from .blrm_model import BLRMModel, interval_summary
+from .estimate import Estimate
+
+__all__ = ["CombinationModel", "NormalPrior"]
+
+
+@dataclass(frozen=True)
+class NormalPrior:
+    """A normal prior ``N(mean, sd^2)`` on one parameter.
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> bd.NormalPrior(mean=0.0, sd=1.121).sd
+    1.121
+    """
+
+    mean: float = 0.0
+    sd: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mean", float(self.mean))
+        object.__setattr__(self, "sd", float(self.sd))
+        if not np.isfinite(self.mean):
+            raise ValueError(f"NormalPrior: field 'mean' must be finite, got {self.mean}")
+        if not (self.sd > 0 and np.isfinite(self.sd)):
+            raise ValueError(f"NormalPrior: field 'sd' must be positive, got {self.sd}")
+
+    def spec(self) -> dict[str, float]:
+        return {"mean": self.mean, "sd": self.sd}
+
+
+def _softplus(xp: Any, x: Any) -> Any:
+    if xp is np:
+        return np.logaddexp(0.0, x)
+    return xp.softplus(x)
+
+
+@dataclass(frozen=True)
+class CombinationModel:
+    """Joint model of the monotherapy and combination arms.
+
+    Parameters
+    ----------
+    mono : BLRMModel
+        Single-agent model (monotherapy doses, reference dose, prior, target interval).
+    combo_doses : tuple of float
+        BAT6021 doses (mg) of the combination arm.
+    partner_prior : NormalPrior
+        Prior of ``logit P(DLT)`` of the partner alone at its fixed dose.
+    interaction_prior : NormalPrior
+        Prior of the interaction ``eta`` (log odds multiplier at ``d = d*``).
+    """
+
+    mono: BLRMModel
+    combo_doses: tuple[float, ...]
+    partner_prior: NormalPrior
+    interaction_prior: NormalPrior
+
+    param_names = ("log_alpha", "log_beta", "logit_partner", "eta")
+    arms = ("mono", "combo")
+    decision_arm = "combo"
+
+    def __post_init__(self) -> None:
+        doses = tuple(float(d) for d in self.combo_doses)
+        object.__setattr__(self, "combo_doses", doses)
+        if not doses or min(doses) <= 0:
+            raise ValueError(f"CombinationBLRM: 'doses' must be positive, got {doses}")
+        if any(b <= a for a, b in itertools.pairwise(doses)):
+            raise ValueError(f"CombinationBLRM: 'doses' must increase, got {doses}")
+
+    @property
+    def cuts(self) -> tuple[float, float]:
+        return self.mono.cuts
+
+    @property
+    def n_doses(self) -> int:
+        return len(self.combo_doses)
+
+    def arm_doses(self, arm: str) -> tuple[float, ...]:
+        if arm == "mono":
+            return self.mono.doses
+        if arm == "combo":
+            return self.combo_doses
+        raise ValueError(f"CombinationBLRM: unknown arm {arm!r}; arms are {self.arms}")
+
+    def arm_logit(self, params: Mapping[str, Any], arm: str, xp: Any = np) -> Any:
+        """Logit of the DLT probability per dose of ``arm``, shape (S, D).
+
+        ``xp`` is ``numpy`` or ``pytensor.tensor`` (the PyMC engine builds its graph here).
+        """
+        ref = self.mono.reference_dose
+        x = np.log(np.asarray(self.arm_doses(arm)) / ref)
+        la, lb = params["log_alpha"], params["log_beta"]
+        if xp is np:
+            la = np.asarray(la, dtype=float)[..., None]
+            lb = np.asarray(lb, dtype=float)[..., None]
+        eta1 = la + xp.exp(lb) * x
+        if arm == "mono":
+            return eta1
+        lp2 = params["logit_partner"]
+        inter = params["eta"]
+        if xp is np:
+            lp2 = np.asarray(lp2, dtype=float)[..., None]
+            inter = np.asarray(inter, dtype=float)[..., None]
+        log_q0 = -_softplus(xp, eta1) - _softplus(xp, lp2)  # log P(no DLT), independent action
+        log_p0 = xp.log(-xp.expm1(log_q0))
+        return log_p0 - log_q0 + inter * (np.asarray(self.combo_doses) / ref)
+
+    def arm_fine_slope(self, params: Mapping[str, np.ndarray], arm: str) -> np.ndarray:
+        """``d logit p / d u2`` at parameter values, shape (S, D)."""
+        k = self.mono.fine_slope()
+        if arm == "mono":
+            S = np.asarray(params["log_alpha"]).shape[0]
+            return np.full((S, len(self.mono.doses)), k)
+        # with q = 1 - p and q0 = q1 q2: d logit p0 / d eta1 = p1 q1 q2 / p0 + p1 = p1 / p0
+        x = np.log(np.asarray(self.combo_doses) / self.mono.reference_dose)
+        e1 = (
+            np.asarray(params["log_alpha"])[:, None]
+            + np.exp(np.asarray(params["log_beta"]))[:, None] * x
+        )
+        lp2 = np.asarray(params["logit_partner"])[:, None]
+        log_q1 = -np.logaddexp(0.0, e1)
+        log_p1 = -np.logaddexp(0.0, -e1)
+        log_q0 = log_q1 - np.logaddexp(0.0, lp2)
+        log_p0 = np.log(-np.expm1(log_q0))
+        return k * np.exp(log_p1 - log_p0)
+
+    def quadrature(self, shape: tuple[int, ...], width: float) -> Quadrature:
+        """4-D grid ``(z_partner, z_eta, u1, u2)``; ``u2`` (log alpha) is the fine axis."""
+        # the partner and interaction posteriors stay close to their N(0, 1) whitened
+        # priors: +-5 sd hold all but 6e-7 of the mass
+        (z2, ze, u1, u2), h = whitened_quadrature(
+            shape, (min(5.0, width), min(5.0, width), width, width)
+        )
+        prior = self.mono.prior
+        la, lb = prior.from_whitened(u1, u2)
+        la_lo, _ = prior.from_whitened(u1, u2 - h / 2)
+        la_hi, _ = prior.from_whitened(u1, u2 + h / 2)
+        other = {
+            "log_beta": lb,
+            "logit_partner": self.partner_prior.mean + self.partner_prior.sd * z2,
+            "eta": self.interaction_prior.mean + self.interaction_prior.sd * ze,
+        }
+        return Quadrature(
+            params={"log_alpha": la, **other},
+            params_lo={"log_alpha": la_lo, **other},
+            params_hi={"log_alpha": la_hi, **other},
+            log_weight=-0.5 * (z2 * z2 + ze * ze + u1 * u1 + u2 * u2),
+            fine=u2,
+            h=h,
+        )
+
+    def prob(self, params: Mapping[str, np.ndarray], arm: str = "combo") -> np.ndarray:
+        """DLT probability per dose of ``arm`` at parameter values, shape (S, D)."""
+        return expit(self.arm_logit(params, arm))
+
+    def summarise(
+        self,
+        param_values: Mapping[str, np.ndarray],
+        weights: np.ndarray,
+        *,
+        above: tuple[np.ndarray, np.ndarray] | None = None,
+        intervals: bool = True,
+        engine: str = "grid",
+    ) -> Estimate:
+        """Posterior summaries of the combination arm (see ``BLRMModel.summarise``).
+
+        ``stats`` also hold the posterior means of every parameter and the monotherapy
+        arm's mean DLT probability (``mono_prob_mean``).
+        """
+        w = np.atleast_2d(weights)
+        prob = self.prob(param_values, "combo")
+        s = interval_summary(prob, w, self.cuts, above, intervals)
+        stats = {k: s[k] for k in ("p_under", "p_target", "p_over")}
+        for name in self.param_names:
+            stats[f"{name}_mean"] = w @ np.asarray(param_values[name], dtype=float)
+        stats["mono_prob_mean"] = w @ self.prob(param_values, "mono")
+        return Estimate(
+            prob_mean=s["prob_mean"],
+            prob_lower=s.get("prob_lower"),
+            prob_upper=s.get("prob_upper"),
+            interval=0.9,
+            stats=stats,
+            engine=engine,
+        )
+
+    def spec(self) -> dict[str, Any]:
+        return {
+            "model": "CombinationBLRM",
+            "mono": self.mono.spec(),
+            "combo_doses": list(self.combo_doses),
+            "partner_prior": self.partner_prior.spec(),
+            "interaction_prior": self.interaction_prior.spec(),
+        }
