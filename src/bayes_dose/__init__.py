@@ -14,7 +14,7 @@ Examples
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import examples, io, protocols
+from . import examples, io, protocols, scenarios
 from .compare import Comparison, RP2DRule, compare, recommend_rp2d
 from .designs import rules
 from .designs.base import Design, Fit
@@ -28,10 +28,12 @@ from .dlt import AdjudicationError, adjudicate_dlt
 from .exact import ExactOC, exact_operating_characteristics
 from .inference.blrm_model import BLRMPrior
 from .inference.combo_blrm_model import NormalPrior
+from .metrics import concordance, operating_characteristics
 from .outcomes import Outcomes
 from .paths import DosePaths, decision_table, dose_paths
 from .protocol import Arm, MTDRule, Protocol, Staggering
 from .report import Report, report
+from .simulate import simulate
 
 try:
     __version__ = version("bayes_dose")
@@ -63,15 +65,19 @@ __all__ = [
     "adjudicate_dlt",
     "boin_boundaries",
     "compare",
+    "concordance",
     "crm_skeleton",
     "decision_table",
     "dose_paths",
     "exact_operating_characteristics",
     "examples",
     "io",
+    "operating_characteristics",
     "protocols",
     "recommend_rp2d",
     "report",
     "rules",
+    "scenarios",
+    "simulate",
 ]  # fmt: skip
 __all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "NormalPrior"]

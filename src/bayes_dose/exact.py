@@ -87,9 +87,10 @@ def state_codes(data: DoseData, keep_last_cohort: bool = True) -> tuple[np.ndarr
     key = np.concatenate(cols, axis=1)
     radix = key.max(axis=0) + 2  # +1 for the -1 "no dose" code
     if np.sum(np.log2(radix.astype(float))) < 62:  # pack each row into one int64
-        code = np.zeros(len(key), dtype=np.int64)
-        for j in range(key.shape[1]):
-            code = code * radix[j] + (key[:, j] + 1)
+        # mixed-radix code of each row (column 0 most significant), one integer matmul
+        weight = np.ones(key.shape[1], dtype=np.int64)
+        weight[:-1] = np.cumprod(radix[:0:-1])[::-1]
+        code = (key + 1) @ weight
         _, first, inv = np.unique(code, return_index=True, return_inverse=True)
     else:
         _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)

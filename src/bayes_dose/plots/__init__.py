@@ -2,5 +2,14 @@
 
 from .blrm import plot_blrm_curves, plot_interval_probs
 from .fits import plot_dose_toxicity
+from .simulation import plot_concordance, plot_patients, plot_selection, plot_selection_grid
 
-__all__ = ["plot_blrm_curves", "plot_dose_toxicity", "plot_interval_probs"]
+__all__ = [
+    "plot_blrm_curves",
+    "plot_concordance",
+    "plot_dose_toxicity",
+    "plot_interval_probs",
+    "plot_patients",
+    "plot_selection",
+    "plot_selection_grid",
+]
