@@ -94,3 +94,12 @@ def test_decision_table_three_plus_three():
     assert len(t) == 4 + 7
     with pytest.raises(ValueError, match="no designs"):
         bd.decision_table({})
+
+
+def test_designs_reading_several_arms_are_refused():
+    proto = bd.protocols.bat6021()
+    combo = bd.CombinationBLRM(bd.BLRM(proto.arm("mono").doses_mg, reference_dose=300))
+    with pytest.raises(ValueError, match="several arms"):
+        bd.dose_paths(combo, [3])
+    with pytest.raises(ValueError, match="several arms"):
+        bd.decision_table({"combo BLRM": combo})

@@ -207,13 +207,13 @@ def simulate_spec(
     """
     import bayes_dose
 
+    from .compare import reads_all_arms
+
     n = int(n_trials or spec.simulation.get("n_trials", 200))
     sims = {}
     for a in arms or list(spec.designs):
         scen = spec.scenarios(a)
-        designs = {
-            k: d for k, d in spec.designs[a].items() if not getattr(d, "reads_all_arms", False)
-        }
+        designs = {k: d for k, d in spec.designs[a].items() if not reads_all_arms(d)}
         if not scen or not designs:
             continue
         sims[a] = bayes_dose.simulate(
@@ -335,6 +335,7 @@ def _args_boundaries(p: argparse.ArgumentParser) -> None:
 def _cmd_boundaries(args: argparse.Namespace) -> int:
     import bayes_dose
 
+    from .compare import reads_all_arms
     from .io import load_spec
     from .paths import decision_table
 
@@ -348,9 +349,7 @@ def _cmd_boundaries(args: argparse.Namespace) -> int:
     if args.spec is not None:
         spec = load_spec(args.spec)
         arm = _arms(spec, args.arm)[0]
-        designs = {
-            k: d for k, d in spec.designs[arm].items() if not getattr(d, "reads_all_arms", False)
-        }
+        designs = {k: d for k, d in spec.designs[arm].items() if not reads_all_arms(d)}
         n_max = 9 if args.n_max is None else args.n_max
         t = decision_table(designs, n_max=n_max, cohort_size=args.cohort_size)
         flat = t.xs("action", axis=1, level="field").reset_index()
@@ -378,7 +377,7 @@ def write_memo(
     """Compare, simulate and write the memo with the data behind it into folder ``out``."""
     import json
 
-    from .compare import compare
+    from .compare import compare, reads_all_arms
     from .report import report
 
     out.mkdir(parents=True, exist_ok=True)
@@ -386,6 +385,11 @@ def write_memo(
     mcmc, mcmc_kwargs = spec.mcmc(seed)
     cmp = compare(spec.designs, data, mcmc=mcmc, mcmc_kwargs=mcmc_kwargs)
     sims = simulate_spec(spec, seed, n_trials)
+    skipped = [f"{n} ({a})" for a, ds in spec.designs.items() for n, d in ds.items()
+               if reads_all_arms(d) and spec.scenarios(a)]  # fmt: skip
+    if sims and skipped:
+        notes = (*notes, "Not simulated (they decide from several arms' data, the simulator "
+                 f"runs one arm): {', '.join(skipped)}.")  # fmt: skip
     rep = report(
         cmp, protocol=spec.protocol, simulation=sims or None, seed=seed, inputs=inputs,
         notes=notes, title=f"{spec.protocol.name}: what each design recommends",

@@ -126,7 +126,7 @@ def recommend_rp2d(fit: Fit, arm: str, rule: RP2DPolicy | None = None) -> tuple[
     return level, reason
 
 
-def _reads_all_arms(design: Any) -> bool:
+def reads_all_arms(design: Any) -> bool:
     """Whether the design is fitted on every arm's data (the combination BLRM).
 
     A design says so with a ``reads_all_arms`` attribute, or by a ``fit`` whose data
@@ -194,7 +194,7 @@ def _fit_one(
 ) -> Fit:
     kw = dict(engine_kwargs or {}) if engine != "grid" else {}
     try:
-        if _reads_all_arms(design):
+        if reads_all_arms(design):
             return design.fit(data, engine=engine, **kw)
         out = data[arm]
         mg = out.doses_mg(arm)
@@ -512,8 +512,8 @@ def compare(
     ----------
     designs : mapping
         ``{name: design}`` (the same designs for every arm) or ``{arm: {name: design}}``.
-        A design with ``reads_all_arms = True`` (the combination BLRM) is fitted on the
-        dict of every arm's data.
+        A design whose ``fit`` accepts a mapping of arms (the combination BLRM; or with
+        ``reads_all_arms = True``) is fitted on the dict of every arm's data.
     outcomes_by_arm : mapping of arm -> Outcomes, or Outcomes holding several arms
     reference : str or mapping of arm -> str, optional
         The design others are compared with (default: the arm's first

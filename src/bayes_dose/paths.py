@@ -215,6 +215,16 @@ class DosePaths:
         return f"<p><b>{self!r}</b></p>" + more + df.head(60).to_html(index=False)
 
 
+def _check_one_arm(design: Any, where: str) -> None:
+    from .compare import reads_all_arms
+
+    if reads_all_arms(design):
+        raise ValueError(
+            f"{where}: {type(design).__name__} decides from several arms' data; paths and "
+            "decision tables enumerate one arm's counts (use compare() / shadow() for it)"
+        )
+
+
 def _start_state(design: Design, start: Outcomes | None) -> tuple[DoseData, str]:
     if start is None:
         return DoseData.empty(1, design.n_doses), ""
@@ -268,6 +278,7 @@ def dose_paths(
     >>> round(paths.probabilities([0.1, 0.2, 0.3, 0.4, 0.5]).expected_n, 2)
     5.92
     """
+    _check_one_arm(design, "dose_paths")
     if cohort_sizes is None:
         sizes: list[int | None] = [None] * max_cohorts
         full = True
@@ -386,6 +397,7 @@ def decision_table(
     rows = [(n, y) for n in ns for y in range(n + 1)]
     cols: dict[tuple[str, str], list[Any]] = {}
     for name, d in designs.items():
+        _check_one_arm(d, f"decision_table: design {name!r}")
         lv = (2 if d.n_doses >= 3 else 1) if level is None else int(level)
         if not 1 <= lv <= d.n_doses:
             raise ValueError(f"decision_table: level {lv} outside 1..{d.n_doses} of {name!r}")
