@@ -212,3 +212,34 @@ def test_exact_enumeration_sums_to_one():
     assert oc.p_select.sum() + oc.p_no_mtd == pytest.approx(1.0, abs=1e-12)
     assert oc.expected_n <= 12 + 1e-12
     assert oc.expected_n_per_dose.sum() == pytest.approx(oc.expected_n, abs=1e-10)
+
+
+# -- the vectorised isotonic fit equals scipy's pool-adjacent-violators -----------------------
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(
+        st.lists(
+            st.tuples(st.floats(0, 1), st.floats(0.01, 100), st.booleans()), min_size=1, max_size=8
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_isotonic_rows_equals_scipy(rows):
+    from scipy.optimize import isotonic_regression
+
+    from bayes_dose.arrays import isotonic_rows
+
+    D = max(len(r) for r in rows)
+    v = np.zeros((len(rows), D))
+    w = np.ones((len(rows), D))
+    m = np.zeros((len(rows), D), bool)
+    for t, r in enumerate(rows):
+        for i, (a, b, c) in enumerate(r):
+            v[t, i], w[t, i], m[t, i] = a, b, c
+    got = isotonic_rows(v, w, m)
+    for t in range(len(rows)):
+        if m[t].any():
+            ref = isotonic_regression(v[t, m[t]], weights=w[t, m[t]]).x
+            np.testing.assert_allclose(got[t, m[t]], ref, rtol=0, atol=1e-12)
+        assert np.isnan(got[t, ~m[t]]).all()

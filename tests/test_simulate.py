@@ -224,7 +224,7 @@ def test_three_plus_three_matches_exact_enumeration(design, curve) -> None:
 def test_zarr_round_trip_when_installed(tmp_path) -> None:
     pytest.importorskip("zarr")
     sims = bd.simulate({"d": bd.ThreePlusThree(5)}, CURVE5, n_trials=50, seed=1, progress=False)
-    sims.to_zarr(tmp_path / "s.zarr")
+    sims.to_zarr(tmp_path / "s.zarr", zarr_format=2)
     xr.testing.assert_identical(sims, xr.open_zarr(tmp_path / "s.zarr").load())
 
 

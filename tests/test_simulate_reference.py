@@ -9,11 +9,8 @@ reference (binomial for percentages; for means our per-trial sd over sqrt(10,000
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 import bayes_dose as bd
-
-pytestmark = pytest.mark.skipif(not hasattr(bd, "BOIN"), reason="BOIN not in this version")
 
 
 def _check_boin_get_oc(ref: dict, n_trials: int, seed: int) -> None:
@@ -28,7 +25,8 @@ def _check_boin_get_oc(ref: dict, n_trials: int, seed: int) -> None:
     p_ref = np.asarray(ref["selection_pct"]) / 100
     p = oc.p_select.to_numpy()
     se = np.sqrt(oc.p_select_se.to_numpy() ** 2 + p_ref * (1 - p_ref) / T_ref)
-    assert np.all(np.abs(p - p_ref) <= 3 * se + 1e-3), (100 * p, ref["selection_pct"])
+    # R reports percentages to 0.01 (5e-5 as a proportion)
+    assert np.all(np.abs(p - p_ref) <= 3 * se + 5e-5), (100 * p, ref["selection_pct"])
     n_ref = np.asarray(ref["mean_patients"])
     sd = oc.mean_n_se.to_numpy() * np.sqrt(n_trials)
     se_n = np.sqrt(oc.mean_n_se.to_numpy() ** 2 + sd**2 / T_ref)
@@ -47,12 +45,6 @@ def _check_boin_get_oc(ref: dict, n_trials: int, seed: int) -> None:
     assert abs(float(oc.p_none) - p_stop) <= 3 * se_stop + 1 / n_trials
 
 
-def test_boin_get_oc_small(refs: dict) -> None:
-    """2,000 trials: the tolerance scales with this run's own (larger) SE."""
-    _check_boin_get_oc(refs["boin_get_oc"], n_trials=2000, seed=6)
-
-
-@pytest.mark.slow
 def test_boin_get_oc_full(refs: dict) -> None:
-    """The reference workload: 10,000 trials."""
+    """The reference workload: 10,000 trials (fast enough for every CI run)."""
     _check_boin_get_oc(refs["boin_get_oc"], n_trials=10_000, seed=6)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["unique_rows"]
+__all__ = ["isotonic_rows", "unique_rows"]
 
 
 def unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -36,3 +36,48 @@ def unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inverse = np.empty(T, dtype=np.int64)
     inverse[order] = group
     return order[new], inverse
+
+
+def isotonic_rows(values: np.ndarray, weights: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Weighted non-decreasing isotonic regression of every row at once.
+
+    Uses the min-max representation of the least-squares isotonic fit,
+    ``fit[i] = max_{j <= i} min_{k >= i} avg(j..k)`` with ``avg`` the weighted mean of
+    the entries ``j..k`` inside ``mask`` -- the same solution as pool-adjacent-violators
+    (``scipy.optimize.isotonic_regression``, against which it is tested) but vectorised
+    over rows: O(D^3) array work per row, cheap for dose-finding's few levels.
+    Entries outside ``mask`` are NaN.
+
+    Parameters
+    ----------
+    values, weights : ndarray, shape (T, D)
+        Observations and positive weights.
+    mask : ndarray of bool, shape (T, D)
+        Entries taking part in the fit.
+
+    Examples
+    --------
+    >>> isotonic_rows(np.array([[0.1, 0.3, 0.2, 0.5]]), np.ones((1, 4)),
+    ...               np.ones((1, 4), bool)).round(3).tolist()
+    [[0.1, 0.25, 0.25, 0.5]]
+    """
+    v = np.asarray(values, dtype=float)
+    w = np.where(mask, np.asarray(weights, dtype=float), 0.0)
+    vw = np.where(mask, v * w, 0.0)
+    T, D = v.shape
+    zero = np.zeros((T, 1))
+    cw = np.concatenate([zero, np.cumsum(w, axis=1)], axis=1)
+    cv = np.concatenate([zero, np.cumsum(vw, axis=1)], axis=1)
+    # avg[t, j, k] = weighted mean of entries j..k (k >= j)
+    sw = cw[:, None, 1:] - cw[:, :-1, None]
+    sv = cv[:, None, 1:] - cv[:, :-1, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        avg = sv / sw
+    j = np.arange(D)[:, None]
+    k = np.arange(D)[None, :]
+    # blocks without weight (only possible away from masked-in entries) never bind
+    avg = np.where((k >= j)[None] & (sw > 0), avg, np.inf)
+    fit = np.empty((T, D))
+    for i in range(D):
+        fit[:, i] = avg[:, : i + 1, i:].min(axis=2).max(axis=1)
+    return np.where(mask, fit, np.nan)

@@ -29,10 +29,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import isotonic_regression
 from scipy.stats import beta as beta_dist
 
-from ..arrays import unique_rows
+from ..arrays import isotonic_rows, unique_rows
 from ..inference.estimate import Estimate
 from .base import Design
 from .rules import StayWithPatients, StoppingRule
@@ -152,7 +151,7 @@ def boin_boundaries(
     return df
 
 
-def _pava_rows(
+def _isotonic_by_row(
     values: np.ndarray, weights: np.ndarray | None, mask: np.ndarray, keys: np.ndarray
 ) -> np.ndarray:
     """Isotonic (non-decreasing) regression of ``values[t, mask[t]]`` for every trial.
@@ -160,17 +159,10 @@ def _pava_rows(
     Rows with identical ``keys`` share one fit, so the cost grows with the number of
     distinct count rows, not trials.  Entries outside ``mask`` are NaN.
     """
-    out = np.full(values.shape, np.nan)
     first, inverse = unique_rows(keys)
-    fitted = np.full((len(first), values.shape[1]), np.nan)
-    for u, t in enumerate(first):
-        m = mask[t]
-        if not m.any():
-            continue
-        w = None if weights is None else weights[t, m]
-        fitted[u, m] = isotonic_regression(values[t, m], weights=w).x
-    out[:] = fitted[inverse]
-    return out
+    w = np.ones(values.shape) if weights is None else weights
+    fitted = isotonic_rows(values[first], w[first], mask[first])
+    return fitted[inverse]
 
 
 class BOIN(Design):
@@ -418,10 +410,10 @@ class BOIN(Design):
         stacked = np.concatenate([phat, lo, hi], axis=1)
         D = self.n_doses
         fits = [
-            _pava_rows(v, w, treated, keys) for v in (stacked[:, :D], stacked[:, D:2 * D],
+            _isotonic_by_row(v, w, treated, keys) for v in (stacked[:, :D], stacked[:, D:2 * D],
                                                       stacked[:, 2 * D:])
         ]  # fmt: skip
-        p_over = _pava_rows(p_over, None, treated, keys)
+        p_over = _isotonic_by_row(p_over, None, treated, keys)
         return Estimate(
             prob_mean=fits[0], prob_lower=fits[1], prob_upper=fits[2], interval=0.95,
             stats={"p_over": p_over, "eliminated": self.eliminated(data)},
@@ -440,7 +432,9 @@ class BOIN(Design):
         adm = (data.n > 0) & ~elim
         phat, var = self._phat(data)
         with np.errstate(divide="ignore"):
-            iso = _pava_rows(phat, 1.0 / var, adm, np.concatenate([data.n, data.dlt, elim], 1))
+            iso = _isotonic_by_row(
+                phat, 1.0 / var, adm, np.concatenate([data.n, data.dlt, elim], 1)
+            )
         rank = np.cumsum(adm, axis=1)
         dist = np.where(adm, np.abs(iso + rank * 1e-10 - self.target), np.inf)
         dose = np.argmin(dist, axis=1)
