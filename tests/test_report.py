@@ -83,6 +83,8 @@ def test_html_structure(memo):
     assert manifest == json.loads((path / "manifest.json").read_text())
     assert "assumption" in text.lower() and "tislelizumab" in text  # combo arm's assumption
     assert "synthetic data" in text
+    # self-contained: no external resources
+    assert "<script" not in text and "<link" not in text and 'src="http' not in text
 
 
 def test_manifest_contents(memo):
