@@ -113,12 +113,17 @@ def branch(
     the cohort, and the children's states (parent order, then DLTs ascending).
     """
     size = np.asarray(size, dtype=np.int64)
-    reps = size + 1
-    src = np.repeat(np.arange(data.n_trials), reps)
-    starts = np.cumsum(reps) - reps
-    dlts = np.arange(int(reps.sum())) - np.repeat(starts, reps)
+    src, dlts = _children(size)
     child = data.take(src).after_cohort(np.asarray(next_dose)[src], size[src], dlts)
     return src, dlts, child
+
+
+def _children(size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Parent row and number of DLTs (0..size) of every child of states with cohorts ``size``."""
+    reps = size + 1
+    src = np.repeat(np.arange(len(size)), reps)
+    starts = np.cumsum(reps) - reps
+    return src, np.arange(int(reps.sum())) - np.repeat(starts, reps)
 
 
 def binom_pmf(k: np.ndarray, size: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -145,13 +150,23 @@ def expand_frontier(
     With ``keep_last_cohort=False`` (designs whose decisions ignore the last cohort)
     the last cohort is dropped from the state, so more paths merge.
     """
-    src, k, child = branch(data, next_dose, size)
-    pk = binom_pmf(k, np.asarray(size)[src], true_tox[np.asarray(next_dose)[src]])
+    size = np.asarray(size, dtype=np.int64)
+    next_dose = np.asarray(next_dose)
+    src, k = _children(size)
+    pk = binom_pmf(k, size[src], true_tox[next_dose[src]])
     keep = pk > 0
-    src, pk, child = src[keep], pk[keep], child.take(keep)
-    if not keep_last_cohort:
-        zero = np.zeros_like(child.last_n)
-        child = DoseData(child.n, child.dlt, child.current, zero, zero, child.grade2)
+    src, k, pk = src[keep], k[keep], pk[keep]
+    # the children's count state, built in one pass (no intermediate copies)
+    rows = np.arange(len(src))
+    dose, sz = next_dose[src], size[src]
+    n, y = data.n[src], data.dlt[src]
+    n[rows, dose] += sz
+    y[rows, dose] += k
+    zero = np.zeros(len(src), dtype=np.int64)
+    child = DoseData(
+        n, y, dose, sz if keep_last_cohort else zero, k if keep_last_cohort else zero,
+        data.grade2[src],
+    )  # fmt: skip
     return _merge(child, prob[src] * pk)
 
 
