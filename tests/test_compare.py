@@ -156,3 +156,14 @@ def test_three_plus_three_and_boin_disagree_on_crafted_data():
     assert not ag["agree_rp2d"] and ag["level_diff"] == 1 and not ag["agree_next"]
     assert "BOIN recommends level 3, 1 level above 3+3 (level 2)" in ag["summary"]
     assert "escalate if DLTs <= 2" in ag["reason"]
+
+
+def test_rp2d_is_never_an_untried_dose():
+    """CRM's MTD estimate may lie above every treated level; the RP2D may not."""
+    skel = bd.crm_skeleton(target=0.25, halfwidth=0.05, mtd_guess=3, n_doses=5)
+    crm = bd.CRM(skel, target=0.25)
+    out = bd.Outcomes.parse("1NNN 2NNN 2NNN")
+    cmp = bd.compare({"CRM": crm, "3+3": bd.ThreePlusThree(5)}, {"mono": out})
+    row = cmp.table().set_index("design").loc["CRM"]
+    assert row["mtd"] > 2  # the model's estimate is above the data
+    assert row["rp2d"] == 2 and "highest level given to patients" in row["rp2d_reason"]

@@ -105,7 +105,17 @@ class RP2DRule:
 def recommend_rp2d(fit: Fit, arm: str, rule: RP2DPolicy | None = None) -> tuple[int | None, str]:
     """The RP2D of one fit: the MTD, or with no MTD the MAD, optionally capped by ``rule``.
 
-    Returns the 1-based level (None when no dose is acceptable) and the reason.
+    The RP2D is never above the highest level given to patients (a model-based design
+    may select an untried dose as its MTD estimate).  Returns the 1-based level (None
+    when no dose is acceptable) and the reason.
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> skel = bd.crm_skeleton(target=0.25, halfwidth=0.05, mtd_guess=3, n_doses=5)
+    >>> fit = bd.CRM(skel, target=0.25).fit(bd.Outcomes.parse("1NNN 2NNN"))
+    >>> fit.mtd, bd.recommend_rp2d(fit, "mono")
+    (5, (2, 'MTD = level 5; capped at level 2, the highest level given to patients'))
     """
     if fit.mtd is None:
         if fit.stop:
@@ -113,6 +123,10 @@ def recommend_rp2d(fit: Fit, arm: str, rule: RP2DPolicy | None = None) -> tuple[
         return None, "no RP2D yet: no dose selected on the data so far (escalation continues)"
     level = int(fit.mtd)
     reason = f"{fit.mtd_label} = level {level}"
+    tried = int(fit.data.highest_tried[0]) + 1
+    if level > tried:  # a model may select an untried dose; phase II needs a tested one
+        reason += f"; capped at level {tried}, the highest level given to patients"
+        level = tried
     if rule is not None:
         new, why = rule(arm, fit, level)
         if new is not None and not 1 <= int(new) <= level:
