@@ -31,23 +31,19 @@ N_DOSES, MAX_N, COHORT, TARGET = 8, 30, 3, 0.25
 
 
 def make_designs() -> dict[str, bd.Design]:
-    """The benchmarked designs that exist in this version of the package."""
-    out: dict[str, bd.Design] = {
+    """The benchmarked designs (8 levels, N = 30, cohorts of 3, target 0.25)."""
+    skel = bd.crm_skeleton(target=TARGET, halfwidth=0.05, mtd_guess=5, n_doses=N_DOSES)
+    doses = bd.protocols.bat6021().arm("mono").doses_mg
+    return {
         "3+3": bd.ThreePlusThree(N_DOSES),
         "3+3+AT": bd.ThreePlusThree(N_DOSES, titration_levels=3),
-    }
-    if hasattr(bd, "BOIN"):
-        out["BOIN"] = bd.BOIN(target=TARGET, n_doses=N_DOSES, cohort_size=COHORT, max_n=MAX_N)
-    if hasattr(bd, "CRM") and hasattr(bd, "crm_skeleton"):
-        skel = bd.crm_skeleton(target=TARGET, halfwidth=0.05, mtd_guess=5, n_doses=N_DOSES)
-        out["CRM"] = bd.CRM(skeleton=skel, target=TARGET, cohort_size=COHORT, max_n=MAX_N)
-    if hasattr(bd, "BLRM"):
-        doses = bd.protocols.bat6021().arm("mono").doses_mg
-        out["BLRM"] = bd.BLRM(
+        "BOIN": bd.BOIN(target=TARGET, n_doses=N_DOSES, cohort_size=COHORT, max_n=MAX_N),
+        "CRM": bd.CRM(skeleton=skel, target=TARGET, cohort_size=COHORT, max_n=MAX_N),
+        "BLRM": bd.BLRM(
             doses=doses, reference_dose=100, target_interval=(0.16, 0.33), ewoc=0.25,
             cohort_size=COHORT, max_n=MAX_N,
-        )  # fmt: skip
-    return out
+        ),
+    }  # fmt: skip
 
 
 def time_simulate(
