@@ -153,7 +153,11 @@ def expand_frontier(
     size = np.asarray(size, dtype=np.int64)
     next_dose = np.asarray(next_dose)
     src, k = _children(size)
-    pk = binom_pmf(k, size[src], true_tox[next_dose[src]])
+    # binomial probabilities from a small (dose, size, k) table instead of per child
+    c = int(size.max()) if size.size else 0
+    kk = np.arange(c + 1)
+    table = binom_pmf(kk[None, None, :], kk[None, :, None], true_tox[:, None, None])
+    pk = table[next_dose[src], size[src], k]
     keep = pk > 0
     src, k, pk = src[keep], k[keep], pk[keep]
     # the children's count state, built in one pass (no intermediate copies)
