@@ -190,3 +190,22 @@ def test_crm_pymc_uses_tite_weights():
     assert np.abs(grid.prob_tox.to_numpy() - full.prob_tox.to_numpy()).max() > 0.01
     np.testing.assert_allclose(fit.posterior.constant_data["patient_weight"].values[-2:],
                                [7 / 21, 3 / 21])  # fmt: skip
+
+
+@pytest.mark.mcmc
+def test_saved_posterior_carries_its_manifest(nbg, nbg_pymc, tmp_path):
+    """A posterior saved to NetCDF says which package, design, data and sampler made it."""
+    import hashlib
+    import json
+
+    design, out = nbg
+    path = tmp_path / "post.nc"
+    nbg_pymc.posterior.to_netcdf(path)
+    attrs = az.from_netcdf(path).posterior.attrs
+    man = json.loads(attrs["bayes_dose_manifest"])
+    assert man["package"] == "bayes_dose" and man["version"] == bd.__version__
+    assert man["design"] == design.spec()
+    csv = out.to_frame().to_csv(index=False).encode()
+    assert man["outcomes_sha256"] == hashlib.sha256(csv).hexdigest()
+    sampler = json.loads(attrs["bayes_dose_sampler"])
+    assert sampler["random_seed"] == 11 and sampler["chains"] == SETTINGS["chains"]

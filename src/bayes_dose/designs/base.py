@@ -20,6 +20,7 @@ together.  The MTD is chosen by ``select`` on the same evidence.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 from abc import ABC, abstractmethod
@@ -356,6 +357,16 @@ class Design(ABC):
         sel = self.select(data, est)
         return self._make_fit(outcomes, data, est, dec, sel)
 
+    def _manifest(self, outcomes: Outcomes) -> str:
+        """JSON manifest stored with a posterior: package version, design spec, data hash."""
+        from .. import __version__
+
+        csv = outcomes.to_frame().to_csv(index=False).encode()
+        return json.dumps(
+            {"package": "bayes_dose", "version": __version__, "design": self.spec(),
+             "outcomes_sha256": hashlib.sha256(csv).hexdigest()}
+        )  # fmt: skip
+
     def _fit_fields(self, data: DoseData, estimate: Estimate) -> dict[str, Any]:
         """Extra, design-specific fields of the Fit (override in subclasses)."""
         return {}
@@ -388,6 +399,8 @@ class Design(ABC):
                 name="prob_tox_interval",
                 attrs={"mass": est.interval},
             )
+        if est.posterior is not None and hasattr(est.posterior, "posterior"):
+            est.posterior.posterior.attrs["bayes_dose_manifest"] = self._manifest(outcomes)
         nd = int(dec.next_dose[0])
         sd = int(sel.dose[0])
         return self._fit_class()(

@@ -18,6 +18,7 @@ divergence raises an :class:`MCMCWarning` and records a flag in
 from __future__ import annotations
 
 import dataclasses
+import json
 import warnings
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
@@ -126,6 +127,13 @@ def sample(
     if compiled.derive is not None:
         for name, values in compiled.derive(idata.posterior["z"].values).items():
             idata.posterior[name] = (("chain", "draw"), values)
+    # how the draws were made: saved with the posterior so a NetCDF file can be reproduced
+    idata.posterior.attrs.update(
+        bayes_dose_sampler=json.dumps(
+            {"draws": int(draws), "tune": int(tune), "chains": int(chains), "cores": 1,
+             "random_seed": random_seed, "target_accept": compiled.step.target_accept}
+        )
+    )  # fmt: skip
     return idata
 
 
