@@ -39,6 +39,8 @@ class _NeverStops(Design):
 class _StopsLate(_NeverStops):
     """Stops by its own rule after 40 patients (more than the initial 6 * n_doses slots)."""
 
+    self_limiting = True
+
     def _rule(self, data: DoseData, estimate) -> Decision:
         d = super()._rule(data, estimate)
         done = data.total_n >= 40
@@ -117,8 +119,8 @@ def test_seed_changes_the_numbers() -> None:
 # ----------------------------------------------------------------------------- caps / errors
 def test_max_n_caps_a_design_that_never_stops() -> None:
     d = _NeverStops(5)
-    with pytest.raises(ValueError, match="max_n"):
-        bd.simulate({"x": d}, CURVE5, n_trials=5, seed=1, progress=False)
+    with pytest.raises(ValueError, match="no max_n and no stopping rule"):
+        bd.simulate({"x": d}, CURVE5, n_trials=5, seed=1, progress=False)  # at once, not after 1000
     sims = bd.simulate({"x": d}, CURVE5, n_trials=50, seed=1, max_n=10, progress=False)
     assert (sims.n_patients == 10).all()
     assert (sims.stop_reason == MAX_N).all()

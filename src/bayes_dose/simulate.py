@@ -241,12 +241,19 @@ def _scenario_table(
     return out
 
 
-def _check_designs(designs: Mapping[str, Design], n_doses: set[int]) -> int:
+def _check_designs(
+    designs: Mapping[str, Design], n_doses: set[int], max_n: int | None = None
+) -> int:
     if not isinstance(designs, Mapping) or not designs:
         raise ValueError("designs must be a non-empty dict {name: Design}")
     for name, d in designs.items():
         if not isinstance(d, Design):
             raise ValueError(f"designs[{name!r}] is not a Design: {type(d).__name__}")
+        if max_n is None and d.max_n is None and d.stopping is None and not d.self_limiting:
+            raise ValueError(
+                f"designs[{name!r}] ({type(d).__name__}) has no max_n and no stopping rule, so "
+                "its trials need not end: pass max_n= to simulate() or give the design max_n"
+            )
     levels = {d.n_doses for d in designs.values()}
     if len(levels) != 1:
         raise ValueError(
@@ -496,7 +503,7 @@ def simulate(
     (200, True)
     """
     table = _scenario_table(true_tox, scenarios)
-    D = _check_designs(designs, {p.size for p, _ in table.values()})
+    D = _check_designs(designs, {p.size for p, _ in table.values()}, max_n)
     n_trials = int(n_trials)
     if n_trials < 1:
         raise ValueError(f"n_trials must be >= 1, got {n_trials}")

@@ -82,6 +82,9 @@ class Design(ABC):
     #: Whether decisions read the last cohort (``DoseData.last_n``/``last_dlt``); designs
     #: that do not let exact enumeration merge more paths.
     uses_last_cohort: ClassVar[bool] = True
+    #: Whether every trial ends within a bounded number of patients without ``max_n``
+    #: (3+3: at most 6 per level); others need ``max_n`` or a stopping rule to simulate.
+    self_limiting: ClassVar[bool] = False
     #: Whether the rule reads an Estimate (rule-based designs skip estimation in ``decide``).
     uses_estimate: ClassVar[bool] = True
 

@@ -64,6 +64,7 @@ class ThreePlusThree(Design):
     label = "3+3"
     uses_last_cohort = False
     uses_estimate = False
+    self_limiting = True
     own_reasons = (
         "{dlt} DLT in {n} patient(s) at level {dose}: complete the cohort to 3 at level {next}",
         "{dlt} DLT in {n} patients at level {dose}: escalate to level {next}",
