@@ -125,3 +125,36 @@ def test_bad_combo_inputs_raise(setup):
         design.fit({"mono": out.arm("mono")})
     with pytest.raises(ValueError, match="expected"):
         design.fit({"mono": out.arm("mono"), "combo": out.arm("combo"), "x": out})
+
+
+def test_stored_mono_data_enables_simulation_and_paths_of_the_combo_arm():
+    """With ``mono_data`` the combination arm can be simulated and enumerated on its own
+    counts, borrowing from the stored monotherapy results exactly as ``fit`` does."""
+    proto = bd.protocols.bat6021()
+    out = bd.examples.bat6021_outcomes()
+    mono = bd.BLRM(proto.arm("mono").doses_mg, reference_dose=300)
+    grid = (7, 7, 15, 25)
+    plain = bd.CombinationBLRM(mono=mono, grid=grid, max_n=9)
+    stored = bd.CombinationBLRM(mono=mono, grid=grid, max_n=9, mono_data=out)
+    assert plain.requires_other_arms and not stored.requires_other_arms
+    with pytest.raises(ValueError, match="another arm's data"):
+        bd.simulate({"c": plain}, [0.05, 0.1, 0.2, 0.35, 0.5], n_trials=5, seed=1, progress=False)
+    # the stored data are the mono data fit() would use
+    combo = out.arm("combo")
+    a = stored.fit(combo)
+    b = plain.fit({"mono": out.arm("mono"), "combo": combo})
+    np.testing.assert_allclose(a.prob_tox.to_numpy(), b.prob_tox.to_numpy(), rtol=0, atol=1e-12)
+    assert a.next_dose == b.next_dose
+    # simulation: each simulated decision equals a fit on that trial's data
+    sims = bd.simulate({"c": stored}, [0.05, 0.1, 0.2, 0.35, 0.5], n_trials=6, seed=3,
+                       progress=False)  # fmt: skip
+    assert int(sims.n_patients.max()) <= 9
+    one = sims.isel(design=0, scenario=0)
+    n, y = one.n.to_numpy(), one.dlt.to_numpy()
+    cur = np.array([int(one.patient_dose[t, int(one.n_patients[t]) - 1]) - 1 for t in range(6)])
+    sel = stored.select(bd.DoseData.from_counts(n, y, current=cur))
+    np.testing.assert_array_equal(sel.dose + 1, one.selected.to_numpy())
+    # dose paths enumerate the combination arm
+    paths = bd.dose_paths(stored, cohort_sizes=[3])
+    assert len(paths.to_frame()) >= 4
+    assert stored.spec()["mono_data"]["n"] == out.arm("mono").counts()["n"].tolist()

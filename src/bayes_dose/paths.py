@@ -216,12 +216,11 @@ class DosePaths:
 
 
 def _check_one_arm(design: Any, where: str) -> None:
-    from .compare import reads_all_arms
-
-    if reads_all_arms(design):
+    if getattr(design, "requires_other_arms", False):
         raise ValueError(
             f"{where}: {type(design).__name__} decides from several arms' data; paths and "
-            "decision tables enumerate one arm's counts (use compare() / shadow() for it)"
+            "decision tables enumerate one arm's counts (give it the other arm's data, e.g. "
+            "CombinationBLRM(mono_data=...), or use compare() / shadow())"
         )
 
 

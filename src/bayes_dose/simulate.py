@@ -249,6 +249,11 @@ def _check_designs(
     for name, d in designs.items():
         if not isinstance(d, Design):
             raise ValueError(f"designs[{name!r}] is not a Design: {type(d).__name__}")
+        if d.requires_other_arms:
+            raise ValueError(
+                f"designs[{name!r}] ({type(d).__name__}) decides from another arm's data "
+                "that simulated counts lack; give it that data (CombinationBLRM(mono_data=...))"
+            )
         if max_n is None and d.max_n is None and d.stopping is None and not d.self_limiting:
             raise ValueError(
                 f"designs[{name!r}] ({type(d).__name__}) has no max_n and no stopping rule, so "

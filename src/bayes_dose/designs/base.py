@@ -163,6 +163,15 @@ class Design(ABC):
         def plain(v: Any) -> Any:
             if isinstance(v, StoppingRule):
                 return v.spec()
+            if isinstance(v, Outcomes):
+                csv = v.to_frame().to_csv(index=False).encode()
+                c = v.counts() if len(v) else None
+                return {
+                    "patients": len(v),
+                    "n": [] if c is None else c["n"].tolist(),
+                    "dlt": [] if c is None else c["dlt"].tolist(),
+                    "sha256": hashlib.sha256(csv).hexdigest(),
+                }
             if hasattr(v, "spec") and callable(v.spec):
                 return v.spec()
             if isinstance(v, np.ndarray):
@@ -189,6 +198,12 @@ class Design(ABC):
 
     def __hash__(self) -> int:
         return hash(json.dumps(self.spec(), sort_keys=True))
+
+    @property
+    def requires_other_arms(self) -> bool:
+        """Whether decisions need another arm's data that counts of this arm lack (then
+        simulation and dose paths refuse the design rather than ignore that data)."""
+        return False
 
     @property
     def reasons(self) -> tuple[str, ...]:

@@ -60,6 +60,10 @@ class CombinationBLRM(EWOCDesign):
         Default: the monotherapy design's.
     cohort_size, max_n, max_increment, no_skip, titration_levels, start_level, stopping
         As in :class:`~bayes_dose.designs.blrm.BLRM`.
+    mono_data : Outcomes, optional
+        Monotherapy data to borrow from whenever a call supplies none: simulation, dose
+        paths and decision tables of the combination arm then borrow from these (observed)
+        monotherapy results.  Data given to ``fit`` take precedence.
     grid : tuple of 4 int
         Exact-engine grid points (partner, interaction, log beta, log alpha).  The default
         (872,000 nodes, a few seconds per fit) gives posterior means to ~1e-5 and interval
@@ -97,6 +101,7 @@ class CombinationBLRM(EWOCDesign):
         start_level: int = 1,
         stopping: StoppingRule | None = None,
         grid: tuple[int, int, int, int] = (25, 25, 31, 45),
+        mono_data: Outcomes | None = None,
     ) -> None:
         if not isinstance(mono, BLRM):
             raise ValueError(f"CombinationBLRM: mono must be a BLRM, got {type(mono).__name__}")
@@ -113,6 +118,18 @@ class CombinationBLRM(EWOCDesign):
             if not isinstance(getattr(self, name), NormalPrior):
                 raise ValueError(f"CombinationBLRM: {name} must be a NormalPrior")
         self.borrow = bool(borrow)
+        if mono_data is not None:
+            if not isinstance(mono_data, Outcomes):
+                raise ValueError(
+                    f"CombinationBLRM: mono_data must be Outcomes, got {type(mono_data).__name__}"
+                )
+            if "mono" in mono_data.arms:
+                mono_data = mono_data.arm("mono")
+            elif len(mono_data):
+                raise ValueError(
+                    f"CombinationBLRM: mono_data holds arms {mono_data.arms}, not 'mono'"
+                )
+        self.mono_data = mono_data
         self.doses = tuple(float(d) for d in doses)
         self.grid = tuple(int(g) for g in grid)
         if len(self.grid) != 4:
@@ -139,6 +156,12 @@ class CombinationBLRM(EWOCDesign):
         for k in ("n_doses", "doses_mg", "titration_grade2"):
             p.pop(k, None)
         return p
+
+    @property
+    def requires_other_arms(self) -> bool:
+        """Borrowing with no stored ``mono_data``: decisions need the monotherapy data
+        passed in (``fit``), so count-only uses (simulation, paths) are refused."""
+        return self.borrow and self.mono_data is None
 
     # -- data ----------------------------------------------------------------------------
     @staticmethod
@@ -201,6 +224,8 @@ class CombinationBLRM(EWOCDesign):
             Engine settings (PyMC: ``draws``, ``tune``, ``chains``, ``random_seed``, ...).
         """
         counts: dict[str, tuple[np.ndarray, np.ndarray]] = {"combo": (data.n, data.dlt)}
+        if mono_counts is None and self.mono_data is not None:
+            mono_counts = self.mono_counts(self.mono_data)
         if self.borrow and mono_counts is not None:
             n, y = (np.atleast_2d(np.asarray(a, dtype=np.int64)) for a in mono_counts)
             if n.shape[1] != self.mono.n_doses:
@@ -242,6 +267,8 @@ class CombinationBLRM(EWOCDesign):
             Passed to the engine.
         """
         mono, combo = self.split(outcomes)
+        if mono is None:
+            mono = self.mono_data
         data = DoseData.from_outcomes(combo, self.n_doses)
         est = self.estimate(
             data, engine=engine, mono_counts=self.mono_counts(mono), **engine_kwargs
