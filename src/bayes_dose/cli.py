@@ -388,8 +388,10 @@ def write_memo(
     skipped = [f"{n} ({a})" for a, ds in spec.designs.items() for n, d in ds.items()
                if reads_all_arms(d) and spec.scenarios(a)]  # fmt: skip
     if sims and skipped:
-        notes = (*notes, "Not simulated (they decide from several arms' data, the simulator "
-                 f"runs one arm): {', '.join(skipped)}.")  # fmt: skip
+        notes = (*notes, "Not simulated here (they decide from several arms' data): "
+                 f"{', '.join(skipped)}. To simulate the combination arm borrowing from the "
+                 "observed monotherapy data, give the design mono_data= "
+                 "(CombinationBLRM(mono_data=outcomes.arm('mono'))).")  # fmt: skip
     rep = report(
         cmp, protocol=spec.protocol, simulation=sims or None, seed=seed, inputs=inputs,
         notes=notes, title=f"{spec.protocol.name}: what each design recommends",
