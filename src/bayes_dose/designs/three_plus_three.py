@@ -138,10 +138,12 @@ class ThreePlusThree(Design):
             stop[mask] = st
             reason[mask] = self._code(code)
 
-        toxic = y >= 2
+        # above the MTD: 2+ DLTs at the current level, or the current level is at/above
+        # the lowest level with 2+ DLTs (real data may deviate from the textbook path)
+        toxic = (y >= 2) | (d >= cap)
         if self.variant == "escalation_only":
-            put(toxic & (d > 0), NONE, 0, True, ABOVE_STOP)
-            put(toxic & (d == 0), NONE, 0, True, ABOVE_NONE)
+            put(toxic & (cap > 0), NONE, 0, True, ABOVE_STOP)
+            put(toxic & (cap == 0), NONE, 0, True, ABOVE_NONE)
         else:
             j = cap - 1
             jj = np.clip(j, 0, None)
