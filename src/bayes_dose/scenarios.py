@@ -46,7 +46,8 @@ def true_mtd(true_tox: Sequence[float], target: float) -> int:
         raise ValueError(f"target must be in (0, 1), got {target}")
     if p.min() > target + NONE_MARGIN:
         return 0
-    return int(np.argmin(np.abs(p - target))) + 1
+    # distances rounded so that ties in decimal (|0.15 - 0.25| vs |0.35 - 0.25|) are ties
+    return int(np.argmin(np.round(np.abs(p - target), 12))) + 1
 
 
 class Scenario(list):
