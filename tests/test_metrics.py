@@ -122,6 +122,9 @@ def test_pcs_and_true_mtd_from_the_scenario_library() -> None:
         ([0.25, 0.35], 0.3, 1),
         ([0.05, 0.26, 0.34], 0.3, 2),
         ([0.05, 0.25, 0.32], 0.3, 3),  # not a tie: 0.02 < 0.05
+        # lowest level exactly target + 0.1 is still acceptable (0.35 + 0.1 < 0.45 in binary)
+        ([0.45, 0.6], 0.35, 1),
+        ([0.46, 0.6], 0.35, 0),
     ],
 )
 def test_true_mtd_ties_go_to_the_lower_level(true_tox, target, level) -> None:
