@@ -164,3 +164,5 @@ def test_data_above_a_level_with_two_dlts_is_above_the_mtd(data, variant, next_d
     fit = d.fit(bd.Outcomes.parse(data))
     assert (fit.next_dose, fit.stop, fit.mtd) == (next_dose, stop, mtd)
     assert "top level" not in fit.reason
+    if stop:  # level 6 is above the MTD, but the MTD is level 4, not level 5
+        assert "below the lowest level with 2+ DLTs" in fit.reason

@@ -69,7 +69,8 @@ class ThreePlusThree(Design):
         "{dlt} DLT in {n} patients at level {dose}: escalate to level {next}",
         "1 DLT in {n} patients at level {dose}: expand level {next} to 6",
         "{dlt} DLT in {n} patients at the top level {dose}: stop; MAD = level {dose}",
-        "{dlt} DLTs in {n} patients at level {dose}: above the MTD; stop, MTD = next lower level",
+        "{dlt} DLTs in {n} patients at level {dose}: above the MTD; stop, MTD = the next lower "
+        "level below the lowest level with 2+ DLTs",
         "{dlt} DLTs in {n} patients at level {dose}, the lowest level: stop, no MTD",
         "{dlt} DLTs in {n} patients at level {dose}: above the MTD; de-escalate and expand "
         "level {next} to 6",
