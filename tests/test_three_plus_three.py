@@ -166,3 +166,12 @@ def test_data_above_a_level_with_two_dlts_is_above_the_mtd(data, variant, next_d
     assert "top level" not in fit.reason
     if stop:  # level 6 is above the MTD, but the MTD is level 4, not level 5
         assert "below the lowest level with 2+ DLTs" in fit.reason
+
+
+@pytest.mark.parametrize("variant", ["deescalation", "escalation_only"])
+def test_data_above_a_toxic_lowest_level_stop_without_mtd(variant):
+    # 2/2 at level 1, then (a deviation) one patient at level 2: no MTD, stop
+    d = bd.ThreePlusThree(n_doses=5, variant=variant)
+    fit = d.fit(bd.Outcomes.parse("1TT 2N"))
+    assert (fit.next_dose, fit.stop, fit.mtd) == (None, True, None)
+    assert "level 1 has 2+ DLTs" in fit.reason

@@ -71,7 +71,7 @@ class ThreePlusThree(Design):
         "{dlt} DLT in {n} patients at the top level {dose}: stop; MAD = level {dose}",
         "{dlt} DLTs in {n} patients at level {dose}: above the MTD; stop, MTD = the next lower "
         "level below the lowest level with 2+ DLTs",
-        "{dlt} DLTs in {n} patients at level {dose}, the lowest level: stop, no MTD",
+        "{dlt} DLTs in {n} patients at level {dose}; level 1 has 2+ DLTs: stop, no MTD",
         "{dlt} DLTs in {n} patients at level {dose}: above the MTD; de-escalate and expand "
         "level {next} to 6",
         "{dlt} DLT(s) in {n} patients at level {dose} and the level above has 2+ DLTs: stop; "
