@@ -14,7 +14,9 @@ At the current dose with ``n`` patients and ``y`` DLTs:
 With ``extrasafe=True`` the trial also stops when the lowest dose has ``n >= 3`` and
 ``P(p_1 > target) > elimination_cutoff - offset``.  ``n_earlystop`` stops the trial when
 the design would stay at a dose that already has that many patients
-(:class:`~bayes_dose.rules.StayWithPatients`).
+(:class:`~bayes_dose.rules.StayWithPatients`).  With accelerated titration, the first
+cohort after it completes the cohort at the level where titration ended (as ``get.oc``
+with ``titration=TRUE``) before the boundaries apply.
 
 Elimination is a function of the counts (a dose is eliminated iff it or a lower dose has
 ``n >= 3`` and ``y >= eliminate(n)``), so decisions need no memory beyond ``DoseData``.

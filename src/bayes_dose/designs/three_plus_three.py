@@ -11,7 +11,8 @@
   to 6 if it has fewer (the MTD needs at most 1/6 of 6); stop when that dose has 6 with
   at most 1 DLT.
 
-The lowest level with 2+ DLTs is never given again, and no dose is skipped.
+The lowest level with 2+ DLTs is never given again, and no dose is skipped.  Data at or
+above that level (a deviation in real data) are treated as 2+ DLTs at the current level.
 """
 
 from __future__ import annotations
