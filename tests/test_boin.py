@@ -243,3 +243,22 @@ def test_isotonic_rows_equals_scipy(rows):
             ref = isotonic_regression(v[t, m[t]], weights=w[t, m[t]]).x
             np.testing.assert_allclose(got[t, m[t]], ref, rtol=0, atol=1e-12)
         assert np.isnan(got[t, ~m[t]]).all()
+
+
+def test_first_dlt_in_titration_completes_the_cohort_at_that_level():
+    # R BOIN 2.7.2 get.oc(titration=TRUE): after the first DLT (1 patient at level d),
+    # cohortsize - 1 more patients are treated at level d, then the BOIN rule applies.
+    # (The BOIN boundaries at n = 1 would otherwise de-escalate on a single DLT.)
+    d = bd.BOIN(target=0.25, n_doses=8, titration_levels=3)
+    fit = d.fit(bd.Outcomes.parse("1N 2N 3T"))
+    assert (fit.next_dose, fit.cohort_size, fit.stop) == (3, 2, False)
+    assert "complete the cohort" in fit.reason
+    fit = d.fit(bd.Outcomes.parse("1T"))
+    assert (fit.next_dose, fit.cohort_size) == (1, 2)
+    # once the cohort is complete the BOIN rule decides: 1/3 at level 3 (target 0.25,
+    # n = 3: escalate if <= 0, de-escalate if >= 1): de-escalate
+    assert d.fit(bd.Outcomes.parse("1N 2N 3T 3NN")).next_dose == 2
+    assert d.fit(bd.Outcomes.parse("1N 2N 3T 3NN")).cohort_size == 3
+    # without titration nothing changes: a cohort of 1 is just the BOIN rule at n = 1
+    plain = bd.BOIN(target=0.25, n_doses=8, cohort_size=1)
+    assert plain.fit(bd.Outcomes.parse("1N 2N 3T")).next_dose == 2

@@ -308,7 +308,10 @@ def test_invariants(case):
         assert one.next_dose[0] == dec.next_dose[t] and one.reason[0] == dec.reason[t]
     est = design.estimate(data)
     assert np.all(np.diff(est.prob_mean, axis=1) > 0)
-    assert np.all((est.prob_lower <= est.prob_mean) & (est.prob_mean <= est.prob_upper))
+    # equal-tailed bounds are ordered; the posterior MEAN of a very skewed p need not lie
+    # inside them (hypothesis found skeleton[0] = 1e-9: mean 1.3e-4 > 95% quantile 5.2e-5)
+    assert np.all((0 <= est.prob_lower) & (est.prob_lower <= est.prob_upper))
+    assert np.all((0 < est.prob_mean) & (est.prob_mean < 1))
 
 
 def test_exact_enumeration_sums_to_one():

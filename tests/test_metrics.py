@@ -109,3 +109,25 @@ def test_pcs_and_true_mtd_from_the_scenario_library() -> None:
     assert float(mm.pcs) == float(mm.p_select.sel(dose_level=4))
     np.testing.assert_allclose(oc.p_select.sum("dose_level") + oc.p_none, 1.0)
     np.testing.assert_allclose(oc.p_stop_reason.sum("reason"), 1.0)
+
+
+@pytest.mark.parametrize(
+    "true_tox, target, level",
+    [
+        # exact ties in decimal: the documented rule gives the LOWER level, although
+        # |0.15 - 0.25| and |0.35 - 0.25| differ in binary floating point
+        ([0.15, 0.35], 0.25, 1),
+        ([0.1, 0.3], 0.2, 1),
+        ([0.05, 0.15, 0.25], 0.2, 2),
+        ([0.25, 0.35], 0.3, 1),
+        ([0.05, 0.26, 0.34], 0.3, 2),
+        ([0.05, 0.25, 0.32], 0.3, 3),  # not a tie: 0.02 < 0.05
+        # lowest level exactly target + 0.1 is still acceptable (0.35 + 0.1 < 0.45 in binary)
+        ([0.45, 0.6], 0.35, 1),
+        ([0.46, 0.6], 0.35, 0),
+    ],
+)
+def test_true_mtd_ties_go_to_the_lower_level(true_tox, target, level) -> None:
+    from bayes_dose.scenarios import true_mtd
+
+    assert true_mtd(true_tox, target) == level

@@ -142,3 +142,22 @@ def test_fuzz_never_crashes_or_miscounts(rows):
         assert c["n"].sum() == len(sub)
         assert c["dlt"].sum() == int(sum(bool(v) for v in sub["dlt"]))
         np.testing.assert_array_equal(c["n"].to_numpy(), np.bincount(levels - 1, minlength=len(c)))
+
+
+def test_rows_sorted_by_dose_keep_the_chronological_last_cohort():
+    # The same trial listed by dose level (as a listing sorted by dose group would be):
+    # cohort 5 (3 patients, 2 DLTs at level 3) is the last cohort, not cohort 4 at level 4.
+    chrono = bd.Outcomes.parse("1NNN 2NNN 3NNN 4NNN 3TTN")
+    f = chrono.to_frame().sort_values(["dose_level", "cohort"], kind="stable")
+    by_dose = bd.Outcomes.from_frame(f[["patient_id", "arm", "dose_level", "dlt", "cohort"]])
+    for out in (chrono, by_dose):
+        data = bd.DoseData.from_outcomes(out, 5)
+        assert (data.current[0], data.last_n[0], data.last_dlt[0]) == (2, 3, 2)
+    # CRM (dfcrm's coherence restriction): 2/3 in the last cohort >= target, so no
+    # escalation above level 3, whatever the row order.
+    crm = bd.CRM(skeleton=[0.02, 0.04, 0.08, 0.13, 0.2], target=0.25)
+    assert crm.fit(by_dose).next_dose == crm.fit(chrono).next_dose == 3
+    # replay follows the cohort numbers
+    replay = [len(o) for o in by_dose.cohorts()]
+    assert replay == [3, 6, 9, 12, 15]
+    assert bd.DoseData.from_outcomes(list(by_dose.cohorts())[3], 5).current[0] == 3

@@ -143,3 +143,35 @@ def test_random_trials_respect_the_rules(p, seed, titration, variant):
             one = d.decide(h)
             assert together.next_dose[i] == one.next_dose[0]
             assert together.reason[i] == one.reason[0]
+
+
+@pytest.mark.parametrize(
+    "data, variant, next_dose, stop, mtd",
+    [
+        # level 6 was given after 2/3 at level 5 (a protocol deviation in real data): the
+        # trial is above the MTD, not "at the top level" (there are 8 levels).
+        # De-escalation: back to level 4 (3 patients) and expand it to 6.
+        ("1N 2N 3N 4NNN 5TTN 6NNN", "deescalation", 4, False, None),
+        # escalation only: stop, MTD = level 4 (just below the lowest level with 2+ DLTs)
+        ("1N 2N 3N 4NNN 5TTN 6NNN", "escalation_only", None, True, 4),
+        # one patient at level 6 after 2/2 at level 5: never complete a cohort above it
+        ("1N 2N 3N 4NNN 5TT 6N", "deescalation", 4, False, None),
+        ("1N 2N 3N 4NNN 5TT 6N", "escalation_only", None, True, 4),
+    ],
+)
+def test_data_above_a_level_with_two_dlts_is_above_the_mtd(data, variant, next_dose, stop, mtd):
+    d = bd.ThreePlusThree(n_doses=8, titration_levels=3, variant=variant)
+    fit = d.fit(bd.Outcomes.parse(data))
+    assert (fit.next_dose, fit.stop, fit.mtd) == (next_dose, stop, mtd)
+    assert "top level" not in fit.reason
+    if stop:  # level 6 is above the MTD, but the MTD is level 4, not level 5
+        assert "below the lowest level with 2+ DLTs" in fit.reason
+
+
+@pytest.mark.parametrize("variant", ["deescalation", "escalation_only"])
+def test_data_above_a_toxic_lowest_level_stop_without_mtd(variant):
+    # 2/2 at level 1, then (a deviation) one patient at level 2: no MTD, stop
+    d = bd.ThreePlusThree(n_doses=5, variant=variant)
+    fit = d.fit(bd.Outcomes.parse("1TT 2N"))
+    assert (fit.next_dose, fit.stop, fit.mtd) == (None, True, None)
+    assert "level 1 has 2+ DLTs" in fit.reason

@@ -349,6 +349,13 @@ class Outcomes:
         """Cumulative data after each cohort, in order (for replay / shadow decisions)."""
         f = self._frame
         keys = list(dict.fromkeys(zip(f["arm"], f["cohort"], strict=True)))
+        # within an arm, cohorts follow their numbers (rows may be listed in any order)
+        for arm in dict.fromkeys(a for a, _ in keys):
+            slots = [i for i, k in enumerate(keys) if k[0] == arm]
+            for i, k in zip(
+                slots, sorted((keys[i] for i in slots), key=lambda k: k[1]), strict=True
+            ):
+                keys[i] = k
         for k in range(1, len(keys) + 1):
             mask = (
                 pd.Series(list(zip(f["arm"], f["cohort"], strict=True))).isin(keys[:k]).to_numpy()

@@ -44,9 +44,10 @@ def true_mtd(true_tox: Sequence[float], target: float) -> int:
     p = np.asarray(true_tox, dtype=float)
     if not 0 < target < 1:
         raise ValueError(f"target must be in (0, 1), got {target}")
-    if p.min() > target + NONE_MARGIN:
+    if np.round(p.min() - target, 12) > NONE_MARGIN:  # rounded: 0.45 vs 0.35 + 0.1 is equal
         return 0
-    return int(np.argmin(np.abs(p - target))) + 1
+    # distances rounded so that ties in decimal (|0.15 - 0.25| vs |0.35 - 0.25|) are ties
+    return int(np.argmin(np.round(np.abs(p - target), 12))) + 1
 
 
 class Scenario(list):

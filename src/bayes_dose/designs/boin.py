@@ -14,7 +14,9 @@ At the current dose with ``n`` patients and ``y`` DLTs:
 With ``extrasafe=True`` the trial also stops when the lowest dose has ``n >= 3`` and
 ``P(p_1 > target) > elimination_cutoff - offset``.  ``n_earlystop`` stops the trial when
 the design would stay at a dose that already has that many patients
-(:class:`~bayes_dose.rules.StayWithPatients`).
+(:class:`~bayes_dose.rules.StayWithPatients`).  With accelerated titration, the first
+cohort after it completes the cohort at the level where titration ended (as ``get.oc``
+with ``titration=TRUE``) before the boundaries apply.
 
 Elimination is a function of the counts (a dose is eliminated iff it or a lower dose has
 ``n >= 3`` and ``y >= eliminate(n)``), so decisions need no memory beyond ``DoseData``.
@@ -40,7 +42,7 @@ from .state import NONE, Decision, DoseData, Selection
 __all__ = ["BOIN", "boin_boundaries"]
 
 (ESCALATE, DEESCALATE, STAY, STAY_TOP, STAY_ELIM, STAY_LOWEST, ELIMINATE, STOP_ELIM,
- STOP_EXTRASAFE, CAP_ELIM) = range(10)  # fmt: skip
+ STOP_EXTRASAFE, CAP_ELIM, TITRATION_FILL) = range(11)  # fmt: skip
 
 
 def _lambdas(target: float, p_saf: float, p_tox: float) -> tuple[float, float]:
@@ -226,6 +228,8 @@ class BOIN(Design):
         "extra-safe cutoff; stop, no MTD",
         "the levels above level {next} are eliminated: treat at level {next}, the highest "
         "remaining level",
+        "{dlt} DLT in {n} patient(s) at level {dose}: accelerated titration ended; complete "
+        "the cohort at level {next}",
     )
 
     def __init__(
@@ -347,6 +351,13 @@ class BOIN(Design):
         m = nxt > first - 1
         nxt[m], code[m] = first[m] - 1, CAP_ELIM
 
+        # End of accelerated titration (BOIN 2.7.2 get.oc): the first cohort after it
+        # completes the cohort at the current level before the boundaries apply.
+        size = np.full(T, self.cohort_size)
+        if self.titration_levels:
+            fill = (data.current >= 0) & (data.n.max(axis=1) <= 1) & (n < self.cohort_size)
+            nxt[fill], code[fill], size[fill] = d[fill], TITRATION_FILL, self.cohort_size - n[fill]
+
         lowest = elim[:, 0]
         if self.extrasafe:
             tab_safe = data.dlt[:, 0] >= tab["safe"][data.n[:, 0]]
@@ -356,7 +367,7 @@ class BOIN(Design):
             code[lowest] = STOP_ELIM
         stop |= lowest
         nxt = np.where(stop, NONE, nxt)
-        size = np.where(stop, 0, self.cohort_size)
+        size = np.where(stop, 0, size)
         return Decision(nxt, size, stop, np.asarray(self._code(0)) + code)
 
     def explain(self, data: DoseData, decision: Decision, trial: int = 0) -> str:

@@ -134,9 +134,11 @@ class DoseData:
         n = np.bincount(lv, minlength=n_doses)[None, :].astype(np.int64)
         d = np.bincount(lv, weights=y, minlength=n_doses)[None, :].astype(np.int64)
         if len(f):
+            # the last cohort is the highest cohort number (rows may be listed in any
+            # order, e.g. by dose level); the current dose is its last patient's
             cohort = f["cohort"].to_numpy()
-            last = cohort == cohort[-1]
-            current = np.array([lv[-1]])
+            last = cohort == cohort.max()
+            current = np.array([lv[np.flatnonzero(last)[-1]]])
             last_n = np.array([last.sum()])
             last_dlt = np.array([y[last].sum()])
         else:

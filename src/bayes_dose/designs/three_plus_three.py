@@ -11,7 +11,8 @@
   to 6 if it has fewer (the MTD needs at most 1/6 of 6); stop when that dose has 6 with
   at most 1 DLT.
 
-The lowest level with 2+ DLTs is never given again, and no dose is skipped.
+The lowest level with 2+ DLTs is never given again, and no dose is skipped.  Data at or
+above that level (a deviation in real data) are treated as 2+ DLTs at the current level.
 """
 
 from __future__ import annotations
@@ -70,8 +71,9 @@ class ThreePlusThree(Design):
         "{dlt} DLT in {n} patients at level {dose}: escalate to level {next}",
         "1 DLT in {n} patients at level {dose}: expand level {next} to 6",
         "{dlt} DLT in {n} patients at the top level {dose}: stop; MAD = level {dose}",
-        "{dlt} DLTs in {n} patients at level {dose}: above the MTD; stop, MTD = next lower level",
-        "{dlt} DLTs in {n} patients at level {dose}, the lowest level: stop, no MTD",
+        "{dlt} DLTs in {n} patients at level {dose}: above the MTD; stop, MTD = the next lower "
+        "level below the lowest level with 2+ DLTs",
+        "{dlt} DLTs in {n} patients at level {dose}; level 1 has 2+ DLTs: stop, no MTD",
         "{dlt} DLTs in {n} patients at level {dose}: above the MTD; de-escalate and expand "
         "level {next} to 6",
         "{dlt} DLT(s) in {n} patients at level {dose} and the level above has 2+ DLTs: stop; "
@@ -139,10 +141,12 @@ class ThreePlusThree(Design):
             stop[mask] = st
             reason[mask] = self._code(code)
 
-        toxic = y >= 2
+        # above the MTD: 2+ DLTs at the current level, or the current level is at/above
+        # the lowest level with 2+ DLTs (real data may deviate from the textbook path)
+        toxic = (y >= 2) | (d >= cap)
         if self.variant == "escalation_only":
-            put(toxic & (d > 0), NONE, 0, True, ABOVE_STOP)
-            put(toxic & (d == 0), NONE, 0, True, ABOVE_NONE)
+            put(toxic & (cap > 0), NONE, 0, True, ABOVE_STOP)
+            put(toxic & (cap == 0), NONE, 0, True, ABOVE_NONE)
         else:
             j = cap - 1
             jj = np.clip(j, 0, None)
