@@ -354,3 +354,13 @@ def test_tite_vectorised_equals_single_trials():
         one = crm_posterior(m, data.take(np.array([t])), 0.25)
         np.testing.assert_allclose(one.prob_mean[0], est.prob_mean[t], rtol=1e-12)
         assert one.stats["beta_var"][0] == pytest.approx(est.stats["beta_var"][t], rel=1e-12)
+
+
+def test_tite_needs_followup_of_every_patient_without_dlt():
+    skel = bd.crm_skeleton(0.25, 0.05, 3, 5)
+    follow = [21.0, 21.0, 21.0, 14.0, float("nan"), 7.0, np.nan]
+    out = bd.Outcomes.from_frame(_tite_frame(follow))
+    # row 4 has a DLT (weight 1 whatever its follow-up); row 6 has none and no follow-up
+    with pytest.raises(ValueError, match=r"row 6 .*field 'followup_days': missing"):
+        bd.CRM(skel, 0.25, tite_window=21).fit(out)
+    bd.CRM(skel, 0.25).fit(out)  # without TITE follow-up is not needed

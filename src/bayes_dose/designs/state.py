@@ -116,7 +116,8 @@ class DoseData:
         """One-trial state from the patients of a single arm.
 
         With ``tite_window`` a patient without DLT weighs
-        ``min(followup_days / tite_window, 1)`` (missing follow-up counts as complete).
+        ``min(followup_days / tite_window, 1)``; a missing follow-up of a patient without DLT
+        is an error (its weight cannot be guessed).
         """
         f = outcomes.to_frame()
         if len(set(f["arm"])) > 1:
@@ -146,7 +147,15 @@ class DoseData:
         w = np.ones(len(f))
         if tite_window is not None:
             fu = f["followup_days"].to_numpy(dtype=float)
-            frac = np.where(np.isnan(fu), 1.0, np.minimum(fu / float(tite_window), 1.0))
+            unknown = np.isnan(fu) & (y == 0)
+            if unknown.any():  # a pending weight cannot be guessed
+                i = int(np.flatnonzero(unknown)[0])
+                raise ValueError(
+                    f"row {i} (patient_id={f['patient_id'].iat[i]!r}) field 'followup_days': "
+                    f"missing; a TITE design (window {tite_window:g} days) needs the days of DLT "
+                    "follow-up of every patient without a DLT"
+                )
+            frac = np.minimum(fu / float(tite_window), 1.0)
             w = np.where(y == 1, 1.0, frac)
         return cls(
             n, d, current, last_n, last_dlt,
