@@ -28,7 +28,9 @@ from scipy.special import expit
 from .blrm_grid import Quadrature, whitened_quadrature
 from .estimate import Estimate
 
-__all__ = ["BLRMModel", "BLRMPrior", "interval_summary", "weighted_quantiles"]
+__all__ = [
+    "BLRMModel", "BLRMPrior", "interval_estimate", "interval_summary", "weighted_quantiles",
+]  # fmt: skip
 
 #: Names of the interval categories, in order.
 CATEGORIES = ("under", "target", "over")
@@ -162,6 +164,29 @@ def interval_summary(
     return out
 
 
+def interval_estimate(
+    prob: np.ndarray,
+    weights: np.ndarray,
+    cuts: tuple[float, float],
+    params: Mapping[str, np.ndarray],
+    above: tuple[np.ndarray, np.ndarray] | None = None,
+    intervals: bool = True,
+    engine: str = "grid",
+    extra: Mapping[str, np.ndarray] | None = None,
+) -> Estimate:
+    """:func:`interval_summary` as an :class:`Estimate`: interval probabilities and the
+    posterior mean of every parameter (``<name>_mean``) in ``stats``, plus ``extra``."""
+    s = interval_summary(prob, weights, cuts, above, intervals)
+    stats = {k: s[k] for k in ("p_under", "p_target", "p_over")}
+    for name, values in params.items():
+        stats[f"{name}_mean"] = weights @ np.asarray(values, dtype=float)
+    stats.update(extra or {})
+    return Estimate(
+        prob_mean=s["prob_mean"], prob_lower=s.get("prob_lower"),
+        prob_upper=s.get("prob_upper"), interval=0.9, stats=stats, engine=engine,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class BLRMModel:
     """Two-parameter logistic dose-toxicity model with a bivariate normal prior.
@@ -285,18 +310,9 @@ class BLRMModel:
             Recorded on the estimate.
         """
         prob = self.prob(param_values["log_alpha"], param_values["log_beta"])
-        w = np.atleast_2d(weights)
-        s = interval_summary(prob, w, self.cuts, above, intervals)
-        stats = {k: s[k] for k in ("p_under", "p_target", "p_over")}
-        stats["log_alpha_mean"] = w @ np.asarray(param_values["log_alpha"], dtype=float)
-        stats["log_beta_mean"] = w @ np.asarray(param_values["log_beta"], dtype=float)
-        return Estimate(
-            prob_mean=s["prob_mean"],
-            prob_lower=s.get("prob_lower"),
-            prob_upper=s.get("prob_upper"),
-            interval=0.9,
-            stats=stats,
-            engine=engine,
+        params = {k: param_values[k] for k in ("log_alpha", "log_beta")}
+        return interval_estimate(
+            prob, np.atleast_2d(weights), self.cuts, params, above, intervals, engine
         )
 
     def spec(self) -> dict[str, Any]:

@@ -30,7 +30,7 @@ import numpy as np
 from scipy.special import expit
 
 from .blrm_grid import Quadrature, whitened_quadrature
-from .blrm_model import BLRMModel, interval_summary
+from .blrm_model import BLRMModel, interval_estimate
 from .estimate import Estimate
 
 __all__ = ["CombinationModel", "NormalPrior"]
@@ -203,19 +203,9 @@ class CombinationModel:
         """
         w = np.atleast_2d(weights)
         prob = self.prob(param_values, "combo")
-        s = interval_summary(prob, w, self.cuts, above, intervals)
-        stats = {k: s[k] for k in ("p_under", "p_target", "p_over")}
-        for name in self.param_names:
-            stats[f"{name}_mean"] = w @ np.asarray(param_values[name], dtype=float)
-        stats["mono_prob_mean"] = w @ self.prob(param_values, "mono")
-        return Estimate(
-            prob_mean=s["prob_mean"],
-            prob_lower=s.get("prob_lower"),
-            prob_upper=s.get("prob_upper"),
-            interval=0.9,
-            stats=stats,
-            engine=engine,
-        )
+        params = {name: param_values[name] for name in self.param_names}
+        mono = {"mono_prob_mean": w @ self.prob(param_values, "mono")}
+        return interval_estimate(prob, w, self.cuts, params, above, intervals, engine, mono)
 
     def spec(self) -> dict[str, Any]:
         return {
