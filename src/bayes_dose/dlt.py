@@ -500,22 +500,18 @@ def _events(
         if uid not in arms:
             problems.add(f"{where} field 'USUBJID': unknown subject {uid!r} (not in subject table)")
             continue
-        try:
-            grade = get("ATOXGR", _int, grade_range)
-        except _Bad:
-            grade = None
-        try:
-            start = get("ASTDY", _int, study_day)
-        except _Bad:
-            start = None
-        try:
-            end = get("AENDY", _int, study_day)
-        except _Bad:
-            end = None
-        try:
-            durn = get("ADURN", _int, positive)
-        except _Bad:
-            durn = None
+
+        def get_int(col: str, check: Callable) -> int | None:
+            """The integer cell, or None when it is bad (already recorded as a problem)."""
+            try:
+                return get(col, _int, check)
+            except _Bad:
+                return None
+
+        grade = get_int("ATOXGR", grade_range)
+        start = get_int("ASTDY", study_day)
+        end = get_int("AENDY", study_day)
+        durn = get_int("ADURN", positive)
         rel_raw = _text(ae["AREL"].iat[i])
         related: bool | None = None
         if rel_raw is not None:
