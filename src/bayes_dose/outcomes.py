@@ -18,7 +18,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from .protocol import Protocol
 
-__all__ = ["COLUMNS", "Outcomes"]
+__all__ = ["COLUMNS", "DEFAULT_DLT_WINDOW", "MISSING_POLICIES", "Outcomes"]
 
 #: Columns of :meth:`Outcomes.to_frame`, in order.
 COLUMNS = (
@@ -26,7 +26,12 @@ COLUMNS = (
     "followup_days", "grade2",
 )  # fmt: skip
 
-_TOKEN = re.compile(r"^(\d+)([NTnt]+)$")
+_TOKEN = re.compile(r"^(\d+)([NTnt?]+)$")
+
+#: DLT window (days) when neither the caller nor a protocol gives one (the protocol default).
+DEFAULT_DLT_WINDOW = 21
+#: How a design may resolve patients whose DLT status is unknown (``Outcomes.resolve_unknown``).
+MISSING_POLICIES = ("assume_dlt", "assume_not")
 
 
 class Outcomes:
@@ -45,11 +50,29 @@ class Outcomes:
     {'n': [1, 1, 1, 6], 'dlt': [0, 0, 0, 1]}
     """
 
-    __slots__ = ("_doses_mg", "_frame")
+    __slots__ = ("_doses_mg", "_frame", "_dlt_window", "_missing_policy", "_imputed")
 
-    def __init__(self, frame: pd.DataFrame, doses_mg: dict[str, tuple[float, ...]] | None = None):
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        doses_mg: dict[str, tuple[float, ...]] | None = None,
+        dlt_window: int | None = None,
+        missing_policy: str | None = None,
+        imputed: tuple[str, ...] = (),
+    ):
         self._frame = frame
         self._doses_mg = dict(doses_mg or {})
+        self._dlt_window = dlt_window
+        self._missing_policy = missing_policy
+        self._imputed = tuple(imputed)
+
+    def _derive(self, frame: pd.DataFrame) -> Outcomes:
+        """Outcomes of a subset of patients, keeping the doses, window and missing policy."""
+        keep = set(frame["patient_id"])
+        return Outcomes(
+            frame, self._doses_mg, self._dlt_window, self._missing_policy,
+            tuple(p for p in self._imputed if p in keep),
+        )  # fmt: skip
 
     # -- constructors ------------------------------------------------------------
     @classmethod
@@ -57,7 +80,8 @@ class Outcomes:
         """Read an escalation-style string such as ``"1N 2N 3N 4NNN 4NTN"``.
 
         Each token is a 1-based dose level followed by one letter per patient
-        (``T`` = DLT, ``N`` = no DLT); each token is one cohort.
+        (``T`` = DLT, ``N`` = no DLT, ``?`` = DLT status unknown, e.g. an open query);
+        each token is one cohort.
 
         Parameters
         ----------
@@ -76,13 +100,13 @@ class Outcomes:
             if not m:
                 raise ValueError(
                     f"Outcomes.parse: cohort {c} token {token!r}: expected a dose level "
-                    "followed by T/N letters, e.g. '3NNT'"
+                    "followed by T/N/? letters, e.g. '3NNT'"
                 )
             level = int(m.group(1))
             for letter in m.group(2).upper():
                 rows.append(
                     {"patient_id": f"P{len(rows) + 1:03d}", "arm": arm, "dose_level": level,
-                     "dlt": int(letter == "T"), "cohort": c}
+                     "dlt": pd.NA if letter == "?" else int(letter == "T"), "cohort": c}
                 )  # fmt: skip
         frame = pd.DataFrame(rows, columns=["patient_id", "arm", "dose_level", "dlt", "cohort"])
         return cls.from_frame(frame, protocol=protocol)
@@ -244,8 +268,11 @@ class Outcomes:
                 raise ValueError(f"Outcomes.from_frame: {where(i)} field 'dose_level': missing")
 
         dlt = np.zeros(n, dtype=np.int64)
+        dlt_unknown = np.zeros(n, dtype=bool)
         for i, v in enumerate(df["dlt"]):
-            if isinstance(v, (bool, np.bool_)):
+            if v is pd.NA or (isinstance(v, str) and v.strip().lower() == "unknown"):
+                dlt_unknown[i] = True  # unknown DLT status (an open query)
+            elif isinstance(v, (bool, np.bool_)):
                 dlt[i] = int(v)
             elif _is_int(v) and int(v) in (0, 1):
                 dlt[i] = int(v)
@@ -301,7 +328,7 @@ class Outcomes:
                 "arm": pd.Series(arms, dtype=object),
                 "dose_level": levels,
                 "dose_mg": mg,
-                "dlt": dlt,
+                "dlt": pd.array(np.where(dlt_unknown, None, dlt).tolist(), dtype="Int64"),
                 "cohort": cohort,
                 "enroll_day": enroll,
                 "followup_days": follow,
@@ -310,7 +337,7 @@ class Outcomes:
             columns=list(COLUMNS),
         )
         doses = {a.name: a.doses_mg for a in protocol.arms} if protocol is not None else None
-        return cls(frame, doses)
+        return cls(frame, doses, protocol.dlt_window_days if protocol is not None else None)
 
     # -- views ---------------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
@@ -324,7 +351,9 @@ class Outcomes:
         arms = ", ".join(
             f"{a}: {k}" for a, k in self._frame.groupby("arm", sort=False).size().items()
         )
-        return f"<Outcomes {len(self)} patients ({arms or 'none'}); DLTs {int(self._frame['dlt'].sum())}>"
+        k = len(self.unknown())
+        unk = f"; unknown DLT status {k}" if k else ""
+        return f"<Outcomes {len(self)} patients ({arms or 'none'}); DLTs {int(self._frame['dlt'].sum())}{unk}>"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Outcomes) and self._frame.equals(other._frame)
@@ -343,7 +372,7 @@ class Outcomes:
     def arm(self, name: str) -> Outcomes:
         """Only the patients of arm ``name``."""
         sub = self._frame[self._frame["arm"] == name].reset_index(drop=True)
-        return Outcomes(sub, self._doses_mg)
+        return self._derive(sub)
 
     def cohorts(self) -> Iterable[Outcomes]:
         """Cumulative data after each cohort, in order (for replay / shadow decisions)."""
@@ -360,7 +389,7 @@ class Outcomes:
             mask = (
                 pd.Series(list(zip(f["arm"], f["cohort"], strict=True))).isin(keys[:k]).to_numpy()
             )
-            yield Outcomes(f[mask].reset_index(drop=True), self._doses_mg)
+            yield self._derive(f[mask].reset_index(drop=True))
 
     def counts(self, n_doses: int | None = None, arm: str | None = None) -> pd.DataFrame:
         """Patients and DLTs per dose level (levels 1..n_doses, zeros included).
@@ -371,6 +400,9 @@ class Outcomes:
             Number of levels to show (default: the arm's grid, or the highest level seen).
         arm : str, optional
             Restrict to one arm (required when the data hold several arms).
+
+        Patients with unknown DLT status count in ``n`` but not in ``dlt``; when there are
+        any, a column ``unknown`` (patients per dose with unknown status) is added.
         """
         f = self._frame
         if arm is None:
@@ -388,18 +420,177 @@ class Outcomes:
             )
         lv = f["dose_level"].to_numpy() - 1
         n = np.bincount(lv, minlength=n_doses)[:n_doses]
-        y = np.bincount(lv, weights=f["dlt"].to_numpy(), minlength=n_doses)[:n_doses].astype(
-            np.int64
-        )
+        na = f["dlt"].isna().to_numpy()
+        y = np.bincount(
+            lv, weights=f["dlt"].fillna(0).to_numpy(dtype=float), minlength=n_doses
+        )[:n_doses].astype(np.int64)
         mg = (
             np.asarray(grid, dtype=float)[:n_doses]
             if grid and len(grid) >= n_doses
             else np.full(n_doses, np.nan)
         )
-        return pd.DataFrame(
+        out = pd.DataFrame(
             {"dose_mg": mg, "n": n.astype(np.int64), "dlt": y},
             index=pd.Index(np.arange(1, n_doses + 1), name="dose_level"),
         )
+        if na.any():
+            out["unknown"] = np.bincount(lv[na], minlength=n_doses)[:n_doses].astype(np.int64)
+        return out
+
+    # -- follow-up and unknown DLT status ----------------------------------------------------
+    @property
+    def dlt_window_days(self) -> int | None:
+        """The protocol's DLT window (days) when the data were read with a protocol."""
+        return self._dlt_window
+
+    @property
+    def has_followup(self) -> bool:
+        """Whether the data record days of DLT follow-up (column ``followup_days``).
+
+        Without it every patient is taken as having completed the DLT window.
+        """
+        return bool(self._frame["followup_days"].notna().any())
+
+    @property
+    def missing_policy(self) -> str | None:
+        """How unknown DLT statuses were resolved (:meth:`resolve_unknown`), else None."""
+        return self._missing_policy
+
+    @property
+    def imputed(self) -> tuple[str, ...]:
+        """Patients whose unknown DLT status was filled by :attr:`missing_policy`."""
+        return self._imputed
+
+    def unknown(self) -> tuple[str, ...]:
+        """Patient ids whose DLT status is unknown (``dlt`` is ``<NA>``), in enrolment order.
+
+        Examples
+        --------
+        >>> import bayes_dose as bd
+        >>> bd.Outcomes.parse("1NNN 2N?N").unknown()
+        ('P005',)
+        """
+        f = self._frame
+        return tuple(str(p) for p in f.loc[f["dlt"].isna(), "patient_id"])
+
+    def pending(self, window_days: float, as_of: int | None = None) -> pd.DataFrame:
+        """Patients without a DLT whose DLT follow-up is shorter than the window.
+
+        Parameters
+        ----------
+        window_days : float
+            DLT observation window (days).
+        as_of : int, optional
+            Study day of the analysis.  A patient's follow-up is then at most
+            ``as_of - enroll_day + 1`` days (the day of first dose is day 1), and patients
+            without a recorded ``followup_days`` get exactly that (needs ``enroll_day``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``patient_id``, ``arm``, ``dose_level``, ``followup_days``, ``days_left``
+            (window minus follow-up) and ``window_complete_day`` (study day
+            ``enroll_day + window - 1``; NaN without ``enroll_day``).  Empty when the data
+            have no follow-up (:attr:`has_followup` is False) and no ``as_of`` is given.
+
+        Raises
+        ------
+        ValueError
+            A patient without DLT has no follow-up while others do (its status cannot be
+            guessed), or ``as_of`` is before a patient's enrolment.
+
+        Examples
+        --------
+        >>> import pandas as pd, bayes_dose as bd
+        >>> out = bd.Outcomes.from_frame(pd.DataFrame({
+        ...     "patient_id": ["A", "B", "C"], "arm": "mono", "dose_level": 1, "dlt": [0, 1, 0],
+        ...     "enroll_day": [1, 8, 15], "followup_days": [21, 3, 7]}))
+        >>> out.pending(21)[["patient_id", "days_left", "window_complete_day"]].to_dict("list")
+        {'patient_id': ['C'], 'days_left': [14.0], 'window_complete_day': [35.0]}
+        """
+        window = float(window_days)
+        if not np.isfinite(window) or window <= 0:
+            raise ValueError(f"Outcomes.pending: window_days must be > 0, got {window_days!r}")
+        f = self._frame
+        cols = ["patient_id", "arm", "dose_level", "followup_days", "days_left",
+                "window_complete_day"]  # fmt: skip
+        if not self.has_followup and as_of is None:
+            return pd.DataFrame({c: [] for c in cols})
+        fu = f["followup_days"].to_numpy(dtype=float).copy()
+        enroll = f["enroll_day"].to_numpy(dtype=float)
+        if as_of is not None:
+            if isinstance(as_of, bool) or not isinstance(as_of, (int, np.integer)):
+                raise ValueError(f"Outcomes.pending: as_of must be a study day, got {as_of!r}")
+            seen = as_of - enroll + 1
+            late = np.flatnonzero(seen < 1)
+            if len(late):
+                i = int(late[0])
+                raise ValueError(
+                    f"Outcomes.pending: row {i} (patient_id={f['patient_id'].iat[i]!r}) "
+                    f"field 'enroll_day': day {enroll[i]:g} is after as_of={as_of}"
+                )
+            fu = np.where(np.isnan(fu), seen, np.fmin(fu, seen))
+        no_dlt = (f["dlt"] == 0).fillna(False).to_numpy(dtype=bool)
+        blank = np.flatnonzero(no_dlt & np.isnan(fu))
+        if len(blank):
+            i = int(blank[0])
+            raise ValueError(
+                f"Outcomes.pending: row {i} (patient_id={f['patient_id'].iat[i]!r}) field "
+                "'followup_days': missing for a patient without DLT while other patients "
+                "have it; write the days of DLT follow-up (the window length if complete)"
+            )
+        mask = no_dlt & (fu < window)
+        out = pd.DataFrame(
+            {
+                "patient_id": f.loc[mask, "patient_id"].astype(str).to_numpy(),
+                "arm": f.loc[mask, "arm"].astype(str).to_numpy(),
+                "dose_level": f.loc[mask, "dose_level"].to_numpy(),
+                "followup_days": fu[mask],
+                "days_left": window - fu[mask],
+                "window_complete_day": enroll[mask] + window - 1,
+            },
+            columns=cols,
+        )
+        return out.reset_index(drop=True)
+
+    def resolve_unknown(self, policy: str) -> Outcomes:
+        """The data with every unknown DLT status filled by ``policy``.
+
+        Parameters
+        ----------
+        policy : {"assume_dlt", "assume_not"}
+            Count each patient with unknown status as a DLT, or as no DLT.  The policy and
+            the patients it filled are recorded (:attr:`missing_policy`, :attr:`imputed`)
+            and go into fits and manifests.
+
+        Examples
+        --------
+        >>> import bayes_dose as bd
+        >>> out = bd.Outcomes.parse("1NNN 2N?N").resolve_unknown("assume_dlt")
+        >>> out.counts()["dlt"].tolist(), out.imputed, out.missing_policy
+        ([0, 1], ('P005',), 'assume_dlt')
+        """
+        if policy not in MISSING_POLICIES:
+            raise ValueError(
+                f"Outcomes.resolve_unknown: policy must be one of {MISSING_POLICIES}, got {policy!r}"
+            )
+        if self._missing_policy is not None and self._missing_policy != policy:
+            raise ValueError(
+                f"Outcomes.resolve_unknown: unknown DLT statuses were already resolved with "
+                f"{self._missing_policy!r}"
+            )
+        ids = self.unknown()
+        f = self._frame.copy()
+        f["dlt"] = f["dlt"].fillna(1 if policy == "assume_dlt" else 0)
+        return Outcomes(
+            f, self._doses_mg, self._dlt_window, policy, tuple(dict.fromkeys(self._imputed + ids))
+        )
+
+    def _without(self, patient_ids: Iterable[str]) -> Outcomes:
+        """The data without the given patients (e.g. those not evaluable yet)."""
+        drop = set(patient_ids)
+        keep = ~self._frame["patient_id"].isin(drop).to_numpy()
+        return self._derive(self._frame[keep].reset_index(drop=True))
 
 
 def _isna(v: object) -> bool:
