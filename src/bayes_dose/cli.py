@@ -173,20 +173,73 @@ def _arms(spec: Any, arm: str | None) -> list[str]:
 def _args_recommend(p: argparse.ArgumentParser) -> None:
     _add_spec_args(p)
     p.add_argument("--arm", default=None, help="only this arm")
+    p.add_argument(
+        "--missing", choices=("assume_dlt", "assume_not"), default=None,
+        help="count patients with unknown DLT status as DLTs / non-DLTs (default: hold)",
+    )  # fmt: skip
     p.add_argument("--out", type=Path, default=None, help="write the output to this file")
 
 
+def patient_notes(cmp: Any) -> list[str]:
+    """Sentences on the patients the fits could not count in full: holds, pending
+    follow-up (with the days left), unknown DLT status, and data without follow-up."""
+    lines = []
+    for (arm, name), fit in cmp.fits.items():
+        if fit.hold:
+            lines.append(f"[{arm}] {name} holds: {fit.reason}")
+    seen: set[str] = set()
+    for (arm, _), fit in cmp.fits.items():
+        if fit.pending and fit.dlt_window is not None:
+            for r in fit.outcomes.pending(fit.dlt_window).itertuples():
+                if r.patient_id in fit.pending and r.patient_id not in seen:
+                    seen.add(r.patient_id)
+                    day = (
+                        f", window completes on study day {r.window_complete_day:g}"
+                        if r.window_complete_day == r.window_complete_day
+                        else ""
+                    )
+                    lines.append(
+                        f"[{arm}] pending: {r.patient_id} (level {r.dose_level}, "
+                        f"{r.followup_days:g} of {fit.dlt_window:g} days{day}, "
+                        f"{r.days_left:g} days left)"
+                    )
+        for p in fit.unknown:
+            if p not in seen:
+                seen.add(p)
+                how = (
+                    f"counted by missing={fit.missing_policy!r}" if fit.missing_policy else "hold"
+                )
+                lines.append(f"[{arm}] unknown DLT status: {p} ({how})")
+    for arm, o in cmp.outcomes.items():
+        if arm in cmp.designs and len(o) and not o.has_followup:
+            lines.append(
+                f"[{arm}] the data have no followup_days: every patient is taken as having "
+                "completed the DLT window"
+            )
+    return lines
+
+
 def _cmd_recommend(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from .compare import compare
 
     spec, out, _ = _load(args)
     arms = _arms(spec, args.arm)
-    data = {a: out.arm(a) for a in arms}
-    cmp = compare({a: spec.designs[a] for a in arms}, data)
-    cols = ["arm", "design", "next_dose", "stop", "mtd_label", "mtd", "rp2d", "rp2d_mg",
-            "prob_tox_rp2d", "p_overdose_rp2d", "reason"]  # fmt: skip
+    # every arm's data: a design borrowing from another arm reads it
+    data = {a: out.arm(a) for a in dict.fromkeys([*out.arms, *arms])}
+    cmp = compare({a: spec.designs[a] for a in arms}, data, missing=args.missing)
+    cols = ["arm", "design", "next_dose", "stop", "hold", "mtd_label", "mtd", "rp2d",
+            "rp2d_mg", "prob_tox_rp2d", "p_overdose_rp2d", "pending", "unknown",
+            "reason"]  # fmt: skip
     ag = cmp.agreement()
-    _emit({"recommendations": cmp.table()[cols], "agreement": ag}, args.format, args.out)
+    tables: dict[str, Any] = {"recommendations": cmp.table()[cols], "agreement": ag}
+    notes = patient_notes(cmp)
+    if notes:
+        tables["patients not counted in full"] = (
+            pd.DataFrame({"note": notes}) if args.format == "json" else "\n".join(notes)
+        )
+    _emit(tables, args.format, args.out)
     return 0
 
 
@@ -203,17 +256,16 @@ def simulate_spec(
 ) -> dict[str, Any]:
     """Simulate each arm's designs on the spec's scenarios: ``{arm: xarray.Dataset}``.
 
-    Designs that read several arms (the combination BLRM) are not simulated on one arm.
+    Designs that need another arm's data they do not hold (``requires_other_arms``: the
+    combination BLRM borrowing without ``mono_data``) are not simulated on one arm.
     """
     import bayes_dose
-
-    from .compare import reads_all_arms
 
     n = int(n_trials or spec.simulation.get("n_trials", 200))
     sims = {}
     for a in arms or list(spec.designs):
         scen = spec.scenarios(a)
-        designs = {k: d for k, d in spec.designs[a].items() if not reads_all_arms(d)}
+        designs = {k: d for k, d in spec.designs[a].items() if not d.requires_other_arms}
         if not scen or not designs:
             continue
         sims[a] = bayes_dose.simulate(
@@ -335,7 +387,6 @@ def _args_boundaries(p: argparse.ArgumentParser) -> None:
 def _cmd_boundaries(args: argparse.Namespace) -> int:
     import bayes_dose
 
-    from .compare import reads_all_arms
     from .io import load_spec
     from .paths import decision_table
 
@@ -349,7 +400,7 @@ def _cmd_boundaries(args: argparse.Namespace) -> int:
     if args.spec is not None:
         spec = load_spec(args.spec)
         arm = _arms(spec, args.arm)[0]
-        designs = {k: d for k, d in spec.designs[arm].items() if not reads_all_arms(d)}
+        designs = {k: d for k, d in spec.designs[arm].items() if not d.requires_other_arms}
         n_max = 9 if args.n_max is None else args.n_max
         t = decision_table(designs, n_max=n_max, cohort_size=args.cohort_size)
         flat = t.xs("action", axis=1, level="field").reset_index()
@@ -377,7 +428,7 @@ def write_memo(
     """Compare, simulate and write the memo with the data behind it into folder ``out``."""
     import json
 
-    from .compare import compare, reads_all_arms
+    from .compare import compare
     from .report import report
 
     out.mkdir(parents=True, exist_ok=True)
@@ -386,7 +437,7 @@ def write_memo(
     cmp = compare(spec.designs, data, mcmc=mcmc, mcmc_kwargs=mcmc_kwargs)
     sims = simulate_spec(spec, seed, n_trials)
     skipped = [f"{n} ({a})" for a, ds in spec.designs.items() for n, d in ds.items()
-               if reads_all_arms(d) and spec.scenarios(a)]  # fmt: skip
+               if d.requires_other_arms and spec.scenarios(a)]  # fmt: skip
     if sims and skipped:
         notes = (*notes, "Not simulated here (they decide from several arms' data): "
                  f"{', '.join(skipped)}. To simulate the combination arm borrowing from the "

@@ -11,7 +11,6 @@ and the reason.  ``agreement()`` sets each design against the protocol's 3+3;
 from __future__ import annotations
 
 import html
-import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -117,6 +116,10 @@ def recommend_rp2d(fit: Fit, arm: str, rule: RP2DPolicy | None = None) -> tuple[
     >>> fit.mtd, bd.recommend_rp2d(fit, "mono")
     (5, (2, 'MTD = level 5; capped at level 2, the highest level given to patients'))
     """
+    if getattr(fit, "hold", False):
+        return None, (
+            "no RP2D while the design holds (patients pending or with unknown DLT status)"
+        )
     if fit.mtd is None:
         if fit.stop:
             return None, "no RP2D: no dose is acceptable"
@@ -141,22 +144,17 @@ def recommend_rp2d(fit: Fit, arm: str, rule: RP2DPolicy | None = None) -> tuple[
 
 
 def reads_all_arms(design: Any) -> bool:
-    """Whether the design is fitted on every arm's data (the combination BLRM).
+    """Whether the design is fitted on every arm's data: it borrows from another arm.
 
-    A design says so with a ``reads_all_arms`` attribute, or by a ``fit`` whose data
-    argument accepts a mapping of arm name to Outcomes.
+    The one predicate is :attr:`Design.borrows_from <bayes_dose.Design.borrows_from>`
+    (non-empty: the combination BLRM with ``borrow=True``), from which
+    ``Design.requires_other_arms`` follows too.  Objects that are not :class:`Design`
+    may say so with a ``reads_all_arms`` attribute.
     """
-    flag = getattr(design, "reads_all_arms", None)
-    if flag is not None:
-        return bool(flag)
-    fit = getattr(design, "fit", None)
-    if fit is None:
-        return False
-    try:
-        params = list(inspect.signature(fit).parameters.values())
-    except (TypeError, ValueError):
-        return False
-    return bool(params) and "Mapping" in str(params[0].annotation)
+    borrows = getattr(design, "borrows_from", None)
+    if borrows is not None:
+        return bool(borrows)
+    return bool(getattr(design, "reads_all_arms", False))
 
 
 def _normalise(designs: Mapping[str, Any], arms: tuple[str, ...]) -> dict[str, dict[str, Design]]:
@@ -205,8 +203,11 @@ def _fit_one(
     engine: str,
     name: str,
     engine_kwargs: Mapping[str, Any] | None = None,
+    missing: str | None = None,
 ) -> Fit:
     kw = dict(engine_kwargs or {}) if engine != "grid" else {}
+    if missing is not None:
+        kw["missing"] = missing
     try:
         if reads_all_arms(design):
             return design.fit(data, engine=engine, **kw)
@@ -262,6 +263,7 @@ class Comparison:
     ----------
     designs : dict of arm -> {name: Design}
     outcomes : dict of arm -> Outcomes
+        Every arm of the data (also arms without designs that a borrowing design reads).
     fits : dict of (arm, name) -> Fit
     reference : dict of arm -> name of the reference design (the protocol's 3+3) or None
     rp2d_rule : RP2D policy or None
@@ -271,6 +273,8 @@ class Comparison:
     mcmc_fits : dict of (arm, name) -> Fit
         PyMC fits of the designs named in ``compare(mcmc=...)`` (diagnostics and a check
         of the decision engine; decisions come from ``fits``).
+    missing : str or None
+        Policy for unknown DLT statuses given to every fit (``compare(missing=...)``).
     """
 
     designs: dict[str, dict[str, Design]]
@@ -282,6 +286,7 @@ class Comparison:
     engine_kwargs: Mapping[str, Any] = field(default_factory=dict)
     mcmc_fits: dict[tuple[str, str], Fit] = field(default_factory=dict, repr=False)
     mcmc_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    missing: str | None = None
 
     def mcmc_check(self) -> pd.DataFrame:
         """Per PyMC fit: its diagnostics and how far it is from the decision fit.
@@ -320,7 +325,12 @@ class Comparison:
         return recommend_rp2d(self.fits[(arm, name)], arm, self.rp2d_rule)
 
     def table(self) -> pd.DataFrame:
-        """One row per arm and design: next dose, stop, MTD/MAD, RP2D, estimates, reasons."""
+        """One row per arm and design: next dose, stop, MTD/MAD, RP2D, estimates, reasons.
+
+        ``hold`` (the design waits: patients pending or with unknown DLT status),
+        ``pending`` and ``unknown`` (comma-separated patient ids) say which patients the
+        decision could not count in full (see :meth:`Design.fit <bayes_dose.Design.fit>`).
+        """
         rows = []
         for (arm, name), fit in self.fits.items():
             rp2d, why = self.rp2d(arm, name)
@@ -341,6 +351,9 @@ class Comparison:
                     "reason": fit.reason,
                     "n_patients": len(self.outcomes[arm]),
                     "n_dlt": int(self.outcomes[arm].to_frame()["dlt"].sum()),
+                    "hold": bool(getattr(fit, "hold", False)),
+                    "pending": ", ".join(getattr(fit, "pending", ())),
+                    "unknown": ", ".join(getattr(fit, "unknown", ())),
                 }
             )
         df = pd.DataFrame(rows)
@@ -366,7 +379,7 @@ class Comparison:
                 if name == ref:
                     continue
                 d = t.loc[(arm, name)]
-                agree_next = bool(d["stop"] == r["stop"]) and (
+                agree_next = bool(d["stop"] == r["stop"] and d["hold"] == r["hold"]) and (
                     bool(d["stop"]) or _same(d["next_dose"], r["next_dose"])
                 )
                 agree_rp2d = _same(d["rp2d"], r["rp2d"])
@@ -416,11 +429,13 @@ class Comparison:
             for k, (sub, f) in enumerate(zip(cum, frames, strict=True), start=1):
                 last = f[f["cohort"] == f["cohort"].iat[-1]]
                 lv = int(last["dose_level"].iat[0])
-                cohort = f"{lv}" + "".join("T" if y else "N" for y in last["dlt"])
+                cohort = f"{lv}" + "".join(
+                    "?" if pd.isna(y) else "T" if y else "N" for y in last["dlt"]
+                )
                 actual = int(frames[k]["dose_level"].iat[-1]) if k < len(cum) else None
                 data = {**self.outcomes, arm: sub}
                 for name, design in self.designs[arm].items():
-                    fit = _fit_one(design, arm, data, "grid", name)
+                    fit = _fit_one(design, arm, data, "grid", name, missing=self.missing)
                     nd = fit.next_dose
                     rows.append(
                         {
@@ -432,6 +447,7 @@ class Comparison:
                             "design": name,
                             "next_dose": nd,
                             "stop": fit.stop,
+                            "hold": bool(getattr(fit, "hold", False)),
                             "mtd": fit.mtd,
                             "actual_next": actual,
                             "follows": (actual is not None and nd == actual and not fit.stop),
@@ -480,6 +496,8 @@ def _sentence(name: str, ref: str, d: pd.Series, r: pd.Series, diff: Any) -> str
     arm = d.name[0] if isinstance(d.name, tuple) else ""
 
     def none(s: pd.Series, who: str) -> str:
+        if s.get("hold", False):
+            return f"{who} holds (patients not evaluable yet)"
         return f"{who} finds no acceptable dose" if s["stop"] else f"{who} has no RP2D yet"
 
     if pd.isna(d["rp2d"]) and pd.isna(r["rp2d"]):
@@ -498,6 +516,8 @@ def _sentence(name: str, ref: str, d: pd.Series, r: pd.Series, diff: Any) -> str
         )
 
     def nxt(s: pd.Series) -> str:
+        if s.get("hold", False):
+            return "hold"
         return "stop" if s["stop"] else f"level {int(s['next_dose'])}"
 
     same_next = nxt(d) == nxt(r)
@@ -519,6 +539,7 @@ def compare(
     engine_kwargs: Mapping[str, Any] | None = None,
     mcmc: Sequence[str] = (),
     mcmc_kwargs: Mapping[str, Any] | None = None,
+    missing: str | None = None,
 ) -> Comparison:
     """Fit every design on its arm's data and compare the recommendations.
 
@@ -544,6 +565,9 @@ def compare(
         :meth:`Comparison.mcmc_check`); decisions stay with ``engine``.
     mcmc_kwargs : mapping, optional
         Sampler settings of those fits.
+    missing : {None, "assume_dlt", "assume_not"}
+        Policy for patients with unknown DLT status, passed to every fit (None: designs
+        hold on them; see :meth:`Design.fit <bayes_dose.Design.fit>`).
 
     Returns
     -------
@@ -564,7 +588,7 @@ def compare(
     for arm, ds in per_arm.items():
         for name, d in ds.items():
             eng = engine.get(name, "grid") if isinstance(engine, Mapping) else engine
-            fits[(arm, name)] = _fit_one(d, arm, data, eng, name, engine_kwargs)
+            fits[(arm, name)] = _fit_one(d, arm, data, eng, name, engine_kwargs, missing)
     refs: dict[str, str | None] = {}
     for arm, ds in per_arm.items():
         want = reference.get(arm) if isinstance(reference, Mapping) else reference
@@ -583,12 +607,14 @@ def compare(
     for arm, ds in per_arm.items():
         for name, d in ds.items():
             if name in mcmc:
-                mcmc_fits[(arm, name)] = _fit_one(d, arm, data, "pymc", name, mcmc_kwargs)
+                mcmc_fits[(arm, name)] = _fit_one(
+                    d, arm, data, "pymc", name, mcmc_kwargs, missing
+                )
     if rp2d_rule is not None and not callable(rp2d_rule):
         raise ValueError(f"compare: rp2d_rule must be callable, got {rp2d_rule!r}")
     return Comparison(
         designs=per_arm,
-        outcomes={a: data[a] for a in per_arm},
+        outcomes=dict(data),
         fits=fits,
         reference=refs,
         rp2d_rule=rp2d_rule,
@@ -596,4 +622,5 @@ def compare(
         engine_kwargs=dict(engine_kwargs or {}),
         mcmc_fits=mcmc_fits,
         mcmc_kwargs=dict(mcmc_kwargs or {}),
+        missing=missing,
     )
