@@ -173,8 +173,9 @@ def test_tite_weighted_likelihood_matches_quad(model):
     assert fit.beta_mean == pytest.approx(mean, abs=1e-8)
     assert fit.beta_var == pytest.approx(var, abs=1e-8)
     np.testing.assert_allclose(fit.prob_tox.values, pm, atol=1e-8)
-    # here the pending patients' smaller weights leave a wider posterior
-    full = bd.CRM(skel, 0.25, model=model).fit(out)
+    # here the pending patients' smaller weights leave a wider posterior than complete
+    # follow-up would (a plain CRM on the pending data holds instead of counting them)
+    full = bd.CRM(skel, 0.25, model=model).fit(bd.Outcomes.from_frame(_tite_frame([21.0] * 7)))
     assert fit.beta_var > full.beta_var
 
 

@@ -193,6 +193,12 @@ def patient_notes(cmp: Any) -> list[str]:
             for r in fit.outcomes.pending(fit.dlt_window).itertuples():
                 if r.patient_id in fit.pending and r.patient_id not in seen:
                     seen.add(r.patient_id)
+                    if r.followup_days != r.followup_days:  # NaN: not recorded
+                        lines.append(
+                            f"[{arm}] pending: {r.patient_id} (level {r.dose_level}, "
+                            "follow-up not recorded)"
+                        )
+                        continue
                     day = (
                         f", window completes on study day {r.window_complete_day:g}"
                         if r.window_complete_day == r.window_complete_day

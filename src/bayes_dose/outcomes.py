@@ -492,12 +492,14 @@ class Outcomes:
             (window minus follow-up) and ``window_complete_day`` (study day
             ``enroll_day + window - 1``; NaN without ``enroll_day``).  Empty when the data
             have no follow-up (:attr:`has_followup` is False) and no ``as_of`` is given.
+            A patient without DLT whose follow-up is not recorded while other patients'
+            is cannot be taken as complete: it is pending with ``followup_days`` and
+            ``days_left`` NaN.
 
         Raises
         ------
         ValueError
-            A patient without DLT has no follow-up while others do (its status cannot be
-            guessed), or ``as_of`` is before a patient's enrolment.
+            ``as_of`` is before a patient's enrolment.
 
         Examples
         --------
@@ -531,15 +533,7 @@ class Outcomes:
                 )
             fu = np.where(np.isnan(fu), seen, np.fmin(fu, seen))
         no_dlt = (f["dlt"] == 0).fillna(False).to_numpy(dtype=bool)
-        blank = np.flatnonzero(no_dlt & np.isnan(fu))
-        if len(blank):
-            i = int(blank[0])
-            raise ValueError(
-                f"Outcomes.pending: row {i} (patient_id={f['patient_id'].iat[i]!r}) field "
-                "'followup_days': missing for a patient without DLT while other patients "
-                "have it; write the days of DLT follow-up (the window length if complete)"
-            )
-        mask = no_dlt & (fu < window)
+        mask = no_dlt & (np.isnan(fu) | (fu < window))
         out = pd.DataFrame(
             {
                 "patient_id": f.loc[mask, "patient_id"].astype(str).to_numpy(),

@@ -508,7 +508,7 @@ class Design(ABC):
             k = len(pend)
             who = ", ".join(
                 f"{r.patient_id} ({r.followup_days:g} of {window:g} days)" for r in pend.itertuples()
-            )
+            )  # a TITE fit needs every follow-up (DoseData.from_outcomes), so none is NaN
             reason += (
                 f" [TITE: the decision rests on {k} patient{'s' if k > 1 else ''} still in "
                 f"DLT follow-up, weighted by follow-up: {who}]"
@@ -716,6 +716,8 @@ def _where(r: Any) -> str:
 
 
 def _pending_text(r: Any, window: float) -> str:
+    if not np.isfinite(r.followup_days):
+        return f"{r.patient_id} (arm {r.arm}, level {r.dose_level}: follow-up not recorded)"
     done = (
         f"window completes on study day {r.window_complete_day:g}, "
         if np.isfinite(r.window_complete_day)
