@@ -184,9 +184,15 @@ def patient_notes(cmp: Any) -> list[str]:
     """Sentences on the patients the fits could not count in full: holds, pending
     follow-up (with the days left), unknown DLT status, and data without follow-up."""
     lines = []
+    held: dict[str, list[str]] = {}
     for (arm, name), fit in cmp.fits.items():
         if fit.hold:
-            lines.append(f"[{arm}] {name} holds: {fit.reason}")
+            held.setdefault(arm, []).append(name)
+    for arm, names in held.items():
+        lines.append(
+            f"[{arm}] on hold (no next cohort until the patients below are evaluable): "
+            f"{', '.join(names)}"
+        )
     seen: set[str] = set()
     for (arm, _), fit in cmp.fits.items():
         if fit.pending and fit.dlt_window is not None:
