@@ -50,7 +50,7 @@ class Outcomes:
     {'n': [1, 1, 1, 6], 'dlt': [0, 0, 0, 1]}
     """
 
-    __slots__ = ("_doses_mg", "_frame", "_dlt_window", "_missing_policy", "_imputed")
+    __slots__ = ("_dlt_window", "_doses_mg", "_frame", "_imputed", "_missing_policy")
 
     def __init__(
         self,
