@@ -464,7 +464,8 @@ class Comparison:
         return f"<Comparison {arms}>"
 
     def __str__(self) -> str:
-        cols = ["arm", "design", "next_dose", "stop", "mtd_label", "mtd", "rp2d", "reason"]
+        cols = ["arm", "design", "next_dose", "stop", "hold", "mtd_label", "mtd", "rp2d",
+                "reason"]  # fmt: skip
         out = self.table()[cols].to_string(index=False)
         ag = self.agreement()
         if len(ag):
@@ -472,8 +473,8 @@ class Comparison:
         return out
 
     def _repr_html_(self) -> str:
-        cols = ["arm", "design", "next_dose", "stop", "mtd_label", "mtd", "rp2d",
-                "prob_tox_rp2d", "p_overdose_rp2d", "reason"]  # fmt: skip
+        cols = ["arm", "design", "next_dose", "stop", "hold", "mtd_label", "mtd", "rp2d",
+                "prob_tox_rp2d", "p_overdose_rp2d", "pending", "unknown", "reason"]  # fmt: skip
         parts = ["<h4>Recommendations per arm and design</h4>",
                  self.table()[cols].to_html(index=False, float_format="%.3f", na_rep="–")]  # fmt: skip
         ag = self.agreement()
