@@ -163,7 +163,8 @@ class Outcomes:
         """Validate a tidy DataFrame with one row per patient.
 
         Required columns: ``patient_id``, ``arm``, ``dose_level`` (1-based) or
-        ``dose_mg`` (then ``protocol`` maps mg to levels), ``dlt`` (0/1).  Optional:
+        ``dose_mg`` (then ``protocol`` maps mg to levels), ``dlt`` (0/1; ``pd.NA`` or
+        ``"unknown"``: DLT status unknown, see :meth:`unknown`).  Optional:
         ``cohort`` (default: runs of consecutive patients at one dose), ``enroll_day``,
         ``followup_days`` (DLT observation so far, for TITE designs; ``>= 0``),
         ``grade2`` (0/1: a grade-2 drug-related toxicity, ends accelerated titration).
