@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..inference.engines import engines
 from ..inference.estimate import Estimate
 from ..outcomes import Outcomes
 from .rules import StoppingRule
@@ -231,6 +232,7 @@ class Design(ABC):
 
     def estimate(self, data: DoseData, engine: str = "grid", **kwargs: Any) -> Estimate:
         """Estimate DLT probabilities (rule-based designs: observed rates)."""
+        engines[engine]  # an unknown name is an error listing the registered engines
         if kwargs:
             raise TypeError(
                 f"{type(self).__name__}.estimate: unexpected arguments {sorted(kwargs)}"
@@ -360,8 +362,10 @@ class Design(ABC):
         ----------
         outcomes : Outcomes
             Patients of one arm.
-        engine : {"grid", "pymc"}
-            Inference engine for model-based designs (rule-based designs ignore it).
+        engine : str
+            A registered inference engine (:data:`bayes_dose.engines`: ``"grid"``,
+            ``"pymc"``, ``"nutpie"``, ...); rule-based designs estimate observed rates
+            whatever the engine.
         **engine_kwargs
             Passed to the engine (e.g. ``draws``, ``chains``, ``random_seed``).
         """

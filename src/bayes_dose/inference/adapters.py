@@ -1,0 +1,104 @@
+"""Model adapters: what every engine needs to know about a model family, stated once.
+
+An engine never asks a model's type or guesses attribute names: it looks the model's
+class up in :data:`ADAPTERS` (walking the class's MRO) and calls the adapter, which knows
+
+- ``grid(model, evidence, resolution=..., **options)``: the exact (grid / quadrature)
+  estimate, vectorised over trials;
+- ``key(model)``: a hashable identity of the PyMC graph (models with equal keys share
+  one compiled graph);
+- ``graph(model)``: the PyMC model, built once per key (data enter as ``pm.Data``),
+  with the names of the reported variables and an optional function deriving them from
+  the draws of the whitened vector ``z``;
+- ``data(model, evidence)``: the values of the graph's ``pm.Data`` containers for one
+  trial;
+- ``summarise(model, draws, **options)``: the :class:`Estimate` of equally weighted draws
+  (the same summary code the grid engine uses).
+
+Adding a model family is one adapter class plus ``register_model(ModelClass, adapter)``.
+
+Evidence is what the design already holds: a mapping ``arm -> (n, y)`` of per-dose
+counts (BLRM family) or count evidence with per-patient arrays (CRM; any object with
+``n``, ``dlt``, ``n_trials``, ``n_doses`` and ``patient_dose`` / ``patient_dlt`` /
+``patient_weight``, as :class:`bayes_dose.DoseData`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from .estimate import Estimate
+
+__all__ = [
+    "ADAPTERS",
+    "Graph",
+    "ModelAdapter",
+    "adapter_for",
+    "register_model",
+]
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A PyMC model with what an MCMC engine reports of it.
+
+    Attributes
+    ----------
+    model : pymc.Model
+    var_names : tuple of str
+        Variables whose R-hat / ESS are checked and whose draws are summarised.
+    derive : callable, optional
+        ``derive(z_draws) -> {name: draws}``: reported variables computed in NumPy from
+        the draws of ``z`` (cheaper than ``pm.Deterministic``).
+    """
+
+    model: Any
+    var_names: tuple[str, ...]
+    derive: Callable[[np.ndarray], dict[str, np.ndarray]] | None = None
+
+
+class ModelAdapter(Protocol):
+    """How engines use one model family (see the module docstring)."""
+
+    def grid(self, model: Any, evidence: Any, *, resolution: Any = None, **options: Any) -> Estimate: ...
+
+    def key(self, model: Any) -> Hashable: ...
+
+    def graph(self, model: Any) -> Graph: ...
+
+    def data(self, model: Any, evidence: Any) -> dict[str, np.ndarray]: ...
+
+    def summarise(self, model: Any, draws: Mapping[str, np.ndarray], **options: Any) -> Estimate: ...
+
+
+#: Model class -> adapter.
+ADAPTERS: dict[type, ModelAdapter] = {}
+
+
+def register_model(cls: type, adapter: ModelAdapter) -> None:
+    """Make ``adapter`` the way every engine handles models of class ``cls``."""
+    ADAPTERS[cls] = adapter
+
+
+def adapter_for(model: Any) -> ModelAdapter:
+    """The adapter registered for ``type(model)`` or its nearest base class."""
+    for klass in type(model).__mro__:
+        hit = ADAPTERS.get(klass)
+        if hit is not None:
+            return hit
+    known = sorted(k.__name__ for k in ADAPTERS)
+    raise ValueError(
+        f"no engine adapter for model {type(model).__name__}; registered: {known} "
+        "(bayes_dose.inference.adapters.register_model)"
+    )
+
+
+# The package's own model families (imported last: they import this module).
+from . import blrm_adapter, crm_adapter  # noqa: E402
+
+blrm_adapter.register()
+crm_adapter.register()

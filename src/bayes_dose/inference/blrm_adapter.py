@@ -1,0 +1,141 @@
+"""Engine adapters of the BLRM family: the single-agent BLRM and the combination BLRM.
+
+Both models are sampled in whitened prior coordinates ``z ~ N(0, I)`` (the coordinates
+of the exact grid); their likelihood is the binomial likelihood of every arm's counts
+at the model's own ``arm_logit``, written once and used by the grid and every MCMC engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .adapters import Graph, register_model
+from .blrm_grid import grid_engine
+from .blrm_model import BLRMModel
+from .combo_blrm_model import CombinationModel
+from .estimate import Estimate
+
+__all__ = ["BLRMAdapter", "CombinationAdapter", "register"]
+
+Counts = Mapping[str, tuple[np.ndarray, np.ndarray]]
+
+
+def _blrm_terms(prior: Any, z0: Any, z1: Any) -> tuple[Any, Any]:
+    """``(log alpha, log beta)`` from whitened coordinates (NumPy or PyTensor)."""
+    (ma, mb), (sa, sb), r = prior.mean, prior.sd, prior.corr
+    log_beta = mb + sb * z0
+    log_alpha = ma + sa * (r * z0 + np.sqrt(1.0 - r * r) * z1)
+    return log_alpha, log_beta
+
+
+def _binomial_loglik(n: Any, y: Any, eta: Any) -> Any:
+    import pytensor.tensor as pt
+
+    return pt.sum(y * -pt.softplus(-eta) + (n - y) * -pt.softplus(eta))
+
+
+class BLRMAdapter:
+    """Single-agent BLRM: ``z`` has 2 components, one arm (``"arm"``)."""
+
+    n_z = 2
+
+    def params(self, m: Any, z: Any) -> dict[str, Any]:
+        """Model parameters from whitened coordinates ``z[..., k]`` (NumPy or PyTensor)."""
+        la, lb = _blrm_terms(m.prior, z[..., 0], z[..., 1])
+        return {"log_alpha": la, "log_beta": lb}
+
+    def logit(self, m: Any, params: Mapping[str, Any], arm: str) -> Any:
+        import pytensor.tensor as pt
+
+        return params["log_alpha"] + pt.exp(params["log_beta"]) * m.x
+
+    # -- the adapter interface ---------------------------------------------------------
+    def grid(
+        self, model: Any, evidence: Counts, *, resolution: Any = None, **options: Any
+    ) -> Estimate:
+        intervals = options.pop("intervals", None)
+        if options:
+            raise TypeError(f"grid engine: unexpected arguments {sorted(options)}")
+        if resolution is None:
+            raise ValueError("grid engine: the BLRM family needs a grid resolution")
+        return grid_engine(model, tuple(resolution)).estimate(evidence, intervals=intervals)
+
+    def key(self, model: Any) -> Hashable:
+        return model
+
+    def graph(self, model: Any) -> Graph:
+        import pymc as pm
+
+        with pm.Model() as pm_model:
+            data = {}
+            for arm in model.arms:
+                D = self._n_doses(model, arm)
+                data[arm] = (pm.Data(f"n_{arm}", np.zeros(D)), pm.Data(f"y_{arm}", np.zeros(D)))
+            z = pm.Normal("z", 0.0, 1.0, shape=self.n_z)
+            params = self.params(model, z)
+            total = 0.0
+            for arm, (n, y) in data.items():
+                total = total + _binomial_loglik(n, y, self.logit(model, params, arm))
+            pm.Potential("loglik", total)
+
+        def derive(zd: np.ndarray) -> dict[str, np.ndarray]:
+            return self.params(model, zd)
+
+        return Graph(pm_model, tuple(model.param_names), derive)
+
+    def data(self, model: Any, evidence: Counts) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for arm, (n, y) in evidence.items():
+            n = np.atleast_2d(np.asarray(n))
+            y = np.atleast_2d(np.asarray(y))
+            if n.shape[0] != 1:
+                raise ValueError(
+                    f"MCMC engines analyse one trial at a time, got {n.shape[0]} "
+                    "(use the grid engine)"
+                )
+            out[f"n_{arm}"] = n[0].astype(float)
+            out[f"y_{arm}"] = y[0].astype(float)
+        for arm in model.arms:
+            D = self._n_doses(model, arm)
+            out.setdefault(f"n_{arm}", np.zeros(D))
+            out.setdefault(f"y_{arm}", np.zeros(D))
+        return out
+
+    def summarise(self, model: Any, draws: Mapping[str, np.ndarray], **options: Any) -> Estimate:
+        if options:
+            raise TypeError(f"BLRM summary: unexpected arguments {sorted(options)}")
+        S = next(iter(draws.values())).shape[0]
+        return model.summarise(dict(draws), np.full((1, S), 1.0 / S), intervals=True, engine="mcmc")
+
+    @staticmethod
+    def _n_doses(model: Any, arm: str) -> int:
+        return len(model.arm_doses(arm)) if hasattr(model, "arm_doses") else model.n_doses
+
+
+class CombinationAdapter(BLRMAdapter):
+    """Combination BLRM: ``z`` has 4 components (BAT6021 pair, partner, interaction)."""
+
+    n_z = 4
+
+    def params(self, m: Any, z: Any) -> dict[str, Any]:
+        la, lb = _blrm_terms(m.mono.prior, z[..., 0], z[..., 1])
+        return {
+            "log_alpha": la,
+            "log_beta": lb,
+            "logit_partner": m.partner_prior.mean + m.partner_prior.sd * z[..., 2],
+            "eta": m.interaction_prior.mean + m.interaction_prior.sd * z[..., 3],
+        }
+
+    def logit(self, m: Any, params: Mapping[str, Any], arm: str) -> Any:
+        import pytensor.tensor as pt
+
+        return m.arm_logit(params, arm, xp=pt)
+
+
+def register() -> None:
+    """Register the BLRM-family adapters."""
+    register_model(BLRMModel, BLRMAdapter())
+    register_model(CombinationModel, CombinationAdapter())
