@@ -373,6 +373,7 @@ class Design(ABC):
             raise ValueError(
                 f"{type(self).__name__}.fit: expected Outcomes, got {type(outcomes).__name__}"
             )
+        engines[engine]  # an unknown name is an error listing the registered engines
         data = self._data_from(outcomes)
         est = self.estimate(data, engine=engine, **engine_kwargs)
         dec = self.decide(data, est)

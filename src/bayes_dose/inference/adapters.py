@@ -12,6 +12,8 @@ class up in :data:`ADAPTERS` (walking the class's MRO) and calls the adapter, wh
   the draws of the whitened vector ``z``;
 - ``data(model, evidence)``: the values of the graph's ``pm.Data`` containers for one
   trial;
+- ``check_options(model, options)``: refuse, before any sampling, summary options the
+  model does not take or that only the grid engine computes;
 - ``summarise(model, draws, **options)``: the :class:`Estimate` of equally weighted draws
   (the same summary code the grid engine uses).
 
@@ -71,6 +73,8 @@ class ModelAdapter(Protocol):
     def graph(self, model: Any) -> Graph: ...
 
     def data(self, model: Any, evidence: Any) -> dict[str, np.ndarray]: ...
+
+    def check_options(self, model: Any, options: Mapping[str, Any]) -> None: ...
 
     def summarise(self, model: Any, draws: Mapping[str, np.ndarray], **options: Any) -> Estimate: ...
 

@@ -104,9 +104,11 @@ class BLRMAdapter:
             out.setdefault(f"y_{arm}", np.zeros(D))
         return out
 
-    def summarise(self, model: Any, draws: Mapping[str, np.ndarray], **options: Any) -> Estimate:
+    def check_options(self, model: Any, options: Mapping[str, Any]) -> None:
         if options:
-            raise TypeError(f"BLRM summary: unexpected arguments {sorted(options)}")
+            raise TypeError(f"MCMC engines: unexpected arguments {sorted(options)}")
+
+    def summarise(self, model: Any, draws: Mapping[str, np.ndarray], **options: Any) -> Estimate:
         S = next(iter(draws.values())).shape[0]
         return model.summarise(dict(draws), np.full((1, S), 1.0 / S), intervals=True, engine="mcmc")
 

@@ -74,13 +74,19 @@ class CRMAdapter:
             "patient_weight": np.asarray(w, dtype=float),
         }
 
-    def summarise(self, model: CRMModel, draws: Mapping[str, np.ndarray], **options: Any) -> Estimate:
-        method = options.pop("method", "bayes")
+    def check_options(self, model: CRMModel, options: Mapping[str, Any]) -> None:
+        method = options.get("method", "bayes")
         if method != "bayes":
             raise ValueError(
                 f"CRM method={method!r} is a maximum-likelihood estimate: only the grid "
                 "engine computes it (MCMC engines sample the Bayesian posterior)"
             )
+        extra = set(options) - {"method", "target", "interval"}
+        if extra:
+            raise TypeError(f"MCMC engines: unexpected arguments {sorted(extra)}")
+
+    def summarise(self, model: CRMModel, draws: Mapping[str, np.ndarray], **options: Any) -> Estimate:
+        options.pop("method", None)
         return model.summarise(draws["beta"][None, :], None, engine="mcmc", **options)
 
 

@@ -96,6 +96,12 @@ class EngineRegistry(Mapping[str, Engine]):
             known = ", ".join(repr(k) for k in sorted(self._engines))
             raise ValueError(f"unknown engine {name!r}; registered engines: {known}") from None
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._engines
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._engines.get(name, default)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._engines)
 

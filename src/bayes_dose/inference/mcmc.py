@@ -135,6 +135,7 @@ class SamplingEngine(ABC):
                 f"(got {draws}, {tune}, {chains})"
             )
         adapter = adapter_for(model)
+        adapter.check_options(model, options)
         data = adapter.data(model, evidence)
         start = time.perf_counter()
         idata, graph = self._draw(adapter.key(model), lambda: adapter.graph(model), data, settings)
