@@ -74,6 +74,17 @@ def _mcse(fit, prob_of_draws):
     return p.reshape(-1, p.shape[-1]).std(axis=0) / np.sqrt(ess)
 
 
+def _assert_agrees_with_grid(fit, grid, model):
+    """Per dose within max(0.01, 3 MC SE) of the grid posterior mean."""
+
+    def prob(post):
+        return model.prob(post["log_alpha"].values, post["log_beta"].values)
+
+    tol = np.maximum(0.01, 3 * _mcse(fit, prob))
+    diff = np.abs(fit.prob_tox.to_numpy() - grid.prob_tox.to_numpy())
+    assert np.all(diff <= tol), (diff.round(4), tol.round(4))
+
+
 @pytest.fixture(scope="module")
 def blrm_case():
     design = bd.BLRM(DOSES, reference_dose=300, target_interval=(0.16, 0.33), ewoc=0.25)
@@ -94,14 +105,7 @@ def test_nutpie_agrees_with_grid_on_blrm(blrm_case, blrm_fits):
     design, out = blrm_case
     grid = design.fit(out)
     nut = blrm_fits["nutpie"]
-    m = design.model
-
-    def prob(post):
-        return m.prob(post["log_alpha"].values, post["log_beta"].values)
-
-    tol = np.maximum(0.01, 3 * _mcse(nut, prob))
-    diff = np.abs(nut.prob_tox.to_numpy() - grid.prob_tox.to_numpy())
-    assert np.all(diff <= tol), (diff.round(4), tol.round(4))
+    _assert_agrees_with_grid(nut, grid, design.model)
     assert nut.next_dose == grid.next_dose and nut.mtd == grid.mtd
     assert nut.estimate.engine == "nutpie" and nut.diagnostics["max_rhat"] <= 1.01
 
@@ -166,3 +170,19 @@ def test_compare_runs_mcmc_checks_with_any_registered_engine(blrm_case):
     assert check.loc[0, "max_abs_diff_prob_tox"] < 0.02
     with pytest.raises(ValueError, match="registered engines"):
         bd.compare({"BLRM": design}, {"mono": out}, mcmc={"BLRM": "stan"})
+
+
+@pytest.mark.mcmc
+def test_nutpie_shares_one_compiled_graph_across_blrm_specs(blrm_case, blrm_fits):
+    """Another prior and reference dose reuse the compiled graph (constants are data),
+    and the posterior is that model's own: it agrees with its grid posterior."""
+    from bayes_dose.inference import nutpie_engine
+
+    _, out = blrm_case
+    n_cached = len(nutpie_engine._CACHE)
+    other = bd.BLRM(DOSES, reference_dose=100, prior=bd.BLRMPrior((-1.5, 0.2), (2.0, 0.9), 0.3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MCMCWarning)
+        fit = other.fit(out, engine="nutpie", random_seed=4, **SETTINGS)
+    assert len(nutpie_engine._CACHE) == n_cached
+    _assert_agrees_with_grid(fit, other.fit(out), other.model)

@@ -5,17 +5,24 @@ class up in :data:`ADAPTERS` (walking the class's MRO) and calls the adapter, wh
 
 - ``grid(model, evidence, resolution=..., **options)``: the exact (grid / quadrature)
   estimate, vectorised over trials;
-- ``key(model)``: a hashable identity of the PyMC graph (models with equal keys share
-  one compiled graph);
-- ``graph(model)``: the PyMC model, built once per key (data enter as ``pm.Data``),
-  with the names of the reported variables and an optional function deriving them from
-  the draws of the whitened vector ``z``;
-- ``data(model, evidence)``: the values of the graph's ``pm.Data`` containers for one
-  trial;
+- ``key(model, shared)``: a hashable identity of the PyMC graph (models with equal keys
+  share one compiled graph);
+- ``graph(model, shared)``: the PyMC model, built once per key (data enter as
+  ``pm.Data``), with the names of the reported variables;
+- ``data(model, evidence, shared)``: the values of the graph's ``pm.Data`` containers
+  for one trial;
+- ``derive(model, posterior)``: reported variables computed in NumPy from the sampled
+  ones (e.g. the model parameters from the whitened ``z``; cheaper than
+  ``pm.Deterministic``);
 - ``check_options(model, options)``: refuse, before any sampling, summary options the
   model does not take or that only the grid engine computes;
 - ``summarise(model, draws, **options)``: the :class:`Estimate` of equally weighted draws
   (the same summary code the grid engine uses).
+
+With ``shared=True`` an adapter may also pass the model's constants (prior moments,
+standardised doses) as ``pm.Data``, so that one compiled graph serves every model of the
+same structure (an engine whose compilation is expensive, as nutpie's, asks for it);
+the graph, and so the likelihood, is the same code either way.
 
 Adding a model family is one adapter class plus ``register_model(ModelClass, adapter)``.
 
@@ -27,7 +34,7 @@ counts (BLRM family) or count evidence with per-patient arrays (CRM; any object 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -52,15 +59,12 @@ class Graph:
     ----------
     model : pymc.Model
     var_names : tuple of str
-        Variables whose R-hat / ESS are checked and whose draws are summarised.
-    derive : callable, optional
-        ``derive(z_draws) -> {name: draws}``: reported variables computed in NumPy from
-        the draws of ``z`` (cheaper than ``pm.Deterministic``).
+        Variables whose R-hat / ESS are checked and whose draws are summarised (those
+        not sampled directly come from the adapter's ``derive``).
     """
 
     model: Any
     var_names: tuple[str, ...]
-    derive: Callable[[np.ndarray], dict[str, np.ndarray]] | None = None
 
 
 class ModelAdapter(Protocol):
@@ -68,13 +72,15 @@ class ModelAdapter(Protocol):
 
     def grid(self, model: Any, evidence: Any, *, resolution: Any = None, **options: Any) -> Estimate: ...
 
-    def key(self, model: Any) -> Hashable: ...
+    def key(self, model: Any, shared: bool = False) -> Hashable: ...
 
-    def graph(self, model: Any) -> Graph: ...
+    def graph(self, model: Any, shared: bool = False) -> Graph: ...
 
-    def data(self, model: Any, evidence: Any) -> dict[str, np.ndarray]: ...
+    def data(self, model: Any, evidence: Any, shared: bool = False) -> dict[str, np.ndarray]: ...
 
     def check_options(self, model: Any, options: Mapping[str, Any]) -> None: ...
+
+    def derive(self, model: Any, posterior: Any) -> dict[str, np.ndarray]: ...
 
     def summarise(self, model: Any, draws: Mapping[str, np.ndarray], **options: Any) -> Estimate: ...
 

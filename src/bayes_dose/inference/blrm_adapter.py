@@ -42,15 +42,21 @@ class BLRMAdapter:
 
     n_z = 2
 
-    def params(self, m: Any, z: Any) -> dict[str, Any]:
-        """Model parameters from whitened coordinates ``z[..., k]`` (NumPy or PyTensor)."""
+    def params(self, m: Any, z: Any, c: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Model parameters from whitened coordinates ``z[..., k]`` (NumPy or PyTensor);
+        ``c``: the constants as graph data (shared graphs), else the model's values."""
+        if c is not None:
+            lb = c["prior_mb"] + c["prior_sb"] * z[..., 0]
+            la = c["prior_ma"] + c["prior_sa"] * (c["prior_r"] * z[..., 0] + c["prior_s"] * z[..., 1])
+            return {"log_alpha": la, "log_beta": lb}
         la, lb = _blrm_terms(m.prior, z[..., 0], z[..., 1])
         return {"log_alpha": la, "log_beta": lb}
 
-    def logit(self, m: Any, params: Mapping[str, Any], arm: str) -> Any:
+    def logit(self, m: Any, params: Mapping[str, Any], arm: str, c: Mapping[str, Any] | None = None) -> Any:
         import pytensor.tensor as pt
 
-        return params["log_alpha"] + pt.exp(params["log_beta"]) * m.x
+        x = m.x if c is None else c["x"]
+        return params["log_alpha"] + pt.exp(params["log_beta"]) * x
 
     # -- the adapter interface ---------------------------------------------------------
     def grid(
@@ -63,31 +69,47 @@ class BLRMAdapter:
             raise ValueError("grid engine: the BLRM family needs a grid resolution")
         return grid_engine(model, tuple(resolution)).estimate(evidence, intervals=intervals)
 
-    def key(self, model: Any) -> Hashable:
+    def constants(self, model: Any) -> dict[str, Any] | None:
+        """Model constants that may enter as data (``shared=True``); None: none."""
+        if type(model) is not BLRMModel:
+            return None
+        (ma, mb), (sa, sb), r = model.prior.mean, model.prior.sd, model.prior.corr
+        return {"prior_ma": ma, "prior_mb": mb, "prior_sa": sa, "prior_sb": sb,
+                "prior_r": r, "prior_s": np.sqrt(1.0 - r * r), "x": model.x}  # fmt: skip
+
+    def key(self, model: Any, shared: bool = False) -> Hashable:
+        if shared and self.constants(model) is not None:
+            return ("blrm-shared", model.n_doses)
         return model
 
-    def graph(self, model: Any) -> Graph:
+    def graph(self, model: Any, shared: bool = False) -> Graph:
         import pymc as pm
 
+        consts = self.constants(model) if shared else None
         with pm.Model() as pm_model:
             data = {}
             for arm in model.arms:
                 D = self._n_doses(model, arm)
                 data[arm] = (pm.Data(f"n_{arm}", np.zeros(D)), pm.Data(f"y_{arm}", np.zeros(D)))
+            c = None
+            if consts is not None:
+                c = {k: pm.Data(k, np.asarray(v, dtype=float)) for k, v in consts.items()}
             z = pm.Normal("z", 0.0, 1.0, shape=self.n_z)
-            params = self.params(model, z)
+            params = self.params(model, z, c)
             total = 0.0
             for arm, (n, y) in data.items():
-                total = total + _binomial_loglik(n, y, self.logit(model, params, arm))
+                total = total + _binomial_loglik(n, y, self.logit(model, params, arm, c))
             pm.Potential("loglik", total)
+        return Graph(pm_model, tuple(model.param_names))
 
-        def derive(zd: np.ndarray) -> dict[str, np.ndarray]:
-            return self.params(model, zd)
+    def derive(self, model: Any, posterior: Any) -> dict[str, np.ndarray]:
+        return self.params(model, np.asarray(posterior["z"].values))
 
-        return Graph(pm_model, tuple(model.param_names), derive)
-
-    def data(self, model: Any, evidence: Counts) -> dict[str, np.ndarray]:
+    def data(self, model: Any, evidence: Counts, shared: bool = False) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
+        consts = self.constants(model) if shared else None
+        if consts is not None:
+            out.update({k: np.asarray(v, dtype=float) for k, v in consts.items()})
         for arm, (n, y) in evidence.items():
             n = np.atleast_2d(np.asarray(n))
             y = np.atleast_2d(np.asarray(y))
@@ -122,7 +144,7 @@ class CombinationAdapter(BLRMAdapter):
 
     n_z = 4
 
-    def params(self, m: Any, z: Any) -> dict[str, Any]:
+    def params(self, m: Any, z: Any, c: Mapping[str, Any] | None = None) -> dict[str, Any]:
         la, lb = _blrm_terms(m.mono.prior, z[..., 0], z[..., 1])
         return {
             "log_alpha": la,
@@ -131,7 +153,7 @@ class CombinationAdapter(BLRMAdapter):
             "eta": m.interaction_prior.mean + m.interaction_prior.sd * z[..., 3],
         }
 
-    def logit(self, m: Any, params: Mapping[str, Any], arm: str) -> Any:
+    def logit(self, m: Any, params: Mapping[str, Any], arm: str, c: Mapping[str, Any] | None = None) -> Any:
         import pytensor.tensor as pt
 
         return m.arm_logit(params, arm, xp=pt)

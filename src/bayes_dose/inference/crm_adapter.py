@@ -26,11 +26,11 @@ class CRMAdapter:
     def grid(self, model: CRMModel, evidence: Any, *, resolution: Any = None, **options: Any) -> Estimate:
         return crm_posterior(model, evidence, **options)
 
-    def key(self, model: CRMModel) -> Hashable:
+    def key(self, model: CRMModel, shared: bool = False) -> Hashable:
         return ("crm", tuple(float(s) for s in model.skeleton), model.model, 0.0,
                 float(model.prior_sd), float(model.intercept))  # fmt: skip
 
-    def graph(self, model: CRMModel) -> Graph:
+    def graph(self, model: CRMModel, shared: bool = False) -> Graph:
         import pymc as pm
         import pytensor.tensor as pt
 
@@ -50,7 +50,7 @@ class CRMAdapter:
             pm.Potential("loglik", pt.sum(y * log_p + (1 - y) * pt.log1p(-w * p)))
         return Graph(pm_model, ("beta",))
 
-    def data(self, model: CRMModel, evidence: Any) -> dict[str, np.ndarray]:
+    def data(self, model: CRMModel, evidence: Any, shared: bool = False) -> dict[str, np.ndarray]:
         if evidence.n_trials != 1:
             raise ValueError(
                 f"MCMC engines analyse one trial at a time, got {evidence.n_trials}"
@@ -73,6 +73,9 @@ class CRMAdapter:
             "patient_dlt": np.asarray(y, dtype=float),
             "patient_weight": np.asarray(w, dtype=float),
         }
+
+    def derive(self, model: CRMModel, posterior: Any) -> dict[str, np.ndarray]:
+        return {}  # beta is sampled directly
 
     def check_options(self, model: CRMModel, options: Mapping[str, Any]) -> None:
         method = options.get("method", "bayes")

@@ -111,6 +111,8 @@ class SamplingEngine(ABC):
 
     name = "mcmc"
     vectorised = False
+    #: Ask adapters for graphs whose constants are data (one compiled graph per structure).
+    shared_constants = False
 
     @abstractmethod
     def _draw(
@@ -136,13 +138,15 @@ class SamplingEngine(ABC):
             )
         adapter = adapter_for(model)
         adapter.check_options(model, options)
-        data = adapter.data(model, evidence)
+        shared = self.shared_constants
+        data = adapter.data(model, evidence, shared)
         start = time.perf_counter()
-        idata, graph = self._draw(adapter.key(model), lambda: adapter.graph(model), data, settings)
+        idata, graph = self._draw(
+            adapter.key(model, shared), lambda: adapter.graph(model, shared), data, settings
+        )
         seconds = time.perf_counter() - start
-        if graph.derive is not None:
-            for name, values in graph.derive(idata.posterior["z"].values).items():
-                idata.posterior[name] = (("chain", "draw"), np.asarray(values))
+        for name, values in adapter.derive(model, idata.posterior).items():
+            idata.posterior[name] = (("chain", "draw"), np.asarray(values))
         idata.posterior.attrs.update(
             bayes_dose_sampler=json.dumps(
                 {"engine": self.name, "draws": draws, "tune": tune, "chains": chains,

@@ -39,6 +39,7 @@ class NutpieEngine(SamplingEngine):
     """nutpie's NUTS (numba-compiled PyMC model), chains run one after another."""
 
     name = "nutpie"
+    shared_constants = True  # a numba compile costs seconds: one per model structure
 
     def _draw(
         self, key: Hashable, build: Callable[[], Graph], data: Mapping[str, np.ndarray],
