@@ -28,6 +28,7 @@ from .dlt import AdjudicationError, adjudicate_dlt
 from .exact import ExactOC, exact_operating_characteristics
 from .inference.blrm_model import BLRMPrior
 from .inference.combo_blrm_model import NormalPrior
+from .inference.engines import Engine, engines
 from .metrics import concordance, operating_characteristics
 from .outcomes import Outcomes
 from .paths import DosePaths, decision_table, dose_paths
@@ -80,4 +81,4 @@ __all__ = [
     "scenarios",
     "simulate",
 ]  # fmt: skip
-__all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "NormalPrior"]
+__all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "Engine", "NormalPrior", "engines"]

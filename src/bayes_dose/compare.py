@@ -20,6 +20,7 @@ import pandas as pd
 
 from .designs.base import Design, Fit
 from .designs.three_plus_three import ThreePlusThree
+from .inference.engines import engines
 from .outcomes import Outcomes
 
 __all__ = ["Comparison", "RP2DRule", "compare", "recommend_rp2d"]
@@ -538,9 +539,10 @@ def compare(
     rp2d_rule: RP2DPolicy | None = None,
     engine: str | Mapping[str, str] = "grid",
     engine_kwargs: Mapping[str, Any] | None = None,
-    mcmc: Sequence[str] = (),
+    mcmc: Sequence[str] | Mapping[str, str] = (),
     mcmc_kwargs: Mapping[str, Any] | None = None,
     missing: str | None = None,
+    mcmc_engine: str = "pymc",
 ) -> Comparison:
     """Fit every design on its arm's data and compare the recommendations.
 
@@ -557,18 +559,22 @@ def compare(
     rp2d_rule : RP2DRule or callable ``(arm, fit, level) -> (level, reason)``, optional
         Caps the RP2D below the MTD/MAD (e.g. a PK threshold).
     engine : str or mapping of design name -> str
-        Inference engine for model-based designs (``"grid"``: exact and fast; ``"pymc"``:
+        Inference engine for model-based designs, any name registered in
+        :data:`bayes_dose.engines` (``"grid"``: exact and fast; ``"pymc"``, ``"nutpie"``:
         NUTS with diagnostics), for all designs or per design name.
     engine_kwargs : mapping, optional
         Passed to non-grid engines (``draws``, ``tune``, ``chains``, ``random_seed``, ...).
-    mcmc : sequence of str
-        Design names also fitted with PyMC NUTS on the data (diagnostics; see
-        :meth:`Comparison.mcmc_check`); decisions stay with ``engine``.
+    mcmc : sequence of str, or mapping of design name -> engine name
+        Designs also fitted with an MCMC engine on the data (diagnostics; see
+        :meth:`Comparison.mcmc_check`); decisions stay with ``engine``.  A sequence uses
+        ``mcmc_engine`` for every name; a mapping names each design's engine.
     mcmc_kwargs : mapping, optional
         Sampler settings of those fits.
     missing : {None, "assume_dlt", "assume_not"}
         Policy for patients with unknown DLT status, passed to every fit (None: designs
         hold on them; see :meth:`Design.fit <bayes_dose.Design.fit>`).
+    mcmc_engine : str
+        Registered engine of the ``mcmc`` fits given as a sequence (default ``"pymc"``).
 
     Returns
     -------
@@ -601,15 +607,20 @@ def compare(
             refs[arm] = want
         else:
             refs[arm] = next((n for n, d in ds.items() if isinstance(d, ThreePlusThree)), None)
-    unknown = sorted(set(mcmc) - {n for ds in per_arm.values() for n in ds})
+    mcmc_engines = dict(mcmc) if isinstance(mcmc, Mapping) else dict.fromkeys(mcmc, mcmc_engine)
+    for eng_name in {*mcmc_engines.values(), *(
+        engine.values() if isinstance(engine, Mapping) else [engine]
+    )}:
+        engines[eng_name]  # an unknown name is an error listing the registered ones
+    unknown = sorted(set(mcmc_engines) - {n for ds in per_arm.values() for n in ds})
     if unknown:
         raise ValueError(f"compare: mcmc names unknown design(s) {unknown}")
     mcmc_fits: dict[tuple[str, str], Fit] = {}
     for arm, ds in per_arm.items():
         for name, d in ds.items():
-            if name in mcmc:
+            if name in mcmc_engines:
                 mcmc_fits[(arm, name)] = _fit_one(
-                    d, arm, data, "pymc", name, mcmc_kwargs, missing
+                    d, arm, data, mcmc_engines[name], name, mcmc_kwargs, missing
                 )
     if rp2d_rule is not None and not callable(rp2d_rule):
         raise ValueError(f"compare: rp2d_rule must be callable, got {rp2d_rule!r}")

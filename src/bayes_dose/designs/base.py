@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..inference.engines import engines
 from ..inference.estimate import Estimate
 from ..outcomes import DEFAULT_DLT_WINDOW, MISSING_POLICIES, Outcomes
 from .rules import StoppingRule
@@ -240,6 +241,7 @@ class Design(ABC):
 
     def estimate(self, data: DoseData, engine: str = "grid", **kwargs: Any) -> Estimate:
         """Estimate DLT probabilities (rule-based designs: observed rates)."""
+        engines[engine]  # an unknown name is an error listing the registered engines
         if kwargs:
             raise TypeError(
                 f"{type(self).__name__}.estimate: unexpected arguments {sorted(kwargs)}"
@@ -390,8 +392,10 @@ class Design(ABC):
         ----------
         outcomes : Outcomes
             Patients of one arm.
-        engine : {"grid", "pymc"}
-            Inference engine for model-based designs (rule-based designs ignore it).
+        engine : str
+            A registered inference engine (:data:`bayes_dose.engines`: ``"grid"``,
+            ``"pymc"``, ``"nutpie"``, ...); rule-based designs estimate observed rates
+            whatever the engine.
         missing : {None, "assume_dlt", "assume_not"}
             Policy for patients with unknown DLT status (:meth:`Outcomes.resolve_unknown`);
             recorded in ``Fit.missing_policy`` and the posterior's manifest.  None: hold.
@@ -416,6 +420,7 @@ class Design(ABC):
             raise ValueError(
                 f"{type(self).__name__}.fit: expected Outcomes, got {type(outcomes).__name__}"
             )
+        engines[engine]  # an unknown name is an error listing the registered engines
         ev = self._evidence(outcomes, missing, dlt_window)
         data = self._data_from(ev.evaluable)
         est = self.estimate(data, engine=engine, **engine_kwargs)

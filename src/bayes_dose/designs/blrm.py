@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..inference.blrm_grid import GridEngine
+from ..inference.blrm_grid import grid_engine
 from ..inference.blrm_model import CATEGORIES, BLRMModel, BLRMPrior
+from ..inference.engines import engines
 from ..inference.estimate import Estimate
 from .base import Design, Fit
 from .rules import StoppingRule
@@ -38,7 +39,6 @@ from .state import NONE, Decision, DoseData, Selection
 
 __all__ = ["BLRM", "BLRMFit", "EWOCDesign"]
 
-ENGINES = ("grid", "pymc")
 EWOC_NEXT, EWOC_STOP, EWOC_LIMITED, EWOC_BLOCKED = range(4)
 
 
@@ -313,35 +313,16 @@ class BLRM(EWOCDesign):
         Parameters
         ----------
         data : DoseData
-        engine : {"grid", "pymc"}
-            ``"grid"``: exact quadrature, vectorised over trials.  ``"pymc"``: NUTS on a
-            single trial (``draws``, ``tune``, ``chains``, ``random_seed``, ...).
+        engine : str
+            A registered engine (:data:`bayes_dose.engines`).  ``"grid"``: exact
+            quadrature, vectorised over trials (option ``intervals``).  ``"pymc"`` /
+            ``"nutpie"``: NUTS on a single trial (``draws``, ``tune``, ``chains``,
+            ``random_seed``, ...).
         """
-        if engine == "grid":
-            intervals = kwargs.pop("intervals", None)
-            if kwargs:
-                raise TypeError(
-                    f"BLRM.estimate(engine='grid'): unexpected arguments {sorted(kwargs)}"
-                )
-            return _grid_engine(self.model, self.grid).estimate(
-                {"arm": (data.n, data.dlt)}, intervals=intervals
-            )
-        if engine == "pymc":
-            from ..inference import pymc_engine
-
-            return pymc_engine.estimate(self.model, {"arm": (data.n, data.dlt)}, **kwargs)
-        raise ValueError(f"BLRM: engine must be one of {ENGINES}, got {engine!r}")
+        return engines[engine].estimate(
+            self.model, {"arm": (data.n, data.dlt)}, resolution=self.grid, **kwargs
+        )
 
 
-_ENGINES: dict[Any, GridEngine] = {}
-
-
-def _grid_engine(model: Any, shape: tuple[int, ...]) -> GridEngine:
-    """Grid engines are built once per (model, grid) and reused."""
-    key = (model, shape)
-    eng = _ENGINES.get(key)
-    if eng is None:
-        if len(_ENGINES) > 16:
-            _ENGINES.clear()
-        eng = _ENGINES[key] = GridEngine(model, shape)
-    return eng
+#: Grid engines are built once per (model, grid) and reused.
+_grid_engine = grid_engine

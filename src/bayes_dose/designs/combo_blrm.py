@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 
 from ..inference.combo_blrm_model import CombinationModel, NormalPrior
+from ..inference.engines import engines
 from ..inference.estimate import Estimate
 from ..outcomes import Outcomes
 from .base import Fit
-from .blrm import BLRM, ENGINES, EWOCDesign, _grid_engine
+from .blrm import BLRM, EWOCDesign
 from .rules import StoppingRule
 from .state import DoseData
 
@@ -221,7 +222,8 @@ class CombinationBLRM(EWOCDesign):
         ----------
         data : DoseData
             Combination-arm evidence (``T`` trials).
-        engine : {"grid", "pymc"}
+        engine : str
+            A registered engine (:data:`bayes_dose.engines`).
         mono_counts : (n, y), optional
             Monotherapy patients and DLTs per dose (shape (D_mono,) or (T, D_mono)); used
             only when ``borrow=True``.
@@ -242,18 +244,7 @@ class CombinationBLRM(EWOCDesign):
                 np.broadcast_to(n, (T, n.shape[1])),
                 np.broadcast_to(y, (T, n.shape[1])),
             )
-        if engine == "grid":
-            intervals = kwargs.pop("intervals", None)
-            if kwargs:
-                raise TypeError(
-                    f"CombinationBLRM.estimate(engine='grid'): unexpected arguments {sorted(kwargs)}"
-                )
-            return _grid_engine(self.model, self.grid).estimate(counts, intervals=intervals)
-        if engine == "pymc":
-            from ..inference import pymc_engine
-
-            return pymc_engine.estimate(self.model, counts, **kwargs)
-        raise ValueError(f"CombinationBLRM: engine must be one of {ENGINES}, got {engine!r}")
+        return engines[engine].estimate(self.model, counts, resolution=self.grid, **kwargs)
 
     def fit(  # type: ignore[override]
         self,
@@ -276,7 +267,8 @@ class CombinationBLRM(EWOCDesign):
         Parameters
         ----------
         outcomes : {"mono": Outcomes, "combo": Outcomes} or Outcomes holding both arms
-        engine : {"grid", "pymc"}
+        engine : str
+            A registered engine (:data:`bayes_dose.engines`).
         missing, dlt_window
             As in :meth:`~bayes_dose.designs.base.Design.fit` (both arms).
         **engine_kwargs
