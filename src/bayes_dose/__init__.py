@@ -28,7 +28,7 @@ from .dlt import AdjudicationError, adjudicate_dlt
 from .exact import ExactOC, exact_operating_characteristics
 from .inference.blrm_model import BLRMPrior
 from .inference.combo_blrm_model import NormalPrior
-from .metrics import concordance, operating_characteristics
+from .metrics import concordance, operating_characteristics, overdose_risk_planned
 from .outcomes import Outcomes
 from .paths import DosePaths, decision_table, dose_paths
 from .protocol import Arm, MTDRule, Protocol, Staggering
@@ -73,6 +73,7 @@ __all__ = [
     "examples",
     "io",
     "operating_characteristics",
+    "overdose_risk_planned",
     "protocols",
     "recommend_rp2d",
     "report",
