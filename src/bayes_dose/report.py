@@ -514,9 +514,12 @@ def _agreement_table(ag: pd.DataFrame) -> pd.DataFrame:
 
 
 def _followup_sentence(out: Outcomes) -> str | None:
+    if not len(out):
+        return None
     has = getattr(out, "has_followup", None)
-    if has is None:
-        has = "followup_days" in out.to_frame().columns
+    if has is None:  # before Outcomes.has_followup: a column with at least one value
+        f = out.to_frame()
+        has = "followup_days" in f.columns and bool(f["followup_days"].notna().any())
     if not has:
         return ("The data have no follow-up column: every patient's follow-up was taken as "
                 "complete (the full DLT window).")  # fmt: skip
