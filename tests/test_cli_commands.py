@@ -93,7 +93,8 @@ def test_boundaries_decision_table(spec, capsys):
     assert cli.main(["boundaries", "--spec", str(spec), "--arm", "combo", "--n-max", "6",
                      "--format", "json"]) == 0  # fmt: skip
     obj = json.loads(capsys.readouterr().out)
-    (rows,) = obj.values()
+    rows = next(v for k, v in obj.items() if k.startswith("decision table"))
+    assert obj["protocol text (arm combo)"].startswith("3+3: 3+3: 0/3 DLTs")
     row = {(r["n"], r["dlt"]): r for r in rows}
     assert row[(3, 2)]["3+3"] == "D" and row[(3, 2)]["3+3 esc"] == "X"
     assert cli.main(["boundaries"]) == 2

@@ -141,7 +141,7 @@ def test_blrm_common_cut_is_its_own_metric_at_that_cut():
 
 
 def test_provisional_and_final_labels(crafted):
-    cmp, rep, proto = crafted
+    cmp, _rep, proto = crafted
     t, notes = recommendation_table(cmp, "combo", 0.33, proto)
     row = t.set_index("Design")
     assert cmp.fits[("combo", "3+3")].stop
@@ -291,7 +291,7 @@ def test_hold_pending_unknown_columns_when_present(crafted, monkeypatch):
         return df
 
     monkeypatch.setattr(Comparison, "table", with_hold)
-    t, notes = recommendation_table(cmp, "combo", 0.33, proto)
+    t, _notes = recommendation_table(cmp, "combo", 0.33, proto)
     row = t.set_index("Design")
     assert row.loc["BOIN", "Decision"] == "hold"
     assert row.loc["BOIN", "Pending patients"] == "P07, P08"
@@ -355,3 +355,15 @@ def test_report_on_header_only_csv(tmp_path: Path):
     assert "### Arm mono: 0 patients, 0 DLTs" in md and "No patients yet." in md
     assert json.loads((out / "manifest.json").read_text())["seed"] == 3
     assert pd.read_csv(out / "shadow.csv").empty
+
+
+def test_boundaries_command_gives_lambda_cutoffs(capsys):
+    assert cli.main(["boundaries", "--target", "0.3", "--n-max", "6", "--format", "json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    (lam,) = next(v for k, v in obj.items() if k.startswith("lambda cut-offs"))
+    # BOIN (Liu & Yuan 2015) at target 0.3 with the default p.saf/p.tox: 0.236 and 0.358
+    assert lam["lambda_e"] == 0.2365 and lam["lambda_d"] == 0.3585
+    assert lam["p_saf"] == pytest.approx(0.18) and lam["p_tox"] == pytest.approx(0.42)
+    text = obj["protocol text"]
+    assert "escalate if p <= 0.236 (lambda_e), de-escalate if p >= 0.359 (lambda_d)" in text
+    assert "P(DLT rate > 0.3 | data) > 0.95" in text

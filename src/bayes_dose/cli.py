@@ -341,11 +341,22 @@ def _cmd_boundaries(args: argparse.Namespace) -> int:
 
     if args.target is None and args.spec is None:
         raise ValueError("give --target (BOIN boundaries) or --spec (decision tables)")
+    import pandas as pd
+
+    from .protocol_text import boin_boundary_text, design_rules
+
     tables: dict[str, Any] = {}
     if args.target is not None:
         n_max = 30 if args.n_max is None else args.n_max
         df = bayes_dose.boin_boundaries(target=args.target, n_max=n_max)
         tables[f"BOIN boundaries (target {args.target:g})"] = df.reset_index()
+        a = df.attrs
+        tables["lambda cut-offs (escalate if observed DLT rate <= lambda_e, de-escalate if "
+               ">= lambda_d)"] = pd.DataFrame([{
+                   "target": args.target, "p_saf": a.get("p_saf"), "p_tox": a.get("p_tox"),
+                   "lambda_e": round(a["lambda_e"], 4), "lambda_d": round(a["lambda_d"], 4)}])  # fmt: skip
+        boin = bayes_dose.BOIN(target=args.target, n_doses=1)
+        tables["protocol text"] = "\n".join(boin_boundary_text(boin))
     if args.spec is not None:
         spec = load_spec(args.spec)
         arm = _arms(spec, args.arm)[0]
@@ -354,6 +365,9 @@ def _cmd_boundaries(args: argparse.Namespace) -> int:
         t = decision_table(designs, n_max=n_max, cohort_size=args.cohort_size)
         flat = t.xs("action", axis=1, level="field").reset_index()
         tables[f"decision table (arm {arm}; E/S/D/X = escalate/stay/de-escalate/stop)"] = flat
+        tables[f"protocol text (arm {arm})"] = "\n\n".join(
+            f"{k}: " + " ".join(design_rules(d)) for k, d in spec.designs[arm].items()
+        )
     _emit(tables, args.format, args.out)
     return 0
 

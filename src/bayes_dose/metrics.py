@@ -309,7 +309,7 @@ def overdose_risk_planned(
     (30.0, True)
     """
     n = sims["n"].to_numpy().astype(np.int64)  # (G, S, T, D)
-    G, S, T, D = n.shape
+    G, _S, T, _D = n.shape
     tgt = _targets(sims, target)
     true_tox = sims["true_tox"].to_numpy()  # (S, D)
     designs = [str(g) for g in sims["design"].values]

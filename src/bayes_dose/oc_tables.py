@@ -153,7 +153,8 @@ def oc_summary_table(oc: Any, scenario: str, planned: Any = None) -> pd.DataFram
         g = o.sel(design=d)
         r: dict[str, Any] = {"design": str(d), "true MTD": int(g["true_mtd"])}
 
-        def put(name: str, var: str, scale: float = 100.0, src: Any = g) -> None:
+        def put(name: str, var: str, scale: float = 100.0, src: Any = g,
+                r: dict[str, Any] = r) -> None:  # fmt: skip
             r[name] = scale * float(src[var])
             r[f"{name} SE"] = scale * float(src[f"{var}_se"])
 

@@ -121,7 +121,7 @@ def _crm(d: Any) -> list[str]:
         "Each cohort gets the dose whose posterior DLT estimate is closest to the target"
         + ("; no dose is skipped above the highest level tried" if d.no_skip else "")
         + ("; no escalation right after a cohort whose DLT rate is at or above the target"
-           if d.coherent else "")  # fmt: skip
+           if d.coherent else "")
         + ".",
     ]
     if d.max_n is not None:

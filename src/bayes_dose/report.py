@@ -446,11 +446,11 @@ def recommendation_table(
             "Decision": decision,
             "MTD / MAD": mtd,
             "RP2D": _level(r["rp2d"], r["rp2d_mg"]) + ("" if pd.isna(r["rp2d"]) or final
-                                                       else ", provisional"),  # fmt: skip
+                                                       else ", provisional"),
             "Estimated DLT rate at RP2D": r["prob_tox_rp2d"],
             common: p_dlt_above(comparison, arm, name,
                                 None if pd.isna(r["rp2d"]) else int(r["rp2d"]), cut),
-        }  # fmt: skip
+        }
         own = own_defs[name]
         for d, col in own_cols.items():
             row[col] = r["p_overdose_rp2d"] if own == d else np.nan
@@ -473,9 +473,9 @@ def recommendation_table(
         if not final:
             provisional.append(name)
     if provisional:
-        notes.append(("Provisional: " + ", ".join(provisional) + (" has" if len(provisional) == 1
+        notes.append("Provisional: " + ", ".join(provisional) + (" has" if len(provisional) == 1
                       else " have") + " not stopped; the MTD and RP2D shown may change with "
-                      "more patients."))  # fmt: skip
+                      "more patients.")  # fmt: skip
     df = pd.DataFrame(rows)
     if has_hold and not (df["Pending patients"].astype(bool).any()
                          or df["Unknown DLT status"].astype(bool).any()):  # fmt: skip
@@ -838,7 +838,7 @@ def report(
         "oc": oc,
         "concordance": concordance if concordance is not None else _concordance_table(simulation),
         "extra": [{"title": s.title, "id": f"extra-{i + 1}", "md": s.to_markdown(),
-                   "html": s.to_html()} for i, s in enumerate(extra)],  # fmt: skip
+                   "html": s.to_html()} for i, s in enumerate(extra)],
         "diagnostics": diag if len(diag) else None,
         "manifest": manifest,
         "hashes": hashes,
