@@ -648,8 +648,8 @@ def p_dlt_above(comparison: Comparison, arm: str, name: str, level: int | None, 
     >>> import bayes_dose as bd
     >>> cmp = bd.compare({"BOIN": bd.BOIN(target=0.25, n_doses=4)},
     ...                  {"mono": bd.Outcomes.parse("1NNN 2NNT")})
-    >>> round(p_dlt_above(cmp, "mono", "BOIN", 2, 0.25), 3)  # BOIN's own P(p > 0.25)
-    0.482
+    >>> round(p_dlt_above(cmp, "mono", "BOIN", 2, 0.25), 3)  # P(p > 0.25), Beta(1.05, 2.05)
+    0.575
     """
     if not 0 < cut < 1:
         raise ValueError(f"overdose cut must be in (0, 1), got {cut}")

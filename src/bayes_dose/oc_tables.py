@@ -80,7 +80,7 @@ def get_oc_table(oc: Any, scenario: str) -> pd.DataFrame:
     >>> import bayes_dose as bd
     >>> sims = bd.simulate({"3+3": bd.ThreePlusThree(3)}, [0.05, 0.3, 0.6], n_trials=100,
     ...                    seed=1, progress=False)
-    >>> t = get_oc_table(bd.operating_characteristics(sims, target=0.3), "scenario_0")
+    >>> t = get_oc_table(bd.operating_characteristics(sims, target=0.3), "true_tox")
     >>> t["quantity"].tolist()
     ['True DLT rate', 'Selection (%)', 'Mean patients', 'Mean DLTs']
     """
