@@ -350,8 +350,10 @@ def test_report_on_header_only_csv(tmp_path: Path):
     assert data.read_text().count("\n") == 1  # the header only
     out = tmp_path / "memo"
     assert cli.main(["report", "--spec", str(spec), "--data", str(data), "--out", str(out),
-                     "--n-trials", "10"]) == 0  # fmt: skip
+                     "--n-trials", "10", "--overdose-cut", "0.3",
+                     "--data-cutoff", "2026-12-01"]) == 0  # fmt: skip
     md = (out / "report.md").read_text()
+    assert "Data cut-off: 2026-12-01." in md and "P(DLT rate > 0.3) at RP2D" in md
     assert "### Arm mono: 0 patients, 0 DLTs" in md and "No patients yet." in md
     assert json.loads((out / "manifest.json").read_text())["seed"] == 3
     assert pd.read_csv(out / "shadow.csv").empty

@@ -377,6 +377,12 @@ def _args_report(p: argparse.ArgumentParser) -> None:
     _add_spec_args(p)
     p.add_argument("--out", type=Path, required=True, help="folder for report.html and data")
     p.add_argument("--n-trials", type=int, default=None, help="simulated trials per scenario")
+    p.add_argument(
+        "--overdose-cut", type=float, default=None,
+        help="DLT rate above which a dose is an overdose, one cut for every design's "
+        "P(overdose) column (default 0.33)",
+    )  # fmt: skip
+    p.add_argument("--data-cutoff", default=None, help="data cut-off shown in the memo")
 
 
 def write_memo(
@@ -387,6 +393,8 @@ def write_memo(
     n_trials: int | None = None,
     inputs: dict[str, Any] | None = None,
     notes: tuple[str, ...] = (),
+    overdose_cut: float | None = None,
+    data_cutoff: str | None = None,
 ) -> dict[str, Path]:
     """Compare, simulate and write the memo with the data behind it into folder ``out``."""
     import json
@@ -413,6 +421,7 @@ def write_memo(
         cmp, protocol=spec.protocol, simulation=sims or None, seed=seed, inputs=inputs,
         notes=notes, title=f"{spec.protocol.name}: what each design recommends",
         target=spec.simulation.get("target"), not_simulated=not_simulated,
+        overdose_cut=overdose_cut, data_cutoff=data_cutoff,
     )  # fmt: skip
     files = rep.write(out)
     files["outcomes"] = out / "outcomes.csv"
@@ -434,7 +443,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     inputs = {"spec": spec_path}
     if args.data is not None:
         inputs["data"] = args.data
-    files = write_memo(spec, out, args.out, _seed(args, spec), args.n_trials, inputs)
+    files = write_memo(spec, out, args.out, _seed(args, spec), args.n_trials, inputs,
+                       overdose_cut=args.overdose_cut, data_cutoff=args.data_cutoff)  # fmt: skip
     for f in files.values():
         print(f"Wrote {f}")
     return 0
