@@ -150,3 +150,6 @@ def test_demo_writes_report(tmp_path, capsys):
     assert "operating-characteristics" in p.ids and p.imgs == 2 + 2 * 4
     for name in ("report.md", "outcomes.csv", "comparison.csv", "simulation.nc", "manifest.json"):
         assert (out / name).exists(), name
+    md = (out / "report.md").read_text()
+    # every design is simulated: the combination BLRM borrows the observed mono data
+    assert "Not simulated" not in md and "| combo BLRM | Selection (%) |" in md

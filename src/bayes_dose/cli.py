@@ -199,11 +199,17 @@ def _args_simulate(p: argparse.ArgumentParser) -> None:
 
 
 def simulate_spec(
-    spec: Any, seed: int, n_trials: int | None = None, arms: list[str] | None = None
+    spec: Any,
+    seed: int,
+    n_trials: int | None = None,
+    arms: list[str] | None = None,
+    mono_data: Any = None,
 ) -> dict[str, Any]:
     """Simulate each arm's designs on the spec's scenarios: ``{arm: xarray.Dataset}``.
 
-    Designs that read several arms (the combination BLRM) are not simulated on one arm.
+    Designs that read several arms (the combination BLRM) are simulated only when
+    ``mono_data`` (the observed monotherapy Outcomes) is given: they borrow from it, held
+    fixed; otherwise they are left out.
     """
     import bayes_dose
 
@@ -213,7 +219,14 @@ def simulate_spec(
     sims = {}
     for a in arms or list(spec.designs):
         scen = spec.scenarios(a)
-        designs = {k: d for k, d in spec.designs[a].items() if not reads_all_arms(d)}
+        designs = {}
+        for k, d in spec.designs[a].items():
+            if not reads_all_arms(d):
+                designs[k] = d
+            elif mono_data is not None and hasattr(d, "mono_data"):
+                d = d.replace(mono_data=mono_data)  # borrows from the stored data
+                if not getattr(d, "requires_other_arms", True):
+                    designs[k] = d
         if not scen or not designs:
             continue
         sims[a] = bayes_dose.simulate(
@@ -406,13 +419,19 @@ def write_memo(
     data = {a: outcomes.arm(a) for a in spec.designs}
     mcmc, mcmc_kwargs = spec.mcmc(seed)
     cmp = compare(spec.designs, data, mcmc=mcmc, mcmc_kwargs=mcmc_kwargs)
-    sims = simulate_spec(spec, seed, n_trials)
+    mono = data.get("mono")
+    sims = simulate_spec(spec, seed, n_trials, mono_data=mono)
     not_simulated = {
-        f"{a}/{n}": "it decides from the monotherapy and combination arms' data together; "
-        "simulating it with the observed monotherapy data held fixed takes about a second "
-        "per model fit, hours for this memo's trials and scenarios, so it is left out here"
-        for a, ds in spec.designs.items() for n, d in ds.items() if reads_all_arms(d)
+        f"{a}/{n}": "it decides from the monotherapy and combination arms' data together "
+        "and these data have no monotherapy arm to borrow from"
+        for a, ds in spec.designs.items() for n, d in ds.items()
+        if reads_all_arms(d) and mono is None
     }  # fmt: skip
+    borrowed = [f"{n} (arm {a})" for a, ds in spec.designs.items() for n, d in ds.items()
+                if reads_all_arms(d) and mono is not None and spec.scenarios(a)]  # fmt: skip
+    if borrowed:
+        notes = (*notes, f"Simulation of {', '.join(borrowed)}: each simulated trial borrows "
+                 f"from the observed monotherapy data ({len(mono)} patients), held fixed.")  # fmt: skip
     for a, ds in spec.designs.items():
         if not spec.scenarios(a):
             for n in ds:
