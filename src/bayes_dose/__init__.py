@@ -29,7 +29,7 @@ from .exact import ExactOC, exact_operating_characteristics
 from .inference.blrm_model import BLRMPrior
 from .inference.combo_blrm_model import NormalPrior
 from .inference.engines import Engine, engines
-from .metrics import concordance, operating_characteristics
+from .metrics import concordance, operating_characteristics, overdose_risk_planned
 from .outcomes import Outcomes
 from .paths import DosePaths, decision_table, dose_paths
 from .protocol import Arm, MTDRule, Protocol, Staggering
@@ -74,6 +74,7 @@ __all__ = [
     "examples",
     "io",
     "operating_characteristics",
+    "overdose_risk_planned",
     "protocols",
     "recommend_rp2d",
     "report",

@@ -10,6 +10,7 @@ and the reason.  ``agreement()`` sets each design against the protocol's 3+3;
 
 from __future__ import annotations
 
+import copy
 import html
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from .designs.three_plus_three import ThreePlusThree
 from .inference.engines import engines
 from .outcomes import Outcomes
 
-__all__ = ["Comparison", "RP2DRule", "compare", "recommend_rp2d"]
+__all__ = ["Comparison", "RP2DRule", "compare", "overdose_definition", "p_dlt_above", "recommend_rp2d"]
 
 
 @runtime_checkable
@@ -455,7 +456,9 @@ class Comparison:
                             "reason": fit.reason,
                         }
                     )
-        df = pd.DataFrame(rows)
+        cols = ["arm", "step", "cohort", "n_patients", "n_dlt", "design", "next_dose", "stop",
+                "mtd", "actual_next", "follows", "reason"]  # fmt: skip
+        df = pd.DataFrame(rows, columns=cols)  # an arm without patients has no steps
         for c in ("next_dose", "mtd", "actual_next"):
             df[c] = pd.array(df[c].tolist(), dtype="Int64")
         return df
@@ -636,3 +639,74 @@ def compare(
         mcmc_kwargs=dict(mcmc_kwargs or {}),
         missing=missing,
     )
+
+
+# -- overdose metrics with their definitions (the memo's columns) -------------------------
+def overdose_definition(fit: Fit) -> tuple[str, float] | None:
+    """The design's own overdose probability as ``(operator, cut)``, or None.
+
+    BLRM family: ``P(p >= hi)`` of its target interval ``[lo, hi)``; BOIN and CRM:
+    ``P(p > target)``; designs without a posterior of the DLT rate (3+3): None.
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> out = bd.Outcomes.parse("1NNN 2NNT")
+    >>> overdose_definition(bd.BOIN(target=0.25, n_doses=4).fit(out))
+    ('>', 0.25)
+    >>> overdose_definition(bd.ThreePlusThree(4).fit(out)) is None
+    True
+    """
+    design = fit.design
+    if np.isnan(_p_overdose(fit, 0)) and not _has_p_over(fit):
+        return None
+    interval = getattr(design, "target_interval", None)
+    if interval is not None:
+        return (">=", float(interval[1]))
+    target = getattr(design, "target", None)
+    return None if target is None else (">", float(target))
+
+
+def _has_p_over(fit: Fit) -> bool:
+    if getattr(fit, "interval_probs", None) is not None:
+        return True
+    stats = getattr(fit.estimate, "stats", {}) or {}
+    return any(k in stats for k in ("p_over", "p_overdose"))
+
+
+def p_dlt_above(comparison: Comparison, arm: str, name: str, level: int | None, cut: float) -> float:
+    """Posterior P(DLT rate > ``cut``) at a 1-based level under design ``name``'s own model.
+
+    The same number for every model-based design, whatever its own overdose cut: BOIN's
+    isotonic Beta posterior, the CRM's posterior and the BLRM family's posterior (exact
+    grid engines; the posteriors are continuous, so ``>`` and ``>=`` coincide).  NaN for a
+    design without a posterior of the DLT rate (3+3) or without a level.
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> cmp = bd.compare({"BOIN": bd.BOIN(target=0.25, n_doses=4)},
+    ...                  {"mono": bd.Outcomes.parse("1NNN 2NNT")})
+    >>> round(p_dlt_above(cmp, "mono", "BOIN", 2, 0.25), 3)  # P(p > 0.25), Beta(1.05, 2.05)
+    0.575
+    """
+    if not 0 < cut < 1:
+        raise ValueError(f"overdose cut must be in (0, 1), got {cut}")
+    fit = comparison.fits[(arm, name)]
+    own = overdose_definition(fit)
+    if level is None or own is None:
+        return np.nan
+    i = int(level) - 1
+    if np.isclose(own[1], cut, rtol=0, atol=1e-12):
+        return _p_overdose(fit, i)
+    design = comparison.designs[arm][name]
+    interval = getattr(design, "target_interval", None)
+    if interval is not None:  # refit with the cut as the interval's upper end
+        lo = float(interval[0]) if interval[0] < cut else cut / 2
+        other = design.replace(target_interval=(lo, float(cut)))
+        return _p_overdose(_fit_one(other, arm, comparison.outcomes, "grid", name), i)
+    # BOIN and CRM read their target only for p_over in ``estimate``
+    other = copy.copy(design)
+    object.__setattr__(other, "target", float(cut))
+    est = other.estimate(fit.data)
+    return float(np.asarray(est.stats["p_over"])[0][i])
