@@ -457,7 +457,7 @@ class Comparison:
                         }
                     )
         cols = ["arm", "step", "cohort", "n_patients", "n_dlt", "design", "next_dose", "stop",
-                "mtd", "actual_next", "follows", "reason"]  # fmt: skip
+                "hold", "mtd", "actual_next", "follows", "reason"]  # fmt: skip
         df = pd.DataFrame(rows, columns=cols)  # an arm without patients has no steps
         for c in ("next_dose", "mtd", "actual_next"):
             df[c] = pd.array(df[c].tolist(), dtype="Int64")
