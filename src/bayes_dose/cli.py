@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .cli_pk import PK_COMMANDS
 from .examples import SYNTHETIC_NOTE, bat6021_outcomes
 from .protocols import bat6021
 
@@ -608,6 +609,7 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
         _cmd_dlt,
     ),
 }  # fmt: skip
+COMMANDS.update(PK_COMMANDS)  # bayes-dose pk / ada (cli_pk.py)
 
 
 def build_parser() -> argparse.ArgumentParser:
