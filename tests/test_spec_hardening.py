@@ -141,7 +141,7 @@ def test_directory_and_non_utf8_spec(tmp_path):
         load_spec(tmp_path)
     p = tmp_path / "bad.toml"
     p.write_bytes(b'protocol = "\xff"\n')
-    with pytest.raises(ValueError, match="bad.toml"):
+    with pytest.raises(ValueError, match=r"bad\.toml"):
         load_spec(p)
 
 

@@ -139,9 +139,8 @@ def _add_spec_args(p: argparse.ArgumentParser, data: bool = True) -> None:
 
 
 def _load(args: argparse.Namespace, data: bool = True) -> tuple[Any, Any, Path]:
-    from .io import load_spec, read_outcomes
-
     from .examples import bat6021_outcomes
+    from .io import load_spec, read_outcomes
 
     spec_path = args.spec if args.spec is not None else _bundled_spec()
     spec = load_spec(spec_path)

@@ -243,6 +243,8 @@ def json_manifest(
     if data is not None:
         inputs["data"] = {"path": str(data), "sha256": _sha256(data)}
     ds = spec.designs if designs is None else designs
+    specs = {a: {n: (d.spec() if hasattr(d, "spec") else repr(d)) for n, d in m.items()}
+             for a, m in ds.items()}  # fmt: skip
     man: dict[str, Any] = {
         "package": "bayes_dose",
         "version": __version__,
@@ -251,8 +253,7 @@ def json_manifest(
         "seed": seed,
         "inputs": inputs,
         "protocol": spec.protocol.name,
-        "designs": {a: {n: (d.spec() if hasattr(d, "spec") else repr(d)) for n, d in m.items()}
-                    for a, m in ds.items()},  # fmt: skip
+        "designs": specs,
     }
     if simulations:
         from .simulate import manifest
