@@ -351,7 +351,7 @@ def _cmd_paths(args: argparse.Namespace) -> int:
         "stopped paths": int((leaves & tree.stop).sum()), "cohorts (max)": int(tree.depth.max()),
         "distinct states": tree.n_states,
     }])  # fmt: skip
-    tables: dict[str, Any] = {"tree": summary}
+    tables: dict[str, Any] = {"tree summary": summary}
     if args.out is None and tree.n_nodes > args.max_rows:
         print(f"paths: the tree has {tree.n_nodes:,} nodes; printing its summary only "
               f"(give --out FILE.txt, .csv or .json for the full tree)", file=sys.stderr)  # fmt: skip
@@ -377,10 +377,11 @@ def _cmd_paths(args: argparse.Namespace) -> int:
         ax = tree.plot()
         ax.figure.savefig(args.plot, dpi=90, bbox_inches="tight")
         print(f"Wrote {args.plot}")
-    if args.out is not None:  # the summary first on the terminal, the whole tree to the file
-        _emit({k: v for k, v in tables.items() if k != "paths"}, args.format, None)
     man = json_manifest(spec, spec_path, None, data=args.data,
                         designs={args.arm: {args.design: design}})  # fmt: skip
+    if args.out is not None:  # the summary on the terminal, the whole tree (first) to the file
+        _emit({k: v for k, v in tables.items() if k != "paths"}, args.format, None)
+        tables = {"paths": tables.pop("paths"), **tables}
     _emit(tables, args.format, args.out, man)
     return 0
 
