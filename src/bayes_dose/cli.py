@@ -61,12 +61,13 @@ def _args_demo(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .designs.three_plus_three import ThreePlusThree
-    from .examples import SYNTHETIC_NOTE, bat6021_outcomes
-    from .protocols import bat6021
+    steps = Steps("demo")
+    with steps("loading the BAT6021 protocol and the example data"):
+        from .designs.three_plus_three import ThreePlusThree
+        from .examples import SYNTHETIC_NOTE, bat6021_outcomes
 
-    proto = bat6021()
-    data = bat6021_outcomes()
+        proto = bat6021()
+        data = bat6021_outcomes()
     print(proto.summary())
     print(f"\nData: {SYNTHETIC_NOTE}; {data}")
     for arm_name in proto.arm_names:
@@ -93,12 +94,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .io import load_spec
 
     spec_path = _bundled_spec()
-    spec = load_spec(spec_path)
+    with steps(f"loading the designs of {spec_path.name}"):
+        spec = load_spec(spec_path)
     seed = args.seed if args.seed is not None else (spec.seed or 0)
     print(f"\n== All designs of {spec_path.name} on both arms (seed {seed})")
     files = write_memo(
         spec, data, args.out, seed, args.n_trials, inputs={"spec": spec_path},
-        notes=(f"Data: {SYNTHETIC_NOTE}.",), steps=Steps("demo"),
+        notes=(f"Data: {SYNTHETIC_NOTE}.",), steps=steps,
     )  # fmt: skip
     import pandas as pd
 
@@ -495,14 +497,15 @@ def _write_memo(
             target=spec.simulation.get("target"),
         )  # fmt: skip
         files = rep.write(out)
-    files["outcomes"] = out / "outcomes.csv"
-    outcomes.to_frame().to_csv(files["outcomes"], index=False)
-    files["comparison"] = out / "comparison.csv"
-    cmp.table().to_csv(files["comparison"], index=False)
-    files["agreement"] = out / "agreement.csv"
-    cmp.agreement().to_csv(files["agreement"], index=False)
-    files["shadow"] = out / "shadow.csv"
-    cmp.shadow().to_csv(files["shadow"], index=False)
+    with steps("writing the data behind the memo (outcomes, comparison, shadow CSVs)"):
+        files["outcomes"] = out / "outcomes.csv"
+        outcomes.to_frame().to_csv(files["outcomes"], index=False)
+        files["comparison"] = out / "comparison.csv"
+        cmp.table().to_csv(files["comparison"], index=False)
+        files["agreement"] = out / "agreement.csv"
+        cmp.agreement().to_csv(files["agreement"], index=False)
+        files["shadow"] = out / "shadow.csv"
+        cmp.shadow().to_csv(files["shadow"], index=False)
     if sims:
         with steps("saving the simulations"):
             files["simulation"] = save_simulations(sims, out / "simulation.nc")
@@ -605,8 +608,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"bayes_dose {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.set_defaults(subparsers={})
     for name, (help_text, add_args, _) in COMMANDS.items():
-        add_args(sub.add_parser(name, help=help_text, description=help_text))
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        add_args(sp)
+        parser.get_default("subparsers")[name] = sp
     return parser
 
 
@@ -622,7 +628,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     line naming its type and exit code 1 (``BAYES_DOSE_TRACEBACK=1`` shows the traceback).
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # reported by the command's parser: "bayes-dose <cmd>: error: ..."
+        sub = args.subparsers.get(args.command, parser)
+        sub.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return 0
