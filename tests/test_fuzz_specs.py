@@ -102,7 +102,7 @@ def _ok_type(value: Any, kind: type) -> bool:
 
 
 @st.composite
-def mutated_specs(draw: st.DrawFn) -> tuple[dict, list[str]]:  # noqa: C901
+def mutated_specs(draw: st.DrawFn) -> tuple[dict, list[str]]:
     """The base spec with a few mutations, and what each one expects."""
     spec = _copy(BASE)
     expect: dict[tuple[str, ...], str] = {}

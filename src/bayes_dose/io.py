@@ -420,7 +420,7 @@ def _load(raw: Mapping[str, Any], path: Path) -> DesignSpec:
 
 
 def load_spec(path: str | Path) -> DesignSpec:
-    """Read a TOML design spec (see the module docstring).
+    r"""Read a TOML design spec (see the module docstring).
 
     Every error is a ``ValueError`` naming the file and the place in it (top-level key,
     ``[simulation]`` key, design and field), with the nearest valid name for a typo.
