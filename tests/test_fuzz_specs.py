@@ -54,6 +54,7 @@ FIELDS = [
     (("designs", "CRM", "skeleton", "halfwidth"), float),
     (("designs", "CRM", "arms"), list),
     (("simulation", "scenarios", "combo", "s"), list),
+    (("protocol",), str),
 ]
 
 toml_scalars = st.one_of(

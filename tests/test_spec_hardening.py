@@ -164,3 +164,12 @@ def test_spec_built_three_plus_three_uses_the_protocols_mtd_rule(tmp_path):
     assert d0.fit(out).mtd is None
     # the rule of the protocol and MTDRule.acceptable agree cell by cell
     assert MTDRule().acceptable(6, 1) and not MTDRule(Fraction(0), 6).acceptable(6, 1)
+
+
+def test_protocol_reference_errors(tmp_path):
+    _err(tmp_path, 'protocol = "bat6012"\n' + DESIGNS, "'bat6012'", "did you mean 'bat6021'")
+    _err(tmp_path, 'protocol = "Protocol"\n' + DESIGNS, "no bundled protocol or file 'Protocol'")
+    bd.protocols.bat6021().to_toml(tmp_path / "p.toml")
+    text = (tmp_path / "p.toml").read_text().replace("[staggering]\n", "[staggering]\nfoo = 1\n")
+    (tmp_path / "p.toml").write_text(text)
+    _err(tmp_path, 'protocol = "p.toml"\n' + DESIGNS, "protocol file", "p.toml", "foo")

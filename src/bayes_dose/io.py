@@ -109,20 +109,30 @@ def _protocol(ref: Any, base: Path | None) -> Protocol:
     if ref is None:
         raise ValueError("field 'protocol' is required (e.g. protocol = \"bat6021\")")
     if isinstance(ref, Mapping):
-        return Protocol.from_dict(ref)
+        return _read_protocol(Protocol.from_dict, ref, "field 'protocol'")
     if not isinstance(ref, str):
         raise ValueError(f"field 'protocol' must be a name or a path, got {ref!r}")
-    if not ref.startswith("_") and callable(getattr(protocols, ref, None)):
+    bundled = list(protocols.__all__)
+    if ref in bundled:
         return getattr(protocols, ref)()
     path = Path(ref)
     if base is not None and not path.is_absolute():
         path = base / path
     if not path.is_file():
-        bundled = [n for n in getattr(protocols, "__all__", ()) if callable(getattr(protocols, n))]
         raise ValueError(
             f"field 'protocol': no bundled protocol or file {ref!r}{did_you_mean(ref, bundled)}"
         )
-    return Protocol.from_toml(path)
+    return _read_protocol(Protocol.from_toml, path, f"protocol file {str(path)!r}")
+
+
+def _read_protocol(reader: Any, source: Any, where: str) -> Protocol:
+    """A protocol from a table or file; a malformed one is a ``ValueError`` naming it."""
+    try:
+        return reader(source)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from exc
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise ValueError(f"{where}: malformed protocol ({type(exc).__name__}: {exc})") from exc
 
 
 def _skeleton(sk: Mapping[str, Any], params: Mapping[str, Any], arm: Arm, where: str) -> Any:
