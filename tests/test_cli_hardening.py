@@ -246,3 +246,15 @@ def test_paths_large_tree_is_summarised(spec, tmp_path, capsys):
     assert "== tree summary" in captured.out  # the summary still printed first
     assert len(pd.read_csv(out)) == nodes  # the whole tree in the file
     assert pd.read_csv(tmp_path / "tree_tree_summary.csv")["nodes"].item() == nodes
+
+
+def test_paths_tree_size_guard(tmp_path, capsys):
+    """BOIN without max_n never stops: the full horizon is refused at --max-nodes, with
+    one error line, instead of filling the memory."""
+    p = tmp_path / "s.toml"
+    p.write_text('protocol = "bat6021"\n[designs.B]\ntype = "BOIN"\ntarget = 0.25\n')
+    _fails(capsys, ["paths", "--spec", str(p), "--design", "B", "--cohorts", "full",
+                    "--max-nodes", "1000"], "exceed 1,000 nodes", "max_n")  # fmt: skip
+    with pytest.raises(ValueError, match="exceed 50 nodes"):
+        bd.dose_paths(bd.BOIN(target=0.25, n_doses=5), None, max_nodes=50)
+    assert bd.dose_paths(bd.ThreePlusThree(5), None, max_nodes=1229).n_nodes == 1229

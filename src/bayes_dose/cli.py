@@ -308,10 +308,16 @@ def _args_paths(p: argparse.ArgumentParser) -> None:
         help=f"largest tree printed on the terminal (default {MAX_PRINTED_PATHS}; "
         "a larger one is summarised: give --out for all of it)",
     )  # fmt: skip
+    p.add_argument(
+        "--max-nodes", type=positive_int, default=MAX_TREE_NODES,
+        help=f"refuse trees larger than this (default {MAX_TREE_NODES:,})",
+    )  # fmt: skip
 
 
 #: Trees with more nodes are summarised on the terminal (the full tree goes to --out).
 MAX_PRINTED_PATHS = 500
+#: Largest tree ``paths`` builds (about 1 GiB of memory).
+MAX_TREE_NODES = 5_000_000
 
 
 def _parse_cohorts(text: str) -> list[int | None] | None:
@@ -346,7 +352,11 @@ def _cmd_paths(args: argparse.Namespace) -> int:
     cohorts = _parse_cohorts(args.cohorts)
     steps = Steps("paths")
     with steps(f"enumerating the paths of {args.design!r} ({args.cohorts} cohorts)"):
-        tree = dose_paths(design, cohorts, start=start, progress=True)
+        try:
+            tree = dose_paths(design, cohorts, start=start, progress=True,
+                              max_nodes=args.max_nodes)  # fmt: skip
+        except RuntimeError as exc:  # the full horizon of a design that never stops
+            raise ValueError(f"--cohorts {args.cohorts}: {exc}") from None
     leaves = tree.is_leaf
     summary = pd.DataFrame([{
         "nodes": tree.n_nodes, "paths (leaves)": int(leaves.sum()),

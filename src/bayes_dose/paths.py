@@ -247,6 +247,7 @@ def dose_paths(
     start: Outcomes | None = None,
     max_cohorts: int = 200,
     progress: bool = False,
+    max_nodes: int | None = None,
 ) -> DosePaths:
     """Every sequence of cohort outcomes and the design's decision after each.
 
@@ -264,6 +265,9 @@ def dose_paths(
         Guard for the full horizon.
     progress : bool
         Show a tqdm bar on stderr: one step per cohort, with the number of nodes so far.
+    max_nodes : int, optional
+        Guard on the size of the tree: a ``ValueError`` as soon as it would exceed this
+        many nodes (a design without ``max_n`` on the full horizon grows without bound).
 
     Returns
     -------
@@ -324,6 +328,16 @@ def dose_paths(
         size = size.copy()
         if forced is not None:
             size[go] = forced
+        if max_nodes is not None:
+            grow = int(np.sum(size[go] + 1))  # children of the open paths: 0..size DLTs
+            if next_id + grow > max_nodes:
+                if bar is not None:
+                    bar.close()
+                raise ValueError(
+                    f"dose_paths: the tree would exceed {max_nodes:,} nodes at cohort "
+                    f"{level + 1} ({next_id:,} so far, {int(go.sum()):,} open paths); give "
+                    "fewer cohorts or a design with max_n"
+                )
         src, k, child = branch(frontier.take(go), nxt[go], size[go])
         ids = frontier_ids[go][src]
         n_new = child.n_trials
