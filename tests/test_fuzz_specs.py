@@ -179,6 +179,12 @@ def test_mutated_specs_load_or_name_the_place(tmp_path_factory, case):
             assert not (k in ("max_n", "cohort_size", "n_doses") and isinstance(v, bool)), (k, v)
 
 
+def _empty(tmp: Path) -> Path:
+    p = tmp / "empty.csv"
+    p.write_text("")
+    return p
+
+
 arg_values = st.one_of(st.integers(-3, 50).map(str), st.sampled_from(["", "x", "2.5", "1e3"]))
 
 
@@ -188,7 +194,7 @@ arg_values = st.one_of(st.integers(-3, 50).map(str), st.sampled_from(["", "x", "
     case=mutated_specs(),
     command=st.sampled_from(["recommend", "simulate", "boundaries", "paths"]),
     extra=st.lists(st.tuples(st.sampled_from(["--seed", "--n-trials", "--arm", "--out",
-                                              "--format", "--cohorts"]), arg_values),
+                                              "--format", "--cohorts", "--data"]), arg_values),
                    max_size=2),
     out_ext=st.sampled_from([".csv", ".json", ".txt", ".xlsx", ".nc", ""]),
 )  # fmt: skip
@@ -203,6 +209,8 @@ def test_cli_never_shows_a_traceback(tmp_path_factory, case, command, extra, out
     for flag, value in extra:
         if flag == "--out":
             value = str(tmp / f"out{out_ext}")
+        elif flag == "--data":  # a folder, a missing file or an empty file
+            value = str([tmp, tmp / "missing.csv", _empty(tmp)][len(value) % 3])
         argv += [flag, value]
     err, out = io.StringIO(), io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):

@@ -148,13 +148,15 @@ def _load(args: argparse.Namespace, data: bool = True) -> tuple[Any, Any, Path]:
     spec = load_spec(spec_path)
     out = None
     if data:
-        if args.data is not None:
+        if args.data is None:
+            out = bat6021_outcomes()
+        else:
             check_data_file(args.data)
-        out = (
-            bat6021_outcomes()
-            if args.data is None
-            else read_outcomes(args.data, protocol=spec.protocol)
-        )
+            try:
+                out = read_outcomes(args.data, protocol=spec.protocol)
+            except ValueError as exc:  # name the file when the reader did not
+                name = args.data.name
+                raise ValueError(str(exc) if name in str(exc) else f"--data {name!r}: {exc}") from exc
     return spec, out, spec_path
 
 

@@ -28,7 +28,15 @@ A design spec is a TOML file::
     "MTD at 300 mg" = [0.01, 0.02, 0.03, 0.05, 0.10, 0.25, 0.45, 0.60]
 
 Parameters a design needs from the protocol are filled in per arm when not given:
-``n_doses`` (levels of the arm), ``doses_mg`` (its dose grid) and ``doses`` (BLRM).
+``n_doses`` (levels of the arm), ``doses_mg`` (its dose grid), ``doses`` (BLRM) and
+``mtd_rule`` (the protocol's MTD definition, 3+3).
+
+Everything is checked as it is read (:mod:`bayes_dose.spec_check`): unknown keys at the
+top level, in ``[simulation]``, ``[analysis]``, a design table or a skeleton table are
+errors naming the nearest valid key; each value must have its parameter's type (an
+integer is not ``3.7`` or ``true``, a boolean not ``"no"``, a number is finite);
+``arms`` is a list of the protocol's arms, and so are the arms of
+``[simulation.scenarios.ARM]``, whose curves have one probability in [0, 1] per level.
 """
 
 from __future__ import annotations
