@@ -353,7 +353,7 @@ def _cmd_paths(args: argparse.Namespace) -> int:
         out_format(args.format, args.out)  # a bad --out fails before the work
     cohorts = _parse_cohorts(args.cohorts)
     steps = Steps("paths")
-    with steps(f"enumerating the paths of {args.design!r} ({args.cohorts} cohorts)"):
+    with steps(f"enumerating the paths of {args.design!r} ({args.cohorts} cohorts)", bar=True):
         try:
             tree = dose_paths(design, cohorts, start=start, progress=True,
                               max_nodes=args.max_nodes)  # fmt: skip
@@ -493,7 +493,7 @@ def _write_memo(
     what = "fitting every design to the data" + (f" (PyMC for {', '.join(mcmc)})" if mcmc else "")
     with steps(what):
         cmp = compare(spec.designs, data, mcmc=mcmc, mcmc_kwargs=mcmc_kwargs)
-    with steps("simulating the designs on the spec's scenarios"):
+    with steps("simulating the designs on the spec's scenarios", bar=True):
         sims = simulate_spec(spec, seed, n_trials, progress=True)
     skipped = [f"{n} ({a})" for a, ds in spec.designs.items() for n, d in ds.items()
                if reads_all_arms(d) and spec.scenarios(a)]  # fmt: skip

@@ -268,7 +268,8 @@ class Steps:
     """Progress of the steps of a long command, on stderr.
 
     ``with steps("simulating"):`` prints ``prog: simulating ...`` and, when the step
-    ends, its duration; on a terminal a ticking clock shows the step is alive.
+    ends, its duration; on a terminal a ticking clock shows the step is alive (unless
+    ``bar=True``: the step draws a progress bar of its own).
     """
 
     def __init__(self, prog: str, stream: Any = None) -> None:
@@ -276,9 +277,9 @@ class Steps:
         self.stream = stream if stream is not None else sys.stderr
 
     @contextlib.contextmanager
-    def __call__(self, what: str) -> Iterator[None]:
+    def __call__(self, what: str, bar: bool = False) -> Iterator[None]:
         t0 = time.perf_counter()
-        tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        tty = hasattr(self.stream, "isatty") and self.stream.isatty() and not bar
         self.stream.write(f"{self.prog}: {what} ...")
         self.stream.write("" if tty else "\n")
         self.stream.flush()
