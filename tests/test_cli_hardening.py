@@ -258,3 +258,28 @@ def test_paths_tree_size_guard(tmp_path, capsys):
     with pytest.raises(ValueError, match="exceed 50 nodes"):
         bd.dose_paths(bd.BOIN(target=0.25, n_doses=5), None, max_nodes=50)
     assert bd.dose_paths(bd.ThreePlusThree(5), None, max_nodes=1229).n_nodes == 1229
+
+
+def test_steps_report_duration_and_failure():
+    import io
+    import time
+
+    from bayes_dose.cli_util import Steps
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    log = io.StringIO()
+    with Steps("demo", log)("fitting"):
+        pass
+    with pytest.raises(ValueError), Steps("demo", log)("rendering"):
+        raise ValueError("x")
+    assert log.getvalue().splitlines() == [
+        "demo: fitting ...", log.getvalue().splitlines()[1], "demo: rendering ...",
+        log.getvalue().splitlines()[3]]  # fmt: skip
+    assert "fitting: done in" in log.getvalue() and "rendering: failed after" in log.getvalue()
+    tty = Tty()
+    with Steps("demo", tty)("compiling"):
+        time.sleep(1.3)  # the clock ticks once a second
+    assert "\rdemo: compiling ... 1 s" in tty.getvalue() and "done in 1." in tty.getvalue()
