@@ -33,6 +33,11 @@ def test_mtd_rule():
     assert not rule.acceptable(6, 2)
     assert not rule.acceptable(3, 0)  # needs at least 6 patients
     assert rule.acceptable(12, 2)
+    # the rule a real consumer uses: the 3+3's MTD below a level with 2+ DLTs
+    out = bd.Outcomes.parse("1NNN 2NNN 2NTN 3TTN")  # 1/6 at level 2, 2/3 above
+    assert bd.ThreePlusThree(5, mtd_rule=rule).fit(out).mtd == 2  # 1/6 <= 1/6
+    assert bd.ThreePlusThree(5, mtd_rule=bd.MTDRule(Fraction(1, 10), 6)).fit(out).mtd is None
+    assert bd.ThreePlusThree(5, mtd_rule=bd.MTDRule(Fraction(1, 6), 9)).fit(out).mtd is None
 
 
 def test_toml_round_trip(tmp_path):

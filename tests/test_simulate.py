@@ -236,7 +236,6 @@ def test_progress_bar_runs(capsys) -> None:
     assert "simulate" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not hasattr(bd, "BOIN") or not hasattr(bd, "CRM"), reason="needs BOIN, CRM")
 def test_model_based_designs_same_patients_and_chunk_invariant() -> None:
     """BOIN, CRM and BLRM (grid engines inside decide) on the same latent patients; any
     chunking gives the same numbers."""
@@ -246,9 +245,8 @@ def test_model_based_designs_same_patients_and_chunk_invariant() -> None:
         "CRM": bd.CRM(skeleton=skel, target=0.3, cohort_size=3, max_n=24),
         "3+3": bd.ThreePlusThree(5),
     }
-    if hasattr(bd, "BLRM"):
-        designs["BLRM"] = bd.BLRM(doses=[10, 30, 100, 300, 600], reference_dose=100,
-                                  cohort_size=3, max_n=24)  # fmt: skip
+    designs["BLRM"] = bd.BLRM(doses=[10, 30, 100, 300, 600], reference_dose=100,
+                              cohort_size=3, max_n=24)  # fmt: skip
     kw = dict(n_trials=200, seed=21, progress=False)
     base = bd.simulate(designs, CURVE5, **kw)
     _same(base, bd.simulate(designs, CURVE5, chunk_size=70, n_jobs=2, **kw))

@@ -12,29 +12,74 @@ Examples
 5
 """
 
+import sys
+import types
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
-from . import ada, examples, io, listings, pk, protocols, scenarios
-from .compare import Comparison, RP2DRule, compare, recommend_rp2d
-from .designs import rules
-from .designs.base import Design, Fit
-from .designs.blrm import BLRM, BLRMFit
-from .designs.boin import BOIN, boin_boundaries
-from .designs.combo_blrm import CombinationBLRM
-from .designs.crm import CRM, CRMFit, crm_skeleton
-from .designs.state import Decision, DoseData, Selection
-from .designs.three_plus_three import ThreePlusThree
-from .dlt import AdjudicationError, adjudicate_dlt
-from .exact import ExactOC, exact_operating_characteristics
-from .inference.blrm_model import BLRMPrior
-from .inference.combo_blrm_model import NormalPrior
-from .inference.engines import Engine, engines
-from .metrics import concordance, operating_characteristics, overdose_risk_planned
-from .outcomes import Outcomes
-from .paths import DosePaths, decision_table, dose_paths
-from .protocol import Arm, MTDRule, Protocol, Staggering
-from .report import Report, report
-from .simulate import simulate
+# Public names are loaded on first use (module ``__getattr__``), so that ``import
+# bayes_dose`` and ``bayes-dose --help`` do not import scipy, PyMC or xarray.
+#: name -> module (relative to this package) that defines it; a module maps to itself.
+_LAZY = {
+    "examples": ".examples", "io": ".io", "protocols": ".protocols", "scenarios": ".scenarios",
+    "rules": ".designs.rules",
+    "Comparison": ".compare", "RP2DRule": ".compare", "compare": ".compare",
+    "recommend_rp2d": ".compare",
+    "Design": ".designs.base", "Fit": ".designs.base",
+    "BLRM": ".designs.blrm", "BLRMFit": ".designs.blrm",
+    "BOIN": ".designs.boin", "boin_boundaries": ".designs.boin",
+    "CombinationBLRM": ".designs.combo_blrm",
+    "CRM": ".designs.crm", "CRMFit": ".designs.crm", "crm_skeleton": ".designs.crm",
+    "Decision": ".designs.state", "DoseData": ".designs.state", "Selection": ".designs.state",
+    "ThreePlusThree": ".designs.three_plus_three",
+    "AdjudicationError": ".dlt", "adjudicate_dlt": ".dlt",
+    "ExactOC": ".exact", "exact_operating_characteristics": ".exact",
+    "BLRMPrior": ".inference.blrm_model", "NormalPrior": ".inference.combo_blrm_model",
+    "concordance": ".metrics", "operating_characteristics": ".metrics",
+    "Outcomes": ".outcomes",
+    "DosePaths": ".paths", "decision_table": ".paths", "dose_paths": ".paths",
+    "Arm": ".protocol", "MTDRule": ".protocol", "Protocol": ".protocol",
+    "Staggering": ".protocol",
+    "Report": ".report", "report": ".report",
+    "simulate": ".simulate",
+    "Engine": ".inference.engines", "engines": ".inference.engines",
+    "overdose_risk_planned": ".metrics",
+    "ada": ".ada", "listings": ".listings", "pk": ".pk",
+}  # fmt: skip
+_MODULES = {"examples", "io", "protocols", "scenarios", "rules", "ada", "listings", "pk"}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use (PEP 562)."""
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module 'bayes_dose' has no attribute {name!r}")
+    module = import_module(where, __name__)
+    value = module if name in _MODULES else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+#: Functions named like the submodule defining them: ``bd.report`` is the function even
+#: after ``bayes_dose.report`` (the module) was imported, as with eager imports.
+_SHADOWED = {"compare", "report", "simulate"}
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name: str, value: Any) -> None:
+        # the import system sets package.<submodule> after loading a submodule
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 try:
     __version__ = version("bayes_dose")

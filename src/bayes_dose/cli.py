@@ -1,12 +1,16 @@
 """Command line: ``bayes-dose <command>``.
 
 Each command is a function ``_cmd_<name>(args)`` registered in :data:`COMMANDS` with
-the function that adds its arguments.
+the function that adds its arguments.  Heavy modules (pandas, scipy, PyMC, xarray) are
+imported inside the commands, so ``bayes-dose --help`` starts in well under a second.
+Bad input never gives a traceback: :func:`main` prints one ``bayes-dose <cmd>: error:``
+line and returns a non-zero code.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,10 +18,25 @@ from typing import Any
 
 from . import __version__
 from .cli_pk import PK_COMMANDS
-from .examples import SYNTHETIC_NOTE, bat6021_outcomes
-from .protocols import bat6021
+from .cli_util import (
+    Steps,
+    atomic_folder,
+    check_data_file,
+    json_manifest,
+    nonnegative_int,
+    out_format,
+    positive_int,
+    write_tables,
+)
 
 __all__ = ["main"]
+
+
+def bat6021() -> Any:
+    """The bundled BAT6021 protocol (imported on use: keeps start-up fast)."""
+    from .protocols import bat6021 as protocol
+
+    return protocol()
 
 
 def decision_trail(design, outcomes) -> list[str]:
@@ -37,15 +56,19 @@ def _args_demo(p: argparse.ArgumentParser) -> None:
         "--out", type=Path, default=Path("bayes_dose_demo"),
         help="folder for the report and the data behind it (default: ./bayes_dose_demo)",
     )  # fmt: skip
-    p.add_argument("--seed", type=int, default=None, help="seed (default: the spec's)")
-    p.add_argument("--n-trials", type=int, default=None, help="simulated trials per scenario")
+    p.add_argument("--seed", type=nonnegative_int, default=None, help="seed (default: the spec's)")
+    p.add_argument("--n-trials", type=positive_int, default=None,
+                   help="simulated trials per scenario")  # fmt: skip
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .designs.three_plus_three import ThreePlusThree
+    steps = Steps("demo")
+    with steps("loading the BAT6021 protocol and the example data"):
+        from .designs.three_plus_three import ThreePlusThree
+        from .examples import SYNTHETIC_NOTE, bat6021_outcomes
 
-    proto = bat6021()
-    data = bat6021_outcomes()
+        proto = bat6021()
+        data = bat6021_outcomes()
     print(proto.summary())
     print(f"\nData: {SYNTHETIC_NOTE}; {data}")
     for arm_name in proto.arm_names:
@@ -72,12 +95,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .io import load_spec
 
     spec_path = _bundled_spec()
-    spec = load_spec(spec_path)
+    with steps(f"loading the designs of {spec_path.name}"):
+        spec = load_spec(spec_path)
     seed = args.seed if args.seed is not None else (spec.seed or 0)
     print(f"\n== All designs of {spec_path.name} on both arms (seed {seed})")
     files = write_memo(
         spec, data, args.out, seed, args.n_trials, inputs={"spec": spec_path},
-        notes=(f"Data: {SYNTHETIC_NOTE}.",),
+        notes=(f"Data: {SYNTHETIC_NOTE}.",), steps=steps,
     )  # fmt: skip
     import pandas as pd
 
@@ -111,22 +135,29 @@ def _add_spec_args(p: argparse.ArgumentParser, data: bool = True) -> None:
             "--data", type=Path, default=None,
             help="CSV cohort data, one row per patient (default: the bundled synthetic example)",
         )  # fmt: skip
-    p.add_argument("--seed", type=int, default=None, help="seed (default: the spec's, else 0)")
-    p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    p.add_argument("--seed", type=nonnegative_int, default=None,
+                   help="seed (default: the spec's, else 0)")  # fmt: skip
+    p.add_argument("--format", choices=("table", "json"), default=None,
+                   help="output format (default: from --out's extension, else table)")  # fmt: skip
 
 
 def _load(args: argparse.Namespace, data: bool = True) -> tuple[Any, Any, Path]:
+    from .examples import bat6021_outcomes
     from .io import load_spec, read_outcomes
 
     spec_path = args.spec if args.spec is not None else _bundled_spec()
     spec = load_spec(spec_path)
     out = None
     if data:
-        out = (
-            bat6021_outcomes()
-            if args.data is None
-            else read_outcomes(args.data, protocol=spec.protocol)
-        )
+        if args.data is None:
+            out = bat6021_outcomes()
+        else:
+            check_data_file(args.data)
+            try:
+                out = read_outcomes(args.data, protocol=spec.protocol)
+            except ValueError as exc:  # name the file when the reader did not
+                name = args.data.name
+                raise ValueError(str(exc) if name in str(exc) else f"--data {name!r}: {exc}") from exc
     return spec, out, spec_path
 
 
@@ -136,30 +167,17 @@ def _seed(args: argparse.Namespace, spec: Any) -> int:
     return int(spec.seed) if spec.seed is not None else 0
 
 
-def _emit(tables: dict[str, Any], fmt: str, out: Path | None) -> None:
-    """Print (or write to ``out``) named DataFrames as text tables or one JSON object."""
-    import json
+def _emit(
+    tables: dict[str, Any], fmt: str | None, out: Path | None, manifest: dict | None = None
+) -> None:
+    """Print (or write to ``out``) named DataFrames as text tables, CSV or one JSON object.
 
-    import pandas as pd
-
-    if fmt == "json":
-        obj = {
-            k: json.loads(v.to_json(orient="records")) if isinstance(v, pd.DataFrame) else v
-            for k, v in tables.items()
-        }
-        text = json.dumps(obj, indent=2, default=str)
-    else:
-        parts = []
-        for k, v in tables.items():
-            body = v.to_string(index=False) if isinstance(v, pd.DataFrame) else str(v)
-            parts.append(f"== {k}\n{body}")
-        text = "\n\n".join(parts)
-    if out is None:
-        print(text)
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n")
-        print(f"Wrote {out}")
+    The format follows ``--format``, else ``out``'s extension (``.json``, ``.csv``,
+    ``.txt``/``.md``/none); a clash or an unknown extension is an error.  JSON carries
+    the ``manifest`` (versions, seed, input hashes, designs).
+    """
+    for path in write_tables(tables, out_format(fmt, out, "--out"), out, manifest):
+        print(f"Wrote {path}")
 
 
 def _arms(spec: Any, arm: str | None) -> list[str]:
@@ -237,7 +255,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
 
     from .compare import compare
 
-    spec, out, _ = _load(args)
+    spec, out, spec_path = _load(args)
     arms = _arms(spec, args.arm)
     # every arm's data: a design borrowing from another arm reads it
     data = {a: out.arm(a) for a in dict.fromkeys([*out.arms, *arms])}
@@ -249,10 +267,9 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     tables: dict[str, Any] = {"recommendations": cmp.table()[cols], "agreement": ag}
     notes = patient_notes(cmp)
     if notes:
-        tables["patients not counted in full"] = (
-            pd.DataFrame({"note": notes}) if args.format == "json" else "\n".join(notes)
-        )
-    _emit(tables, args.format, args.out)
+        tables["patients not counted in full"] = pd.DataFrame({"note": notes})
+    man = json_manifest(spec, spec_path, None, data=args.data, designs=cmp.designs)
+    _emit(tables, args.format, args.out, man)
     return 0
 
 
@@ -260,8 +277,9 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
 def _args_simulate(p: argparse.ArgumentParser) -> None:
     _add_spec_args(p, data=False)
     p.add_argument("--arm", default=None, help="only this arm")
-    p.add_argument("--n-trials", type=int, default=None, help="trials per design and scenario")
-    p.add_argument("--out", type=Path, default=None, help="NetCDF file of the simulation")
+    p.add_argument("--n-trials", type=positive_int, default=None,
+                   help="trials per design and scenario (default: the spec's)")  # fmt: skip
+    p.add_argument("--out", type=Path, default=None, help="NetCDF file of the simulation (.nc)")
 
 
 def simulate_spec(
@@ -270,6 +288,7 @@ def simulate_spec(
     n_trials: int | None = None,
     arms: list[str] | None = None,
     mono_data: Any = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Simulate each arm's designs on the spec's scenarios: ``{arm: xarray.Dataset}``.
 
@@ -281,7 +300,9 @@ def simulate_spec(
 
     from .compare import reads_all_arms
 
-    n = int(n_trials or spec.simulation.get("n_trials", 200))
+    n = n_trials if n_trials is not None else spec.simulation.get("n_trials", 200)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n_trials must be a positive integer, got {n!r}")
     sims = {}
     for a in arms or list(spec.designs):
         scen = spec.scenarios(a)
@@ -296,34 +317,48 @@ def simulate_spec(
         if not scen or not designs:
             continue
         sims[a] = bayes_dose.simulate(
-            designs, scenarios=scen, n_trials=n, seed=seed, progress=False
+            designs, scenarios=scen, n_trials=n, seed=seed, progress=progress
         )
     return sims
 
 
 def save_simulations(sims: dict[str, Any], path: Path) -> Path:
-    """All arms' simulations in one NetCDF file, one group per arm."""
+    """All arms' simulations in one NetCDF file, one group per arm (written atomically:
+    to a temporary file beside ``path``, then renamed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        path.unlink()
-    for i, (arm, ds) in enumerate(sims.items()):
-        ds.to_netcdf(path, group=arm, mode="w" if i == 0 else "a", engine="h5netcdf")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        for i, (arm, ds) in enumerate(sims.items()):
+            ds.to_netcdf(tmp, group=arm, mode="w" if i == 0 else "a", engine="h5netcdf")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
+
+
+def _check_nc(path: Path | None) -> None:
+    if path is not None and path.suffix.lower() not in (".nc", ".nc4", ".h5", ".hdf5"):
+        raise ValueError(
+            f"--out {str(path)!r}: simulate writes NetCDF (HDF5); name the file *.nc "
+            "(the operating characteristics go to stdout, --format json for JSON)"
+        )
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from .report import oc_summary
 
-    spec, _, _ = _load(args, data=False)
+    _check_nc(args.out)
+    spec, _, spec_path = _load(args, data=False)
     seed = _seed(args, spec)
-    sims = simulate_spec(spec, seed, args.n_trials, _arms(spec, args.arm))
+    sims = simulate_spec(spec, seed, args.n_trials, _arms(spec, args.arm), progress=True)
     if not sims:
         raise ValueError("the spec has no [simulation.scenarios.ARM] for the chosen arms")
     summary, selection, _ = oc_summary(sims, target=spec.simulation.get("target"))
     if args.out is not None:
         save_simulations(sims, args.out)
         print(f"Wrote {args.out}")
-    _emit({"operating characteristics": summary, "selection": selection}, args.format, None)
+    man = json_manifest(spec, spec_path, seed, simulations=sims)
+    _emit({"operating characteristics": summary, "selection": selection}, args.format, None, man)
     return 0
 
 
@@ -339,8 +374,26 @@ def _args_paths(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument("--start", action="store_true", help="continue from the arm's data (--data)")
     p.add_argument("--true-tox", default=None, help="true DLT probabilities p1,p2,...: exact OCs")
-    p.add_argument("--out", type=Path, default=None, help="write the output to this file")
+    p.add_argument(
+        "--out", type=Path, default=None,
+        help="write the output (the full tree) to this file (.txt, .csv or .json)",
+    )  # fmt: skip
     p.add_argument("--plot", type=Path, default=None, help="PNG of the tree")
+    p.add_argument(
+        "--max-rows", type=positive_int, default=MAX_PRINTED_PATHS,
+        help=f"largest tree printed on the terminal (default {MAX_PRINTED_PATHS}; "
+        "a larger one is summarised: give --out for all of it)",
+    )  # fmt: skip
+    p.add_argument(
+        "--max-nodes", type=positive_int, default=MAX_TREE_NODES,
+        help=f"refuse trees larger than this (default {MAX_TREE_NODES:,})",
+    )  # fmt: skip
+
+
+#: Trees with more nodes are summarised on the terminal (the full tree goes to --out).
+MAX_PRINTED_PATHS = 500
+#: Largest tree ``paths`` builds (about 1 GiB of memory).
+MAX_TREE_NODES = 5_000_000
 
 
 def _parse_cohorts(text: str) -> list[int | None] | None:
@@ -364,20 +417,42 @@ def _cmd_paths(args: argparse.Namespace) -> int:
 
     from .paths import dose_paths
 
-    spec, out, _ = _load(args)
+    spec, out, spec_path = _load(args)
     designs = spec.designs.get(args.arm, {})
     if args.design not in designs:
         raise ValueError(f"--design {args.design!r}: arm {args.arm!r} has designs {list(designs)}")
     design = designs[args.design]
     start = out.arm(args.arm) if args.start else None
-    tree = dose_paths(design, _parse_cohorts(args.cohorts), start=start)
-    tables: dict[str, Any] = {"paths": tree.to_frame()}
+    if args.out is not None:
+        out_format(args.format, args.out)  # a bad --out fails before the work
+    cohorts = _parse_cohorts(args.cohorts)
+    steps = Steps("paths")
+    with steps(f"enumerating the paths of {args.design!r} ({args.cohorts} cohorts)", bar=True):
+        try:
+            tree = dose_paths(design, cohorts, start=start, progress=True,
+                              max_nodes=args.max_nodes)  # fmt: skip
+        except RuntimeError as exc:  # the full horizon of a design that never stops
+            raise ValueError(f"--cohorts {args.cohorts}: {exc}") from None
+    leaves = tree.is_leaf
+    summary = pd.DataFrame([{
+        "nodes": tree.n_nodes, "paths (leaves)": int(leaves.sum()),
+        "stopped paths": int((leaves & tree.stop).sum()), "cohorts (max)": int(tree.depth.max()),
+        "distinct states": tree.n_states,
+    }])  # fmt: skip
+    tables: dict[str, Any] = {"tree summary": summary}
+    if args.out is None and tree.n_nodes > args.max_rows:
+        print(f"paths: the tree has {tree.n_nodes:,} nodes; printing its summary only "
+              f"(give --out FILE.txt, .csv or .json for the full tree)", file=sys.stderr)  # fmt: skip
+    else:
+        with steps(f"tabulating {tree.n_nodes:,} nodes"):
+            tables["paths"] = tree.to_frame()
     if args.true_tox is not None:
         try:
             p = np.array([float(x) for x in args.true_tox.split(",")])
         except ValueError:
             raise ValueError(f"--true-tox: {args.true_tox!r} is not a list of numbers") from None
-        oc = tree.probabilities(p)
+        with steps("exact operating characteristics"):
+            oc = tree.probabilities(p)
         tables["exact OCs"] = oc.to_frame().reset_index()
         tables["summary"] = pd.DataFrame(
             [{"p_no_mtd": oc.p_no_mtd, "expected_n": oc.expected_n,
@@ -390,7 +465,12 @@ def _cmd_paths(args: argparse.Namespace) -> int:
         ax = tree.plot()
         ax.figure.savefig(args.plot, dpi=90, bbox_inches="tight")
         print(f"Wrote {args.plot}")
-    _emit(tables, args.format, args.out)
+    man = json_manifest(spec, spec_path, None, data=args.data,
+                        designs={args.arm: {args.design: design}})  # fmt: skip
+    if args.out is not None:  # the summary on the terminal, the whole tree (first) to the file
+        _emit({k: v for k, v in tables.items() if k != "paths"}, args.format, None)
+        tables = {"paths": tables.pop("paths"), **tables}
+    _emit(tables, args.format, args.out, man)
     return 0
 
 
@@ -407,7 +487,7 @@ def _args_boundaries(p: argparse.ArgumentParser) -> None:
         help="instead of --target: the decision table of every design of the spec's --arm",
     )  # fmt: skip
     p.add_argument("--arm", default="mono")
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--format", choices=("table", "json"), default=None)
     p.add_argument("--out", type=Path, default=None, help="write the output to this file")
 
 
@@ -454,7 +534,8 @@ def _cmd_boundaries(args: argparse.Namespace) -> int:
 def _args_report(p: argparse.ArgumentParser) -> None:
     _add_spec_args(p)
     p.add_argument("--out", type=Path, required=True, help="folder for report.html and data")
-    p.add_argument("--n-trials", type=int, default=None, help="simulated trials per scenario")
+    p.add_argument("--n-trials", type=positive_int, default=None,
+                   help="simulated trials per scenario")  # fmt: skip
     p.add_argument(
         "--overdose-cut", type=float, default=None,
         help="DLT rate above which a dose is an overdose, one cut for every design's "
@@ -473,19 +554,47 @@ def write_memo(
     notes: tuple[str, ...] = (),
     overdose_cut: float | None = None,
     data_cutoff: str | None = None,
+    steps: Steps | None = None,
 ) -> dict[str, Path]:
-    """Compare, simulate and write the memo with the data behind it into folder ``out``."""
+    """Compare, simulate and write the memo with the data behind it into folder ``out``.
+
+    The files are written into a temporary folder beside ``out`` and moved into ``out``
+    only when all are written: a failure leaves no empty or partial folder.  Each step
+    reports its progress on stderr.
+    """
+    steps = steps if steps is not None else Steps("report")
+    with atomic_folder(out) as tmp:
+        files = _write_memo(
+            spec, outcomes, tmp, seed, n_trials, inputs, notes, steps, overdose_cut, data_cutoff
+        )
+    return {k: out / f.relative_to(tmp) for k, f in files.items()}
+
+
+def _write_memo(
+    spec: Any,
+    outcomes: Any,
+    out: Path,
+    seed: int,
+    n_trials: int | None,
+    inputs: dict[str, Any] | None,
+    notes: tuple[str, ...],
+    steps: Steps,
+    overdose_cut: float | None = None,
+    data_cutoff: str | None = None,
+) -> dict[str, Path]:
     import json
 
     from .compare import compare, reads_all_arms
     from .report import report
 
-    out.mkdir(parents=True, exist_ok=True)
     data = {a: outcomes.arm(a) for a in spec.designs}
     mcmc, mcmc_kwargs = spec.mcmc(seed)
-    cmp = compare(spec.designs, data, mcmc=mcmc, mcmc_kwargs=mcmc_kwargs)
+    what = "fitting every design to the data" + (f" (PyMC for {', '.join(mcmc)})" if mcmc else "")
+    with steps(what):
+        cmp = compare(spec.designs, data, mcmc=mcmc, mcmc_kwargs=mcmc_kwargs)
     mono = data.get("mono")
-    sims = simulate_spec(spec, seed, n_trials, mono_data=mono)
+    with steps("simulating the designs on the spec's scenarios", bar=True):
+        sims = simulate_spec(spec, seed, n_trials, mono_data=mono, progress=True)
     not_simulated = {
         f"{a}/{n}": "it decides from the monotherapy and combination arms' data together "
         "and these data have no monotherapy arm to borrow from"
@@ -501,23 +610,26 @@ def write_memo(
         if not spec.scenarios(a):
             for n in ds:
                 not_simulated.setdefault(f"{a}/{n}", "the spec gives no scenarios for this arm")
-    rep = report(
-        cmp, protocol=spec.protocol, simulation=sims or None, seed=seed, inputs=inputs,
-        notes=notes, title=f"{spec.protocol.name}: what each design recommends",
-        target=spec.simulation.get("target"), not_simulated=not_simulated,
-        overdose_cut=overdose_cut, data_cutoff=data_cutoff,
-    )  # fmt: skip
-    files = rep.write(out)
-    files["outcomes"] = out / "outcomes.csv"
-    outcomes.to_frame().to_csv(files["outcomes"], index=False)
-    files["comparison"] = out / "comparison.csv"
-    cmp.table().to_csv(files["comparison"], index=False)
-    files["agreement"] = out / "agreement.csv"
-    cmp.agreement().to_csv(files["agreement"], index=False)
-    files["shadow"] = out / "shadow.csv"
-    cmp.shadow().to_csv(files["shadow"], index=False)
+    with steps("rendering the memo"):
+        rep = report(
+            cmp, protocol=spec.protocol, simulation=sims or None, seed=seed, inputs=inputs,
+            notes=notes, title=f"{spec.protocol.name}: what each design recommends",
+            target=spec.simulation.get("target"), not_simulated=not_simulated,
+            overdose_cut=overdose_cut, data_cutoff=data_cutoff,
+        )  # fmt: skip
+        files = rep.write(out)
+    with steps("writing the data behind the memo (outcomes, comparison, shadow CSVs)"):
+        files["outcomes"] = out / "outcomes.csv"
+        outcomes.to_frame().to_csv(files["outcomes"], index=False)
+        files["comparison"] = out / "comparison.csv"
+        cmp.table().to_csv(files["comparison"], index=False)
+        files["agreement"] = out / "agreement.csv"
+        cmp.agreement().to_csv(files["agreement"], index=False)
+        files["shadow"] = out / "shadow.csv"
+        cmp.shadow().to_csv(files["shadow"], index=False)
     if sims:
-        files["simulation"] = save_simulations(sims, out / "simulation.nc")
+        with steps("saving the simulations"):
+            files["simulation"] = save_simulations(sims, out / "simulation.nc")
     files["manifest"].write_text(json.dumps(rep.manifest, indent=2, default=str) + "\n")
     return files
 
@@ -619,23 +731,57 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"bayes_dose {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.set_defaults(subparsers={})
     for name, (help_text, add_args, _) in COMMANDS.items():
-        add_args(sub.add_parser(name, help=help_text, description=help_text))
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        add_args(sp)
+        parser.get_default("subparsers")[name] = sp
     return parser
 
 
+#: Set this environment variable to 1 to see the traceback of an unexpected error.
+TRACEBACK_ENV = "BAYES_DOSE_TRACEBACK"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``bayes-dose`` console script."""
+    """Entry point of the ``bayes-dose`` console script.
+
+    Bad input (``ValueError``, unreadable or unwritable files) gives one line
+    ``bayes-dose <cmd>: error: ...`` on stderr and exit code 2; any other error one
+    line naming its type and exit code 1 (``BAYES_DOSE_TRACEBACK=1`` shows the traceback).
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # reported by the command's parser: "bayes-dose <cmd>: error: ..."
+        sub = args.subparsers.get(args.command, parser)
+        sub.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return 0
+    prog = f"bayes-dose {args.command}"
     try:
         return int(COMMANDS[args.command][2](args) or 0)
     except ValueError as exc:  # bad input: one clear line, no traceback
-        print(f"bayes-dose {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except OSError as exc:  # missing, unreadable or unwritable file, full disk
+        where = f" {str(exc.filename)!r}" if exc.filename else ""
+        print(f"{prog}: error:{where} {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get(TRACEBACK_ENV) == "1":
+            raise
+        print(f"{prog}: error: unexpected {type(exc).__name__}: {_one_line(exc)} "
+              f"(set {TRACEBACK_ENV}=1 to see the traceback)", file=sys.stderr)  # fmt: skip
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["PK_COMMANDS"]
 
@@ -50,6 +52,8 @@ def _args_pk(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_pk(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from .listings import read_pc
     from .pk import dose_proportionality, exposure_plateau, nca
 

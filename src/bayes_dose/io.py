@@ -28,12 +28,19 @@ A design spec is a TOML file::
     "MTD at 300 mg" = [0.01, 0.02, 0.03, 0.05, 0.10, 0.25, 0.45, 0.60]
 
 Parameters a design needs from the protocol are filled in per arm when not given:
-``n_doses`` (levels of the arm), ``doses_mg`` (its dose grid) and ``doses`` (BLRM).
+``n_doses`` (levels of the arm), ``doses_mg`` (its dose grid), ``doses`` (BLRM) and
+``mtd_rule`` (the protocol's MTD definition, 3+3).
+
+Everything is checked as it is read (:mod:`bayes_dose.spec_check`): unknown keys at the
+top level, in ``[simulation]``, ``[analysis]``, a design table or a skeleton table are
+errors naming the nearest valid key; each value must have its parameter's type (an
+integer is not ``3.7`` or ``true``, a boolean not ``"no"``, a number is finite);
+``arms`` is a list of the protocol's arms, and so are the arms of
+``[simulation.scenarios.ARM]``, whose curves have one probability in [0, 1] per level.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import tomllib
 import typing
@@ -46,6 +53,7 @@ import pandas as pd
 
 from .outcomes import Outcomes
 from .protocol import Arm, Protocol
+from .spec_check import check_keys, check_value, did_you_mean
 
 __all__ = ["DesignSpec", "design_from_spec", "load_designs", "load_spec", "read_outcomes"]
 
@@ -94,23 +102,69 @@ class DesignSpec:
         return {k: [float(x) for x in v] for k, v in sc.items()}
 
 
+#: Valid keys of each part of a spec (others are typos: rejected with the nearest name).
+TOP_KEYS = ("protocol", "seed", "designs", "simulation", "analysis")
+SIMULATION_KEYS = ("n_trials", "target", "scenarios")
+ANALYSIS_KEYS = ("mcmc", "draws", "tune", "chains", "target_accept")
+#: Keys of a ``skeleton = {...}`` table (arguments of :func:`crm_skeleton`; ``n_doses``
+#: comes from the arm, ``target`` defaults to the design's).
+SKELETON_KEYS = ("target", "halfwidth", "mtd_guess", "model", "intercept")
+
+
 def _protocol(ref: Any, base: Path | None) -> Protocol:
     from . import protocols
 
     if ref is None:
-        raise ValueError("design spec: field 'protocol' is required (e.g. protocol = \"bat6021\")")
+        raise ValueError("field 'protocol' is required (e.g. protocol = \"bat6021\")")
     if isinstance(ref, Mapping):
-        return Protocol.from_dict(ref)
+        return _read_protocol(Protocol.from_dict, ref, "field 'protocol'")
     if not isinstance(ref, str):
-        raise ValueError(f"design spec: field 'protocol' must be a name or a path, got {ref!r}")
-    if hasattr(protocols, ref) and callable(getattr(protocols, ref)):
+        raise ValueError(f"field 'protocol' must be a name or a path, got {ref!r}")
+    bundled = list(protocols.__all__)
+    if ref in bundled:
         return getattr(protocols, ref)()
     path = Path(ref)
     if base is not None and not path.is_absolute():
         path = base / path
-    if not path.exists():
-        raise ValueError(f"design spec: field 'protocol': no bundled protocol or file {ref!r}")
-    return Protocol.from_toml(path)
+    if not path.is_file():
+        raise ValueError(
+            f"field 'protocol': no bundled protocol or file {ref!r}{did_you_mean(ref, bundled)}"
+        )
+    return _read_protocol(Protocol.from_toml, path, f"protocol file {str(path)!r}")
+
+
+def _read_protocol(reader: Any, source: Any, where: str) -> Protocol:
+    """A protocol from a table or file; a malformed one is a ``ValueError`` naming it."""
+    try:
+        return reader(source)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from exc
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise ValueError(f"{where}: malformed protocol ({type(exc).__name__}: {exc})") from exc
+
+
+def _skeleton(sk: Mapping[str, Any], params: Mapping[str, Any], arm: Arm, where: str) -> Any:
+    """``skeleton = { halfwidth = ..., mtd_guess = ... }`` -> ``crm_skeleton(...)``."""
+    from .designs.crm import crm_skeleton
+
+    where = f"{where}: field 'skeleton'"
+    check_keys(sk, SKELETON_KEYS, where)
+    kw = {"target": sk.get("target", params.get("target")), **{k: v for k, v in sk.items()
+                                                                if k != "target"}}  # fmt: skip
+    missing = [k for k in ("target", "halfwidth", "mtd_guess") if kw.get(k) is None]
+    if missing:
+        raise ValueError(
+            f"{where}: missing key(s) {missing} (e.g. skeleton = {{ halfwidth = 0.05, "
+            f"mtd_guess = 3 }}; target defaults to the design's)"
+        )
+    types_ = {"target": float, "halfwidth": float, "mtd_guess": int, "model": str,
+              "intercept": float}  # fmt: skip
+    for k, v in kw.items():
+        check_value(v, types_[k], f"{where}.{k}")
+    try:
+        return crm_skeleton(n_doses=arm.n_doses, **kw)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from exc
 
 
 def design_from_spec(
@@ -118,12 +172,16 @@ def design_from_spec(
     arm: Arm | None = None,
     name: str = "",
     others: Mapping[str, Mapping[str, Any]] | None = None,
+    protocol: Protocol | None = None,
 ) -> Any:
     """Build one design from its spec table (``type`` plus constructor parameters).
 
     A string given for a parameter typed as a design (e.g. ``mono = "BLRM"`` of the
     combination BLRM) names a design built before, looked up in ``others`` (designs per
-    arm) under the arm named like the parameter, else under this arm.
+    arm) under the arm named like the parameter, else under this arm.  Every value is
+    checked against the parameter's type (an integer is an integer, a boolean a
+    boolean, a number finite); unknown parameters are errors naming the nearest valid
+    one.  With ``protocol``, a design taking ``mtd_rule`` gets the protocol's MTD rule.
 
     Examples
     --------
@@ -131,6 +189,10 @@ def design_from_spec(
     >>> arm = bd.protocols.bat6021().arm("combo")
     >>> bd.io.design_from_spec({"type": "3+3"}, arm)  # doctest: +ELLIPSIS
     ThreePlusThree(n_doses=5, ...)
+    >>> bd.io.design_from_spec({"type": "BOIN", "target": 0.25, "cohort_size": 3.7}, arm, "B")
+    Traceback (most recent call last):
+    ...
+    ValueError: design 'B' (arm 'combo'): field 'cohort_size': must be an integer, got 3.7 (float)
     """
     import bayes_dose
 
@@ -138,40 +200,66 @@ def design_from_spec(
     kind = params.pop("type", None)
     params.pop("arms", None)
     where = f"design {name!r}" if name else "design"
+    if arm is not None:
+        where += f" (arm {arm.name!r})"
     if not isinstance(kind, str):
         raise ValueError(f"{where}: field 'type' is required (e.g. type = \"BOIN\")")
     cls_name = ALIASES.get(kind, kind)
-    cls = getattr(bayes_dose, cls_name, None)
-    if not isinstance(cls, type):
-        raise ValueError(f"{where}: unknown design type {kind!r}")
+    cls = getattr(bayes_dose, cls_name, None) if not cls_name.startswith("_") else None
+    if not isinstance(cls, type) or not _is_design_hint(cls):
+        raise ValueError(
+            f"{where}: unknown design type {kind!r}{did_you_mean(kind, _design_types())}; "
+            f"known: {', '.join(_design_types())}"
+        )
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    unknown = sorted(set(params) - accepted) if not _takes_kwargs(cls) else []
+    if unknown:
+        valid = sorted(accepted | {"type", "arms"})
+        raise ValueError(
+            f"{where}: unknown parameter(s) {unknown} for {cls_name}"
+            f"{did_you_mean(unknown[0], valid)}; valid: {', '.join(valid)}"
+        )
+    hints = _hints(cls)
+    sk = params.get("skeleton")
+    if isinstance(sk, Mapping):
+        if arm is None:
+            raise ValueError(f"{where}: field 'skeleton': a table needs the arm's dose levels")
+        params["skeleton"] = _skeleton(sk, params, arm, where)
+    for k, v in list(params.items()):
+        if isinstance(v, str) and k in hints and _is_design_hint(hints[k]):
+            params[k] = _design_ref(v, k, arm, others or {}, where)
+        elif k in hints:
+            params[k] = check_value(v, hints[k], f"{where}: field {k!r}")
+        elif isinstance(v, list):
+            params[k] = tuple(v)
     if arm is not None:
+        sk = params.get("skeleton")
+        if isinstance(sk, tuple) and len(sk) != arm.n_doses:
+            raise ValueError(
+                f"{where}: field 'skeleton': {len(sk)} values for the arm's {arm.n_doses} "
+                f"dose levels"
+            )
         defaults = {"n_doses": arm.n_doses, "doses_mg": arm.doses_mg, "doses": arm.doses_mg}
         for k, v in defaults.items():
             if k in accepted and k not in params:
                 params[k] = v
-        sk = params.get("skeleton")
-        if isinstance(sk, Mapping):
-            params["skeleton"] = bayes_dose.crm_skeleton(
-                target=sk.get("target", params.get("target")),
-                n_doses=arm.n_doses,
-                **{k: v for k, v in sk.items() if k != "target"},
-            )
-    hints = _hints(cls)
-    for k, v in params.items():
-        if isinstance(v, str) and k in hints and _is_design_hint(hints[k]):
-            params[k] = _design_ref(v, k, arm, others or {}, where)
-        elif isinstance(v, Mapping) and k in hints:
-            params[k] = _coerce(v, hints[k], f"{where}: field {k!r}")
-        elif isinstance(v, list):
-            params[k] = tuple(v)
-    unknown = sorted(set(params) - accepted) if not _takes_kwargs(cls) else []
-    if unknown:
-        raise ValueError(f"{where}: unknown parameter(s) {unknown} for {cls_name}")
+    if protocol is not None and "mtd_rule" in accepted and "mtd_rule" not in params:
+        params["mtd_rule"] = protocol.mtd_rule
     try:
         return cls(**params)
-    except TypeError as exc:
-        raise ValueError(f"{where}: {exc}") from exc
+    except (TypeError, ValueError) as exc:
+        msg = str(exc)
+        raise ValueError(msg if msg.startswith(where) else f"{where}: {msg}") from exc
+
+
+def _design_types() -> list[str]:
+    import bayes_dose
+
+    names = [n for n in bayes_dose.__all__ if n[:1].isupper() and n not in ("Design",)]
+    return sorted(
+        n for n in names if isinstance(getattr(bayes_dose, n, None), type)
+        and _is_design_hint(getattr(bayes_dose, n))
+    ) + sorted(ALIASES)  # fmt: skip
 
 
 def _is_design_hint(hint: Any) -> bool:
@@ -188,8 +276,10 @@ def _design_ref(
     for a in (param, arm.name if arm is not None else None):
         if a in others and ref in others[a]:
             return others[a][ref]
+    known = [n for a in (param, arm.name if arm is not None else None) for n in others.get(a, {})]
     raise ValueError(
         f"{where}: field {param!r}: no design {ref!r} defined before it (for arm {param!r})"
+        f"{did_you_mean(ref, known)}"
     )
 
 
@@ -200,66 +290,186 @@ def _hints(cls: type) -> dict[str, Any]:
         return {}
 
 
-def _coerce(value: Mapping[str, Any], hint: Any, where: str) -> Any:
-    """A TOML table given for a parameter whose type is a class (e.g. a prior): build it."""
-    options = typing.get_args(hint) or (hint,)
-    for cls in options:
-        if isinstance(cls, type) and dataclasses.is_dataclass(cls):
-            kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
-            try:
-                return cls(**kwargs)
-            except TypeError as exc:
-                raise ValueError(f"{where}: {exc}") from exc
-    return dict(value)
-
-
 def _takes_kwargs(cls: type) -> bool:
     return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values())
 
 
-def load_spec(path: str | Path) -> DesignSpec:
-    """Read a TOML design spec (see the module docstring)."""
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ValueError(f"design spec {str(path)!r} not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"design spec {str(path)!r}: {exc}") from exc
+def _check_int(value: Any, where: str, minimum: int) -> int:
+    check_value(value, int, where)
+    if value < minimum:
+        raise ValueError(f"{where}: must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _check_probability(value: Any, where: str) -> float:
+    check_value(value, float, where)
+    if not 0 < value < 1:
+        raise ValueError(f"{where}: must be in (0, 1), got {value!r}")
+    return float(value)
+
+
+def _simulation(table: Any, proto: Protocol) -> dict[str, Any]:
+    """``[simulation]``: known keys, integer trial count, probabilities, arms' scenarios."""
+    if not isinstance(table, Mapping):
+        raise ValueError(f"[simulation] must be a table, got {table!r}")
+    check_keys(table, SIMULATION_KEYS, "[simulation]")
+    sim = dict(table)
+    if "n_trials" in sim:
+        sim["n_trials"] = _check_int(sim["n_trials"], "[simulation] n_trials", 1)
+    if "target" in sim:
+        sim["target"] = _check_probability(sim["target"], "[simulation] target")
+    scen = sim.get("scenarios", {})
+    if not isinstance(scen, Mapping):
+        raise ValueError("[simulation] scenarios: must be tables [simulation.scenarios.ARM]")
+    arms = list(proto.arm_names)
+    out: dict[str, dict[str, tuple[float, ...]]] = {}
+    for a, curves in scen.items():
+        where = f"[simulation.scenarios.{a}]"
+        if a not in arms:
+            raise ValueError(
+                f"{where}: {a!r} is not an arm of the protocol{did_you_mean(a, arms)}; "
+                f"arms: {', '.join(arms)}"
+            )
+        if not isinstance(curves, Mapping):
+            raise ValueError(f"{where}: must be a table of named curves, got {curves!r}")
+        n = proto.arm(a).n_doses
+        out[a] = {}
+        for name, p in curves.items():
+            w = f"{where} {name!r}"
+            p = check_value(p, tuple[float, ...], w)
+            if len(p) != n:
+                raise ValueError(f"{w}: {len(p)} values for {n} dose levels of arm {a!r}")
+            bad = [x for x in p if not 0 <= x <= 1]
+            if bad:
+                raise ValueError(f"{w}: DLT probabilities must be in [0, 1], got {bad[0]!r}")
+            out[a][name] = p
+    if "scenarios" in sim:
+        sim["scenarios"] = out
+    return sim
+
+
+def _analysis(table: Any) -> dict[str, Any]:
+    """``[analysis]``: known keys and sampler settings of the right type."""
+    if not isinstance(table, Mapping):
+        raise ValueError(f"[analysis] must be a table, got {table!r}")
+    check_keys(table, ANALYSIS_KEYS, "[analysis]")
+    ana = dict(table)
+    if "mcmc" in ana:
+        ana["mcmc"] = list(check_value(ana["mcmc"], tuple[str, ...], "[analysis] mcmc"))
+    for k, lo in (("draws", 1), ("tune", 0), ("chains", 1)):
+        if k in ana:
+            ana[k] = _check_int(ana[k], f"[analysis] {k}", lo)
+    if "target_accept" in ana:
+        ana["target_accept"] = _check_probability(ana["target_accept"], "[analysis] target_accept")
+    return ana
+
+
+def _arms_of(name: str, t: Mapping[str, Any], proto: Protocol) -> list[str]:
+    all_arms = list(proto.arm_names)
+    if "arms" not in t:
+        return all_arms
+    arms = t["arms"]
+    where = f"design {name!r}: field 'arms'"
+    if isinstance(arms, str) or not isinstance(arms, list):
+        raise ValueError(
+            f"{where}: must be a list of arm names (e.g. arms = [{arms!r}]), got {arms!r}"
+        )
+    for a in arms:
+        if not isinstance(a, str) or a not in all_arms:
+            raise ValueError(
+                f"{where}: unknown arm(s) [{a!r}]{did_you_mean(str(a), all_arms)} "
+                f"(protocol arms: {all_arms})"
+            )
+    if len(set(arms)) != len(arms):
+        raise ValueError(f"{where}: an arm is listed twice: {arms}")
+    return arms
+
+
+def _load(raw: Mapping[str, Any], path: Path) -> DesignSpec:
+    check_keys(raw, TOP_KEYS, "top level")
     proto = _protocol(raw.get("protocol"), path.parent)
+    seed = raw.get("seed")
+    if seed is not None:
+        check_value(seed, int, "field 'seed'")
+        if seed < 0:
+            raise ValueError(f"field 'seed' must be >= 0, got {seed}")
+    simulation = _simulation(raw.get("simulation", {}), proto)
+    analysis = _analysis(raw.get("analysis", {}))
     tables = raw.get("designs")
     if not isinstance(tables, Mapping) or not tables:
-        raise ValueError(f"design spec {str(path)!r}: no [designs.NAME] tables")
+        raise ValueError("no [designs.NAME] tables")
     designs: dict[str, dict[str, Any]] = {a: {} for a in proto.arm_names}
     for name, t in tables.items():
         if not isinstance(t, Mapping):
-            raise ValueError(f"design spec: [designs.{name}] must be a table")
-        arms = t.get("arms", list(proto.arm_names))
-        bad = sorted(set(arms) - set(proto.arm_names))
-        if bad:
-            raise ValueError(
-                f"design {name!r}: field 'arms': unknown arm(s) {bad} (protocol arms: "
-                f"{list(proto.arm_names)})"
-            )
+            raise ValueError(f"[designs.{name}] must be a table, got {t!r}")
+        arms = _arms_of(name, t, proto)
         # per-arm overrides are sub-tables named like an arm (a string `mono = "BLRM"` is a
         # parameter: the combination BLRM's monotherapy design)
         overrides = {k for k, v in t.items() if k in proto.arm_names and isinstance(v, Mapping)}
+        unused = sorted(overrides - set(arms))
+        if unused:
+            raise ValueError(
+                f"design {name!r}: [designs.{name}.{unused[0]}] overrides arm {unused[0]!r}, "
+                f"which is not in the design's arms {arms}"
+            )
         base = {k: v for k, v in t.items() if k not in overrides}
         for a in arms:
-            over = t.get(a, {}) if a in overrides else {}
-            designs[a][name] = design_from_spec({**base, **over}, proto.arm(a), name, designs)
-    seed = raw.get("seed")
-    if seed is not None and not isinstance(seed, int):
-        raise ValueError(f"design spec: field 'seed' must be an integer, got {seed!r}")
-    return DesignSpec(
+            over = dict(t.get(a, {})) if a in overrides else {}
+            for k in ("type", "arms"):
+                if k in over:
+                    raise ValueError(
+                        f"design {name!r}: [designs.{name}.{a}] cannot set {k!r} (set it in "
+                        f"[designs.{name}])"
+                    )
+            designs[a][name] = design_from_spec(
+                {**base, **over}, proto.arm(a), name, designs, protocol=proto
+            )
+    spec = DesignSpec(
         protocol=proto,
         designs={a: d for a, d in designs.items() if d},
         seed=seed,
-        simulation=dict(raw.get("simulation", {})),
-        analysis=dict(raw.get("analysis", {})),
-        raw=raw,
+        simulation=simulation,
+        analysis=analysis,
+        raw=dict(raw),
         path=path,
     )
+    spec.mcmc()  # unknown designs in [analysis] mcmc: an error now, not at report time
+    return spec
+
+
+def load_spec(path: str | Path) -> DesignSpec:
+    r"""Read a TOML design spec (see the module docstring).
+
+    Every error is a ``ValueError`` naming the file and the place in it (top-level key,
+    ``[simulation]`` key, design and field), with the nearest valid name for a typo.
+
+    Examples
+    --------
+    >>> import bayes_dose as bd, tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.toml"
+    >>> _ = p.write_text('protocol = "bat6021"\nsede = 1\n[designs.a]\ntype = "3+3"\n')
+    >>> bd.io.load_spec(p)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: design spec '...s.toml': top level: unknown key 'sede' (did you mean 'seed'?); ...
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"design spec {str(path)!r} not found") from None
+    except IsADirectoryError:
+        raise ValueError(f"design spec {str(path)!r} is a directory, not a TOML file") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"design spec {str(path)!r}: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise ValueError(f"design spec {str(path)!r}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"design spec {str(path)!r}: {exc}") from exc
+    try:
+        return _load(raw, path)
+    except ValueError as exc:
+        raise ValueError(f"design spec {str(path)!r}: {exc}") from exc
 
 
 def load_designs(path: str | Path) -> dict[str, dict[str, Any]]:

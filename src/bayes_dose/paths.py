@@ -10,6 +10,7 @@ exact operating characteristics of the horizon (selection at the end of the hori
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -252,6 +253,8 @@ def dose_paths(
     cohort_sizes: Sequence[int | None] | None = (3, 3),
     start: Outcomes | None = None,
     max_cohorts: int = 200,
+    progress: bool = False,
+    max_nodes: int | None = None,
 ) -> DosePaths:
     """Every sequence of cohort outcomes and the design's decision after each.
 
@@ -267,6 +270,11 @@ def dose_paths(
         Data observed so far (one arm); paths continue from it.
     max_cohorts : int
         Guard for the full horizon.
+    progress : bool
+        Show a tqdm bar on stderr: one step per cohort, with the number of nodes so far.
+    max_nodes : int, optional
+        Guard on the size of the tree: a ``ValueError`` as soon as it would exceed this
+        many nodes (a design without ``max_n`` on the full horizon grows without bound).
 
     Returns
     -------
@@ -304,7 +312,16 @@ def dose_paths(
     frontier, frontier_ids = root, np.array([0])
     next_id = 1
     n_states = 0
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=None if full else len(sizes) + 1, desc="paths", unit="cohort",
+                   file=sys.stderr, leave=False)  # fmt: skip
     for level, forced in enumerate([*sizes, None]):
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(nodes=next_id, open=frontier.n_trials)
         first, inv = state_codes(frontier, keep_last_cohort=keep_last)
         n_states += len(first)
         dec = design.decide(frontier.take(first))
@@ -318,6 +335,16 @@ def dose_paths(
         size = size.copy()
         if forced is not None:
             size[go] = forced
+        if max_nodes is not None:
+            grow = int(np.sum(size[go] + 1))  # children of the open paths: 0..size DLTs
+            if next_id + grow > max_nodes:
+                if bar is not None:
+                    bar.close()
+                raise ValueError(
+                    f"dose_paths: the tree would exceed {max_nodes:,} nodes at cohort "
+                    f"{level + 1} ({next_id:,} so far, {int(go.sum()):,} open paths); give "
+                    "fewer cohorts or a design with max_n"
+                )
         src, k, child = branch(frontier.take(go), nxt[go], size[go])
         ids = frontier_ids[go][src]
         n_new = child.n_trials
@@ -332,6 +359,8 @@ def dose_paths(
         next_id += n_new
     else:  # pragma: no cover - the loop always breaks on its extra last entry
         pass
+    if bar is not None:
+        bar.close()
     if full and not decisions[-1][2].all():
         raise RuntimeError(
             f"{type(design).__name__} did not stop within {max_cohorts} cohorts; set max_n"

@@ -16,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tomli_w
 
 from .dlt_rules import parse_dlt_rules
@@ -100,9 +101,30 @@ class MTDRule:
         if self.min_patients < 1:
             raise ValueError("MTDRule: field 'min_patients' must be >= 1")
 
-    def acceptable(self, n: int, dlt: int) -> bool:
-        """Whether ``dlt`` DLTs among ``n`` patients satisfy the rule."""
-        return n >= self.min_patients and Fraction(dlt, n) <= self.max_dlt_fraction
+    def acceptable(self, n: Any, dlt: Any) -> Any:
+        """Whether ``dlt`` DLTs among ``n`` patients satisfy the rule.
+
+        Integers give a bool; integer arrays (e.g. counts per trial and level) give a
+        boolean array of the same shape (exact integer arithmetic, no rounding).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rule = MTDRule()
+        >>> rule.acceptable(6, 1), rule.acceptable(12, 2), rule.acceptable(3, 0)
+        (True, True, False)
+        >>> rule.acceptable(np.array([6, 6, 9]), np.array([1, 2, 1]))
+        array([ True, False,  True])
+        """
+        num, den = self.max_dlt_fraction.numerator, self.max_dlt_fraction.denominator
+        if isinstance(n, (int, np.integer)) and isinstance(dlt, (int, np.integer)):
+            return bool(n >= self.min_patients and dlt * den <= num * n)
+        n, dlt = np.asarray(n), np.asarray(dlt)
+        return (n >= self.min_patients) & (dlt * den <= num * n)
+
+    def spec(self) -> dict[str, Any]:
+        """JSON-able form (for manifests): the fraction as text, e.g. ``"1/6"``."""
+        return {"max_dlt_fraction": str(self.max_dlt_fraction), "min_patients": self.min_patients}
 
 
 @dataclass(frozen=True)

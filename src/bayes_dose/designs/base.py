@@ -345,7 +345,7 @@ class Design(ABC):
             "dlt": int(data.dlt[trial, cur]) if cur >= 0 else 0,
             "next": int(decision.next_dose[trial]) + 1 if decision.next_dose[trial] >= 0 else None,
             "size": int(decision.cohort_size[trial]),
-            "total": int(data.total_n[trial]),
+            "total": int(data.n[trial].sum()),  # this row only: O(1) per node of a tree
             "max_n": self.max_n,
             "rule": str(self._stopping_rule()),
             "last_n": int(data.last_n[trial]),

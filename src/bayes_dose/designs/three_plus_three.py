@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..inference.estimate import Estimate
+from ..protocol import MTDRule
 from .base import Design
 from .state import NONE, Decision, DoseData, Selection
 
@@ -48,6 +49,10 @@ class ThreePlusThree(Design):
         1-based starting level.
     doses_mg : sequence of float, optional
         Dose labels.
+    mtd_rule : MTDRule, optional
+        The protocol's MTD definition, used to choose the MTD below a level with 2+ DLTs
+        (``"deescalation"``).  Default: at most 1 DLT in 6 or more patients.  A design
+        built from a spec (:func:`bayes_dose.io.load_spec`) gets the protocol's rule.
 
     Examples
     --------
@@ -90,6 +95,7 @@ class ThreePlusThree(Design):
         titration_grade2: bool = False,
         start_level: int = 1,
         doses_mg: tuple[float, ...] | None = None,
+        mtd_rule: MTDRule | None = None,
     ) -> None:
         super().__init__(
             n_doses, cohort_size=3, max_n=None, start_level=start_level,
@@ -99,11 +105,16 @@ class ThreePlusThree(Design):
         if variant not in VARIANTS:
             raise ValueError(f"ThreePlusThree: variant must be one of {VARIANTS}, got {variant!r}")
         self.variant = variant
+        if mtd_rule is not None and not isinstance(mtd_rule, MTDRule):
+            raise ValueError(f"ThreePlusThree: mtd_rule must be an MTDRule, got {mtd_rule!r}")
+        self.mtd_rule = mtd_rule
 
     def get_params(self) -> dict:
         p = super().get_params()
         for k in ("cohort_size", "max_n", "no_skip", "stopping"):
             p.pop(k, None)
+        if p.get("mtd_rule") is None:
+            p.pop("mtd_rule", None)
         return p
 
     # -- helpers ---------------------------------------------------------------------
@@ -184,7 +195,11 @@ class ThreePlusThree(Design):
         if self.variant == "escalation_only":
             mtd = cap - 1
         else:
-            good = (data.n >= 6) & (data.dlt <= 1) & (levels < cap[:, None])
+            if self.mtd_rule is None:
+                ok = (data.n >= 6) & (data.dlt <= 1)
+            else:
+                ok = self.mtd_rule.acceptable(data.n, data.dlt)
+            good = ok & (levels < cap[:, None])
             mtd = np.where(good.any(axis=1), D - 1 - np.argmax(good[:, ::-1], axis=1), NONE)
         cleared = self._cleared(data)
         mad = np.where(cleared.any(axis=1), D - 1 - np.argmax(cleared[:, ::-1], axis=1), NONE)
