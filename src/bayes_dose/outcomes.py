@@ -663,7 +663,9 @@ def _enrolment_order(
     arm_arr = np.asarray(arms, dtype=object)
     for a in dict.fromkeys(arms):
         slots = np.flatnonzero(arm_arr == a)
-        if key is not None:
+        if by == "cohort":  # within a cohort, by enrolment day (blank days last)
+            order[slots] = slots[np.lexsort((enroll[slots], key[slots]))]
+        elif key is not None:
             order[slots] = slots[np.argsort(key[slots], kind="stable")]
         if by == "cohort":
             # cohorts in number order must not start before an earlier-numbered one
