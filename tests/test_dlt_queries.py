@@ -119,7 +119,7 @@ def test_csv_listing_blank_cell_is_a_query_with_the_file_line(tmp_path: Path) ->
 
 def test_blank_atoxgr_beside_a_filled_aetoxgr_uses_the_alias() -> None:
     df = ae({"ATOXGR": "", "AEDECOD": "Nausea"}, {"ATOXGR": "3"}).assign(AETOXGR=["3", "3"])
-    out, audit = bd.adjudicate_dlt(df, SUBJECTS, PROTO)
+    _, audit = bd.adjudicate_dlt(df, SUBJECTS, PROTO)
     assert audit.outcome.tolist() == ["dlt", "dlt"] and audit.ATOXGR.tolist() == [3, 3]
     conflict = ae({"ATOXGR": "2"}).assign(AETOXGR=["3"])
     with pytest.raises(AdjudicationError, match=r"field 'ATOXGR': '2' disagrees with AETOXGR"):

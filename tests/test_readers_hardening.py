@@ -60,7 +60,7 @@ def test_huge_cohort_number_is_a_value_error() -> None:
 
 @pytest.mark.parametrize(("n", "dlt"), [(3, 0), ([3], 0), (3, [0]), ("33", "00"), (None, None)])
 def test_from_counts_scalars_are_a_value_error(n: object, dlt: object) -> None:
-    with pytest.raises(ValueError, match="from_counts: '(n|dlt)' must be a sequence"):
+    with pytest.raises(ValueError, match=r"from_counts: '(n|dlt)' must be a sequence"):
         bd.Outcomes.from_counts(n, dlt)  # type: ignore[arg-type]
 
 

@@ -50,12 +50,12 @@ from typing import Any
 __all__ = [
     "FLAG_FACTS",
     "HAEM_HINTS",
-    "TERM_SYNONYMS",
-    "looks_haematological",
-    "match_term",
     "NUMERIC_FACTS",
+    "TERM_SYNONYMS",
     "Condition",
     "DLTRule",
+    "looks_haematological",
+    "match_term",
     "parse_dlt_rules",
     "validate_dlt_terms",
 ]

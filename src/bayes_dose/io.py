@@ -42,8 +42,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from .outcomes import Outcomes
 from .protocol import Arm, Protocol
 

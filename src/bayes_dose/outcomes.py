@@ -12,6 +12,7 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -678,7 +679,7 @@ def _enrolment_order(
                 if m.any():
                     j = int(np.argmin(np.where(m, e, np.inf)))
                     firsts.append((float(c), float(e[j]), int(slots[j])))
-            for (c0, e0, i0), (c1, e1, i1) in zip(firsts, firsts[1:], strict=False):
+            for (c0, e0, i0), (c1, e1, i1) in pairwise(firsts):
                 if e1 < e0:
                     raise ValueError(
                         f"{where(i1)} field 'cohort': cohort {c1:g} of arm {a!r} starts on "
@@ -689,7 +690,7 @@ def _enrolment_order(
         elif by == "file":
             e = enroll[slots]
             known = np.flatnonzero(~np.isnan(e))
-            for j0, j1 in zip(known, known[1:], strict=False):
+            for j0, j1 in pairwise(known):
                 if e[j1] < e[j0]:
                     raise ValueError(
                         f"{where(int(slots[j1]))} field 'enroll_day': {e[j1]:g} is before "
