@@ -192,3 +192,18 @@ def test_cli_json_lists_queries(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_cli_without_queries_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dlt", AE_CSV, "--subjects", ADSL_CSV]) == 0
     assert "query" not in capsys.readouterr().err
+
+
+def test_semicolon_separated_listing_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "ae.csv"
+    pd.read_csv(AE_CSV, dtype=str, keep_default_na=False).to_csv(path, index=False, sep=";")
+    _, audit = bd.adjudicate_dlt(path, ADSL_CSV, PROTO)
+    _, ref = bd.adjudicate_dlt(AE_CSV, ADSL_CSV, PROTO)
+    pd.testing.assert_frame_equal(audit, ref)
+
+
+def test_empty_listing_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "ae.csv"
+    path.write_text("")
+    with pytest.raises(ValueError, match=r"AE listing '.*ae.csv' is empty"):
+        bd.adjudicate_dlt(path, ADSL_CSV, PROTO)

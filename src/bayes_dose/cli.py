@@ -432,6 +432,11 @@ def _args_dlt(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None, help="write the cohort data (CSV)")
     p.add_argument("--audit", type=Path, default=None, help="write the audit table (CSV)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    p.epilog = (
+        "Exit codes: 0 adjudicated; 2 bad input; 3 outputs written but some events are "
+        "queries (a blank fact decides whether they are DLTs): those patients' DLT is "
+        "'unknown' until the facts are filled in."
+    )
 
 
 def _cmd_dlt(args: argparse.Namespace) -> int:

@@ -278,6 +278,8 @@ class Outcomes:
         """The checks of :meth:`from_frame`; ``where(i)`` locates row ``i`` in messages,
         ``raw`` (text as written, for CSV input) is what messages show."""
 
+        from .csv_text import is_na_token
+
         def show(col: str, i: int, v: object) -> str:
             if raw is not None and col in raw.columns:
                 return repr(raw[col].iat[i]) if raw[col].iat[i] != "" else "blank"
@@ -300,6 +302,10 @@ class Outcomes:
         for i, v in enumerate(df["patient_id"]):
             if _isna(v) or str(v).strip() == "":
                 raise ValueError(f"{where(i)} field 'patient_id': missing")
+            if isinstance(v, str) and is_na_token(v):
+                raise ValueError(
+                    f"{where(i)} field 'patient_id': {v!r} is a missing-value code, not an id"
+                )
             if isinstance(v, (float, np.floating)) and float(v).is_integer():
                 v = int(v)
             pid.append(str(v).strip())
@@ -317,6 +323,10 @@ class Outcomes:
             if _isna(v) or not isinstance(v, str) or v.strip() == "":
                 raise ValueError(f"{where(i)} field 'arm': {show('arm', i, v)} is not an arm name")
             name = v.strip()
+            if is_na_token(name):
+                raise ValueError(
+                    f"{where(i)} field 'arm': {v!r} is a missing-value code, not an arm name"
+                )
             if protocol is not None and name not in protocol.arm_names:
                 raise ValueError(
                     f"{where(i)} field 'arm': unknown arm {show('arm', i, v)}; "
