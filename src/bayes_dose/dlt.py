@@ -754,13 +754,16 @@ def adjudicate_dlt(
     Returns
     -------
     outcomes : Outcomes
-        One patient per subject, in subject-table order (``dlt`` = any DLT event;
-        ``grade2`` = any related grade >= 2 event in the window).
+        One patient per subject, in subject-table order (``dlt`` = 1 if any DLT event,
+        else unknown (``<NA>``) if any event is a query, else 0; ``grade2`` = any related
+        grade >= 2 event in the window).
     audit : DataFrame
         One row per AE row (columns :data:`AUDIT_COLUMNS`): ``is_dlt``, ``rule`` (the
         rule that fired, or the reason it did not), ``outcome`` (a code from
         :data:`OUTCOMES`) and ``criteria_met`` (the rule met window and relatedness
-        aside: events outside the window that meet it inform the RP2D, not escalation).
+        aside: events outside the window that meet it inform the RP2D, not escalation)
+        and ``query`` (the blank facts of an event whose outcome is ``"query"``: it would
+        be a DLT for some value of them).
 
     Raises
     ------
@@ -769,7 +772,9 @@ def adjudicate_dlt(
         unknown subject, arm or dose, unreadable flags or numbers; naming row and field.
     ValueError
         For missing columns (listing them and the rules that need them) or bad arguments.
-        Rows are named by their 0-based position in the table (the audit's ``row``).
+        Rows are named by their 0-based position in the table (the audit's ``row``) and,
+        for CSV files, by their file line (header = line 1).  Missing-value codes written
+        into cells (``NA``, ``NULL``, ``#N/A``, ...) are errors, in files and DataFrames.
 
     Examples
     --------

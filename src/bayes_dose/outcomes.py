@@ -1,9 +1,11 @@
 """Cohort data: one record per patient.
 
 :class:`Outcomes` is an immutable, validated table of patients (arm, 1-based dose level,
-dose in mg, DLT 0/1, cohort, enrolment day, days of DLT follow-up, and an optional
-grade-2 flag used by accelerated titration).  Bad input raises ``ValueError`` naming the
-row and the field; nothing is silently dropped or coerced into a wrong count.
+dose in mg, DLT 0/1 or unknown (pandas nullable ``Int64``, ``<NA>`` = unknown), cohort,
+enrolment day, days of DLT follow-up, and an optional grade-2 flag used by accelerated
+titration).  Bad input raises ``ValueError`` naming the row (the file line for CSV input,
+header = line 1) and the field, and showing the value as written; nothing is silently
+dropped or coerced into a wrong count.
 """
 
 from __future__ import annotations
