@@ -8,6 +8,7 @@ outputs and exits with code 3 listing the queries.
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -174,6 +175,9 @@ def test_cli_exits_3_and_lists_the_queries(
     cap = capsys.readouterr()
     assert "1 query; DLT status unknown for M11" in cap.err
     assert "patient M11: AE row" in cap.err and "missing AREL" in cap.err
+    assert re.search(r"patient M11: AE row (\d+) \(ae.csv line (\d+), ", cap.err)
+    row, line = map(int, re.search(r"AE row (\d+) \(ae.csv line (\d+)", cap.err).groups())
+    assert line == row + 2  # header = line 1
     assert "Queries: a blank fact decides whether the event is a DLT (1):" in cap.out
     # the outputs are written, and the cohort data read back with M11 unknown
     back = bd.io.read_outcomes(out, protocol=PROTO)

@@ -504,8 +504,14 @@ def _cmd_dlt(args: argparse.Namespace) -> int:
             "(fill the blank facts, or decide with missing='assume_dlt'/'assume_not'):",
             file=sys.stderr,
         )
+        lines: tuple[int, ...] | None = None
+        if args.ae.suffix.lower() == ".csv":
+            from .csv_text import read_text_csv
+
+            lines = read_text_csv(args.ae, "AE listing").lines
         for r in queries.itertuples():
-            print(f"  patient {r.USUBJID}: AE row {r.row} ({r.AEDECOD}): missing {r.query}",
+            at = f"{args.ae.name} line {lines[r.row]}, " if lines is not None else ""
+            print(f"  patient {r.USUBJID}: AE row {r.row} ({at}{r.AEDECOD}): missing {r.query}",
                   file=sys.stderr)  # fmt: skip
         return 3
     return 0
