@@ -392,9 +392,13 @@ class Outcomes:
             if code is _BLANK:
                 raise ValueError(f"{where(i)} field 'dlt': blank DLT: write 0, 1 or 'unknown'")
             if code is None:
+                hint = (
+                    " (a missing-value code: write 'unknown' if the DLT status is not known)"
+                    if isinstance(v, str) and is_na_token(v) else ""
+                )  # fmt: skip
                 raise ValueError(
                     f"{where(i)} field 'dlt': {show('dlt', i, v)} is not a DLT code (0/1, "
-                    "yes/no, y/n, true/false or 'unknown')"
+                    f"yes/no, y/n, true/false or 'unknown'){hint}"
                 )
             dlt.append(code)
 
