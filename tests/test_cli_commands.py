@@ -93,7 +93,8 @@ def test_boundaries_decision_table(spec, capsys):
     assert cli.main(["boundaries", "--spec", str(spec), "--arm", "combo", "--n-max", "6",
                      "--format", "json"]) == 0  # fmt: skip
     obj = json.loads(capsys.readouterr().out)
-    (rows,) = obj.values()
+    rows = next(v for k, v in obj.items() if k.startswith("decision table"))
+    assert obj["protocol text (arm combo)"].startswith("3+3: 3+3: 0/3 DLTs")
     row = {(r["n"], r["dlt"]): r for r in rows}
     assert row[(3, 2)]["3+3"] == "D" and row[(3, 2)]["3+3 esc"] == "X"
     assert cli.main(["boundaries"]) == 2
@@ -122,7 +123,7 @@ def test_report_command(spec, data, tmp_path):
     assert man["seed"] == 11 and set(man["inputs_sha256"]) >= {"spec", "data"}
     assert man["simulation"]["combo"]  # the simulation's own manifest is carried
     md = (out / "report.md").read_text()
-    assert "P(correct)" in md and "### Concordance" in md and "3+3 vs 3+3 esc" in md
+    assert "Correct selection (%)" in md and "### Concordance" in md and "3+3 vs 3+3 esc" in md
     assert "±" in md  # Monte Carlo standard errors
 
 
@@ -145,6 +146,10 @@ def test_demo_writes_report(tmp_path, capsys):
     assert f"Wrote the report to {out / 'report.html'}" in text
     p = _Sections()
     p.feed((out / "report.html").read_text())
-    assert "operating-characteristics" in p.ids and p.imgs == 2
+    # two dose-toxicity figures plus one per simulated scenario (4 per arm, true curves)
+    assert "operating-characteristics" in p.ids and p.imgs == 2 + 2 * 4
     for name in ("report.md", "outcomes.csv", "comparison.csv", "simulation.nc", "manifest.json"):
         assert (out / name).exists(), name
+    md = (out / "report.md").read_text()
+    # every design is simulated: the combination BLRM borrows the observed mono data
+    assert "Not simulated" not in md and "| combo BLRM | Selection (%) |" in md

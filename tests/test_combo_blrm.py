@@ -62,8 +62,10 @@ def test_borrowing_uses_mono_data_and_borrow_false_ignores_them(setup):
     _, mono, out = setup
     with_b = bd.CombinationBLRM(mono=mono, grid=SMALL).fit(out)
     alone = bd.CombinationBLRM(mono=mono, borrow=False, grid=SMALL).fit(out)
-    combo_only = bd.CombinationBLRM(mono=mono, grid=SMALL).fit({"combo": out.arm("combo")})
-    np.testing.assert_allclose(alone.prob_tox, combo_only.prob_tox, atol=1e-12)
+    # borrowing with no monotherapy data is an error, not a silent fit on the prior
+    # (tests/test_borrowing_arms.py)
+    with pytest.raises(ValueError, match="needs the monotherapy arm"):
+        bd.CombinationBLRM(mono=mono, grid=SMALL).fit({"combo": out.arm("combo")})
     # the mono arm's 2/3 DLTs at 600 mg inform the combination's upper doses
     assert abs(float(with_b.prob_tox[3]) - float(alone.prob_tox[3])) > 0.02
 

@@ -113,6 +113,7 @@ class _ReadsBothArms(bd.ThreePlusThree):
     """A test double: a design fitted on the dict of all arms (like the combination BLRM)."""
 
     seen: ClassVar[list] = []
+    borrows_from = ("mono",)  # the one predicate compare and simulate read
 
     def fit(self, outcomes: Mapping[str, bd.Outcomes], engine: str = "grid"):
         type(self).seen.append(tuple(outcomes))

@@ -89,9 +89,10 @@ def test_blank_fact_that_cannot_make_a_dlt_is_not_a_query() -> None:
 
 def test_unknown_patient_makes_designs_not_decide_silently() -> None:
     out, _ = bd.adjudicate_dlt(ae({"AREL": ""}), SUBJECTS, PROTO)
-    assert out.to_frame()["dlt"].isna().sum() == 1
-    with pytest.raises(ValueError, match="unknown"):
-        out.counts(arm="mono")
+    assert out.unknown() == ("S1",)
+    assert out.counts(arm="mono")["unknown"].sum() == 1
+    fit = bd.ThreePlusThree(n_doses=8).fit(out.arm("mono"))
+    assert fit.hold and fit.next_dose is None and "S1" in fit.reason
 
 
 # -- AE listing hardening (issue 16 item 8 and "also") ---------------------------------------

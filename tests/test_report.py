@@ -118,9 +118,11 @@ def test_markdown_sections(memo):
     md = (path / "report.md").read_text()
     for head in ("## Protocol", "## Data", "## Recommendations per arm",
                  "## Agreement with the protocol design", "## Shadow ledger",
-                 "## Operating characteristics", "## MCMC diagnostics", "## Manifest"):  # fmt: skip
+                 "## Operating characteristics", "## MCMC diagnostics",
+                 "## Appendix: manifest"):  # fmt: skip
         assert head in md
-    assert "| design | next_dose |" in md
+    assert "| Design | Decision | MTD / MAD | RP2D |" in md
+    assert '"dependencies"' not in md  # the full manifest is in manifest.json, not the body
 
 
 def test_report_rejects_bad_input():
@@ -154,4 +156,4 @@ def test_mcmc_check_in_report():
     assert check["same_decision"].iat[0]
     assert cmp.fits[("mono", "BLRM")].estimate.engine == "grid"  # decisions stay exact
     rep = bd.report(cmp)
-    assert "check of the exact engine" in rep.html and "max_rhat" in rep.markdown
+    assert "check of the exact engine" in rep.html and "max R-hat" in rep.markdown

@@ -14,7 +14,7 @@ Examples
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import examples, io, protocols, scenarios
+from . import ada, examples, io, listings, pk, protocols, scenarios
 from .compare import Comparison, RP2DRule, compare, recommend_rp2d
 from .designs import rules
 from .designs.base import Design, Fit
@@ -28,7 +28,8 @@ from .dlt import AdjudicationError, adjudicate_dlt
 from .exact import ExactOC, exact_operating_characteristics
 from .inference.blrm_model import BLRMPrior
 from .inference.combo_blrm_model import NormalPrior
-from .metrics import concordance, operating_characteristics
+from .inference.engines import Engine, engines
+from .metrics import concordance, operating_characteristics, overdose_risk_planned
 from .outcomes import Outcomes
 from .paths import DosePaths, decision_table, dose_paths
 from .protocol import Arm, MTDRule, Protocol, Staggering
@@ -73,6 +74,7 @@ __all__ = [
     "examples",
     "io",
     "operating_characteristics",
+    "overdose_risk_planned",
     "protocols",
     "recommend_rp2d",
     "report",
@@ -80,4 +82,5 @@ __all__ = [
     "scenarios",
     "simulate",
 ]  # fmt: skip
-__all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "NormalPrior"]
+__all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "Engine", "NormalPrior", "engines"]
+__all__ += ["ada", "listings", "pk"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .cli_pk import PK_COMMANDS
 from .examples import SYNTHETIC_NOTE, bat6021_outcomes
 from .protocols import bat6021
 
@@ -173,20 +174,85 @@ def _arms(spec: Any, arm: str | None) -> list[str]:
 def _args_recommend(p: argparse.ArgumentParser) -> None:
     _add_spec_args(p)
     p.add_argument("--arm", default=None, help="only this arm")
+    p.add_argument(
+        "--missing", choices=("assume_dlt", "assume_not"), default=None,
+        help="count patients with unknown DLT status as DLTs / non-DLTs (default: hold)",
+    )  # fmt: skip
     p.add_argument("--out", type=Path, default=None, help="write the output to this file")
 
 
+def patient_notes(cmp: Any) -> list[str]:
+    """Sentences on the patients the fits could not count in full: holds, pending
+    follow-up (with the days left), unknown DLT status, and data without follow-up."""
+    lines = []
+    held: dict[str, list[str]] = {}
+    for (arm, name), fit in cmp.fits.items():
+        if fit.hold:
+            held.setdefault(arm, []).append(name)
+    for arm, names in held.items():
+        lines.append(
+            f"[{arm}] on hold (no next cohort until the patients below are evaluable): "
+            f"{', '.join(names)}"
+        )
+    seen: set[str] = set()
+    for (arm, _), fit in cmp.fits.items():
+        if fit.pending and fit.dlt_window is not None:
+            for r in fit.outcomes.pending(fit.dlt_window).itertuples():
+                if r.patient_id in fit.pending and r.patient_id not in seen:
+                    seen.add(r.patient_id)
+                    if r.followup_days != r.followup_days:  # NaN: not recorded
+                        lines.append(
+                            f"[{arm}] pending: {r.patient_id} (level {r.dose_level}, "
+                            "follow-up not recorded)"
+                        )
+                        continue
+                    day = (
+                        f", window completes on study day {r.window_complete_day:g}"
+                        if r.window_complete_day == r.window_complete_day
+                        else ""
+                    )
+                    lines.append(
+                        f"[{arm}] pending: {r.patient_id} (level {r.dose_level}, "
+                        f"{r.followup_days:g} of {fit.dlt_window:g} days{day}, "
+                        f"{r.days_left:g} days left)"
+                    )
+        for p in fit.unknown:
+            if p not in seen:
+                seen.add(p)
+                how = (
+                    f"counted by missing={fit.missing_policy!r}" if fit.missing_policy else "hold"
+                )
+                lines.append(f"[{arm}] unknown DLT status: {p} ({how})")
+    for arm, o in cmp.outcomes.items():
+        if arm in cmp.designs and len(o) and not o.has_followup:
+            lines.append(
+                f"[{arm}] the data have no followup_days: every patient is taken as having "
+                "completed the DLT window"
+            )
+    return lines
+
+
 def _cmd_recommend(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from .compare import compare
 
     spec, out, _ = _load(args)
     arms = _arms(spec, args.arm)
-    data = {a: out.arm(a) for a in arms}
-    cmp = compare({a: spec.designs[a] for a in arms}, data)
-    cols = ["arm", "design", "next_dose", "stop", "mtd_label", "mtd", "rp2d", "rp2d_mg",
-            "prob_tox_rp2d", "p_overdose_rp2d", "reason"]  # fmt: skip
+    # every arm's data: a design borrowing from another arm reads it
+    data = {a: out.arm(a) for a in dict.fromkeys([*out.arms, *arms])}
+    cmp = compare({a: spec.designs[a] for a in arms}, data, missing=args.missing)
+    cols = ["arm", "design", "next_dose", "stop", "hold", "mtd_label", "mtd", "rp2d",
+            "rp2d_mg", "prob_tox_rp2d", "p_overdose_rp2d", "pending", "unknown",
+            "reason"]  # fmt: skip
     ag = cmp.agreement()
-    _emit({"recommendations": cmp.table()[cols], "agreement": ag}, args.format, args.out)
+    tables: dict[str, Any] = {"recommendations": cmp.table()[cols], "agreement": ag}
+    notes = patient_notes(cmp)
+    if notes:
+        tables["patients not counted in full"] = (
+            pd.DataFrame({"note": notes}) if args.format == "json" else "\n".join(notes)
+        )
+    _emit(tables, args.format, args.out)
     return 0
 
 
@@ -199,11 +265,17 @@ def _args_simulate(p: argparse.ArgumentParser) -> None:
 
 
 def simulate_spec(
-    spec: Any, seed: int, n_trials: int | None = None, arms: list[str] | None = None
+    spec: Any,
+    seed: int,
+    n_trials: int | None = None,
+    arms: list[str] | None = None,
+    mono_data: Any = None,
 ) -> dict[str, Any]:
     """Simulate each arm's designs on the spec's scenarios: ``{arm: xarray.Dataset}``.
 
-    Designs that read several arms (the combination BLRM) are not simulated on one arm.
+    Designs that read several arms (the combination BLRM) are simulated only when
+    ``mono_data`` (the observed monotherapy Outcomes) is given: they borrow from it, held
+    fixed; otherwise they are left out.
     """
     import bayes_dose
 
@@ -213,7 +285,14 @@ def simulate_spec(
     sims = {}
     for a in arms or list(spec.designs):
         scen = spec.scenarios(a)
-        designs = {k: d for k, d in spec.designs[a].items() if not reads_all_arms(d)}
+        designs = {}
+        for k, d in spec.designs[a].items():
+            if not reads_all_arms(d):
+                designs[k] = d
+            elif mono_data is not None and hasattr(d, "mono_data"):
+                d = d.replace(mono_data=mono_data)  # borrows from the stored data
+                if not getattr(d, "requires_other_arms", True):
+                    designs[k] = d
         if not scen or not designs:
             continue
         sims[a] = bayes_dose.simulate(
@@ -335,25 +414,38 @@ def _args_boundaries(p: argparse.ArgumentParser) -> None:
 def _cmd_boundaries(args: argparse.Namespace) -> int:
     import bayes_dose
 
-    from .compare import reads_all_arms
     from .io import load_spec
     from .paths import decision_table
 
     if args.target is None and args.spec is None:
         raise ValueError("give --target (BOIN boundaries) or --spec (decision tables)")
+    import pandas as pd
+
+    from .protocol_text import boin_boundary_text, design_rules
+
     tables: dict[str, Any] = {}
     if args.target is not None:
         n_max = 30 if args.n_max is None else args.n_max
         df = bayes_dose.boin_boundaries(target=args.target, n_max=n_max)
         tables[f"BOIN boundaries (target {args.target:g})"] = df.reset_index()
+        a = df.attrs
+        tables["lambda cut-offs (escalate if observed DLT rate <= lambda_e, de-escalate if "
+               ">= lambda_d)"] = pd.DataFrame([{
+                   "target": args.target, "p_saf": a.get("p_saf"), "p_tox": a.get("p_tox"),
+                   "lambda_e": round(a["lambda_e"], 4), "lambda_d": round(a["lambda_d"], 4)}])  # fmt: skip
+        boin = bayes_dose.BOIN(target=args.target, n_doses=1)
+        tables["protocol text"] = "\n".join(boin_boundary_text(boin))
     if args.spec is not None:
         spec = load_spec(args.spec)
         arm = _arms(spec, args.arm)[0]
-        designs = {k: d for k, d in spec.designs[arm].items() if not reads_all_arms(d)}
+        designs = {k: d for k, d in spec.designs[arm].items() if not d.requires_other_arms}
         n_max = 9 if args.n_max is None else args.n_max
         t = decision_table(designs, n_max=n_max, cohort_size=args.cohort_size)
         flat = t.xs("action", axis=1, level="field").reset_index()
         tables[f"decision table (arm {arm}; E/S/D/X = escalate/stay/de-escalate/stop)"] = flat
+        tables[f"protocol text (arm {arm})"] = "\n\n".join(
+            f"{k}: " + " ".join(design_rules(d)) for k, d in spec.designs[arm].items()
+        )
     _emit(tables, args.format, args.out)
     return 0
 
@@ -363,6 +455,12 @@ def _args_report(p: argparse.ArgumentParser) -> None:
     _add_spec_args(p)
     p.add_argument("--out", type=Path, required=True, help="folder for report.html and data")
     p.add_argument("--n-trials", type=int, default=None, help="simulated trials per scenario")
+    p.add_argument(
+        "--overdose-cut", type=float, default=None,
+        help="DLT rate above which a dose is an overdose, one cut for every design's "
+        "P(overdose) column (default 0.33)",
+    )  # fmt: skip
+    p.add_argument("--data-cutoff", default=None, help="data cut-off shown in the memo")
 
 
 def write_memo(
@@ -373,6 +471,8 @@ def write_memo(
     n_trials: int | None = None,
     inputs: dict[str, Any] | None = None,
     notes: tuple[str, ...] = (),
+    overdose_cut: float | None = None,
+    data_cutoff: str | None = None,
 ) -> dict[str, Path]:
     """Compare, simulate and write the memo with the data behind it into folder ``out``."""
     import json
@@ -384,18 +484,28 @@ def write_memo(
     data = {a: outcomes.arm(a) for a in spec.designs}
     mcmc, mcmc_kwargs = spec.mcmc(seed)
     cmp = compare(spec.designs, data, mcmc=mcmc, mcmc_kwargs=mcmc_kwargs)
-    sims = simulate_spec(spec, seed, n_trials)
-    skipped = [f"{n} ({a})" for a, ds in spec.designs.items() for n, d in ds.items()
-               if reads_all_arms(d) and spec.scenarios(a)]  # fmt: skip
-    if sims and skipped:
-        notes = (*notes, "Not simulated here (they decide from several arms' data): "
-                 f"{', '.join(skipped)}. To simulate the combination arm borrowing from the "
-                 "observed monotherapy data, give the design mono_data= "
-                 "(CombinationBLRM(mono_data=outcomes.arm('mono'))).")  # fmt: skip
+    mono = data.get("mono")
+    sims = simulate_spec(spec, seed, n_trials, mono_data=mono)
+    not_simulated = {
+        f"{a}/{n}": "it decides from the monotherapy and combination arms' data together "
+        "and these data have no monotherapy arm to borrow from"
+        for a, ds in spec.designs.items() for n, d in ds.items()
+        if reads_all_arms(d) and mono is None
+    }  # fmt: skip
+    borrowed = [f"{n} (arm {a})" for a, ds in spec.designs.items() for n, d in ds.items()
+                if reads_all_arms(d) and mono is not None and spec.scenarios(a)]  # fmt: skip
+    if borrowed:
+        notes = (*notes, f"Simulation of {', '.join(borrowed)}: each simulated trial borrows "
+                 f"from the observed monotherapy data ({len(mono)} patients), held fixed.")  # fmt: skip
+    for a, ds in spec.designs.items():
+        if not spec.scenarios(a):
+            for n in ds:
+                not_simulated.setdefault(f"{a}/{n}", "the spec gives no scenarios for this arm")
     rep = report(
         cmp, protocol=spec.protocol, simulation=sims or None, seed=seed, inputs=inputs,
         notes=notes, title=f"{spec.protocol.name}: what each design recommends",
-        target=spec.simulation.get("target"),
+        target=spec.simulation.get("target"), not_simulated=not_simulated,
+        overdose_cut=overdose_cut, data_cutoff=data_cutoff,
     )  # fmt: skip
     files = rep.write(out)
     files["outcomes"] = out / "outcomes.csv"
@@ -417,7 +527,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     inputs = {"spec": spec_path}
     if args.data is not None:
         inputs["data"] = args.data
-    files = write_memo(spec, out, args.out, _seed(args, spec), args.n_trials, inputs)
+    files = write_memo(spec, out, args.out, _seed(args, spec), args.n_trials, inputs,
+                       overdose_cut=args.overdose_cut, data_cutoff=args.data_cutoff)  # fmt: skip
     for f in files.values():
         print(f"Wrote {f}")
     return 0
@@ -535,6 +646,7 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
         _cmd_dlt,
     ),
 }  # fmt: skip
+COMMANDS.update(PK_COMMANDS)  # bayes-dose pk / ada (cli_pk.py)
 
 
 def build_parser() -> argparse.ArgumentParser:

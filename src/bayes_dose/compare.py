@@ -10,8 +10,8 @@ and the reason.  ``agreement()`` sets each design against the protocol's 3+3;
 
 from __future__ import annotations
 
+import copy
 import html
-import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -21,9 +21,10 @@ import pandas as pd
 
 from .designs.base import Design, Fit
 from .designs.three_plus_three import ThreePlusThree
+from .inference.engines import engines
 from .outcomes import Outcomes
 
-__all__ = ["Comparison", "RP2DRule", "compare", "recommend_rp2d"]
+__all__ = ["Comparison", "RP2DRule", "compare", "overdose_definition", "p_dlt_above", "recommend_rp2d"]
 
 
 @runtime_checkable
@@ -117,6 +118,10 @@ def recommend_rp2d(fit: Fit, arm: str, rule: RP2DPolicy | None = None) -> tuple[
     >>> fit.mtd, bd.recommend_rp2d(fit, "mono")
     (5, (2, 'MTD = level 5; capped at level 2, the highest level given to patients'))
     """
+    if getattr(fit, "hold", False):
+        return None, (
+            "no RP2D while the design holds (patients pending or with unknown DLT status)"
+        )
     if fit.mtd is None:
         if fit.stop:
             return None, "no RP2D: no dose is acceptable"
@@ -141,22 +146,17 @@ def recommend_rp2d(fit: Fit, arm: str, rule: RP2DPolicy | None = None) -> tuple[
 
 
 def reads_all_arms(design: Any) -> bool:
-    """Whether the design is fitted on every arm's data (the combination BLRM).
+    """Whether the design is fitted on every arm's data: it borrows from another arm.
 
-    A design says so with a ``reads_all_arms`` attribute, or by a ``fit`` whose data
-    argument accepts a mapping of arm name to Outcomes.
+    The one predicate is :attr:`Design.borrows_from <bayes_dose.Design.borrows_from>`
+    (non-empty: the combination BLRM with ``borrow=True``), from which
+    ``Design.requires_other_arms`` follows too.  Objects that are not :class:`Design`
+    may say so with a ``reads_all_arms`` attribute.
     """
-    flag = getattr(design, "reads_all_arms", None)
-    if flag is not None:
-        return bool(flag)
-    fit = getattr(design, "fit", None)
-    if fit is None:
-        return False
-    try:
-        params = list(inspect.signature(fit).parameters.values())
-    except (TypeError, ValueError):
-        return False
-    return bool(params) and "Mapping" in str(params[0].annotation)
+    borrows = getattr(design, "borrows_from", None)
+    if borrows is not None:
+        return bool(borrows)
+    return bool(getattr(design, "reads_all_arms", False))
 
 
 def _normalise(designs: Mapping[str, Any], arms: tuple[str, ...]) -> dict[str, dict[str, Design]]:
@@ -205,8 +205,11 @@ def _fit_one(
     engine: str,
     name: str,
     engine_kwargs: Mapping[str, Any] | None = None,
+    missing: str | None = None,
 ) -> Fit:
     kw = dict(engine_kwargs or {}) if engine != "grid" else {}
+    if missing is not None:
+        kw["missing"] = missing
     try:
         if reads_all_arms(design):
             return design.fit(data, engine=engine, **kw)
@@ -262,6 +265,7 @@ class Comparison:
     ----------
     designs : dict of arm -> {name: Design}
     outcomes : dict of arm -> Outcomes
+        Every arm of the data (also arms without designs that a borrowing design reads).
     fits : dict of (arm, name) -> Fit
     reference : dict of arm -> name of the reference design (the protocol's 3+3) or None
     rp2d_rule : RP2D policy or None
@@ -271,6 +275,8 @@ class Comparison:
     mcmc_fits : dict of (arm, name) -> Fit
         PyMC fits of the designs named in ``compare(mcmc=...)`` (diagnostics and a check
         of the decision engine; decisions come from ``fits``).
+    missing : str or None
+        Policy for unknown DLT statuses given to every fit (``compare(missing=...)``).
     """
 
     designs: dict[str, dict[str, Design]]
@@ -282,6 +288,7 @@ class Comparison:
     engine_kwargs: Mapping[str, Any] = field(default_factory=dict)
     mcmc_fits: dict[tuple[str, str], Fit] = field(default_factory=dict, repr=False)
     mcmc_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    missing: str | None = None
 
     def mcmc_check(self) -> pd.DataFrame:
         """Per PyMC fit: its diagnostics and how far it is from the decision fit.
@@ -320,7 +327,12 @@ class Comparison:
         return recommend_rp2d(self.fits[(arm, name)], arm, self.rp2d_rule)
 
     def table(self) -> pd.DataFrame:
-        """One row per arm and design: next dose, stop, MTD/MAD, RP2D, estimates, reasons."""
+        """One row per arm and design: next dose, stop, MTD/MAD, RP2D, estimates, reasons.
+
+        ``hold`` (the design waits: patients pending or with unknown DLT status),
+        ``pending`` and ``unknown`` (comma-separated patient ids) say which patients the
+        decision could not count in full (see :meth:`Design.fit <bayes_dose.Design.fit>`).
+        """
         rows = []
         for (arm, name), fit in self.fits.items():
             rp2d, why = self.rp2d(arm, name)
@@ -341,6 +353,9 @@ class Comparison:
                     "reason": fit.reason,
                     "n_patients": len(self.outcomes[arm]),
                     "n_dlt": int(self.outcomes[arm].to_frame()["dlt"].sum()),
+                    "hold": bool(getattr(fit, "hold", False)),
+                    "pending": ", ".join(getattr(fit, "pending", ())),
+                    "unknown": ", ".join(getattr(fit, "unknown", ())),
                 }
             )
         df = pd.DataFrame(rows)
@@ -366,7 +381,7 @@ class Comparison:
                 if name == ref:
                     continue
                 d = t.loc[(arm, name)]
-                agree_next = bool(d["stop"] == r["stop"]) and (
+                agree_next = bool(d["stop"] == r["stop"] and d["hold"] == r["hold"]) and (
                     bool(d["stop"]) or _same(d["next_dose"], r["next_dose"])
                 )
                 agree_rp2d = _same(d["rp2d"], r["rp2d"])
@@ -416,11 +431,13 @@ class Comparison:
             for k, (sub, f) in enumerate(zip(cum, frames, strict=True), start=1):
                 last = f[f["cohort"] == f["cohort"].iat[-1]]
                 lv = int(last["dose_level"].iat[0])
-                cohort = f"{lv}" + "".join("T" if y else "N" for y in last["dlt"])
+                cohort = f"{lv}" + "".join(
+                    "?" if pd.isna(y) else "T" if y else "N" for y in last["dlt"]
+                )
                 actual = int(frames[k]["dose_level"].iat[-1]) if k < len(cum) else None
                 data = {**self.outcomes, arm: sub}
                 for name, design in self.designs[arm].items():
-                    fit = _fit_one(design, arm, data, "grid", name)
+                    fit = _fit_one(design, arm, data, "grid", name, missing=self.missing)
                     nd = fit.next_dose
                     rows.append(
                         {
@@ -432,13 +449,16 @@ class Comparison:
                             "design": name,
                             "next_dose": nd,
                             "stop": fit.stop,
+                            "hold": bool(getattr(fit, "hold", False)),
                             "mtd": fit.mtd,
                             "actual_next": actual,
                             "follows": (actual is not None and nd == actual and not fit.stop),
                             "reason": fit.reason,
                         }
                     )
-        df = pd.DataFrame(rows)
+        cols = ["arm", "step", "cohort", "n_patients", "n_dlt", "design", "next_dose", "stop",
+                "hold", "mtd", "actual_next", "follows", "reason"]  # fmt: skip
+        df = pd.DataFrame(rows, columns=cols)  # an arm without patients has no steps
         for c in ("next_dose", "mtd", "actual_next"):
             df[c] = pd.array(df[c].tolist(), dtype="Int64")
         return df
@@ -448,7 +468,8 @@ class Comparison:
         return f"<Comparison {arms}>"
 
     def __str__(self) -> str:
-        cols = ["arm", "design", "next_dose", "stop", "mtd_label", "mtd", "rp2d", "reason"]
+        cols = ["arm", "design", "next_dose", "stop", "hold", "mtd_label", "mtd", "rp2d",
+                "reason"]  # fmt: skip
         out = self.table()[cols].to_string(index=False)
         ag = self.agreement()
         if len(ag):
@@ -456,8 +477,8 @@ class Comparison:
         return out
 
     def _repr_html_(self) -> str:
-        cols = ["arm", "design", "next_dose", "stop", "mtd_label", "mtd", "rp2d",
-                "prob_tox_rp2d", "p_overdose_rp2d", "reason"]  # fmt: skip
+        cols = ["arm", "design", "next_dose", "stop", "hold", "mtd_label", "mtd", "rp2d",
+                "prob_tox_rp2d", "p_overdose_rp2d", "pending", "unknown", "reason"]  # fmt: skip
         parts = ["<h4>Recommendations per arm and design</h4>",
                  self.table()[cols].to_html(index=False, float_format="%.3f", na_rep="–")]  # fmt: skip
         ag = self.agreement()
@@ -480,6 +501,8 @@ def _sentence(name: str, ref: str, d: pd.Series, r: pd.Series, diff: Any) -> str
     arm = d.name[0] if isinstance(d.name, tuple) else ""
 
     def none(s: pd.Series, who: str) -> str:
+        if s.get("hold", False):
+            return f"{who} holds (patients not evaluable yet)"
         return f"{who} finds no acceptable dose" if s["stop"] else f"{who} has no RP2D yet"
 
     if pd.isna(d["rp2d"]) and pd.isna(r["rp2d"]):
@@ -498,6 +521,8 @@ def _sentence(name: str, ref: str, d: pd.Series, r: pd.Series, diff: Any) -> str
         )
 
     def nxt(s: pd.Series) -> str:
+        if s.get("hold", False):
+            return "hold"
         return "stop" if s["stop"] else f"level {int(s['next_dose'])}"
 
     same_next = nxt(d) == nxt(r)
@@ -517,8 +542,10 @@ def compare(
     rp2d_rule: RP2DPolicy | None = None,
     engine: str | Mapping[str, str] = "grid",
     engine_kwargs: Mapping[str, Any] | None = None,
-    mcmc: Sequence[str] = (),
+    mcmc: Sequence[str] | Mapping[str, str] = (),
     mcmc_kwargs: Mapping[str, Any] | None = None,
+    missing: str | None = None,
+    mcmc_engine: str = "pymc",
 ) -> Comparison:
     """Fit every design on its arm's data and compare the recommendations.
 
@@ -535,15 +562,22 @@ def compare(
     rp2d_rule : RP2DRule or callable ``(arm, fit, level) -> (level, reason)``, optional
         Caps the RP2D below the MTD/MAD (e.g. a PK threshold).
     engine : str or mapping of design name -> str
-        Inference engine for model-based designs (``"grid"``: exact and fast; ``"pymc"``:
+        Inference engine for model-based designs, any name registered in
+        :data:`bayes_dose.engines` (``"grid"``: exact and fast; ``"pymc"``, ``"nutpie"``:
         NUTS with diagnostics), for all designs or per design name.
     engine_kwargs : mapping, optional
         Passed to non-grid engines (``draws``, ``tune``, ``chains``, ``random_seed``, ...).
-    mcmc : sequence of str
-        Design names also fitted with PyMC NUTS on the data (diagnostics; see
-        :meth:`Comparison.mcmc_check`); decisions stay with ``engine``.
+    mcmc : sequence of str, or mapping of design name -> engine name
+        Designs also fitted with an MCMC engine on the data (diagnostics; see
+        :meth:`Comparison.mcmc_check`); decisions stay with ``engine``.  A sequence uses
+        ``mcmc_engine`` for every name; a mapping names each design's engine.
     mcmc_kwargs : mapping, optional
         Sampler settings of those fits.
+    missing : {None, "assume_dlt", "assume_not"}
+        Policy for patients with unknown DLT status, passed to every fit (None: designs
+        hold on them; see :meth:`Design.fit <bayes_dose.Design.fit>`).
+    mcmc_engine : str
+        Registered engine of the ``mcmc`` fits given as a sequence (default ``"pymc"``).
 
     Returns
     -------
@@ -564,7 +598,7 @@ def compare(
     for arm, ds in per_arm.items():
         for name, d in ds.items():
             eng = engine.get(name, "grid") if isinstance(engine, Mapping) else engine
-            fits[(arm, name)] = _fit_one(d, arm, data, eng, name, engine_kwargs)
+            fits[(arm, name)] = _fit_one(d, arm, data, eng, name, engine_kwargs, missing)
     refs: dict[str, str | None] = {}
     for arm, ds in per_arm.items():
         want = reference.get(arm) if isinstance(reference, Mapping) else reference
@@ -576,19 +610,26 @@ def compare(
             refs[arm] = want
         else:
             refs[arm] = next((n for n, d in ds.items() if isinstance(d, ThreePlusThree)), None)
-    unknown = sorted(set(mcmc) - {n for ds in per_arm.values() for n in ds})
+    mcmc_engines = dict(mcmc) if isinstance(mcmc, Mapping) else dict.fromkeys(mcmc, mcmc_engine)
+    for eng_name in {*mcmc_engines.values(), *(
+        engine.values() if isinstance(engine, Mapping) else [engine]
+    )}:
+        engines[eng_name]  # an unknown name is an error listing the registered ones
+    unknown = sorted(set(mcmc_engines) - {n for ds in per_arm.values() for n in ds})
     if unknown:
         raise ValueError(f"compare: mcmc names unknown design(s) {unknown}")
     mcmc_fits: dict[tuple[str, str], Fit] = {}
     for arm, ds in per_arm.items():
         for name, d in ds.items():
-            if name in mcmc:
-                mcmc_fits[(arm, name)] = _fit_one(d, arm, data, "pymc", name, mcmc_kwargs)
+            if name in mcmc_engines:
+                mcmc_fits[(arm, name)] = _fit_one(
+                    d, arm, data, mcmc_engines[name], name, mcmc_kwargs, missing
+                )
     if rp2d_rule is not None and not callable(rp2d_rule):
         raise ValueError(f"compare: rp2d_rule must be callable, got {rp2d_rule!r}")
     return Comparison(
         designs=per_arm,
-        outcomes={a: data[a] for a in per_arm},
+        outcomes=dict(data),
         fits=fits,
         reference=refs,
         rp2d_rule=rp2d_rule,
@@ -596,4 +637,76 @@ def compare(
         engine_kwargs=dict(engine_kwargs or {}),
         mcmc_fits=mcmc_fits,
         mcmc_kwargs=dict(mcmc_kwargs or {}),
+        missing=missing,
     )
+
+
+# -- overdose metrics with their definitions (the memo's columns) -------------------------
+def overdose_definition(fit: Fit) -> tuple[str, float] | None:
+    """The design's own overdose probability as ``(operator, cut)``, or None.
+
+    BLRM family: ``P(p >= hi)`` of its target interval ``[lo, hi)``; BOIN and CRM:
+    ``P(p > target)``; designs without a posterior of the DLT rate (3+3): None.
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> out = bd.Outcomes.parse("1NNN 2NNT")
+    >>> overdose_definition(bd.BOIN(target=0.25, n_doses=4).fit(out))
+    ('>', 0.25)
+    >>> overdose_definition(bd.ThreePlusThree(4).fit(out)) is None
+    True
+    """
+    design = fit.design
+    if np.isnan(_p_overdose(fit, 0)) and not _has_p_over(fit):
+        return None
+    interval = getattr(design, "target_interval", None)
+    if interval is not None:
+        return (">=", float(interval[1]))
+    target = getattr(design, "target", None)
+    return None if target is None else (">", float(target))
+
+
+def _has_p_over(fit: Fit) -> bool:
+    if getattr(fit, "interval_probs", None) is not None:
+        return True
+    stats = getattr(fit.estimate, "stats", {}) or {}
+    return any(k in stats for k in ("p_over", "p_overdose"))
+
+
+def p_dlt_above(comparison: Comparison, arm: str, name: str, level: int | None, cut: float) -> float:
+    """Posterior P(DLT rate > ``cut``) at a 1-based level under design ``name``'s own model.
+
+    The same number for every model-based design, whatever its own overdose cut: BOIN's
+    isotonic Beta posterior, the CRM's posterior and the BLRM family's posterior (exact
+    grid engines; the posteriors are continuous, so ``>`` and ``>=`` coincide).  NaN for a
+    design without a posterior of the DLT rate (3+3) or without a level.
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> cmp = bd.compare({"BOIN": bd.BOIN(target=0.25, n_doses=4)},
+    ...                  {"mono": bd.Outcomes.parse("1NNN 2NNT")})
+    >>> round(p_dlt_above(cmp, "mono", "BOIN", 2, 0.25), 3)  # P(p > 0.25), Beta(1.05, 2.05)
+    0.575
+    """
+    if not 0 < cut < 1:
+        raise ValueError(f"overdose cut must be in (0, 1), got {cut}")
+    fit = comparison.fits[(arm, name)]
+    own = overdose_definition(fit)
+    if level is None or own is None:
+        return np.nan
+    i = int(level) - 1
+    if np.isclose(own[1], cut, rtol=0, atol=1e-12):
+        return _p_overdose(fit, i)
+    design = comparison.designs[arm][name]
+    interval = getattr(design, "target_interval", None)
+    if interval is not None:  # refit with the cut as the interval's upper end
+        lo = float(interval[0]) if interval[0] < cut else cut / 2
+        other = design.replace(target_interval=(lo, float(cut)))
+        return _p_overdose(_fit_one(other, arm, comparison.outcomes, "grid", name), i)
+    # BOIN and CRM read their target only for p_over in ``estimate``
+    other = copy.copy(design)
+    object.__setattr__(other, "target", float(cut))
+    est = other.estimate(fit.data)
+    return float(np.asarray(est.stats["p_over"])[0][i])

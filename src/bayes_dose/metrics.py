@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from .scenarios import true_mtd
 
-__all__ = ["concordance", "operating_characteristics"]
+__all__ = ["concordance", "operating_characteristics", "overdose_risk_planned"]
 
 
 def _se_prop(p: np.ndarray, T: int) -> np.ndarray:
@@ -254,4 +255,88 @@ def concordance(sims: xr.Dataset) -> xr.Dataset:
             "selected_b": np.arange(K),
         },
         attrs={"n_trials": T, "note": "selected level 0 = no dose selected"},
+    )
+
+
+def _planned_n(sims: xr.Dataset) -> np.ndarray:
+    """Planned maximum sample size per design: the design's ``max_n`` (NaN without one)."""
+    specs = json.loads(sims.attrs.get("manifest", "{}")).get("designs", {})
+    out = []
+    for g in sims["design"].values:
+        m = specs.get(str(g), {}).get("max_n")
+        out.append(np.nan if m is None else float(m))
+    return np.asarray(out)
+
+
+def overdose_risk_planned(
+    sims: xr.Dataset,
+    target: float | Mapping[str, float] | None = None,
+    shares: tuple[float, ...] = (0.6, 0.8),
+    planned_n: float | Mapping[str, float] | None = None,
+) -> xr.Dataset:
+    """Risk of overdosing as R BOIN's ``get.oc`` defines it, with Monte Carlo SEs.
+
+    The proportion of trials treating *more than* ``share`` x the planned maximum sample
+    size at doses whose true DLT probability exceeds the target (R BOIN: ``overdose60``,
+    ``overdose80``).  Unlike ``p_overdose_60`` of :func:`operating_characteristics`
+    (at least 60% of the trial's *own* patients above the true MTD), the denominator is
+    the planned size and "overdosed" means a true rate above the target.
+
+    Parameters
+    ----------
+    sims : xarray.Dataset
+        Output of :func:`bayes_dose.simulate`.
+    target : float or dict, optional
+        As in :func:`operating_characteristics`.
+    shares : tuple of float
+        Fractions of the planned size (default 60% and 80%).
+    planned_n : float or dict of design -> float, optional
+        Planned maximum sample size; default each design's ``max_n`` (NaN without one).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``design``, ``scenario``: ``p_overdose_planned_<pct>`` and ``*_se`` per share
+        (e.g. ``p_overdose_planned_60``) and ``planned_n`` (design).
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> sims = bd.simulate({"BOIN": bd.BOIN(target=0.3, n_doses=5, max_n=30)},
+    ...                    [0.05, 0.15, 0.3, 0.45, 0.6], n_trials=200, seed=3, progress=False)
+    >>> r = bd.overdose_risk_planned(sims)
+    >>> float(r.planned_n.item()), 0 <= float(r.p_overdose_planned_60.item()) <= 1
+    (30.0, True)
+    """
+    n = sims["n"].to_numpy().astype(np.int64)  # (G, S, T, D)
+    G, _S, T, _D = n.shape
+    tgt = _targets(sims, target)
+    true_tox = sims["true_tox"].to_numpy()  # (S, D)
+    designs = [str(g) for g in sims["design"].values]
+    if planned_n is None:
+        plan = _planned_n(sims)
+    elif isinstance(planned_n, Mapping):
+        plan = np.asarray([float(planned_n.get(g, np.nan)) for g in designs])
+    else:
+        plan = np.full(G, float(planned_n))
+    above = true_tox[None, :, :] > tgt[..., None]  # (G, S, D); NaN target -> False
+    n_above = (n * above[:, :, None, :]).sum(axis=-1)  # (G, S, T)
+    data: dict[str, Any] = {"planned_n": (("design",), plan)}
+    ok = ~np.isnan(tgt) & ~np.isnan(plan)[:, None]
+    for share in shares:
+        limit = share * np.nan_to_num(plan, nan=0.0)[:, None, None]
+        p = np.where(ok, (n_above > limit).mean(axis=2), np.nan)
+        key = f"p_overdose_planned_{round(100 * share)}"
+        data[key] = (("design", "scenario"), p, {
+            "long_name": f"P(> {share:.0%} of the planned sample size treated at doses "
+                         "with true DLT rate > target)"})  # fmt: skip
+        data[f"{key}_se"] = (("design", "scenario"), _se_prop(p, T))
+    return xr.Dataset(
+        data,
+        coords={"design": sims["design"].values, "scenario": sims["scenario"].values},
+        attrs={
+            "definition": "R BOIN get.oc: trials with more than share x planned sample size "
+            "treated at doses whose true DLT probability exceeds the target",
+            "n_trials": T,
+        },
     )

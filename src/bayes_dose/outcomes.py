@@ -23,7 +23,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from .protocol import Protocol
 
-__all__ = ["COLUMNS", "MAX_LEVEL", "ORDER_BY", "Outcomes"]
+__all__ = ["COLUMNS", "DEFAULT_DLT_WINDOW", "MAX_LEVEL", "MISSING_POLICIES", "ORDER_BY", "Outcomes"]
 
 #: Columns of :meth:`Outcomes.to_frame`, in order.
 COLUMNS = (
@@ -47,6 +47,11 @@ _DLT_CODES = {"0": 0, "1": 1, "no": 0, "yes": 1, "n": 0, "y": 1, "false": 0, "tr
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _BLANK = object()
 
+#: DLT window (days) when neither the caller nor a protocol gives one (the protocol default).
+DEFAULT_DLT_WINDOW = 21
+#: How a design may resolve patients whose DLT status is unknown (``Outcomes.resolve_unknown``).
+MISSING_POLICIES = ("assume_dlt", "assume_not")
+
 
 class Outcomes:
     """Per-patient DLT outcomes of a dose-escalation trial (one or more arms).
@@ -64,16 +69,22 @@ class Outcomes:
     {'n': [1, 1, 1, 6], 'dlt': [0, 0, 0, 1]}
     """
 
-    __slots__ = ("_doses_mg", "_frame", "_order_by")
+    __slots__ = ("_dlt_window", "_doses_mg", "_frame", "_imputed", "_missing_policy", "_order_by")
 
     def __init__(
         self,
         frame: pd.DataFrame,
         doses_mg: dict[str, tuple[float, ...]] | None = None,
+        dlt_window: int | None = None,
+        missing_policy: str | None = None,
+        imputed: tuple[str, ...] = (),
         order_by: str = "file",
     ):
         self._frame = frame
         self._doses_mg = dict(doses_mg or {})
+        self._dlt_window = dlt_window
+        self._missing_policy = missing_policy
+        self._imputed = tuple(imputed)
         self._order_by = order_by
 
     @property
@@ -82,6 +93,15 @@ class Outcomes:
         ``"enroll_day"`` (no cohort column; every patient has an enrolment day) or
         ``"file"`` (row order of the input)."""
         return self._order_by
+
+    def _derive(self, frame: pd.DataFrame) -> Outcomes:
+        """Outcomes of a subset of patients, keeping the doses, window, missing policy and
+        order."""
+        keep = set(frame["patient_id"])
+        return Outcomes(
+            frame, self._doses_mg, self._dlt_window, self._missing_policy,
+            tuple(p for p in self._imputed if p in keep), self._order_by,
+        )  # fmt: skip
 
     # -- constructors ------------------------------------------------------------
     @classmethod
@@ -464,7 +484,10 @@ class Outcomes:
         )
         frame = frame.iloc[order].reset_index(drop=True)
         doses = {a.name: a.doses_mg for a in protocol.arms} if protocol is not None else None
-        return cls(frame, doses, order_by)
+        return cls(
+            frame, doses, protocol.dlt_window_days if protocol is not None else None,
+            order_by=order_by,
+        )
 
     # -- views ---------------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
@@ -478,12 +501,11 @@ class Outcomes:
         arms = ", ".join(
             f"{a}: {k}" for a, k in self._frame.groupby("arm", sort=False).size().items()
         )
-        d = self._frame["dlt"]
-        unk = int(d.isna().sum())
+        k = len(self.unknown())
+        unk = f"; unknown DLT status {k}" if k else ""
         return (
-            f"<Outcomes {len(self)} patients ({arms or 'none'}); DLTs {int(d.sum())}"
-            + (f", unknown {unk}" if unk else "")
-            + f"; ordered by {self._order_by}>"
+            f"<Outcomes {len(self)} patients ({arms or 'none'}); "
+            f"DLTs {int(self._frame['dlt'].sum())}{unk}; ordered by {self._order_by}>"
         )
 
     def __eq__(self, other: object) -> bool:
@@ -503,7 +525,7 @@ class Outcomes:
     def arm(self, name: str) -> Outcomes:
         """Only the patients of arm ``name``."""
         sub = self._frame[self._frame["arm"] == name].reset_index(drop=True)
-        return Outcomes(sub, self._doses_mg, self._order_by)
+        return self._derive(sub)
 
     def cohorts(self) -> Iterable[Outcomes]:
         """Cumulative data after each cohort, in order (for replay / shadow decisions)."""
@@ -520,7 +542,7 @@ class Outcomes:
             mask = (
                 pd.Series(list(zip(f["arm"], f["cohort"], strict=True))).isin(keys[:k]).to_numpy()
             )
-            yield Outcomes(f[mask].reset_index(drop=True), self._doses_mg, self._order_by)
+            yield self._derive(f[mask].reset_index(drop=True))
 
     def counts(self, n_doses: int | None = None, arm: str | None = None) -> pd.DataFrame:
         """Patients and DLTs per dose level (levels 1..n_doses, zeros included).
@@ -531,6 +553,9 @@ class Outcomes:
             Number of levels to show (default: the arm's grid, or the highest level seen).
         arm : str, optional
             Restrict to one arm (required when the data hold several arms).
+
+        Patients with unknown DLT status count in ``n`` but not in ``dlt``; when there are
+        any, a column ``unknown`` (patients per dose with unknown status) is added.
         """
         f = self._frame
         if arm is None:
@@ -548,23 +573,172 @@ class Outcomes:
             )
         lv = f["dose_level"].to_numpy() - 1
         n = np.bincount(lv, minlength=n_doses)[:n_doses]
-        if f["dlt"].isna().any():
-            ids = ", ".join(map(str, f.loc[f["dlt"].isna(), "patient_id"]))
-            raise ValueError(f"Outcomes.counts: DLT status unknown for patient(s) {ids}")
-        y = np.bincount(lv, weights=f["dlt"].to_numpy(dtype=float), minlength=n_doses)[
-            :n_doses
-        ].astype(
-            np.int64
-        )
+        na = f["dlt"].isna().to_numpy()
+        y = np.bincount(
+            lv, weights=f["dlt"].fillna(0).to_numpy(dtype=float), minlength=n_doses
+        )[:n_doses].astype(np.int64)
         mg = (
             np.asarray(grid, dtype=float)[:n_doses]
             if grid and len(grid) >= n_doses
             else np.full(n_doses, np.nan)
         )
-        return pd.DataFrame(
+        out = pd.DataFrame(
             {"dose_mg": mg, "n": n.astype(np.int64), "dlt": y},
             index=pd.Index(np.arange(1, n_doses + 1), name="dose_level"),
         )
+        if na.any():
+            out["unknown"] = np.bincount(lv[na], minlength=n_doses)[:n_doses].astype(np.int64)
+        return out
+
+    # -- follow-up and unknown DLT status ----------------------------------------------------
+    @property
+    def dlt_window_days(self) -> int | None:
+        """The protocol's DLT window (days) when the data were read with a protocol."""
+        return self._dlt_window
+
+    @property
+    def has_followup(self) -> bool:
+        """Whether the data record days of DLT follow-up (column ``followup_days``).
+
+        Without it every patient is taken as having completed the DLT window.
+        """
+        return bool(self._frame["followup_days"].notna().any())
+
+    @property
+    def missing_policy(self) -> str | None:
+        """How unknown DLT statuses were resolved (:meth:`resolve_unknown`), else None."""
+        return self._missing_policy
+
+    @property
+    def imputed(self) -> tuple[str, ...]:
+        """Patients whose unknown DLT status was filled by :attr:`missing_policy`."""
+        return self._imputed
+
+    def unknown(self) -> tuple[str, ...]:
+        """Patient ids whose DLT status is unknown (``dlt`` is ``<NA>``), in enrolment order.
+
+        Examples
+        --------
+        >>> import bayes_dose as bd
+        >>> bd.Outcomes.parse("1NNN 2N?N").unknown()
+        ('P005',)
+        """
+        f = self._frame
+        return tuple(str(p) for p in f.loc[f["dlt"].isna(), "patient_id"])
+
+    def pending(self, window_days: float, as_of: int | None = None) -> pd.DataFrame:
+        """Patients without a DLT whose DLT follow-up is shorter than the window.
+
+        Parameters
+        ----------
+        window_days : float
+            DLT observation window (days).
+        as_of : int, optional
+            Study day of the analysis.  A patient's follow-up is then at most
+            ``as_of - enroll_day + 1`` days (the day of first dose is day 1), and patients
+            without a recorded ``followup_days`` get exactly that (needs ``enroll_day``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``patient_id``, ``arm``, ``dose_level``, ``followup_days``, ``days_left``
+            (window minus follow-up) and ``window_complete_day`` (study day
+            ``enroll_day + window - 1``; NaN without ``enroll_day``).  Empty when the data
+            have no follow-up (:attr:`has_followup` is False) and no ``as_of`` is given.
+            A patient without DLT whose follow-up is not recorded while other patients'
+            is cannot be taken as complete: it is pending with ``followup_days`` and
+            ``days_left`` NaN.
+
+        Raises
+        ------
+        ValueError
+            ``as_of`` is before a patient's enrolment.
+
+        Examples
+        --------
+        >>> import pandas as pd, bayes_dose as bd
+        >>> out = bd.Outcomes.from_frame(pd.DataFrame({
+        ...     "patient_id": ["A", "B", "C"], "arm": "mono", "dose_level": 1, "dlt": [0, 1, 0],
+        ...     "enroll_day": [1, 8, 15], "followup_days": [21, 3, 7]}))
+        >>> out.pending(21)[["patient_id", "days_left", "window_complete_day"]].to_dict("list")
+        {'patient_id': ['C'], 'days_left': [14.0], 'window_complete_day': [35.0]}
+        """
+        window = float(window_days)
+        if not np.isfinite(window) or window <= 0:
+            raise ValueError(f"Outcomes.pending: window_days must be > 0, got {window_days!r}")
+        f = self._frame
+        cols = ["patient_id", "arm", "dose_level", "followup_days", "days_left",
+                "window_complete_day"]  # fmt: skip
+        if not self.has_followup and as_of is None:
+            return pd.DataFrame({c: [] for c in cols})
+        fu = f["followup_days"].to_numpy(dtype=float).copy()
+        enroll = f["enroll_day"].to_numpy(dtype=float)
+        if as_of is not None:
+            if isinstance(as_of, bool) or not isinstance(as_of, (int, np.integer)):
+                raise ValueError(f"Outcomes.pending: as_of must be a study day, got {as_of!r}")
+            seen = as_of - enroll + 1
+            late = np.flatnonzero(seen < 1)
+            if len(late):
+                i = int(late[0])
+                raise ValueError(
+                    f"Outcomes.pending: row {i} (patient_id={f['patient_id'].iat[i]!r}) "
+                    f"field 'enroll_day': day {enroll[i]:g} is after as_of={as_of}"
+                )
+            fu = np.where(np.isnan(fu), seen, np.fmin(fu, seen))
+        no_dlt = (f["dlt"] == 0).fillna(False).to_numpy(dtype=bool)
+        mask = no_dlt & (np.isnan(fu) | (fu < window))
+        out = pd.DataFrame(
+            {
+                "patient_id": f.loc[mask, "patient_id"].astype(str).to_numpy(),
+                "arm": f.loc[mask, "arm"].astype(str).to_numpy(),
+                "dose_level": f.loc[mask, "dose_level"].to_numpy(),
+                "followup_days": fu[mask],
+                "days_left": window - fu[mask],
+                "window_complete_day": enroll[mask] + window - 1,
+            },
+            columns=cols,
+        )
+        return out.reset_index(drop=True)
+
+    def resolve_unknown(self, policy: str) -> Outcomes:
+        """The data with every unknown DLT status filled by ``policy``.
+
+        Parameters
+        ----------
+        policy : {"assume_dlt", "assume_not"}
+            Count each patient with unknown status as a DLT, or as no DLT.  The policy and
+            the patients it filled are recorded (:attr:`missing_policy`, :attr:`imputed`)
+            and go into fits and manifests.
+
+        Examples
+        --------
+        >>> import bayes_dose as bd
+        >>> out = bd.Outcomes.parse("1NNN 2N?N").resolve_unknown("assume_dlt")
+        >>> out.counts()["dlt"].tolist(), out.imputed, out.missing_policy
+        ([0, 1], ('P005',), 'assume_dlt')
+        """
+        if policy not in MISSING_POLICIES:
+            raise ValueError(
+                f"Outcomes.resolve_unknown: policy must be one of {MISSING_POLICIES}, got {policy!r}"
+            )
+        if self._missing_policy is not None and self._missing_policy != policy:
+            raise ValueError(
+                f"Outcomes.resolve_unknown: unknown DLT statuses were already resolved with "
+                f"{self._missing_policy!r}"
+            )
+        ids = self.unknown()
+        f = self._frame.copy()
+        f["dlt"] = f["dlt"].fillna(1 if policy == "assume_dlt" else 0)
+        return Outcomes(
+            f, self._doses_mg, self._dlt_window, policy, tuple(dict.fromkeys(self._imputed + ids)),
+            self._order_by,
+        )
+
+    def _without(self, patient_ids: Iterable[str]) -> Outcomes:
+        """The data without the given patients (e.g. those not evaluable yet)."""
+        drop = set(patient_ids)
+        keep = ~self._frame["patient_id"].isin(drop).to_numpy()
+        return self._derive(self._frame[keep].reset_index(drop=True))
 
 
 def _isna(v: object) -> bool:

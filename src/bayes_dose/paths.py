@@ -19,7 +19,7 @@ import pandas as pd
 
 from .designs.state import DoseData
 from .exact import ExactOC, OCAccumulator, binom_pmf, branch, check_true_tox, state_codes
-from .outcomes import Outcomes
+from .outcomes import DEFAULT_DLT_WINDOW, Outcomes
 
 if TYPE_CHECKING:
     from .designs.base import Design
@@ -230,6 +230,13 @@ def _start_state(design: Design, start: Outcomes | None) -> tuple[DoseData, str]
     if not isinstance(start, Outcomes):
         raise ValueError(f"dose_paths: start must be Outcomes or None, got {type(start).__name__}")
     data = DoseData.from_outcomes(start, design.n_doses)
+    window = getattr(design, "tite_window", None) or start.dlt_window_days or DEFAULT_DLT_WINDOW
+    pending = start.pending(window)
+    if len(pending):  # paths grow on counts: a pending patient would count as complete
+        raise ValueError(
+            f"dose_paths: start holds patients whose {window:g}-day DLT window is not "
+            f"complete ({', '.join(pending['patient_id'])}); grow paths from complete data"
+        )
     f = start.to_frame()
     parts = []
     for _, g in f.groupby("cohort", sort=False):

@@ -1,13 +1,18 @@
 """The design memo: a self-contained HTML report (and Markdown) of a comparison.
 
 ``report(comparison, out_dir, ...)`` renders, from a :class:`~bayes_dose.compare.Comparison`
-and optionally a simulation: the protocol summary (with the assumptions of each arm), the
-data, each design's recommendation per arm, the agreement with the protocol design, the
-shadow ledger, dose-toxicity plots with intervals, operating characteristics with Monte
-Carlo standard errors and concordance, MCMC diagnostics (PyMC fits), and a manifest
-(package and dependency versions, seeds, SHA-256 of the inputs, design specs) so that a
-memo can cite the report and anyone can regenerate it.  Figures are embedded as base64
-PNG, so the HTML file stands alone.
+and optionally a simulation, a memo a statistician can paste into a protocol or a DSMB
+pack: title, date and data cut-off; the protocol summary (with the assumptions of each
+arm) and protocol-ready text of every design's rules; the data; each design's
+recommendation per arm with human column headers (every overdose probability names its
+threshold, one common cut across designs; provisional MTDs while a design continues; a
+note where a recommendation breaks the protocol's MTD rule); the agreement with the
+protocol design in words; the shadow ledger; dose-toxicity figures with each design's
+selection marked; operating characteristics in R BOIN's ``get.oc`` layout
+(:mod:`bayes_dose.oc_tables`) with the true curves beside them; extra sections (e.g. the
+RP2D synthesis); MCMC diagnostics; and, in an appendix, the manifest (the full manifest
+is also written to ``manifest.json``).  Figures are embedded as base64 PNG, so the HTML
+file stands alone.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import json
 import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from fractions import Fraction
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
@@ -26,17 +33,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .compare import Comparison
+from .compare import Comparison, overdose_definition, p_dlt_above
+from .oc_tables import (
+    OVERDOSE_DEFINITIONS,
+    format_oc_table,
+    format_summary_table,
+    get_oc_table,
+    oc_summary,
+    oc_summary_table,
+)
 from .outcomes import Outcomes
-from .protocol import Protocol
+from .protocol import MTDRule, Protocol
+from .protocol_text import boin_boundary_table, design_rules
 
-__all__ = ["Report", "build_manifest", "report"]
+__all__ = ["DEFAULT_OVERDOSE_CUT", "Report", "build_manifest", "oc_summary", "report"]
+
+#: Overdose cut used across designs when neither the call nor the protocol gives one:
+#: the usual EWOC overdose interval [0.33, 1] (Neuenschwander, Branson & Gsponer 2008).
+DEFAULT_OVERDOSE_CUT = 0.33
 
 DEPENDENCIES = ("numpy", "scipy", "pandas", "xarray", "matplotlib", "pymc", "pytensor",
                 "arviz", "jinja2", "h5netcdf")  # fmt: skip
 
 SECTIONS = (
-    ("protocol", "Protocol"),
+    ("summary", "Summary"),
+    ("protocol", "Protocol and design rules"),
     ("data", "Data"),
     ("recommendations", "Recommendations per arm"),
     ("agreement", "Agreement with the protocol design"),
@@ -44,7 +65,7 @@ SECTIONS = (
     ("dose-toxicity", "Estimated dose-toxicity curves"),
     ("operating-characteristics", "Operating characteristics (simulation)"),
     ("diagnostics", "MCMC diagnostics"),
-    ("manifest", "Manifest"),
+    ("manifest", "Appendix: manifest"),
 )
 
 
@@ -168,59 +189,119 @@ def _plain(v: Any) -> Any:
 
 
 # -- figures ------------------------------------------------------------------------------
+#: Font sizes of the memo's figures (readable when the figure spans the page width).
+FIG_FONT = {"font.size": 12, "axes.titlesize": 13, "axes.labelsize": 12,
+            "xtick.labelsize": 11, "ytick.labelsize": 11, "legend.fontsize": 10.5}  # fmt: skip
+
+
 def _png(fig: Any) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def dose_toxicity_figure(comparison: Comparison, arm: str, target: float | None = None) -> Any:
-    """Estimated DLT probability per dose for every design on ``arm`` (with intervals)."""
+def dose_toxicity_figure(
+    comparison: Comparison, arm: str, target: float | None = None
+) -> Any:
+    """Estimated DLT probability per dose for every design on ``arm`` (with intervals).
+
+    Each design's selected MTD (or MAD) is marked with a star and named in the legend;
+    x labels give the level, dose and DLTs / patients.
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7.5, 4))
-    names = list(comparison.designs[arm])
-    width = 0.8 / max(len(names), 1)
-    counts = None
-    for j, name in enumerate(names):
-        fit = comparison.fits[(arm, name)]
-        lv = fit.prob_tox["dose_level"].to_numpy()
-        x = lv + (j - (len(names) - 1) / 2) * width
-        y = fit.prob_tox.to_numpy()
-        if fit.prob_tox_interval is not None:
-            lo = fit.prob_tox_interval.sel(bound="lower").to_numpy()
-            hi = fit.prob_tox_interval.sel(bound="upper").to_numpy()
-            ax.errorbar(x, y, yerr=[y - lo, hi - y], fmt="o-", capsize=3, label=name, lw=1)
-        else:
-            ax.plot(x, y, "s", label=f"{name} (observed rate)", alpha=0.8)
-        if counts is None:
-            counts = (lv, fit.data.n[0], fit.data.dlt[0], fit.prob_tox["dose_mg"].to_numpy())
-    if target is not None:
-        ax.axhline(target, color="grey", ls="--", lw=1, label=f"target {target:g}")
-    if counts is not None:
-        lv, n, y, mg = counts
-        ax.set_xticks(lv)
-        ax.set_xticklabels(
-            [
-                f"{int(a)}\n{m:g} mg\n{int(b)}/{int(c)}"
-                if np.isfinite(m)
-                else f"{int(a)}\n{int(b)}/{int(c)}"
-                for a, m, b, c in zip(lv, mg, y, n, strict=True)
-            ],
-            fontsize=8,
-        )
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("dose level (DLTs / patients)")
-    ax.set_ylabel("P(DLT)")
-    ax.set_title(f"Arm {arm}: estimated DLT probability (90% intervals where modelled)")
-    ax.legend(fontsize=8, loc="upper left")
-    ax.grid(alpha=0.3)
+    with plt.rc_context(FIG_FONT):
+        fig, ax = plt.subplots(figsize=(10, 5.2))
+        names = list(comparison.designs[arm])
+        width = 0.8 / max(len(names), 1)
+        counts = None
+        for j, name in enumerate(names):
+            fit = comparison.fits[(arm, name)]
+            lv = fit.prob_tox["dose_level"].to_numpy()
+            x = lv + (j - (len(names) - 1) / 2) * width
+            y = fit.prob_tox.to_numpy()
+            status = "final" if fit.stop else "provisional"
+            sel = (f"{fit.mtd_label} L{fit.mtd} ({status})" if fit.mtd is not None
+                   else "no MTD")  # fmt: skip
+            if fit.prob_tox_interval is not None:
+                lo = fit.prob_tox_interval.sel(bound="lower").to_numpy()
+                hi = fit.prob_tox_interval.sel(bound="upper").to_numpy()
+                line = ax.errorbar(x, y, yerr=[y - lo, hi - y], fmt="o-", capsize=3, lw=1.2,
+                                   ms=5, label=f"{name}: {sel}")  # fmt: skip
+                color = line[0].get_color()
+            else:
+                (pts,) = ax.plot(x, y, "s", ms=6, alpha=0.85,
+                                 label=f"{name} (observed rate): {sel}")  # fmt: skip
+                color = pts.get_color()
+            if fit.mtd is not None:
+                i = int(fit.mtd) - 1
+                yy = y[i] if np.isfinite(y[i]) else 0.0
+                ax.plot(x[i], yy, marker="*", ms=18, color=color, mec="black", mew=0.8,
+                        zorder=5)  # fmt: skip
+            if counts is None:
+                counts = (lv, fit.data.n[0], fit.data.dlt[0], fit.prob_tox["dose_mg"].to_numpy())
+        if target is not None:
+            ax.axhline(target, color="grey", ls="--", lw=1, label=f"target {target:g}")
+        if counts is not None:
+            lv, n, yv, mg = counts
+            ax.set_xticks(lv)
+            ax.set_xticklabels(
+                [
+                    f"L{int(a)}\n{m:g} mg\n{int(b)}/{int(c)}" if np.isfinite(m)
+                    else f"L{int(a)}\n{int(b)}/{int(c)}"
+                    for a, m, b, c in zip(lv, mg, yv, n, strict=True)
+                ]
+            )  # fmt: skip
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("dose level, dose, DLTs / patients")
+        ax.set_ylabel("P(DLT)")
+        ax.set_title(f"Arm {arm}: estimated DLT probability (intervals where modelled; "
+                     "★ = selected MTD)")  # fmt: skip
+        ax.legend(loc="upper left")
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def scenario_figure(oc: Any, scenario: str) -> Any:
+    """Selection % per dose (and "none") of each design, with the true DLT curve beside."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    o = oc.sel(scenario=scenario)
+    designs = [str(d) for d in oc["design"].to_numpy()]
+    levels = oc["dose_level"].to_numpy()
+    with plt.rc_context(FIG_FONT):
+        fig, ax = plt.subplots(figsize=(6.0, 4.0))
+        x = np.arange(len(levels) + 1)  # 0 = none
+        w = 0.8 / max(len(designs), 1)
+        for j, d in enumerate(designs):
+            g = o.sel(design=d)
+            vals = 100 * np.r_[float(g["p_none"]), g["p_select"].to_numpy()]
+            ax.bar(x + (j - (len(designs) - 1) / 2) * w, vals, w, label=d)
+        ax.set_xticks(x, ["none", *[f"L{int(v)}" for v in levels]])
+        ax.set_ylabel("selected (%)")
+        ax.set_ylim(0, 100)
+        ax2 = ax.twinx()
+        ax2.plot(x[1:], o["true_tox"].to_numpy(), "k-o", lw=2, ms=5, label="true DLT rate")
+        tgt = np.unique(o["target"].to_numpy()[np.isfinite(o["target"].to_numpy())])
+        for t in tgt:
+            ax2.axhline(t, color="k", ls=":", lw=1)
+        ax2.set_ylim(0, 1)
+        ax2.set_ylabel("true DLT rate")
+        mtd = int(o["true_mtd"].to_numpy().max())
+        ax.set_title(f"{scenario}: true MTD " + (f"L{mtd}" if mtd > 0 else "none"))
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        ax.legend(h1 + h2, l1 + l2, loc="upper center", bbox_to_anchor=(0.5, -0.1),
+                  ncols=min(len(h1) + 1, 4), frameon=False)  # fmt: skip
     return fig
 
 
@@ -252,80 +333,207 @@ def _html_table(df: pd.DataFrame, index: bool = False) -> str:
     return d.to_html(index=False, escape=True, classes="tbl", border=0)
 
 
-def _pm(v: float, se: float) -> str:
-    return f"{v:.3f} ± {se:.3f}"
+def _level(lv: Any, mg: Any = np.nan) -> str:
+    if lv is None or pd.isna(lv):
+        return "–"
+    return f"level {int(lv)} ({mg:g} mg)" if mg is not None and np.isfinite(mg) else f"level {int(lv)}"
 
 
-def oc_summary(
-    simulations: Mapping[str, Any] | Any, target: float | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
-    """OC tables of simulations (``{arm: Dataset}`` or one Dataset), with MC standard errors.
+def _counts_table(out: Outcomes, arm: str, n_doses: int) -> pd.DataFrame | None:
+    if not len(out):
+        return None
+    c = out.counts(n_doses=n_doses, arm=arm)
+    t = pd.DataFrame({"Dose level": c.index.to_numpy()})
+    if "dose_mg" in c:
+        t["Dose (mg)"] = c["dose_mg"].to_numpy()
+    t["Patients"] = c["n"].to_numpy()
+    t["DLTs"] = c["dlt"].to_numpy()
+    return t
 
-    Returns ``(summary, selection, concordance)``: per arm, scenario and design the
-    probability of correct selection, of no selection, the mean patients and DLTs and the
-    overdosing risk; P(select level) per level; and the pairwise concordance of the
-    designs' selections (common random numbers), each "estimate ± MC standard error".
-    ``target`` defines the true MTD of each scenario (default: the design's or scenario's).
+
+def mtd_rule_text(rule: MTDRule) -> str:
+    """The protocol's MTD rule in words (e.g. "<= 1/6 DLTs in >= 6 patients")."""
+    return f"<= {rule.max_dlt_fraction} DLTs in >= {rule.min_patients} patients"
+
+
+def mtd_rule_check(rule: MTDRule, n: int, dlt: int, final: bool) -> str:
+    """Whether ``dlt`` DLTs in ``n`` patients at a recommended dose meet the MTD rule.
+
+    Returns a short phrase: "meets the protocol's MTD rule (1/6)", "BREAKS the protocol's
+    MTD rule: 2/6 DLTs > 1/6", and, for a design still escalating (``final=False``) with
+    fewer patients than the rule needs, "not yet assessable: 3 of >= 6 patients (0 DLTs)".
     """
-    import bayes_dose
+    n, dlt = int(n), int(dlt)
+    if n == 0:
+        return "no patients at this dose: the protocol's MTD rule cannot be met"
+    if Fraction(dlt, n) > rule.max_dlt_fraction:
+        return (f"BREAKS the protocol's MTD rule: {dlt}/{n} DLTs > {rule.max_dlt_fraction} "
+                f"(rule: {mtd_rule_text(rule)})")  # fmt: skip
+    if n < rule.min_patients:
+        if final:
+            return (f"BREAKS the protocol's MTD rule: only {n} patients at this dose "
+                    f"(rule: {mtd_rule_text(rule)})")  # fmt: skip
+        return f"not yet assessable: {dlt}/{n}, the rule needs >= {rule.min_patients} patients"
+    return f"meets the protocol's MTD rule ({dlt}/{n})"
 
-    if not isinstance(simulations, Mapping):
-        simulations = {"": simulations}
-    rows, sel_rows, conc_rows = [], [], []
-    for arm, sims in simulations.items():
-        oc = bayes_dose.operating_characteristics(sims, target=target)
-        for sc in oc["scenario"].to_numpy():
-            for d in oc["design"].to_numpy():
-                o = oc.sel(scenario=sc, design=d)
-                tm = int(o["true_mtd"])
-                rows.append(
-                    {
-                        "arm": arm,
-                        "scenario": str(sc),
-                        "design": str(d),
-                        "true MTD": tm if tm > 0 else "none",
-                        "P(correct)": _pm(float(o["pcs"]), float(o["pcs_se"]))
-                        if "pcs_se" in o
-                        else f"{float(o['pcs']):.3f}",
-                        "P(no MTD)": _pm(float(o["p_none"]), float(o["p_none_se"]))
-                        if "p_none_se" in o
-                        else f"{float(o['p_none']):.3f}",
-                        "E[N]": _pm(float(o["mean_total_n"]), float(o["mean_total_n_se"])),
-                        "E[DLTs]": _pm(float(o["mean_total_dlt"]), float(o["mean_total_dlt_se"])),
-                        "P(>=60% above MTD)": f"{float(o['p_overdose_60']):.3f}",
-                    }
-                )
-                r = {"arm": arm, "scenario": str(sc), "design": str(d)}
-                for lv in o["dose_level"].to_numpy():
-                    ps = o.sel(dose_level=lv)
-                    r[f"L{int(lv)}"] = _pm(float(ps["p_select"]), float(ps["p_select_se"]))
-                sel_rows.append(r)
-        if sims.sizes.get("design", 0) > 1:
-            c = bayes_dose.concordance(sims)
-            names = [str(x) for x in c["design_a"].to_numpy()]
-            for sc in c["scenario"].to_numpy():
-                for i, da in enumerate(names):
-                    for db in names[i + 1 :]:
-                        cc = c.sel(scenario=sc, design_a=da, design_b=db)
-                        conc_rows.append(
-                            {
-                                "arm": arm,
-                                "scenario": str(sc),
-                                "designs": f"{da} vs {db}",
-                                "P(same selection)": _pm(
-                                    float(cc["p_identical"]), float(cc["p_identical_se"])
-                                ),
-                                "P(within one level)": _pm(
-                                    float(cc["p_within_one"]), float(cc["p_within_one_se"])
-                                ),
-                                "kappa": f"{float(cc['kappa']):.3f}",
-                            }
-                        )
-    return (
-        pd.DataFrame(rows),
-        pd.DataFrame(sel_rows),
-        pd.DataFrame(conc_rows) if conc_rows else None,
-    )
+
+def _op(op: str) -> str:
+    return "≥" if op == ">=" else ">"
+
+
+def _ids(v: Any) -> str:
+    if v is None or (not isinstance(v, str) and pd.api.types.is_scalar(v) and pd.isna(v)):
+        return ""
+    if isinstance(v, (list, tuple)):
+        return ", ".join(str(x) for x in v)
+    return str(v)
+
+
+def recommendation_table(
+    comparison: Comparison,
+    arm: str,
+    cut: float,
+    protocol: Protocol | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The memo's recommendation table of one arm, with human headers, and its notes.
+
+    Columns: design; decision (next dose, stop or hold); MTD / MAD with its status
+    ("final" once the design stopped, else "provisional"); RP2D; the estimated DLT rate
+    at the RP2D; ``P(DLT rate > cut)`` at the RP2D for every model-based design (one cut
+    across designs); one column per design-specific overdose definition (threshold in the
+    header, filled for the designs using it); the protocol's MTD rule at the RP2D (when a
+    protocol is given); pending and unknown patients (when the comparison reports them);
+    the reasons.  The notes are sentences naming the recommendations that break the
+    protocol's MTD rule and the provisional ones.
+    """
+    table = comparison.table()
+    t = table[table["arm"] == arm].reset_index(drop=True)
+    out = comparison.outcomes[arm]
+    n_doses = max(d.n_doses for d in comparison.designs[arm].values())
+    counts = out.counts(n_doses=n_doses, arm=arm) if len(out) else None
+    rule = protocol.mtd_rule if protocol is not None else None
+    common = f"P(DLT rate > {cut:g}) at RP2D"
+    own_defs: dict[str, tuple[str, float] | None] = {}
+    for name in t["design"]:
+        own_defs[name] = overdose_definition(comparison.fits[(arm, name)])
+    own_cols: dict[tuple[str, float], str] = {}
+    for d in own_defs.values():
+        if d is not None and not np.isclose(d[1], cut) and d not in own_cols:
+            own_cols[d] = f"P(DLT rate {_op(d[0])} {d[1]:g}) at RP2D (design's own overdose cut)"
+    has_hold = "hold" in t.columns
+    rows, notes, provisional = [], [], []
+    for _, r in t.iterrows():
+        name = r["design"]
+        fit = comparison.fits[(arm, name)]
+        held = bool(r["hold"]) if has_hold and not pd.isna(r["hold"]) else False
+        final = bool(r["stop"]) and not held
+        if held:
+            decision = "hold"
+        elif r["stop"]:
+            decision = "stop"
+        else:
+            mg = fit.prob_tox["dose_mg"].to_numpy()[int(r["next_dose"]) - 1] \
+                if not pd.isna(r["next_dose"]) else np.nan  # fmt: skip
+            decision = f"next cohort: {_level(r['next_dose'], mg)}"
+        status = "final" if final else "provisional"
+        if pd.isna(r["mtd"]):
+            mtd = "none (no acceptable dose)" if final else "none yet (provisional)"
+        else:
+            mg = fit.prob_tox["dose_mg"].to_numpy()[int(r["mtd"]) - 1]
+            mtd = f"{r['mtd_label']} {_level(r['mtd'], mg)}, {status}"
+        row: dict[str, Any] = {
+            "Design": name,
+            "Decision": decision,
+            "MTD / MAD": mtd,
+            "RP2D": _level(r["rp2d"], r["rp2d_mg"]) + ("" if pd.isna(r["rp2d"]) or final
+                                                       else ", provisional"),
+            "Estimated DLT rate at RP2D": r["prob_tox_rp2d"],
+            common: p_dlt_above(comparison, arm, name,
+                                None if pd.isna(r["rp2d"]) else int(r["rp2d"]), cut),
+        }
+        own = own_defs[name]
+        for d, col in own_cols.items():
+            row[col] = r["p_overdose_rp2d"] if own == d else np.nan
+        if rule is not None:
+            if pd.isna(r["rp2d"]) or counts is None:
+                check = "–"
+            else:
+                lv = int(r["rp2d"])
+                check = mtd_rule_check(rule, counts.at[lv, "n"], counts.at[lv, "dlt"], final)
+                if check.startswith("BREAKS"):
+                    notes.append(f"{name} recommends {_level(lv, r['rp2d_mg'])}: this "
+                                 f"{check}.")  # fmt: skip
+            row[f"Protocol MTD rule at RP2D ({mtd_rule_text(rule)})"] = check
+        if has_hold:
+            row["Pending patients"] = _ids(r.get("pending"))
+            row["Unknown DLT status"] = _ids(r.get("unknown"))
+        reason = str(r["reason"]).rstrip(".")
+        row["Reason"] = reason + (f". RP2D: {r['rp2d_reason']}." if r["rp2d_reason"] else ".")
+        rows.append(row)
+        if not final:
+            provisional.append(name)
+    if provisional:
+        notes.append("Provisional: " + ", ".join(provisional) + (" has" if len(provisional) == 1
+                      else " have") + " not stopped; the MTD and RP2D shown may change with "
+                      "more patients.")  # fmt: skip
+    df = pd.DataFrame(rows)
+    if has_hold and not (df["Pending patients"].astype(bool).any()
+                         or df["Unknown DLT status"].astype(bool).any()):  # fmt: skip
+        df = df.drop(columns=["Pending patients", "Unknown DLT status"])
+    return df, notes
+
+
+def _agreement_items(ag: pd.DataFrame) -> list[dict[str, str]]:
+    items = []
+    for _, r in ag.iterrows():
+        if r["agree_rp2d"] and r["agree_next"]:
+            word, cls = "Agrees", "agree"
+        elif r["agree_rp2d"]:
+            word, cls = "Same RP2D, different next step", "agree partial"
+        else:
+            word, cls = "Disagrees", "disagree"
+        items.append({"word": word, "cls": cls, "text": r["summary"]})
+    return items
+
+
+def _agreement_table(ag: pd.DataFrame) -> pd.DataFrame:
+    def nxt(v: Any) -> str:
+        return "stop / none" if pd.isna(v) else f"level {int(v)}"
+
+    return pd.DataFrame({
+        "Design": ag["design"],
+        "Reference": ag["reference"],
+        "Next (design)": [nxt(v) for v in ag["next_dose"]],
+        "Next (reference)": [nxt(v) for v in ag["ref_next_dose"]],
+        "Same next step": ag["agree_next"],
+        "RP2D (design)": [nxt(v) for v in ag["rp2d"]],
+        "RP2D (reference)": [nxt(v) for v in ag["ref_rp2d"]],
+        "Same RP2D": ag["agree_rp2d"],
+        "RP2D difference (levels)": ag["level_diff"],
+    })  # fmt: skip
+
+
+def _followup_sentence(out: Outcomes) -> str | None:
+    if not len(out):
+        return None
+    has = getattr(out, "has_followup", None)
+    if has is None:  # before Outcomes.has_followup: a column with at least one value
+        f = out.to_frame()
+        has = "followup_days" in f.columns and bool(f["followup_days"].notna().any())
+    if not has:
+        return ("The data have no follow-up column: every patient's follow-up was taken as "
+                "complete (the full DLT window).")  # fmt: skip
+    return None
+
+
+def _ids_of(out: Outcomes, what: str, window: int | None) -> list[str]:
+    """Unknown-DLT patients (``Outcomes.unknown``) or pending ones (``Outcomes.pending``)."""
+    if what == "unknown" and hasattr(out, "unknown"):
+        return list(out.unknown())
+    if what == "pending" and hasattr(out, "pending") and window:
+        p = out.pending(window)
+        return [str(x) for x in p["patient_id"]] if len(p) else []
+    return []
 
 
 def _ledger(shadow: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -334,21 +542,31 @@ def _ledger(shadow: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     for step, g in shadow.groupby("step", sort=True):
         first = g.iloc[0]
         row: dict[str, Any] = {
-            "step": int(step),
-            "cohort": first["cohort"],
-            "patients": int(first["n_patients"]),
-            "DLTs": int(first["n_dlt"]),
+            "Step": int(step),
+            "Cohort (level, N = no DLT, T = DLT)": first["cohort"],
+            "Patients so far": int(first["n_patients"]),
+            "DLTs so far": int(first["n_dlt"]),
         }
         by = g.set_index("design")
         for n in names:
             r = by.loc[n]
             row[f"{n}: next"] = "stop" if bool(r["stop"]) else int(r["next_dose"])
         act = first["actual_next"]
-        row["given next"] = None if pd.isna(act) else int(act)
+        row["Next cohort actually given"] = None if pd.isna(act) else int(act)
         rows.append(row)
     df = pd.DataFrame(rows)
-    df["given next"] = df["given next"].astype(object)
+    if len(df):
+        df["Next cohort actually given"] = df["Next cohort actually given"].astype(object)
     return df
+
+
+DIAGNOSTIC_HEADERS = {
+    "arm": "Arm", "design": "Design", "use": "Use", "max_rhat": "max R-hat",
+    "min_ess_bulk": "min bulk ESS", "min_ess_tail": "min tail ESS",
+    "divergences": "divergences", "flags": "flags",
+    "max_abs_diff_prob_tox": "largest difference of mean P(DLT) vs the exact engine",
+    "same_decision": "same decision as the exact engine",
+}  # fmt: skip
 
 
 def _diagnostics(comparison: Comparison) -> pd.DataFrame:
@@ -367,7 +585,102 @@ def _diagnostics(comparison: Comparison) -> pd.DataFrame:
     if len(check):
         check.insert(2, "use", "check of the exact engine")
     frames = [f for f in (pd.DataFrame(rows), check) if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return df.rename(columns=DIAGNOSTIC_HEADERS)
+
+
+# -- operating characteristics --------------------------------------------------------------
+def _oc_context(
+    comparison: Comparison,
+    simulation: Any,
+    target: float | None,
+    not_simulated: Mapping[str, str],
+) -> list[dict[str, Any]]:
+    """Per arm: the get.oc tables of every scenario, its figure, and what was not simulated."""
+    import bayes_dose
+
+    sims = {} if simulation is None else (
+        simulation if isinstance(simulation, Mapping) else {comparison.arms[0]: simulation})  # fmt: skip
+    arms = []
+    for arm in list(comparison.arms) + [a for a in sims if a not in comparison.arms]:
+        ds = sims.get(arm)
+        names = list(comparison.designs.get(arm, {}))
+        simulated = [] if ds is None else [str(d) for d in ds["design"].to_numpy()]
+        missing = []
+        for n in names:
+            if n not in simulated:
+                why = not_simulated.get(f"{arm}/{n}", not_simulated.get(n))
+                missing.append({"design": n, "why": why or (
+                    "no simulation of this arm was given to the report" if ds is None
+                    else "not in the simulation given to the report")})  # fmt: skip
+        entry: dict[str, Any] = {"name": arm, "missing": missing, "scenarios": [],
+                                 "n_trials": None}  # fmt: skip
+        if ds is not None:
+            oc = bayes_dose.operating_characteristics(ds, target=target)
+            planned = bayes_dose.overdose_risk_planned(ds, target=target)
+            entry["n_trials"] = int(oc.attrs["n_trials"])
+            for sc in oc["scenario"].to_numpy():
+                sc = str(sc)
+                m = int(oc["true_mtd"].sel(scenario=sc).max())
+                mg = oc["dose_mg"].to_numpy()
+                entry["scenarios"].append({
+                    "name": sc,
+                    "true_mtd": "none (every dose too toxic)" if m == 0 else (
+                        _level(m, mg[m - 1]) if m > 0 else "undefined (no target)"),
+                    "layout": format_oc_table(get_oc_table(oc, sc)),
+                    "summary": format_summary_table(oc_summary_table(oc, sc, planned)),
+                    "figure": _png(scenario_figure(oc, sc)),
+                })  # fmt: skip
+        arms.append(entry)
+    return arms
+
+
+def _concordance_table(simulation: Any) -> pd.DataFrame | None:
+    if simulation is None:
+        return None
+    _, _, conc = oc_summary(simulation)
+    if conc is None:
+        return None
+    return conc.rename(columns={"arm": "Arm", "scenario": "Scenario", "designs": "Designs",
+                                "P(same selection)": "Same selection (proportion ± SE)",
+                                "P(within one level)": "Within one level (proportion ± SE)",
+                                "kappa": "Cohen's kappa"})  # fmt: skip
+
+
+def _check_sections(sections: Sequence[Any] | None) -> list[Any]:
+    out = []
+    for i, sec in enumerate(sections or ()):
+        for attr in ("title", "to_markdown", "to_html"):
+            if not hasattr(sec, attr):
+                raise ValueError(
+                    f"report: sections[{i}] ({type(sec).__name__}) has no {attr!r}; a section "
+                    "needs title, to_markdown() and to_html()"
+                )
+        out.append(sec)
+    return out
+
+
+def _overdose_cut(cut: float | None, protocol: Protocol | None) -> float:
+    if cut is None:
+        cut = getattr(protocol, "overdose_cut", None) if protocol is not None else None
+    cut = DEFAULT_OVERDOSE_CUT if cut is None else cut
+    if isinstance(cut, bool) or not isinstance(cut, (int, float)) or not 0 < float(cut) < 1:
+        raise ValueError(f"report: overdose_cut must be a number in (0, 1), got {cut!r}")
+    return float(cut)
+
+
+def _cutoff_text(comparison: Comparison, data_cutoff: str | None) -> str:
+    if data_cutoff is not None:
+        return str(data_cutoff)
+    days = []
+    for o in comparison.outcomes.values():
+        f = o.to_frame()
+        if len(f) and "enroll_day" in f and f["enroll_day"].notna().any():
+            days.append(float(f["enroll_day"].max()))
+    if days:
+        return (f"not stated (the last patient in these data was enrolled on study day "
+                f"{max(days):g})")  # fmt: skip
+    return "not stated"
 
 
 # -- the report -----------------------------------------------------------------------------
@@ -384,6 +697,11 @@ def report(
     title: str | None = None,
     notes: Sequence[str] = (),
     target: float | None = None,
+    overdose_cut: float | None = None,
+    data_cutoff: str | None = None,
+    date: str | None = None,
+    not_simulated: Mapping[str, str] | None = None,
+    sections: Sequence[Any] | None = None,
 ) -> Report:
     """Render the design memo of a comparison as self-contained HTML and Markdown.
 
@@ -394,11 +712,13 @@ def report(
     out : path, optional
         Folder to write ``report.html``, ``report.md`` and ``manifest.json`` into.
     protocol : Protocol, optional
-        Shown in the summary (with the assumptions of each arm) and in the manifest.
+        Shown in the summary (with the assumptions of each arm) and in the manifest; its
+        MTD rule is checked at every recommended dose.
     simulation : xarray.Dataset or mapping of arm -> Dataset, optional
-        From :func:`bayes_dose.simulate`: OC tables with MC errors and concordance.
+        From :func:`bayes_dose.simulate`: OC tables (R BOIN ``get.oc`` layout) with MC
+        errors and concordance.
     oc, concordance : DataFrame, optional
-        Precomputed OC / concordance tables (instead of, or besides, ``simulation``).
+        Precomputed OC / concordance tables, shown as given (besides ``simulation``).
     seed : int, optional
         The seed of the analysis (recorded in the manifest).
     inputs : mapping of name -> path, bytes or Outcomes, optional
@@ -409,6 +729,20 @@ def report(
     target : float, optional
         Target DLT rate: drawn on the dose-toxicity plots and defining the true MTD of the
         simulated scenarios.
+    overdose_cut : float, optional
+        The one overdose threshold used across designs: the memo shows
+        ``P(DLT rate > overdose_cut)`` at every model-based design's RP2D (default: the
+        protocol's ``overdose_cut`` if it has one, else :data:`DEFAULT_OVERDOSE_CUT`).
+        Each design's own overdose metric keeps its own column, threshold in the header.
+    data_cutoff : str, optional
+        The data cut-off shown under the title (e.g. "2026-11-30").
+    date : str, optional
+        The memo's date (default: today, UTC).
+    not_simulated : mapping of str -> str, optional
+        Why a design (``"name"`` or ``"arm/name"``) is not in the simulation.
+    sections : sequence, optional
+        Extra sections, each with ``title``, ``to_markdown()`` and ``to_html()``, rendered
+        after the design comparison and before the appendix.
 
     Returns
     -------
@@ -419,37 +753,48 @@ def report(
     >>> import bayes_dose as bd
     >>> cmp = bd.compare({"3+3": bd.ThreePlusThree(4)}, {"mono": bd.Outcomes.parse("1NNN 2NTT")})
     >>> rep = bd.report(cmp)
-    >>> "Manifest" in rep.html and rep.manifest["package"]
+    >>> "Appendix: manifest" in rep.html and rep.manifest["package"]
     'bayes_dose'
     """
     import jinja2
 
     if not isinstance(comparison, Comparison):
         raise ValueError(f"report: expected a Comparison, got {type(comparison).__name__}")
-    selection = None
-    if simulation is not None:
-        sim_oc, selection, sim_conc = oc_summary(simulation, target=target)
-        oc = oc if oc is not None else sim_oc
-        concordance = concordance if concordance is not None else sim_conc
+    cut = _overdose_cut(overdose_cut, protocol)
+    extra = _check_sections(sections)
     manifest = build_manifest(
         comparison, protocol=protocol, seed=seed, inputs=inputs, simulation=simulation
     )
-    table = comparison.table()
+    manifest["overdose_cut"] = cut
     agreement = comparison.agreement()
     shadow = comparison.shadow()
-    rec_cols = ["design", "next_dose", "stop", "mtd_label", "mtd", "rp2d", "rp2d_mg",
-                "prob_tox_rp2d", "p_overdose_rp2d", "rp2d_reason", "reason"]  # fmt: skip
-    ag_cols = ["design", "reference", "next_dose", "ref_next_dose", "agree_next", "rp2d",
-               "ref_rp2d", "agree_rp2d", "level_diff"]  # fmt: skip
-    arms = []
+    window = protocol.dlt_window_days if protocol is not None else None
+    arms, summary, summary_tables = [], [], []
     for arm in comparison.arms:
         out_arm = comparison.outcomes[arm]
         n_doses = max(d.n_doses for d in comparison.designs[arm].values())
-        counts = out_arm.counts(n_doses=n_doses, arm=arm) if len(out_arm) else None
         a = protocol.arm(arm) if protocol is not None and arm in protocol.arm_names else None
         sh = shadow[shadow["arm"] == arm]
-        ledger = _ledger(sh, list(comparison.designs[arm]))
         ag = agreement[agreement["arm"] == arm]
+        rec, rec_notes = recommendation_table(comparison, arm, cut, protocol)
+        rules = []
+        for name, d in comparison.designs[arm].items():
+            bt = None
+            if hasattr(d, "lambdas") and hasattr(d, "boundaries"):
+                bt = boin_boundary_table(d)
+            rules.append({"name": name, "lines": design_rules(d), "boundaries": bt})
+        frame = out_arm.to_frame()
+        words = {r["design"]: it["word"] for (_, r), it in
+                 zip(ag.iterrows(), _agreement_items(ag), strict=True)}  # fmt: skip
+        ref = comparison.reference.get(arm)
+        brief = rec[["Design", "Decision", "MTD / MAD", "RP2D"]].copy()
+        if ref is not None:
+            brief[f"Versus {ref}"] = [("reference" if n == ref else words.get(n, "–"))
+                                      for n in rec["Design"]]  # fmt: skip
+        rule_col = [c for c in rec.columns if c.startswith("Protocol MTD rule")]
+        if rule_col:
+            brief["Protocol MTD rule at RP2D"] = rec[rule_col[0]].str.split(" \\(rule").str[0]
+        summary_tables.append({"name": arm, "table": brief})
         arms.append(
             {
                 "name": arm,
@@ -457,28 +802,46 @@ def report(
                 "assumptions": list(a.assumptions) if a is not None else [],
                 "doses": [f"{d:g}" for d in a.doses_mg] if a is not None else [],
                 "n_patients": len(out_arm),
-                "n_dlt": int(out_arm.to_frame()["dlt"].sum()),
-                "counts": counts,
-                "rec": table[table["arm"] == arm][rec_cols],
-                "agreement": ag[ag_cols],
-                "sentences": list(ag["summary"]),
+                "n_dlt": int(frame["dlt"].sum()) if len(frame) else 0,
+                "counts": _counts_table(out_arm, arm, n_doses),
+                "followup": _followup_sentence(out_arm),
+                "pending": _ids_of(out_arm, "pending", window),
+                "unknown": _ids_of(out_arm, "unknown", window),
+                "rec": rec,
+                "rec_notes": rec_notes,
+                "agreement": _agreement_table(ag),
+                "agree_items": _agreement_items(ag),
                 "reference": comparison.reference.get(arm),
-                "ledger": ledger,
+                "ledger": _ledger(sh, list(comparison.designs[arm])),
                 "figure": _png(dose_toxicity_figure(comparison, arm, target)),
+                "rules": rules,
             }
         )
+        summary.extend(f"Arm {arm}: {n}" for n in rec_notes if "BREAKS" in n)
     diag = _diagnostics(comparison)
+    hashes = pd.DataFrame({"Input": list(manifest["inputs_sha256"]),
+                           "SHA-256": list(manifest["inputs_sha256"].values())})  # fmt: skip
     ctx = {
         "title": title or "Dose-finding design memo",
+        "date": date or datetime.now(UTC).strftime("%Y-%m-%d"),
+        "cutoff": _cutoff_text(comparison, data_cutoff),
         "notes": list(notes),
+        "summary": summary,
+        "summary_tables": summary_tables,
         "protocol": protocol,
         "protocol_summary": protocol.summary() if protocol is not None else None,
+        "mtd_rule": mtd_rule_text(protocol.mtd_rule) if protocol is not None else None,
+        "cut": f"{cut:g}",
         "arms": arms,
+        "oc_arms": _oc_context(comparison, simulation, target, dict(not_simulated or {})),
+        "oc_definitions": OVERDOSE_DEFINITIONS,
         "oc": oc,
-        "concordance": concordance,
-        "selection": selection,
+        "concordance": concordance if concordance is not None else _concordance_table(simulation),
+        "extra": [{"title": s.title, "id": f"extra-{i + 1}", "md": s.to_markdown(),
+                   "html": s.to_html()} for i, s in enumerate(extra)],
         "diagnostics": diag if len(diag) else None,
         "manifest": manifest,
+        "hashes": hashes,
         "manifest_json": json.dumps(manifest, indent=2, default=str),
         "sections": SECTIONS,
     }
@@ -493,6 +856,7 @@ def report(
         _html_table(df, index)
     )
     env.filters["md_table"] = _md_table
+    env.filters["markup"] = jinja2.filters.Markup
     html_text = env.get_template("report.html.j2").render(**ctx)
     md_text = env.get_template("report_md.jinja").render(**ctx)
     rep = Report(html=html_text, markdown=md_text, manifest=manifest)

@@ -20,6 +20,7 @@ together.  The MTD is chosen by ``select`` on the same evidence.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 import json
@@ -31,8 +32,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..inference.engines import engines
 from ..inference.estimate import Estimate
-from ..outcomes import Outcomes
+from ..outcomes import DEFAULT_DLT_WINDOW, MISSING_POLICIES, Outcomes
 from .rules import StoppingRule
 from .state import NONE, Decision, DoseData, Selection
 
@@ -200,10 +202,18 @@ class Design(ABC):
         return hash(json.dumps(self.spec(), sort_keys=True))
 
     @property
+    def borrows_from(self) -> tuple[str, ...]:
+        """Arms whose data the decisions read besides the design's own (the combination
+        BLRM borrowing from monotherapy: ``("mono",)``).  ``compare`` fits such a design on
+        every arm's data (:func:`bayes_dose.compare.reads_all_arms`)."""
+        return ()
+
+    @property
     def requires_other_arms(self) -> bool:
         """Whether decisions need another arm's data that counts of this arm lack (then
-        simulation and dose paths refuse the design rather than ignore that data)."""
-        return False
+        simulation and dose paths refuse the design rather than ignore that data): the
+        design borrows (:attr:`borrows_from`) and does not hold that data itself."""
+        return bool(self.borrows_from)
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -231,6 +241,7 @@ class Design(ABC):
 
     def estimate(self, data: DoseData, engine: str = "grid", **kwargs: Any) -> Estimate:
         """Estimate DLT probabilities (rule-based designs: observed rates)."""
+        engines[engine]  # an unknown name is an error listing the registered engines
         if kwargs:
             raise TypeError(
                 f"{type(self).__name__}.estimate: unexpected arguments {sorted(kwargs)}"
@@ -353,27 +364,168 @@ class Design(ABC):
     def _data_from(self, outcomes: Outcomes) -> DoseData:
         return DoseData.from_outcomes(outcomes, self.n_doses)
 
-    def fit(self, outcomes: Outcomes, engine: str = "grid", **engine_kwargs: Any) -> Fit:
+    def fit(
+        self,
+        outcomes: Outcomes,
+        engine: str = "grid",
+        *,
+        missing: str | None = None,
+        dlt_window: float | None = None,
+        **engine_kwargs: Any,
+    ) -> Fit:
         """Analyse one arm's cohort data and recommend.
+
+        Patients who cannot be counted yet make the fit *hold* (``hold=True``: no next
+        cohort, ``stop=False``, a reason naming them):
+
+        * patients without DLT whose follow-up is shorter than the DLT window
+          (:meth:`Outcomes.pending`), unless the design is time-to-event (TITE-CRM), which
+          weights them by follow-up and says how many pending patients the decision
+          rests on.  Data without ``followup_days`` are taken as complete
+          (``outcomes.has_followup`` is False);
+        * patients with unknown DLT status (:meth:`Outcomes.unknown`), unless ``missing``
+          says how to count them.
+
+        A held fit's estimates and MTD use the evaluable patients only.
 
         Parameters
         ----------
         outcomes : Outcomes
             Patients of one arm.
-        engine : {"grid", "pymc"}
-            Inference engine for model-based designs (rule-based designs ignore it).
+        engine : str
+            A registered inference engine (:data:`bayes_dose.engines`: ``"grid"``,
+            ``"pymc"``, ``"nutpie"``, ...); rule-based designs estimate observed rates
+            whatever the engine.
+        missing : {None, "assume_dlt", "assume_not"}
+            Policy for patients with unknown DLT status (:meth:`Outcomes.resolve_unknown`);
+            recorded in ``Fit.missing_policy`` and the posterior's manifest.  None: hold.
+        dlt_window : float, optional
+            DLT window (days) of a non-TITE design.  Default: the protocol's window when
+            the data were read with a protocol (``outcomes.dlt_window_days``), else
+            :data:`~bayes_dose.outcomes.DEFAULT_DLT_WINDOW` (21).  A TITE design uses its
+            ``tite_window``.
         **engine_kwargs
             Passed to the engine (e.g. ``draws``, ``chains``, ``random_seed``).
+
+        Examples
+        --------
+        >>> import bayes_dose as bd
+        >>> fit = bd.ThreePlusThree(4).fit(bd.Outcomes.parse("1NNN 2N?N"))
+        >>> fit.hold, fit.next_dose, fit.unknown
+        (True, None, ('P005',))
+        >>> bd.ThreePlusThree(4).fit(bd.Outcomes.parse("1NNN 2N?N"), missing="assume_not").next_dose
+        3
         """
         if not isinstance(outcomes, Outcomes):
             raise ValueError(
                 f"{type(self).__name__}.fit: expected Outcomes, got {type(outcomes).__name__}"
             )
-        data = self._data_from(outcomes)
+        engines[engine]  # an unknown name is an error listing the registered engines
+        ev = self._evidence(outcomes, missing, dlt_window)
+        data = self._data_from(ev.evaluable)
         est = self.estimate(data, engine=engine, **engine_kwargs)
         dec = self.decide(data, est)
         sel = self.select(data, est)
-        return self._make_fit(outcomes, data, est, dec, sel)
+        return self._finish(self._make_fit(ev.outcomes, data, est, dec, sel), ev)
+
+    # -- patients not evaluable yet (pending follow-up, unknown DLT status) ----------------
+    def _window(self, outcomes: Outcomes, dlt_window: float | None) -> float:
+        """The DLT window (days) pending patients are measured against."""
+        tite = getattr(self, "tite_window", None)
+        if tite is not None:
+            if dlt_window is not None and float(dlt_window) != float(tite):
+                raise ValueError(
+                    f"{type(self).__name__}.fit: dlt_window={dlt_window!r} differs from the "
+                    f"design's tite_window={tite:g}"
+                )
+            return float(tite)
+        if dlt_window is not None:
+            w = float(dlt_window)
+            if not np.isfinite(w) or w <= 0:
+                raise ValueError(
+                    f"{type(self).__name__}.fit: dlt_window must be > 0 days, got {dlt_window!r}"
+                )
+            return w
+        return float(outcomes.dlt_window_days or DEFAULT_DLT_WINDOW)
+
+    def _evidence(
+        self, outcomes: Outcomes, missing: str | None, dlt_window: float | None
+    ) -> Evidence:
+        """Which patients the decision can count, and which make it hold."""
+        if missing is not None and missing not in MISSING_POLICIES:
+            raise ValueError(
+                f"{type(self).__name__}.fit: missing must be None or one of "
+                f"{MISSING_POLICIES}, got {missing!r}"
+            )
+        unknown = outcomes.unknown()
+        resolved = outcomes if missing is None else outcomes.resolve_unknown(missing)
+        window = self._window(outcomes, dlt_window)
+        tite = getattr(self, "tite_window", None) is not None
+        pending = resolved.pending(window)
+        held = () if tite else tuple(pending["patient_id"])
+        held_unknown = unknown if missing is None else ()
+        evaluable = resolved._without(held + held_unknown) if held or held_unknown else resolved
+        return Evidence(
+            outcomes=resolved, evaluable=evaluable, window=window, tite=tite,
+            pending=pending, unknown=held_unknown, imputed=resolved.imputed,
+            missing_policy=resolved.missing_policy,
+        )  # fmt: skip
+
+    def _finish(self, fit: Fit, *evidence: Evidence) -> Fit:
+        """Put the hold (or the TITE / missing-policy notes) on a fit."""
+        pend = pd.concat([e.pending for e in evidence], ignore_index=True)
+        unknown = tuple(p for e in evidence for p in e.unknown)
+        imputed = tuple(p for e in evidence for p in e.imputed)
+        policy = next((e.missing_policy for e in evidence if e.missing_policy), None)
+        tite = evidence[0].tite
+        window = evidence[0].window
+        frames = {p: f for e in evidence for p, f in _rows(e.outcomes).items()}
+        hold_pending = () if tite else tuple(pend["patient_id"])
+        changes: dict[str, Any] = {
+            "pending": tuple(pend["patient_id"]), "unknown": unknown or imputed,
+            "missing_policy": policy, "dlt_window": window,
+        }  # fmt: skip
+        reason = fit.reason
+        if hold_pending or unknown:
+            parts = []
+            if hold_pending:
+                who = "; ".join(_pending_text(r, window) for r in pend.itertuples())
+                k = len(pend)
+                parts.append(
+                    f"DLT window ({window:g} days) not complete for {k} patient"
+                    f"{'s' if k > 1 else ''}: {who}; no next cohort until "
+                    f"{'their windows complete' if k > 1 else 'it completes'}"
+                )
+            if unknown:
+                who = ", ".join(_where(frames[p]) for p in unknown)
+                parts.append(
+                    f"DLT status unknown for {who}; resolve the "
+                    f"{'queries' if len(unknown) > 1 else 'query'}, or fit with "
+                    "missing='assume_dlt' or missing='assume_not'"
+                )
+            n_eval = sum(len(e.evaluable) for e in evidence)
+            reason = (
+                "hold: " + "; and ".join(parts) + f". Estimates and the MTD use the {n_eval} "
+                "evaluable patients."
+            )
+            changes.update(hold=True, next_dose=None, stop=False, cohort_size=None)
+        elif tite and len(pend):
+            k = len(pend)
+            who = ", ".join(
+                f"{r.patient_id} ({r.followup_days:g} of {window:g} days)" for r in pend.itertuples()
+            )  # a TITE fit needs every follow-up (DoseData.from_outcomes), so none is NaN
+            reason += (
+                f" [TITE: the decision rests on {k} patient{'s' if k > 1 else ''} still in "
+                f"DLT follow-up, weighted by follow-up: {who}]"
+            )
+        if imputed and not unknown:
+            what = "a DLT" if policy == "assume_dlt" else "no DLT"
+            reason += (
+                f" [unknown DLT status of {', '.join(imputed)} counted as {what} "
+                f"(missing={policy!r})]"
+            )
+        changes["reason"] = reason
+        return dataclasses.replace(fit, **changes)
 
     def _manifest(self, outcomes: Outcomes) -> str:
         """JSON manifest stored with a posterior: package version, design spec, data hash."""
@@ -382,7 +534,8 @@ class Design(ABC):
         csv = outcomes.to_frame().to_csv(index=False).encode()
         return json.dumps(
             {"package": "bayes_dose", "version": __version__, "design": self.spec(),
-             "outcomes_sha256": hashlib.sha256(csv).hexdigest()}
+             "outcomes_sha256": hashlib.sha256(csv).hexdigest(),
+             "missing_policy": outcomes.missing_policy, "imputed": list(outcomes.imputed)}
         )  # fmt: skip
 
     def _fit_fields(self, data: DoseData, estimate: Estimate) -> dict[str, Any]:
@@ -460,6 +613,19 @@ class Fit:
         Credible interval per dose (dim ``bound``).
     estimate : Estimate
         The engine's output (posterior and diagnostics for PyMC).
+    hold : bool
+        The design cannot decide yet: patients are pending (DLT window not complete, non-
+        TITE design) or have unknown DLT status; then ``next_dose`` and ``cohort_size``
+        are None, ``stop`` is False and ``reason`` names the patients.
+    pending : tuple of str
+        Patients without DLT still inside the DLT window (a TITE design weights them).
+    unknown : tuple of str
+        Patients with unknown DLT status (held on, or counted by ``missing_policy``).
+    missing_policy : str or None
+        ``"assume_dlt"`` / ``"assume_not"`` when unknown statuses were counted so.
+    dlt_window : float or None
+        DLT window (days) pending patients were measured against
+        (``outcomes.pending(dlt_window)`` lists them with the days left).
     """
 
     design: Design
@@ -474,6 +640,11 @@ class Fit:
     is_mad: bool
     prob_tox: xr.DataArray = field(repr=False)
     prob_tox_interval: xr.DataArray | None = field(default=None, repr=False)
+    hold: bool = False
+    pending: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+    missing_policy: str | None = None
+    dlt_window: float | None = None
 
     @property
     def mtd_label(self) -> str:
@@ -508,9 +679,15 @@ class Fit:
 
     def _headline(self) -> str:
         nxt = (
-            "stop" if self.stop else f"next: level {self.next_dose} (cohort of {self.cohort_size})"
+            "hold"
+            if self.hold
+            else "stop"
+            if self.stop
+            else f"next: level {self.next_dose} (cohort of {self.cohort_size})"
         )
         sel = f"{self.mtd_label} {self.mtd}" if self.mtd is not None else "no dose selected"
+        if self.hold:
+            sel = f"on the evaluable patients: {sel}"
         return f"{self.design.label}: {nxt}; {sel}. {self.reason}"
 
     def __str__(self) -> str:
@@ -518,3 +695,40 @@ class Fit:
 
     def _repr_html_(self) -> str:
         return f"<p><b>{self._headline()}</b></p>" + self.summary().to_html(float_format="%.3f")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The patients a fit can count (``evaluable``) and those it holds on."""
+
+    outcomes: Outcomes
+    evaluable: Outcomes
+    window: float
+    tite: bool
+    pending: pd.DataFrame
+    unknown: tuple[str, ...]
+    imputed: tuple[str, ...]
+    missing_policy: str | None
+
+
+def _rows(outcomes: Outcomes) -> dict[str, Any]:
+    f = outcomes.to_frame()
+    return {str(r.patient_id): r for r in f.itertuples()}
+
+
+def _where(r: Any) -> str:
+    return f"{r.patient_id} (arm {r.arm}, level {r.dose_level})"
+
+
+def _pending_text(r: Any, window: float) -> str:
+    if not np.isfinite(r.followup_days):
+        return f"{r.patient_id} (arm {r.arm}, level {r.dose_level}: follow-up not recorded)"
+    done = (
+        f"window completes on study day {r.window_complete_day:g}, "
+        if np.isfinite(r.window_complete_day)
+        else ""
+    )
+    return (
+        f"{r.patient_id} (arm {r.arm}, level {r.dose_level}: {r.followup_days:g} of "
+        f"{window:g} days, {done}{r.days_left:g} days left)"
+    )

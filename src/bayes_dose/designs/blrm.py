@@ -9,7 +9,10 @@ target interval ``[lo, hi)``.  Escalation with overdose control (EWOC):
 * the next dose is the eligible dose with the highest ``P(lo <= p(d) < hi)``, among
   doses within the escalation limit: no skipping of untried levels (``no_skip``) and
   at most ``max_increment`` times the current dose (e.g. 2.0 = at most doubling);
-* the trial stops when no dose is eligible (no MTD);
+* the trial stops when no dose is eligible (no MTD), and when every dose within the
+  escalation limit has ``P(overdose) >= ewoc`` although a dose above it does not (the
+  fitted overdose probability is then not increasing in dose, e.g. with a negative
+  interaction): no dose satisfies both overdose control and the escalation limit;
 * the MTD is chosen by the same rule among eligible doses up to the highest level tried.
 
 :class:`EWOCDesign` holds the decision rule; :class:`BLRM` adds the single-agent model,
@@ -26,8 +29,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..inference.blrm_grid import GridEngine
+from ..inference.blrm_grid import grid_engine
 from ..inference.blrm_model import CATEGORIES, BLRMModel, BLRMPrior
+from ..inference.engines import engines
 from ..inference.estimate import Estimate
 from .base import Design, Fit
 from .rules import StoppingRule
@@ -35,8 +39,7 @@ from .state import NONE, Decision, DoseData, Selection
 
 __all__ = ["BLRM", "BLRMFit", "EWOCDesign"]
 
-ENGINES = ("grid", "pymc")
-EWOC_NEXT, EWOC_STOP, EWOC_LIMITED = range(3)
+EWOC_NEXT, EWOC_STOP, EWOC_LIMITED, EWOC_BLOCKED = range(4)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -74,6 +77,9 @@ class EWOCDesign(Design):
         "EWOC: no level has P(overdose) < {ewoc}: stop, no MTD",
         "EWOC: level {next} is the highest level allowed by the escalation limit "
         "(max increment {max_increment}) among levels with P(overdose) < {ewoc}",
+        "EWOC: every level within the escalation limit (no skipping, max increment "
+        "{max_increment}) has P(overdose) >= {ewoc}, while higher levels do not (the "
+        "overdose probability is not increasing in dose): no level meets both rules: stop",
     )
 
     def __init__(
@@ -159,13 +165,11 @@ class EWOCDesign(Design):
         stop = ~ok.any(axis=1)
         reason = np.where(stop, EWOC_STOP, np.where(unlimited != best, EWOC_LIMITED, EWOC_NEXT))
         # every eligible dose lies above the escalation limit (possible only when the
-        # overdose probability is not monotone in dose): the lowest eligible dose, capped
-        # at the highest allowed one
+        # overdose probability is not monotone in dose): no dose satisfies both overdose
+        # control and the limit, so the rule assigns none
         blocked = ~stop & (best < 0)
-        lowest_ok = np.argmax(ok, axis=1)
-        highest_allowed = limit.shape[1] - 1 - np.argmax(limit[:, ::-1], axis=1)
-        best = np.where(blocked, np.minimum(lowest_ok, highest_allowed), best)
-        reason = np.where(blocked, EWOC_LIMITED, reason)
+        stop = stop | blocked
+        reason = np.where(blocked, EWOC_BLOCKED, reason)
         return Decision(
             np.where(stop, NONE, best).astype(np.int64),
             np.where(stop, 0, self.cohort_size).astype(np.int64),
@@ -202,8 +206,27 @@ class EWOCDesign(Design):
         flags = tuple((estimate.diagnostics or {}).get("flags", ()))
         return {"interval_probs": da, "diagnostic_flags": flags}
 
+    def _blocked_text(self, data: DoseData, estimate: Estimate) -> str:
+        """The blocked branch in numbers: the limit, its overdose probabilities, and the
+        levels above it that EWOC would allow (trial 0)."""
+        limit = self._limit(data)[0]
+        p_over = np.asarray(estimate.stats["p_over"])[0]
+        top = int(np.flatnonzero(limit)[-1]) + 1
+        inside = ", ".join(f"{k + 1}: {p_over[k]:.3f}" for k in np.flatnonzero(limit))
+        above = ", ".join(
+            f"{k + 1}: {p_over[k]:.3f}" for k in np.flatnonzero(~limit & (p_over < self.ewoc))
+        )
+        return (
+            f"EWOC: every level within the escalation limit (levels 1-{top}) has "
+            f"P(overdose) >= {self.ewoc:g} ({inside}), while levels above it do not "
+            f"({above}): the overdose probability is not increasing in dose, so no level "
+            "meets both overdose control and the escalation limit: stop"
+        )
+
     def _make_fit(self, outcomes, data, est, dec, sel) -> Fit:  # type: ignore[override]
         fit = super()._make_fit(outcomes, data, est, dec, sel)
+        if int(dec.reason[0]) == self._code(EWOC_BLOCKED):
+            fit = dataclasses.replace(fit, reason=self._blocked_text(data, est))
         if fit.diagnostic_flags:  # type: ignore[attr-defined]
             note = "; ".join(fit.diagnostic_flags)  # type: ignore[attr-defined]
             fit = dataclasses.replace(fit, reason=f"{fit.reason} [MCMC warning: {note}]")
@@ -290,35 +313,16 @@ class BLRM(EWOCDesign):
         Parameters
         ----------
         data : DoseData
-        engine : {"grid", "pymc"}
-            ``"grid"``: exact quadrature, vectorised over trials.  ``"pymc"``: NUTS on a
-            single trial (``draws``, ``tune``, ``chains``, ``random_seed``, ...).
+        engine : str
+            A registered engine (:data:`bayes_dose.engines`).  ``"grid"``: exact
+            quadrature, vectorised over trials (option ``intervals``).  ``"pymc"`` /
+            ``"nutpie"``: NUTS on a single trial (``draws``, ``tune``, ``chains``,
+            ``random_seed``, ...).
         """
-        if engine == "grid":
-            intervals = kwargs.pop("intervals", None)
-            if kwargs:
-                raise TypeError(
-                    f"BLRM.estimate(engine='grid'): unexpected arguments {sorted(kwargs)}"
-                )
-            return _grid_engine(self.model, self.grid).estimate(
-                {"arm": (data.n, data.dlt)}, intervals=intervals
-            )
-        if engine == "pymc":
-            from ..inference import pymc_engine
-
-            return pymc_engine.estimate(self.model, {"arm": (data.n, data.dlt)}, **kwargs)
-        raise ValueError(f"BLRM: engine must be one of {ENGINES}, got {engine!r}")
+        return engines[engine].estimate(
+            self.model, {"arm": (data.n, data.dlt)}, resolution=self.grid, **kwargs
+        )
 
 
-_ENGINES: dict[Any, GridEngine] = {}
-
-
-def _grid_engine(model: Any, shape: tuple[int, ...]) -> GridEngine:
-    """Grid engines are built once per (model, grid) and reused."""
-    key = (model, shape)
-    eng = _ENGINES.get(key)
-    if eng is None:
-        if len(_ENGINES) > 16:
-            _ENGINES.clear()
-        eng = _ENGINES[key] = GridEngine(model, shape)
-    return eng
+#: Grid engines are built once per (model, grid) and reused.
+_grid_engine = grid_engine

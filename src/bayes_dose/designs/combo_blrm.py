@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 
 from ..inference.combo_blrm_model import CombinationModel, NormalPrior
+from ..inference.engines import engines
 from ..inference.estimate import Estimate
 from ..outcomes import Outcomes
 from .base import Fit
-from .blrm import BLRM, ENGINES, EWOCDesign, _grid_engine
+from .blrm import BLRM, EWOCDesign
 from .rules import StoppingRule
 from .state import DoseData
 
@@ -158,10 +159,15 @@ class CombinationBLRM(EWOCDesign):
         return p
 
     @property
+    def borrows_from(self) -> tuple[str, ...]:
+        """``("mono",)`` when borrowing: ``fit`` reads the monotherapy arm of the data."""
+        return ("mono",) if self.borrow else ()
+
+    @property
     def requires_other_arms(self) -> bool:
         """Borrowing with no stored ``mono_data``: decisions need the monotherapy data
         passed in (``fit``), so count-only uses (simulation, paths) are refused."""
-        return self.borrow and self.mono_data is None
+        return bool(self.borrows_from) and self.mono_data is None
 
     # -- data ----------------------------------------------------------------------------
     @staticmethod
@@ -216,7 +222,8 @@ class CombinationBLRM(EWOCDesign):
         ----------
         data : DoseData
             Combination-arm evidence (``T`` trials).
-        engine : {"grid", "pymc"}
+        engine : str
+            A registered engine (:data:`bayes_dose.engines`).
         mono_counts : (n, y), optional
             Monotherapy patients and DLTs per dose (shape (D_mono,) or (T, D_mono)); used
             only when ``borrow=True``.
@@ -237,42 +244,55 @@ class CombinationBLRM(EWOCDesign):
                 np.broadcast_to(n, (T, n.shape[1])),
                 np.broadcast_to(y, (T, n.shape[1])),
             )
-        if engine == "grid":
-            intervals = kwargs.pop("intervals", None)
-            if kwargs:
-                raise TypeError(
-                    f"CombinationBLRM.estimate(engine='grid'): unexpected arguments {sorted(kwargs)}"
-                )
-            return _grid_engine(self.model, self.grid).estimate(counts, intervals=intervals)
-        if engine == "pymc":
-            from ..inference import pymc_engine
-
-            return pymc_engine.estimate(self.model, counts, **kwargs)
-        raise ValueError(f"CombinationBLRM: engine must be one of {ENGINES}, got {engine!r}")
+        return engines[engine].estimate(self.model, counts, resolution=self.grid, **kwargs)
 
     def fit(  # type: ignore[override]
         self,
         outcomes: Outcomes | Mapping[str, Outcomes],
         engine: str = "grid",
+        *,
+        missing: str | None = None,
+        dlt_window: float | None = None,
         **engine_kwargs: Any,
     ) -> Fit:
         """Fit both arms (or the combination arm alone with ``borrow=False``) and decide
         for the combination arm.
 
+        With ``borrow=True`` the monotherapy data come from ``outcomes`` (an Outcomes
+        holding both arms, or the mapping's ``"mono"``), else from the stored
+        ``mono_data``; with neither the fit raises rather than borrow from nothing.
+        Pending or unknown patients of either arm make the fit hold (see
+        :meth:`~bayes_dose.designs.base.Design.fit`).
+
         Parameters
         ----------
         outcomes : {"mono": Outcomes, "combo": Outcomes} or Outcomes holding both arms
-        engine : {"grid", "pymc"}
+        engine : str
+            A registered engine (:data:`bayes_dose.engines`).
+        missing, dlt_window
+            As in :meth:`~bayes_dose.designs.base.Design.fit` (both arms).
         **engine_kwargs
             Passed to the engine.
         """
         mono, combo = self.split(outcomes)
-        if mono is None:
+        if not self.borrow:
+            mono = None
+        elif mono is None or len(mono) == 0:
+            if self.mono_data is None:
+                given = outcomes.arms if isinstance(outcomes, Outcomes) else tuple(outcomes)
+                raise ValueError(
+                    "CombinationBLRM.fit: borrow=True needs the monotherapy arm's data, but "
+                    f"the data given hold no 'mono' patients (arms {given}); fit the data "
+                    "with both arms (fit(outcomes) or {'mono': ..., 'combo': ...}), store "
+                    "them (mono_data=), or set borrow=False"
+                )
             mono = self.mono_data
-        data = DoseData.from_outcomes(combo, self.n_doses)
-        est = self.estimate(
-            data, engine=engine, mono_counts=self.mono_counts(mono), **engine_kwargs
-        )
+        ev = [self._evidence(combo, missing, dlt_window)]
+        if mono is not None:
+            ev.append(self._evidence(mono, missing, dlt_window))
+        data = DoseData.from_outcomes(ev[0].evaluable, self.n_doses)
+        counts = self.mono_counts(ev[1].evaluable) if mono is not None else None
+        est = self.estimate(data, engine=engine, mono_counts=counts, **engine_kwargs)
         dec = self.decide(data, est)
         sel = self.select(data, est)
-        return self._make_fit(combo, data, est, dec, sel)
+        return self._finish(self._make_fit(ev[0].outcomes, data, est, dec, sel), *ev)

@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, logit
 
-from ..inference.crm_grid import crm_posterior
+from ..inference.crm_grid import crm_posterior  # noqa: F401 - documented here
 from ..inference.crm_model import CRMModel
+from ..inference.engines import engines
 from ..inference.estimate import Estimate
 from ..outcomes import Outcomes
 from .base import Design, Fit
@@ -32,7 +33,6 @@ from .state import NONE, Decision, DoseData, Selection
 
 __all__ = ["CRM", "CRMFit", "crm_skeleton"]
 
-ENGINES = ("grid", "pymc")
 SELECTIONS = ("plugin", "posterior_mean")
 (MODEL_DOSE, CAPPED, COHERENT) = range(3)
 
@@ -235,22 +235,18 @@ class CRM(Design):
     def estimate(self, data: DoseData, engine: str = "grid", **kwargs: Any) -> Estimate:
         """Posterior of the CRM for every trial.
 
-        ``engine="grid"``: exact quadrature, vectorised (:func:`crm_posterior`);
-        ``engine="pymc"``: ``pymc_engine.estimate_crm(self.crm_model, data,
-        target=self.target, interval=self.interval, **kwargs)``, which returns
-        ``CRMModel.summarise`` of its draws.
+        ``engine`` names a registered engine (:data:`bayes_dose.engines`): ``"grid"``,
+        exact quadrature, vectorised (:func:`crm_posterior`); ``"pymc"`` / ``"nutpie"``,
+        NUTS on one trial (settings in ``kwargs``), summarised by
+        ``CRMModel.summarise`` like the grid.  ``method="mle"`` needs the grid engine.
         """
-        if engine == "grid":
-            if kwargs:
-                raise TypeError(f"CRM.estimate (grid): unexpected arguments {sorted(kwargs)}")
-            return crm_posterior(self.crm_model, data, self.target, self.interval, self.method)
-        if engine == "pymc":
-            from ..inference import pymc_engine
-
-            return pymc_engine.estimate_crm(
-                self.crm_model, data, target=self.target, interval=self.interval, **kwargs
-            )
-        raise ValueError(f"CRM: engine must be one of {ENGINES}, got {engine!r}")
+        eng = engines[engine]
+        if eng.vectorised and kwargs:
+            raise TypeError(f"CRM.estimate ({engine}): unexpected arguments {sorted(kwargs)}")
+        return eng.estimate(
+            self.crm_model, data, target=self.target, interval=self.interval,
+            method=self.method, **kwargs,
+        )  # fmt: skip
 
     def _data_from(self, outcomes: Outcomes) -> DoseData:
         return DoseData.from_outcomes(outcomes, self.n_doses, tite_window=self.tite_window)

@@ -130,6 +130,14 @@ class DoseData:
                 f"row {bad} (patient_id={f['patient_id'].iat[bad]!r}) field 'dose_level': level "
                 f"{int(f['dose_level'].iat[bad])} is above the design's {n_doses} levels"
             )
+        unknown_dlt = f["dlt"].isna().to_numpy()
+        if unknown_dlt.any():  # counts cannot hold an unknown DLT status
+            i = int(np.flatnonzero(unknown_dlt)[0])
+            raise ValueError(
+                f"row {i} (patient_id={f['patient_id'].iat[i]!r}) field 'dlt': DLT status "
+                "unknown; resolve the query, or fit with missing='assume_dlt' or "
+                "'assume_not' (Outcomes.resolve_unknown)"
+            )
         lv = f["dose_level"].to_numpy(dtype=np.int64) - 1
         y = f["dlt"].to_numpy(dtype=np.int64)
         n = np.bincount(lv, minlength=n_doses)[None, :].astype(np.int64)

@@ -267,3 +267,17 @@ def _concat_take(parts: list[Estimate], index: np.ndarray) -> Estimate:
         stats=stats,
         engine=first.engine,
     )
+
+
+_ENGINES: dict[Any, GridEngine] = {}
+
+
+def grid_engine(model: GridModel, shape: tuple[int, ...]) -> GridEngine:
+    """The grid engine of ``(model, shape)``, built once and reused (at most 16 kept)."""
+    key = (model, tuple(shape))
+    eng = _ENGINES.get(key)
+    if eng is None:
+        if len(_ENGINES) > 16:
+            _ENGINES.clear()
+        eng = _ENGINES[key] = GridEngine(model, tuple(shape))
+    return eng

@@ -20,9 +20,9 @@ import numpy as np
 from scipy.stats import norm
 
 from ..arrays import unique_rows
-from ..designs.state import DoseData
 from .crm_model import CRMModel
 from .estimate import Estimate
+from .evidence import CountEvidence as DoseData
 
 __all__ = ["crm_mle", "crm_posterior", "grid_nodes"]
 

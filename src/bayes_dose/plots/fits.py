@@ -40,6 +40,8 @@ def plot_dose_toxicity(fit: Fit, ax: Axes | None = None, target: float | None = 
     >>> ax = plot_dose_toxicity(fit)
     >>> ax.get_ylabel()
     'P(DLT)'
+    >>> "selected MTD (level 2, provisional)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    True
     """
     import matplotlib.pyplot as plt
 
@@ -70,10 +72,16 @@ def plot_dose_toxicity(fit: Fit, ax: Axes | None = None, target: float | None = 
         if n[i] > 0:
             ax.annotate(
                 f"{y[i]}/{n[i]}", (x[i], 1.0), xycoords=("data", "axes fraction"),
-                xytext=(0, -12), textcoords="offset points", ha="center", fontsize=8,
+                xytext=(0, -12), textcoords="offset points", ha="center", fontsize=10,
             )  # fmt: skip
     if fit.next_dose is not None:
         ax.axvline(fit.next_dose - 1, color="0.6", lw=0.8, ls=":", label="next dose")
+    if fit.mtd is not None:
+        i = int(fit.mtd) - 1
+        status = "final" if fit.stop else "provisional"
+        ax.plot(x[i], mean[i] if np.isfinite(mean[i]) else 0.0, marker="*", ms=16, color="C1",
+                mec="black", mew=0.8, ls="none", zorder=5,
+                label=f"selected {fit.mtd_label} (level {fit.mtd}, {status})")  # fmt: skip
     ticks = [
         f"{lv}\n{m:g} mg" if np.isfinite(m) else str(lv) for lv, m in zip(levels, mg, strict=True)
     ]
@@ -81,5 +89,5 @@ def plot_dose_toxicity(fit: Fit, ax: Axes | None = None, target: float | None = 
     ax.set_xlabel("dose level (annotated: DLTs/patients)")
     ax.set_ylabel("P(DLT)")
     ax.set_ylim(0, 1.08)
-    ax.legend(loc="center left", fontsize=8)
+    ax.legend(loc="center left", fontsize=9)
     return ax
