@@ -163,18 +163,18 @@ def test_ongoing_event_uses_cutoff_day() -> None:
     short = judge(cutoff_day=10, **event)
     assert not short.is_dlt and short.outcome == "duration" and short.duration_days == 6
     unknown = judge(**event)
-    assert unknown.outcome == "missing_fact" and "AENDY" in unknown.rule
+    assert unknown.outcome == "query" and "AENDY" in unknown.rule
 
 
 def test_missing_facts_are_reported_not_assumed() -> None:
     row = judge(**THROMB, BLEEDGR=None, TRANSFFL="N")
-    assert not row.is_dlt and row.outcome == "missing_fact" and "BLEEDGR" in row.rule
+    assert not row.is_dlt and row.outcome == "query" and "BLEEDGR" in row.rule
     # any_of is decided by a known true fact even when another is unknown
     assert judge(**THROMB, BLEEDGR=None, TRANSFFL="Y").is_dlt
-    assert judge(AREL=None).outcome == "missing_fact"
-    assert judge(ASTDY=None).outcome == "missing_fact"
-    assert judge(ATOXGR=None).outcome == "missing_fact"
-    assert judge(LABFL=None).outcome == "missing_fact"  # clinical or laboratory? unknown
+    assert judge(AREL=None).outcome == "query"
+    assert judge(ASTDY=None).outcome == "query"
+    assert judge(ATOXGR=None).outcome == "query"
+    assert judge(LABFL=None).outcome == "query"  # clinical or laboratory? unknown
     assert judge(**{**AST, "LABFL": None, "INTERVFL": "Y"}).is_dlt  # SOC Investigations decides
 
 

@@ -97,4 +97,5 @@ def test_impossible_value_in_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     bad.to_csv(path, index=False)
     assert main(["dlt", str(path), "--subjects", ADSL_CSV]) == 2
     err = capsys.readouterr().err
-    assert "AE row 3 (USUBJID='M03') field 'ATOXGR': '6' is not a CTCAE grade 1-5" in err
+    # the file line (header = line 1) is named beside the 0-based row of the audit
+    assert "AE row 3 (bad.csv line 5, USUBJID='M03') field 'ATOXGR': '6' is not a CTCAE grade 1-5" in err

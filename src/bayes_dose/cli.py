@@ -655,9 +655,15 @@ def _args_dlt(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None, help="write the cohort data (CSV)")
     p.add_argument("--audit", type=Path, default=None, help="write the audit table (CSV)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    p.epilog = (
+        "Exit codes: 0 adjudicated; 2 bad input; 3 outputs written but some events are "
+        "queries (a blank fact decides whether they are DLTs): those patients' DLT is "
+        "'unknown' until the facts are filled in."
+    )
 
 
 def _cmd_dlt(args: argparse.Namespace) -> int:
+    """Adjudicate; exit 0, or 3 when queries (blank facts) leave patients' DLT unknown."""
     import json
 
     from .dlt import adjudicate_dlt
@@ -668,38 +674,69 @@ def _cmd_dlt(args: argparse.Namespace) -> int:
     proto = Protocol.from_toml(args.protocol) if args.protocol is not None else bat6021()
     outcomes, audit = adjudicate_dlt(args.ae, args.subjects, proto, cutoff_day=args.cutoff_day)
     frame = outcomes.to_frame()
+    # unknown DLT status is written as 'unknown' (a blank would not read back)
+    written = frame.assign(dlt=frame["dlt"].astype(object).where(frame["dlt"].notna(), "unknown"))
     if args.out is not None:
-        frame.to_csv(args.out, index=False)
+        written.to_csv(args.out, index=False)
     if args.audit is not None:
         audit.to_csv(args.audit, index=False)
+    queries = audit[audit["outcome"] == "query"]
+    unknown = frame.loc[frame["dlt"].isna(), "patient_id"].tolist()
     if args.format == "json":
         doc = {
             "protocol": proto.name,
-            "outcomes": json.loads(frame.to_json(orient="records")),
+            "outcomes": json.loads(written.to_json(orient="records")),
             "audit": json.loads(audit.to_json(orient="records")),
-        }
+            "queries": json.loads(queries[["USUBJID", "row", "query", "rule"]].to_json(
+                orient="records")),
+            "unknown": unknown,
+        }  # fmt: skip
         print(json.dumps(doc, indent=1))
-        return 0
-    cols = ["USUBJID", "ARM", "AEDECOD", "ATOXGR", "ASTDY", "duration_days", "rule"]
-    inside = audit["in_window"].fillna(True).astype(bool)
-    sections = [
-        ("DLTs", audit[audit["is_dlt"]]),
-        ("Events in the DLT window that are not DLTs", audit[~audit["is_dlt"] & inside]),
-        ("Events outside the DLT window (inform the RP2D, not escalation)", audit[~inside]),
-    ]
-    print(f"{proto.name}: {len(audit)} adverse events, {len(outcomes)} subjects")
-    for title, part in sections:
-        print(f"\n{title} ({len(part)}):")
-        if len(part):
-            print(part[cols].to_string(index=False))
-    for arm in outcomes.arms:
-        counts = outcomes.counts(arm=arm)
-        counts = counts[counts["n"] > 0]
-        print(f"\nArm {arm!r}: patients and DLTs per dose level")
-        print(counts.to_string(float_format=lambda x: f"{x:g}"))
-    for path in (args.out, args.audit):
-        if path is not None:
-            print(f"Wrote {path}")
+    else:
+        cols = ["USUBJID", "ARM", "AEDECOD", "ATOXGR", "ASTDY", "duration_days", "rule"]
+        inside = audit["in_window"].fillna(True).astype(bool)
+        query = audit["outcome"] == "query"
+        sections = [
+            ("DLTs", audit[audit["is_dlt"]]),
+            ("Queries: a blank fact decides whether the event is a DLT", audit[query]),
+            ("Events in the DLT window that are not DLTs", audit[~audit["is_dlt"] & inside & ~query]),
+            ("Events outside the DLT window (inform the RP2D, not escalation)", audit[~inside]),
+        ]  # fmt: skip
+        print(f"{proto.name}: {len(audit)} adverse events, {len(outcomes)} subjects")
+        for title, part in sections:
+            print(f"\n{title} ({len(part)}):")
+            if len(part):
+                print(part[cols].to_string(index=False))
+        for arm in outcomes.arms:
+            sub = frame[frame["arm"] == arm]
+            counts = sub.groupby("dose_level").agg(
+                dose_mg=("dose_mg", "first"), n=("dlt", "size"),
+                dlt=("dlt", lambda d: int(d.sum())), unknown=("dlt", lambda d: int(d.isna().sum())),
+            )  # fmt: skip
+            if not counts["unknown"].any():
+                counts = counts.drop(columns="unknown")
+            print(f"\nArm {arm!r}: patients and DLTs per dose level")
+            print(counts.to_string(float_format=lambda x: f"{x:g}"))
+        for path in (args.out, args.audit):
+            if path is not None:
+                print(f"Wrote {path}")
+    if len(queries):
+        print(
+            f"bayes-dose dlt: {len(queries)} quer{'y' if len(queries) == 1 else 'ies'}; DLT "
+            f"status unknown for {', '.join(map(str, unknown)) or 'no patient'} "
+            "(fill the blank facts, or decide with missing='assume_dlt'/'assume_not'):",
+            file=sys.stderr,
+        )
+        lines: tuple[int, ...] | None = None
+        if args.ae.suffix.lower() == ".csv":
+            from .csv_text import read_text_csv
+
+            lines = read_text_csv(args.ae, "AE listing").lines
+        for r in queries.itertuples():
+            at = f"{args.ae.name} line {lines[r.row]}, " if lines is not None else ""
+            print(f"  patient {r.USUBJID}: AE row {r.row} ({at}{r.AEDECOD}): missing {r.query}",
+                  file=sys.stderr)  # fmt: skip
+        return 3
     return 0
 
 

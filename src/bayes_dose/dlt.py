@@ -7,8 +7,12 @@ an audit table with one row per adverse event: the rule that made it a DLT, or t
 it did not.
 
 Facts are three-valued: a blank fact (say ``TRANSFFL``) is *unknown*, not "N".  An event
-that might be a DLT depending on an unknown fact is reported as ``missing_fact`` (and does
-not count as a DLT); fill facts known to be absent with ``N`` / ``0``.
+that might be a DLT depending on an unknown fact is a *query* (audit outcome ``"query"``,
+the facts in the audit's ``query`` column): its patient's DLT status is unknown (``NA``)
+unless another event of the patient is a DLT, and designs hold on such patients until the
+query is resolved (or a policy is given).  Fill facts known to be absent with ``N`` / ``0``.
+Missing-value codes written into cells (``NA``, ``NULL``, ``#N/A``, ...) are errors, not
+blanks: a blank cell is the only way to say "unknown".
 """
 
 from __future__ import annotations
@@ -23,7 +27,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .dlt_rules import FLAG_FACTS, NUMERIC_FACTS, DLTRule, parse_dlt_rules, validate_dlt_terms
+from .csv_text import is_na_token, read_text_csv
+from .dlt_rules import (
+    FLAG_FACTS,
+    NUMERIC_FACTS,
+    DLTRule,
+    looks_haematological,
+    match_term,
+    parse_dlt_rules,
+    validate_dlt_terms,
+)
 from .outcomes import Outcomes
 from .protocol import Protocol
 
@@ -44,11 +57,12 @@ NOT_RELATED = frozenset({"UNLIKELY RELATED", "NOT RELATED"})
 AUDIT_COLUMNS = (
     "row", "USUBJID", "ARM", "AEDECOD", "category", "ATOXGR", "ASTDY", "AENDY",
     "duration_days", "related", "in_window", "criteria_met", "is_dlt", "outcome", "rule",
+    "query",
 )  # fmt: skip
 #: Values of the audit's ``outcome`` column.
 OUTCOMES = (
     "dlt", "outside_window", "unrelated", "grade", "duration", "laboratory", "condition",
-    "missing_fact", "no_rule",
+    "query", "no_rule",
 )  # fmt: skip
 
 _SUBJECT_OPTIONAL = {"COHORT": "cohort", "ENRLDY": "enroll_day", "DLTFUDY": "followup_days"}
@@ -92,10 +106,18 @@ class _Problems:
 def read_table(source: pd.DataFrame | str | os.PathLike, what: str = "table") -> pd.DataFrame:
     """A DataFrame, or a ``.csv`` / SAS transport (``.xpt``, version 5) file, as a DataFrame.
 
-    CSV cells are read as text (``"001"`` stays ``"001"``); values are parsed later.
+    CSV cells are read as text, as written (``"001"`` stays ``"001"``, a blank cell is
+    ``""``, ``"NA"`` stays ``"NA"`` and is rejected later); values are parsed later.
     """
+    return _read(source, what)[0]
+
+
+def _read(
+    source: pd.DataFrame | str | os.PathLike, what: str
+) -> tuple[pd.DataFrame, tuple[int, ...] | None, str | None]:
+    """(table, file line of each row or None, file name or None)."""
     if isinstance(source, pd.DataFrame):
-        return source.copy()
+        return source.copy(), None, None
     if not isinstance(source, (str, os.PathLike)):
         raise ValueError(
             f"{what}: expected a DataFrame or a path to a .csv / .xpt file, "
@@ -110,16 +132,37 @@ def read_table(source: pd.DataFrame | str | os.PathLike, what: str = "table") ->
     if not path.is_file():
         raise ValueError(f"{what}: file {str(path)!r} not found")
     if suffix == ".csv":
-        try:
-            return pd.read_csv(path, dtype=str)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{what}: cannot read CSV {str(path)!r}: {exc}") from None
+        known = (*AUDIT_COLUMNS, *FLAG_FACTS, *NUMERIC_FACTS, *_SUBJECT_OPTIONAL, "AESOC",
+                 "ADURN", "DOSE", *_ALIASES.values())  # fmt: skip
+        table = read_text_csv(path, what, known=known)
+        return table.frame, table.lines, path.name
     try:
-        return pd.read_sas(path, format="xport", encoding="latin-1")
+        return pd.read_sas(path, format="xport", encoding="latin-1"), None, None
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise ValueError(
             f"{what}: cannot read SAS transport (version 5) file {str(path)!r}: {exc}"
         ) from None
+
+
+def _locator(lines: tuple[int, ...] | None, name: str | None) -> Callable[[int], str]:
+    """``where`` prefix of row ``i``: ``"ae.csv line 5, "`` for files, else ``""``."""
+    if lines is None:
+        return lambda i: ""
+    return lambda i: f"{name} line {lines[i]}, "
+
+
+def _na_codes(df: pd.DataFrame, i: int, where: str, problems: _Problems) -> bool:
+    """Report missing-value codes (``NA``, ``#N/A``, ...) in row ``i``; True if any."""
+    found = False
+    for col in df.columns:
+        v = df[col].iat[i]
+        if isinstance(v, str) and is_na_token(v):
+            problems.add(
+                f"{where} field {col!r}: {v!r} is a missing-value code; leave the cell blank "
+                "if the value is unknown (the event then becomes a query) or write the value"
+            )
+            found = True
+    return found
 
 
 def _missing(v: Any) -> bool:
@@ -227,6 +270,7 @@ class _Event:
     arel: str | None
     lab: bool | None
     facts: dict[str, Any]
+    unmatched: str | None = None  # HAEM_HINTS stem of a term not in dlt_terms
 
 
 @dataclass
@@ -234,6 +278,11 @@ class _Verdict:
     met: str | None  # rule whose criteria the event meets (window and relatedness aside)
     outcome: str
     reason: str
+    missing: tuple[str, ...] = ()  # blank facts that make it a query
+
+
+def _query(met: str | None, missing: tuple[str, ...], reason: str) -> _Verdict:
+    return _Verdict(met, "query", f"query: {reason}", tuple(dict.fromkeys(missing)))
 
 
 def _check_rule(rule: DLTRule, ev: _Event) -> tuple[bool, int, str, list[str]]:
@@ -295,10 +344,25 @@ def _check_rule(rule: DLTRule, ev: _Event) -> tuple[bool, int, str, list[str]]:
 
 def _criteria(rules: tuple[DLTRule, ...], ev: _Event) -> _Verdict:
     """Which rule's criteria the event meets, or why none does (window/relatedness aside)."""
+    v = _criteria_known_term(rules, ev)
+    if ev.unmatched is None:
+        return v
+    text = (
+        f"AEDECOD {ev.term!r} looks haematological ({ev.unmatched!r}) but matches no term of "
+        "the protocol's dlt_terms (nor a synonym, bayes_dose.dlt_rules.TERM_SYNONYMS)"
+    )
+    if v.outcome in ("dlt", "query"):
+        return _query(None, ("AEDECOD", *v.missing),
+                      f"{text}; read as non-haematological it would be: {v.reason}; add the "
+                      "term to dlt_terms or correct it")  # fmt: skip
+    return _Verdict(v.met, v.outcome, f"{v.reason} (note: {text}; read as non-haematological)")
+
+
+def _criteria_known_term(rules: tuple[DLTRule, ...], ev: _Event) -> _Verdict:
     if ev.term is None:
-        return _Verdict(None, "missing_fact", "missing fact: AEDECOD (term classifies the event)")
+        return _query(None, ("AEDECOD",), "missing fact: AEDECOD (the term classifies the event)")
     if ev.grade is None:
-        return _Verdict(None, "missing_fact", "missing fact: ATOXGR")
+        return _query(None, ("ATOXGR",), "missing fact: ATOXGR")
     best: tuple[int, str] | None = None
     missing: dict[str, list[str]] = {}
     grade_mins: list[int] = []
@@ -316,7 +380,8 @@ def _criteria(rules: tuple[DLTRule, ...], ev: _Event) -> _Verdict:
             best = (passed, why)
     if missing:
         text = "; ".join(f"{', '.join(dict.fromkeys(f))} ({r})" for r, f in missing.items())
-        return _Verdict(None, "missing_fact", f"missing fact: {text}")
+        facts = tuple(f for fs in missing.values() for f in fs)
+        return _query(None, facts, f"missing fact: {text}")
     what = ev.category or "non-haematological"
     if grade_mins and (best is None or best[0] == 0):
         # no rule got past a real check: the grade is the reason
@@ -346,12 +411,19 @@ def _adjudicate_event(rules: tuple[DLTRule, ...], ev: _Event, window: int) -> _V
             f"outside DLT window (onset day {ev.start}, window days 1-{window}){meets}"
             + (": informs RP2D, not escalation" if crit.met else ""),
         )  # fmt: skip
+    possible = crit.outcome in ("dlt", "query")  # a DLT for some value of the blank facts
     if ev.start is None:
-        return _Verdict(crit.met, "missing_fact", f"missing fact: ASTDY{meets}")
+        if not possible:
+            return _Verdict(crit.met, crit.outcome, f"{crit.reason} (ASTDY blank)")
+        more = f"; also {crit.reason}" if crit.outcome == "query" else meets
+        return _query(crit.met, ("ASTDY", *crit.missing), f"missing fact: ASTDY{more}")
     if ev.related is False:
         return _Verdict(crit.met, "unrelated", f"unrelated (AREL {ev.arel}){meets}")
     if ev.related is None:
-        return _Verdict(crit.met, "missing_fact", f"missing fact: AREL{meets}")
+        if not possible:
+            return _Verdict(crit.met, crit.outcome, f"{crit.reason} (AREL blank)")
+        more = f"; also {crit.reason}" if crit.outcome == "query" else meets
+        return _query(crit.met, ("AREL", *crit.missing), f"missing fact: AREL{more}")
     return crit
 
 
@@ -400,7 +472,9 @@ class _Subject:
     extra: dict[str, float]
 
 
-def _subjects(df: pd.DataFrame, protocol: Protocol, problems: _Problems) -> list[_Subject]:
+def _subjects(
+    df: pd.DataFrame, protocol: Protocol, problems: _Problems, loc: Callable[[int], str]
+) -> list[_Subject]:
     missing = [c for c in ("USUBJID", "ARM", "DOSE") if c not in df.columns]
     if missing:
         raise ValueError(
@@ -411,9 +485,12 @@ def _subjects(df: pd.DataFrame, protocol: Protocol, problems: _Problems) -> list
     seen: dict[str, int] = {}
     for i in range(len(df)):
         uid = _text(df["USUBJID"].iat[i])
-        where = f"subject row {i} (USUBJID={uid!r})"
+        where = f"subject row {i} ({loc(i)}USUBJID={uid!r})"
         if uid is None:
-            problems.add(f"subject row {i} field 'USUBJID': missing")
+            problems.add(f"subject row {i}{f' ({loc(i)[:-2]})' if loc(i) else ''} field "
+                         "'USUBJID': missing")  # fmt: skip
+            continue
+        if _na_codes(df, i, where, problems):
             continue
         if uid in seen:
             problems.add(f"{where} field 'USUBJID': duplicate of subject row {seen[uid]}")
@@ -466,17 +543,59 @@ def _subjects(df: pd.DataFrame, protocol: Protocol, problems: _Problems) -> list
     return out
 
 
+def _coalesce(
+    df: pd.DataFrame, problems: _Problems, where: Callable[[int], str]
+) -> pd.DataFrame:
+    """Where both a standard column and its alias (``ATOXGR``/``AETOXGR``,
+    ``AREL``/``AEREL``) are present, a blank standard cell takes the alias's value; two
+    different filled values are an error."""
+    for std, alt in _ALIASES.items():
+        if std not in df.columns or alt not in df.columns:
+            continue
+        col = df[std].astype(object).copy()
+        for i in range(len(df)):
+            a, b = df[std].iat[i], df[alt].iat[i]
+            if _missing(b):
+                continue
+            if _missing(a):
+                col.iat[i] = b
+                continue
+            ta, tb = _text(a), _text(b)
+            same = ta == tb
+            if not same and ta is not None and tb is not None:
+                try:
+                    same = float(ta) == float(tb)
+                except ValueError:
+                    same = " ".join(ta.upper().split()) == " ".join(tb.upper().split())
+            if not same:
+                problems.add(
+                    f"{where(i)} field {std!r}: {a!r} disagrees with {alt} {b!r}; keep one "
+                    "of the two columns or make them agree"
+                )
+        df[std] = col
+    return df
+
+
+def _ae_where(ae: pd.DataFrame, loc: Callable[[int], str]) -> Callable[[int], str]:
+    def where(i: int) -> str:
+        uid = _text(ae["USUBJID"].iat[i]) if "USUBJID" in ae.columns else None
+        return f"AE row {i} ({loc(i)}USUBJID={uid!r})"
+
+    return where
+
+
 def _events(
     ae: pd.DataFrame,
     arms: dict[str, str],
     terms: dict[str, str],
     cutoff_day: int | None,
     problems: _Problems,
+    loc: Callable[[int], str],
 ) -> list[_Event]:
     out: list[_Event] = []
     for i in range(len(ae)):
         uid = _text(ae["USUBJID"].iat[i])
-        where = f"AE row {i} (USUBJID={uid!r})"
+        where = _ae_where(ae, loc)(i)
 
         def get(col: str, reader: Callable, check: Callable | None = None) -> Any:
             return _cell(ae, col, i, where, reader, check, problems)  # noqa: B023
@@ -495,7 +614,10 @@ def _events(
 
         n_before = len(problems.items)
         if uid is None:
-            problems.add(f"AE row {i} field 'USUBJID': missing")
+            problems.add(f"AE row {i}{f' ({loc(i)[:-2]})' if loc(i) else ''} field "
+                         "'USUBJID': missing")  # fmt: skip
+            continue
+        if _na_codes(ae, i, where, problems):
             continue
         if uid not in arms:
             problems.add(f"{where} field 'USUBJID': unknown subject {uid!r} (not in subject table)")
@@ -559,7 +681,8 @@ def _events(
         if len(problems.items) > n_before:
             continue
         term = _text(ae["AEDECOD"].iat[i])
-        category = terms.get(term.casefold()) if term is not None else None
+        category = match_term(term, terms)
+        unmatched = looks_haematological(term) if category is None else None
         soc = _text(ae["AESOC"].iat[i]) if "AESOC" in ae.columns else None
         lab = facts.get("LABFL")
         if soc is not None and soc.casefold() == "investigations":
@@ -579,6 +702,7 @@ def _events(
                 arel=rel_raw,
                 lab=None if lab is None else lab == "Y",
                 facts=facts,
+                unmatched=unmatched,
             )
         )
     return out
@@ -630,13 +754,16 @@ def adjudicate_dlt(
     Returns
     -------
     outcomes : Outcomes
-        One patient per subject, in subject-table order (``dlt`` = any DLT event;
-        ``grade2`` = any related grade >= 2 event in the window).
+        One patient per subject, in subject-table order (``dlt`` = 1 if any DLT event,
+        else unknown (``<NA>``) if any event is a query, else 0; ``grade2`` = any related
+        grade >= 2 event in the window).
     audit : DataFrame
         One row per AE row (columns :data:`AUDIT_COLUMNS`): ``is_dlt``, ``rule`` (the
         rule that fired, or the reason it did not), ``outcome`` (a code from
         :data:`OUTCOMES`) and ``criteria_met`` (the rule met window and relatedness
-        aside: events outside the window that meet it inform the RP2D, not escalation).
+        aside: events outside the window that meet it inform the RP2D, not escalation)
+        and ``query`` (the blank facts of an event whose outcome is ``"query"``: it would
+        be a DLT for some value of them).
 
     Raises
     ------
@@ -645,7 +772,9 @@ def adjudicate_dlt(
         unknown subject, arm or dose, unreadable flags or numbers; naming row and field.
     ValueError
         For missing columns (listing them and the rules that need them) or bad arguments.
-        Rows are named by their 0-based position in the table (the audit's ``row``).
+        Rows are named by their 0-based position in the table (the audit's ``row``) and,
+        for CSV files, by their file line (header = line 1).  Missing-value codes written
+        into cells (``NA``, ``NULL``, ``#N/A``, ...) are errors, in files and DataFrames.
 
     Examples
     --------
@@ -677,18 +806,22 @@ def adjudicate_dlt(
     if not rules:
         raise ValueError(f"adjudicate_dlt: protocol {protocol.name!r} has no dlt_rules")
     terms = validate_dlt_terms(protocol.dlt_terms)
-    ae_df = _rename(read_table(ae, "AE listing"), columns)
-    subj_df = _rename(read_table(subjects, "subject table"), columns)
+    ae_raw, ae_lines, ae_name = _read(ae, "AE listing")
+    subj_raw, subj_lines, subj_name = _read(subjects, "subject table")
+    ae_df = _rename(ae_raw, columns)
+    subj_df = _rename(subj_raw, columns)
     _required_ae_columns(rules, ae_df)
+    ae_loc, subj_loc = _locator(ae_lines, ae_name), _locator(subj_lines, subj_name)
 
     problems = _Problems(errors)
-    subj = _subjects(subj_df, protocol, problems)
+    ae_df = _coalesce(ae_df, problems, _ae_where(ae_df, ae_loc))
+    subj = _subjects(subj_df, protocol, problems, subj_loc)
     arms = {s.usubjid: s.arm for s in subj}
     for i in range(len(subj_df)):  # a bad subject row is reported once, not per event
         uid = _text(subj_df["USUBJID"].iat[i])
         if uid is not None:
             arms.setdefault(uid, "")
-    events = _events(ae_df, arms, terms, cutoff_day, problems)
+    events = _events(ae_df, arms, terms, cutoff_day, problems, ae_loc)
     problems.check()
 
     window = protocol.dlt_window_days
@@ -702,7 +835,7 @@ def adjudicate_dlt(
             "related": ev.related,
             "in_window": None if ev.start is None else bool(1 <= ev.start <= window),
             "criteria_met": v.met, "is_dlt": v.outcome == "dlt", "outcome": v.outcome,
-            "rule": v.reason,
+            "rule": v.reason, "query": ", ".join(v.missing) if v.missing else None,
         })  # fmt: skip
     audit = pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
     for c in ("row", "ATOXGR", "ASTDY", "AENDY", "duration_days"):
@@ -712,6 +845,7 @@ def adjudicate_dlt(
     audit["is_dlt"] = audit["is_dlt"].astype(bool)
 
     dlt_ids = set(audit.loc[audit["is_dlt"], "USUBJID"])
+    query_ids = set(audit.loc[audit["outcome"] == "query", "USUBJID"]) - dlt_ids
     g2 = audit["related"].fillna(False) & audit["in_window"].fillna(False)
     g2_ids = set(audit.loc[g2 & (audit["ATOXGR"].fillna(0) >= 2), "USUBJID"])
     frame = pd.DataFrame({
@@ -719,7 +853,8 @@ def adjudicate_dlt(
         "arm": [s.arm for s in subj],
         "dose_level": [s.level for s in subj],
         "dose_mg": [s.dose_mg for s in subj],
-        "dlt": [int(s.usubjid in dlt_ids) for s in subj],
+        "dlt": [1 if s.usubjid in dlt_ids else "unknown" if s.usubjid in query_ids else 0
+                for s in subj],
         "grade2": [int(s.usubjid in g2_ids) for s in subj],
     })  # fmt: skip
     for target in _SUBJECT_OPTIONAL.values():

@@ -27,6 +27,16 @@ Rule keys
 
 Every rule applies only to events within the DLT window and at least possibly related to
 the study drug; those two gates belong to the protocol, not to single rules.
+
+Matching preferred terms
+------------------------
+An event's ``AEDECOD`` is matched to ``dlt_terms`` case-insensitively, ignoring repeated
+blanks and British/American spelling (``ae``/``e``, ``haem``/``hem``: "Thrombocytopaenia"
+matches "Thrombocytopenia"), then through :data:`TERM_SYNONYMS` (verbatim and lay
+variants, e.g. "Platelets decreased" -> "Platelet count decreased").  A term that still
+matches nothing but looks haematological (it contains a word of :data:`HAEM_HINTS`, such
+as "platelet" or "neutro") is reported as unmatched (the event becomes a query), never
+silently treated as non-haematological.
 """
 
 from __future__ import annotations
@@ -39,9 +49,13 @@ from typing import Any
 
 __all__ = [
     "FLAG_FACTS",
+    "HAEM_HINTS",
     "NUMERIC_FACTS",
+    "TERM_SYNONYMS",
     "Condition",
     "DLTRule",
+    "looks_haematological",
+    "match_term",
     "parse_dlt_rules",
     "validate_dlt_terms",
 ]
@@ -53,6 +67,33 @@ NUMERIC_FACTS: dict[str, tuple[float, float]] = {
     "BLEEDGR": (0, 5),  # grade of associated bleeding (0 = none)
     "C2DELAY": (0, float("inf")),  # days cycle 2 was delayed by this toxicity
 }
+
+#: Variants of haematological preferred terms -> the MedDRA preferred term they stand for
+#: (matched like ``dlt_terms``: case, blanks and ae/e, haem/hem spelling ignored).  A
+#: synonym counts only when the protocol's ``dlt_terms`` map its preferred term.
+TERM_SYNONYMS: dict[str, str] = {
+    "Platelets decreased": "Platelet count decreased",
+    "Platelet decreased": "Platelet count decreased",
+    "Low platelets": "Platelet count decreased",
+    "Low platelet count": "Platelet count decreased",
+    "Decreased platelet count": "Platelet count decreased",
+    "Thrombopenia": "Thrombocytopenia",
+    "Neutrophils decreased": "Neutrophil count decreased",
+    "Neutrophil decreased": "Neutrophil count decreased",
+    "Decreased neutrophil count": "Neutrophil count decreased",
+    "ANC decreased": "Neutrophil count decreased",
+    "Absolute neutrophil count decreased": "Neutrophil count decreased",
+    "Neutropenic fever": "Febrile neutropenia",
+    "Haemoglobin low": "Haemoglobin decreased",
+    "Low haemoglobin": "Haemoglobin decreased",
+    "Decreased haemoglobin": "Haemoglobin decreased",
+}
+#: Word stems that mark a term as haematological (an unmatched such term is a query).
+HAEM_HINTS = (
+    "platelet", "thrombocyt", "thrombopen", "neutro", "anaemi", "anemi", "haemoglobin",
+    "hemoglobin", "leuko", "leuco", "lymphopen", "lymphocyte count", "white blood cell",
+    "pancytopen", "cytopen", "granulocyt", "agranulocyt", "febrile neutrop", "bone marrow",
+)  # fmt: skip
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
@@ -238,3 +279,46 @@ def parse_dlt_rules(
     if dup:
         raise ValueError(f"dlt_rules: duplicate rule name(s) {dup}")
     return parsed
+
+
+def _norm(term: str) -> str:
+    """A term folded for matching: case, blanks, and British/American spelling."""
+    t = " ".join(term.casefold().split())
+    return t.replace("haem", "hem").replace("ae", "e").replace("oe", "e")
+
+
+def match_term(term: str | None, terms: Mapping[str, str]) -> str | None:
+    """The haematological category of ``term`` (``None``: not in the protocol's terms).
+
+    ``terms`` is the output of :func:`validate_dlt_terms`.
+
+    Examples
+    --------
+    >>> from bayes_dose.dlt_rules import match_term, validate_dlt_terms
+    >>> t = validate_dlt_terms({"Thrombocytopenia": "thrombocytopenia",
+    ...                         "Platelet count decreased": "thrombocytopenia"})
+    >>> match_term("Thrombocytopaenia", t), match_term("Platelets decreased", t)
+    ('thrombocytopenia', 'thrombocytopenia')
+    >>> match_term("Fatigue", t) is None
+    True
+    """
+    if term is None:
+        return None
+    if term.casefold() in terms:
+        return terms[term.casefold()]
+    normed = {_norm(k): v for k, v in terms.items()}
+    key = _norm(term)
+    if key in normed:
+        return normed[key]
+    syn = {_norm(k): _norm(v) for k, v in TERM_SYNONYMS.items()}
+    if key in syn and syn[key] in normed:
+        return normed[syn[key]]
+    return None
+
+
+def looks_haematological(term: str | None) -> str | None:
+    """The :data:`HAEM_HINTS` stem found in ``term``, if any."""
+    if term is None:
+        return None
+    t = " ".join(term.casefold().split())
+    return next((h for h in HAEM_HINTS if h in t), None)

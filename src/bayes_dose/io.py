@@ -49,8 +49,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from .outcomes import Outcomes
 from .protocol import Arm, Protocol
 from .spec_check import check_keys, check_value, did_you_mean
@@ -487,10 +485,5 @@ def load_designs(path: str | Path) -> dict[str, dict[str, Any]]:
 
 
 def read_outcomes(path: str | Path, protocol: Protocol | None = None) -> Outcomes:
-    """Cohort data from a CSV file (one row per patient, see ``Outcomes.from_frame``)."""
-    path = Path(path)
-    try:
-        df = pd.read_csv(path)
-    except FileNotFoundError:
-        raise ValueError(f"data file {str(path)!r} not found") from None
-    return Outcomes.from_frame(df, protocol=protocol)
+    """Cohort data from a CSV file (one row per patient, see ``Outcomes.read_csv``)."""
+    return Outcomes.read_csv(path, protocol=protocol)

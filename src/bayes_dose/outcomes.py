@@ -1,15 +1,20 @@
 """Cohort data: one record per patient.
 
 :class:`Outcomes` is an immutable, validated table of patients (arm, 1-based dose level,
-dose in mg, DLT 0/1, cohort, enrolment day, days of DLT follow-up, and an optional
-grade-2 flag used by accelerated titration).  Bad input raises ``ValueError`` naming the
-row and the field; nothing is silently dropped or coerced into a wrong count.
+dose in mg, DLT 0/1 or unknown (pandas nullable ``Int64``, ``<NA>`` = unknown), cohort,
+enrolment day, days of DLT follow-up, and an optional grade-2 flag used by accelerated
+titration).  Bad input raises ``ValueError`` naming the row (the file line for CSV input,
+header = line 1) and the field, and showing the value as written; nothing is silently
+dropped or coerced into a wrong count.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,7 +23,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from .protocol import Protocol
 
-__all__ = ["COLUMNS", "DEFAULT_DLT_WINDOW", "MISSING_POLICIES", "Outcomes"]
+__all__ = ["COLUMNS", "DEFAULT_DLT_WINDOW", "MAX_LEVEL", "MISSING_POLICIES", "ORDER_BY", "Outcomes"]
 
 #: Columns of :meth:`Outcomes.to_frame`, in order.
 COLUMNS = (
@@ -26,7 +31,21 @@ COLUMNS = (
     "followup_days", "grade2",
 )  # fmt: skip
 
+#: Highest dose level accepted without a protocol (no trial has more levels).
+MAX_LEVEL = 1000
+#: Most patients per level accepted by :meth:`Outcomes.from_counts`.
+MAX_PATIENTS = 100_000
+#: Highest cohort number / day accepted in integer fields.
+MAX_COHORT = 1_000_000_000
+#: Values of :attr:`Outcomes.order_by`: how patients were put in enrolment order.
+ORDER_BY = ("cohort", "enroll_day", "file")
+
 _TOKEN = re.compile(r"^(\d+)([NTnt?]+)$")
+_NUMERIC_COLUMNS = ("dose_level", "dose_mg", "cohort", "enroll_day", "followup_days")
+_DLT_CODES = {"0": 0, "1": 1, "no": 0, "yes": 1, "n": 0, "y": 1, "false": 0, "true": 1,
+              "unknown": pd.NA}  # fmt: skip
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_BLANK = object()
 
 #: DLT window (days) when neither the caller nor a protocol gives one (the protocol default).
 DEFAULT_DLT_WINDOW = 21
@@ -50,7 +69,7 @@ class Outcomes:
     {'n': [1, 1, 1, 6], 'dlt': [0, 0, 0, 1]}
     """
 
-    __slots__ = ("_dlt_window", "_doses_mg", "_frame", "_imputed", "_missing_policy")
+    __slots__ = ("_dlt_window", "_doses_mg", "_frame", "_imputed", "_missing_policy", "_order_by")
 
     def __init__(
         self,
@@ -59,19 +78,29 @@ class Outcomes:
         dlt_window: int | None = None,
         missing_policy: str | None = None,
         imputed: tuple[str, ...] = (),
+        order_by: str = "file",
     ):
         self._frame = frame
         self._doses_mg = dict(doses_mg or {})
         self._dlt_window = dlt_window
         self._missing_policy = missing_policy
         self._imputed = tuple(imputed)
+        self._order_by = order_by
+
+    @property
+    def order_by(self) -> str:
+        """How patients were put in enrolment order: ``"cohort"`` (the cohort column),
+        ``"enroll_day"`` (no cohort column; every patient has an enrolment day) or
+        ``"file"`` (row order of the input)."""
+        return self._order_by
 
     def _derive(self, frame: pd.DataFrame) -> Outcomes:
-        """Outcomes of a subset of patients, keeping the doses, window and missing policy."""
+        """Outcomes of a subset of patients, keeping the doses, window, missing policy and
+        order."""
         keep = set(frame["patient_id"])
         return Outcomes(
             frame, self._doses_mg, self._dlt_window, self._missing_policy,
-            tuple(p for p in self._imputed if p in keep),
+            tuple(p for p in self._imputed if p in keep), self._order_by,
         )  # fmt: skip
 
     # -- constructors ------------------------------------------------------------
@@ -80,8 +109,8 @@ class Outcomes:
         """Read an escalation-style string such as ``"1N 2N 3N 4NNN 4NTN"``.
 
         Each token is a 1-based dose level followed by one letter per patient
-        (``T`` = DLT, ``N`` = no DLT, ``?`` = DLT status unknown, e.g. an open query);
-        each token is one cohort.
+        (``T`` = DLT, ``N`` = no DLT, ``?`` = DLT status unknown, e.g. an unresolved
+        query); each token is one cohort.
 
         Parameters
         ----------
@@ -91,6 +120,12 @@ class Outcomes:
             Arm of every patient.
         protocol : Protocol, optional
             When given, levels are checked against the arm and mg doses filled in.
+
+        Examples
+        --------
+        >>> import bayes_dose as bd
+        >>> bd.Outcomes.parse("1NN?").to_frame()["dlt"].tolist()
+        [0, 0, <NA>]
         """
         if not isinstance(text, str):
             raise ValueError(f"Outcomes.parse: expected a string, got {type(text).__name__}")
@@ -103,6 +138,11 @@ class Outcomes:
                     "followed by T/N/? letters, e.g. '3NNT'"
                 )
             level = int(m.group(1))
+            if not 1 <= level <= MAX_LEVEL:
+                raise ValueError(
+                    f"Outcomes.parse: cohort {c} token {token!r}: dose level {m.group(1)} is "
+                    f"not in 1..{MAX_LEVEL}"
+                )
             for letter in m.group(2).upper():
                 rows.append(
                     {"patient_id": f"P{len(rows) + 1:03d}", "arm": arm, "dose_level": level,
@@ -130,22 +170,26 @@ class Outcomes:
         >>> bd.Outcomes.from_counts(n=[3, 4], dlt=[0, 1]).counts()["dlt"].tolist()
         [0, 1]
         """
-        n = list(n)
-        dlt = list(dlt)
+        n = _count_list(n, "n")
+        dlt = _count_list(dlt, "dlt")
         if len(n) != len(dlt):
             raise ValueError(
                 f"Outcomes.from_counts: 'n' has {len(n)} levels but 'dlt' has {len(dlt)}"
             )
+        if len(n) > MAX_LEVEL:
+            raise ValueError(f"Outcomes.from_counts: {len(n)} levels; at most {MAX_LEVEL}")
         rows = []
         cohort = 0
         for level, (ni, yi) in enumerate(zip(n, dlt, strict=True), start=1):
-            if not _is_int(ni) or ni < 0:
+            if not _is_int(ni) or not 0 <= ni <= MAX_PATIENTS:
                 raise ValueError(
-                    f"Outcomes.from_counts: level {level} field 'n': {ni!r} is not a count"
+                    f"Outcomes.from_counts: level {level} field 'n': {_show(ni)} is not a count "
+                    f"(0..{MAX_PATIENTS})"
                 )
             if not _is_int(yi) or not 0 <= yi <= ni:
                 raise ValueError(
-                    f"Outcomes.from_counts: level {level} field 'dlt': {yi!r} is not in 0..{ni}"
+                    f"Outcomes.from_counts: level {level} field 'dlt': {_show(yi)} is not in "
+                    f"0..{_show(ni)}"
                 )
             if ni == 0:
                 continue
@@ -159,18 +203,75 @@ class Outcomes:
         return cls.from_frame(frame, protocol=protocol)
 
     @classmethod
+    def read_csv(cls, path: str | os.PathLike, protocol: Protocol | None = None) -> Outcomes:
+        """Cohort data from a CSV file, one row per patient (columns as :meth:`from_frame`).
+
+        Every cell is read as written: ``patient_id`` stays text (``"001"`` is not ``1``),
+        a blank cell is missing, and missing-value codes (``NA``, ``NULL``, ``#N/A``, see
+        :data:`bayes_dose.csv_text.NA_TOKENS`) are errors, never silently blank.  A
+        semicolon- or tab-separated file is recognised from its header.  Errors name the
+        file line (header = line 1), the field and the value as written.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import bayes_dose as bd
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "cohorts.csv"
+        >>> _ = p.write_text("patient_id,arm,dose_level,dlt\\n001,mono,1,no\\n002,mono,1,Y\\n")
+        >>> out = bd.Outcomes.read_csv(p)
+        >>> out.to_frame()[["patient_id", "dlt"]].values.tolist()
+        [['001', 0], ['002', 1]]
+        >>> p.write_text("patient_id,arm,dose_level,dlt\\n001,mono,1,\\n") and None
+        >>> bd.Outcomes.read_csv(p)
+        Traceback (most recent call last):
+        ...
+        ValueError: data file 'cohorts.csv' line 2 (patient_id='001') field 'dlt': blank DLT: write 0, 1 or 'unknown'
+        """
+        from .csv_text import read_text_csv
+
+        table = read_text_csv(path, "data file", known=COLUMNS)
+        raw = table.frame
+        label = f"data file {table.path.name!r}"
+
+        def where(i: int) -> str:
+            pid = str(raw["patient_id"].iat[i]).strip() if "patient_id" in raw.columns else ""
+            return f"{label} line {table.lines[i]}" + (f" (patient_id={pid!r})" if pid else "")
+
+        typed = raw.copy()
+        for col in raw.columns:
+            if col in _NUMERIC_COLUMNS:
+                typed[col] = pd.Series(
+                    [_number_text(v, col, where(i)) for i, v in enumerate(raw[col])],
+                    dtype=object,
+                )
+        return cls._validate(typed, protocol, label, where, raw)
+
+    @classmethod
     def from_frame(cls, df: pd.DataFrame, protocol: Protocol | None = None) -> Outcomes:
         """Validate a tidy DataFrame with one row per patient.
 
         Required columns: ``patient_id``, ``arm``, ``dose_level`` (1-based) or
-        ``dose_mg`` (then ``protocol`` maps mg to levels), ``dlt`` (0/1; ``pd.NA`` or
-        ``"unknown"``: DLT status unknown, see :meth:`unknown`).  Optional:
+        ``dose_mg`` (then ``protocol`` maps mg to levels), ``dlt``.  Optional:
         ``cohort`` (default: runs of consecutive patients at one dose), ``enroll_day``,
         ``followup_days`` (DLT observation so far, for TITE designs; ``>= 0``),
-        ``grade2`` (0/1: a grade-2 drug-related toxicity, ends accelerated titration).
+        ``grade2`` (a grade-2 drug-related toxicity, ends accelerated titration).
 
-        Without ``protocol`` levels must be positive integers and any arm name is
-        accepted; with it, levels and arms are checked against the protocol.
+        ``dlt`` codes (case-insensitive, surrounding blanks ignored): ``0``/``1``,
+        ``no``/``yes``, ``n``/``y``, ``false``/``true`` (also booleans), and ``unknown``
+        (or ``pandas.NA``): the patient's DLT status is unknown, e.g. an unresolved
+        adjudication query; designs hold on such patients.  A blank ``dlt`` (``None``,
+        NaN, ``""``) or any other code is an error.  ``grade2`` takes the same yes/no
+        codes; blank means 0.
+
+        Patients are put in enrolment order: by ``cohort`` when given, else by
+        ``enroll_day`` when every patient has one, else in row order;
+        :attr:`order_by` says which.  ``cohort`` numbers whose order contradicts
+        ``enroll_day`` are an error; a cohort treated at two dose levels gives a warning.
+        Arm names are stripped of surrounding blanks; two names differing only in letter
+        case are an error.
+
+        Without ``protocol`` levels must be integers in ``1..MAX_LEVEL`` and any arm name
+        is accepted; with it, levels and arms are checked against the protocol.
 
         Raises
         ------
@@ -180,47 +281,86 @@ class Outcomes:
         if not isinstance(df, pd.DataFrame):
             raise ValueError(f"Outcomes.from_frame: expected a DataFrame, got {type(df).__name__}")
         df = df.reset_index(drop=True)
+
+        def where(i: int) -> str:
+            pid = df["patient_id"].iat[i] if "patient_id" in df.columns else None
+            return f"Outcomes.from_frame: row {i} (patient_id={_show(pid)})"
+
+        return cls._validate(df, protocol, "Outcomes.from_frame", where, None)
+
+    @classmethod
+    def _validate(
+        cls,
+        df: pd.DataFrame,
+        protocol: Protocol | None,
+        label: str,
+        where: Callable[[int], str],
+        raw: pd.DataFrame | None,
+    ) -> Outcomes:
+        """The checks of :meth:`from_frame`; ``where(i)`` locates row ``i`` in messages,
+        ``raw`` (text as written, for CSV input) is what messages show."""
+
+        from .csv_text import is_na_token
+
+        def show(col: str, i: int, v: object) -> str:
+            if raw is not None and col in raw.columns:
+                return repr(raw[col].iat[i]) if raw[col].iat[i] != "" else "blank"
+            return _show(v)
+
         missing = [c for c in ("patient_id", "arm", "dlt") if c not in df.columns]
         if "dose_level" not in df.columns and "dose_mg" not in df.columns:
             missing.append("dose_level (or dose_mg)")
         if missing:
-            raise ValueError(f"Outcomes.from_frame: missing column(s): {', '.join(missing)}")
+            raise ValueError(f"{label}: missing column(s): {', '.join(missing)}")
         unknown = set(df.columns) - set(COLUMNS)
         if unknown:
             raise ValueError(
-                f"Outcomes.from_frame: unknown column(s) {sorted(map(str, unknown))}; "
+                f"{label}: unknown column(s) {sorted(map(str, unknown))}; "
                 f"known: {', '.join(COLUMNS)}"
             )
-
-        def where(i: int) -> str:
-            return f"row {i} (patient_id={df['patient_id'].iat[i]!r})"
 
         n = len(df)
         pid = []
         for i, v in enumerate(df["patient_id"]):
             if _isna(v) or str(v).strip() == "":
-                raise ValueError(f"Outcomes.from_frame: row {i} field 'patient_id': missing")
-            pid.append(str(v))
+                raise ValueError(f"{where(i)} field 'patient_id': missing")
+            if isinstance(v, str) and is_na_token(v):
+                raise ValueError(
+                    f"{where(i)} field 'patient_id': {v!r} is a missing-value code, not an id"
+                )
+            if isinstance(v, (float, np.floating)) and float(v).is_integer():
+                v = int(v)
+            pid.append(str(v).strip())
         seen: dict[str, int] = {}
         for i, p in enumerate(pid):
             if p in seen:
                 raise ValueError(
-                    f"Outcomes.from_frame: {where(i)} field 'patient_id': duplicate of row {seen[p]}"
+                    f"{where(i)} field 'patient_id': duplicate of {where(seen[p]).split(': ')[-1]}"
                 )
             seen[p] = i
 
         arms = []
+        folded: dict[str, str] = {}
         for i, v in enumerate(df["arm"]):
             if _isna(v) or not isinstance(v, str) or v.strip() == "":
+                raise ValueError(f"{where(i)} field 'arm': {show('arm', i, v)} is not an arm name")
+            name = v.strip()
+            if is_na_token(name):
                 raise ValueError(
-                    f"Outcomes.from_frame: {where(i)} field 'arm': {v!r} is not an arm name"
+                    f"{where(i)} field 'arm': {v!r} is a missing-value code, not an arm name"
                 )
-            if protocol is not None and v not in protocol.arm_names:
+            if protocol is not None and name not in protocol.arm_names:
                 raise ValueError(
-                    f"Outcomes.from_frame: {where(i)} field 'arm': unknown arm {v!r}; "
+                    f"{where(i)} field 'arm': unknown arm {show('arm', i, v)}; "
                     f"protocol arms: {protocol.arm_names}"
                 )
-            arms.append(v)
+            other = folded.setdefault(name.casefold(), name)
+            if other != name:
+                raise ValueError(
+                    f"{where(i)} field 'arm': arm {name!r} differs from arm {other!r} only in "
+                    "letter case; use one spelling"
+                )
+            arms.append(name)
 
         levels = np.zeros(n, dtype=np.int64)
         mg = np.full(n, np.nan)
@@ -230,16 +370,16 @@ class Outcomes:
             arm_obj = protocol.arm(arms[i]) if protocol is not None else None
             if has_level and not _isna(df["dose_level"].iat[i]):
                 v = df["dose_level"].iat[i]
-                if not _is_int(v) or int(v) < 1:
+                if not _is_int(v) or not 1 <= int(v) <= MAX_LEVEL:
                     raise ValueError(
-                        f"Outcomes.from_frame: {where(i)} field 'dose_level': {v!r} is not a "
-                        "1-based level"
+                        f"{where(i)} field 'dose_level': {show('dose_level', i, v)} is not a "
+                        f"1-based level (1..{MAX_LEVEL})"
                     )
                 levels[i] = int(v)
                 if arm_obj is not None:
                     if levels[i] > arm_obj.n_doses:
                         raise ValueError(
-                            f"Outcomes.from_frame: {where(i)} field 'dose_level': unknown level "
+                            f"{where(i)} field 'dose_level': unknown level "
                             f"{levels[i]}; arm {arm_obj.name!r} has levels 1..{arm_obj.n_doses}"
                         )
                     mg[i] = arm_obj.doses_mg[levels[i] - 1]
@@ -247,7 +387,7 @@ class Outcomes:
                     given = _as_float(df["dose_mg"].iat[i], where(i), "dose_mg")
                     if not np.isnan(mg[i]) and abs(given - mg[i]) > 1e-9 * max(1.0, mg[i]):
                         raise ValueError(
-                            f"Outcomes.from_frame: {where(i)} field 'dose_mg': {given:g} mg does "
+                            f"{where(i)} field 'dose_mg': {given:g} mg does "
                             f"not match level {levels[i]} ({mg[i]:g} mg)"
                         )
                     mg[i] = given
@@ -255,32 +395,32 @@ class Outcomes:
                 given = _as_float(df["dose_mg"].iat[i], where(i), "dose_mg")
                 if arm_obj is None:
                     raise ValueError(
-                        f"Outcomes.from_frame: {where(i)} field 'dose_level': missing, and "
+                        f"{where(i)} field 'dose_level': missing, and "
                         "dose_mg can only be mapped to a level with a protocol"
                     )
                 try:
                     levels[i] = arm_obj.level_of(given)
                 except ValueError as exc:
-                    raise ValueError(
-                        f"Outcomes.from_frame: {where(i)} field 'dose_mg': {exc}"
-                    ) from None
+                    raise ValueError(f"{where(i)} field 'dose_mg': {exc}") from None
                 mg[i] = given
             else:
-                raise ValueError(f"Outcomes.from_frame: {where(i)} field 'dose_level': missing")
+                raise ValueError(f"{where(i)} field 'dose_level': missing")
 
-        dlt = np.zeros(n, dtype=np.int64)
-        dlt_unknown = np.zeros(n, dtype=bool)
+        dlt: list[object] = []
         for i, v in enumerate(df["dlt"]):
-            if v is pd.NA or (isinstance(v, str) and v.strip().lower() == "unknown"):
-                dlt_unknown[i] = True  # unknown DLT status (an open query)
-            elif isinstance(v, (bool, np.bool_)):
-                dlt[i] = int(v)
-            elif _is_int(v) and int(v) in (0, 1):
-                dlt[i] = int(v)
-            else:
+            code = _code(v)
+            if code is _BLANK:
+                raise ValueError(f"{where(i)} field 'dlt': blank DLT: write 0, 1 or 'unknown'")
+            if code is None:
+                hint = (
+                    " (a missing-value code: write 'unknown' if the DLT status is not known)"
+                    if isinstance(v, str) and is_na_token(v) else ""
+                )  # fmt: skip
                 raise ValueError(
-                    f"Outcomes.from_frame: {where(i)} field 'dlt': {v!r} is not 0 or 1"
+                    f"{where(i)} field 'dlt': {show('dlt', i, v)} is not a DLT code (0/1, "
+                    f"yes/no, y/n, true/false or 'unknown'){hint}"
                 )
+            dlt.append(code)
 
         def optional_days(col: str, integer: bool = False) -> np.ndarray:
             out = np.full(n, np.nan)
@@ -291,12 +431,11 @@ class Outcomes:
                     continue
                 x = _as_float(v, where(i), col)
                 if x < 0:
+                    raise ValueError(f"{where(i)} field {col!r}: {show(col, i, v)} is negative")
+                if integer and (x != int(x) or x > MAX_COHORT):
                     raise ValueError(
-                        f"Outcomes.from_frame: {where(i)} field {col!r}: {v!r} is negative"
-                    )
-                if integer and x != int(x):
-                    raise ValueError(
-                        f"Outcomes.from_frame: {where(i)} field {col!r}: {v!r} is not an integer"
+                        f"{where(i)} field {col!r}: {show(col, i, v)} is not an integer "
+                        f"in 0..{MAX_COHORT}"
                     )
                 out[i] = x
             return out
@@ -306,22 +445,28 @@ class Outcomes:
         cohort_given = optional_days("cohort", integer=True)
         if "cohort" in df.columns and n and np.isnan(cohort_given).any():
             i = int(np.flatnonzero(np.isnan(cohort_given))[0])
-            raise ValueError(f"Outcomes.from_frame: {where(i)} field 'cohort': missing")
-        if "cohort" in df.columns:
-            cohort = cohort_given.astype(np.int64)
-        else:
-            cohort = _runs(arms, levels)
+            raise ValueError(f"{where(i)} field 'cohort': missing")
         grade2 = np.zeros(n, dtype=np.int64)
         if "grade2" in df.columns:
             for i, v in enumerate(df["grade2"]):
-                if _isna(v):
+                code = _code(v)
+                if code is _BLANK:
                     continue
-                if isinstance(v, (bool, np.bool_)) or (_is_int(v) and int(v) in (0, 1)):
-                    grade2[i] = int(v)
-                else:
+                if code is None or code is pd.NA:
                     raise ValueError(
-                        f"Outcomes.from_frame: {where(i)} field 'grade2': {v!r} is not 0 or 1"
+                        f"{where(i)} field 'grade2': {show('grade2', i, v)} is not 0 or 1 "
+                        "(or yes/no, y/n, true/false)"
                     )
+                grade2[i] = int(code)  # type: ignore[call-overload]
+
+        order_by, order = _enrolment_order(
+            arms, cohort_given if "cohort" in df.columns else None, enroll, where
+        )
+        if "cohort" in df.columns:
+            cohort = cohort_given.astype(np.int64)
+        else:
+            cohort = _runs([arms[k] for k in order], levels[order])[np.argsort(order)]
+        _warn_mixed_cohorts(arms, levels, cohort, where)
 
         frame = pd.DataFrame(
             {
@@ -329,7 +474,7 @@ class Outcomes:
                 "arm": pd.Series(arms, dtype=object),
                 "dose_level": levels,
                 "dose_mg": mg,
-                "dlt": pd.array(np.where(dlt_unknown, None, dlt).tolist(), dtype="Int64"),
+                "dlt": pd.array(dlt, dtype="Int64"),
                 "cohort": cohort,
                 "enroll_day": enroll,
                 "followup_days": follow,
@@ -337,8 +482,12 @@ class Outcomes:
             },
             columns=list(COLUMNS),
         )
+        frame = frame.iloc[order].reset_index(drop=True)
         doses = {a.name: a.doses_mg for a in protocol.arms} if protocol is not None else None
-        return cls(frame, doses, protocol.dlt_window_days if protocol is not None else None)
+        return cls(
+            frame, doses, protocol.dlt_window_days if protocol is not None else None,
+            order_by=order_by,
+        )
 
     # -- views ---------------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
@@ -354,7 +503,10 @@ class Outcomes:
         )
         k = len(self.unknown())
         unk = f"; unknown DLT status {k}" if k else ""
-        return f"<Outcomes {len(self)} patients ({arms or 'none'}); DLTs {int(self._frame['dlt'].sum())}{unk}>"
+        return (
+            f"<Outcomes {len(self)} patients ({arms or 'none'}); "
+            f"DLTs {int(self._frame['dlt'].sum())}{unk}; ordered by {self._order_by}>"
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Outcomes) and self._frame.equals(other._frame)
@@ -578,7 +730,8 @@ class Outcomes:
         f = self._frame.copy()
         f["dlt"] = f["dlt"].fillna(1 if policy == "assume_dlt" else 0)
         return Outcomes(
-            f, self._doses_mg, self._dlt_window, policy, tuple(dict.fromkeys(self._imputed + ids))
+            f, self._doses_mg, self._dlt_window, policy, tuple(dict.fromkeys(self._imputed + ids)),
+            self._order_by,
         )
 
     def _without(self, patient_ids: Iterable[str]) -> Outcomes:
@@ -607,11 +760,156 @@ def _is_int(v: object) -> bool:
 
 def _as_float(v: object, where: str, col: str) -> float:
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise ValueError(f"Outcomes.from_frame: {where} field {col!r}: {v!r} is not a number")
-    x = float(v)
+        raise ValueError(f"{where} field {col!r}: {_show(v)} is not a number")
+    try:
+        x = float(v)
+    except OverflowError:
+        x = float("inf")
     if not np.isfinite(x):
-        raise ValueError(f"Outcomes.from_frame: {where} field {col!r}: {v!r} is not finite")
+        raise ValueError(f"{where} field {col!r}: {_show(v)} is not finite")
     return x
+
+
+def _show(v: object) -> str:
+    """A value as the user wrote it: Python scalars, not numpy reprs; blanks named."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return "blank"
+    if isinstance(v, str) and v.strip() == "":
+        return "blank"
+    return repr(v)
+
+
+def _code(v: object) -> object:
+    """A yes/no code as 0, 1 or ``pd.NA`` (unknown); ``_BLANK`` if blank; None if unreadable."""
+    if v is pd.NA:
+        return pd.NA
+    if isinstance(v, (bool, np.bool_)):
+        return int(v)
+    if _isna(v):
+        return _BLANK
+    if _is_int(v):
+        return int(v) if int(v) in (0, 1) else None  # type: ignore[call-overload]
+    if isinstance(v, str):
+        t = v.strip().casefold()
+        if t == "":
+            return _BLANK
+        return _DLT_CODES.get(t)
+    return None
+
+
+def _number_text(v: str, col: str, where: str) -> object:
+    """A CSV cell of a numeric column as a number (blank -> NaN); errors show the text."""
+    from .csv_text import is_na_token
+
+    t = v.strip()
+    if t == "":
+        return np.nan
+    if is_na_token(t):
+        raise ValueError(
+            f"{where} field {col!r}: {v!r} is a missing-value code; leave the cell blank "
+            "if the value is not known"
+        )
+    if not _NUMBER.match(t):
+        raise ValueError(f"{where} field {col!r}: {v!r} is not a number")
+    if re.fullmatch(r"[+-]?\d+", t):
+        return int(t)
+    x = float(t)
+    if not np.isfinite(x):
+        raise ValueError(f"{where} field {col!r}: {v!r} is not a finite number")
+    return x
+
+
+def _count_list(v: object, name: str) -> list:
+    if isinstance(v, (str, bytes)) or not isinstance(v, (Sequence, np.ndarray, pd.Series)):
+        raise ValueError(
+            f"Outcomes.from_counts: {name!r} must be a sequence of counts per level (e.g. "
+            f"[3, 3]), got {type(v).__name__} {_show(v)}"
+        )
+    return list(v)
+
+
+def _enrolment_order(
+    arms: Sequence[str],
+    cohort: np.ndarray | None,
+    enroll: np.ndarray,
+    where: Callable[[int], str],
+) -> tuple[str, np.ndarray]:
+    """(``order_by``, row order): by cohort, else enrolment day, else file order.
+
+    Rows of an arm keep that arm's positions (arms stay interleaved as in the input); an
+    order contradicting ``enroll_day`` is an error.
+    """
+    n = len(arms)
+    order = np.arange(n)
+    if n == 0:
+        return ("cohort" if cohort is not None else "file"), order
+    if cohort is not None:
+        key, by = cohort, "cohort"
+    elif not np.isnan(enroll).any():
+        key, by = enroll, "enroll_day"
+    else:
+        key, by = None, "file"
+    arm_arr = np.asarray(arms, dtype=object)
+    for a in dict.fromkeys(arms):
+        slots = np.flatnonzero(arm_arr == a)
+        if by == "cohort":  # within a cohort, by enrolment day (blank days last)
+            order[slots] = slots[np.lexsort((enroll[slots], key[slots]))]
+        elif key is not None:
+            order[slots] = slots[np.argsort(key[slots], kind="stable")]
+        if by == "cohort":
+            # cohorts in number order must not start before an earlier-numbered one
+            e = enroll[slots]
+            if np.isnan(e).all():
+                continue
+            firsts: list[tuple[float, float, int]] = []
+            for c in np.unique(key[slots]):
+                m = (key[slots] == c) & ~np.isnan(e)
+                if m.any():
+                    j = int(np.argmin(np.where(m, e, np.inf)))
+                    firsts.append((float(c), float(e[j]), int(slots[j])))
+            for (c0, e0, i0), (c1, e1, i1) in pairwise(firsts):
+                if e1 < e0:
+                    raise ValueError(
+                        f"{where(i1)} field 'cohort': cohort {c1:g} of arm {a!r} starts on "
+                        f"enroll_day {e1:g}, before cohort {c0:g} (enroll_day {e0:g}, "
+                        f"{where(i0).split(': ')[-1]}); cohort and enroll_day disagree on the "
+                        "enrolment order"
+                    )
+        elif by == "file":
+            e = enroll[slots]
+            known = np.flatnonzero(~np.isnan(e))
+            for j0, j1 in pairwise(known):
+                if e[j1] < e[j0]:
+                    raise ValueError(
+                        f"{where(int(slots[j1]))} field 'enroll_day': {e[j1]:g} is before "
+                        f"{e[j0]:g} of an earlier row ({where(int(slots[j0])).split(': ')[-1]})"
+                        "; rows are not in enrolment order and some enroll_day cells are "
+                        "blank: fill enroll_day or add a cohort column"
+                    )
+    return by, order
+
+
+def _warn_mixed_cohorts(
+    arms: Sequence[str], levels: np.ndarray, cohort: np.ndarray, where: Callable[[int], str]
+) -> None:
+    seen: dict[tuple[str, int], tuple[int, int]] = {}
+    warned: set[tuple[str, int]] = set()
+    for i, (a, c) in enumerate(zip(arms, cohort, strict=True)):
+        k = (a, int(c))
+        if k not in seen:
+            seen[k] = (int(levels[i]), i)
+        elif seen[k][0] != levels[i] and k not in warned:
+            warned.add(k)
+            warnings.warn(
+                f"{where(i)} field 'cohort': cohort {k[1]} of arm {a!r} is treated at levels "
+                f"{seen[k][0]} and {int(levels[i])} (first at "
+                f"{where(seen[k][1]).split(': ')[-1]}); a cohort is normally one dose: check "
+                "the cohort column",
+                UserWarning,
+                stacklevel=4,
+            )
 
 
 def _runs(arms: Sequence[str], levels: np.ndarray) -> np.ndarray:
