@@ -272,3 +272,13 @@ def test_recommend_text_shows_holds_and_pending_patients(tmp_path, capsys):
     assert main(["recommend", "--arm", "mono"]) == 0
     assert "not counted in full" not in capsys.readouterr().out
     assert proto.dlt_window_days == 21
+
+
+def test_unknown_status_survives_a_csv_round_trip(tmp_path):
+    """Written data (report's outcomes.csv, ``dlt --out``) read back with the same unknowns."""
+    out = bd.Outcomes.parse("1NNN 2N?N")
+    path = tmp_path / "o.csv"
+    out.to_csv_frame().to_csv(path, index=False)
+    back = bd.Outcomes.read_csv(path)
+    assert back.unknown() == out.unknown() == ("P005",)
+    assert back.to_frame()["dlt"].isna().tolist() == out.to_frame()["dlt"].isna().tolist()

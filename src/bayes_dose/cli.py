@@ -620,7 +620,7 @@ def _write_memo(
         files = rep.write(out)
     with steps("writing the data behind the memo (outcomes, comparison, shadow CSVs)"):
         files["outcomes"] = out / "outcomes.csv"
-        outcomes.to_frame().to_csv(files["outcomes"], index=False)
+        outcomes.to_csv_frame().to_csv(files["outcomes"], index=False)
         files["comparison"] = out / "comparison.csv"
         cmp.table().to_csv(files["comparison"], index=False)
         files["agreement"] = out / "agreement.csv"
@@ -673,9 +673,7 @@ def _cmd_dlt(args: argparse.Namespace) -> int:
         raise ValueError(f"protocol file {str(args.protocol)!r} not found")
     proto = Protocol.from_toml(args.protocol) if args.protocol is not None else bat6021()
     outcomes, audit = adjudicate_dlt(args.ae, args.subjects, proto, cutoff_day=args.cutoff_day)
-    frame = outcomes.to_frame()
-    # unknown DLT status is written as 'unknown' (a blank would not read back)
-    written = frame.assign(dlt=frame["dlt"].astype(object).where(frame["dlt"].notna(), "unknown"))
+    written = outcomes.to_csv_frame()  # unknown DLT status written as 'unknown'
     if args.out is not None:
         written.to_csv(args.out, index=False)
     if args.audit is not None:

@@ -494,6 +494,18 @@ class Outcomes:
         """A copy of the patient table (columns :data:`COLUMNS`)."""
         return self._frame.copy()
 
+    def to_csv_frame(self) -> pd.DataFrame:
+        """The patient table as written to CSV: an unknown DLT status is the text
+        ``unknown`` (a blank cell would not read back: the readers refuse blank DLTs).
+
+        Examples
+        --------
+        >>> Outcomes.parse("1N?").to_csv_frame()["dlt"].tolist()
+        [0, 'unknown']
+        """
+        frame = self.to_frame()
+        return frame.assign(dlt=frame["dlt"].astype(object).where(frame["dlt"].notna(), "unknown"))
+
     def __len__(self) -> int:
         return len(self._frame)
 
