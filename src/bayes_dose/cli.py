@@ -673,7 +673,8 @@ def _cmd_dlt(args: argparse.Namespace) -> int:
         raise ValueError(f"protocol file {str(args.protocol)!r} not found")
     proto = Protocol.from_toml(args.protocol) if args.protocol is not None else bat6021()
     outcomes, audit = adjudicate_dlt(args.ae, args.subjects, proto, cutoff_day=args.cutoff_day)
-    written = outcomes.to_csv_frame()  # unknown DLT status written as 'unknown'
+    frame = outcomes.to_frame()
+    written = outcomes.to_csv_frame()  # unknown DLT status written as "unknown"
     if args.out is not None:
         written.to_csv(args.out, index=False)
     if args.audit is not None:
