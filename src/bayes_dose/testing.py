@@ -77,7 +77,7 @@ not requested (mcmc=False)
 A reason template with a field ``explain`` does not supply is caught:
 
 >>> class Typo(bd.ThreePlusThree):
-...     own_reasons = bd.ThreePlusThree.own_reasons[:-1] + ("expand level {nxt} to 6",)
+...     own_reasons = (*bd.ThreePlusThree.own_reasons[:-1], "expand level {nxt} to 6")
 >>> bd.testing.check_design(Typo(4), only=["reasons"])
 Traceback (most recent call last):
 ...
@@ -378,11 +378,11 @@ def _check_spec(design: Design, given: Mapping[str, Sequence[Any]] | None = None
         p.name for p in sig.parameters.values()
         if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
     ]  # fmt: skip
+    lost = [k for k in ctor if k not in params]
+    if lost:
+        _fail(f"get_params() lacks constructor parameter(s) {lost}")
     if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
-        lost = [k for k in ctor if k not in params]
         extra = [k for k in params if k not in ctor]
-        if lost:
-            _fail(f"get_params() lacks constructor parameter(s) {lost}")
         if extra:
             _fail(f"get_params() holds {extra}, which {name}(...) does not accept")
     spec = design.spec()
