@@ -28,7 +28,8 @@ key                contract
                    enumeration ends within ``10 x n_doses`` cohorts
 ``uses_estimate``  ``uses_estimate = False``: ``decide(data, None)`` works and equals
                    ``decide(data, design.estimate(data))``
-``exact``          on a short horizon (``max_n`` = first cohort + two cohorts), exact
+``exact``          on a short horizon (``max_n`` = first cohort + two cohorts, at least 6;
+                   a self-limiting design without ``max_n``: its full horizon), exact
                    enumeration (:func:`~bayes_dose.exact_operating_characteristics`, and
                    :func:`~bayes_dose.dose_paths` to 1e-9) agrees with
                    :func:`~bayes_dose.simulate` of 2,000 trials: every P(select level)
@@ -346,9 +347,10 @@ def _fail(msg: str) -> None:
 
 
 def _short_horizon(design: Design) -> tuple[Design | None, str]:
-    """The design capped at first cohort + two cohorts (or itself when self-limiting)."""
+    """The design capped at first cohort + two cohorts, at least 6 patients (or itself
+    when self-limiting)."""
     params = design.get_params()
-    horizon = design.first_cohort_size() + 2 * design.cohort_size
+    horizon = max(design.first_cohort_size() + 2 * design.cohort_size, 6)
     if "max_n" in params:
         cap = horizon if design.max_n is None else min(design.max_n, horizon)
         return design.replace(max_n=cap), f"max_n = {cap}"
@@ -568,14 +570,15 @@ def _check_stop(design: Design, st: _States, arm: str | None) -> str:
     own, why = _fit_input(design, arm)
     if own is None:
         return f"decisions of {st.batch.n_trials} states; fits skipped: {why}"
-    stopped = [i for i in range(len(st.trials)) if dec.stop[i] and st.reachable[i]]
-    n_fits = 0
-    for i in stopped[:2]:
-        fit = design.fit(_outcomes(st.trials[i], own, st.window))
-        n_fits += 1
+    stopped = [st.trials[i] for i in range(len(st.trials)) if dec.stop[i] and st.reachable[i]]
+    if not stopped:  # no walk stopped within its cohorts: walk one on until it stops
+        ends = _walk_to_stop(design, st)
+        stopped = [] if ends is None else [ends]
+    for cohorts in stopped[:2]:
+        fit = design.fit(_outcomes(cohorts, own, st.window))
         if not fit.stop or fit.next_dose is not None or fit.cohort_size is not None:
             _fail(
-                f"fit on {_label(st.trials[i])} (a stopped state): stop={fit.stop}, "
+                f"fit on {_label(cohorts)} (a stopped state): stop={fit.stop}, "
                 f"next_dose={fit.next_dose}, cohort_size={fit.cohort_size}"
             )
     going = [i for i in range(len(st.trials)) if not dec.stop[i] and st.trials[i]]
@@ -594,14 +597,34 @@ def _check_stop(design: Design, st: _States, arm: str | None) -> str:
                          _outcomes(st.trials[i], own, None, extra=pending, pending=True)))  # fmt: skip
     for what, out in held:
         fit = design.fit(out)
-        n_fits += 1
         if not fit.hold or fit.next_dose is not None or fit.cohort_size is not None or fit.stop:
             _fail(
                 f"fit on {what}: hold={fit.hold}, next_dose={fit.next_dose}, "
                 f"cohort_size={fit.cohort_size}, stop={fit.stop} (a held fit has no next dose "
                 "and does not stop)"
             )
-    return f"decisions of {st.batch.n_trials} states, {n_fits} fits (stopped and held)"
+    return (
+        f"decisions of {st.batch.n_trials} states; fits: {len(stopped[:2])} stopped, "
+        f"{len(held)} held"
+    )
+
+
+def _walk_to_stop(design: Design, st: _States, limit: int = 60) -> tuple[_Cohort, ...] | None:
+    """A trial walked from the longest walked state until the design stops (None if it
+    does not within ``limit`` cohorts)."""
+    rng = np.random.default_rng(7)
+    walked = [t for i, t in enumerate(st.trials) if st.reachable[i]]
+    cohorts = max(walked, key=lambda t: sum(len(c.dlt) for c in t))
+    D = design.n_doses
+    for _ in range(limit):
+        dec = design.decide(_batch([cohorts], D, st.window))
+        if bool(dec.stop[0]):
+            return cohorts
+        nxt, size = int(dec.next_dose[0]), int(dec.cohort_size[0])
+        if not 0 <= nxt < D or size < 1:
+            return None  # judged by the decision checks
+        cohorts = (*cohorts, _cohort(rng, nxt, size, 0.3, st.window))
+    return None
 
 
 def _explain_fields_ok(text: Any, where: str, reached: bool) -> None:
