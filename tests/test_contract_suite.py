@@ -177,6 +177,20 @@ def test_spec_contract_catches_a_parameter_lost_by_get_params_or_spec():
     assert "replace(label_color=2) builds a design, but its spec() is unchanged" in str(err.value)
 
 
+class MutatesWhenUsed(bd.BOIN):
+    """Bug: decide changes a parameter (the design is no longer what its spec said)."""
+
+    def decide(self, data, estimate=None):
+        self.elimination_cutoff = 0.9
+        return super().decide(data, estimate)
+
+
+def test_spec_contract_catches_a_design_that_changes_when_used():
+    with broken("spec") as err:
+        check_design(MutatesWhenUsed(target=0.3, n_doses=4, max_n=12), only=["spec", "vectorised"])
+    assert "spec() changed while the design was used" in str(err.value)
+
+
 class GoesOnWhenStopped(bd.ThreePlusThree):
     """Bug: a stopped trial still names a next dose."""
 

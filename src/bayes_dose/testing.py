@@ -13,7 +13,8 @@ key                contract
                    trial alone
 ``spec``           ``design.replace() == design``; ``type(d)(**d.get_params()) == d``;
                    ``get_params`` names every constructor parameter; ``spec()`` is JSON and
-                   stable; changing any one parameter with ``replace`` changes the spec
+                   stable (also after the design was used); changing any one parameter
+                   with ``replace`` changes the spec
 ``stop``           a stopped trial has no next dose (``next_dose = -1``, ``cohort_size = 0``;
                    a stopped or held ``Fit``: ``next_dose`` and ``cohort_size`` None), a
                    running one has a dose and a cohort
@@ -1026,6 +1027,10 @@ def check_design(
         "exact": lambda: _check_exact(design, *sims()),
         "mcmc": lambda: _check_mcmc(design, states(), _mcmc_engines(mcmc)),
     }
+    try:
+        spec_before = json.dumps(design.spec(), sort_keys=True)
+    except Exception:  # the 'spec' contract reports it
+        spec_before = None
     for key in keys:
         if key == "mcmc" and mcmc is False:
             skipped[key] = "not requested (mcmc=False)"
@@ -1039,6 +1044,10 @@ def check_design(
             broken.append((key, str(err), err))
         except Exception as err:  # a design raising inside a contract breaks it
             broken.append((key, f"raised {type(err).__name__}: {err}", err))
+    if "spec" in checked and spec_before != json.dumps(design.spec(), sort_keys=True):
+        checked.remove("spec")
+        msg = "spec() changed while the design was used (decide / select / fit)"
+        broken.append(("spec", msg, _Broken(msg)))
     if broken:
         text = "\n".join(
             f"design contract {k!r} ({CONTRACTS[k]}) broken by {name}: {msg}" for k, msg, _ in broken
