@@ -1081,20 +1081,21 @@ def registered_designs() -> dict[str, DesignCase]:
     >>> sorted({type(c.design).__name__ for c in cases.values()})
     ['BLRM', 'BOIN', 'CRM', 'CombinationBLRM', 'ThreePlusThree']
     """
-    from . import examples, protocols
     from .designs import rules
     from .designs.blrm import BLRM
     from .designs.boin import BOIN
     from .designs.combo_blrm import CombinationBLRM
     from .designs.crm import CRM, crm_skeleton
     from .designs.three_plus_three import ThreePlusThree
+    from .examples import bat6021_outcomes
+    from .protocols import bat6021
 
-    proto = protocols.bat6021()
+    proto = bat6021()
     mono_mg = proto.arm("mono").doses_mg
     skel = crm_skeleton(0.25, 0.05, mtd_guess=3, n_doses=5)
     mono = BLRM(mono_mg, reference_dose=300)
     small = (5, 5, 15, 21)  # a coarse combination grid keeps the suite fast
-    mono_data = examples.bat6021_outcomes().arm("mono")
+    mono_data = bat6021_outcomes().arm("mono")
     tpt = {"alternatives": {"variant": ["escalation_only", "deescalation"]}}
     crm = {"alternatives": {"model": ["logistic", "empiric"], "method": ["mle", "bayes"],
                             "selection": ["posterior_mean", "plugin"]}}  # fmt: skip
