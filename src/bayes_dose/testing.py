@@ -139,6 +139,8 @@ _FRONTIER_GUARD = 200_000
 #: MCMC settings of the ``mcmc`` contract.
 MCMC_SETTINGS = {"draws": 1000, "tune": 1000, "chains": 2, "random_seed": 20261206}
 _BATCHES_PER_CHAIN = 10
+#: Dose-path nodes explained per reason code (``reasons`` contract).
+_NODES_PER_CODE = 20
 
 _UNFILLED = re.compile(r"\{[A-Za-z_]\w*(![rsa])?(:[^{}]*)?\}")
 _BAD_LEVEL = re.compile(r"\blevel (None|0|-\d+)\b")
@@ -278,11 +280,12 @@ def _states(design: Design, seed: int = 20261206, n_walks: int = 10, n_cohorts: 
             seen.setdefault(walks[i], True)
             still.append(i)
         running = still
-    for _ in range(n_deviating):
+    for j in range(n_deviating):
         k = int(rng.integers(1, 5))
+        rate = (0.0, 0.35, 0.8)[j % 3]
         cohorts = tuple(
             _cohort(rng, int(rng.integers(0, D)), int(rng.integers(1, design.cohort_size + 2)),
-                    0.35, window)
+                    rate, window)
             for _ in range(k)
         )  # fmt: skip
         seen.setdefault(cohorts, False)
@@ -637,7 +640,7 @@ def _explain_fields_ok(text: Any, where: str, reached: bool) -> None:
         _fail(f"{where}: {text!r} names a level that does not exist")
 
 
-def _check_reasons(design: Design, st: _States) -> str:
+def _check_reasons(design: Design, st: _States, paths: Any = None) -> str:
     batch, dec = st.batch, st.decision
     templates = design.reasons
     codes = set()
@@ -652,6 +655,26 @@ def _check_reasons(design: Design, st: _States) -> str:
         except (KeyError, IndexError, ValueError, AttributeError, TypeError) as err:
             _fail(f"{where}: explain raised {type(err).__name__}: {err}")
         _explain_fields_ok(text, where, reached=True)
+    tree = ""
+    if paths is not None:  # decisions of the short-horizon design's dose paths
+        d = paths.design
+        dec_p = Decision(np.where(paths.stop, NONE, paths.next_dose - 1), paths.cohort_size,
+                         paths.stop, paths.reason_code)  # fmt: skip
+        labels = None
+        reached = np.unique(paths.reason_code)
+        for r in reached:
+            for i in np.flatnonzero(paths.reason_code == r)[:_NODES_PER_CODE]:
+                if not 0 <= int(r) < len(d.reasons):
+                    _fail(f"dose path node {i}: reason code {int(r)} outside 0..{len(d.reasons) - 1}")
+                where = f"dose path node {i}, reason {int(r)} {d.reasons[int(r)]!r}"
+                try:
+                    text = d.explain(paths.state, dec_p, int(i))
+                except (KeyError, IndexError, ValueError, AttributeError, TypeError) as err:
+                    labels = labels or paths.labels()
+                    _fail(f"{where} ({labels[i]}): explain raised {type(err).__name__}: {err}")
+                _explain_fields_ok(text, where, reached=True)
+        codes |= {int(r) for r in reached}
+        tree = f" (states and {paths.n_nodes} dose-path nodes)"
     # every template, on a treated state, both as a stop and as a next dose
     some = [i for i, t in enumerate(st.trials) if t and st.reachable[i]] or [
         i for i, t in enumerate(st.trials) if t
@@ -670,7 +693,7 @@ def _check_reasons(design: Design, st: _States) -> str:
             except (KeyError, IndexError, ValueError, AttributeError, TypeError) as err:
                 _fail(f"{where}: explain raised {type(err).__name__}: {err}")
             _explain_fields_ok(text, where, reached=False)
-    return f"{len(templates)} templates; {len(codes)} codes reached"
+    return f"{len(templates)} templates; {len(codes)} codes reached{tree}"
 
 
 def _scope(design: Design) -> str:
@@ -709,10 +732,12 @@ def _check_selection(design: Design, st: _States, sims: Any) -> str:
     _check_selected(design, data.n, sel.dose[idx], lambda i: f"state {_label(st.trials[idx[i]])}", scope)
     note = f"scope {scope!r}: {len(idx)} walked states"
     if sims is not None:
-        n = sims["n"].values[0, 0]
-        selected = sims["selected"].values[0, 0].astype(np.int64) - 1
-        _check_selected(design, n, selected, lambda i: f"simulated trial {i}", scope)
-        note += f", {len(selected)} simulated trials"
+        for si, scen in enumerate(sims["scenario"].values):
+            n = sims["n"].values[0, si]
+            selected = sims["selected"].values[0, si].astype(np.int64) - 1
+            _check_selected(design, n, selected, lambda i, s=scen: f"simulated trial {i} ({s})",
+                            scope)  # fmt: skip
+        note += f", {sims.sizes['trial']} simulated trials x {sims.sizes['scenario']} curves"
     return note
 
 
@@ -810,57 +835,79 @@ class _Skip(Exception):
     """A contract does not apply (the message says why)."""
 
 
-def _simulate_short(design: Design) -> tuple[Any, Design, np.ndarray, str]:
+def _scenarios(n_doses: int) -> dict[str, np.ndarray]:
+    """True DLT curves of the ``exact`` contract: rising through the usual targets, and
+    toxic from the first level (so stopping rules fire)."""
+    return {
+        "rising": np.round(np.linspace(0.05, 0.5, n_doses), 4),
+        "toxic": np.round(np.linspace(0.35, 0.8, n_doses), 4),
+    }
+
+
+def _simulate_short(design: Design) -> tuple[Any, Design, str]:
     capped, how = _short_horizon(design)
     if capped is None:
         raise _Skip(how)
     if design.requires_other_arms:
         raise _Skip("requires_other_arms: simulation refuses a design whose decisions need "
                     "another arm's data")  # fmt: skip
-    D = design.n_doses
-    p = np.round(np.linspace(0.05, 0.5, D), 4)
-    sims = simulate({"design": capped}, p, n_trials=N_SIM_TRIALS, seed=20261206, progress=False)
-    return sims, capped, p, how
+    sims = simulate(
+        {"design": capped}, scenarios=_scenarios(design.n_doses), n_trials=N_SIM_TRIALS,
+        seed=20261206, progress=False,
+    )  # fmt: skip
+    return sims, capped, how
 
 
-def _check_exact(design: Design, sims: Any, capped: Design, p: np.ndarray, how: str) -> str:
+def _paths(capped: Design) -> Any:
+    """Every dose path of the short-horizon design."""
+    return dose_paths(capped, cohort_sizes=None, max_cohorts=SELF_LIMIT_COHORTS * capped.n_doses)
+
+
+def _check_exact(design: Design, sims: Any, capped: Design, how: str, paths: Any) -> str:
     D = design.n_doses
-    oc = exact_operating_characteristics(capped, p, max_cohorts=SELF_LIMIT_COHORTS * D)
-    paths = dose_paths(capped, cohort_sizes=None, max_cohorts=SELF_LIMIT_COHORTS * D)
-    tree = paths.probabilities(p)
-    for what, a, b in (
-        ("P(select)", tree.p_select, oc.p_select), ("P(no MTD)", tree.p_no_mtd, oc.p_no_mtd),
-        ("E[n per level]", tree.expected_n_per_dose, oc.expected_n_per_dose),
-    ):  # fmt: skip
-        if not np.allclose(a, b, rtol=0, atol=1e-9):
-            _fail(f"dose_paths and exact_operating_characteristics disagree on {what}: {a} vs {b}")
     N = N_SIM_TRIALS
-    selected = sims["selected"].values[0, 0].astype(np.int64)  # 1-based, 0 = none
-    sim_sel = np.bincount(selected, minlength=D + 1) / N
-    exact_sel = np.concatenate([[oc.p_no_mtd], oc.p_select])
-    se = np.sqrt(exact_sel * (1 - exact_sel) / N)
-    tol = SIM_SE * se + 1.0 / N
-    bad = np.abs(sim_sel - exact_sel) > tol
-    if bad.any():
-        k = int(np.argmax(bad))
-        what = "P(no MTD)" if k == 0 else f"P(select level {k})"
-        _fail(
-            f"on a short horizon ({how}), true DLT {p.tolist()}: {what} is {exact_sel[k]:.4f} "
-            f"exactly but {sim_sel[k]:.4f} in {N} simulated trials (tolerance {tol[k]:.4f} = "
-            f"{SIM_SE:g} SE + 1/{N})"
-        )
-    n = sims["n"].values[0, 0].astype(float)
-    mean, sd = n.mean(axis=0), n.std(axis=0, ddof=1)
-    tol_n = SIM_SE * sd / np.sqrt(N) + 1.0 / N
-    bad = np.abs(mean - oc.expected_n_per_dose) > tol_n
-    if bad.any():
-        k = int(np.argmax(bad))
-        _fail(
-            f"on a short horizon ({how}): E[patients at level {k + 1}] is "
-            f"{oc.expected_n_per_dose[k]:.4f} exactly but {mean[k]:.4f} simulated (tolerance "
-            f"{tol_n[k]:.4f})"
-        )
-    return f"{how}; {oc.n_states} terminal states, {paths.n_nodes} path nodes, {N} trials"
+    states = []
+    for si, (scen, p) in enumerate(_scenarios(D).items()):
+        oc = exact_operating_characteristics(capped, p, max_cohorts=SELF_LIMIT_COHORTS * D)
+        states.append(oc.n_states)
+        tree = paths.probabilities(p)
+        for what, a, b in (
+            ("P(select)", tree.p_select, oc.p_select), ("P(no MTD)", tree.p_no_mtd, oc.p_no_mtd),
+            ("E[n per level]", tree.expected_n_per_dose, oc.expected_n_per_dose),
+        ):  # fmt: skip
+            if not np.allclose(a, b, rtol=0, atol=1e-9):
+                _fail(
+                    f"{scen} curve {p.tolist()}: dose_paths and "
+                    f"exact_operating_characteristics disagree on {what}: {a} vs {b}"
+                )
+        where = f"on a short horizon ({how}), {scen} true DLT curve {p.tolist()}"
+        selected = sims["selected"].values[0, si].astype(np.int64)  # 1-based, 0 = none
+        sim_sel = np.bincount(selected, minlength=D + 1) / N
+        exact_sel = np.concatenate([[oc.p_no_mtd], oc.p_select])
+        tol = SIM_SE * np.sqrt(exact_sel * (1 - exact_sel) / N) + 1.0 / N
+        bad = np.abs(sim_sel - exact_sel) > tol
+        if bad.any():
+            k = int(np.argmax(bad))
+            what = "P(no MTD)" if k == 0 else f"P(select level {k})"
+            _fail(
+                f"{where}: {what} is {exact_sel[k]:.4f} exactly but {sim_sel[k]:.4f} in {N} "
+                f"simulated trials (tolerance {tol[k]:.4f} = {SIM_SE:g} SE + 1/{N})"
+            )
+        n = sims["n"].values[0, si].astype(float)
+        mean, sd = n.mean(axis=0), n.std(axis=0, ddof=1)
+        tol_n = SIM_SE * sd / np.sqrt(N) + 1.0 / N
+        bad = np.abs(mean - oc.expected_n_per_dose) > tol_n
+        if bad.any():
+            k = int(np.argmax(bad))
+            _fail(
+                f"{where}: E[patients at level {k + 1}] is {oc.expected_n_per_dose[k]:.4f} "
+                f"exactly but {mean[k]:.4f} simulated (tolerance {tol_n[k]:.4f} = {SIM_SE:g} SE "
+                f"+ 1/{N})"
+            )
+    return (
+        f"{how}; 2 curves; {'/'.join(map(str, states))} terminal states, {paths.n_nodes} path "
+        f"nodes, {N} trials each"
+    )
 
 
 class _Probe:
@@ -1008,6 +1055,17 @@ def check_design(
             raise cache["sims"]
         return cache["sims"]
 
+    def paths() -> Any:
+        if "paths" not in cache:
+            cache["paths"] = _paths(sims()[1])
+        return cache["paths"]
+
+    def paths_or_none() -> Any:
+        try:
+            return paths()
+        except _Skip:
+            return None
+
     def sims_or_none() -> Any:
         try:
             return sims()[0]
@@ -1018,13 +1076,13 @@ def check_design(
         "spec": lambda: _check_spec(design, alternatives),
         "vectorised": lambda: _check_vectorised(design, states()),
         "stop": lambda: _check_stop(design, states(), arm),
-        "reasons": lambda: _check_reasons(design, states()),
+        "reasons": lambda: _check_reasons(design, states(), paths_or_none()),
         "selection": lambda: _check_selection(design, states(), sims_or_none()),
         "fit": lambda: _check_fit(design, states(), arm),
         "last_cohort": lambda: _check_last_cohort(design, states()),
         "self_limiting": lambda: _check_self_limiting(design),
         "uses_estimate": lambda: _check_uses_estimate(design, states()),
-        "exact": lambda: _check_exact(design, *sims()),
+        "exact": lambda: _check_exact(design, *sims(), paths()),
         "mcmc": lambda: _check_mcmc(design, states(), _mcmc_engines(mcmc)),
     }
     try:
