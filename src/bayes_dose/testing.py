@@ -18,9 +18,10 @@ key                contract
 ``stop``           a stopped trial has no next dose (``next_dose = -1``, ``cohort_size = 0``;
                    a stopped or held ``Fit``: ``next_dose`` and ``cohort_size`` None), a
                    running one has a dose and a cohort
-``reasons``        every reason code reached formats into a sentence (no unfilled field, no
-                   level 0 / None), and so does every template of ``design.reasons`` with the
-                   fields ``Design.explain`` supplies
+``reasons``        every reason code reached (on the states, and on the dose paths of the
+                   short-horizon design below) formats into a sentence (no unfilled field,
+                   no level 0 / None), and so does every template of ``design.reasons``
+                   with the fields ``Design.explain`` supplies
 ``selection``      the selected dose was given to patients (see *Selection* below)
 ``fit``            ``fit(outcomes)`` recommends what ``decide`` decides on the same patients
 ``last_cohort``    ``uses_last_cohort = False``: decisions and selections do not change when
@@ -33,9 +34,9 @@ key                contract
                    a self-limiting design without ``max_n``: its full horizon), exact
                    enumeration (:func:`~bayes_dose.exact_operating_characteristics`, and
                    :func:`~bayes_dose.dose_paths` to 1e-9) agrees with
-                   :func:`~bayes_dose.simulate` of 2,000 trials: every P(select level)
-                   (and P(no MTD)) and expected patients per level within 4 Monte Carlo SE
-                   plus 1/2,000
+                   :func:`~bayes_dose.simulate` of 2,000 trials on a rising and a toxic
+                   true curve: every P(select level) (and P(no MTD)) and expected patients
+                   per level within 4 Monte Carlo SE plus 1/2,000
 ``mcmc``           (``mcmc=True`` only) each MCMC engine's posterior mean DLT probability per
                    dose is within max(0.01, 3 MC SE) of the grid engine's on small data
                    (MC SE by batch means over 10 batches per chain)
