@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,6 +41,16 @@ def test_registered_design_keeps_every_contract(name):
         assert "requires_other_arms" in report.skipped["fit"]
     else:
         assert {"exact", "fit"} <= set(report.checked)
+
+
+def test_designs_of_the_bundled_spec_keep_every_contract():
+    """The designs users run (the demo's TOML spec), the combination BLRM on a coarse grid."""
+    spec = Path(bd.__file__).parent / "data" / "bat6021_designs.toml"
+    for arm, designs in bd.io.load_designs(spec).items():
+        for design in designs.values():
+            if isinstance(design, bd.CombinationBLRM):
+                design = design.replace(grid=(5, 5, 15, 21))
+            check_design(design, arm=arm)
 
 
 def test_every_design_class_of_the_package_is_registered():

@@ -36,7 +36,8 @@ key                contract
                    :func:`~bayes_dose.dose_paths` to 1e-9) agrees with
                    :func:`~bayes_dose.simulate` of 2,000 trials on a rising and a toxic
                    true curve: every P(select level) (and P(no MTD)) and expected patients
-                   per level within 4 Monte Carlo SE plus 1/2,000
+                   per level within 4 Monte Carlo SE plus 1/2,000 (SEs from the exact
+                   distribution: binomial for selections, the dose-path leaves for patients)
 ``mcmc``           (``mcmc=True`` only) each MCMC engine's posterior mean DLT probability per
                    dose is within max(0.01, 3 MC SE) of the grid engine's on small data
                    (MC SE by batch means over 10 batches per chain)
@@ -107,7 +108,7 @@ import pandas as pd
 from .designs.base import Design
 from .designs.rules import MaxPatients, StoppingRule
 from .designs.state import NONE, Decision, DoseData, Selection
-from .exact import exact_operating_characteristics, expand_frontier
+from .exact import binom_pmf, exact_operating_characteristics, expand_frontier
 from .inference.engines import engines
 from .inference.mcmc import SETTINGS, MCMCWarning
 from .outcomes import Outcomes
@@ -864,6 +865,22 @@ def _paths(capped: Design) -> Any:
     return dose_paths(capped, cohort_sizes=None, max_cohorts=SELF_LIMIT_COHORTS * capped.n_doses)
 
 
+def _exact_var_n(paths: Any, p: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Exact variance of the patients per level at the end of a trial, from the leaves of
+    the full dose-path tree (the SE of a simulated mean is ``sqrt(var / N)``)."""
+    step = np.ones(paths.n_nodes)
+    kids = paths.parent >= 0
+    step[kids] = binom_pmf(paths.cohort_dlt[kids], paths.cohort_n[kids],
+                           p[paths.cohort_dose[kids] - 1])  # fmt: skip
+    prob = step.copy()
+    for d in range(1, int(paths.depth.max()) + 1):  # parents are one level up
+        at = paths.depth == d
+        prob[at] = prob[paths.parent[at]] * step[at]
+    leaf = paths.is_leaf
+    n = paths.state.n[leaf].astype(float)
+    return np.maximum(prob[leaf] @ n**2 - mean**2, 0.0)
+
+
 def _check_exact(design: Design, sims: Any, capped: Design, how: str, paths: Any) -> str:
     D = design.n_doses
     N = N_SIM_TRIALS
@@ -895,8 +912,9 @@ def _check_exact(design: Design, sims: Any, capped: Design, how: str, paths: Any
                 f"simulated trials (tolerance {tol[k]:.4f} = {SIM_SE:g} SE + 1/{N})"
             )
         n = sims["n"].values[0, si].astype(float)
-        mean, sd = n.mean(axis=0), n.std(axis=0, ddof=1)
-        tol_n = SIM_SE * sd / np.sqrt(N) + 1.0 / N
+        mean = n.mean(axis=0)
+        var = _exact_var_n(paths, p, oc.expected_n_per_dose)
+        tol_n = SIM_SE * np.sqrt(var / N) + 1.0 / N
         bad = np.abs(mean - oc.expected_n_per_dose) > tol_n
         if bad.any():
             k = int(np.argmax(bad))
