@@ -325,6 +325,20 @@ def test_fit_contract_catches_a_fit_that_disagrees_with_decide():
         check_design(FitOneUp(5), only=["fit"])
 
 
+class ClaimsToNeedMono(bd.BOIN):
+    """Bug: says it needs another arm's data but names none (and simulates happily)."""
+
+    requires_other_arms = True
+
+
+def test_other_arms_contract_catches_an_inconsistent_declaration():
+    with broken("other_arms") as err:
+        check_design(ClaimsToNeedMono(target=0.3, n_doses=4, max_n=12), only=["other_arms"])
+    assert "borrows_from names no arm" in str(err.value)
+    report = check_design(CASES["combo BLRM needs mono arm"].design, only=["other_arms"])
+    assert "refuse" in report.notes["other_arms"]
+
+
 def test_every_broken_contract_is_named_in_one_error():
     with pytest.raises(AssertionError) as err:
         check_design(ReadsLastCohort(target=0.3, n_doses=4, max_n=12), only=["last_cohort", "exact", "spec"])

@@ -38,6 +38,9 @@ key                contract
                    true curve: every P(select level) (and P(no MTD)) and expected patients
                    per level within 4 Monte Carlo SE plus 1/2,000 (SEs from the exact
                    distribution: binomial for selections, the dose-path leaves for patients)
+``other_arms``     ``compare`` fits the design on every arm's data exactly when it
+                   ``borrows_from`` another arm; with ``requires_other_arms`` (it borrows
+                   and holds no such data) ``simulate`` and ``dose_paths`` refuse it
 ``mcmc``           (``mcmc=True`` only) each MCMC engine's posterior mean DLT probability per
                    dose is within max(0.01, 3 MC SE) of the grid engine's on small data
                    (MC SE by batch means over 10 batches per chain)
@@ -129,6 +132,7 @@ CONTRACTS: dict[str, str] = {
     "self_limiting": "self_limiting is honest",
     "uses_estimate": "uses_estimate is honest",
     "exact": "exact enumeration agrees with simulation",
+    "other_arms": "reading other arms is declared consistently",
     "mcmc": "MCMC engines agree with the grid engine",
 }
 
@@ -929,6 +933,29 @@ def _check_exact(design: Design, sims: Any, capped: Design, how: str, paths: Any
     )
 
 
+def _check_other_arms(design: Design) -> str:
+    from .compare import reads_all_arms
+
+    borrows = tuple(design.borrows_from)
+    if reads_all_arms(design) != bool(borrows):
+        _fail(f"compare.reads_all_arms is {reads_all_arms(design)} but borrows_from is {borrows}")
+    if design.requires_other_arms and not borrows:
+        _fail("requires_other_arms is True but borrows_from names no arm")
+    if not design.requires_other_arms:
+        return f"borrows_from {borrows}; counts of the design's own arm suffice"
+    for what, run in (
+        ("simulate", lambda: simulate({"d": design}, [0.2] * design.n_doses, n_trials=1,
+                                      max_n=3, progress=False)),
+        ("dose_paths", lambda: dose_paths(design, cohort_sizes=[1])),
+    ):  # fmt: skip
+        try:
+            run()
+        except ValueError:
+            continue
+        _fail(f"requires_other_arms is True, but {what} runs on counts that lack the other arm")
+    return f"borrows_from {borrows}; simulate and dose_paths refuse the design"
+
+
 class _Probe:
     """An engine that records the model and options a design passes, then delegates."""
 
@@ -1102,6 +1129,7 @@ def check_design(
         "self_limiting": lambda: _check_self_limiting(design),
         "uses_estimate": lambda: _check_uses_estimate(design, states()),
         "exact": lambda: _check_exact(design, *sims(), paths()),
+        "other_arms": lambda: _check_other_arms(design),
         "mcmc": lambda: _check_mcmc(design, states(), _mcmc_engines(mcmc)),
     }
     try:
