@@ -45,9 +45,9 @@ _LAZY = {
     "simulate": ".simulate",
     "Engine": ".inference.engines", "engines": ".inference.engines",
     "overdose_risk_planned": ".metrics",
-    "ada": ".ada", "listings": ".listings", "pk": ".pk",
+    "ada": ".ada", "listings": ".listings", "pk": ".pk", "testing": ".testing",
 }  # fmt: skip
-_MODULES = {"examples", "io", "protocols", "scenarios", "rules", "ada", "listings", "pk"}
+_MODULES = {"examples", "io", "protocols", "scenarios", "rules", "ada", "listings", "pk", "testing"}
 
 
 def __getattr__(name: str) -> Any:
@@ -128,4 +128,4 @@ __all__ = [
     "simulate",
 ]  # fmt: skip
 __all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "Engine", "NormalPrior", "engines"]
-__all__ += ["ada", "listings", "pk"]
+__all__ += ["ada", "listings", "pk", "testing"]

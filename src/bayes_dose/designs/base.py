@@ -89,6 +89,10 @@ class Design(ABC):
     self_limiting: ClassVar[bool] = False
     #: Whether the rule reads an Estimate (rule-based designs skip estimation in ``decide``).
     uses_estimate: ClassVar[bool] = True
+    #: Which levels ``select`` may return: ``"treated"`` (a level given to patients),
+    #: ``"tried_range"`` (any level up to the highest level tried, e.g. a skipped one) or
+    #: ``"any"``; checked by the design contract suite (:mod:`bayes_dose.testing`).
+    selection_scope: ClassVar[str] = "treated"
 
     def __init__(
         self,

@@ -129,6 +129,13 @@ class EWOCDesign(Design):
         )
         return super().reasons[: -len(own)] + own if own else super().reasons
 
+    @property
+    def selection_scope(self) -> str:  # type: ignore[override]
+        """``"treated"`` with no-skip from level 1, else ``"tried_range"``: the MTD is chosen
+        among eligible levels up to the highest tried, which may then include a skipped
+        level or one below the start."""
+        return "treated" if self.no_skip and self.start_level == 1 else "tried_range"
+
     # -- the rule --------------------------------------------------------------------
     def _limit(self, data: DoseData) -> np.ndarray:
         """Allowed doses under the escalation limit, shape (T, D)."""

@@ -164,6 +164,8 @@ class CRM(Design):
     """
 
     label = "CRM"
+    #: dfcrm's MTD is the level closest to target on the final curve, treated or not.
+    selection_scope = "any"
     own_reasons = (
         "estimated DLT probability closest to target {target} at level {next}",
         "estimated DLT probability closest to target {target} above level {next}; capped at "

@@ -117,6 +117,13 @@ class ThreePlusThree(Design):
             p.pop("mtd_rule", None)
         return p
 
+    @property
+    def selection_scope(self) -> str:  # type: ignore[override]
+        """``"tried_range"`` for ``"escalation_only"`` starting above level 1 (the MTD, the
+        level below the lowest with 2+ DLTs, is then untreated when that is the start
+        level), else ``"treated"``."""
+        return "tried_range" if self.variant == "escalation_only" and self.start_level > 1 else "treated"
+
     # -- helpers ---------------------------------------------------------------------
     def _cap(self, data: DoseData) -> np.ndarray:
         """0-based lowest level with 2+ DLTs (``n_doses`` when none)."""
