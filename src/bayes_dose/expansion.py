@@ -638,7 +638,7 @@ def pp_design_search(
     --------
     >>> from bayes_dose.expansion import pp_design_search
     >>> t = pp_design_search(0.2, 0.45, n_max=20, alpha=0.1, beta=0.2, looks=(10, 15))
-    >>> t.iloc[0][["theta_t", "phi_l", "alpha", "power", "en0"]].round(3).tolist()
+    >>> [round(float(t.iloc[0][c]), 3) for c in ("theta_t", "phi_l", "alpha", "power", "en0")]
     [0.9, 0.2, 0.068, 0.807, 12.336]
     """
     n_max = int(n_max)
