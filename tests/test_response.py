@@ -61,7 +61,7 @@ def test_best_overall_response_rules(case):
 def test_excluded_records_are_listed_with_reason():
     b = response.best_overall_response(visits("S", [43, 85, 127], ["PD", "PR", "PR"]))
     assert b.excluded["day"].tolist() == [85, 127]
-    assert b.excluded["line"].tolist() == [4, 5]
+    assert b.excluded["source_row"].tolist() == ["row 2", "row 3"]
     assert all("after progression on day 43" in r for r in b.excluded["reason"])
 
 
@@ -78,11 +78,11 @@ def test_confirmation_parameters_and_best_change():
 @pytest.mark.parametrize(
     ("col", "value", "match"),
     [
-        ("response", "VGPR", r"line 3, field 'response'.*unknown RECIST category 'VGPR'"),
-        ("response", "", r"line 3, field 'response'.*blank overall response.*NE"),
-        ("sum_diameters", -4, r"line 3, field 'sum_diameters'.*non-negative"),
-        ("day", 43.5, r"line 3, field 'day'.*whole number"),
-        ("dose_mg", "abc", r"line 3, field 'dose_mg'"),
+        ("response", "VGPR", r"row 1 \(subject 'S'\) field 'response'.*unknown RECIST category 'VGPR'"),
+        ("response", "", r"row 1 \(subject 'S'\) field 'response'.*blank overall response.*NE"),
+        ("sum_diameters", -4, r"row 1 \(subject 'S'\) field 'sum_diameters'.*non-negative"),
+        ("day", 43.5, r"row 1 \(subject 'S'\) field 'day'.*whole number"),
+        ("dose_mg", "abc", r"row 1 \(subject 'S'\) field 'dose_mg'"),
     ],
 )
 def test_bad_rows_name_line_and_field(col, value, match):
@@ -96,10 +96,10 @@ def test_bad_rows_name_line_and_field(col, value, match):
 def test_other_bad_inputs():
     v = visits("S", [43, 85], ["PR", "PR"])
     v.loc[0, "response"] = "SD"
-    with pytest.raises(ValueError, match=r"line 2, field 'response'.*baseline rows"):
+    with pytest.raises(ValueError, match=r"row 0 \(subject 'S'\) field 'response'.*baseline rows"):
         response.validate_responses(v)
     v = visits("S", [43, 43], ["PR", "PR"])
-    with pytest.raises(ValueError, match=r"line 4, field 'day'.*two assessments"):
+    with pytest.raises(ValueError, match=r"row 2 \(subject 'S'\) field 'day'.*two assessments"):
         response.validate_responses(v)
     v = visits("S", [43, 85], ["PR", "PR"])
     v.loc[2, "dose_mg"] = 300.0
@@ -113,11 +113,36 @@ def test_reader_csv_names_file_line_field(tmp_path):
     raw = pd.read_csv(ROOT / "src/bayes_dose/data/bat6021_response.csv", dtype=str,
                       keep_default_na=False)  # fmt: skip
     i = int(np.nonzero(raw["ADY"].astype(int).to_numpy() > 1)[0][0])
-    raw.loc[i, "OVRLRESP"] = "iCPD"
+    bad = raw.copy()
+    bad.loc[i, "OVRLRESP"] = "iCPD"
     p = tmp_path / "resp.csv"
-    raw.to_csv(p, index=False)
-    with pytest.raises(ValueError, match=rf"resp.csv line {i + 2}, field 'response'.*unknown RECIST category 'iCPD'"):
+    bad.to_csv(p, index=False)
+    sid = raw.USUBJID[i]
+    with pytest.raises(ValueError, match=rf"line {i + 2} \(USUBJID='{sid}'\) field 'OVRLRESP': 'iCPD' is not one of CR"):
         response.read_response_listing(p)
+    # record checks name the listing's line and field too
+    bad = raw.copy()
+    bad.loc[i, "OVRLRESP"] = ""
+    bad.to_csv(p, index=False)
+    with pytest.raises(ValueError, match=rf"line {i + 2} \(subject '{sid}'\) field 'OVRLRESP': blank overall"):
+        response.read_response_listing(p)
+    bad = raw.copy()
+    bad.loc[i, "SUMDIAM"] = "-3"
+    bad.to_csv(p, index=False)
+    with pytest.raises(ValueError, match=rf"line {i + 2} .* field 'SUMDIAM'"):
+        response.read_response_listing(p)
+    # SAS transport gives the same frame
+    pyreadstat = pytest.importorskip("pyreadstat")
+    xpt = tmp_path / "resp.xpt"
+    num = pd.read_csv(ROOT / "src/bayes_dose/data/bat6021_response.csv")
+    # pandas' XPORT reader decodes an exact 0 as 5.4e-79: keep day 0 out of this check
+    num["ADY"] = num["ADY"].where(num["ADY"] != 0, -1)
+    pyreadstat.write_xport(num, str(xpt), file_format_version=5)
+    num.to_csv(p, index=False)
+    got = response.read_response_listing(xpt)
+    assert got["source_row"].iat[0] == "observation 1"
+    pd.testing.assert_frame_equal(got.drop(columns="source_row"),
+                                  response.read_response_listing(p).drop(columns="source_row"))  # fmt: skip
 
 
 def test_clopper_pearson_matches_scipy():

@@ -22,7 +22,7 @@ The Bayesian hierarchical model across tumour cohorts is in :mod:`bayes_dose.bas
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -38,6 +38,7 @@ __all__ = [
     "CATEGORIES",
     "CONFIRMATION_RULE",
     "RESPONSE_COLUMNS",
+    "RESPONSE_SCHEMA",
     "HierarchicalFit",
     "best_overall_response",
     "bundled_response_listing",
@@ -66,6 +67,34 @@ LISTING_NAMES = {
 }  # fmt: skip
 #: the recognised RECIST 1.1 overall responses (upper case)
 CATEGORIES = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
+
+
+def _schema():
+    from .listings import Column, Schema
+
+    return Schema(
+        "tumour response",
+        (
+            Column("USUBJID", description="subject identifier (text)"),
+            Column("ARM", description="arm, e.g. mono / combo"),
+            Column("DOSE", "number", min=0, min_exclusive=True, aliases=("DOSEA",),
+                   description="BAT6021 dose (mg)"),
+            Column("COHORT", aliases=("TUMTYPE",),
+                   description="tumour type / expansion cohort ('escalation' in dose escalation)"),
+            Column("ADY", "integer", aliases=("STUDYDAY",),
+                   description="study day of the assessment (day 1 = first dose; <= 1: baseline)"),
+            Column("OVRLRESP", "category", nullable=True, allowed=CATEGORIES,
+                   aliases=("AVALC", "RSORRES"),
+                   description="RECIST 1.1 overall response; blank at baseline"),
+            Column("SUMDIAM", "number", nullable=True, min=0, aliases=("SOD",),
+                   description="sum of target-lesion diameters (mm); blank if not measured"),
+            Column("STUDYID", required=False, nullable=True, description="study"),
+        ),
+    )  # fmt: skip
+
+
+#: listing schema of a tumour-response listing (:mod:`bayes_dose.listings`)
+RESPONSE_SCHEMA = _schema()
 _ORDER = {"CR": 0, "PR": 1, "SD": 2, "PD": 3, "NE": 4}
 CONFIRMATION_RULE = (
     "RECIST 1.1 with confirmation: assessments after the first PD are not used; CR needs a "
@@ -78,23 +107,31 @@ CONFIRMATION_RULE = (
 
 # -- reading and validation ---------------------------------------------------------------
 def validate_responses(
-    frame: pd.DataFrame, *, first_dose_day: int = 1, line_offset: int = 2, source: str = "data"
+    frame: pd.DataFrame,
+    *,
+    first_dose_day: int = 1,
+    source: str = "data",
+    rows: Sequence[str] | None = None,
+    fields: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Validate a per-visit response frame with the canonical columns; returns a clean copy.
 
-    Errors name the line (``line_offset`` + row position: 2 for a CSV with a header) and
-    the field: missing columns, blank subject/day, a day that is not a whole number, an
-    unknown RECIST category, a response at baseline or a blank one after it, a negative or
-    non-numeric sum of diameters, two assessments of a subject on one day, a subject whose
-    arm, dose or cohort changes between rows.
+    Errors name the record (``rows[i]``; default ``"row i"``, the 0-based position) and the
+    field (``fields`` maps canonical to listing names for messages): missing columns,
+    blank subject/day, a day that is not a whole number, an unknown RECIST category, a
+    response at baseline or a blank one after it, a negative or non-numeric sum of
+    diameters, two assessments of a subject on one day, a subject whose arm, dose or
+    cohort changes between rows.  The result has a ``source_row`` column.
     """
     missing = [c for c in RESPONSE_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"{source}: missing column(s) {missing}; need {list(RESPONSE_COLUMNS)}")
     df = frame[list(RESPONSE_COLUMNS)].copy().reset_index(drop=True)
+    rows = [f"row {i}" for i in range(len(df))] if rows is None else list(rows)
+    fields = dict(fields or {})
 
     def where(i: int, col: str) -> str:
-        return f"{source} line {i + line_offset}, field {col!r}"
+        return f"{source}: {rows[i]} (subject {df.subject[i]!r}) field {fields.get(col, col)!r}"
 
     def blank(v) -> bool:
         return v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == ""
@@ -157,7 +194,7 @@ def validate_responses(
     df["dose_mg"] = np.asarray(dose, dtype=float)
     df["response"] = pd.array(resp, dtype="string")
     df["sum_diameters"] = np.asarray(sod, dtype=float)
-    df["line"] = np.arange(len(df)) + line_offset
+    df["source_row"] = rows
     dup = df.duplicated(["subject", "day"], keep="first")
     if dup.any():
         i = int(np.nonzero(dup.to_numpy())[0][0])
@@ -176,46 +213,45 @@ def validate_responses(
 
 
 def read_response_listing(
-    path_or_frame: str | Path | pd.DataFrame, *, first_dose_day: int = 1
+    source: str | Path | pd.DataFrame | None = None, *, first_dose_day: int = 1
 ) -> pd.DataFrame:
     """Read a tumour-response listing (CSV, SAS ``.xpt`` or a DataFrame) and validate it.
 
-    Listing columns ``USUBJID, ARM, DOSE, COHORT, ADY, OVRLRESP, SUMDIAM`` (or the
-    canonical names of :data:`RESPONSE_COLUMNS`); extra columns are ignored.  Errors name
-    the line and field (see :func:`validate_responses`).
+    Read with :func:`bayes_dose.listings.read_listing` against :data:`RESPONSE_SCHEMA`
+    (columns ``USUBJID, ARM, DOSE, COHORT, ADY, OVRLRESP, SUMDIAM``; an unknown RECIST
+    category, a non-integer day, a negative sum of diameters is a
+    :class:`~bayes_dose.listings.ListingError` naming the line and field), then the
+    record checks of :func:`validate_responses`.  Default: the bundled synthetic listing.
+    Returns the canonical columns of :data:`RESPONSE_COLUMNS` plus ``source_row``.
 
     Examples
     --------
     >>> from bayes_dose import response
-    >>> df = response.bundled_response_listing()
-    >>> sorted(df["arm"].unique())
-    ['combo', 'mono']
+    >>> df = response.read_response_listing()
+    >>> sorted(df["arm"].unique()), df["source_row"].iat[0]
+    (['combo', 'mono'], 'line 2')
     """
-    if isinstance(path_or_frame, pd.DataFrame):
-        raw, source, offset = path_or_frame, "data", 2
-    else:
-        p = Path(path_or_frame)
-        source = p.name
-        if not p.exists():
-            raise ValueError(f"{p}: no such file")
-        if p.suffix.lower() == ".xpt":
-            raw, offset = pd.read_sas(p, format="xport", encoding="utf-8"), 1
-        else:
-            raw, offset = pd.read_csv(p, dtype=str, keep_default_na=False), 2
-    raw = raw.rename(columns={c: LISTING_NAMES.get(str(c).upper(), c) for c in raw.columns})
-    return validate_responses(raw, first_dose_day=first_dose_day, line_offset=offset, source=source)
+    from .listings import read_listing
+
+    if source is None:
+        source = Path(str(resources.files("bayes_dose").joinpath("data/bat6021_response.csv")))
+    lst = read_listing(source, RESPONSE_SCHEMA)
+    canon = lst.rename(columns=LISTING_NAMES)
+    return validate_responses(
+        canon, first_dose_day=first_dose_day, source=RESPONSE_SCHEMA.name,
+        rows=list(lst["source_row"]), fields={v: k for k, v in LISTING_NAMES.items()},
+    )  # fmt: skip
 
 
 def bundled_response_listing() -> pd.DataFrame:
     """The bundled **synthetic** BAT6021 tumour-response listing, validated.
 
     Escalation subjects (same ids, arms and doses as :func:`bayes_dose.examples.bat6021_frame`)
-    and four combination expansion cohorts (tumour types, 20 subjects each) at 100 mg with
-    tislelizumab.  Made up by ``tools/make_bat6021_response.py`` (seeded); not trial data.
+    and four combination expansion cohorts (tumour types, >= 20 subjects each) at 100 mg
+    with tislelizumab.  Made up by ``tools/make_bat6021_response.py`` (seeded); column
+    ``STUDYID = SYNTHETIC-BAT6021``; not trial data.
     """
-    with resources.files("bayes_dose").joinpath("data/bat6021_response.csv").open("r") as fh:
-        raw = pd.read_csv(fh, dtype=str, keep_default_na=False)
-    return read_response_listing(raw.rename(columns=LISTING_NAMES))
+    return read_response_listing()
 
 
 # -- best overall response ----------------------------------------------------------------
@@ -226,7 +262,7 @@ class BOR:
     ``table``: one row per subject (``subject, arm, dose_mg, cohort, bor, bor_unconfirmed,
     confirmed, first_response_day, confirm_day, pd_day, last_day, n_assessments,
     baseline_sod, best_pct_change, reason``).  ``excluded``: every listing row not used for
-    the best response (``line, subject, day, response, reason``).  ``rule``: the sentence.
+    the best response (``source_row, subject, day, response, reason``).  ``rule``: the sentence.
     """
 
     table: pd.DataFrame
@@ -268,7 +304,7 @@ def best_overall_response(
     """
     if confirm_days < 0 or sd_min_days < 0:
         raise ValueError("confirm_days and sd_min_days must be >= 0")
-    if "line" in visits.columns and visits["response"].dtype == "string":
+    if "source_row" in visits.columns and visits["response"].dtype == "string":
         df = visits.copy()
     else:
         df = validate_responses(visits, first_dose_day=first_dose_day)
@@ -283,7 +319,7 @@ def best_overall_response(
                 baseline_sod = r.sum_diameters
         if len(base) > 1:
             for r in base.iloc[:-1].itertuples():
-                excl.append((r.line, subj, r.day, "", "earlier baseline row; the last one on or "
+                excl.append((r.source_row, subj, r.day, "", "earlier baseline row; the last one on or "
                              "before the first dose is the baseline"))  # fmt: skip
             baseline_sod = base.sum_diameters.iloc[-1]
         pd_rows = post[post.response == "PD"]
@@ -291,7 +327,7 @@ def best_overall_response(
         if pd_day is not None:
             after = post[post.day > pd_day]
             for r in after.itertuples():
-                excl.append((r.line, subj, r.day, str(r.response),
+                excl.append((r.source_row, subj, r.day, str(r.response),
                              f"after progression on day {pd_day} (best response is taken up "
                              "to progression)"))  # fmt: skip
             post = post[post.day <= pd_day]
@@ -360,7 +396,7 @@ def best_overall_response(
     table = pd.DataFrame(rows)
     for c in ("first_response_day", "confirm_day", "pd_day"):
         table[c] = pd.array(table[c].tolist(), dtype="Int64")
-    excluded = pd.DataFrame(excl, columns=["line", "subject", "day", "response", "reason"])
+    excluded = pd.DataFrame(excl, columns=["source_row", "subject", "day", "response", "reason"])
     rule = CONFIRMATION_RULE.format(confirm_days=confirm_days, sd_min_days=sd_min_days)
     return BOR(table=table, excluded=excluded, rule=rule)
 
