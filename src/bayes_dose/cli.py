@@ -480,6 +480,71 @@ def _cmd_dlt(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- response (tumour response listing: BOR, ORR / DCR, hierarchical model) ----------------
+def _args_response(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "listing", type=Path, nargs="?", default=None,
+        help="tumour-response listing (.csv / .xpt; default: the bundled synthetic one)",
+    )  # fmt: skip
+    p.add_argument("--by", default="arm,dose_mg", help="ORR grouping columns (default arm,dose_mg)")
+    p.add_argument("--confirm-days", type=int, default=28, help="days to confirm a CR/PR")
+    p.add_argument("--sd-min-days", type=int, default=35, help="minimum days for SD")
+    p.add_argument("--model", choices=("exnex", "exchangeable"), default="exnex",
+                   help="hierarchical model across expansion cohorts (grid engine)")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    p.add_argument("--out", type=Path, default=None, help="write the tables to this file")
+    p.add_argument("--figures", type=Path, default=None,
+                   help="folder for waterfall.png, swimmer.png, shrinkage.png")
+
+
+def response_tables(
+    listing: Path | None = None, by: Sequence[str] = ("arm", "dose_mg"), confirm_days: int = 28,
+    sd_min_days: int = 35, model: str = "exnex",
+) -> tuple[dict[str, Any], Any, Any]:  # fmt: skip
+    """BOR rule, ORR by ``by``, ORR by expansion cohort, hierarchical model, excluded rows."""
+    from . import response
+
+    visits = response.read_response_listing(listing)
+    bor = response.best_overall_response(visits, confirm_days=confirm_days, sd_min_days=sd_min_days)
+    tables: dict[str, Any] = {"rule": bor.rule, f"orr by {', '.join(by)}": response.orr(bor, by=by)}
+    exp = bor.table[bor.table.cohort != "escalation"]
+    fit = None
+    if exp.cohort.nunique() >= 2:
+        tables["orr by expansion cohort"] = response.orr(exp, by=["arm", "dose_mg", "cohort"])
+        fit = response.hierarchical_orr(response.orr(exp, by=["cohort"]), model=model)
+        tables[f"hierarchical ({model}, grid): raw vs posterior ORR"] = fit.table()
+    tables["best overall response"] = bor.table.drop(columns=["reason"])
+    tables["excluded records"] = bor.excluded
+    return tables, bor, fit
+
+
+def _cmd_response(args: argparse.Namespace) -> int:
+    by = [c.strip() for c in args.by.split(",") if c.strip()]
+    tables, bor, fit = response_tables(args.listing, by, args.confirm_days, args.sd_min_days,
+                                       args.model)  # fmt: skip
+    if args.listing is None:
+        print(f"Data: {SYNTHETIC_NOTE} (bundled tumour-response listing)")
+    _emit(tables, args.format, args.out)
+    if args.figures is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from .plots import plot_shrinkage, plot_swimmer, plot_waterfall
+
+        args.figures.mkdir(parents=True, exist_ok=True)
+        figs = {"waterfall": lambda: plot_waterfall(bor), "swimmer": lambda: plot_swimmer(bor)}
+        if fit is not None:
+            figs["shrinkage"] = lambda: plot_shrinkage(fit)
+        for name, draw in figs.items():
+            ax = draw()
+            ax.figure.savefig(args.figures / f"{name}.png", dpi=90, bbox_inches="tight")
+            plt.close(ax.figure)
+            print(f"Wrote {args.figures / (name + '.png')}")
+    return 0
+
+
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "demo": ("run the designs on the bundled (synthetic) BAT6021 example", _args_demo, _cmd_demo),
     "recommend": ("each design's next dose, MTD and RP2D on cohort data", _args_recommend,
@@ -498,6 +563,10 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
         _cmd_dlt,
     ),
 }  # fmt: skip
+COMMANDS.update(
+    {"response": ("tumour response: best overall response, ORR/DCR, borrowing across cohorts",
+                  _args_response, _cmd_response)}
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

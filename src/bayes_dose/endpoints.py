@@ -293,7 +293,7 @@ def rp2d_synthesis(
             why = f"RP2D {mg[level - 1]:g} mg (level {level}): " + "; ".join(parts) + "."
         df["rp2d"] = df.level == level if level is not None else False
         tables[arm] = df
-        rp2d[arm] = (level, float(mg[level - 1]) if level is not None else None)
+        rp2d[arm] = (int(level), float(mg[level - 1])) if level is not None else (None, None)
         reasons[arm] = why
         flags[arm] = tuple(fl)
     return RP2DSynthesis(
