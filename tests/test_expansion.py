@@ -197,3 +197,24 @@ def test_pp_design_search_cohort_of_20():
     # p1 = 0.4 is out of reach with 20 patients at alpha 0.1 (single stage: power 0.75)
     t40 = ex.pp_design_search(0.2, 0.4, n_max=20, alpha=0.1, beta=0.2, looks=(10, 15))
     assert not t40.feasible.any()
+
+
+def test_pp_design_bad_input():
+    with pytest.raises(ValueError, match="phi_l < phi_u"):
+        ex.PPDesign(p0=0.2, n_max=20, theta_t=0.9, phi_l=0.5, phi_u=0.4, looks=(10,))
+    with pytest.raises(ValueError, match="looks"):
+        ex.PPDesign(p0=0.2, n_max=20, theta_t=0.9, phi_l=0.05, looks=(15, 10))
+    with pytest.raises(ValueError, match="looks"):
+        ex.PPDesign(p0=0.2, n_max=20, theta_t=0.9, phi_l=0.05, looks=(20,))
+
+
+def test_pp_design_early_efficacy_stop():
+    d = ex.PPDesign(p0=0.2, n_max=20, theta_t=0.9, phi_l=0.05, phi_u=0.95, looks=(10, 15))
+    t = d.decision_table()
+    assert t["x_upper"].notna().all()
+    oc = d.oc(0.5).iloc[0]
+    assert oc.p_stop_efficacy > 0 and oc.pet == pytest.approx(oc.p_stop_futility + oc.p_stop_efficacy)
+    # stopping early for efficacy only when success is (nearly) certain keeps P(promising)
+    # close to the design without it
+    base = ex.PPDesign(p0=0.2, n_max=20, theta_t=0.9, phi_l=0.05, looks=(10, 15)).oc(0.5).iloc[0]
+    assert abs(oc.p_promising - base.p_promising) < 0.02 and oc.en < base.en

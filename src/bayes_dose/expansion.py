@@ -544,6 +544,8 @@ class PPDesign:
         _check_prob("theta_t", self.theta_t, open_=False)
         _check_prob("phi_l", self.phi_l, open_=False)
         _check_prob("phi_u", self.phi_u, open_=False)
+        if not self.phi_l < self.phi_u:
+            raise ValueError(f"need phi_l < phi_u (got phi_l={self.phi_l}, phi_u={self.phi_u})")
 
     def decision_table(self) -> pd.DataFrame:
         """Boundaries at every look and at ``n_max`` (see :func:`pp_boundaries`).
