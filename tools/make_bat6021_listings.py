@@ -16,6 +16,7 @@ Model (IV infusion every 3 weeks, tau = 504 h; concentrations in ug/mL):
 * sampling: cycles 1 and 6 rich (pre-dose, 1, 2, 4, 24, 72, 168, 336, 504 h; the 504 h
   sample is drawn just before the next dose and recorded once, in the cycle it ends),
   cycles 2-5 sparse (pre-dose from cycle 3 on, and 1 h = end of infusion);
+* about 1 % of post-dose samples are "not measured" (blank AVAL, BLQFL = N);
 * cycles received: 2 for a subject with a DLT, otherwise 3, 4 or 6 (most 6);
 * ADA: pre-existing (baseline-positive) in about 10 % of subjects; treatment-induced
   incidence falling with dose (tolerance at high doses); a treatment-induced ADA lowers
@@ -114,11 +115,12 @@ def make(seed: int = SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
                 true = conc(c, ta)
                 obs = true * np.exp(rng.normal(0, 0.1)) if true > 0 else 0.0
                 blq = obs < LLOQ
+                missed = tn > 0 and rng.random() < 0.01  # a sample not measured (lost)
                 pc_rows.append({
                     "USUBJID": sid, "ARM": arm, "DOSE": dose, "CYCLE": c,
                     "NRRLT": tn, "ARRLT": ta,
-                    "AVAL": "" if blq else f"{obs:.4g}",
-                    "BLQFL": "Y" if blq else "N", "LLOQ": LLOQ, "AVALU": "ug/mL",
+                    "AVAL": "" if (blq or missed) else f"{obs:.4g}",
+                    "BLQFL": "Y" if (blq and not missed) else "N", "LLOQ": LLOQ, "AVALU": "ug/mL",
                     "TAU": TAU, "SYNTHFL": "Y",
                 })  # fmt: skip
     return pd.DataFrame(pc_rows), pd.DataFrame(ada_rows)

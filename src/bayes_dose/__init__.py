@@ -14,7 +14,7 @@ Examples
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import examples, expansion, io, listings, protocols, response, scenarios
+from . import ada, examples, expansion, io, listings, pk, protocols, response, scenarios
 from .compare import Comparison, RP2DRule, compare, recommend_rp2d
 from .designs import rules
 from .designs.base import Design, Fit
@@ -81,5 +81,5 @@ __all__ = [
     "simulate",
 ]  # fmt: skip
 __all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "NormalPrior"]
-__all__ += ["listings"]
+__all__ += ["ada", "listings", "pk"]
 __all__ += ["expansion", "response"]

@@ -368,7 +368,9 @@ def describe(row: pd.Series, key: Sequence[str] = ("USUBJID",)) -> str:
 
 def _show(v: Any) -> str:
     """A value for a message: numbers as ``3`` / ``2.5``, text quoted."""
-    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+    if isinstance(v, (bool, np.bool_)):
+        return repr(bool(v))
+    if isinstance(v, (int, float, np.integer, np.floating)):
         return f"{float(v):g}"
     return repr(v)
 
@@ -472,8 +474,8 @@ def read_listing(
                 try:
                     values[i] = read(raw)
                 except _Bad as exc:
-                    shown = raw.strip() if isinstance(raw, str) else raw
-                    add(f"{what}: {loc(i)} field {col.name!r}: {shown!r} {exc}")
+                    shown = repr(raw.strip()) if isinstance(raw, str) else _show(raw)
+                    add(f"{what}: {loc(i)} field {col.name!r}: {shown} {exc}")
         out[col.name] = _typed(values, col.type)
     if problems:
         raise ListingError(problems)
