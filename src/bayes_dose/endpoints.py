@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,15 @@ from .compare import Comparison
 from .report import _html_table, _md_table
 from .response import BOR, clopper_pearson
 
-__all__ = ["RP2D_RULE", "EndpointsSection", "RP2DSynthesis", "ada_by_dose", "rp2d_synthesis"]
+__all__ = [
+    "RP2D_RULE",
+    "EndpointsSection",
+    "RP2DSynthesis",
+    "SecondaryEndpoints",
+    "ada_by_dose",
+    "rp2d_synthesis",
+    "secondary_endpoints",
+]
 
 RP2D_RULE = (
     "RP2D = the lowest dose at or above the exposure plateau within the safety ceiling (the "
@@ -70,9 +79,18 @@ class RP2DSynthesis:
 def ada_by_dose(ada: pd.DataFrame, positive: str = "positive") -> pd.DataFrame:
     """Normalise an ADA incidence table to ``arm, dose_mg, n, positive``.
 
-    Accepts the canonical columns, or a per-subject frame with ``arm``, ``dose_mg`` and a
-    boolean / 0-1 column ``positive`` (treatment-emergent ADA), which is counted.
+    Accepts :func:`bayes_dose.ada.incidence` (its treatment-emergent rows per dose: ``n``
+    evaluable, ``positive`` treatment-emergent), the canonical columns, or a per-subject
+    frame with ``arm``, ``dose_mg`` and a boolean / 0-1 column ``positive``, which is
+    counted.
     """
+    if {"arm", "dose", "category", "n", "N"} <= set(ada.columns):  # bayes_dose.ada.incidence
+        te = ada[(ada["category"] == "treatment-emergent") & (ada["dose"].astype(str) != "all")]
+        if te.empty:
+            raise ValueError("ADA incidence table: no 'treatment-emergent' rows per dose")
+        ada = pd.DataFrame({"arm": te["arm"], "dose_mg": te["dose"].astype(float),
+                            "n": te["N"].astype(int), "positive": te["n"].astype(int)})  # fmt: skip
+        ada = ada[ada["n"] > 0]
     need = {"arm", "dose_mg"}
     if not need <= set(ada.columns):
         raise ValueError(f"ADA table: need columns {sorted(need)} (got {list(ada.columns)})")
@@ -110,7 +128,7 @@ def rp2d_synthesis(
     response: BOR | pd.DataFrame | None = None,
     ada: pd.DataFrame | None = None,
     plateau: Mapping[str, float | None] | None = None,
-    plateau_source: str = "user-given",
+    plateau_source: str | Mapping[str, str] = "user-given",
     ada_threshold: float = 0.3,
     doses_mg: Mapping[str, Sequence[float]] | None = None,
 ) -> RP2DSynthesis:
@@ -126,9 +144,11 @@ def rp2d_synthesis(
     ada
         ADA incidence (see :func:`ada_by_dose`): ``arm``, ``dose_mg``, ``n``, ``positive``.
     plateau
-        Arm -> exposure-plateau dose in mg (``None``: not reached / unknown).
+        Arm -> exposure-plateau dose in mg; ``None`` for an arm whose exposure was found to
+        keep rising (no plateau within the doses studied).  Arms left out: no PK input.
     plateau_source
-        Where the plateau comes from (cited in the reason).
+        Where the plateau comes from (cited in the reason), one text or one per arm (e.g.
+        the reason of :func:`bayes_dose.pk.exposure_plateau`).
     ada_threshold
         ADA incidence at the RP2D above which it is flagged.
     doses_mg
@@ -213,6 +233,7 @@ def rp2d_synthesis(
             df["ada_positive"] = [int(a.positive.get(d, 0)) for d in mg]
             df["ada_incidence"] = np.where(df.ada_n > 0, df.ada_positive / df.ada_n.where(df.ada_n > 0, 1), np.nan)
         p = plateau.get(arm)
+        p_src = plateau_source.get(arm, "user-given") if isinstance(plateau_source, Mapping) else plateau_source
         if p is not None and not (np.isfinite(p) and p > 0):
             raise ValueError(f"plateau for arm {arm}: must be a positive dose in mg, got {p}")
         df["at_plateau"] = (mg >= p) if p is not None else False
@@ -230,7 +251,11 @@ def rp2d_synthesis(
             if without:
                 fl.append(f"no RP2D from {', '.join(without)}")
             # 2. exposure
-            if p is None:
+            if p is None and arm in plateau:
+                level = ceil_lv
+                parts.append(f"no exposure plateau within the doses studied ({p_src}): the ceiling is kept")
+                fl.append("exposure still rising: no plateau")
+            elif p is None:
                 level = ceil_lv
                 parts.append("no exposure plateau given: the ceiling is kept")
                 fl.append("no exposure plateau")
@@ -239,13 +264,13 @@ def rp2d_synthesis(
                 if at:
                     level = at[0]
                     parts.append(
-                        f"exposure plateau from {p:g} mg ({plateau_source}): {mg[level - 1]:g} mg is the "
+                        f"exposure plateau from {p:g} mg ({p_src}): {mg[level - 1]:g} mg is the "
                         "lowest dose at the plateau within the ceiling"
                     )
                 else:
                     level = ceil_lv
                     parts.append(
-                        f"exposure plateau {p:g} mg ({plateau_source}) is above the ceiling: exposure "
+                        f"exposure plateau {p:g} mg ({p_src}) is above the ceiling: exposure "
                         "still rises at the highest safe dose"
                     )
                     fl.append("exposure plateau above the safety ceiling")
@@ -354,3 +379,128 @@ class EndpointsSection:
         for name, t in self.extra.items():
             out.append(f"<h3>{escape(name)}</h3>" + _html_table(t))
         return "\n".join(out)
+
+
+# -- everything on the listings ---------------------------------------------------------------
+@dataclass
+class SecondaryEndpoints:
+    """PK, ADA and response analyses of both arms and the RP2D synthesis built on them."""
+
+    nca: pd.DataFrame
+    dose_proportionality: pd.DataFrame
+    plateaus: dict[str, Any]
+    ada_incidence: pd.DataFrame
+    bor: BOR
+    orr_by_dose: pd.DataFrame
+    orr_by_cohort: pd.DataFrame | None
+    hierarchical: Any
+    synthesis: RP2DSynthesis
+    notes: tuple[str, ...] = ()
+
+    def plateau_table(self) -> pd.DataFrame:
+        """Per arm: the exposure-plateau dose (or none) and the reason."""
+        rows = []
+        for arm, p in self.plateaus.items():
+            if hasattr(p, "reason"):
+                rows.append({"arm": arm, "plateau_mg": p.dose, "source": f"pk.exposure_plateau ({p.parameter})",
+                             "reason": p.reason})  # fmt: skip
+            else:
+                rows.append({"arm": arm, "plateau_mg": p, "source": "user-given", "reason": "given"})
+        return pd.DataFrame(rows)
+
+    def section(self, title: str = "Secondary endpoints and RP2D synthesis") -> EndpointsSection:
+        """The memo section: RP2D per arm, then the PK, ADA and response tables."""
+        te = self.ada_incidence[self.ada_incidence["category"] == "treatment-emergent"]
+        extra: dict[str, pd.DataFrame] = {
+            "Exposure plateau (PK)": self.plateau_table(),
+            "Dose proportionality (power model, Smith et al. 2000)": self.dose_proportionality,
+            "ADA incidence (treatment-emergent, Shankar et al. 2014)": te,
+            "ORR / DCR by arm and dose (RECIST 1.1, confirmed)": self.orr_by_dose,
+        }
+        if self.orr_by_cohort is not None:
+            extra["ORR by expansion cohort"] = self.orr_by_cohort
+        if self.hierarchical is not None:
+            extra[f"Borrowing across cohorts ({self.hierarchical.model}): raw vs posterior ORR"] = (
+                self.hierarchical.table()
+            )
+        notes = (*self.notes, self.bor.rule)
+        return EndpointsSection(self.synthesis, extra=extra, notes=notes, title=title)
+
+
+def secondary_endpoints(
+    comparison: Comparison,
+    *,
+    pc: Any = None,
+    ada: Any = None,
+    responses: Any = None,
+    plateau: Mapping[str, float | None] | None = None,
+    parameter: str = "cmax",
+    model: str = "exnex",
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 2,
+    seed: int = 2026,
+    ada_threshold: float = 0.3,
+) -> SecondaryEndpoints:
+    """Run PK, ADA and response on the listings and synthesise the RP2D of each arm.
+
+    Parameters
+    ----------
+    comparison
+        The dose-finding designs on each arm (:func:`bayes_dose.compare`).
+    pc, ada, responses
+        Concentration, ADA and tumour-response listings (path, DataFrame or ``None`` for
+        the bundled synthetic listings).
+    plateau
+        Arm -> exposure-plateau dose in mg given by the user; arms not given are fitted by
+        :func:`bayes_dose.pk.exposure_plateau` (PyMC; ``draws``, ``tune``, ``chains``,
+        ``seed``).
+    parameter
+        PK parameter of the dose-exposure models and dose proportionality.
+    model
+        Hierarchical model across the expansion cohorts (``"exnex"`` or
+        ``"exchangeable"``, exact grid engine).
+    """
+    from . import ada as ada_mod
+    from . import pk
+    from . import response as resp
+
+    nca = pk.nca(pc)
+    dp_rows = []
+    for arm in comparison.arms:
+        sub = nca[nca["arm"] == arm]
+        if sub.empty:
+            continue
+        d = pk.dose_proportionality(sub, parameter=parameter)
+        dp_rows.append({"arm": arm, "parameter": parameter, "n": d.n, "slope": d.slope,
+                        "ci_low": d.ci[0], "ci_high": d.ci[1], "criterion_low": d.criterion[0],
+                        "criterion_high": d.criterion[1], "verdict": d.verdict})  # fmt: skip
+    given = dict(plateau or {})
+    plateaus: dict[str, Any] = {}
+    for arm in comparison.arms:
+        if arm in given:
+            plateaus[arm] = given[arm]
+        elif (nca["arm"] == arm).any():
+            plateaus[arm] = pk.exposure_plateau(nca, parameter, arm=arm, draws=draws, tune=tune,
+                                                chains=chains, seed=seed)  # fmt: skip
+    plateau_mg = {a: (p.dose if hasattr(p, "dose") else p) for a, p in plateaus.items()}
+    sources = {a: (f"pk.exposure_plateau: {p.reason}" if hasattr(p, "dose") else "user-given")
+               for a, p in plateaus.items()}  # fmt: skip
+    inc = ada_mod.incidence(ada)
+    bor = resp.best_overall_response(resp.read_response_listing(responses))
+    by_dose = resp.orr(bor, by=["arm", "dose_mg"])
+    exp = bor.table[bor.table["cohort"] != "escalation"]
+    by_cohort = hier = None
+    if exp["cohort"].nunique() >= 2:
+        by_cohort = resp.orr(exp, by=["arm", "dose_mg", "cohort"])
+        hier = resp.hierarchical_orr(resp.orr(exp, by=["cohort"]), model=model)
+    synth = rp2d_synthesis(
+        comparison, response=bor, ada=inc, plateau=plateau_mg, plateau_source=sources,
+        ada_threshold=ada_threshold,
+    )  # fmt: skip
+    notes = ("ORR per dose pools the escalation and expansion subjects treated at that dose.",)
+    return SecondaryEndpoints(
+        nca=nca, dose_proportionality=pd.DataFrame(dp_rows), plateaus=plateaus, ada_incidence=inc,
+        bor=bor, orr_by_dose=by_dose, orr_by_cohort=by_cohort, hierarchical=hier,
+        synthesis=synth, notes=notes,
+    )  # fmt: skip
