@@ -153,3 +153,55 @@ def test_cli_response(tmp_path, capsys):
     assert main(["response", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "line 3" in err and "OVRLRESP" in err and "'MR'" in err
+
+
+def test_secondary_endpoints_on_the_bundled_listings():
+    cmp, _ = _bundled_synthesis()
+    se = endpoints.secondary_endpoints(cmp, plateau={"mono": 300.0, "combo": None})
+    assert se.synthesis.rp2d == {"mono": (6, 300.0), "combo": (2, 100.0)}
+    # ADA from bayes_dose.ada.incidence: treatment-emergent / evaluable per dose
+    inc = bd.ada.incidence()
+    te = inc[(inc.category == "treatment-emergent") & (inc.arm == "mono") & (inc.dose == "300")]
+    mono = se.synthesis.tables["mono"].set_index("dose_mg")
+    assert mono.loc[300.0, "ada_positive"] == te["n"].iat[0]
+    assert mono.loc[300.0, "ada_n"] == te["N"].iat[0]
+    why = se.synthesis.reasons["combo"]
+    assert "no exposure plateau within the doses studied" in why and "ADA incidence at 100 mg" in why
+    assert "exposure still rising: no plateau" in se.synthesis.flags["combo"]
+    assert set(se.dose_proportionality["arm"]) == {"mono", "combo"}
+    sec = se.section()
+    md = sec.to_markdown()
+    for heading in ("Exposure plateau (PK)", "Dose proportionality", "ADA incidence",
+                    "ORR by expansion cohort", "Borrowing across cohorts (exnex)"):  # fmt: skip
+        assert f"### {heading}" in md
+    assert se.bor.rule in md
+
+
+def test_ada_by_dose_reads_the_ada_incidence_table():
+    t = endpoints.ada_by_dose(bd.ada.incidence())
+    assert list(t.columns) == ["arm", "dose_mg", "n", "positive"]
+    assert (t.positive <= t.n).all() and "all" not in t.dose_mg.astype(str).tolist()
+
+
+def test_cli_endpoints(tmp_path, capsys):
+    out = tmp_path / "ep"
+    assert main(["endpoints", "--plateau", "mono=300,combo=none", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "RP2D 300 mg (level 6)" in text and "RP2D 100 mg (level 2)" in text
+    for f in ("endpoints.md", "endpoints.html", "rp2d_mono.csv", "rp2d_combo.csv", "nca.csv",
+              "ada_incidence.csv", "best_overall_response.csv", "response_excluded.csv"):  # fmt: skip
+        assert (out / f).exists(), f
+    assert pd.read_csv(out / "rp2d_combo.csv")["rp2d"].tolist() == [False, True, False, False, False]
+    assert main(["endpoints", "--plateau", "mono:300"]) == 2
+    assert "not ARM=DOSE" in capsys.readouterr().err
+    assert main(["endpoints", "--plateau", "mono=high"]) == 2
+    assert main(["endpoints", "--plateau", "arm3=30"]) == 2
+    assert "unknown arm" in capsys.readouterr().err
+
+
+def test_cli_endpoints_memo(tmp_path):
+    if "sections" not in inspect.signature(bd.report).parameters:
+        pytest.skip("bd.report(sections=...) not merged yet (interface B, owner h3)")
+    assert main(["endpoints", "--plateau", "mono=300,combo=none", "--memo", str(tmp_path)]) == 0
+    md = (tmp_path / "report.md").read_text()
+    assert "## Secondary endpoints and RP2D synthesis" in md and "RP2D 100 mg (level 2)" in md

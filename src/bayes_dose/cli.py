@@ -545,6 +545,80 @@ def _cmd_response(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- endpoints (PK, ADA, response -> RP2D synthesis) ------------------------------------------
+def _args_endpoints(p: argparse.ArgumentParser) -> None:
+    _add_spec_args(p)
+    p.add_argument("--pc", type=Path, default=None, help="concentration listing (default: bundled)")
+    p.add_argument("--ada", type=Path, default=None, help="ADA listing (default: bundled)")
+    p.add_argument("--response", type=Path, default=None,
+                   help="tumour-response listing (default: bundled)")
+    p.add_argument("--plateau", default=None,
+                   help="exposure-plateau doses given by you, e.g. mono=300,combo=none "
+                        "(arms left out are fitted with PyMC)")
+    p.add_argument("--draws", type=int, default=1000, help="PyMC draws per chain (plateau fit)")
+    p.add_argument("--tune", type=int, default=1000, help="PyMC tuning steps per chain")
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder for endpoints.md, endpoints.html and the tables (CSV)")
+    p.add_argument("--memo", type=Path, default=None,
+                   help="also write the design memo with this section into this folder")
+
+
+def _parse_plateau(text: str | None) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for part in filter(None, (t.strip() for t in (text or "").split(","))):
+        arm, sep, val = part.partition("=")
+        if not sep or not arm.strip():
+            raise ValueError(f"--plateau: {part!r} is not ARM=DOSE (e.g. mono=300 or combo=none)")
+        v = val.strip().lower()
+        if v == "none":
+            out[arm.strip()] = None
+            continue
+        try:
+            out[arm.strip()] = float(v)
+        except ValueError:
+            raise ValueError(f"--plateau: {part!r}: the dose must be a number of mg or 'none'") from None
+    return out
+
+
+def _cmd_endpoints(args: argparse.Namespace) -> int:
+    from .compare import compare
+    from .endpoints import secondary_endpoints
+
+    spec, out, _ = _load(args)
+    cmp = compare(spec.designs, {a: out.arm(a) for a in spec.designs})
+    se = secondary_endpoints(
+        cmp, pc=args.pc, ada=args.ada, responses=args.response,
+        plateau=_parse_plateau(args.plateau), draws=args.draws, tune=args.tune,
+        seed=_seed(args, spec),
+    )  # fmt: skip
+    if None in (args.pc, args.ada, args.response) or args.data is None:
+        print(f"Data: {SYNTHETIC_NOTE} (bundled listings where none was given)")
+    tables = {"RP2D": se.synthesis.summary()}
+    for arm, t in se.synthesis.tables.items():
+        tables[f"evidence per dose, arm {arm}"] = t
+    tables["exposure plateau"] = se.plateau_table()
+    _emit(tables, args.format, None)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        sec = se.section()
+        (args.out / "endpoints.md").write_text(f"## {sec.title}\n\n{sec.to_markdown()}\n")
+        (args.out / "endpoints.html").write_text(f"<h2>{sec.title}</h2>\n{sec.to_html()}\n")
+        for arm, t in se.synthesis.tables.items():
+            t.to_csv(args.out / f"rp2d_{arm}.csv", index=False)
+        se.nca.to_csv(args.out / "nca.csv", index=False)
+        se.ada_incidence.to_csv(args.out / "ada_incidence.csv", index=False)
+        se.bor.table.to_csv(args.out / "best_overall_response.csv", index=False)
+        se.bor.excluded.to_csv(args.out / "response_excluded.csv", index=False)
+        print(f"Wrote {args.out / 'endpoints.md'}, endpoints.html and the tables")
+    if args.memo is not None:
+        from .report import report
+
+        files = report(cmp, protocol=spec.protocol, sections=[se.section()],
+                       notes=(f"Data: {SYNTHETIC_NOTE}.",)).write(args.memo)  # fmt: skip
+        print(f"Wrote the memo to {files['html']}")
+    return 0
+
+
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "demo": ("run the designs on the bundled (synthetic) BAT6021 example", _args_demo, _cmd_demo),
     "recommend": ("each design's next dose, MTD and RP2D on cohort data", _args_recommend,
@@ -565,7 +639,9 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
 }  # fmt: skip
 COMMANDS.update(
     {"response": ("tumour response: best overall response, ORR/DCR, borrowing across cohorts",
-                  _args_response, _cmd_response)}
+                  _args_response, _cmd_response),
+     "endpoints": ("PK, ADA and response on the listings, and the RP2D synthesis per arm",
+                   _args_endpoints, _cmd_endpoints)}
 )  # fmt: skip
 
 

@@ -465,6 +465,9 @@ def secondary_endpoints(
     from . import pk
     from . import response as resp
 
+    unknown = set(plateau or {}) - set(comparison.arms)
+    if unknown:
+        raise ValueError(f"plateau: unknown arm(s) {sorted(unknown)}; arms {list(comparison.arms)}")
     nca = pk.nca(pc)
     dp_rows = []
     for arm in comparison.arms:
