@@ -433,7 +433,7 @@ def secondary_endpoints(
     pc: Any = None,
     ada: Any = None,
     responses: Any = None,
-    plateau: Mapping[str, float | None] | None = None,
+    plateau: Mapping[str, Any] | None = None,
     parameter: str = "cmax",
     model: str = "exnex",
     draws: int = 1000,
@@ -452,7 +452,8 @@ def secondary_endpoints(
         Concentration, ADA and tumour-response listings (path, DataFrame or ``None`` for
         the bundled synthetic listings).
     plateau
-        Arm -> exposure-plateau dose in mg given by the user; arms not given are fitted by
+        Arm -> exposure-plateau dose in mg given by the user (``None``: no plateau), or a
+        :class:`bayes_dose.pk.ExposurePlateau` already fitted; arms not given are fitted by
         :func:`bayes_dose.pk.exposure_plateau` (PyMC; ``draws``, ``tune``, ``chains``,
         ``seed``).
     parameter
