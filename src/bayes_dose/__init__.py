@@ -14,7 +14,7 @@ Examples
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import ada, examples, expansion, io, listings, pk, protocols, response, scenarios
+from . import ada, endpoints, examples, expansion, io, listings, pk, protocols, response, scenarios
 from .compare import Comparison, RP2DRule, compare, recommend_rp2d
 from .designs import rules
 from .designs.base import Design, Fit
@@ -82,4 +82,4 @@ __all__ = [
 ]  # fmt: skip
 __all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "NormalPrior"]
 __all__ += ["ada", "listings", "pk"]
-__all__ += ["expansion", "response"]
+__all__ += ["endpoints", "expansion", "response"]
