@@ -109,3 +109,27 @@ def test_pk_by_status_needs_ada_for_every_subject():
     res = bd.pk.nca()
     with pytest.raises(ValueError, match="have no ADA results"):
         pk_by_status(res, _listing())
+
+
+def test_cli_ada_writes_tables(tmp_path, capsys):
+    from bayes_dose.cli import main
+
+    assert main(["ada", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "SYNTHETIC" in out and "treatment-emergent" in out
+    inc = pd.read_csv(tmp_path / "ada_incidence.csv", dtype={"dose": str})
+    assert set(inc["category"]) == set(CATEGORIES)
+    assert (tmp_path / "pk_by_ada.csv").is_file() and (tmp_path / "ada_subjects.csv").is_file()
+
+
+def test_cli_ada_missing_baseline_is_listed(tmp_path, capsys):
+    from bayes_dose.cli import main
+
+    path = tmp_path / "ada.csv"
+    pd.DataFrame(ROWS, columns=COLS).to_csv(path, index=False)
+    # PK by status needs ADA for every NCA subject: the hand listing has other subjects
+    assert main(["ada", "--ada", str(path)]) == 2
+    assert "have no ADA results" in capsys.readouterr().err
+    t = incidence(path)
+    ne = t.attrs["not_evaluable"].set_index("subject")["reason"]
+    assert ne["G"].startswith("no baseline sample (BASEFL = Y) among line 24, line 25")

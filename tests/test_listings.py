@@ -267,3 +267,12 @@ def test_ada_record_checks():
     bad.loc[0, "ADA"] = "BORDERLINE"
     with pytest.raises(ListingError, match="field 'ADA': 'BORDERLINE' is not one of POSITIVE, NEGATIVE"):
         read_ada(bad)
+
+
+def test_utf8_bom_and_listing_error_is_value_error(tmp_path):
+    p = tmp_path / "bom.csv"
+    p.write_bytes("\ufeffUSUBJID,AVAL\n001,1\n".encode())
+    assert read_listing(p, DEMO)["USUBJID"].tolist() == ["001"]
+    assert issubclass(ListingError, ValueError)
+    with pytest.raises(KeyError):
+        DEMO.column("NOPE")

@@ -303,3 +303,32 @@ def test_exposure_input_errors():
         bd.pk.exposure_plateau(res, arm="mono", fraction=1.0)
     with pytest.raises(ValueError, match=">= 3 doses"):
         bd.pk.fit_dose_exposure(res[res.dose.isin([1.0, 3.0])], arm="mono")
+
+
+# -- command line -------------------------------------------------------------------------
+def test_cli_pk_writes_tables(tmp_path, capsys):
+    from bayes_dose.cli import main
+
+    assert main(["pk", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "SYNTHETIC" in out and "not proportional" in out
+    res = pd.read_csv(tmp_path / "nca.csv")
+    assert list(res.columns) == list(bd.pk.NCA_COLUMNS)
+    ex = pd.read_csv(tmp_path / "nca_excluded.csv")
+    assert len(ex) == len(nca().attrs["excluded"])
+    dp = pd.read_csv(tmp_path / "dose_proportionality.csv")
+    assert sorted(dp["arm"]) == ["combo", "mono"]
+
+
+def test_cli_pk_bad_listing_exits_2(tmp_path, capsys):
+    from bayes_dose.cli import main
+
+    bad = tmp_path / "pc.csv"
+    text = bd.listings.bundled("pc").read_text().splitlines()
+    cells = text[2].split(",")
+    cells[6] = "-1"
+    text[2] = ",".join(cells)
+    bad.write_text("\n".join(text) + "\n")
+    assert main(["pk", "--pc", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "line 3 (USUBJID='M01') field 'AVAL': '-1' must be >= 0" in err

@@ -14,8 +14,8 @@ subject and visit, baseline ``BASEFL = Y``), following Shankar G et al., AAPS J 
 * **treatment-emergent** (the ADA incidence): induced or boosted;
 * **persistent** / **transient** (of treatment-induced ADA): persistent if positive at
   the last sample, or at >= 2 samples whose first and last positives are >= 16 weeks apart
-  (``persistent_weeks``); transient otherwise.  Sample days are ``ADY`` when given, else
-  ``(CYCLE - 1) * cycle_days + 1``;
+  (``persistent_weeks``); transient otherwise.  Sample days are ``ADY`` when it is given
+  for every post-baseline sample of the subject, else ``(CYCLE - 1) * cycle_days + 1``;
 * **NAb positive**: a treatment-emergent subject with a NAb-positive post-baseline sample.
 
 :func:`incidence` counts each category by arm and dose (and per arm over doses) with the

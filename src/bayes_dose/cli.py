@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .cli_pk import PK_COMMANDS
 from .examples import SYNTHETIC_NOTE, bat6021_outcomes
 from .protocols import bat6021
 
@@ -637,6 +638,7 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
         _cmd_dlt,
     ),
 }  # fmt: skip
+COMMANDS.update(PK_COMMANDS)  # bayes-dose pk / ada (cli_pk.py)
 COMMANDS.update(
     {"response": ("tumour response: best overall response, ORR/DCR, borrowing across cohorts",
                   _args_response, _cmd_response),

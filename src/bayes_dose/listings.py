@@ -59,6 +59,7 @@ __all__ = [
     "ListingError",
     "Schema",
     "bundled",
+    "describe",
     "read_ada",
     "read_listing",
     "read_pc",

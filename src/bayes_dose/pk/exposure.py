@@ -234,6 +234,10 @@ def exposure_plateau(
     div = {m: int(f.attrs["divergences"]) for m, f in fits.items()}
     if any(div.values()):
         reason += f"; divergent transitions: {div}"
+    if "warning" in cmp.columns and cmp["warning"].astype(bool).any():
+        shaky = ", ".join(str(m) for m in cmp.index[cmp["warning"].astype(bool)])
+        reason += (f"; PSIS-LOO warning (Pareto k > 0.7 for some observations) for the "
+                   f"{shaky} model: the comparison is approximate")  # fmt: skip
     if not math.isfinite(med):
         raise ValueError("exposure_plateau: the ED50 posterior is not finite")
     return ExposurePlateau(arm_name, parameter, fraction, prob, dose, reason, preferred,

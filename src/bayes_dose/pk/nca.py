@@ -101,9 +101,9 @@ def lambda_z(times: Sequence[float], conc: Sequence[float], min_points: int = 3)
 
     Examples
     --------
-    >>> fit = lambda_z([2, 4, 8], [8.0, 4.0, 1.0])
+    >>> fit = lambda_z([2, 4, 6], [8.0, 4.0, 2.0])  # half-life 2 h: ln(2) / 2
     >>> fit.n_points, round(fit.value, 6)
-    (3, 0.342802)
+    (3, 0.346574)
     """
     t = np.asarray(times, dtype=float)
     c = np.asarray(conc, dtype=float)
