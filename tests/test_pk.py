@@ -332,3 +332,22 @@ def test_cli_pk_bad_listing_exits_2(tmp_path, capsys):
     assert main(["pk", "--pc", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "line 3 (USUBJID='M01') field 'AVAL': '-1' must be >= 0" in err
+
+
+def test_log_down_interpolation_pknca_example():
+    # PKNCA's interpolate.conc test: conc 0, 1, 0.5, 1, 0 at 0..4 h, lin up / log down at
+    # 1.5 h gives exp(mean(log(c(1, 0.5)))) = sqrt(0.5); AUCtau to 1.5 h uses that point
+    rows = [
+        ("S1", "mono", 10, 1, 0, 0, None, "Y", 0.1, None),
+        ("S1", "mono", 10, 1, 1, 1, 1.0, "N", 0.1, None),
+        ("S1", "mono", 10, 1, 2, 2, 0.5, "N", 0.1, None),
+        ("S1", "mono", 10, 1, 3, 3, 1.0, "N", 0.1, None),
+        ("S1", "mono", 10, 1, 4, 4, None, "Y", 0.1, None),
+    ]
+    res = nca(_listing(rows), tau=1.5)
+    c15 = math.exp(np.mean(np.log([1, 0.5])))
+    assert c15 == pytest.approx(math.sqrt(0.5))
+    want = 0.5 * 1 * 1 + (1 - c15) / math.log(1 / c15) * 0.5
+    assert _value(res, 1, "auctau")[0] == pytest.approx(want, rel=1e-12)
+    # AUClast to 3 h: linear up 0-1, log down 1-2, linear up 2-3
+    assert _value(res, 1, "auclast")[0] == pytest.approx(0.5 + 0.5 / math.log(2) + 0.75)

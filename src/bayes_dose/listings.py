@@ -607,13 +607,15 @@ def read_pc(
     pc = read_listing(bundled("pc") if source is None else source, PC_SCHEMA, columns=columns)
     chk = _Checks()
     what = PC_SCHEMA.name
-    for i in range(len(pc)):
+    blq = pc["BLQFL"].to_numpy(bool)
+    x, lloq = pc["AVAL"].to_numpy(float), pc["LLOQ"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        bad = (blq & (x >= lloq)) | (~blq & (x < lloq))  # NaN compares False
+    for i in np.flatnonzero(bad):
         r = pc.iloc[i]
-        blq, x, lloq = bool(r["BLQFL"]), r["AVAL"], r["LLOQ"]
-        if blq and not np.isnan(x) and x >= lloq:
-            chk.add(f"{what}: {describe(r)} field 'BLQFL': 'Y' but AVAL {x:g} >= LLOQ {lloq:g}")
-        if not blq and not np.isnan(x) and x < lloq:
-            chk.add(f"{what}: {describe(r)} field 'BLQFL': 'N' but AVAL {x:g} < LLOQ {lloq:g}")
+        op = ">=" if blq[i] else "<"
+        chk.add(f"{what}: {describe(r)} field 'BLQFL': '{'Y' if blq[i] else 'N'}' but AVAL "
+                f"{x[i]:g} {op} LLOQ {lloq[i]:g}")  # fmt: skip
     for (_subj, _cyc), g in pc.groupby(["USUBJID", "CYCLE"], sort=False):
         for col in ("DOSE", "ARM"):
             if g[col].nunique() > 1:
