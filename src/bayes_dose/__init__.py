@@ -46,8 +46,9 @@ _LAZY = {
     "Engine": ".inference.engines", "engines": ".inference.engines",
     "overdose_risk_planned": ".metrics",
     "ada": ".ada", "listings": ".listings", "pk": ".pk", "testing": ".testing",
+    "endpoints": ".endpoints", "expansion": ".expansion", "response": ".response",
 }  # fmt: skip
-_MODULES = {"examples", "io", "protocols", "scenarios", "rules", "ada", "listings", "pk", "testing"}
+_MODULES = {"examples", "io", "protocols", "scenarios", "rules", "ada", "listings", "pk", "testing", "endpoints", "expansion", "response"}
 
 
 def __getattr__(name: str) -> Any:
@@ -128,4 +129,4 @@ __all__ = [
     "simulate",
 ]  # fmt: skip
 __all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "Engine", "NormalPrior", "engines"]
-__all__ += ["ada", "listings", "pk", "testing"]
+__all__ += ["ada", "endpoints", "expansion", "listings", "pk", "response", "testing"]

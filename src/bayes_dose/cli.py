@@ -739,6 +739,148 @@ def _cmd_dlt(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- response (tumour response listing: BOR, ORR / DCR, hierarchical model) ----------------
+def _args_response(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "listing", type=Path, nargs="?", default=None,
+        help="tumour-response listing (.csv / .xpt; default: the bundled synthetic one)",
+    )  # fmt: skip
+    p.add_argument("--by", default="arm,dose_mg", help="ORR grouping columns (default arm,dose_mg)")
+    p.add_argument("--confirm-days", type=int, default=28, help="days to confirm a CR/PR")
+    p.add_argument("--sd-min-days", type=int, default=35, help="minimum days for SD")
+    p.add_argument("--model", choices=("exnex", "exchangeable"), default="exnex",
+                   help="hierarchical model across expansion cohorts (grid engine)")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    p.add_argument("--out", type=Path, default=None, help="write the tables to this file")
+    p.add_argument("--figures", type=Path, default=None,
+                   help="folder for waterfall.png, swimmer.png, shrinkage.png")
+
+
+def response_tables(
+    listing: Path | None = None, by: Sequence[str] = ("arm", "dose_mg"), confirm_days: int = 28,
+    sd_min_days: int = 35, model: str = "exnex",
+) -> tuple[dict[str, Any], Any, Any]:  # fmt: skip
+    """BOR rule, ORR by ``by``, ORR by expansion cohort, hierarchical model, excluded rows."""
+    from . import response
+
+    visits = response.read_response_listing(listing)
+    bor = response.best_overall_response(visits, confirm_days=confirm_days, sd_min_days=sd_min_days)
+    tables: dict[str, Any] = {"rule": bor.rule, f"orr by {', '.join(by)}": response.orr(bor, by=by)}
+    exp = bor.table[bor.table.cohort != "escalation"]
+    fit = None
+    if exp.cohort.nunique() >= 2:
+        tables["orr by expansion cohort"] = response.orr(exp, by=["arm", "dose_mg", "cohort"])
+        fit = response.hierarchical_orr(response.orr(exp, by=["cohort"]), model=model)
+        tables[f"hierarchical ({model}, grid): raw vs posterior ORR"] = fit.table()
+    tables["best overall response"] = bor.table.drop(columns=["reason"])
+    tables["excluded records"] = bor.excluded
+    return tables, bor, fit
+
+
+def _cmd_response(args: argparse.Namespace) -> int:
+    from .examples import SYNTHETIC_NOTE
+
+    by = [c.strip() for c in args.by.split(",") if c.strip()]
+    tables, bor, fit = response_tables(args.listing, by, args.confirm_days, args.sd_min_days,
+                                       args.model)  # fmt: skip
+    if args.listing is None:
+        print(f"Data: {SYNTHETIC_NOTE} (bundled tumour-response listing)")
+    _emit(tables, args.format, args.out)
+    if args.figures is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from .plots import plot_shrinkage, plot_swimmer, plot_waterfall
+
+        args.figures.mkdir(parents=True, exist_ok=True)
+        figs = {"waterfall": lambda: plot_waterfall(bor), "swimmer": lambda: plot_swimmer(bor)}
+        if fit is not None:
+            figs["shrinkage"] = lambda: plot_shrinkage(fit)
+        for name, draw in figs.items():
+            ax = draw()
+            ax.figure.savefig(args.figures / f"{name}.png", dpi=90, bbox_inches="tight")
+            plt.close(ax.figure)
+            print(f"Wrote {args.figures / (name + '.png')}")
+    return 0
+
+
+# -- endpoints (PK, ADA, response -> RP2D synthesis) ------------------------------------------
+def _args_endpoints(p: argparse.ArgumentParser) -> None:
+    _add_spec_args(p)
+    p.add_argument("--pc", type=Path, default=None, help="concentration listing (default: bundled)")
+    p.add_argument("--ada", type=Path, default=None, help="ADA listing (default: bundled)")
+    p.add_argument("--response", type=Path, default=None,
+                   help="tumour-response listing (default: bundled)")
+    p.add_argument("--plateau", default=None,
+                   help="exposure-plateau doses given by you, e.g. mono=300,combo=none "
+                        "(arms left out are fitted with PyMC)")
+    p.add_argument("--draws", type=int, default=1000, help="PyMC draws per chain (plateau fit)")
+    p.add_argument("--tune", type=int, default=1000, help="PyMC tuning steps per chain")
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder for endpoints.md, endpoints.html and the tables (CSV)")
+    p.add_argument("--memo", type=Path, default=None,
+                   help="also write the design memo with this section into this folder")
+
+
+def _parse_plateau(text: str | None) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for part in filter(None, (t.strip() for t in (text or "").split(","))):
+        arm, sep, val = part.partition("=")
+        if not sep or not arm.strip():
+            raise ValueError(f"--plateau: {part!r} is not ARM=DOSE (e.g. mono=300 or combo=none)")
+        v = val.strip().lower()
+        if v == "none":
+            out[arm.strip()] = None
+            continue
+        try:
+            out[arm.strip()] = float(v)
+        except ValueError:
+            raise ValueError(f"--plateau: {part!r}: the dose must be a number of mg or 'none'") from None
+    return out
+
+
+def _cmd_endpoints(args: argparse.Namespace) -> int:
+    from .compare import compare
+    from .endpoints import secondary_endpoints
+    from .examples import SYNTHETIC_NOTE
+
+    spec, out, _ = _load(args)
+    cmp = compare(spec.designs, {a: out.arm(a) for a in spec.designs})
+    se = secondary_endpoints(
+        cmp, pc=args.pc, ada=args.ada, responses=args.response,
+        plateau=_parse_plateau(args.plateau), draws=args.draws, tune=args.tune,
+        seed=_seed(args, spec),
+    )  # fmt: skip
+    if None in (args.pc, args.ada, args.response) or args.data is None:
+        print(f"Data: {SYNTHETIC_NOTE} (bundled listings where none was given)")
+    tables = {"RP2D": se.synthesis.summary()}
+    for arm, t in se.synthesis.tables.items():
+        tables[f"evidence per dose, arm {arm}"] = t
+    tables["exposure plateau"] = se.plateau_table()
+    _emit(tables, args.format, None)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        sec = se.section()
+        (args.out / "endpoints.md").write_text(f"## {sec.title}\n\n{sec.to_markdown()}\n")
+        (args.out / "endpoints.html").write_text(f"<h2>{sec.title}</h2>\n{sec.to_html()}\n")
+        for arm, t in se.synthesis.tables.items():
+            t.to_csv(args.out / f"rp2d_{arm}.csv", index=False)
+        se.nca.to_csv(args.out / "nca.csv", index=False)
+        se.ada_incidence.to_csv(args.out / "ada_incidence.csv", index=False)
+        se.bor.table.to_csv(args.out / "best_overall_response.csv", index=False)
+        se.bor.excluded.to_csv(args.out / "response_excluded.csv", index=False)
+        print(f"Wrote {args.out / 'endpoints.md'}, endpoints.html and the tables")
+    if args.memo is not None:
+        from .report import report
+
+        files = report(cmp, protocol=spec.protocol, sections=[se.section()],
+                       notes=(f"Data: {SYNTHETIC_NOTE}.",)).write(args.memo)  # fmt: skip
+        print(f"Wrote the memo to {files['html']}")
+    return 0
+
+
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "demo": ("run the designs on the bundled (synthetic) BAT6021 example", _args_demo, _cmd_demo),
     "recommend": ("each design's next dose, MTD and RP2D on cohort data", _args_recommend,
@@ -758,6 +900,12 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     ),
 }  # fmt: skip
 COMMANDS.update(PK_COMMANDS)  # bayes-dose pk / ada (cli_pk.py)
+COMMANDS.update(
+    {"response": ("tumour response: best overall response, ORR/DCR, borrowing across cohorts",
+                  _args_response, _cmd_response),
+     "endpoints": ("PK, ADA and response on the listings, and the RP2D synthesis per arm",
+                   _args_endpoints, _cmd_endpoints)}
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,6 +2,7 @@
 
 from .blrm import plot_blrm_curves, plot_interval_probs
 from .fits import plot_dose_toxicity
+from .response import plot_shrinkage, plot_swimmer, plot_waterfall
 from .simulation import plot_concordance, plot_patients, plot_selection, plot_selection_grid
 
 __all__ = [
@@ -13,3 +14,4 @@ __all__ = [
     "plot_selection",
     "plot_selection_grid",
 ]
+__all__ += ["plot_shrinkage", "plot_swimmer", "plot_waterfall"]
