@@ -20,6 +20,7 @@ import json
 import math
 import os
 import threading
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -222,23 +223,80 @@ def _load_chunk(path: Path) -> dict[str, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------- inputs
+def _curve(name: str, curve: Any) -> np.ndarray:
+    """One true DLT curve as a 1-D float array, or a ValueError naming the scenario."""
+    where = f"scenario {name!r}" if name != "true_tox" else "true_tox"
+    if isinstance(curve, Mapping):
+        raise ValueError(
+            f"{where}: a true DLT curve is a list of probabilities (level 1 first), got a dict "
+            f"with keys {list(curve)[:5]}; several named curves go in scenarios={{name: [...]}}"
+        )
+    if isinstance(curve, (str, bytes)):
+        raise ValueError(f"{where}: a true DLT curve is a list of probabilities, got {curve!r}")
+    try:
+        raw = np.asarray(curve)
+    except (TypeError, ValueError) as exc:  # ragged nesting
+        raise ValueError(
+            f"{where}: a true DLT curve is one list of probabilities; got {curve!r} ({exc})"
+        ) from None
+    if raw.ndim == 2 and name == "true_tox":
+        raise ValueError(
+            "true_tox is one curve (a 1-D list); for several curves pass "
+            "scenarios={name: [...], ...}"
+        )
+    if raw.ndim != 1 or raw.size == 0:
+        raise ValueError(f"{where}: true_tox must be a 1-D list of probabilities")
+    if raw.dtype.kind == "c" or any(isinstance(v, complex) for v in raw.tolist()):
+        raise ValueError(f"{where}: true_tox must be real probabilities, got {raw.tolist()}")
+    if raw.dtype.kind == "b" or any(isinstance(v, (bool, np.bool_)) for v in raw.tolist()):
+        raise ValueError(f"{where}: true_tox must be probabilities, not booleans: {raw.tolist()}")
+    try:
+        p = raw.astype(float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: true_tox must be numbers, got {raw.tolist()}") from None
+    if np.any(np.isnan(p)) or np.any((p < 0) | (p > 1)):
+        raise ValueError(f"{where}: true_tox must be in [0, 1], got {p.tolist()}")
+    if np.any(np.diff(p) < 0):
+        drop = int(np.argmax(np.diff(p) < 0))
+        warnings.warn(
+            f"{where}: the true DLT curve is not monotone (level {drop + 2}: {p[drop + 1]:g} < "
+            f"level {drop + 1}: {p[drop]:g}); simulated as given",
+            UserWarning,
+            stacklevel=4,
+        )
+    return p
+
+
 def _scenario_table(
     true_tox: Sequence[float] | None, scenarios: Mapping[str, Sequence[float]] | None
 ) -> dict[str, tuple[np.ndarray, float]]:
     if (true_tox is None) == (scenarios is None):
         raise ValueError("give exactly one of true_tox=[...] or scenarios={name: [...]}")
+    if scenarios is not None and not isinstance(scenarios, Mapping):
+        raise ValueError(
+            "scenarios must be a dict {name: [p1, p2, ...]}, got "
+            f"{type(scenarios).__name__}; for one curve pass true_tox=[...]"
+        )
     items = {"true_tox": true_tox} if scenarios is None else dict(scenarios)
     if not items:
         raise ValueError("scenarios is empty")
     out = {}
     for name, curve in items.items():
-        p = np.asarray(curve, dtype=float)
-        if p.ndim != 1 or p.size == 0:
-            raise ValueError(f"scenario {name!r}: true_tox must be a 1-D list of probabilities")
-        if np.any(np.isnan(p)) or np.any((p < 0) | (p > 1)):
-            raise ValueError(f"scenario {name!r}: true_tox must be in [0, 1], got {p.tolist()}")
+        p = _curve(str(name), curve)
         out[str(name)] = (p, float(getattr(curve, "target", np.nan)))
     return out
+
+
+def _integer(name: str, value: Any, low: int) -> int:
+    """``value`` as an int >= ``low``; floats with a fraction, booleans and text are errors."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float,
+                                                                      np.floating)):
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if isinstance(value, (float, np.floating)) and not (np.isfinite(value) and value == int(value)):
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r} (not truncated)")
+    if int(value) < low:
+        raise ValueError(f"{name} must be >= {low}, got {value!r}")
+    return int(value)
 
 
 def _check_designs(
@@ -249,6 +307,12 @@ def _check_designs(
     for name, d in designs.items():
         if not isinstance(d, Design):
             raise ValueError(f"designs[{name!r}] is not a Design: {type(d).__name__}")
+        if getattr(d, "tite_window", None) is not None:
+            raise ValueError(
+                f"designs[{name!r}] ({type(d).__name__}) has tite_window={d.tite_window:g} days, "
+                "but simulated patients have no calendar time (every follow-up would count as "
+                "complete, i.e. the plain design): simulate it without tite_window"
+            )
         if d.requires_other_arms:
             raise ValueError(
                 f"designs[{name!r}] ({type(d).__name__}) decides from another arm's data "
@@ -509,27 +573,21 @@ def simulate(
     """
     table = _scenario_table(true_tox, scenarios)
     D = _check_designs(designs, {p.size for p, _ in table.values()}, max_n)
-    n_trials = int(n_trials)
-    if n_trials < 1:
-        raise ValueError(f"n_trials must be >= 1, got {n_trials}")
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+    n_trials = _integer("n_trials", n_trials, 1)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
-    if max_n is not None and int(max_n) < 1:
-        raise ValueError(f"max_n must be >= 1, got {max_n}")
-    max_n = None if max_n is None else int(max_n)
+    max_n = None if max_n is None else _integer("max_n", max_n, 1)
     if backend not in ("local", "dask"):
         raise ValueError(f"backend must be 'local' or 'dask', got {backend!r}")
-    n_jobs = int(n_jobs)
-    if n_jobs < 1:
-        raise ValueError(f"n_jobs must be >= 1, got {n_jobs}")
+    n_jobs = _integer("n_jobs", n_jobs, 1)
     if chunk_size is None:
         chunk_size = (
             n_trials
             if backend == "local" and n_jobs == 1
             else math.ceil(n_trials / (4 * max(n_jobs, 2)))
         )
-    chunk_size = int(chunk_size)
+    chunk_size = _integer("chunk_size", chunk_size, 1)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
 
