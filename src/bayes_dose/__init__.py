@@ -33,7 +33,7 @@ from .outcomes import Outcomes
 from .paths import DosePaths, decision_table, dose_paths
 from .protocol import Arm, MTDRule, Protocol, Staggering
 from .report import Report, report
-from .simulate import simulate
+from .simulate import SimulationSummary, open_store, simulate, simulate_oc
 
 try:
     __version__ = version("bayes_dose")
@@ -81,3 +81,4 @@ __all__ = [
     "simulate",
 ]  # fmt: skip
 __all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "NormalPrior"]
+__all__ += ["SimulationSummary", "open_store", "simulate_oc"]

@@ -37,34 +37,53 @@ import xarray as xr
 from .scenarios import true_mtd
 
 __all__ = [
-    "OCReducer", "TRIAL_QUANTITIES", "TrialBlock", "TrialQuantity", "concordance",
-    "operating_characteristics", "register_trial_quantity",
+    "TRIAL_QUANTITIES",
+    "OCReducer",
+    "TrialBlock",
+    "TrialQuantity",
+    "concordance",
+    "operating_characteristics",
+    "register_trial_quantity",
+    "target_table",
 ]  # fmt: skip
 
 
-def _targets(sims: xr.Dataset, target: float | Mapping[str, float] | None) -> np.ndarray:
-    """Target per (design, scenario)."""
-    designs = [str(g) for g in sims["design"].values]
-    scen = [str(s) for s in sims["scenario"].values]
-    specs = json.loads(sims.attrs.get("manifest", "{}")).get("designs", {})
-    out = np.full((len(designs), len(scen)), np.nan)
+def target_table(
+    designs: list[str],
+    scenarios: list[str],
+    specs: Mapping[str, Mapping[str, Any]],
+    scenario_targets: list[float],
+    target: float | Mapping[str, float] | None,
+) -> np.ndarray:
+    """Target per (design, scenario): ``target`` (a dict: by scenario, then design name),
+    else the design's own (``target``, or the midpoint of ``target_interval``), else the
+    scenario's (NaN for none)."""
+    out = np.full((len(designs), len(scenarios)), np.nan)
     for gi, g in enumerate(designs):
         spec = specs.get(g, {})
         own = spec.get("target")
         if own is None and spec.get("target_interval") is not None:
             own = float(np.mean(spec["target_interval"]))
-        for si, s in enumerate(scen):
+        for si, s in enumerate(scenarios):
             if isinstance(target, Mapping):
                 t = target.get(s, target.get(g))
             else:
                 t = target
             if t is None:
                 t = own
-            if t is None and "target" in sims:
-                t = float(sims["target"].values[si])
+            if t is None and scenario_targets is not None:
+                t = float(scenario_targets[si])
             out[gi, si] = np.nan if t is None else float(t)
     return out
 
+
+def _targets(sims: xr.Dataset, target: float | Mapping[str, float] | None) -> np.ndarray:
+    """Target per (design, scenario) of a simulation Dataset."""
+    designs = [str(g) for g in sims["design"].values]
+    scen = [str(s) for s in sims["scenario"].values]
+    specs = json.loads(sims.attrs.get("manifest", "{}")).get("designs", {})
+    scen_t = [float(v) for v in sims["target"].values] if "target" in sims else None
+    return target_table(designs, scen, specs, scen_t, target)
 
 
 # ----------------------------------------------------------------------------- per trial
