@@ -196,14 +196,24 @@ def _args_simulate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--arm", default=None, help="only this arm")
     p.add_argument("--n-trials", type=int, default=None, help="trials per design and scenario")
     p.add_argument("--out", type=Path, default=None, help="NetCDF file of the simulation")
+    p.add_argument(
+        "--checkpoint", type=Path, default=None, metavar="DIR",
+        help="keep finished chunks in DIR (verified on reload; a rerun resumes)",
+    )  # fmt: skip
+    p.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=True,
+        help="progress bar on stderr (default: on)",
+    )  # fmt: skip
 
 
 def simulate_spec(
-    spec: Any, seed: int, n_trials: int | None = None, arms: list[str] | None = None
-) -> dict[str, Any]:
+    spec: Any, seed: int, n_trials: int | None = None, arms: list[str] | None = None,
+    checkpoint: Path | None = None, progress: bool = False,
+) -> dict[str, Any]:  # fmt: skip
     """Simulate each arm's designs on the spec's scenarios: ``{arm: xarray.Dataset}``.
 
     Designs that read several arms (the combination BLRM) are not simulated on one arm.
+    ``checkpoint``: folder of verified chunk checkpoints (see :func:`bayes_dose.simulate`).
     """
     import bayes_dose
 
@@ -217,8 +227,9 @@ def simulate_spec(
         if not scen or not designs:
             continue
         sims[a] = bayes_dose.simulate(
-            designs, scenarios=scen, n_trials=n, seed=seed, progress=False
-        )
+            designs, scenarios=scen, n_trials=n, seed=seed, progress=progress,
+            checkpoint_dir=checkpoint,
+        )  # fmt: skip
     return sims
 
 
@@ -237,7 +248,12 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     spec, _, _ = _load(args, data=False)
     seed = _seed(args, spec)
-    sims = simulate_spec(spec, seed, args.n_trials, _arms(spec, args.arm))
+    if args.checkpoint is not None:  # fail before the work if the folder is unusable
+        from .sim_io import check_writable_dir
+
+        check_writable_dir(args.checkpoint, "checkpoint folder")
+    sims = simulate_spec(spec, seed, args.n_trials, _arms(spec, args.arm), args.checkpoint,
+                         args.progress)  # fmt: skip
     if not sims:
         raise ValueError("the spec has no [simulation.scenarios.ARM] for the chosen arms")
     summary, selection, _ = oc_summary(sims, target=spec.simulation.get("target"))
