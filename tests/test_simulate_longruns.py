@@ -204,16 +204,16 @@ def tiny_disk(tmp_path):
 
 
 def test_real_full_disk_gives_one_clear_error(tiny_disk) -> None:
-    with pytest.raises(ValueError, match="cannot write checkpoint .*: no space left on device"):
+    with pytest.raises(ValueError, match=r"cannot write checkpoint .*: no space left on device"):
         bd.simulate(DESIGNS, CURVE5, n_trials=4000, chunk_size=200, progress=False,
                     checkpoint_dir=tiny_disk / "ck")  # fmt: skip
     assert not list((tiny_disk / "ck").glob("*.tmp"))
     with open(tiny_disk / "fill", "wb") as fh, pytest.raises(OSError):
         fh.write(b"x" * 10**6)
-    with pytest.raises(ValueError, match="cannot write to checkpoint folder .*no space left"):
+    with pytest.raises(ValueError, match=r"cannot write to checkpoint folder .*no space left"):
         bd.simulate(DESIGNS, CURVE5, n_trials=10, progress=False,
                     checkpoint_dir=tiny_disk / "ck2")  # fmt: skip
-    with pytest.raises(ValueError, match="folder of the store .*no space left"):
+    with pytest.raises(ValueError, match=r"folder of the store .*no space left"):
         bd.simulate(DESIGNS, CURVE5, n_trials=10, progress=False, store=tiny_disk / "s.zarr")
 
 
@@ -315,7 +315,7 @@ def test_non_monotone_curve_warns() -> None:
 def test_tite_designs_are_refused() -> None:
     skel = bd.crm_skeleton(target=0.3, halfwidth=0.05, mtd_guess=3, n_doses=5)
     tite = bd.CRM(skel, 0.3, max_n=12, tite_window=28)
-    with pytest.raises(ValueError, match="tite_window=28 days.*no calendar time"):
+    with pytest.raises(ValueError, match=r"tite_window=28 days.*no calendar time"):
         bd.simulate({"TITE-CRM": tite}, CURVE5, n_trials=5, progress=False)
     with pytest.raises(ValueError, match="tite_window"):
         bd.simulate_oc({"TITE-CRM": tite}, CURVE5, n_trials=5, progress=False)
