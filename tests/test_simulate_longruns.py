@@ -111,7 +111,7 @@ def test_old_format_file_without_record_is_recomputed(run, monkeypatch) -> None:
     ds.attrs = {}
     victim.unlink()
     ds.to_netcdf(victim, engine="h5netcdf")
-    with pytest.warns(CheckpointWarning, match="cannot be read"):
+    with pytest.warns(CheckpointWarning, match="no valid checkpoint record"):
         _same(first, again())
 
 

@@ -156,9 +156,13 @@ def load_chunk(path: Path, meta: Mapping[str, Any]) -> dict[str, np.ndarray] | N
             blob = fh.read()
         ds = xr.load_dataset(io.BytesIO(blob), engine="h5netcdf")
         res = {k: ds[k].to_numpy() for k in CHUNK_VARS}
-        record = json.loads(ds.attrs[_META])
     except Exception as exc:  # any unreadable file is recomputed
         _reject(path, f"cannot be read (truncated or not a checkpoint: {type(exc).__name__})")
+        return None
+    try:
+        record = json.loads(ds.attrs[_META])
+    except (KeyError, ValueError):
+        _reject(path, "has no valid checkpoint record (written by another version or tool)")
         return None
     trials = f"trials {meta['start']}..{meta['stop'] - 1}"
     if record.get("key") != meta["key"]:

@@ -388,7 +388,7 @@ def _curve(name: str, curve: Any) -> np.ndarray:
             f"{where}: the true DLT curve is not monotone (level {drop + 2}: {p[drop + 1]:g} < "
             f"level {drop + 1}: {p[drop]:g}); simulated as given",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
     return p
 
@@ -733,8 +733,7 @@ def _execute(
     return results, reducer, state["width"], state["slots"], sink
 
 
-def _finish_store(sink: ZarrSink, designs: Mapping[str, Design], reducer: OCReducer,
-                  manifest: dict, width: int) -> xr.Dataset:  # fmt: skip
+def _finish_store(sink: ZarrSink, reducer: OCReducer, width: int) -> xr.Dataset:
     attrs = {"patient_width": max(width, 1)}
     sink.finish(attrs, {"oc": reducer.operating_characteristics(),
                         "concordance": reducer.concordance()})  # fmt: skip
@@ -835,7 +834,7 @@ def simulate(
         target=None,
     )  # fmt: skip
     if sink is not None:
-        return _finish_store(sink, designs, reducer, prep["manifest"], width)
+        return _finish_store(sink, reducer, width)
     return _assemble(designs, prep["table"], results, prep["n_trials"], prep["D"],
                      prep["manifest"])  # fmt: skip
 
@@ -887,7 +886,7 @@ def simulate_oc(
     )  # fmt: skip
     sims = None
     if sink is not None:
-        sims = _finish_store(sink, designs, reducer, prep["manifest"], width)
+        sims = _finish_store(sink, reducer, width)
     return SimulationSummary(reducer.operating_characteristics(), reducer.concordance(), sims,
                              prep["manifest"])  # fmt: skip
 
