@@ -267,6 +267,33 @@ def test_cli_checkpoint_and_errors(tmp_path, capsys) -> None:
     assert rc == 2 and err.count("\n") == 1 and "not a folder" in err and str(blocker) in err
 
 
+def test_cli_out_on_a_bad_or_full_disk_is_one_error_line(tmp_path, capsys, monkeypatch) -> None:
+    from bayes_dose.cli import main
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    calls = _counting(monkeypatch)
+    rc = main(["simulate", "--n-trials", "30", "--out", str(blocker / "sims.nc"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "output folder" in err and calls == []
+    out = tmp_path / "sims.nc"
+    out.write_bytes(b"previous complete file")
+    real_write = io_mod.os.fsync
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(io_mod, "check_writable_dir", lambda folder, what: folder)
+    monkeypatch.setattr(io_mod.os, "fsync", full)
+    rc = main(["simulate", "--n-trials", "30", "--arm", "mono", "--out", str(out),
+               "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err
+    monkeypatch.setattr(io_mod.os, "fsync", real_write)
+    assert rc == 2 and err.count("\n") == 1 and "no space left on device" in err
+    assert out.read_bytes() == b"previous complete file"  # never half-written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "sims.nc"]
+
+
 def test_cli_progress_moves(tmp_path, capsys) -> None:
     from bayes_dose.cli import main
 

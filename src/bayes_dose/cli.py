@@ -235,12 +235,9 @@ def simulate_spec(
 
 def save_simulations(sims: dict[str, Any], path: Path) -> Path:
     """All arms' simulations in one NetCDF file, one group per arm."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        path.unlink()
-    for i, (arm, ds) in enumerate(sims.items()):
-        ds.to_netcdf(path, group=arm, mode="w" if i == 0 else "a", engine="h5netcdf")
-    return path
+    from .sim_io import write_netcdf_groups
+
+    return write_netcdf_groups(sims, path)  # atomic; a full disk is one clear error
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -248,10 +245,12 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     spec, _, _ = _load(args, data=False)
     seed = _seed(args, spec)
-    if args.checkpoint is not None:  # fail before the work if the folder is unusable
-        from .sim_io import check_writable_dir
+    from .sim_io import check_writable_dir
 
+    if args.checkpoint is not None:  # fail before the work if a folder is unusable
         check_writable_dir(args.checkpoint, "checkpoint folder")
+    if args.out is not None:
+        check_writable_dir(args.out.parent, "output folder")
     sims = simulate_spec(spec, seed, args.n_trials, _arms(spec, args.arm), args.checkpoint,
                          args.progress)  # fmt: skip
     if not sims:

@@ -32,7 +32,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["CheckpointWarning", "ZarrSink", "check_writable_dir", "write_bytes_atomic"]
+__all__ = [
+    "CheckpointWarning", "ZarrSink", "check_writable_dir", "write_bytes_atomic",
+    "write_netcdf_groups",
+]  # fmt: skip
 
 #: Variables of one simulated chunk, in hashing order.
 CHUNK_VARS = (
@@ -269,3 +272,23 @@ class ZarrSink:
 
 def _is_zarr(path: Path) -> bool:
     return path.is_dir() and any((path / f).exists() for f in (".zgroup", "zarr.json"))
+
+
+def write_netcdf_groups(groups: Mapping[str, xr.Dataset], path: str | os.PathLike) -> Path:
+    """Write Datasets as the groups of one NetCDF4 file, atomically.
+
+    The file is built in memory and written through :func:`write_bytes_atomic`: a full or
+    read-only disk is one ValueError naming ``path`` (never a crash inside HDF5), and an
+    existing ``path`` is replaced only by a complete file.
+    """
+    import h5netcdf
+
+    path = Path(path)
+    check_writable_dir(path.parent if str(path.parent) else Path("."), "output folder")
+    bio = io.BytesIO()
+    with h5netcdf.File(bio, "w"):
+        pass
+    for name, ds in groups.items():
+        ds.to_netcdf(bio, group=name, mode="a", engine="h5netcdf")
+    write_bytes_atomic(path, bio.getbuffer(), "output file")
+    return path
