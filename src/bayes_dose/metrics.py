@@ -459,8 +459,17 @@ def _se_prop(p: np.ndarray, T: int) -> np.ndarray:
     return np.sqrt(p * (1 - p) / T)
 
 
-def _sims_block(sims: xr.Dataset) -> dict[str, np.ndarray]:
-    return {k: sims[k].to_numpy() for k in ("selected", "is_mad", "n", "dlt", "stop_reason")}
+#: Trials per block when reducing a whole Dataset (bounds the int64 temporaries; a lazily
+#: opened store is read block by block).
+BLOCK = 65_536
+
+
+def _reduce(sims: xr.Dataset, red: OCReducer) -> OCReducer:
+    T = sims.sizes["trial"]
+    for a in range(0, max(T, 1), BLOCK):
+        part = sims.isel(trial=slice(a, a + BLOCK))
+        red.add({k: part[k].to_numpy() for k in ("selected", "is_mad", "n", "dlt", "stop_reason")})
+    return red
 
 
 def operating_characteristics(
@@ -497,9 +506,7 @@ def operating_characteristics(
     >>> int(oc.true_mtd.item()), bool(abs(oc.p_select.sum("dose_level") + oc.p_none - 1).max() < 1e-12)
     (3, True)
     """
-    red = OCReducer.for_sims(sims, target)
-    red.add(_sims_block(sims))
-    return red.operating_characteristics()
+    return _reduce(sims, OCReducer.for_sims(sims, target)).operating_characteristics()
 
 
 def concordance(sims: xr.Dataset) -> xr.Dataset:
@@ -525,6 +532,4 @@ def concordance(sims: xr.Dataset) -> xr.Dataset:
     >>> float(c.kappa.sel(design_a="a", design_b="a").item())
     1.0
     """
-    red = OCReducer.for_sims(sims, quantities=())
-    red.add(_sims_block(sims))
-    return red.concordance()
+    return _reduce(sims, OCReducer.for_sims(sims, quantities=())).concordance()

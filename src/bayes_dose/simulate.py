@@ -515,6 +515,8 @@ def _assemble(
                             out[var][gi, si, a:b, : v.shape[1]] = v[:, :P]
                         else:
                             out[var][gi, si, a:b] = v
+                merged[(g, s)] = []  # release the chunks as they are copied
+                results[(g, s)].clear()
     mg = next((d.doses_mg for d in designs.values() if d.doses_mg is not None), None)
     dims_tp = ("design", "scenario", "trial")
     ds = xr.Dataset(
