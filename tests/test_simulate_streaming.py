@@ -117,6 +117,8 @@ def test_store_equals_in_memory_and_holds_the_reductions(memory, tmp_path) -> No
     assert lazy.selected.chunks is not None  # lazily opened (dask)
     _same(memory, lazy.load())
     _same(memory, bd.open_store(store).load())
+    lazy_oc = bd.operating_characteristics(bd.open_store(store))  # read block by block
+    xr.testing.assert_identical(bd.operating_characteristics(memory), lazy_oc)
     xr.testing.assert_equal(bd.operating_characteristics(memory),
                             xr.open_zarr(store, group="oc").load())  # fmt: skip
     xr.testing.assert_equal(bd.concordance(memory),
