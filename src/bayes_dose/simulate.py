@@ -7,7 +7,15 @@ over trials).  Patient ``k`` of trial ``t`` carries the latent uniform ``u[t, k]
 ``u[t, k] < p_true[dose]``, whatever the design or scenario.  Trials are cut into chunks;
 a chunk's numbers depend only on its trial indices, so results are bit-identical for any
 ``n_jobs``, chunking and backend (local threads or Dask distributed).  Finished chunks
-can be checkpointed to disk and are reloaded by a rerun with the same arguments.
+can be checkpointed to disk (verified on reload, :mod:`bayes_dose.sim_io`) and are
+reloaded by a rerun with the same arguments.
+
+**Streaming.** One task simulates one trial chunk of every design x scenario (sharing
+its latent uniforms), then writes it to the checkpoint folder and the Zarr store (if
+any) and reduces it (:class:`bayes_dose.metrics.OCReducer`); only the small reduction
+travels back.  ``simulate(..., store=path)`` returns the store lazily opened and
+:func:`simulate_oc` returns only the reductions, so memory stays bounded for any number
+of trials; plain ``simulate`` assembles the in-memory Dataset as before.
 
 Simulated patients have no grade-2 toxicities (``DoseData.grade2 = 0``), so titration
 ends at the first DLT.
