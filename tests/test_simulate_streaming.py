@@ -164,8 +164,8 @@ def test_reduction_does_not_keep_trials(monkeypatch) -> None:
     seen = []
     real = sim_mod._unit
 
-    def spy(run, a, b):
-        u = real(run, a, b)
+    def spy(run, a, b, tick=None):
+        u = real(run, a, b, tick)
         seen.append(u.results)
         return u
 
@@ -220,6 +220,10 @@ def test_progress_moves_per_chunk(monkeypatch) -> None:
     monkeypatch.setattr(sim_mod, "CHUNK_SLOTS", 3000)  # 100-trial chunks
     bd.simulate({"BOIN": DESIGNS["BOIN"]}, CURVE5, n_trials=450, progress=True)
     assert updates == [125, 125, 125, 75]
+    updates.clear()  # several designs x scenarios: the bar moves after each of them
+    bd.simulate({"BOIN": DESIGNS["BOIN"], "3+3": DESIGNS["3+3"]}, scenarios=SCEN,
+                n_trials=150, progress=True)  # fmt: skip
+    assert updates == [100] * 8 + [50] * 8
 
 
 def test_default_chunking_does_not_change_numbers(memory) -> None:

@@ -247,7 +247,8 @@ class _UnitResult:
     slots: int  # patient columns of the chunk arrays
 
 
-def _unit(run: _Run, start: int, stop: int) -> _UnitResult:
+def _unit(run: _Run, start: int, stop: int,
+          tick: Callable[[int], None] | None = None) -> _UnitResult:  # fmt: skip
     """Simulate (or reload) trials ``start..stop-1`` of every design x scenario, write them
     to the store, reduce them; the chunk's latent uniforms are generated once."""
     cache = _Uniforms()
@@ -269,6 +270,8 @@ def _unit(run: _Run, start: int, stop: int) -> _UnitResult:
             if run.sink is not None:
                 run.sink.write((gi, si), start, res)
             results[(g, s)] = res
+            if tick is not None:  # local runs: the bar moves per design x scenario
+                tick(stop - start)
     red = None
     if run.reducer is not None:
         red = copy.deepcopy(run.reducer)
@@ -288,16 +291,17 @@ def _block(results: Mapping[tuple[str, str], dict], names: list[str], snames: li
 
 # ----------------------------------------------------------------------------- backends
 def _run_local(run: _Run, chunks: list[tuple[int, int]], n_jobs: int,
-               on_done: Callable[[_UnitResult], None]) -> None:  # fmt: skip
+               on_done: Callable[[_UnitResult], None],
+               tick: Callable[[int], None] | None = None) -> None:  # fmt: skip
     if n_jobs <= 1:
         for a, b in chunks:
-            on_done(_unit(run, a, b))
+            on_done(_unit(run, a, b, tick))
         return
     with ThreadPoolExecutor(max_workers=n_jobs) as pool:
         pending = set()
         it = iter(chunks)
         for a, b in it:  # at most 2 * n_jobs chunks in flight: memory stays bounded
-            pending.add(pool.submit(_unit, run, a, b))
+            pending.add(pool.submit(_unit, run, a, b, tick))
             if len(pending) >= 2 * n_jobs:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in sorted(done, key=lambda f: f.result().start):
@@ -583,7 +587,8 @@ class _NoBar:
 
 
 def _progress_bar(total: int, show: bool) -> Any:
-    """A tqdm bar (imported only when shown: tqdm.auto warns in kernels without widgets)."""
+    """A tqdm bar over trials x designs x scenarios (imported only when shown: tqdm.auto
+    warns in kernels without widgets)."""
     if not show or not total:
         return _NoBar()
     from tqdm.auto import tqdm
@@ -716,7 +721,8 @@ def _execute(
         {(g, s): [] for g in designs for s in table} if keep else None
     )
     state = {"width": 0, "slots": 1}
-    bar = _progress_bar(n_trials, progress)
+    GS = len(designs) * len(table)
+    bar = _progress_bar(n_trials * GS, progress)
 
     def on_done(u: _UnitResult) -> None:
         if results is not None and u.results is not None:
@@ -726,12 +732,13 @@ def _execute(
             reducer.merge(u.reducer)
         state["width"] = max(state["width"], u.width)
         state["slots"] = max(state["slots"], u.slots)
-        bar.update(u.stop - u.start)
+        if backend != "local":
+            bar.update((u.stop - u.start) * GS)
 
     chunks = _chunks(n_trials, chunk)
     try:
         if backend == "local":
-            _run_local(run, chunks, n_jobs, on_done)
+            _run_local(run, chunks, n_jobs, on_done, bar.update)
         else:
             _run_dask(run, chunks, n_jobs, client, on_done)
     except BaseException:
