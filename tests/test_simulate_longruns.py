@@ -260,6 +260,14 @@ def test_cli_checkpoint_and_errors(tmp_path, capsys) -> None:
                "--no-progress"])  # fmt: skip
     assert rc == 0 and capsys.readouterr().out == first
     assert len(list(ck.glob("chunk-*.nc"))) == n_files
+    victim = sorted(ck.glob("chunk-*.nc"))[0]
+    victim.write_bytes(victim.read_bytes()[:100])  # truncated by a crash
+    rc = main(["simulate", "--n-trials", "30", "--arm", "mono", "--checkpoint", str(ck),
+               "--no-progress"])  # fmt: skip
+    cap = capsys.readouterr()
+    assert rc == 0 and cap.out == first
+    assert cap.err.startswith("bayes-dose simulate: warning: checkpoint ")
+    assert cap.err.count("\n") == 1 and "cannot be read" in cap.err
     blocker = tmp_path / "file"
     blocker.write_text("x")
     rc = main(["simulate", "--n-trials", "30", "--checkpoint", str(blocker), "--no-progress"])

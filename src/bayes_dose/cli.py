@@ -251,8 +251,15 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         check_writable_dir(args.checkpoint, "checkpoint folder")
     if args.out is not None:
         check_writable_dir(args.out.parent, "output folder")
-    sims = simulate_spec(spec, seed, args.n_trials, _arms(spec, args.arm), args.checkpoint,
-                         args.progress)  # fmt: skip
+    import warnings
+
+    def one_line(message, category, *_args, **_kwargs) -> None:  # no source-line echo
+        print(f"bayes-dose simulate: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = one_line
+        sims = simulate_spec(spec, seed, args.n_trials, _arms(spec, args.arm), args.checkpoint,
+                             args.progress)  # fmt: skip
     if not sims:
         raise ValueError("the spec has no [simulation.scenarios.ARM] for the chosen arms")
     summary, selection, _ = oc_summary(sims, target=spec.simulation.get("target"))
