@@ -143,13 +143,23 @@ def _dead_pid() -> int:
 
 def test_orphan_tmp_files_of_dead_writers_are_removed(run) -> None:
     first, again, folder = run
-    orphan = folder / f"chunk-abc.nc.{_dead_pid()}.140000.tmp"
+    orphan = folder / f"chunk-abc.nc.pid{_dead_pid()}.t140000.tmp"
     orphan.write_bytes(b"half a file")
-    live = folder / f"chunk-def.nc.{os.getpid()}.1.tmp"  # a writer still running
+    untagged = folder / "chunk-old.nc.123.456.tmp"  # an older version's name
+    untagged.write_bytes(b"half a file")
+    live = folder / f"chunk-def.nc.pid{os.getpid()}.t1.tmp"  # a writer still running
     live.write_bytes(b"in progress")
-    with pytest.warns(CheckpointWarning, match="removed 1 temporary"):
+    with pytest.warns(CheckpointWarning, match="removed 2 temporary"):
         _same(first, again())
-    assert not orphan.exists() and live.exists()
+    assert not orphan.exists() and not untagged.exists() and live.exists()
+
+
+def test_orphan_store_of_a_killed_run_is_removed(tmp_path) -> None:
+    orphan = tmp_path / f"sims.zarr.pid{_dead_pid()}.tmp"
+    orphan.mkdir()
+    (orphan / ".zgroup").write_text("{}")
+    bd.simulate(DESIGNS, CURVE5, n_trials=20, progress=False, store=tmp_path / "sims.zarr")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sims.zarr"]
 
 
 def test_failed_write_leaves_no_tmp_and_names_the_path(tmp_path, monkeypatch) -> None:

@@ -66,7 +66,7 @@ def write_bytes_atomic(path: Path, data: bytes | memoryview, what: str = "file")
     the temporary file is removed.
     """
     path = Path(path)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp = path.with_name(f"{path.name}.pid{os.getpid()}.t{threading.get_ident()}.tmp")
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
@@ -115,11 +115,12 @@ def _pid_alive(pid: int) -> bool:
 
 
 def remove_orphans(folder: Path, pattern: str) -> list[Path]:
-    """Remove ``pattern`` temporary files/folders whose writer (pid in the name) is gone."""
+    """Remove ``pattern`` temporary files/folders whose writer is gone (the writer's pid is
+    the ``pid<N>`` part of the name; a name without one is an orphan)."""
     removed = []
     for f in sorted(folder.glob(pattern)):
-        parts = f.name.split(".")
-        pid = next((int(p) for p in reversed(parts) if p.isdigit() and len(p) < 10), None)
+        tags = [p[3:] for p in f.name.split(".") if p.startswith("pid") and p[3:].isdigit()]
+        pid = int(tags[-1]) if tags else None
         if pid is not None and _pid_alive(pid):
             continue
         try:
@@ -198,7 +199,7 @@ class ZarrSink:
     """A Zarr store of simulated trials written region by region (any process may write
     its own trial chunks; regions are aligned to the store's chunks).
 
-    The store is built in ``<path>.<pid>.tmp`` beside ``path`` and renamed onto ``path`` by
+    The store is built in ``<path>.pid<pid>.tmp`` beside ``path`` and renamed onto ``path`` by
     :meth:`finish`; a store left by a killed run is removed by the next one.
     """
 
@@ -213,7 +214,7 @@ class ZarrSink:
         check_writable_dir(self.path.parent if str(self.path.parent) else Path("."),
                            "folder of the store")  # fmt: skip
         remove_orphans(self.path.parent, f"{self.path.name}.*.tmp")
-        self.tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        self.tmp = self.path.with_name(f"{self.path.name}.pid{os.getpid()}.tmp")
 
     def create(self, template: xr.Dataset) -> None:
         """Write the layout (dask-backed zero variables are not computed)."""
@@ -257,7 +258,7 @@ class ZarrSink:
                 ds.to_zarr(self.tmp, group=name, mode="w", zarr_format=2, consolidated=False)
             zarr.consolidate_metadata(str(self.tmp), zarr_format=2)
             if self.path.exists():
-                old = self.path.with_name(f"{self.path.name}.{os.getpid()}.old.tmp")
+                old = self.path.with_name(f"{self.path.name}.pid{os.getpid()}.old.tmp")
                 os.replace(self.path, old)
                 os.replace(self.tmp, self.path)
                 shutil.rmtree(old, ignore_errors=True)

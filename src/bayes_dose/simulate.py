@@ -819,7 +819,8 @@ def simulate(
         rerun with the same arguments reloads them; a swapped, edited or truncated file is
         reported (:class:`~bayes_dose.sim_io.CheckpointWarning`) and recomputed.
     progress : bool
-        Show a tqdm progress bar over trials (it moves once per chunk).
+        Show a tqdm progress bar over trials x designs x scenarios (locally it moves after
+        each design x scenario of a chunk; on Dask after each chunk).
     store : path, optional
         Write the trials chunk by chunk to this Zarr store (created atomically: built
         beside it and renamed when complete) and return it lazily opened
