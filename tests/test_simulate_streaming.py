@@ -228,3 +228,20 @@ def test_progress_moves_per_chunk(monkeypatch) -> None:
 
 def test_default_chunking_does_not_change_numbers(memory) -> None:
     _same(memory, bd.simulate(DESIGNS, chunk_size=600, **KW))
+
+
+@pytest.mark.slow
+def test_peak_memory_of_a_long_streamed_run_is_bounded() -> None:
+    """1e6 BOIN trials through simulate_oc in a fresh process: peak RSS < 1 GiB (measured
+    ~200 MiB, of which ~175 MiB is imports; benchmarks/bench_memory.py runs 1e7)."""
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).parents[1] / "benchmarks"
+    sys.path.insert(0, str(bench))
+    try:
+        from bench_memory import measure
+    finally:
+        sys.path.remove(str(bench))
+    r = measure("BOIN", 1e6, "oc")
+    assert r["peak_rss_mib"] < 1024, r
