@@ -42,7 +42,8 @@ _LAZY = {
     "Arm": ".protocol", "MTDRule": ".protocol", "Protocol": ".protocol",
     "Staggering": ".protocol",
     "Report": ".report", "report": ".report",
-    "simulate": ".simulate",
+    "simulate": ".simulate", "simulate_oc": ".simulate", "open_store": ".simulate",
+    "SimulationSummary": ".simulate",
     "Engine": ".inference.engines", "engines": ".inference.engines",
     "overdose_risk_planned": ".metrics",
     "ada": ".ada", "listings": ".listings", "pk": ".pk", "testing": ".testing",
@@ -130,3 +131,4 @@ __all__ = [
 ]  # fmt: skip
 __all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "Engine", "NormalPrior", "engines"]
 __all__ += ["ada", "endpoints", "expansion", "listings", "pk", "response", "testing"]
+__all__ += ["SimulationSummary", "open_store", "simulate_oc"]

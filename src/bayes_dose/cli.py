@@ -280,6 +280,14 @@ def _args_simulate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-trials", type=positive_int, default=None,
                    help="trials per design and scenario (default: the spec's)")  # fmt: skip
     p.add_argument("--out", type=Path, default=None, help="NetCDF file of the simulation (.nc)")
+    p.add_argument(
+        "--checkpoint", type=Path, default=None, metavar="DIR",
+        help="keep finished chunks in DIR (verified on reload; a rerun resumes)",
+    )  # fmt: skip
+    p.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=True,
+        help="progress bar on stderr (default: on)",
+    )  # fmt: skip
 
 
 def simulate_spec(
@@ -289,12 +297,14 @@ def simulate_spec(
     arms: list[str] | None = None,
     mono_data: Any = None,
     progress: bool = False,
+    checkpoint: Path | None = None,
 ) -> dict[str, Any]:
     """Simulate each arm's designs on the spec's scenarios: ``{arm: xarray.Dataset}``.
 
     Designs that read several arms (the combination BLRM) are simulated only when
     ``mono_data`` (the observed monotherapy Outcomes) is given: they borrow from it, held
-    fixed; otherwise they are left out.
+    fixed; otherwise they are left out.  ``checkpoint``: folder of verified chunk
+    checkpoints (see :func:`bayes_dose.simulate`).
     """
     import bayes_dose
 
@@ -317,23 +327,17 @@ def simulate_spec(
         if not scen or not designs:
             continue
         sims[a] = bayes_dose.simulate(
-            designs, scenarios=scen, n_trials=n, seed=seed, progress=progress
-        )
+            designs, scenarios=scen, n_trials=n, seed=seed, progress=progress,
+            checkpoint_dir=checkpoint,
+        )  # fmt: skip
     return sims
 
 
 def save_simulations(sims: dict[str, Any], path: Path) -> Path:
-    """All arms' simulations in one NetCDF file, one group per arm (written atomically:
-    to a temporary file beside ``path``, then renamed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        for i, (arm, ds) in enumerate(sims.items()):
-            ds.to_netcdf(tmp, group=arm, mode="w" if i == 0 else "a", engine="h5netcdf")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """All arms' simulations in one NetCDF file, one group per arm."""
+    from .sim_io import write_netcdf_groups
+
+    return write_netcdf_groups(sims, path)  # atomic; a full disk is one clear error
 
 
 def _check_nc(path: Path | None) -> None:
@@ -350,7 +354,21 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     _check_nc(args.out)
     spec, _, spec_path = _load(args, data=False)
     seed = _seed(args, spec)
-    sims = simulate_spec(spec, seed, args.n_trials, _arms(spec, args.arm), progress=True)
+    from .sim_io import check_writable_dir
+
+    if args.checkpoint is not None:  # fail before the work if a folder is unusable
+        check_writable_dir(args.checkpoint, "checkpoint folder")
+    if args.out is not None:
+        check_writable_dir(args.out.parent, "output folder")
+    import warnings
+
+    def one_line(message, category, *_args, **_kwargs) -> None:  # no source-line echo
+        print(f"bayes-dose simulate: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = one_line
+        sims = simulate_spec(spec, seed, args.n_trials, _arms(spec, args.arm),
+                             progress=args.progress, checkpoint=args.checkpoint)  # fmt: skip
     if not sims:
         raise ValueError("the spec has no [simulation.scenarios.ARM] for the chosen arms")
     summary, selection, _ = oc_summary(sims, target=spec.simulation.get("target"))

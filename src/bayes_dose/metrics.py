@@ -10,12 +10,25 @@ select none (:func:`bayes_dose.scenarios.true_mtd`).  The target is, in order: t
 ``target`` argument, the design's own ``target`` (midpoint of ``target_interval`` for
 interval designs), the scenario's target (scenario library); else these measures are NaN.
 Doses "above the MTD" are the levels above it (every level when no dose is acceptable).
+
+**Chunk-wise reduction.** Every operating characteristic is the mean over trials of a
+per-trial quantity (:data:`TRIAL_QUANTITIES`): an indicator, an integer count, or a ratio
+of two integers (numerator, denominator).  :class:`OCReducer` accumulates, per design x
+scenario, exact integer sums of these quantities and of their squares (ratios: per
+denominator), so adding trials chunk by chunk, in any order and any chunking, gives
+*exactly* the numbers of one pass over all trials; :func:`operating_characteristics` is
+that reducer fed with the whole Dataset.  Means and SEs are computed from the exact sums
+with exact rational arithmetic and one rounding.  Concordance is reduced from the
+confusion counts the same way.  A new per-trial quantity is added with
+:func:`register_trial_quantity`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -23,42 +36,441 @@ import xarray as xr
 
 from .scenarios import true_mtd
 
-__all__ = ["concordance", "operating_characteristics", "overdose_risk_planned"]
+__all__ = [
+    "TRIAL_QUANTITIES",
+    "OCReducer",
+    "TrialBlock",
+    "TrialQuantity",
+    "concordance",
+    "operating_characteristics",
+    "overdose_risk_planned",
+    "register_trial_quantity",
+    "target_table",
+]  # fmt: skip
 
 
-def _se_prop(p: np.ndarray, T: int) -> np.ndarray:
-    return np.sqrt(p * (1 - p) / T)
-
-
-def _se_mean(x: np.ndarray, axis: int) -> np.ndarray:
-    T = x.shape[axis]
-    if T < 2:
-        return np.full(np.delete(x.shape, axis), np.nan)
-    return x.std(axis=axis, ddof=1) / np.sqrt(T)
-
-
-def _targets(sims: xr.Dataset, target: float | Mapping[str, float] | None) -> np.ndarray:
-    """Target per (design, scenario)."""
-    designs = [str(g) for g in sims["design"].values]
-    scen = [str(s) for s in sims["scenario"].values]
-    specs = json.loads(sims.attrs.get("manifest", "{}")).get("designs", {})
-    out = np.full((len(designs), len(scen)), np.nan)
+def target_table(
+    designs: list[str],
+    scenarios: list[str],
+    specs: Mapping[str, Mapping[str, Any]],
+    scenario_targets: list[float],
+    target: float | Mapping[str, float] | None,
+) -> np.ndarray:
+    """Target per (design, scenario): ``target`` (a dict: by scenario, then design name),
+    else the design's own (``target``, or the midpoint of ``target_interval``), else the
+    scenario's (NaN for none)."""
+    out = np.full((len(designs), len(scenarios)), np.nan)
     for gi, g in enumerate(designs):
         spec = specs.get(g, {})
         own = spec.get("target")
         if own is None and spec.get("target_interval") is not None:
             own = float(np.mean(spec["target_interval"]))
-        for si, s in enumerate(scen):
+        for si, s in enumerate(scenarios):
             if isinstance(target, Mapping):
                 t = target.get(s, target.get(g))
             else:
                 t = target
             if t is None:
                 t = own
-            if t is None and "target" in sims:
-                t = float(sims["target"].values[si])
+            if t is None and scenario_targets is not None:
+                t = float(scenario_targets[si])
             out[gi, si] = np.nan if t is None else float(t)
     return out
+
+
+def _targets(sims: xr.Dataset, target: float | Mapping[str, float] | None) -> np.ndarray:
+    """Target per (design, scenario) of a simulation Dataset."""
+    designs = [str(g) for g in sims["design"].values]
+    scen = [str(s) for s in sims["scenario"].values]
+    specs = json.loads(sims.attrs.get("manifest", "{}")).get("designs", {})
+    scen_t = [float(v) for v in sims["target"].values] if "target" in sims else None
+    return target_table(designs, scen, specs, scen_t, target)
+
+
+# ----------------------------------------------------------------------------- per trial
+@dataclass(frozen=True)
+class TrialBlock:
+    """A block of trials of every design x scenario, handed to per-trial quantities.
+
+    Arrays have shape ``(G, S, T)`` or ``(G, S, T, D)`` (int64 except ``is_mad``);
+    ``mtd`` is the 1-based true MTD per (design, scenario) (0 = none, -1 = no target).
+    """
+
+    selected: np.ndarray
+    is_mad: np.ndarray
+    n: np.ndarray
+    dlt: np.ndarray
+    stop_reason: np.ndarray
+    mtd: np.ndarray
+    n_reasons: int
+
+    @property
+    def levels(self) -> np.ndarray:
+        return np.arange(1, self.n.shape[-1] + 1)
+
+    @property
+    def n_above(self) -> np.ndarray:
+        """Patients of each trial treated above the true MTD (every level if none)."""
+        above = self.levels[None, None, :] > np.maximum(self.mtd, 0)[..., None]  # (G, S, D)
+        return (self.n * above[:, :, None, :]).sum(axis=-1)
+
+    @property
+    def frac_above(self) -> np.ndarray:
+        tot = self.n.sum(axis=-1)
+        return np.where(tot > 0, self.n_above / np.maximum(tot, 1), 0.0)
+
+
+@dataclass(frozen=True)
+class TrialQuantity:
+    """A per-trial quantity whose mean over trials is an operating characteristic.
+
+    ``kind``: ``"indicator"`` (0/1; SE ``sqrt(p (1 - p) / T)``), ``"count"`` (integer;
+    SE ``sd / sqrt(T)``) or ``"ratio"`` (``func`` returns integer numerator and
+    denominator arrays; a zero denominator counts as 0; SE ``sd / sqrt(T)``).  ``dim``
+    names a trailing axis (``"dose_level"``, ``"reason"``) or is None.  ``needs_mtd``:
+    NaN where the true MTD is undefined (no target).
+    """
+
+    name: str
+    kind: str
+    func: Callable[[TrialBlock], Any]
+    dim: str | None = None
+    needs_mtd: bool = False
+    long_name: str = ""
+
+
+#: Per-trial quantities reduced by :class:`OCReducer` (name -> quantity), in output order.
+TRIAL_QUANTITIES: dict[str, TrialQuantity] = {}
+
+
+def register_trial_quantity(q: TrialQuantity) -> TrialQuantity:
+    """Add a per-trial quantity to every operating-characteristics reduction.
+
+    Its mean appears in :func:`operating_characteristics` as ``q.name`` with ``q.name +
+    "_se"``, computed exactly alike in memory and chunk by chunk.
+    """
+    if q.kind not in ("indicator", "count", "ratio"):
+        raise ValueError(f"kind must be 'indicator', 'count' or 'ratio', got {q.kind!r}")
+    if q.dim not in (None, "dose_level", "reason"):
+        raise ValueError(f"dim must be None, 'dose_level' or 'reason', got {q.dim!r}")
+    TRIAL_QUANTITIES[q.name] = q
+    return q
+
+
+def _frac_ge(b: TrialBlock, level: float) -> np.ndarray:
+    return b.frac_above >= level
+
+
+for _q in (
+    TrialQuantity("p_select", "indicator", lambda b: b.selected[..., None] == b.levels,
+                  "dose_level", long_name="P(level selected)"),
+    TrialQuantity("p_none", "indicator", lambda b: b.selected == 0,
+                  long_name="P(no dose selected)"),
+    TrialQuantity("p_mad", "indicator", lambda b: b.is_mad, long_name="P(selection is a MAD)"),
+    TrialQuantity("pcs", "indicator", lambda b: b.selected == b.mtd[..., None], needs_mtd=True,
+                  long_name="P(correct selection of the true MTD)"),
+    TrialQuantity("mean_n", "count", lambda b: b.n, "dose_level",
+                  long_name="mean patients per dose"),
+    TrialQuantity("mean_dlt", "count", lambda b: b.dlt, "dose_level",
+                  long_name="mean DLTs per dose"),
+    TrialQuantity("mean_total_n", "count", lambda b: b.n.sum(axis=-1),
+                  long_name="mean trial size"),
+    TrialQuantity("mean_total_dlt", "count", lambda b: b.dlt.sum(axis=-1)),
+    TrialQuantity("frac_patients_above_mtd", "ratio", lambda b: (b.n_above, b.n.sum(axis=-1)),
+                  needs_mtd=True,
+                  long_name="mean fraction of a trial's patients above the true MTD"),
+    TrialQuantity("p_overdose_60", "indicator", lambda b: _frac_ge(b, 0.6), needs_mtd=True,
+                  long_name="P(>= 60% of patients above the MTD)"),
+    TrialQuantity("p_overdose_80", "indicator", lambda b: _frac_ge(b, 0.8), needs_mtd=True,
+                  long_name="P(>= 80% of patients above the MTD)"),
+    TrialQuantity("p_stop_reason", "indicator",
+                  lambda b: b.stop_reason[..., None] == np.arange(b.n_reasons), "reason",
+                  long_name="P(stop reason)"),
+):  # fmt: skip
+    register_trial_quantity(_q)
+
+
+def _pad_last(a: np.ndarray, size: int) -> np.ndarray:
+    if a.shape[-1] >= size:
+        return a
+    return np.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, size - a.shape[-1])])
+
+
+def _exact_mean_se(s: Any, q: Any, T: int, kind: str) -> tuple[float, float]:
+    """Mean and Monte Carlo SE from exact sums (int or Fraction), one rounding each."""
+    mean = Fraction(s) / T
+    if kind == "indicator":
+        p = float(mean)
+        return p, float(np.sqrt(p * (1 - p) / T))
+    if T < 2:
+        return float(mean), float("nan")
+    var = (Fraction(q) - Fraction(s) * mean) / (T - 1)  # exact sample variance
+    return float(mean), float(np.sqrt(float(var / T)))
+
+
+# ----------------------------------------------------------------------------- reducer
+class OCReducer:
+    """Exact chunk-wise reduction of operating characteristics and concordance.
+
+    Parameters
+    ----------
+    designs, scenarios : sequence of str
+        Names, in output order.
+    true_tox : ndarray (S, D)
+        True DLT curves.
+    target : ndarray (G, S)
+        Target per design x scenario (NaN: none; see :func:`_targets`).
+    reasons : dict of str to list of str
+        Reason templates per design.
+    dose_mg : ndarray (D,)
+    quantities : sequence of str, optional
+        Names in :data:`TRIAL_QUANTITIES` (default: all).
+
+    Notes
+    -----
+    ``add(block)`` takes a dict with ``selected``, ``is_mad``, ``stop_reason`` (G, S, t)
+    and ``n``, ``dlt`` (G, S, t, D) of any trial range; every range must be added once.
+    Accumulators are integers, so :meth:`merge` of reducers (e.g. one per Dask worker)
+    and any order of chunks give the same result.
+    """
+
+    def __init__(
+        self,
+        designs: Any,
+        scenarios: Any,
+        true_tox: np.ndarray,
+        target: np.ndarray,
+        reasons: Mapping[str, list[str]],
+        dose_mg: np.ndarray,
+        quantities: Any = None,
+    ) -> None:
+        self.designs = [str(g) for g in designs]
+        self.scenarios = [str(s) for s in scenarios]
+        self.true_tox = np.asarray(true_tox, dtype=float)
+        self.target = np.asarray(target, dtype=float)
+        self.reasons = {g: list(reasons.get(g, [])) for g in self.designs}
+        self.dose_mg = np.asarray(dose_mg, dtype=float)
+        self.quantities = list(TRIAL_QUANTITIES) if quantities is None else list(quantities)
+        G, S = len(self.designs), len(self.scenarios)
+        self.D = self.true_tox.shape[1]
+        self.mtd = np.full((G, S), -1, dtype=np.int64)
+        for gi in range(G):
+            for si in range(S):
+                if not np.isnan(self.target[gi, si]):
+                    self.mtd[gi, si] = true_mtd(self.true_tox[si], self.target[gi, si])
+        self.n_reasons = max([len(r) for r in self.reasons.values()] + [1])
+        self.T = 0
+        self.sums: dict[str, np.ndarray] = {}  # int64 (G, S[, K]) or (G, S[, K], den)
+        self.sqs: dict[str, np.ndarray] = {}
+        self.confusion = np.zeros((G, G, S, self.D + 1, self.D + 1), dtype=np.int64)
+
+    @classmethod
+    def for_sims(cls, sims: xr.Dataset, target: float | Mapping[str, float] | None = None,
+                 quantities: Any = None) -> OCReducer:  # fmt: skip
+        """A reducer with the layout, targets and reasons of a simulation Dataset."""
+        return cls(
+            sims["design"].values, sims["scenario"].values, sims["true_tox"].to_numpy(),
+            _targets(sims, target), json.loads(sims.attrs.get("reasons", "{}")),
+            sims["dose_mg"].to_numpy(), quantities,
+        )  # fmt: skip
+
+    # -- accumulate
+    def add(self, block: Mapping[str, np.ndarray]) -> None:
+        """Add trials (arrays with design, scenario, trial[, dose] axes)."""
+        sel = np.asarray(block["selected"]).astype(np.int64)
+        G, S, T = sel.shape
+        if (G, S) != self.mtd.shape:
+            raise ValueError(f"block has {G} designs x {S} scenarios, expected {self.mtd.shape}")
+        reason = np.asarray(block["stop_reason"]).astype(np.int64)
+        self.n_reasons = max(self.n_reasons, int(reason.max(initial=-1)) + 1)
+        b = TrialBlock(
+            sel, np.asarray(block["is_mad"], dtype=bool), np.asarray(block["n"]).astype(np.int64),
+            np.asarray(block["dlt"]).astype(np.int64), reason, self.mtd, self.n_reasons,
+        )  # fmt: skip
+        for name in self.quantities:
+            q = TRIAL_QUANTITIES[name]
+            if q.kind == "ratio":
+                num, den = (np.asarray(a).astype(np.int64) for a in q.func(b))
+                self._add_ratio(name, num, den)
+            else:
+                v = np.asarray(q.func(b)).astype(np.int64)
+                self._add(name, v.sum(axis=2), (v * v).sum(axis=2))
+        K = self.D + 1
+        for i in range(G):
+            for j in range(G):
+                for s in range(S):
+                    cnt = np.bincount(sel[i, s] * K + sel[j, s], minlength=K * K)
+                    self.confusion[i, j, s] += cnt.reshape(K, K)
+        self.T += T
+
+    def _add(self, name: str, s: np.ndarray, q: np.ndarray) -> None:
+        if name not in self.sums:
+            self.sums[name], self.sqs[name] = s, q
+            return
+        size = max(self.sums[name].shape[-1], s.shape[-1]) if s.ndim == 3 else None
+        if size is not None:  # the reason axis can grow
+            self.sums[name] = _pad_last(self.sums[name], size)
+            self.sqs[name] = _pad_last(self.sqs[name], size)
+            s, q = _pad_last(s, size), _pad_last(q, size)
+        self.sums[name] = self.sums[name] + s
+        self.sqs[name] = self.sqs[name] + q
+
+    def _add_ratio(self, name: str, num: np.ndarray, den: np.ndarray) -> None:
+        """Sums of numerator and squared numerator per denominator value."""
+        G, S, T = num.shape
+        W = int(den.max(initial=0)) + 1
+        cell = (np.arange(G * S)[:, None] * W + den.reshape(G * S, T)).ravel()
+        nv = num.reshape(G * S, T).ravel()
+        s = np.zeros(G * S * W, dtype=np.int64)
+        q = np.zeros(G * S * W, dtype=np.int64)
+        np.add.at(s, cell, nv)  # integer sums: exact
+        np.add.at(q, cell, nv * nv)
+        s, q = s.reshape(G, S, W), q.reshape(G, S, W)
+        if name in self.sums:
+            size = max(self.sums[name].shape[-1], W)
+            s, q = _pad_last(s, size), _pad_last(q, size)
+            s = s + _pad_last(self.sums[name], size)
+            q = q + _pad_last(self.sqs[name], size)
+        self.sums[name], self.sqs[name] = s, q
+
+    def merge(self, other: OCReducer) -> OCReducer:
+        """Add another reducer's trials (same layout) to this one."""
+        if other.T == 0:
+            return self
+        self.n_reasons = max(self.n_reasons, other.n_reasons)
+        for name in other.sums:
+            if TRIAL_QUANTITIES[name].kind == "ratio":
+                size = max(self.sums[name].shape[-1] if name in self.sums else 0,
+                           other.sums[name].shape[-1])  # fmt: skip
+                base_s = _pad_last(self.sums.get(name, np.zeros_like(other.sums[name])), size)
+                base_q = _pad_last(self.sqs.get(name, np.zeros_like(other.sqs[name])), size)
+                self.sums[name] = base_s + _pad_last(other.sums[name], size)
+                self.sqs[name] = base_q + _pad_last(other.sqs[name], size)
+            else:
+                self._add(name, other.sums[name], other.sqs[name])
+        self.confusion += other.confusion
+        self.T += other.T
+        return self
+
+    # -- results
+    def _mean_se(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        q = TRIAL_QUANTITIES[name]
+        s, sq, T = self.sums[name], self.sqs[name], self.T
+        if q.kind == "ratio":
+            den = [Fraction(1, d) if d else Fraction(0) for d in range(s.shape[-1])]
+            den2 = [f * f for f in den]
+            shape = s.shape[:-1]
+            mean, se = np.empty(shape), np.empty(shape)
+            for idx in np.ndindex(*shape):
+                srow, qrow = s[idx].tolist(), sq[idx].tolist()
+                tot = sum((a * w for a, w in zip(srow, den, strict=True) if a), Fraction(0))
+                tot2 = sum((a * w for a, w in zip(qrow, den2, strict=True) if a), Fraction(0))
+                mean[idx], se[idx] = _exact_mean_se(tot, tot2, T, q.kind)
+        else:
+            shape = s.shape
+            mean, se = np.empty(shape), np.empty(shape)
+            for idx in np.ndindex(*shape):
+                mean[idx], se[idx] = _exact_mean_se(int(s[idx]), int(sq[idx]), T, q.kind)
+        if q.needs_mtd:
+            unknown = (self.mtd < 0).reshape(self.mtd.shape + (1,) * (mean.ndim - 2))
+            mean = np.where(unknown, np.nan, mean)
+            se = np.where(unknown, np.nan, se)
+        return mean, se
+
+    def operating_characteristics(self) -> xr.Dataset:
+        """The :func:`operating_characteristics` Dataset of the trials added so far."""
+        if self.T == 0:
+            raise ValueError("no trials were added to the reducer")
+        gs = ("design", "scenario")
+        R = self.n_reasons
+        codes = np.arange(R)
+        data: dict[str, Any] = {}
+        for name in self.quantities:
+            q = TRIAL_QUANTITIES[name]
+            mean, se = self._mean_se(name)
+            if q.dim == "reason":
+                mean, se = _pad_last(mean, R), _pad_last(se, R)
+            dims = gs if q.dim is None else (*gs, q.dim)
+            data[name] = (dims, mean, {"long_name": q.long_name} if q.long_name else {})
+            data[f"{name}_se"] = (dims, se)
+        data["true_tox"] = (("scenario", "dose_level"), self.true_tox)
+        data["target"] = (gs, self.target)
+        data["true_mtd"] = (gs, self.mtd, {"long_name": "true MTD level (0 = none, -1 = no target)"})
+        reason_text = np.array(
+            [[(self.reasons[g] + [""] * R)[r] for r in codes] for g in self.designs], dtype=object
+        )
+        return xr.Dataset(
+            data,
+            coords={
+                "design": np.array(self.designs, dtype=object),
+                "scenario": np.array(self.scenarios, dtype=object),
+                "dose_level": np.arange(1, self.D + 1),
+                "dose_mg": ("dose_level", self.dose_mg),
+                "reason": codes,
+                "reason_text": (("design", "reason"), reason_text),
+            },
+            attrs={
+                "n_trials": self.T,
+                "true_mtd_rule": "level with true DLT probability closest to the target (ties: "
+                "lower); none when every level exceeds target + 0.1",
+                "se": "Monte Carlo standard errors: sqrt(p(1-p)/T) and sd/sqrt(T)",
+            },
+        )
+
+    def concordance(self) -> xr.Dataset:
+        """The :func:`concordance` Dataset of the trials added so far."""
+        if self.T == 0:
+            raise ValueError("no trials were added to the reducer")
+        T, K = self.T, self.D + 1
+        cnt = self.confusion
+        a_lvl, b_lvl = np.meshgrid(np.arange(K), np.arange(K), indexing="ij")
+        same = np.trace(cnt, axis1=-2, axis2=-1) / T
+        within = (cnt * (np.abs(a_lvl - b_lvl) <= 1)).sum(axis=(-2, -1)) / T
+        pa = cnt.sum(axis=-1) / T  # bincount of A's selections / T
+        pb = cnt.sum(axis=-2) / T
+        G, _, S = same.shape
+        kappa = np.zeros((G, G, S))
+        for idx in np.ndindex(G, G, S):
+            po = float(same[idx])
+            pe = float(pa[idx] @ pb[idx])
+            kappa[idx] = 1.0 if po == 1.0 else (po - pe) / (1 - pe)
+        names = np.array(self.designs, dtype=object)
+        dims = ("design_a", "design_b", "scenario")
+        return xr.Dataset(
+            {
+                "p_identical": (dims, same),
+                "p_identical_se": (dims, _se_prop(same, T)),
+                "p_within_one": (dims, within),
+                "p_within_one_se": (dims, _se_prop(within, T)),
+                "kappa": (dims, kappa),
+                "confusion": ((*dims, "selected_a", "selected_b"), cnt / T),
+            },
+            coords={
+                "design_a": names,
+                "design_b": names,
+                "scenario": np.array(self.scenarios, dtype=object),
+                "selected_a": np.arange(K),
+                "selected_b": np.arange(K),
+            },
+            attrs={"n_trials": T, "note": "selected level 0 = no dose selected"},
+        )
+
+
+def _se_prop(p: np.ndarray, T: int) -> np.ndarray:
+    return np.sqrt(p * (1 - p) / T)
+
+
+#: Trials per block when reducing a whole Dataset (bounds the int64 temporaries; a lazily
+#: opened store is read block by block).
+BLOCK = 65_536
+
+
+def _reduce(sims: xr.Dataset, red: OCReducer) -> OCReducer:
+    T = sims.sizes["trial"]
+    for a in range(0, max(T, 1), BLOCK):
+        part = sims.isel(trial=slice(a, a + BLOCK))
+        red.add({k: part[k].to_numpy() for k in ("selected", "is_mad", "n", "dlt", "stop_reason")})
+    return red
 
 
 def operating_characteristics(
@@ -95,106 +507,7 @@ def operating_characteristics(
     >>> int(oc.true_mtd.item()), bool(abs(oc.p_select.sum("dose_level") + oc.p_none - 1).max() < 1e-12)
     (3, True)
     """
-    sel = sims["selected"].to_numpy().astype(np.int64)  # (G, S, T)
-    n = sims["n"].to_numpy().astype(np.int64)  # (G, S, T, D)
-    y = sims["dlt"].to_numpy().astype(np.int64)
-    G, S, T = sel.shape
-    D = n.shape[-1]
-    levels = np.arange(1, D + 1)
-    p_sel = (sel[..., None] == levels).mean(axis=2)
-    p_none = (sel == 0).mean(axis=2)
-    p_mad = sims["is_mad"].to_numpy().mean(axis=2)
-    tot_n = n.sum(axis=-1)
-    tot_y = y.sum(axis=-1)
-
-    tgt = _targets(sims, target)
-    true_tox = sims["true_tox"].to_numpy()
-    mtd = np.full((G, S), -1, dtype=np.int64)
-    for gi in range(G):
-        for si in range(S):
-            if not np.isnan(tgt[gi, si]):
-                mtd[gi, si] = true_mtd(true_tox[si], tgt[gi, si])
-    known = mtd >= 0
-    pcs = np.where(known, (sel == mtd[..., None]).mean(axis=2), np.nan)
-    above = levels[None, None, :] > np.maximum(mtd, 0)[..., None]  # (G, S, D)
-    n_above = (n * above[:, :, None, :]).sum(axis=-1)
-    frac = np.where(tot_n > 0, n_above / np.maximum(tot_n, 1), 0.0)
-    frac = np.where(known[..., None], frac, np.nan)
-    od60 = np.where(known, (frac >= 0.6).mean(axis=2), np.nan)
-    od80 = np.where(known, (frac >= 0.8).mean(axis=2), np.nan)
-
-    reasons = json.loads(sims.attrs.get("reasons", "{}"))
-    designs = [str(g) for g in sims["design"].values]
-    R = max([len(reasons.get(g, [])) for g in designs] + [int(sims["stop_reason"].max()) + 1])
-    codes = np.arange(R)
-    p_reason = (sims["stop_reason"].to_numpy()[..., None] == codes).mean(axis=2)
-    reason_text = np.array(
-        [[(reasons.get(g, []) + [""] * R)[r] for r in codes] for g in designs], dtype=object
-    )
-
-    gs = ("design", "scenario")
-    gsd = (*gs, "dose_level")
-    mean_n = n.mean(axis=2)
-    mean_y = y.mean(axis=2)
-    oc = xr.Dataset(
-        {
-            "p_select": (gsd, p_sel, {"long_name": "P(level selected)"}),
-            "p_select_se": (gsd, _se_prop(p_sel, T)),
-            "p_none": (gs, p_none, {"long_name": "P(no dose selected)"}),
-            "p_none_se": (gs, _se_prop(p_none, T)),
-            "p_mad": (gs, p_mad, {"long_name": "P(selection is a MAD)"}),
-            "p_mad_se": (gs, _se_prop(p_mad, T)),
-            "pcs": (gs, pcs, {"long_name": "P(correct selection of the true MTD)"}),
-            "pcs_se": (gs, _se_prop(pcs, T)),
-            "mean_n": (gsd, mean_n, {"long_name": "mean patients per dose"}),
-            "mean_n_se": (gsd, _se_mean(n, 2)),
-            "mean_dlt": (gsd, mean_y, {"long_name": "mean DLTs per dose"}),
-            "mean_dlt_se": (gsd, _se_mean(y, 2)),
-            "mean_total_n": (gs, tot_n.mean(axis=2), {"long_name": "mean trial size"}),
-            "mean_total_n_se": (gs, _se_mean(tot_n, 2)),
-            "mean_total_dlt": (gs, tot_y.mean(axis=2)),
-            "mean_total_dlt_se": (gs, _se_mean(tot_y, 2)),
-            "frac_patients_above_mtd": (
-                gs,
-                frac.mean(axis=2),
-                {"long_name": "mean fraction of a trial's patients above the true MTD"},
-            ),
-            "frac_patients_above_mtd_se": (gs, _se_mean(frac, 2)),
-            "p_overdose_60": (gs, od60, {"long_name": "P(>= 60% of patients above the MTD)"}),
-            "p_overdose_60_se": (gs, _se_prop(od60, T)),
-            "p_overdose_80": (gs, od80, {"long_name": "P(>= 80% of patients above the MTD)"}),
-            "p_overdose_80_se": (gs, _se_prop(od80, T)),
-            "p_stop_reason": ((*gs, "reason"), p_reason, {"long_name": "P(stop reason)"}),
-            "true_tox": (("scenario", "dose_level"), true_tox),
-            "target": (gs, tgt),
-            "true_mtd": (gs, mtd, {"long_name": "true MTD level (0 = none, -1 = no target)"}),
-        },
-        coords={
-            "design": sims["design"].values,
-            "scenario": sims["scenario"].values,
-            "dose_level": levels,
-            "dose_mg": ("dose_level", sims["dose_mg"].to_numpy()),
-            "reason": codes,
-            "reason_text": (("design", "reason"), reason_text),
-        },
-        attrs={
-            "n_trials": T,
-            "true_mtd_rule": "level with true DLT probability closest to the target (ties: "
-            "lower); none when every level exceeds target + 0.1",
-            "se": "Monte Carlo standard errors: sqrt(p(1-p)/T) and sd/sqrt(T)",
-        },
-    )
-    return oc
-
-
-def _kappa(a: np.ndarray, b: np.ndarray, k: int) -> float:
-    po = float(np.mean(a == b))
-    pa = np.bincount(a, minlength=k) / a.size
-    pb = np.bincount(b, minlength=k) / b.size
-    pe = float(pa @ pb)
-    if po == 1.0:
-        return 1.0
-    return (po - pe) / (1 - pe)
+    return _reduce(sims, OCReducer.for_sims(sims, target)).operating_characteristics()
 
 
 def concordance(sims: xr.Dataset) -> xr.Dataset:
@@ -220,42 +533,7 @@ def concordance(sims: xr.Dataset) -> xr.Dataset:
     >>> float(c.kappa.sel(design_a="a", design_b="a").item())
     1.0
     """
-    sel = sims["selected"].to_numpy().astype(np.int64)
-    G, S, T = sel.shape
-    D = sims.sizes["dose"]
-    K = D + 1
-    same = np.zeros((G, G, S))
-    within = np.zeros((G, G, S))
-    kappa = np.zeros((G, G, S))
-    conf = np.zeros((G, G, S, K, K))
-    for i in range(G):
-        for j in range(G):
-            for s in range(S):
-                a, b = sel[i, s], sel[j, s]
-                same[i, j, s] = np.mean(a == b)
-                within[i, j, s] = np.mean(np.abs(a - b) <= 1)
-                kappa[i, j, s] = _kappa(a, b, K)
-                conf[i, j, s] = np.bincount(a * K + b, minlength=K * K).reshape(K, K) / T
-    names = sims["design"].values
-    dims = ("design_a", "design_b", "scenario")
-    return xr.Dataset(
-        {
-            "p_identical": (dims, same),
-            "p_identical_se": (dims, _se_prop(same, T)),
-            "p_within_one": (dims, within),
-            "p_within_one_se": (dims, _se_prop(within, T)),
-            "kappa": (dims, kappa),
-            "confusion": ((*dims, "selected_a", "selected_b"), conf),
-        },
-        coords={
-            "design_a": names,
-            "design_b": names,
-            "scenario": sims["scenario"].values,
-            "selected_a": np.arange(K),
-            "selected_b": np.arange(K),
-        },
-        attrs={"n_trials": T, "note": "selected level 0 = no dose selected"},
-    )
+    return _reduce(sims, OCReducer.for_sims(sims, quantities=())).concordance()
 
 
 def _planned_n(sims: xr.Dataset) -> np.ndarray:

@@ -7,7 +7,15 @@ over trials).  Patient ``k`` of trial ``t`` carries the latent uniform ``u[t, k]
 ``u[t, k] < p_true[dose]``, whatever the design or scenario.  Trials are cut into chunks;
 a chunk's numbers depend only on its trial indices, so results are bit-identical for any
 ``n_jobs``, chunking and backend (local threads or Dask distributed).  Finished chunks
-can be checkpointed to disk and are reloaded by a rerun with the same arguments.
+can be checkpointed to disk (verified on reload, :mod:`bayes_dose.sim_io`) and are
+reloaded by a rerun with the same arguments.
+
+**Streaming.** One task simulates one trial chunk of every design x scenario (sharing
+its latent uniforms), then writes it to the checkpoint folder and the Zarr store (if
+any) and reduces it (:class:`bayes_dose.metrics.OCReducer`); only the small reduction
+travels back.  ``simulate(..., store=path)`` returns the store lazily opened and
+:func:`simulate_oc` returns only the reductions, so memory stays bounded for any number
+of trials; plain ``simulate`` assembles the in-memory Dataset as before.
 
 Simulated patients have no grade-2 toxicities (``DoseData.grade2 = 0``), so titration
 ends at the first DLT.
@@ -15,13 +23,15 @@ ends at the first DLT.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
 import os
 import threading
+import warnings
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,22 +43,33 @@ import xarray as xr
 from .crn import latent_uniforms
 from .designs.base import MAX_N, Design
 from .designs.state import DoseData
+from .metrics import OCReducer, target_table
+from .sim_io import CHUNK_VARS as _CHUNK_VARS
+from .sim_io import (
+    CheckpointWarning,
+    ZarrSink,
+    check_writable_dir,
+    load_chunk,
+    remove_orphans,
+    save_chunk,
+)
 
-__all__ = ["manifest", "reasons", "run_chunk", "simulate"]
+__all__ = [
+    "SimulationSummary", "default_chunk_size", "manifest", "open_store", "reasons",
+    "run_chunk", "simulate", "simulate_oc",
+]  # fmt: skip
 
 #: A design without ``max_n`` that has not stopped after this many patients is an error.
 PATIENT_GUARD = 1000
 #: Format version of chunk checkpoints (part of their hash).
-_CHECKPOINT_VERSION = 2
+_CHECKPOINT_VERSION = 3
+#: Patient slots (trials x patients x designs x scenarios) per default chunk.
+CHUNK_SLOTS = 250_000
 _RNG = (
     "Philox4x32-10 keyed by SeedSequence(seed).generate_state(2, uint32); "
     "u[t, k] = word k % 4 of the block at counter (k // 4, t mod 2**32, t // 2**32, 0) / 2**32; "
     "DLT iff u[t, k] < p_true[dose]"
 )
-_CHUNK_VARS = (
-    "n", "dlt", "patient_dose", "patient_dlt", "selected", "is_mad", "stop_reason",
-    "n_patients", "n_cohorts",
-)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- one chunk
@@ -189,14 +210,6 @@ def run_chunk(
 
 
 # ----------------------------------------------------------------------------- checkpoints
-@dataclass(frozen=True)
-class _Task:
-    design: str
-    scenario: str
-    start: int
-    stop: int
-
-
 def _chunk_hash(spec: dict, true_tox: Sequence[float], seed: int, start: int, stop: int,
                 max_n: int | None) -> str:  # fmt: skip
     blob = json.dumps(
@@ -207,38 +220,221 @@ def _chunk_hash(spec: dict, true_tox: Sequence[float], seed: int, start: int, st
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _save_chunk(path: Path, res: Mapping[str, np.ndarray]) -> None:
-    dims = {"n": ("trial", "dose"), "dlt": ("trial", "dose"),
-            "patient_dose": ("trial", "patient"), "patient_dlt": ("trial", "patient")}  # fmt: skip
-    ds = xr.Dataset({k: (dims.get(k, ("trial",)), np.asarray(v)) for k, v in res.items()})
-    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-    ds.to_netcdf(tmp, engine="h5netcdf")
-    os.replace(tmp, path)
+# ----------------------------------------------------------------------------- one unit
+@dataclass
+class _Run:
+    """Everything a worker needs to simulate, store and reduce one trial chunk of every
+    design x scenario (picklable: sent to Dask workers)."""
+
+    designs: dict[str, Design]
+    curves: dict[str, np.ndarray]
+    specs: dict[str, dict]
+    seed: int
+    max_n: int | None
+    checkpoint_dir: str | None
+    sink: ZarrSink | None
+    reducer: OCReducer | None
+    keep: bool
 
 
-def _load_chunk(path: Path) -> dict[str, np.ndarray]:
-    ds = xr.load_dataset(path, engine="h5netcdf")
-    return {k: ds[k].to_numpy() for k in _CHUNK_VARS}
+@dataclass
+class _UnitResult:
+    start: int
+    stop: int
+    results: dict[tuple[str, str], dict] | None
+    reducer: OCReducer | None
+    width: int  # longest trial (patients)
+    slots: int  # patient columns of the chunk arrays
+
+
+def _unit(run: _Run, start: int, stop: int,
+          tick: Callable[[int], None] | None = None) -> _UnitResult:  # fmt: skip
+    """Simulate (or reload) trials ``start..stop-1`` of every design x scenario, write them
+    to the store, reduce them; the chunk's latent uniforms are generated once."""
+    cache = _Uniforms()
+    results: dict[tuple[str, str], dict] = {}
+    for si, (s, p) in enumerate(run.curves.items()):
+        for gi, (g, d) in enumerate(run.designs.items()):
+            res = None
+            if run.checkpoint_dir is not None:
+                key = _chunk_hash(run.specs[g], p, run.seed, start, stop, run.max_n)
+                path = Path(run.checkpoint_dir) / f"chunk-{key}.nc"
+                meta = {"key": key, "design": g, "scenario": s, "start": start, "stop": stop}
+                if path.exists():
+                    res = load_chunk(path, meta)
+            if res is None:
+                res = run_chunk(d, p, run.seed, start, stop, run.max_n,
+                                lambda k: cache.get(run.seed, start, stop, k))  # fmt: skip
+                if run.checkpoint_dir is not None:
+                    save_chunk(path, res, meta)
+            if run.sink is not None:
+                run.sink.write((gi, si), start, res)
+            results[(g, s)] = res
+            if tick is not None:  # local runs: the bar moves per design x scenario
+                tick(stop - start)
+    red = None
+    if run.reducer is not None:
+        red = copy.deepcopy(run.reducer)
+        red.add(_block(results, list(run.designs), list(run.curves)))
+    width = max(int(r["n_patients"].max(initial=0)) for r in results.values())
+    slots = max(r["patient_dose"].shape[1] for r in results.values())
+    return _UnitResult(start, stop, results if run.keep else None, red, width, slots)
+
+
+def _block(results: Mapping[tuple[str, str], dict], names: list[str], snames: list[str]) -> dict:
+    """Per-trial arrays of one chunk stacked as (design, scenario, trial[, dose])."""
+    return {
+        k: np.stack([np.stack([results[(g, s)][k] for s in snames]) for g in names])
+        for k in ("selected", "is_mad", "n", "dlt", "stop_reason")
+    }
+
+
+# ----------------------------------------------------------------------------- backends
+def _run_local(run: _Run, chunks: list[tuple[int, int]], n_jobs: int,
+               on_done: Callable[[_UnitResult], None],
+               tick: Callable[[int], None] | None = None) -> None:  # fmt: skip
+    if n_jobs <= 1:
+        for a, b in chunks:
+            on_done(_unit(run, a, b, tick))
+        return
+    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        pending = set()
+        it = iter(chunks)
+        for a, b in it:  # at most 2 * n_jobs chunks in flight: memory stays bounded
+            pending.add(pool.submit(_unit, run, a, b, tick))
+            if len(pending) >= 2 * n_jobs:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in sorted(done, key=lambda f: f.result().start):
+                    on_done(f.result())
+        for f in sorted(pending, key=lambda f: f.result().start):
+            on_done(f.result())
+
+
+def _run_dask(run: _Run, chunks: list[tuple[int, int]], n_jobs: int, client: Any,
+              on_done: Callable[[_UnitResult], None]) -> None:  # fmt: skip
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    own: list[Any] = []
+    if client is None:
+        cluster = LocalCluster(
+            processes=False, n_workers=1, threads_per_worker=max(n_jobs, 1),
+            dashboard_address=":0",
+        )  # fmt: skip
+        client = Client(cluster)
+        own = [client, cluster]
+    elif isinstance(client, str):
+        client = Client(client)
+        own = [client]
+    elif not isinstance(client, Client):
+        raise ValueError(
+            f"client must be None, a scheduler address or a dask Client, got {client!r}"
+        )
+    try:
+        [shared] = client.scatter([run], broadcast=True, hash=False)
+        futs = [client.submit(_unit, shared, a, b, pure=False) for a, b in chunks]
+        for fut in as_completed(futs):
+            on_done(fut.result())
+            fut.release()
+    finally:
+        for obj in own:
+            obj.close()
+
+
+def default_chunk_size(
+    designs: Mapping[str, Design], n_scenarios: int, n_trials: int, max_n: int | None = None,
+    n_jobs: int = 1, backend: str = "local",
+) -> int:  # fmt: skip
+    """Trials per chunk: about :data:`CHUNK_SLOTS` patient slots per chunk over all designs x
+    scenarios (a chunk takes about a second: the progress bar moves every few seconds),
+    between 100 and 20,000 trials; with several workers at least ``4 * n_jobs`` chunks."""
+    caps = [_patient_cap(d, max_n) or 6 * d.n_doses for d in designs.values()]
+    size = math.ceil(CHUNK_SLOTS / (len(designs) * n_scenarios * max(caps)))
+    size = min(max(size, 100), 20_000)
+    if backend == "dask" or n_jobs > 1:
+        size = min(size, math.ceil(n_trials / (4 * max(n_jobs, 2))))
+    return max(1, min(size, n_trials))
+
+
+def _patient_cap(d: Design, max_n: int | None) -> int | None:
+    caps = [c for c in (max_n, d.max_n) if c is not None]
+    return min(caps) if caps else None
 
 
 # ----------------------------------------------------------------------------- inputs
+def _curve(name: str, curve: Any) -> np.ndarray:
+    """One true DLT curve as a 1-D float array, or a ValueError naming the scenario."""
+    where = f"scenario {name!r}" if name != "true_tox" else "true_tox"
+    if isinstance(curve, Mapping):
+        raise ValueError(
+            f"{where}: a true DLT curve is a list of probabilities (level 1 first), got a dict "
+            f"with keys {list(curve)[:5]}; several named curves go in scenarios={{name: [...]}}"
+        )
+    if isinstance(curve, (str, bytes)):
+        raise ValueError(f"{where}: a true DLT curve is a list of probabilities, got {curve!r}")
+    try:
+        raw = np.asarray(curve)
+    except (TypeError, ValueError) as exc:  # ragged nesting
+        raise ValueError(
+            f"{where}: a true DLT curve is one list of probabilities; got {curve!r} ({exc})"
+        ) from None
+    if raw.ndim == 2 and name == "true_tox":
+        raise ValueError(
+            "true_tox is one curve (a 1-D list); for several curves pass "
+            "scenarios={name: [...], ...}"
+        )
+    if raw.ndim != 1 or raw.size == 0:
+        raise ValueError(f"{where}: true_tox must be a 1-D list of probabilities")
+    if raw.dtype.kind == "c" or any(isinstance(v, complex) for v in raw.tolist()):
+        raise ValueError(f"{where}: true_tox must be real probabilities, got {raw.tolist()}")
+    if raw.dtype.kind == "b" or any(isinstance(v, (bool, np.bool_)) for v in raw.tolist()):
+        raise ValueError(f"{where}: true_tox must be probabilities, not booleans: {raw.tolist()}")
+    try:
+        p = raw.astype(float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: true_tox must be numbers, got {raw.tolist()}") from None
+    if np.any(np.isnan(p)) or np.any((p < 0) | (p > 1)):
+        raise ValueError(f"{where}: true_tox must be in [0, 1], got {p.tolist()}")
+    if np.any(np.diff(p) < 0):
+        drop = int(np.argmax(np.diff(p) < 0))
+        warnings.warn(
+            f"{where}: the true DLT curve is not monotone (level {drop + 2}: {p[drop + 1]:g} < "
+            f"level {drop + 1}: {p[drop]:g}); simulated as given",
+            UserWarning,
+            stacklevel=5,
+        )
+    return p
+
+
 def _scenario_table(
     true_tox: Sequence[float] | None, scenarios: Mapping[str, Sequence[float]] | None
 ) -> dict[str, tuple[np.ndarray, float]]:
     if (true_tox is None) == (scenarios is None):
         raise ValueError("give exactly one of true_tox=[...] or scenarios={name: [...]}")
+    if scenarios is not None and not isinstance(scenarios, Mapping):
+        raise ValueError(
+            "scenarios must be a dict {name: [p1, p2, ...]}, got "
+            f"{type(scenarios).__name__}; for one curve pass true_tox=[...]"
+        )
     items = {"true_tox": true_tox} if scenarios is None else dict(scenarios)
     if not items:
         raise ValueError("scenarios is empty")
     out = {}
     for name, curve in items.items():
-        p = np.asarray(curve, dtype=float)
-        if p.ndim != 1 or p.size == 0:
-            raise ValueError(f"scenario {name!r}: true_tox must be a 1-D list of probabilities")
-        if np.any(np.isnan(p)) or np.any((p < 0) | (p > 1)):
-            raise ValueError(f"scenario {name!r}: true_tox must be in [0, 1], got {p.tolist()}")
+        p = _curve(str(name), curve)
         out[str(name)] = (p, float(getattr(curve, "target", np.nan)))
     return out
+
+
+def _integer(name: str, value: Any, low: int) -> int:
+    """``value`` as an int >= ``low``; floats with a fraction, booleans and text are errors."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float,
+                                                                      np.floating)):
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if isinstance(value, (float, np.floating)) and not (np.isfinite(value) and value == int(value)):
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r} (not truncated)")
+    if int(value) < low:
+        raise ValueError(f"{name} must be >= {low}, got {value!r}")
+    return int(value)
 
 
 def _check_designs(
@@ -249,6 +445,12 @@ def _check_designs(
     for name, d in designs.items():
         if not isinstance(d, Design):
             raise ValueError(f"designs[{name!r}] is not a Design: {type(d).__name__}")
+        if getattr(d, "tite_window", None) is not None:
+            raise ValueError(
+                f"designs[{name!r}] ({type(d).__name__}) has tite_window={d.tite_window:g} days, "
+                "but simulated patients have no calendar time (every follow-up would count as "
+                "complete, i.e. the plain design): simulate it without tite_window"
+            )
         if d.requires_other_arms:
             raise ValueError(
                 f"designs[{name!r}] ({type(d).__name__}) decides from another arm's data "
@@ -277,103 +479,56 @@ def _chunks(n_trials: int, chunk_size: int) -> list[tuple[int, int]]:
     return [(a, min(a + chunk_size, n_trials)) for a in range(0, n_trials, chunk_size)]
 
 
-# ----------------------------------------------------------------------------- backends
-def _run_local(jobs: list[tuple[_Task, tuple]], n_jobs: int, seed: int,
-               on_done: Callable[[_Task, dict], None]) -> None:  # fmt: skip
-    cache = _Uniforms()
-
-    def one(job: tuple[_Task, tuple]) -> tuple[_Task, dict]:
-        task, args = job
-        design, p, _, a, b, cap = args
-        res = run_chunk(design, p, seed, a, b, cap, lambda k: cache.get(seed, a, b, k))
-        return task, res
-
-    if n_jobs <= 1:
-        for job in jobs:
-            on_done(*one(job))
-        return
-    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-        for task, res in pool.map(one, jobs):
-            on_done(task, res)
-
-
-def _run_dask(jobs: list[tuple[_Task, tuple]], n_jobs: int, client: Any,
-              on_done: Callable[[_Task, dict], None]) -> None:  # fmt: skip
-    from dask.distributed import Client, LocalCluster, as_completed
-
-    own: list[Any] = []
-    if client is None:
-        cluster = LocalCluster(
-            processes=False, n_workers=1, threads_per_worker=max(n_jobs, 1),
-            dashboard_address=":0",
-        )  # fmt: skip
-        client = Client(cluster)
-        own = [client, cluster]
-    elif isinstance(client, str):
-        client = Client(client)
-        own = [client]
-    elif not isinstance(client, Client):
-        raise ValueError(
-            f"client must be None, a scheduler address or a dask Client, got {client!r}"
-        )
-    try:
-        futs = {}
-        for task, args in jobs:
-            fut = client.submit(run_chunk, *args, pure=False)
-            futs[fut] = task
-        for fut in as_completed(futs):
-            on_done(futs[fut], fut.result())
-    finally:
-        for obj in own:
-            obj.close()
-
 
 # ----------------------------------------------------------------------------- assembly
+_DTYPES = {
+    "n": np.int16, "dlt": np.int16, "patient_dose": np.int8, "patient_dlt": np.int8,
+    "selected": np.int8, "is_mad": bool, "stop_reason": np.int16, "n_patients": np.int16,
+    "n_cohorts": np.int16,
+}  # fmt: skip
+
+
 def _assemble(
     designs: Mapping[str, Design],
     table: Mapping[str, tuple[np.ndarray, float]],
-    results: Mapping[tuple[str, str], list[tuple[int, dict]]],
+    results: Mapping[tuple[str, str], list[tuple[int, dict]]] | None,
     n_trials: int,
     D: int,
     manifest: dict,
+    arrays: Mapping[str, Any] | None = None,
+    P: int | None = None,
 ) -> xr.Dataset:
+    """The run's Dataset from its chunk results (or from given ``arrays`` of width ``P``)."""
     names, snames = list(designs), list(table)
     G, S = len(names), len(snames)
-    merged = {}
-    for key, parts in results.items():
-        parts = sorted(parts, key=lambda x: x[0])
-        merged[key] = parts
-    P = max((r["patient_dose"].shape[1] for parts in merged.values() for _, r in parts), default=1)
-    width = max(
-        max((int(r["n_patients"].max(initial=0)) for parts in merged.values() for _, r in parts),
-            default=0),
-        1,
-    )  # fmt: skip
-    P = min(P, width)
-    out: dict[str, np.ndarray] = {}
-
-    def alloc(name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
-        out[name] = np.zeros((G, S, *shape), dtype=dtype)
-        return out[name]
-
-    for var, shape, dt in (
-        ("n", (n_trials, D), np.int16), ("dlt", (n_trials, D), np.int16),
-        ("patient_dose", (n_trials, P), np.int8), ("patient_dlt", (n_trials, P), np.int8),
-        ("selected", (n_trials,), np.int8), ("is_mad", (n_trials,), bool),
-        ("stop_reason", (n_trials,), np.int16), ("n_patients", (n_trials,), np.int16),
-        ("n_cohorts", (n_trials,), np.int16),
-    ):  # fmt: skip
-        alloc(var, shape, dt)
-    for gi, g in enumerate(names):
-        for si, s in enumerate(snames):
-            for a, r in merged[(g, s)]:
-                b = a + len(r["selected"])
-                for var in _CHUNK_VARS:
-                    v = r[var]
-                    if var.startswith("patient_"):
-                        out[var][gi, si, a:b, : v.shape[1]] = v[:, :P]
-                    else:
-                        out[var][gi, si, a:b] = v
+    if arrays is not None:
+        out = dict(arrays)
+    else:
+        merged = {key: sorted(parts, key=lambda x: x[0]) for key, parts in results.items()}
+        P = max((r["patient_dose"].shape[1] for parts in merged.values() for _, r in parts),
+                default=1)  # fmt: skip
+        width = max(
+            max((int(r["n_patients"].max(initial=0)) for parts in merged.values()
+                 for _, r in parts), default=0),
+            1,
+        )  # fmt: skip
+        P = min(P, width)
+        out = {}
+        for var, dt in _DTYPES.items():
+            cols = (D,) if var in ("n", "dlt") else (P,) if var.startswith("patient_") else ()
+            out[var] = np.zeros((G, S, n_trials, *cols), dtype=dt)
+        for gi, g in enumerate(names):
+            for si, s in enumerate(snames):
+                for a, r in merged[(g, s)]:
+                    b = a + len(r["selected"])
+                    for var in _CHUNK_VARS:
+                        v = r[var]
+                        if var.startswith("patient_"):
+                            out[var][gi, si, a:b, : v.shape[1]] = v[:, :P]
+                        else:
+                            out[var][gi, si, a:b] = v
+                merged[(g, s)] = []  # release the chunks as they are copied
+                results[(g, s)].clear()
     mg = next((d.doses_mg for d in designs.values() if d.doses_mg is not None), None)
     dims_tp = ("design", "scenario", "trial")
     ds = xr.Dataset(
@@ -432,106 +587,53 @@ class _NoBar:
 
 
 def _progress_bar(total: int, show: bool) -> Any:
-    """A tqdm bar (imported only when shown: tqdm.auto warns in kernels without widgets)."""
+    """A tqdm bar over trials x designs x scenarios (imported only when shown: tqdm.auto
+    warns in kernels without widgets)."""
     if not show or not total:
         return _NoBar()
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="simulate", unit="chunk")
+    return tqdm(total=total, desc="simulate", unit="trial", unit_scale=True)
 
 
 # ----------------------------------------------------------------------------- public
-def simulate(
-    designs: Mapping[str, Design],
-    true_tox: Sequence[float] | None = None,
-    *,
-    scenarios: Mapping[str, Sequence[float]] | None = None,
-    n_trials: int = 1000,
-    seed: int = 0,
-    max_n: int | None = None,
-    n_jobs: int = 1,
-    backend: str = "local",
-    chunk_size: int | None = None,
-    client: Any = None,
-    checkpoint_dir: str | os.PathLike | None = None,
-    progress: bool = True,
-) -> xr.Dataset:
-    """Simulate every design on every scenario with common random numbers.
+@dataclass
+class SimulationSummary:
+    """Operating characteristics of a run reduced chunk by chunk (see :func:`simulate_oc`).
 
-    Parameters
+    Attributes
     ----------
-    designs : dict of str to Design
-        Designs to compare (same number of dose levels).
-    true_tox : sequence of float, optional
-        One true DLT curve (scenario name ``"true_tox"``); or give ``scenarios``.
-    scenarios : dict of str to sequence of float, optional
-        Named curves, e.g. ``bd.scenarios.library("mono")`` (their ``target`` is kept).
-    n_trials : int
-        Trials per design and scenario.
-    seed : int
-        Seed of the run; trial ``t``'s patients are a pure function of ``(seed, t)``.
-    max_n : int, optional
-        Cap on patients per trial (stop reason: maximum sample size).  A design with
-        neither this nor its own ``max_n`` must stop by its rules (e.g. 3+3).
-    n_jobs : int
-        Threads (local) or worker threads of the default Dask LocalCluster.
-    backend : {"local", "dask"}
-        ``"dask"`` submits the design x scenario x chunk grid to a ``dask.distributed``
-        Client.
-    chunk_size : int, optional
-        Trials per chunk (default: all trials at once locally with ``n_jobs=1``, else
-        ``ceil(n_trials / (4 * max(n_jobs, 2)))``).  Does not change the numbers.
-    client : dask.distributed.Client or str, optional
-        Client or scheduler address for ``backend="dask"`` (default: a LocalCluster with
-        ``processes=False``, closed afterwards).
-    checkpoint_dir : path, optional
-        Finished chunks are written there as NetCDF, keyed by a hash of (design spec,
-        scenario curve, seed, chunk range, max_n); a rerun loads them instead of computing.
-    progress : bool
-        Show a tqdm progress bar over chunks.
-
-    Returns
-    -------
-    xarray.Dataset
-        Dims ``design``, ``scenario``, ``trial``, ``dose``, ``patient``; variables
-        ``patient_dose``, ``patient_dlt``, ``n``, ``dlt``, ``selected``, ``is_mad``,
-        ``stop_reason``, ``n_patients``, ``n_cohorts``, ``true_tox``, ``target``; attrs
-        ``manifest`` (JSON: versions, design specs, seed, scenarios, n_trials, date,
-        input hash) and ``reasons`` (JSON: reason templates per design).
-
-    Examples
-    --------
-    >>> import bayes_dose as bd
-    >>> sims = bd.simulate({"3+3": bd.ThreePlusThree(5)}, [0.05, 0.15, 0.3, 0.45, 0.6],
-    ...                    n_trials=200, seed=1, progress=False)
-    >>> dict(sims.sizes)["trial"], int(sims.selected.max()) <= 5
-    (200, True)
+    oc : xarray.Dataset
+        :func:`bayes_dose.operating_characteristics` of all trials.
+    concordance : xarray.Dataset
+        :func:`bayes_dose.concordance` of all trials.
+    sims : xarray.Dataset or None
+        The trials, lazily opened from the Zarr store (None without ``store``).
+    manifest : dict
+        The run's manifest.
     """
+
+    oc: xr.Dataset
+    concordance: xr.Dataset
+    sims: xr.Dataset | None
+    manifest: dict[str, Any]
+
+
+def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: Any, max_n: Any,
+             n_jobs: Any, backend: Any, chunk_size: Any) -> dict[str, Any]:  # fmt: skip
     table = _scenario_table(true_tox, scenarios)
     D = _check_designs(designs, {p.size for p, _ in table.values()}, max_n)
-    n_trials = int(n_trials)
-    if n_trials < 1:
-        raise ValueError(f"n_trials must be >= 1, got {n_trials}")
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+    n_trials = _integer("n_trials", n_trials, 1)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
-    if max_n is not None and int(max_n) < 1:
-        raise ValueError(f"max_n must be >= 1, got {max_n}")
-    max_n = None if max_n is None else int(max_n)
+    max_n = None if max_n is None else _integer("max_n", max_n, 1)
     if backend not in ("local", "dask"):
         raise ValueError(f"backend must be 'local' or 'dask', got {backend!r}")
-    n_jobs = int(n_jobs)
-    if n_jobs < 1:
-        raise ValueError(f"n_jobs must be >= 1, got {n_jobs}")
+    n_jobs = _integer("n_jobs", n_jobs, 1)
     if chunk_size is None:
-        chunk_size = (
-            n_trials
-            if backend == "local" and n_jobs == 1
-            else math.ceil(n_trials / (4 * max(n_jobs, 2)))
-        )
-    chunk_size = int(chunk_size)
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        chunk_size = default_chunk_size(designs, len(table), n_trials, max_n, n_jobs, backend)
+    chunk_size = _integer("chunk_size", chunk_size, 1)
 
     specs = {g: d.spec() for g, d in designs.items()}
     from . import __version__
@@ -556,43 +658,255 @@ def simulate(
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "input_hash": hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest(),
     }
+    return dict(table=table, D=D, n_trials=n_trials, seed=seed, max_n=max_n, n_jobs=n_jobs,
+                chunk_size=chunk_size, specs=specs, manifest=manifest)  # fmt: skip
 
-    ckpt = None if checkpoint_dir is None else Path(checkpoint_dir)
-    if ckpt is not None:
-        ckpt.mkdir(parents=True, exist_ok=True)
-    results: dict[tuple[str, str], list[tuple[int, dict]]] = {
-        (g, s): [] for g in designs for s in table
-    }
-    jobs: list[tuple[_Task, tuple]] = []
-    paths: dict[_Task, Path] = {}
-    for s, (p, _) in table.items():
-        for a, b in _chunks(n_trials, chunk_size):
-            for g, d in designs.items():
-                task = _Task(g, s, a, b)
-                if ckpt is not None:
-                    path = ckpt / f"chunk-{_chunk_hash(specs[g], p, seed, a, b, max_n)}.nc"
-                    paths[task] = path
-                    if path.exists():
-                        results[(g, s)].append((a, _load_chunk(path)))
-                        continue
-                jobs.append((task, (d, p, seed, a, b, max_n)))
 
-    bar = _progress_bar(len(jobs), progress)
+def _reducer(designs: Mapping[str, Design], table: Mapping[str, tuple[np.ndarray, float]],
+             specs: dict, target: Any, mg: Any, D: int) -> OCReducer:  # fmt: skip
+    names, snames = list(designs), list(table)
+    tgt = target_table(names, snames, specs, [table[s][1] for s in snames], target)
+    return OCReducer(
+        names, snames, np.stack([table[s][0] for s in snames]), tgt,
+        {g: list(designs[g].reasons) for g in names},
+        np.asarray(mg if mg else [np.nan] * D, dtype=float),
+    )  # fmt: skip
 
-    def on_done(task: _Task, res: dict) -> None:
-        if ckpt is not None:
-            _save_chunk(paths[task], res)
-        results[(task.design, task.scenario)].append((task.start, res))
-        bar.update(1)
 
+def _template(designs: Mapping[str, Design], table: Mapping[str, tuple[np.ndarray, float]],
+              n_trials: int, D: int, P: int, chunk: int, manifest: dict) -> xr.Dataset:  # fmt: skip
+    """The store's layout: :func:`_assemble`'s Dataset with lazy zero arrays."""
+    import dask.array as da
+
+    G, S = len(designs), len(table)
+    pc = min(P, ZarrSink.PATIENT_CHUNK)
+    shapes = {"n": ((n_trials, D), (chunk, D)), "dlt": ((n_trials, D), (chunk, D)),
+              "patient_dose": ((n_trials, P), (chunk, pc)),
+              "patient_dlt": ((n_trials, P), (chunk, pc))}  # fmt: skip
+    arrays = {}
+    for var, dt in _DTYPES.items():
+        shape, ch = shapes.get(var, ((n_trials,), (chunk,)))
+        arrays[var] = da.zeros((G, S, *shape), dtype=dt, chunks=(1, 1, *ch))
+    return _assemble(designs, table, None, n_trials, D, manifest, arrays=arrays, P=P)
+
+
+def _execute(
+    designs: Mapping[str, Design], prep: dict, *, n_jobs: int, backend: str, client: Any,
+    checkpoint_dir: Any, progress: bool, store: Any, keep: bool, target: Any,
+) -> tuple[dict | None, OCReducer | None, int, int, ZarrSink | None]:  # fmt: skip
+    table, D, n_trials, chunk = prep["table"], prep["D"], prep["n_trials"], prep["chunk_size"]
+    ckpt = None
+    if checkpoint_dir is not None:
+        ckpt = check_writable_dir(checkpoint_dir, "checkpoint folder")
+        gone = remove_orphans(ckpt, "chunk-*.tmp")
+        if gone:
+            warnings.warn(
+                f"removed {len(gone)} temporary checkpoint file(s) left by a killed run in "
+                f"{str(ckpt)!r}", CheckpointWarning, stacklevel=3,
+            )  # fmt: skip
+    mg = next((d.doses_mg for d in designs.values() if d.doses_mg is not None), None)
+    sink = None
+    if store is not None:
+        sink = ZarrSink(store)
+        caps = [_patient_cap(d, prep["max_n"]) or PATIENT_GUARD for d in designs.values()]
+        P = min(max(caps), PATIENT_GUARD)
+        sink.create(_template(designs, table, n_trials, D, P, chunk, prep["manifest"]))
+    reducer = None
+    if store is not None or not keep:
+        reducer = _reducer(designs, table, prep["specs"], target, mg, D)
+    run = _Run(dict(designs), {s: p for s, (p, _) in table.items()}, prep["specs"], prep["seed"],
+               prep["max_n"], None if ckpt is None else str(ckpt), sink,
+               None if reducer is None else copy.deepcopy(reducer), keep)  # fmt: skip
+    results: dict[tuple[str, str], list[tuple[int, dict]]] | None = (
+        {(g, s): [] for g in designs for s in table} if keep else None
+    )
+    state = {"width": 0, "slots": 1}
+    GS = len(designs) * len(table)
+    bar = _progress_bar(n_trials * GS, progress)
+
+    def on_done(u: _UnitResult) -> None:
+        if results is not None and u.results is not None:
+            for key, res in u.results.items():
+                results[key].append((u.start, res))
+        if reducer is not None and u.reducer is not None:
+            reducer.merge(u.reducer)
+        state["width"] = max(state["width"], u.width)
+        state["slots"] = max(state["slots"], u.slots)
+        if backend != "local":
+            bar.update((u.stop - u.start) * GS)
+
+    chunks = _chunks(n_trials, chunk)
     try:
         if backend == "local":
-            _run_local(jobs, n_jobs, seed, on_done)
+            _run_local(run, chunks, n_jobs, on_done, bar.update)
         else:
-            _run_dask(jobs, n_jobs, client, on_done)
+            _run_dask(run, chunks, n_jobs, client, on_done)
+    except BaseException:
+        if sink is not None:
+            sink.abort()
+        raise
     finally:
         bar.close()
-    return _assemble(designs, table, results, n_trials, D, manifest)
+    return results, reducer, state["width"], state["slots"], sink
+
+
+def _finish_store(sink: ZarrSink, reducer: OCReducer, width: int) -> xr.Dataset:
+    attrs = {"patient_width": max(width, 1)}
+    sink.finish(attrs, {"oc": reducer.operating_characteristics(),
+                        "concordance": reducer.concordance()})  # fmt: skip
+    return open_store(sink.path)
+
+
+def open_store(path: str | os.PathLike) -> xr.Dataset:
+    """Open the trials of a store written by ``simulate(..., store=path)`` lazily (Dask).
+
+    ``open_store(path).load()`` equals the in-memory result of the same run; the OCs and
+    concordance computed while the store was written are in its groups ``"oc"`` and
+    ``"concordance"`` (``xarray.open_zarr(path, group="oc")``).
+    """
+    ds = xr.open_zarr(path, zarr_format=2)
+    width = int(ds.attrs.pop("patient_width", ds.sizes["patient"]))
+    return ds.isel(patient=slice(0, width))
+
+
+def simulate(
+    designs: Mapping[str, Design],
+    true_tox: Sequence[float] | None = None,
+    *,
+    scenarios: Mapping[str, Sequence[float]] | None = None,
+    n_trials: int = 1000,
+    seed: int = 0,
+    max_n: int | None = None,
+    n_jobs: int = 1,
+    backend: str = "local",
+    chunk_size: int | None = None,
+    client: Any = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+    store: str | os.PathLike | None = None,
+) -> xr.Dataset:
+    """Simulate every design on every scenario with common random numbers.
+
+    Parameters
+    ----------
+    designs : dict of str to Design
+        Designs to compare (same number of dose levels).
+    true_tox : sequence of float, optional
+        One true DLT curve (scenario name ``"true_tox"``); or give ``scenarios``.
+    scenarios : dict of str to sequence of float, optional
+        Named curves, e.g. ``bd.scenarios.library("mono")`` (their ``target`` is kept).
+        A curve that is not monotone is simulated as given, with a warning.
+    n_trials : int
+        Trials per design and scenario (an integer; ``2.7`` or ``True`` are errors).
+    seed : int
+        Seed of the run; trial ``t``'s patients are a pure function of ``(seed, t)``.
+    max_n : int, optional
+        Cap on patients per trial (stop reason: maximum sample size).  A design with
+        neither this nor its own ``max_n`` must stop by its rules (e.g. 3+3).
+    n_jobs : int
+        Threads (local) or worker threads of the default Dask LocalCluster.
+    backend : {"local", "dask"}
+        ``"dask"`` submits one task per trial chunk (all designs x scenarios) to a
+        ``dask.distributed`` Client; workers write checkpoints and the store themselves.
+    chunk_size : int, optional
+        Trials per chunk (default :func:`default_chunk_size`: about a second of work per
+        chunk).  Does not change the numbers.
+    client : dask.distributed.Client or str, optional
+        Client or scheduler address for ``backend="dask"`` (default: a LocalCluster with
+        ``processes=False``, closed afterwards).
+    checkpoint_dir : path, optional
+        Finished chunks are written there as verified NetCDF files (:mod:`.sim_io`): a
+        rerun with the same arguments reloads them; a swapped, edited or truncated file is
+        reported (:class:`~bayes_dose.sim_io.CheckpointWarning`) and recomputed.
+    progress : bool
+        Show a tqdm progress bar over trials x designs x scenarios (locally it moves after
+        each design x scenario of a chunk; on Dask after each chunk).
+    store : path, optional
+        Write the trials chunk by chunk to this Zarr store (created atomically: built
+        beside it and renamed when complete) and return it lazily opened
+        (:func:`open_store`); memory stays bounded.  The store also holds the OCs and
+        concordance (groups ``"oc"``, ``"concordance"``).  See also :func:`simulate_oc`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``design``, ``scenario``, ``trial``, ``dose``, ``patient``; variables
+        ``patient_dose``, ``patient_dlt``, ``n``, ``dlt``, ``selected``, ``is_mad``,
+        ``stop_reason``, ``n_patients``, ``n_cohorts``, ``true_tox``, ``target``; attrs
+        ``manifest`` (JSON: versions, design specs, seed, scenarios, n_trials, date,
+        input hash) and ``reasons`` (JSON: reason templates per design).
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> sims = bd.simulate({"3+3": bd.ThreePlusThree(5)}, [0.05, 0.15, 0.3, 0.45, 0.6],
+    ...                    n_trials=200, seed=1, progress=False)
+    >>> dict(sims.sizes)["trial"], int(sims.selected.max()) <= 5
+    (200, True)
+    """
+    prep = _prepare(designs, true_tox, scenarios, n_trials, seed, max_n, n_jobs, backend,
+                    chunk_size)  # fmt: skip
+    results, reducer, width, _, sink = _execute(
+        designs, prep, n_jobs=prep["n_jobs"], backend=backend, client=client,
+        checkpoint_dir=checkpoint_dir, progress=progress, store=store, keep=store is None,
+        target=None,
+    )  # fmt: skip
+    if sink is not None:
+        return _finish_store(sink, reducer, width)
+    return _assemble(designs, prep["table"], results, prep["n_trials"], prep["D"],
+                     prep["manifest"])  # fmt: skip
+
+
+def simulate_oc(
+    designs: Mapping[str, Design],
+    true_tox: Sequence[float] | None = None,
+    *,
+    scenarios: Mapping[str, Sequence[float]] | None = None,
+    n_trials: int = 1000,
+    seed: int = 0,
+    max_n: int | None = None,
+    n_jobs: int = 1,
+    backend: str = "local",
+    chunk_size: int | None = None,
+    client: Any = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+    store: str | os.PathLike | None = None,
+    target: float | Mapping[str, float] | None = None,
+) -> SimulationSummary:
+    """Simulate like :func:`simulate` but keep only the reductions: operating
+    characteristics and concordance computed chunk by chunk, in bounded memory.
+
+    The numbers are exactly those of ``operating_characteristics(simulate(...), target)``
+    and ``concordance(simulate(...))`` with the same arguments (the reducer sums integers;
+    :class:`bayes_dose.metrics.OCReducer`), for any chunking, ``n_jobs`` or backend.
+    Parameters as in :func:`simulate`; ``target`` as in
+    :func:`bayes_dose.operating_characteristics`.  With ``store`` the trials are also
+    written to a Zarr store and ``.sims`` opens them lazily.
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> curve = [0.05, 0.15, 0.3, 0.45, 0.6]
+    >>> res = bd.simulate_oc({"3+3": bd.ThreePlusThree(5)}, curve, n_trials=300, seed=1,
+    ...                      progress=False)
+    >>> full = bd.operating_characteristics(bd.simulate({"3+3": bd.ThreePlusThree(5)}, curve,
+    ...                                     n_trials=300, seed=1, progress=False))
+    >>> bool((res.oc.p_select == full.p_select).all()), res.sims is None
+    (True, True)
+    """
+    prep = _prepare(designs, true_tox, scenarios, n_trials, seed, max_n, n_jobs, backend,
+                    chunk_size)  # fmt: skip
+    _, reducer, width, _, sink = _execute(
+        designs, prep, n_jobs=prep["n_jobs"], backend=backend, client=client,
+        checkpoint_dir=checkpoint_dir, progress=progress, store=store, keep=False,
+        target=target,
+    )  # fmt: skip
+    sims = None
+    if sink is not None:
+        sims = _finish_store(sink, reducer, width)
+    return SimulationSummary(reducer.operating_characteristics(), reducer.concordance(), sims,
+                             prep["manifest"])  # fmt: skip
 
 
 def manifest(sims: xr.Dataset) -> dict[str, Any]:
