@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -39,6 +40,8 @@ def test_registered_design_keeps_every_contract(name):
     if d.requires_other_arms:  # checked on what applies, and the report says so
         assert "requires_other_arms" in report.skipped["exact"]
         assert "requires_other_arms" in report.skipped["fit"]
+    elif getattr(d, "tite_window", None) is not None:  # simulate refuses TITE designs
+        assert "tite_window" in report.skipped["exact"] and "fit" in report.checked
     else:
         assert {"exact", "fit"} <= set(report.checked)
 
@@ -166,8 +169,10 @@ class IgnoresParamInSpec(bd.ThreePlusThree):
 
     def __init__(self, n_doses: int, titration_levels: int = 0, variant: str = "deescalation",
                  titration_grade2: bool = False, start_level: int = 1,
-                 doses_mg: tuple[float, ...] | None = None, label_color: int = 1) -> None:  # fmt: skip
-        super().__init__(n_doses, titration_levels, variant, titration_grade2, start_level, doses_mg)
+                 doses_mg: tuple[float, ...] | None = None, mtd_rule: Any = None,
+                 label_color: int = 1) -> None:  # fmt: skip
+        super().__init__(n_doses, titration_levels, variant, titration_grade2, start_level,
+                         doses_mg, mtd_rule)  # fmt: skip
         self.label_color = label_color
 
     def spec(self):

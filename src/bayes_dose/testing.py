@@ -857,6 +857,9 @@ def _simulate_short(design: Design) -> tuple[Any, Design, str]:
     if design.requires_other_arms:
         raise _Skip("requires_other_arms: simulation refuses a design whose decisions need "
                     "another arm's data")  # fmt: skip
+    if getattr(design, "tite_window", None) is not None:
+        raise _Skip("tite_window: simulation refuses TITE designs until patients have "
+                    "calendar time (every follow-up would count as complete)")  # fmt: skip
     sims = simulate(
         {"design": capped}, scenarios=_scenarios(design.n_doses), n_trials=N_SIM_TRIALS,
         seed=20261206, progress=False,

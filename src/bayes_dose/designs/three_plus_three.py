@@ -113,8 +113,6 @@ class ThreePlusThree(Design):
         p = super().get_params()
         for k in ("cohort_size", "max_n", "no_skip", "stopping"):
             p.pop(k, None)
-        if p.get("mtd_rule") is None:
-            p.pop("mtd_rule", None)
         return p
 
     @property
