@@ -39,6 +39,7 @@ from .dlt_rules import (
 )
 from .outcomes import Outcomes
 from .protocol import Protocol
+from .xport import read_xport
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -137,7 +138,7 @@ def _read(
         table = read_text_csv(path, what, known=known)
         return table.frame, table.lines, path.name
     try:
-        return pd.read_sas(path, format="xport", encoding="latin-1"), None, None
+        return read_xport(path), None, None
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise ValueError(
             f"{what}: cannot read SAS transport (version 5) file {str(path)!r}: {exc}"

@@ -52,6 +52,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .xport import read_xport
+
 __all__ = [
     "ADA_SCHEMA",
     "PC_SCHEMA",
@@ -222,7 +224,7 @@ def _source(source: Any, what: str) -> tuple[pd.DataFrame, list[str], str]:
         df, where = _read_csv(path, what)
         return df, where, str(path)
     try:
-        df = pd.read_sas(path, format="xport", encoding="latin-1")
+        df = read_xport(path)
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise ListingError(
             [f"{what}: cannot read SAS transport (version 5) file {str(path)!r}: {exc}"]
