@@ -218,7 +218,9 @@ def _mle_estimate(
 ) -> Estimate:
     beta, var, exists = crm_mle(model, data)
     z = norm.ppf(0.5 + interval / 2)
-    sd = np.sqrt(var)
+    # trials without an MLE (no DLT / only DLTs) keep the Bayesian values below; their
+    # Newton "variance" may be negative and is never used
+    sd = np.sqrt(np.where(exists & (var >= 0), var, np.nan))
     plug = model.prob(beta)
     lower = model.prob(np.where(np.isfinite(sd), beta + z * sd, np.inf))
     upper = model.prob(np.where(np.isfinite(sd), beta - z * sd, -np.inf))
