@@ -50,10 +50,14 @@ class BLRMFit(Fit):
         dose (dims ``dose`` x ``category``).
     diagnostic_flags : tuple of str
         MCMC problems found (empty for the grid engine or a clean run).
+    grid_flags : tuple of str
+        Grid engine: why the posterior could not be verified (mass at the grid edge,
+        refinement not converged); empty when it was.  Shown in ``reason``.
     """
 
     interval_probs: xr.DataArray = dataclasses.field(repr=False)
     diagnostic_flags: tuple[str, ...] = ()
+    grid_flags: tuple[str, ...] = ()
 
     def summary(self) -> pd.DataFrame:
         """Per-dose table: data, posterior mean and interval, and P(under/target/over)."""
@@ -200,13 +204,20 @@ class EWOCDesign(Design):
             attrs={"target_interval": list(self.target_interval), "engine": estimate.engine},
         )
         flags = tuple((estimate.diagnostics or {}).get("flags", ()))
-        return {"interval_probs": da, "diagnostic_flags": flags}
+        return {
+            "interval_probs": da,
+            "diagnostic_flags": flags,
+            "grid_flags": tuple(getattr(estimate, "grid_flags", ())),
+        }
 
     def _make_fit(self, outcomes, data, est, dec, sel) -> Fit:  # type: ignore[override]
         fit = super()._make_fit(outcomes, data, est, dec, sel)
         if fit.diagnostic_flags:  # type: ignore[attr-defined]
             note = "; ".join(fit.diagnostic_flags)  # type: ignore[attr-defined]
             fit = dataclasses.replace(fit, reason=f"{fit.reason} [MCMC warning: {note}]")
+        if fit.grid_flags:  # type: ignore[attr-defined]
+            note = "; ".join(fit.grid_flags)  # type: ignore[attr-defined]
+            fit = dataclasses.replace(fit, reason=f"{fit.reason} [grid warning: {note}]")
         return fit
 
 

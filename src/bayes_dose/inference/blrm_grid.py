@@ -471,14 +471,11 @@ def _evaluate(
     for c in model.cuts:
         f, corr = cut_share(lo, hi, float(np.log(c / (1.0 - c))), hs)
         above.append(np.einsum("bs,bsd->bd", w, f + g * corr))
-    ests = [
-        model.summarise(
-            {k: val[b] for k, val in params.items()}, w[b : b + 1],
-            above=(above[0][b : b + 1], above[1][b : b + 1]), intervals=intervals,
-            engine="grid",
-        )  # fmt: skip
-        for b in range(w.shape[0])
-    ]
+    ests = []
+    for b in range(w.shape[0]):
+        one = {k: val[b] for k, val in params.items()}
+        ab = (above[0][b : b + 1], above[1][b : b + 1])
+        ests.append(model.summarise(one, w[b : b + 1], above=ab, intervals=intervals))
     m = np.einsum("bs,bks->bk", w, u)
     d = u - m[:, :, None]
     cov = np.einsum("bs,bks,bls->bkl", w, d, d)
@@ -519,21 +516,21 @@ def posterior_grid(
     if base is None:
         base = {1: 41, 2: 25, 3: 15}.get(K, 9)
     B = mean.shape[0]
-    shape0 = (base,) * K
 
     def chol(c: np.ndarray) -> np.ndarray:
         c = 0.5 * (c + np.swapaxes(c, 1, 2))
         scale = np.sqrt(np.clip(np.diagonal(c, axis1=1, axis2=2), 1e-300, None))
         return np.linalg.cholesky(c + np.eye(K) * (1e-10 * scale[:, :, None] ** 2))
 
-    per = int(np.prod(shape0)) * (1 + 2 * K) * 4 * 8
     out: list[Estimate | None] = [None] * B
 
     def subset(ix: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return {a: (np.asarray(n)[ix], np.asarray(y)[ix]) for a, (n, y) in counts.items()}
 
-    for start in range(0, B, max(1, engine.chunk // per)):
-        ix = np.arange(start, min(B, start + max(1, engine.chunk // per)))
+    # one trial at a time: a trial's grids (and so its result) never depend on which
+    # other trials are computed with it (simulations stay identical under any chunking)
+    for start in range(B):
+        ix = np.array([start])
         m, c = mean[ix].copy(), cov[ix].copy()
         sub = subset(ix)
         # locate: re-centre and re-scale on the moments found; where mass sits at the
