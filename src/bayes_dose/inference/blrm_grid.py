@@ -57,6 +57,8 @@ EDGE_TOL = 1e-5
 MIN_CELLS = 1.0
 #: Half-width (posterior SDs) and points per axis of the first posterior grid.
 POST_WIDTH = 6.5
+#: Largest posterior grid (nodes) tried when refining.
+MAX_POST_NODES = 300_000
 #: Flags raised on trials whose result could not be verified.
 FLAG_EDGE = "posterior mass at the grid edge"
 FLAG_RES = "grid refinement did not converge to the tolerance"
@@ -237,44 +239,45 @@ class GridEngine:
         return self.model.from_whitened(list(v))
 
     def _build_cut_tables(self) -> None:
-        """Per node and dose: the cut axis (largest logit change across the cell), the
-        shares above each cut and their density corrections; and, per axis, the log
-        likelihood differences across the cells that need a correction."""
+        """Interval-cut tables of the prior grid.
+
+        One cut axis (the model's only monotone axis): per node and dose the share of
+        the cell above each cut and its density correction, as dense tables.  Several
+        axes (combination model): per axis, on the nodes whose cell the cut crosses along
+        it, the change of share from the node's indicator, the correction, and the
+        crossing indicator; ``_above`` then integrates each trial's dose along the axis
+        whose posterior spread moves that dose's logit most (posterior mean of
+        ``|d logit / d u_j|`` times the posterior SD of ``u_j``).  Either way, per
+        axis, the log likelihood differences across the cells that need a gradient.
+        """
         m, q = self.model, self.quad
         dec = m.decision_arm
-        # one cut axis per dose for every node (so that, along the other axes, the share
-        # of each line above the cut is a smooth function): the model's monotone axis on
-        # which the logit changes most across a cell, on average under the prior
-        prior_w = np.exp(self.log_prior)
-        prior_w /= prior_w.sum()
-        best = None
+        lcs = [float(np.log(c / (1.0 - c))) for c in m.cuts]
+        self._single = len(m.cut_axes) == 1
+        if not self._single:
+            eta = m.arm_logit(q.params, dec)
+            self._indicator = tuple((eta >= lc).astype(float) for lc in lcs)
+            del eta
+        self._axis_tables = []
         for j in m.cut_axes:
             lo = m.arm_logit(self._edge_params(q.u, j, -1.0), dec)
             hi = m.arm_logit(self._edge_params(q.u, j, +1.0), dec)
-            score = prior_w @ np.abs(hi - lo)
-            if best is None:
-                best = [score, lo, hi, np.full(score.shape, j)]
+            fr, corr = zip(*(cut_share(lo, hi, lc, q.h[j]) for lc in lcs), strict=True)
+            crossed = [cc != 0 for cc in corr]
+            slope = None if self._single else np.ascontiguousarray(np.abs(hi - lo) / q.h[j])
+            idx = np.flatnonzero(crossed[0].any(axis=1) | crossed[1].any(axis=1))
+            if self._single:
+                self.fractions = (fr[0], fr[1])
+                share = None
+                cross = None
             else:
-                better = score > best[0]
-                best = [score * better + best[0] * ~better, np.where(better, lo, best[1]),
-                        np.where(better, hi, best[2]), np.where(better, j, best[3])]  # fmt: skip
-        _, lo, hi, dose_axis = best  # type: ignore[misc]
-        self.cut_axis = tuple(int(j) for j in dose_axis)
-        fr, corr = [], []
-        for c in m.cuts:
-            f, cc = cut_share(lo, hi, float(np.log(c / (1.0 - c))), np.asarray(q.h)[dose_axis])
-            fr.append(f)
-            corr.append(cc)
-        self.fractions = (fr[0], fr[1])
-        # per axis: nodes with a correction on it, their correction factors, and the log
-        # likelihood differences across their cells (for the gradient along the axis)
-        self._axis_tables = []
-        for j in sorted(set(self.cut_axis)):
-            on = (dose_axis == j)[None, :]
-            need = ((corr[0] != 0) & on).any(axis=1) | ((corr[1] != 0) & on).any(axis=1)
-            idx = np.flatnonzero(need)
-            if idx.size == 0:
-                continue
+                share = tuple(
+                    np.ascontiguousarray(f[idx] - ind[idx])
+                    for f, ind in zip(fr, self._indicator, strict=True)
+                )
+                cross = slope
+            cj = tuple(np.ascontiguousarray(cc[idx]) for cc in corr)
+            del fr, corr, crossed, lo, hi
             sub = q.u[:, idx]
             plo = self._edge_params(sub, j, -1.0)
             phi = self._edge_params(sub, j, +1.0)
@@ -283,11 +286,10 @@ class GridEngine:
                 elo, ehi = m.arm_logit(plo, arm), m.arm_logit(phi, arm)
                 d1 = log_expit(ehi) - log_expit(elo)
                 d0 = log_expit(-ehi) - log_expit(-elo)
-                if np.abs(d1).max() == 0 and np.abs(d0).max() == 0:
+                if np.abs(d1).max(initial=0.0) == 0 and np.abs(d0).max(initial=0.0) == 0:
                     continue
                 diffs[arm] = (np.ascontiguousarray(d1.T), np.ascontiguousarray(d0.T))
-            cj = tuple(np.ascontiguousarray(np.where(on, cc[idx], 0.0)) for cc in corr)
-            self._axis_tables.append((j, idx, self.quad.h[j], diffs, cj))
+            self._axis_tables.append((j, idx, q.h[j], diffs, cj, share, cross))
 
     @property
     def size(self) -> int:
@@ -314,11 +316,24 @@ class GridEngine:
         return lp
 
     def _above(
-        self, w: np.ndarray, counts: Mapping[str, tuple[np.ndarray, np.ndarray]]
+        self,
+        w: np.ndarray,
+        counts: Mapping[str, tuple[np.ndarray, np.ndarray]],
+        sd: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``P(p >= lo)`` and ``P(p >= hi)`` per trial and dose of the decision arm."""
-        above = [w @ f for f in self.fractions]
-        for j, idx, h, diffs, cj in self._axis_tables:
+        """``P(p >= lo)`` and ``P(p >= hi)`` per trial and dose of the decision arm
+        (``sd``: posterior SDs of the whitened coordinates, shape (T, K))."""
+        if self._single:
+            above = [w @ f for f in self.fractions]
+        else:
+            base = [w @ ind for ind in self._indicator]
+            above = [np.zeros_like(b) for b in base]
+            score = np.full(base[0].shape, -1.0)
+            if sd is None:
+                sd = np.sqrt(np.diagonal(self._diagnose(w)[3], axis1=1, axis2=2))
+        for j, idx, h, diffs, cj, share, cross in self._axis_tables:
+            if idx.size == 0:
+                continue
             # d log posterior / d u_j across each cell = prior part + likelihood difference / h
             g = np.broadcast_to(-self.quad.u[j, idx], (w.shape[0], idx.size)).copy()
             for arm, (d1, d0) in diffs.items():
@@ -326,9 +341,21 @@ class GridEngine:
                     continue
                 n, y = (np.asarray(a, dtype=float) for a in counts[arm])
                 g += (y @ d1 + (n - y) @ d0) / h
-            wg = w[:, idx] * g
-            above[0] = above[0] + wg @ cj[0]
-            above[1] = above[1] + wg @ cj[1]
+            wj = w[:, idx]
+            wg = wj * g
+            if not self._single:
+                # how much this axis moves the dose's logit over the posterior's spread
+                sc = (w @ cross) * sd[:, j : j + 1]
+                better = sc > score
+                score = np.where(better, sc, score)
+            for k in range(2):
+                part = wg @ cj[k]
+                if self._single:
+                    above[k] = above[k] + part
+                    continue
+                above[k] = np.where(better, wj @ share[k] + part, above[k])
+        if not self._single:
+            above = [b + a for b, a in zip(base, above, strict=True)]
         return above[0], above[1]
 
     def _diagnose(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -391,11 +418,12 @@ class GridEngine:
             u = uniq[start : start + block]
             sub = split(u)
             w = self.weights(sub)
+            edge, res, mean, cov = self._diagnose(w)
+            sd = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None))
             est = self.model.summarise(
-                self.quad.params, w, above=self._above(w, sub), intervals=intervals,
+                self.quad.params, w, above=self._above(w, sub, sd), intervals=intervals,
                 engine="grid",
             )  # fmt: skip
-            edge, res, mean, cov = self._diagnose(w)
             ok = (edge <= EDGE_TOL) & (res >= MIN_CELLS)
             stats = dict(est.stats)
             stats["grid_edge_mass"] = edge
@@ -457,16 +485,27 @@ def _evaluate(
     w = lp - lp.max(axis=1, keepdims=True)
     np.exp(w, out=w)
     w /= w.sum(axis=1, keepdims=True)
-    # cut integration along the last v axis: it moves only the last whitened coordinate
-    # (chol is lower triangular), along which the model's logit is monotone
+    # cut integration: one-axis models along the last v axis (it moves only the last
+    # whitened coordinate, chol being lower triangular, along which the logit is
+    # monotone); several axes (diagonal chol): per trial and dose along the axis whose
+    # posterior spread moves the logit most, as on the prior grid
     dec = model.decision_arm
-    j = K - 1
-    step = chol[:, :, j, None] * (h[j] / 2.0)
-    lp_lo, p_lo = _logpost(model, u - step, counts)
-    lp_hi, p_hi = _logpost(model, u + step, counts)
-    lo, hi = model.arm_logit(p_lo, dec), model.arm_logit(p_hi, dec)
-    g = ((lp_hi - lp_lo) / h[j])[:, :, None]
-    hs = h[j]
+    axes = (K - 1,) if len(model.cut_axes) == 1 else model.cut_axes
+    best = None
+    for j in axes:
+        step = chol[:, :, j, None] * (h[j] / 2.0)
+        lp_lo, p_lo = _logpost(model, u - step, counts)
+        lp_hi, p_hi = _logpost(model, u + step, counts)
+        lo, hi = model.arm_logit(p_lo, dec), model.arm_logit(p_hi, dec)
+        g = np.broadcast_to(((lp_hi - lp_lo) / h[j])[:, :, None], lo.shape)
+        score = np.einsum("bs,bsd->bd", w, np.abs(hi - lo))[:, None, :]
+        cand = [score, lo, hi, g, np.full(lo.shape, h[j])]
+        if best is None:
+            best = cand
+        else:
+            better = score > best[0]
+            best = [np.where(better, c, o) for c, o in zip(cand, best, strict=True)]
+    _, lo, hi, g, hs = best  # type: ignore[misc]
     above = []
     for c in model.cuts:
         f, corr = cut_share(lo, hi, float(np.log(c / (1.0 - c))), hs)
@@ -517,8 +556,14 @@ def posterior_grid(
         base = {1: 41, 2: 25, 3: 15}.get(K, 9)
     B = mean.shape[0]
 
+    diagonal = len(engine.model.cut_axes) > 1
+
     def chol(c: np.ndarray) -> np.ndarray:
         c = 0.5 * (c + np.swapaxes(c, 1, 2))
+        if diagonal:  # keep every monotone axis of the model an axis of the grid
+            return np.sqrt(np.clip(np.diagonal(c, axis1=1, axis2=2), 1e-300, None))[
+                :, :, None
+            ] * np.eye(K)
         scale = np.sqrt(np.clip(np.diagonal(c, axis1=1, axis2=2), 1e-300, None))
         return np.linalg.cholesky(c + np.eye(K) * (1e-10 * scale[:, :, None] ** 2))
 
@@ -538,7 +583,7 @@ def posterior_grid(
         # grid by 1.5x (and add points to keep the cell width)
         s = np.ones(ix.size)
         for _ in range(max_locate):
-            n0 = int(np.ceil(base * s.max())) | 1
+            n0 = min(int(np.ceil(base * s.max())) | 1, int(MAX_POST_NODES ** (1 / K)) | 1)
             r = _evaluate(engine, sub, m, chol(c) * s[:, None, None], (n0,) * K, False)
             at_edge = r["edge"] > EDGE_TOL
             sd_old = np.sqrt(np.diagonal(c, axis1=1, axis2=2))
@@ -551,16 +596,18 @@ def posterior_grid(
             if stable.all():
                 break
         L = chol(c) * s[:, None, None]
-        base_n = int(np.ceil(base * s.max())) | 1
+        base_n = min(int(np.ceil(base * s.max())) | 1, int(MAX_POST_NODES ** (1 / K)) | 1)
         # refine until the interval probabilities and means settle
         n = base_n
-        prev = _evaluate(engine, sub, m, L, (n,) * K, intervals)
+        prev = cur = _evaluate(engine, sub, m, L, (n,) * K, intervals)
         done = np.zeros(ix.size, dtype=bool)
         final: list[Estimate | None] = [None] * ix.size
         edge = prev["edge"]
         res = prev["res"]
         for _ in range(max_refine):
             n = int(np.ceil(1.5 * n)) | 1
+            if n**K > MAX_POST_NODES:
+                break  # memory bound: keep the finest grid computed (flagged if unsettled)
             cur = _evaluate(engine, sub, m, L, (n,) * K, intervals)
             for b in range(ix.size):
                 if done[b]:
