@@ -186,9 +186,12 @@ class GridEngine:
         Half-width of the prior grid in prior standard deviations.
     chunk : int
         Maximum number of grid values held per block (memory bound).
-    adaptive : bool
-        Recompute trials the prior grid does not resolve on posterior grids (default).
-        ``False`` only flags them.
+    adaptive : bool, optional
+        Recompute trials the prior grid does not resolve on posterior grids; ``False``
+        only flags them.  Default: ``True`` for models with one cut axis (the BLRM);
+        ``False`` for several (the 4-D combination model, whose posterior grids cost
+        seconds per trial: choose a prior grid that resolves the posterior, the flag
+        says when it does not).
     tol : float
         Convergence tolerance of the posterior grids' interval probabilities.
     """
@@ -199,13 +202,15 @@ class GridEngine:
         shape: tuple[int, ...],
         width: float = 6.5,
         chunk: int = 2**24,
-        adaptive: bool = True,
+        adaptive: bool | None = None,
         tol: float = 1e-4,
     ) -> None:
         self.model = model
         self.shape = tuple(int(s) for s in shape)
         self.width = float(width)
         self.chunk = int(chunk)
+        if adaptive is None:
+            adaptive = len(model.cut_axes) == 1
         self.adaptive = bool(adaptive)
         self.tol = float(tol)
         K = len(self.shape)
