@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.stats import beta as beta_dist
 
@@ -215,7 +215,8 @@ def test_exact_enumeration_sums_to_one():
 
 
 # -- the vectorised isotonic fit equals scipy's pool-adjacent-violators -----------------------
-@settings(max_examples=200, deadline=None)
+# derandomize: the same 200 cases on every run (the test must not depend on the seed)
+@settings(max_examples=200, deadline=None, derandomize=True)
 @given(
     rows=st.lists(
         st.lists(
@@ -225,6 +226,13 @@ def test_exact_enumeration_sums_to_one():
         max_size=5,
     )
 )
+# counterexamples found by Hypothesis: differences of running sums rounded a block mean
+# of ones to 1.0000000000011369 / 1.0000000000000013 (outside [0, 1], 1.1e-12 from scipy)
+@example(rows=[[(0.0, 5.42148328e-02, True), (0.0, 6.33385446, True), (0.5, 95.304213, True),
+                (1.0, 2.99217378, True), (0.86848094, 31.1572538, True),
+                (0.0, 8.05158655, True), (1.0, 1.00811684e-02, True)]])  # fmt: skip
+@example(rows=[[(1.0, 0.21, True), (0.0, 14.25, True), (0.0, 0.16, True), (1.0, 0.65, True),
+                (1.0, 0.03, True), (1.0, 0.41, True)]])  # fmt: skip
 def test_isotonic_rows_equals_scipy(rows):
     from scipy.optimize import isotonic_regression
 
@@ -242,6 +250,7 @@ def test_isotonic_rows_equals_scipy(rows):
         if m[t].any():
             ref = isotonic_regression(v[t, m[t]], weights=w[t, m[t]]).x
             np.testing.assert_allclose(got[t, m[t]], ref, rtol=0, atol=1e-12)
+            assert ((got[t, m[t]] >= 0.0) & (got[t, m[t]] <= 1.0)).all()  # rates stay rates
         assert np.isnan(got[t, ~m[t]]).all()
 
 

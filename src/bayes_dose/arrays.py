@@ -65,12 +65,14 @@ def isotonic_rows(values: np.ndarray, weights: np.ndarray, mask: np.ndarray) -> 
     w = np.where(mask, np.asarray(weights, dtype=float), 0.0)
     vw = np.where(mask, v * w, 0.0)
     T, D = v.shape
-    zero = np.zeros((T, 1))
-    cw = np.concatenate([zero, np.cumsum(w, axis=1)], axis=1)
-    cv = np.concatenate([zero, np.cumsum(vw, axis=1)], axis=1)
-    # avg[t, j, k] = weighted mean of entries j..k (k >= j)
-    sw = cw[:, None, 1:] - cw[:, :-1, None]
-    sv = cv[:, None, 1:] - cv[:, :-1, None]
+    # block sums of entries j..k accumulated forwards from each start j (differences of
+    # one running sum lose ~eps * total / block-weight: 1e-12 off for a light block after
+    # heavy ones)
+    sw = np.zeros((T, D, D))
+    sv = np.zeros((T, D, D))
+    for j in range(D):
+        sw[:, j, j:] = np.cumsum(w[:, j:], axis=1)
+        sv[:, j, j:] = np.cumsum(vw[:, j:], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         avg = sv / sw
     j = np.arange(D)[:, None]
@@ -80,4 +82,9 @@ def isotonic_rows(values: np.ndarray, weights: np.ndarray, mask: np.ndarray) -> 
     fit = np.empty((T, D))
     for i in range(D):
         fit[:, i] = avg[:, : i + 1, i:].min(axis=2).max(axis=1)
+    # the fit is a block mean, so it lies within the row's range of values (within [0, 1]
+    # for rates); clip where rounding of the block mean would step outside it
+    lo = np.where(mask, v, np.inf).min(axis=1, keepdims=True)
+    hi = np.where(mask, v, -np.inf).max(axis=1, keepdims=True)
+    fit = np.clip(fit, np.minimum(lo, hi), np.maximum(lo, hi))
     return np.where(mask, fit, np.nan)

@@ -53,10 +53,14 @@ class BLRMFit(Fit):
         dose (dims ``dose`` x ``category``).
     diagnostic_flags : tuple of str
         MCMC problems found (empty for the grid engine or a clean run).
+    grid_flags : tuple of str
+        Grid engine: why the posterior could not be verified (mass at the grid edge,
+        refinement not converged); empty when it was.  Shown in ``reason``.
     """
 
     interval_probs: xr.DataArray = dataclasses.field(repr=False)
     diagnostic_flags: tuple[str, ...] = ()
+    grid_flags: tuple[str, ...] = ()
 
     def summary(self) -> pd.DataFrame:
         """Per-dose table: data, posterior mean and interval, and P(under/target/over)."""
@@ -211,7 +215,11 @@ class EWOCDesign(Design):
             attrs={"target_interval": list(self.target_interval), "engine": estimate.engine},
         )
         flags = tuple((estimate.diagnostics or {}).get("flags", ()))
-        return {"interval_probs": da, "diagnostic_flags": flags}
+        return {
+            "interval_probs": da,
+            "diagnostic_flags": flags,
+            "grid_flags": tuple(getattr(estimate, "grid_flags", ())),
+        }
 
     def _blocked_text(self, data: DoseData, estimate: Estimate) -> str:
         """The blocked branch in numbers: the limit, its overdose probabilities, and the
@@ -237,6 +245,9 @@ class EWOCDesign(Design):
         if fit.diagnostic_flags:  # type: ignore[attr-defined]
             note = "; ".join(fit.diagnostic_flags)  # type: ignore[attr-defined]
             fit = dataclasses.replace(fit, reason=f"{fit.reason} [MCMC warning: {note}]")
+        if fit.grid_flags:  # type: ignore[attr-defined]
+            note = "; ".join(fit.grid_flags)  # type: ignore[attr-defined]
+            fit = dataclasses.replace(fit, reason=f"{fit.reason} [grid warning: {note}]")
         return fit
 
 

@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
-from .blrm_grid import Quadrature, whitened_quadrature
 from .estimate import Estimate
 
 __all__ = [
@@ -261,29 +260,18 @@ class BLRMModel:
         """Logit of the DLT probability per dose at parameter values, shape (S, D)."""
         return self.logit(params["log_alpha"], params["log_beta"])
 
-    def quadrature(self, shape: tuple[int, ...], width: float) -> Quadrature:
-        """Grid in whitened coordinates ``(u1, u2)``; ``u2`` (log alpha) is the fine axis."""
-        (u1, u2), h = whitened_quadrature(shape, width)
-        la, lb = self.prior.from_whitened(u1, u2)
-        la_lo, _ = self.prior.from_whitened(u1, u2 - h / 2)
-        la_hi, _ = self.prior.from_whitened(u1, u2 + h / 2)
-        return Quadrature(
-            params={"log_alpha": la, "log_beta": lb},
-            params_lo={"log_alpha": la_lo, "log_beta": lb},
-            params_hi={"log_alpha": la_hi, "log_beta": lb},
-            log_weight=-0.5 * (u1 * u1 + u2 * u2),
-            fine=u2,
-            h=h,
-        )
+    #: Axes along which the logit is monotone, where the grid engine integrates interval
+    #: cuts exactly: u2 (log alpha given log beta; the logit is linear in it).
+    cut_axes = (1,)
 
-    def fine_slope(self) -> float:
-        """``d log alpha / d u2`` (the whitened fine-axis coordinate)."""
-        return self.prior.sd[0] * np.sqrt(1.0 - self.prior.corr**2)
+    def axis_widths(self, width: float, n_axes: int = 2) -> tuple[float, ...]:
+        """Half-widths of the prior grid's axes (``u1``, ``u2``), in prior SDs."""
+        return (width, width)
 
-    def arm_fine_slope(self, params: Mapping[str, np.ndarray], arm: str = "arm") -> np.ndarray:
-        """``d logit p / d u2`` at parameter values, shape (S, D) (constant for the BLRM)."""
-        S = np.asarray(params["log_alpha"]).shape[0]
-        return np.full((S, self.n_doses), self.fine_slope())
+    def from_whitened(self, u: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        """Parameters at whitened coordinates ``(u1, u2)`` (arrays of any shape)."""
+        la, lb = self.prior.from_whitened(u[0], u[1])
+        return {"log_alpha": la, "log_beta": lb}
 
     def summarise(
         self,

@@ -22,14 +22,13 @@ cell by cell (see :mod:`.blrm_grid`).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy.special import expit
 
-from .blrm_grid import Quadrature, whitened_quadrature
 from .blrm_model import BLRMModel, interval_estimate
 from .estimate import Estimate
 
@@ -139,49 +138,27 @@ class CombinationModel:
         log_p0 = xp.log(-xp.expm1(log_q0))
         return log_p0 - log_q0 + inter * (np.asarray(self.combo_doses) / ref)
 
-    def arm_fine_slope(self, params: Mapping[str, np.ndarray], arm: str) -> np.ndarray:
-        """``d logit p / d u2`` at parameter values, shape (S, D)."""
-        k = self.mono.fine_slope()
-        if arm == "mono":
-            S = np.asarray(params["log_alpha"]).shape[0]
-            return np.full((S, len(self.mono.doses)), k)
-        # with q = 1 - p and q0 = q1 q2: d logit p0 / d eta1 = p1 q1 q2 / p0 + p1 = p1 / p0
-        x = np.log(np.asarray(self.combo_doses) / self.mono.reference_dose)
-        e1 = (
-            np.asarray(params["log_alpha"])[:, None]
-            + np.exp(np.asarray(params["log_beta"]))[:, None] * x
-        )
-        lp2 = np.asarray(params["logit_partner"])[:, None]
-        log_q1 = -np.logaddexp(0.0, e1)
-        log_p1 = -np.logaddexp(0.0, -e1)
-        log_q0 = log_q1 - np.logaddexp(0.0, lp2)
-        log_p0 = np.log(-np.expm1(log_q0))
-        return k * np.exp(log_p1 - log_p0)
+    #: Axes along which the combination logit is monotone, where the grid engine may
+    #: integrate interval cuts exactly (one per dose: at low combination doses the cut is
+    #: crossed along the partner axis, at high doses along log alpha or the interaction).
+    cut_axes = (0, 1, 3)
 
-    def quadrature(self, shape: tuple[int, ...], width: float) -> Quadrature:
-        """4-D grid ``(z_partner, z_eta, u1, u2)``; ``u2`` (log alpha) is the fine axis."""
+    def axis_widths(self, width: float, n_axes: int = 4) -> tuple[float, ...]:
+        """Half-widths of the prior grid's axes ``(z_partner, z_eta, u1, u2)``."""
         # the partner and interaction posteriors stay close to their N(0, 1) whitened
-        # priors: +-5 sd hold all but 6e-7 of the mass
-        (z2, ze, u1, u2), h = whitened_quadrature(
-            shape, (min(5.0, width), min(5.0, width), width, width)
-        )
-        prior = self.mono.prior
-        la, lb = prior.from_whitened(u1, u2)
-        la_lo, _ = prior.from_whitened(u1, u2 - h / 2)
-        la_hi, _ = prior.from_whitened(u1, u2 + h / 2)
-        other = {
+        # priors: +-5 sd hold all but 6e-7 of the mass (the engine checks the edge mass)
+        return (min(5.0, width), min(5.0, width), width, width)
+
+    def from_whitened(self, u: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        """Parameters at whitened coordinates ``(z_partner, z_eta, u1, u2)``."""
+        z2, ze, u1, u2 = u
+        la, lb = self.mono.prior.from_whitened(u1, u2)
+        return {
+            "log_alpha": la,
             "log_beta": lb,
-            "logit_partner": self.partner_prior.mean + self.partner_prior.sd * z2,
-            "eta": self.interaction_prior.mean + self.interaction_prior.sd * ze,
+            "logit_partner": self.partner_prior.mean + self.partner_prior.sd * np.asarray(z2),
+            "eta": self.interaction_prior.mean + self.interaction_prior.sd * np.asarray(ze),
         }
-        return Quadrature(
-            params={"log_alpha": la, **other},
-            params_lo={"log_alpha": la_lo, **other},
-            params_hi={"log_alpha": la_hi, **other},
-            log_weight=-0.5 * (z2 * z2 + ze * ze + u1 * u1 + u2 * u2),
-            fine=u2,
-            h=h,
-        )
 
     def prob(self, params: Mapping[str, np.ndarray], arm: str = "combo") -> np.ndarray:
         """DLT probability per dose of ``arm`` at parameter values, shape (S, D)."""

@@ -29,6 +29,10 @@ class Estimate:
         The PyMC posterior (PyMC engine only).
     diagnostics : mapping, optional
         R-hat, ESS, divergences and the flags raised (PyMC engine only).
+    grid_flags : tuple of str
+        Grid engine: why some trials' results could not be verified (posterior mass at
+        the grid edge, refinement not converged); empty when every trial is resolved.
+        ``stats["grid_flag"]`` marks the trials concerned.
     """
 
     prob_mean: np.ndarray
@@ -39,6 +43,7 @@ class Estimate:
     engine: str = "empirical"
     posterior: Any = None
     diagnostics: Mapping[str, Any] | None = None
+    grid_flags: tuple[str, ...] = ()
 
     @classmethod
     def empirical(cls, n: np.ndarray, dlt: np.ndarray) -> Estimate:
