@@ -112,6 +112,13 @@ def test_simulate_writes_netcdf(spec, tmp_path, capsys):
     ds.close()
 
 
+def test_simulate_names_every_design_it_leaves_out(spec, capsys):
+    """The mono-arm 3+3 has no scenario in this spec: the output says so, not silence."""
+    assert cli.main(["simulate", "--spec", str(spec), "--n-trials", "5", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "3+3 (arm mono) not simulated: the spec gives no scenarios for this arm" in err
+
+
 def test_report_command(spec, data, tmp_path):
     out = tmp_path / "memo"
     assert cli.main(["report", "--spec", str(spec), "--data", str(data), "--out", str(out),

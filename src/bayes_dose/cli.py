@@ -371,6 +371,18 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                              progress=args.progress, checkpoint=args.checkpoint)  # fmt: skip
     if not sims:
         raise ValueError("the spec has no [simulation.scenarios.ARM] for the chosen arms")
+    for arm in _arms(spec, args.arm):
+        done = set(sims[arm]["design"].values.tolist()) if arm in sims else set()
+        for name in spec.designs[arm]:
+            if name not in done:
+                why = (
+                    "it borrows from another arm's data and the spec holds none (simulate it "
+                    "with `bayes-dose report --data`, which borrows from the observed "
+                    "monotherapy data, or give the design mono_data=)"
+                    if spec.scenarios(arm) else "the spec gives no scenarios for this arm"
+                )
+                print(f"bayes-dose simulate: note: {name} (arm {arm}) not simulated: {why}",
+                      file=sys.stderr)  # fmt: skip
     summary, selection, _ = oc_summary(sims, target=spec.simulation.get("target"))
     if args.out is not None:
         save_simulations(sims, args.out)
