@@ -37,6 +37,7 @@ from .dlt_rules import (
     parse_dlt_rules,
     validate_dlt_terms,
 )
+from .errors import RecordsError
 from .outcomes import Outcomes
 from .protocol import Protocol
 from .xport import read_xport
@@ -72,16 +73,8 @@ _YES = {"Y", "YES", "TRUE", "1"}
 _NO = {"N", "NO", "FALSE", "0"}
 
 
-class AdjudicationError(ValueError):
+class AdjudicationError(RecordsError):
     """Bad input rows; ``errors`` lists every problem (one with ``errors="raise"``)."""
-
-    def __init__(self, errors: list[str]):
-        self.errors = list(errors)
-        if len(self.errors) == 1:
-            msg = self.errors[0]
-        else:
-            msg = f"{len(self.errors)} problems in the input:\n  " + "\n  ".join(self.errors)
-        super().__init__(msg)
 
 
 class _Bad(Exception):

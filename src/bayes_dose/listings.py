@@ -52,6 +52,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .errors import RecordsError
 from .xport import read_xport
 
 __all__ = [
@@ -72,16 +73,10 @@ _YES = {"Y", "YES", "TRUE", "1"}
 _NO = {"N", "NO", "FALSE", "0"}
 
 
-class ListingError(ValueError):
+class ListingError(RecordsError):
     """Bad records of a listing; ``errors`` lists every problem found."""
 
-    def __init__(self, errors: Sequence[str]):
-        self.errors = list(errors)
-        if len(self.errors) == 1:
-            msg = self.errors[0]
-        else:
-            msg = f"{len(self.errors)} problems in the listing:\n  " + "\n  ".join(self.errors)
-        super().__init__(msg)
+    what = "the listing"
 
 
 @dataclass(frozen=True)
