@@ -14,7 +14,6 @@ from scipy import integrate, optimize
 from scipy.special import expit, log_expit
 
 import bayes_dose as bd
-from bayes_dose.designs import blrm as blrm_design
 from bayes_dose.designs.state import DoseData
 from bayes_dose.inference import blrm_grid
 from bayes_dose.inference.blrm_grid import GridEngine
@@ -175,7 +174,7 @@ def test_unverified_posterior_is_flagged_on_the_estimate_and_the_fit(monkeypatch
     prior = bd.BLRMPrior((-3.0, 0.0), (0.3, 0.2))
     design = bd.BLRM(CONFLICT_DOSES, reference_dose=80, prior=prior)
     key = (design.model, design.grid)
-    monkeypatch.setitem(blrm_design._ENGINES, key,
+    monkeypatch.setitem(blrm_grid._ENGINES, key,
                         GridEngine(design.model, design.grid, adaptive=False))  # fmt: skip
     fit = design.fit(bd.Outcomes.from_counts(CONFLICT["n"], CONFLICT["y"]))
     assert fit.grid_flags == (blrm_grid.FLAG_EDGE,)
