@@ -17,7 +17,6 @@ blanks: a blank cell is the only way to say "unknown".
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from .dlt_rules import (
     parse_dlt_rules,
     validate_dlt_terms,
 )
-from .errors import RecordsError
+from .errors import BadCell, RecordsError, cell_number
 from .outcomes import Outcomes
 from .protocol import Protocol
 from .xport import read_xport
@@ -77,8 +76,7 @@ class AdjudicationError(RecordsError):
     """Bad input rows; ``errors`` lists every problem (one with ``errors="raise"``)."""
 
 
-class _Bad(Exception):
-    """A value that cannot be read (message completes 'field X: <value> ...')."""
+_Bad = BadCell  # a value that cannot be read (message completes 'field X: <value> ...')
 
 
 @dataclass
@@ -183,22 +181,7 @@ def _text(v: Any) -> str | None:
 def _num(v: Any) -> float | None:
     if isinstance(v, bytes):
         v = v.decode("latin-1")
-    if _missing(v):
-        return None
-    if isinstance(v, (bool, np.bool_)):
-        raise _Bad("is not a number")
-    if isinstance(v, (int, float, np.integer, np.floating)):
-        x = float(v)
-    elif isinstance(v, str):
-        try:
-            x = float(v.strip())
-        except ValueError:
-            raise _Bad("is not a number") from None
-    else:
-        raise _Bad("is not a number")
-    if not math.isfinite(x):
-        raise _Bad("is not a finite number")
-    return x
+    return None if _missing(v) else cell_number(v)
 
 
 def _int(v: Any) -> int | None:

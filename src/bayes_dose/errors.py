@@ -2,9 +2,44 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any
 
-__all__ = ["RecordsError"]
+import numpy as np
+
+__all__ = ["BadCell", "RecordsError", "cell_number"]
+
+
+class BadCell(Exception):
+    """A cell that cannot be read; the message completes "field X: <value> ..."."""
+
+
+def cell_number(v: Any) -> float:
+    """A finite number from a listing cell (number, numeric text or latin-1 bytes of
+    SAS transport files); booleans and other text raise :class:`BadCell`.
+
+    Examples
+    --------
+    >>> cell_number(" 2.5"), cell_number(b"3")
+    (2.5, 3.0)
+    """
+    if isinstance(v, bytes):
+        v = v.decode("latin-1")
+    if isinstance(v, (bool, np.bool_)):
+        raise BadCell("is not a number")
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        x = float(v)
+    elif isinstance(v, str):
+        try:
+            x = float(v.strip())
+        except ValueError:
+            raise BadCell("is not a number (leave the cell blank if it is missing)") from None
+    else:
+        raise BadCell("is not a number")
+    if not math.isfinite(x):
+        raise BadCell("is not a finite number")
+    return x
 
 
 class RecordsError(ValueError):

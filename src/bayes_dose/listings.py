@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,7 +51,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .errors import RecordsError
+from .errors import BadCell, RecordsError, cell_number
 from .xport import read_xport
 
 __all__ = [
@@ -156,8 +155,7 @@ class Schema:
         raise KeyError(name)
 
 
-class _Bad(Exception):
-    """A cell that cannot be read (message completes "field X: 'v' ...")."""
+_Bad = BadCell  # a cell that cannot be read (message completes "field X: 'v' ...")
 
 
 # -- reading the source ------------------------------------------------------------------
@@ -252,23 +250,7 @@ def _as_text(v: Any) -> str:
     return str(v).strip()
 
 
-def _as_number(v: Any) -> float:
-    if isinstance(v, bytes):
-        v = v.decode("latin-1")
-    if isinstance(v, (bool, np.bool_)):
-        raise _Bad("is not a number")
-    if isinstance(v, (int, float, np.integer, np.floating)):
-        x = float(v)
-    elif isinstance(v, str):
-        try:
-            x = float(v.strip())
-        except ValueError:
-            raise _Bad("is not a number (leave the cell blank if it is missing)") from None
-    else:
-        raise _Bad("is not a number")
-    if not math.isfinite(x):
-        raise _Bad("is not a finite number")
-    return x
+_as_number = cell_number
 
 
 def _reader(col: Column) -> Callable[[Any], Any]:
