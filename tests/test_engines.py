@@ -186,3 +186,13 @@ def test_nutpie_shares_one_compiled_graph_across_blrm_specs(blrm_case, blrm_fits
         fit = other.fit(out, engine="nutpie", random_seed=4, **SETTINGS)
     assert len(nutpie_engine._CACHE) == n_cached
     _assert_agrees_with_grid(fit, other.fit(out), other.model)
+
+
+def test_mcmc_settings_are_integers_checked_before_sampling():
+    design = bd.BLRM((10, 30, 100), reference_dose=30)
+    out = bd.Outcomes.parse("1NNN")
+    for bad in (2.5, True, "100"):
+        with pytest.raises(ValueError, match="draws, tune and chains must be integers"):
+            design.fit(out, engine="nutpie", draws=bad)
+    with pytest.raises(ValueError, match="need draws >= 1"):
+        design.fit(out, engine="pymc", draws=np.int64(0))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 import time
 import warnings
 from abc import ABC, abstractmethod
@@ -126,7 +127,8 @@ class SamplingEngine(ABC):
         """Sample ``model`` on one trial's ``evidence`` and summarise the draws."""
         settings = {k: options.pop(k, v) for k, v in SETTINGS.items()}
         draws, tune, chains = settings["draws"], settings["tune"], settings["chains"]
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (draws, tune, chains)):
+        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                   for v in (draws, tune, chains)):  # fmt: skip
             raise ValueError(
                 f"{self.name} engine: draws, tune and chains must be integers "
                 f"(got {draws!r}, {tune!r}, {chains!r})"
