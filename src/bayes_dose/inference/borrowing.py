@@ -54,7 +54,7 @@ from scipy.special import expit
 
 from .adapters import Graph, register_model
 from .blrm_adapter import BLRMAdapter, CombinationAdapter, _blrm_terms
-from .blrm_model import BLRMPrior, interval_estimate, interval_summary
+from .blrm_model import BLRMPrior, interval_estimate, interval_summary, weighted_quantiles
 from .combo_blrm_model import CombinationModel, _softplus
 from .estimate import Estimate
 
@@ -398,7 +398,7 @@ class HierarchicalCombinationModel:
             "log_beta": np.concatenate([b for _, b in lab]),
         }
         for name in self.param_names:
-            if name not in params:
+            if name not in params and name in p:
                 params[name] = np.concatenate([np.asarray(p[name]) * np.ones_like(w)] * len(probs))
         # BAT6021 alone at the combination doses, with the combination arm's parameters
         x_c = np.log(np.asarray(self.combo.combo_doses) / self.combo.mono.reference_dose)
@@ -409,6 +409,8 @@ class HierarchicalCombinationModel:
             s = interval_summary(vals, ww, self.cuts, intervals=intervals)
             for key, val in s.items():
                 extra[pre + key] = val
+            q = weighted_quantiles(vals, ww, (0.025, 0.975))
+            extra[pre + "q025"], extra[pre + "q975"] = q[0], q[1]
         extra["ex_weight"] = np.array([1.0 if resp is None else float(w @ resp)])
         # Monte Carlo error of the interval probabilities (per draw, the indicator summed
         # over the mixture components)
@@ -528,8 +530,16 @@ def _one_state(
     q = _Mixture(comps)
     Z = q.sample(n_draws, seed)
     p = model.params(Z)
-    ll, resp = model.log_lik(p, counts, np)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ll, resp = model.log_lik(p, counts, np)
     lw = -0.5 * (Z * Z).sum(axis=1) + ll - q.logpdf(Z)
+    # draws far in the proposal's tails whose likelihood under- or overflows (log beta in
+    # the hundreds) have no posterior mass: leave them out, and count them
+    keep = np.isfinite(lw)
+    if not keep.all():
+        Z, lw = Z[keep], lw[keep]
+        p = model.params(Z)
+        ll, resp = model.log_lik(p, counts, np)
     lw -= lw.max()
     w = np.exp(lw)
     w /= w.sum()
@@ -537,6 +547,7 @@ def _one_state(
     ess = 1.0 / float((w * w).sum())
     st = dict(est.stats)
     st["is_ess"] = np.array([ess])
+    st["is_dropped"] = np.array([int(n_draws - keep.sum())])
     st["grid_flag"] = np.array([ess < IS_ESS_MIN])
     return Estimate(
         prob_mean=est.prob_mean, prob_lower=est.prob_lower, prob_upper=est.prob_upper,
@@ -572,7 +583,9 @@ def importance_estimate(
         With ``stats`` ``is_ess``, ``mc_se_p_under`` / ``_target`` / ``_over``,
         ``ex_weight`` (EXNEX posterior EX probability; 1 for the exchangeable model),
         ``mono_*`` (monotherapy arm) and ``single_*`` (BAT6021 alone at the
-        combination doses, with the combination arm's parameters).
+        combination doses, with the combination arm's parameters), each with the 95%
+        bounds ``*_q025`` / ``*_q975``; ``is_dropped``: draws whose likelihood under- or
+        overflowed (no posterior mass), left out.
     """
     full: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     T = 1
@@ -650,7 +663,8 @@ class HierarchicalAdapter(BLRMAdapter):
             z = pm.Normal("z", 0.0, 1.0, shape=model.n_z)
             ll, resp = model.log_lik(model.params(z, pt), data, pt)
             pm.Potential("loglik", ll)
-            names = tuple(model.param_names)
+            # a fixed correlation is a constant, not a sampled variable (no R-hat)
+            names = tuple(n for n in model.param_names if n != "rho" or model.rho is None)
             if resp is not None:
                 pm.Deterministic("ex_resp", resp)
                 names += ("ex_resp",)
