@@ -758,7 +758,7 @@ def borrowing_report(
     model: Any,
     mono_counts: tuple[np.ndarray, np.ndarray] | None,
     estimate: Estimate | None = None,
-    n_draws: int = IS_DRAWS,
+    n_draws: int = 2**12,
 ) -> BorrowingReport:
     """Borrowing strength of a combination model given the monotherapy counts.
 
