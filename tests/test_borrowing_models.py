@@ -20,7 +20,8 @@ import bayes_dose as bd
 from bayes_dose.designs.combo_blrm import DEFAULT_INTERACTION_PRIOR, DEFAULT_PARTNER_PRIOR
 from bayes_dose.inference.blrm_model import BLRMModel
 from bayes_dose.inference.borrowing import (
-    HierarchicalCombinationModel, importance_estimate,
+    HierarchicalCombinationModel,
+    importance_estimate,
 )
 from bayes_dose.inference.combo_blrm_model import CombinationModel
 

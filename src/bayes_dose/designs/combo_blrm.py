@@ -19,15 +19,18 @@ probability.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
-
-import dataclasses
 
 import numpy as np
 
 from ..inference.borrowing import (
-    EXNEX, BorrowingReport, Exchangeable, HierarchicalCombinationModel, borrowing_report,
+    EXNEX,
+    BorrowingReport,
+    Exchangeable,
+    HierarchicalCombinationModel,
+    borrowing_report,
 )
 from ..inference.combo_blrm_model import CombinationModel, NormalPrior
 from ..inference.engines import engines
@@ -249,6 +252,16 @@ class CombinationBLRM(EWOCDesign):
 
     def _fit_class(self) -> type[Fit]:
         return CombinationFit
+
+    def replace(self, **changes: Any) -> CombinationBLRM:
+        """A copy with some parameters changed; ``borrow`` and ``borrowing`` name one
+        setting: changing one of them replaces the other."""
+        params = self.get_params()
+        if "borrow" in changes and "borrowing" not in changes:
+            params.pop("borrowing", None)
+        if "borrowing" in changes and "borrow" not in changes:
+            params.pop("borrow", None)
+        return type(self)(**{**params, **changes})
 
     @property
     def borrows_from(self) -> tuple[str, ...]:
