@@ -66,6 +66,21 @@ def test_borrowing_parameter_and_its_alias(setup):
         bd.TauPrior(median=(0.25, -1.0))
 
 
+def test_borrowing_from_a_spec_table(setup):
+    mono, _ = setup
+    arm = bd.protocols.bat6021().arm("combo")
+    spec = {"type": "CombinationBLRM", "mono": mono,
+            "borrowing": {"type": "exnex", "p_exch": 0.7, "tau_median": [0.5, 0.25]}}  # fmt: skip
+    d = bd.io.design_from_spec(spec, arm)
+    assert d.borrowing == bd.EXNEX(p_exch=0.7, tau_prior=bd.TauPrior(median=(0.5, 0.25)))
+    d = bd.io.design_from_spec({**spec, "borrowing": {"type": "exchangeable", "rho": 0.0}}, arm)
+    assert d.borrowing == bd.Exchangeable(rho=0.0)
+    with pytest.raises(ValueError, match="needs 'p_exch'"):
+        bd.io.design_from_spec({**spec, "borrowing": {"type": "exnex"}}, arm)
+    with pytest.raises(ValueError, match="unknown key"):
+        bd.io.design_from_spec({**spec, "borrowing": {"type": "exnex", "pexch": 0.5}}, arm)
+
+
 # -- the models ------------------------------------------------------------------------------
 def test_exchangeable_with_vanishing_heterogeneity_is_full_pooling(setup):
     mono, out = setup

@@ -30,6 +30,7 @@ from ..inference.borrowing import (
     BorrowingReport,
     Exchangeable,
     HierarchicalCombinationModel,
+    TauPrior,
     borrowing_report,
 )
 from ..inference.combo_blrm_model import CombinationModel, NormalPrior
@@ -49,10 +50,47 @@ DEFAULT_PARTNER_PRIOR = NormalPrior(mean=float(np.log(0.05 / 0.95)), sd=0.8)
 DEFAULT_INTERACTION_PRIOR = NormalPrior(mean=0.0, sd=1.121)
 
 
+#: Keys of a ``borrowing`` table in a TOML spec.
+BORROWING_KEYS = ("type", "tau_median", "tau_sd_log", "rho", "p_exch")
+
+
+def _borrowing_from_table(table: Mapping[str, Any]) -> str | Exchangeable:
+    """``borrowing = {type = "exnex", p_exch = 0.5, tau_median = [0.25, 0.125], ...}``."""
+    unknown = sorted(set(table) - set(BORROWING_KEYS))
+    if unknown:
+        raise ValueError(
+            f"CombinationBLRM: borrowing table: unknown key(s) {unknown}; keys: {', '.join(BORROWING_KEYS)}"
+        )
+    kind = table.get("type")
+    if kind in ("full", "none"):
+        if len(table) > 1:
+            raise ValueError(f"CombinationBLRM: borrowing type {kind!r} takes no other keys")
+        return str(kind)
+    if kind not in ("exchangeable", "exnex"):
+        raise ValueError(
+            "CombinationBLRM: borrowing table: 'type' must be 'full', 'none', 'exchangeable' "
+            f"or 'exnex', got {kind!r}"
+        )
+    tau = TauPrior(
+        median=table.get("tau_median", TauPrior().median),
+        sd_log=table.get("tau_sd_log", TauPrior().sd_log),
+    )
+    rho = table.get("rho", "uniform")
+    if kind == "exchangeable":
+        if "p_exch" in table:
+            raise ValueError("CombinationBLRM: borrowing table: 'p_exch' belongs to type 'exnex'")
+        return Exchangeable(tau_prior=tau, rho=rho)
+    if "p_exch" not in table:
+        raise ValueError("CombinationBLRM: borrowing table of type 'exnex' needs 'p_exch'")
+    return EXNEX(tau_prior=tau, rho=rho, p_exch=table["p_exch"])
+
+
 def _borrowing_spec(borrow: bool | None, borrowing: Any) -> str | Exchangeable:
     """The borrowing model from ``borrowing`` and its alias ``borrow``."""
     if borrowing is None:
         return "none" if borrow is False else "full"
+    if isinstance(borrowing, Mapping):
+        borrowing = _borrowing_from_table(borrowing)
     if isinstance(borrowing, str):
         if borrowing not in ("full", "none"):
             raise ValueError(
@@ -131,7 +169,10 @@ class CombinationBLRM(EWOCDesign):
         ``p_exch`` (:class:`~bayes_dose.EXNEX`); see :mod:`bayes_dose.inference.borrowing`.
         The grid engine fits the robust models by importance sampling with exact
         weights (Monte Carlo errors in ``Estimate.stats["mc_se_p_*"]``).  ``fit(...)
-        .borrowing`` reports the borrowing strength.
+        .borrowing`` reports the borrowing strength.  In a TOML spec: ``borrowing =
+        "none"`` or a table ``{type = "exnex", p_exch = 0.5, tau_median = [0.25, 0.125],
+        tau_sd_log = [0.354, 0.354], rho = "uniform"}`` (``type = "exchangeable"``
+        without ``p_exch``).
 
     Notes
     -----
