@@ -54,8 +54,12 @@ def test_without_combo_data_the_combo_prior_follows_from_the_mono_posterior(setu
     lo0 = logit(p0)[..., None] + eta * (np.asarray(combo.doses) / 300.0)[None, :, None, None]
     mean = np.einsum("s,sdkj,k,j->d", w, expit(lo0), gw, gw)
     np.testing.assert_allclose(fit.prob_tox.to_numpy(), mean, atol=2e-4)
-    # and the start: no combo patient yet -> the combination arm's first level
-    assert fit.next_dose == 1
+    # and the start: no combo patient yet -> the recommended combination starting dose
+    # (issue 13 item 4, was level 1): the highest level with P(overdose) < 0.25 at or
+    # below 300 mg, the highest dose cleared in monotherapy (1/6 DLTs; 600 mg had 2/3)
+    over = fit.interval_probs.sel(category="over").to_numpy()
+    ok = (over < 0.25) & (np.asarray(combo.doses) <= 300)
+    assert fit.start_dose and fit.next_dose == int(np.flatnonzero(ok)[-1]) + 1
 
 
 def test_borrowing_uses_mono_data_and_borrow_false_ignores_them(setup):

@@ -48,6 +48,9 @@ _LAZY = {
     "overdose_risk_planned": ".metrics",
     "ada": ".ada", "listings": ".listings", "pk": ".pk", "testing": ".testing",
     "endpoints": ".endpoints", "expansion": ".expansion", "response": ".response",
+    "Exchangeable": ".inference.borrowing", "EXNEX": ".inference.borrowing",
+    "TauPrior": ".inference.borrowing", "BorrowingReport": ".inference.borrowing",
+    "CombinationFit": ".designs.combo_blrm",
 }  # fmt: skip
 _MODULES = {"examples", "io", "protocols", "scenarios", "rules", "ada", "listings", "pk", "testing", "endpoints", "expansion", "response"}
 
@@ -132,3 +135,4 @@ __all__ = [
 __all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "Engine", "NormalPrior", "engines"]
 __all__ += ["ada", "endpoints", "expansion", "listings", "pk", "response", "testing"]
 __all__ += ["SimulationSummary", "open_store", "simulate_oc"]
+__all__ += ["EXNEX", "BorrowingReport", "CombinationFit", "Exchangeable", "TauPrior"]

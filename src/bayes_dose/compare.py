@@ -42,6 +42,18 @@ def _per_arm(value: Any, arm: str) -> Any:
     return value
 
 
+def _borrowing_text(fit: Fit) -> str:
+    """The combination BLRM's borrowing strength and, with no combination patients yet,
+    that ``next_dose`` is its recommended starting dose ("" for other designs)."""
+    rep = getattr(fit, "borrowing", None)
+    if rep is None:
+        return ""
+    text = rep.sentence()
+    if getattr(fit, "start_dose", False):
+        text += f"; starting dose: {fit.reason}"
+    return text
+
+
 @dataclass(frozen=True)
 class RP2DRule:
     """A cap on the RP2D below the MTD/MAD.
@@ -329,6 +341,8 @@ class Comparison:
     def table(self) -> pd.DataFrame:
         """One row per arm and design: next dose, stop, MTD/MAD, RP2D, estimates, reasons.
 
+        ``borrowing``: the combination BLRM's borrowing strength (and its starting dose
+        with no combination patients yet); empty for other designs.
         ``hold`` (the design waits: patients pending or with unknown DLT status),
         ``pending`` and ``unknown`` (comma-separated patient ids) say which patients the
         decision could not count in full (see :meth:`Design.fit <bayes_dose.Design.fit>`).
@@ -356,6 +370,7 @@ class Comparison:
                     "hold": bool(getattr(fit, "hold", False)),
                     "pending": ", ".join(getattr(fit, "pending", ())),
                     "unknown": ", ".join(getattr(fit, "unknown", ())),
+                    "borrowing": _borrowing_text(fit),
                 }
             )
         df = pd.DataFrame(rows)

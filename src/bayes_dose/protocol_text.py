@@ -155,6 +155,10 @@ def _blrm(d: Any) -> list[str]:
             + " and an interaction term"
             + (f" (prior Normal({ip.mean:g}, {ip.sd:g}^2))" if ip is not None else "")
             + (", borrowing the monotherapy arm's data" if getattr(d, "borrow", False) else "")
+            + {"exchangeable": " through exchangeable BAT6021 parameters (between-arm "
+               "heterogeneity tau)", "exnex": " through EXNEX (exchangeable with prior "
+               f"probability {getattr(getattr(d, 'borrowing', None), 'p_exch', 0):g})"}.get(
+                getattr(d, "borrowing_method", ""), "")
             + "."
         )
     lines.append(

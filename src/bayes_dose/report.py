@@ -777,6 +777,11 @@ def report(
         sh = shadow[shadow["arm"] == arm]
         ag = agreement[agreement["arm"] == arm]
         rec, rec_notes = recommendation_table(comparison, arm, cut, protocol)
+        for (fa, fname), f in comparison.fits.items():  # combination BLRM: borrowing, start
+            if fa == arm and getattr(f, "borrowing", None) is not None:
+                rec_notes = [*rec_notes, f"{fname}: {f.borrowing.sentence()}" + (
+                    f". Combination starting dose: {f.reason}" if getattr(f, "start_dose", False) else ""
+                )]  # fmt: skip
         rules = []
         for name, d in comparison.designs[arm].items():
             bt = None

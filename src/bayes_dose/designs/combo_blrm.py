@@ -19,26 +19,113 @@ probability.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from ..inference.borrowing import (
+    EXNEX,
+    BorrowingReport,
+    Exchangeable,
+    HierarchicalCombinationModel,
+    TauPrior,
+    borrowing_report,
+)
 from ..inference.combo_blrm_model import CombinationModel, NormalPrior
 from ..inference.engines import engines
 from ..inference.estimate import Estimate
 from ..outcomes import Outcomes
 from .base import Fit
-from .blrm import BLRM, EWOCDesign
+from .blrm import BLRM, BLRMFit, EWOCDesign
 from .rules import StoppingRule
 from .state import DoseData
 
-__all__ = ["DEFAULT_INTERACTION_PRIOR", "DEFAULT_PARTNER_PRIOR", "CombinationBLRM"]
+__all__ = ["DEFAULT_INTERACTION_PRIOR", "DEFAULT_PARTNER_PRIOR", "CombinationBLRM", "CombinationFit"]
 
 #: Assumed prior of logit P(DLT) of tislelizumab 200 mg alone (see module docstring).
 DEFAULT_PARTNER_PRIOR = NormalPrior(mean=float(np.log(0.05 / 0.95)), sd=0.8)
 #: Interaction prior centred at no interaction.
 DEFAULT_INTERACTION_PRIOR = NormalPrior(mean=0.0, sd=1.121)
+
+
+#: Keys of a ``borrowing`` table in a TOML spec.
+BORROWING_KEYS = ("type", "tau_median", "tau_sd_log", "rho", "p_exch")
+
+
+def _borrowing_from_table(table: Mapping[str, Any]) -> str | Exchangeable:
+    """``borrowing = {type = "exnex", p_exch = 0.5, tau_median = [0.25, 0.125], ...}``."""
+    unknown = sorted(set(table) - set(BORROWING_KEYS))
+    if unknown:
+        raise ValueError(
+            f"CombinationBLRM: borrowing table: unknown key(s) {unknown}; keys: {', '.join(BORROWING_KEYS)}"
+        )
+    kind = table.get("type")
+    if kind in ("full", "none"):
+        if len(table) > 1:
+            raise ValueError(f"CombinationBLRM: borrowing type {kind!r} takes no other keys")
+        return str(kind)
+    if kind not in ("exchangeable", "exnex"):
+        raise ValueError(
+            "CombinationBLRM: borrowing table: 'type' must be 'full', 'none', 'exchangeable' "
+            f"or 'exnex', got {kind!r}"
+        )
+    tau = TauPrior(
+        median=table.get("tau_median", TauPrior().median),
+        sd_log=table.get("tau_sd_log", TauPrior().sd_log),
+    )
+    rho = table.get("rho", "uniform")
+    if kind == "exchangeable":
+        if "p_exch" in table:
+            raise ValueError("CombinationBLRM: borrowing table: 'p_exch' belongs to type 'exnex'")
+        return Exchangeable(tau_prior=tau, rho=rho)
+    if "p_exch" not in table:
+        raise ValueError("CombinationBLRM: borrowing table of type 'exnex' needs 'p_exch'")
+    return EXNEX(tau_prior=tau, rho=rho, p_exch=table["p_exch"])
+
+
+def _borrowing_spec(borrow: bool | None, borrowing: Any) -> str | Exchangeable:
+    """The borrowing model from ``borrowing`` and its alias ``borrow``."""
+    if borrowing is None:
+        return "none" if borrow is False else "full"
+    if isinstance(borrowing, Mapping):
+        borrowing = _borrowing_from_table(borrowing)
+    if isinstance(borrowing, str):
+        if borrowing not in ("full", "none"):
+            raise ValueError(
+                "CombinationBLRM: borrowing must be 'full', 'none', bd.Exchangeable(...) or "
+                f"bd.EXNEX(...), got {borrowing!r}"
+            )
+    elif not isinstance(borrowing, Exchangeable):
+        raise ValueError(
+            "CombinationBLRM: borrowing must be 'full', 'none', bd.Exchangeable(...) or "
+            f"bd.EXNEX(...), got {type(borrowing).__name__}"
+        )
+    if borrow is not None and bool(borrow) != (borrowing != "none"):
+        raise ValueError(
+            f"CombinationBLRM: borrow={borrow!r} contradicts borrowing={borrowing!r} "
+            "(borrow is an alias: True = 'full', False = 'none'); give one of them"
+        )
+    return borrowing
+
+
+@dataclasses.dataclass(frozen=True)
+class CombinationFit(BLRMFit):
+    """A combination-BLRM fit: :class:`~bayes_dose.BLRMFit` plus the borrowing strength.
+
+    Attributes
+    ----------
+    borrowing : BorrowingReport or None
+        Effective sample size of the monotherapy data in the combination prior per
+        combination dose, and (EXNEX) the posterior EX weight.
+    start_dose : bool
+        ``next_dose`` is the recommended combination starting level (monotherapy data,
+        no combination patients yet).
+    """
+
+    borrowing: BorrowingReport | None = None
+    start_dose: bool = False
 
 
 class CombinationBLRM(EWOCDesign):
@@ -53,8 +140,8 @@ class CombinationBLRM(EWOCDesign):
         Prior of ``logit P(DLT)`` of the partner alone at its fixed dose.
     interaction_prior : NormalPrior
         Prior of the interaction ``eta`` on the odds (centred at 0 = no interaction).
-    borrow : bool
-        Fit both arms jointly (``True``) or the combination arm alone (``False``).
+    borrow : bool, optional
+        Alias of ``borrowing``: ``True`` is ``"full"``, ``False`` is ``"none"``.
     doses : sequence of float, optional
         BAT6021 doses (mg) of the combination arm (default: the BAT6021 protocol's combo arm).
     target_interval, ewoc : optional
@@ -74,6 +161,29 @@ class CombinationBLRM(EWOCDesign):
         moves the dose's logit most.  A posterior the grid does not resolve (mass at its
         edge, or narrower than its cells) is flagged: ``Estimate.grid_flags`` and a
         ``[grid warning: ...]`` in the fit's reason; then use a finer grid.
+    borrowing : "full", "none", Exchangeable or EXNEX
+        How the combination arm borrows from the monotherapy arm (default ``"full"``):
+        shared BAT6021 parameters (``"full"``), none (``"none"``), exchangeable
+        parameters with a between-arm heterogeneity ``tau``
+        (:class:`~bayes_dose.Exchangeable`) or exchangeable with prior probability
+        ``p_exch`` (:class:`~bayes_dose.EXNEX`); see :mod:`bayes_dose.inference.borrowing`.
+        The grid engine fits the robust models by importance sampling with exact
+        weights (Monte Carlo errors in ``Estimate.stats["mc_se_p_*"]``).  ``fit(...)
+        .borrowing`` reports the borrowing strength.  In a TOML spec: ``borrowing =
+        "none"`` or a table ``{type = "exnex", p_exch = 0.5, tau_median = [0.25, 0.125],
+        tau_sd_log = [0.354, 0.354], rho = "uniform"}`` (``type = "exchangeable"``
+        without ``p_exch``).
+
+    Notes
+    -----
+    Starting dose.  With monotherapy data and no combination patients yet, ``fit``
+    recommends the highest combination level whose P(overdose) under the borrowed prior
+    is below ``ewoc`` and whose BAT6021 dose does not exceed the highest monotherapy dose
+    cleared in monotherapy (at least ``cohort_size`` evaluable patients, DLTs in at most
+    1/6 of them: the protocol's MTD definition): the protocol opens the combination only after the monotherapy data are
+    submitted, so the combination starts at a dose the monotherapy arm has cleared.  No
+    skipping does not apply to this first choice (no combination level has been tried).
+    Simulation keeps starting at ``start_level``.
 
     Examples
     --------
@@ -94,7 +204,7 @@ class CombinationBLRM(EWOCDesign):
         mono: BLRM,
         partner_prior: NormalPrior | None = None,
         interaction_prior: NormalPrior | None = None,
-        borrow: bool = True,
+        borrow: bool | None = None,
         doses: Sequence[float] | None = None,
         target_interval: tuple[float, float] | None = None,
         ewoc: float | None = None,
@@ -107,6 +217,7 @@ class CombinationBLRM(EWOCDesign):
         stopping: StoppingRule | None = None,
         grid: tuple[int, int, int, int] = (25, 25, 31, 45),
         mono_data: Outcomes | None = None,
+        borrowing: Any = None,
     ) -> None:
         if not isinstance(mono, BLRM):
             raise ValueError(f"CombinationBLRM: mono must be a BLRM, got {type(mono).__name__}")
@@ -122,7 +233,8 @@ class CombinationBLRM(EWOCDesign):
         for name in ("partner_prior", "interaction_prior"):
             if not isinstance(getattr(self, name), NormalPrior):
                 raise ValueError(f"CombinationBLRM: {name} must be a NormalPrior")
-        self.borrow = bool(borrow)
+        self.borrowing = _borrowing_spec(borrow, borrowing)
+        self.borrow = self.borrowing != "none"
         if mono_data is not None:
             if not isinstance(mono_data, Outcomes):
                 raise ValueError(
@@ -152,15 +264,45 @@ class CombinationBLRM(EWOCDesign):
             mono_model = type(mono_model)(
                 mono_model.doses, mono_model.reference_dose, mono_model.prior, self.target_interval
             )
-        self.model = CombinationModel(
+        self.combo_model = CombinationModel(
             mono_model, self.doses, self.partner_prior, self.interaction_prior
         )
+        self.model = self.combo_model
+        if isinstance(self.borrowing, Exchangeable):
+            b = self.borrowing
+            self.model = HierarchicalCombinationModel(
+                self.combo_model,
+                mono.prior if b.mu_prior is None else b.mu_prior,
+                b.tau_prior,
+                None if b.rho == "uniform" else float(b.rho),
+                b.p_exch if isinstance(b, EXNEX) else 1.0,
+                (mono.prior if b.nex_prior is None else b.nex_prior) if isinstance(b, EXNEX) else None,
+            )
+
+    @property
+    def borrowing_method(self) -> str:
+        """``"full"``, ``"none"``, ``"exchangeable"`` or ``"exnex"``."""
+        b = self.borrowing
+        return b if isinstance(b, str) else b.kind
 
     def get_params(self) -> dict[str, Any]:
         p = super().get_params()
         for k in ("n_doses", "doses_mg", "titration_grade2"):
             p.pop(k, None)
         return p
+
+    def _fit_class(self) -> type[Fit]:
+        return CombinationFit
+
+    def replace(self, **changes: Any) -> CombinationBLRM:
+        """A copy with some parameters changed; ``borrow`` and ``borrowing`` name one
+        setting: changing one of them replaces the other."""
+        params = self.get_params()
+        if "borrow" in changes and "borrowing" not in changes:
+            params.pop("borrowing", None)
+        if "borrowing" in changes and "borrow" not in changes:
+            params.pop("borrow", None)
+        return type(self)(**{**params, **changes})
 
     @property
     def borrows_from(self) -> tuple[str, ...]:
@@ -237,7 +379,7 @@ class CombinationBLRM(EWOCDesign):
         counts: dict[str, tuple[np.ndarray, np.ndarray]] = {"combo": (data.n, data.dlt)}
         if mono_counts is None and self.mono_data is not None:
             mono_counts = self.mono_counts(self.mono_data)
-        if self.borrow and mono_counts is not None:
+        if self.borrow and mono_counts is not None:  # "full" and the robust models
             n, y = (np.atleast_2d(np.asarray(a, dtype=np.int64)) for a in mono_counts)
             if n.shape[1] != self.mono.n_doses:
                 raise ValueError(
@@ -299,4 +441,57 @@ class CombinationBLRM(EWOCDesign):
         est = self.estimate(data, engine=engine, mono_counts=counts, **engine_kwargs)
         dec = self.decide(data, est)
         sel = self.select(data, est)
-        return self._finish(self._make_fit(ev[0].outcomes, data, est, dec, sel), *ev)
+        fit = self._finish(self._make_fit(ev[0].outcomes, data, est, dec, sel), *ev)
+        mono_nd = None if counts is None else (counts[0][0], counts[1][0])
+        report = borrowing_report(self.borrowing_method, self.model, mono_nd, est)
+        fit = dataclasses.replace(fit, borrowing=report)
+        if (
+            not fit.hold and mono_nd is not None and int(data.total_n[0]) == 0
+            and int(mono_nd[0].sum()) > 0
+        ):  # fmt: skip
+            fit = self._starting_dose(fit, est, *mono_nd)
+        return fit
+
+    def _starting_dose(
+        self, fit: CombinationFit, est: Estimate, mono_n: np.ndarray, mono_y: np.ndarray
+    ) -> CombinationFit:
+        """The combination starting level: the highest level with P(overdose) < ewoc
+        under the borrowed prior, at a BAT6021 dose cleared in monotherapy (see Notes)."""
+        p_over = np.asarray(est.stats["p_over"])[0]
+        mono_mg = np.asarray(self.mono.doses)
+        n, y = np.asarray(mono_n), np.asarray(mono_y)
+        cleared = np.flatnonzero((n >= self.cohort_size) & (6 * y <= n))
+        top_mg = float(mono_mg[cleared[-1]]) if cleared.size else None
+        mg = np.asarray(self.doses)
+        within = mg <= (top_mg if top_mg is not None else -np.inf) * (1 + 1e-12)
+        ok = (p_over < self.ewoc) & within
+        values = ", ".join(f"{k + 1} ({mg[k]:g} mg): {p_over[k]:.3f}" for k in range(len(mg)))
+        where = (
+            f"the highest BAT6021 dose cleared in monotherapy ({top_mg:g} mg: at least "
+            f"{self.cohort_size} evaluable patients, DLTs in at most 1/6)"
+            if top_mg is not None
+            else f"no monotherapy dose is cleared yet (at least {self.cohort_size} evaluable "
+            "patients with DLTs in at most 1/6)"
+        )
+        borrowed = f"under the {self.borrowing_method} borrowed prior"
+        if not ok.any():
+            reason = (
+                f"combination starting dose: no combination level has P(overdose) < "
+                f"{self.ewoc:g} {borrowed} at or below {where} (P(overdose) by level: "
+                f"{values}): do not open the combination arm on these data"
+            )
+            return dataclasses.replace(
+                fit, next_dose=None, cohort_size=None, stop=True, reason=reason, start_dose=True
+            )
+        level = int(np.flatnonzero(ok)[-1]) + 1
+        reason = (
+            f"combination starting dose: level {level} ({mg[level - 1]:g} mg) is the highest "
+            f"combination level with P(overdose) < {self.ewoc:g} {borrowed} at or below "
+            f"{where} (P(overdose) by level: {values})"
+        )
+        if fit.grid_flags:
+            reason += f" [grid warning: {'; '.join(fit.grid_flags)}]"
+        return dataclasses.replace(
+            fit, next_dose=level, cohort_size=self.first_cohort_size(), stop=False,
+            reason=reason, start_dose=True,
+        )  # fmt: skip
