@@ -15,8 +15,9 @@ Examples
 import sys
 import types
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+
+from ._version import __version__
 
 # Public names are loaded on first use (module ``__getattr__``), so that ``import
 # bayes_dose`` and ``bayes-dose --help`` do not import scipy, PyMC or xarray.
@@ -48,6 +49,7 @@ _LAZY = {
     "overdose_risk_planned": ".metrics",
     "ada": ".ada", "listings": ".listings", "pk": ".pk", "testing": ".testing",
     "endpoints": ".endpoints", "expansion": ".expansion", "response": ".response",
+    "Study": ".study", "StudySimulation": ".study",
 }  # fmt: skip
 _MODULES = {"examples", "io", "protocols", "scenarios", "rules", "ada", "listings", "pk", "testing", "endpoints", "expansion", "response"}
 
@@ -81,12 +83,6 @@ class _Package(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _Package
-
-
-try:
-    __version__ = version("bayes_dose")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.1.0"
 
 __all__ = [
     "BOIN",
@@ -132,3 +128,4 @@ __all__ = [
 __all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "Engine", "NormalPrior", "engines"]
 __all__ += ["ada", "endpoints", "expansion", "listings", "pk", "response", "testing"]
 __all__ += ["SimulationSummary", "open_store", "simulate_oc"]
+__all__ += ["Study", "StudySimulation"]

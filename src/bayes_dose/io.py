@@ -192,8 +192,6 @@ def design_from_spec(
     ...
     ValueError: design 'B' (arm 'combo'): field 'cohort_size': must be an integer, got 3.7 (float)
     """
-    import bayes_dose
-
     params = dict(spec)
     kind = params.pop("type", None)
     params.pop("arms", None)
@@ -203,7 +201,8 @@ def design_from_spec(
     if not isinstance(kind, str):
         raise ValueError(f"{where}: field 'type' is required (e.g. type = \"BOIN\")")
     cls_name = ALIASES.get(kind, kind)
-    cls = getattr(bayes_dose, cls_name, None) if not cls_name.startswith("_") else None
+    known = not cls_name.startswith("_") and cls_name not in _BASES
+    cls = getattr(_designs(), cls_name, None) if known else None
     if not isinstance(cls, type) or not _is_design_hint(cls):
         raise ValueError(
             f"{where}: unknown design type {kind!r}{did_you_mean(kind, _design_types())}; "
@@ -250,13 +249,23 @@ def design_from_spec(
         raise ValueError(msg if msg.startswith(where) else f"{where}: {msg}") from exc
 
 
-def _design_types() -> list[str]:
-    import bayes_dose
+#: Classes of ``bayes_dose.designs`` that are shared bases, not design types of a spec.
+_BASES = ("Design", "EWOCDesign")
 
-    names = [n for n in bayes_dose.__all__ if n[:1].isupper() and n not in ("Design",)]
+
+def _designs() -> Any:
+    """The designs package (spec types are its public design classes)."""
+    from . import designs
+
+    return designs
+
+
+def _design_types() -> list[str]:
+    pkg = _designs()
+    names = [n for n in pkg.__all__ if n[:1].isupper() and n not in _BASES]
     return sorted(
-        n for n in names if isinstance(getattr(bayes_dose, n, None), type)
-        and _is_design_hint(getattr(bayes_dose, n))
+        n for n in names if isinstance(getattr(pkg, n, None), type)
+        and _is_design_hint(getattr(pkg, n))
     ) + sorted(ALIASES)  # fmt: skip
 
 
