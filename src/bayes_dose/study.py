@@ -122,14 +122,14 @@ class Study:
     0   mono    3+3    6
     1   mono   BOIN    6
     2  combo    3+3    2
-    3  combo   BOIN    2
+    3  combo   BOIN    3
     >>> sims = study.simulate(n_trials=20, seed=1)
     >>> list(sims), sims["combo"].sizes["trial"]
     (['combo'], 20)
     >>> sims.not_simulated["mono/3+3"]
     'no scenarios are given for this arm'
-    >>> study.manifest()["data_sha256"]["combo"][:12]
-    'd49c05d4bb52'
+    >>> sorted(study.manifest()["data_sha256"]), study.manifest()["seed"]
+    (['combo', 'mono'], 0)
     """
 
     def __init__(

@@ -207,7 +207,7 @@ class Design(ABC):
     @property
     def borrows_from(self) -> tuple[str, ...]:
         """Arms whose data the decisions read besides the design's own (the combination
-        BLRM borrowing from monotherapy: ``("mono",)``).  ``compare`` fits such a design on
+        BLRM borrowing from its ``source_arm``).  ``compare`` fits such a design on
         every arm's data (:func:`bayes_dose.compare.reads_all_arms`)."""
         return ()
 

@@ -1,0 +1,164 @@
+"""bd.Study: compare, simulate, report and provenance of one protocol's designs (issue 11
+item 3).  Every result equals the library function it wraps."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import xarray as xr
+
+import bayes_dose as bd
+from bayes_dose.manifest import data_sha256
+
+GRID = (5, 5, 9, 13)  # coarse combination grid: fast
+
+
+@pytest.fixture(scope="module")
+def proto():
+    return bd.protocols.bat6021()
+
+
+@pytest.fixture(scope="module")
+def out():
+    return bd.examples.bat6021_outcomes()
+
+
+@pytest.fixture(scope="module")
+def designs(proto):
+    mono_arm, combo_arm = proto.arm("mono"), proto.arm("combo")
+    blrm = bd.BLRM(mono_arm.doses_mg, reference_dose=300, max_n=12)
+    return {
+        "mono": {"3+3": bd.ThreePlusThree(8, titration_levels=3),
+                 "BOIN": bd.BOIN(target=0.25, n_doses=8, max_n=12)},
+        "combo": {"3+3": bd.ThreePlusThree(5),
+                  "combo BLRM": bd.CombinationBLRM(blrm, doses=combo_arm.doses_mg, grid=GRID,
+                                                   max_n=6)},
+    }  # fmt: skip
+
+
+SCENARIOS = {
+    "mono": {"rising": [0.01, 0.02, 0.04, 0.08, 0.15, 0.25, 0.4, 0.55]},
+    "combo": {"rising": [0.05, 0.1, 0.25, 0.4, 0.55]},
+}
+
+
+@pytest.fixture(scope="module")
+def study(proto, designs, out):
+    return bd.Study(proto, designs, data=out, scenarios=SCENARIOS, seed=5, n_trials=12)
+
+
+def test_compare_equals_compare_on_the_bundled_example(study, designs, out):
+    """Both arms; the borrowing design (Design.borrows_from) is given every arm's data."""
+    got = study.compare().table()
+    want = bd.compare(designs, out).table()
+    assert list(got["arm"]) == ["mono", "mono", "combo", "combo"]
+    assert got.equals(want)
+    fit = study.compare().fits[("combo", "combo BLRM")]
+    assert fit.prob_tox.to_numpy() == pytest.approx(
+        designs["combo"]["combo BLRM"].fit(out).prob_tox.to_numpy(), abs=0)
+
+
+def test_simulate_equals_simulate_per_arm_and_says_what_was_held_fixed(study, designs, out):
+    sims = study.simulate(n_trials=12, seed=5)
+    assert isinstance(sims, bd.StudySimulation) and list(sims) == ["mono", "combo"]
+    xr.testing.assert_equal(
+        sims["mono"],
+        bd.simulate(designs["mono"], scenarios=SCENARIOS["mono"], n_trials=12, seed=5,
+                    progress=False),
+    )  # fmt: skip
+    # the combination BLRM borrows from the observed monotherapy data, held fixed
+    mono = out.arm("mono")
+    combo = {**designs["combo"],
+             "combo BLRM": designs["combo"]["combo BLRM"].replace(mono_data=mono)}  # fmt: skip
+    xr.testing.assert_equal(
+        sims["combo"],
+        bd.simulate(combo, scenarios=SCENARIOS["combo"], n_trials=12, seed=5, progress=False),
+    )
+    held = {"source_arm": "mono", "patients": len(mono), "sha256": data_sha256(mono)}
+    assert sims.held_fixed == {"combo/combo BLRM": held}
+    assert json.loads(sims["combo"].attrs["held_fixed"]) == {"combo BLRM": held}
+    assert "held_fixed" not in sims["mono"].attrs
+    assert sims.notes == (
+        "Simulation of combo BLRM (arm combo): each simulated trial borrows from the "
+        f"observed data of arm 'mono' ({len(mono)} patients), held fixed.",
+    )
+    assert sims.not_simulated == {}
+    # the defaults are the study's
+    again = study.simulate(arms=["mono"])
+    xr.testing.assert_equal(again["mono"], sims["mono"])
+
+
+def test_a_borrowing_design_without_its_source_data_is_left_out_with_the_reason(
+    proto, designs, out
+):
+    s = bd.Study(proto, {"combo": designs["combo"]}, data={"combo": out.arm("combo")},
+                 scenarios={"combo": SCENARIOS["combo"]})  # fmt: skip
+    sims = s.simulate(n_trials=4, seed=1)
+    assert list(sims["combo"]["design"].to_numpy()) == ["3+3"]
+    assert "no 'mono' patients to borrow from" in sims.not_simulated["combo/combo BLRM"]
+    # a design holding its own source data is simulated as it is
+    stored = designs["combo"]["combo BLRM"].replace(mono_data=out.arm("mono"))
+    s2 = bd.Study(proto, {"combo": {"b": stored}}, scenarios={"combo": SCENARIOS["combo"]})
+    assert list(s2.simulate(n_trials=3, seed=1)["combo"]["design"].to_numpy()) == ["b"]
+    # no scenarios: said so for every design of the arm
+    s3 = bd.Study(proto, {"mono": designs["mono"]}, data=out)
+    assert s3.simulate(n_trials=3).not_simulated == {
+        "mono/3+3": "no scenarios are given for this arm",
+        "mono/BOIN": "no scenarios are given for this arm",
+    }
+
+
+def test_report_writes_the_memo_with_a_manifest(study, out, tmp_path):
+    files = study.report(tmp_path / "memo", n_trials=6)
+    names = {k: p.name for k, p in files.items()}
+    assert names["html"] == "report.html" and names["manifest"] == "manifest.json"
+    assert {"outcomes", "comparison", "agreement", "shadow", "simulation"} <= set(files)
+    man = json.loads(files["manifest"].read_text())
+    assert man["seed"] == 5 and man["protocol"]["name"] == study.protocol.name
+    assert man["inputs_sha256"]["outcomes[combo]"] == data_sha256(out.arm("combo"))
+    assert set(man["designs"]) == {"mono", "combo"}
+    assert man["simulation"]["combo"]["held_fixed"]["combo BLRM"]["source_arm"] == "mono"
+    md = files["markdown"].read_text()
+    assert "borrows from the observed data of arm 'mono'" in md and "Not simulated" not in md
+    assert (tmp_path / "memo" / "outcomes.csv").read_text() == out.to_csv_frame().to_csv(index=False)
+    with xr.open_dataset(files["simulation"], group="combo", engine="h5netcdf") as ds:
+        assert ds.sizes["trial"] == 6
+
+
+def test_manifest_states_protocol_designs_data_and_settings(study, out):
+    man = study.manifest()
+    assert list(man)[:2] == ["package", "version"] and man["seed"] == 5
+    assert man["data_sha256"] == {a: data_sha256(out.arm(a)) for a in out.arms}
+    assert man["designs"]["combo"]["combo BLRM"] == study.designs["combo"]["combo BLRM"].spec()
+    assert man["scenarios"] == SCENARIOS and man["settings"]["n_trials"] == 12
+    json.dumps(man)
+
+
+def test_from_spec_keeps_the_spec_settings(out):
+    from bayes_dose.workflows import bundled_spec
+
+    spec = bd.io.load_spec(bundled_spec())
+    s = bd.Study.from_spec(spec, out, seed=9)
+    assert s.seed == 9 and s.designs == spec.designs and s.protocol == spec.protocol
+    assert s.scenarios == {a: spec.scenarios(a) for a in spec.designs if spec.scenarios(a)}
+    assert (s.mcmc, s.mcmc_kwargs) == spec.mcmc(9)
+    assert s.target == spec.simulation.get("target")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"designs": {"nope": {"3+3": bd.ThreePlusThree(3)}}}, "arms \\['nope'\\]"),
+        ({"designs": {"mono": bd.ThreePlusThree(3)}}, "arm: \\{name: design\\}"),
+        ({"scenarios": {"mono": {"s": [0.1, 0.2]}}}, "2 values for 8 dose levels"),
+        ({"scenarios": {"combo": {"s": [0.1] * 5}}}, "arm 'combo', which has no designs"),
+        ({"data": [1, 2]}, "data must be Outcomes"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_an_error_naming_it(proto, kwargs, match):
+    args = {"designs": {"mono": {"3+3": bd.ThreePlusThree(8)}}, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        bd.Study(proto, **args)
+    with pytest.raises(ValueError, match="protocol must be a Protocol"):
+        bd.Study("bat6021", {"mono": {"3+3": bd.ThreePlusThree(8)}})
