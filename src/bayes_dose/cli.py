@@ -192,13 +192,13 @@ def _args_recommend(p: argparse.ArgumentParser) -> None:
 def _cmd_recommend(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .compare import compare
+    from .study import Study
 
     spec, out, spec_path = _load(args)
     arms = _arms(spec, args.arm)
-    # every arm's data: a design borrowing from another arm reads it
-    data = {a: out.arm(a) for a in dict.fromkeys([*out.arms, *arms])}
-    cmp = compare({a: spec.designs[a] for a in arms}, data, missing=args.missing)
+    # a design borrowing from another arm (Design.borrows_from) is given that arm's data
+    study = Study(spec.protocol, {a: spec.designs[a] for a in arms}, data=out)
+    cmp = study.compare(missing=args.missing)
     cols = ["arm", "design", "next_dose", "stop", "hold", "mtd_label", "mtd", "rp2d",
             "rp2d_mg", "prob_tox_rp2d", "p_overdose_rp2d", "pending", "unknown",
             "reason"]  # fmt: skip
@@ -238,7 +238,7 @@ def _check_nc(path: Path | None) -> None:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from .report import oc_summary
+    from .oc_tables import oc_summary
 
     _check_nc(args.out)
     spec, _, spec_path = _load(args, data=False)
@@ -650,12 +650,12 @@ def _parse_plateau(text: str | None) -> dict[str, float | None]:
 
 
 def _cmd_endpoints(args: argparse.Namespace) -> int:
-    from .compare import compare
     from .endpoints import secondary_endpoints
     from .examples import SYNTHETIC_NOTE
+    from .study import Study
 
     spec, out, _ = _load(args)
-    cmp = compare(spec.designs, {a: out.arm(a) for a in spec.designs})
+    cmp = Study(spec.protocol, spec.designs, data=out).compare()
     se = secondary_endpoints(
         cmp, pc=args.pc, ada=args.ada, responses=args.response,
         plateau=_parse_plateau(args.plateau), draws=args.draws, tune=args.tune,
