@@ -162,3 +162,32 @@ def test_bad_input_is_an_error_naming_it(proto, kwargs, match):
         bd.Study(proto, **args)
     with pytest.raises(ValueError, match="protocol must be a Protocol"):
         bd.Study("bat6021", {"mono": {"3+3": bd.ThreePlusThree(8)}})
+
+
+class _ReadsBothArms:
+    """Not a Design: says only ``reads_all_arms`` (as compare.reads_all_arms accepts)."""
+
+    reads_all_arms = True
+    n_doses = 5
+
+    def __init__(self) -> None:
+        self.inner = bd.ThreePlusThree(5)
+        self.seen: list[tuple[str, ...]] = []
+
+    def fit(self, data, engine="grid", **kwargs):
+        self.seen.append(tuple(data))
+        return self.inner.fit(data["combo"], **kwargs)
+
+
+def test_an_object_reading_all_arms_gets_every_arm_and_is_not_simulated(proto, out):
+    d = _ReadsBothArms()
+    s = bd.Study(proto, {"combo": {"both": d}}, data=out, scenarios={"combo": SCENARIOS["combo"]})
+    assert s.source_arms == ("mono", "combo")
+    fit = s.compare().fits[("combo", "both")]
+    assert d.seen == [("combo", "mono")]
+    assert fit.next_dose == bd.ThreePlusThree(5).fit(out.arm("combo")).next_dose
+    sims = s.simulate(n_trials=2, seed=1)
+    assert len(sims) == 0
+    assert sims.not_simulated == {
+        "combo/both": "it reads the data of every arm and cannot be given them held fixed"
+    }

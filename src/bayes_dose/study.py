@@ -231,10 +231,11 @@ class Study:
 
     @property
     def source_arms(self) -> tuple[str, ...]:
-        """Arms some design borrows from (:attr:`Design.borrows_from`)."""
-        return tuple(dict.fromkeys(
-            s for ds in self.designs.values() for d in ds.values() for s in _borrows(d)
-        ))  # fmt: skip
+        """Arms some design borrows from (:attr:`Design.borrows_from`; an object saying
+        only ``reads_all_arms`` reads every arm of the data)."""
+        found = [s for ds in self.designs.values() for d in ds.values() for s in _borrows(d)]
+        every = [a for a in self.data if ALL_ARMS in found]
+        return tuple(dict.fromkeys(s for s in [*found, *every] if s != ALL_ARMS))
 
     def outcomes(self, arm: str) -> Any:
         """The observed patients of ``arm`` (empty when the data hold none)."""
@@ -347,11 +348,9 @@ class Study:
             if not sources:
                 designs[name] = d
                 continue
-            if len(sources) != 1 or "mono_data" not in d.get_params():
-                skipped[key] = (
-                    f"it reads the data of arms {list(sources)} and cannot be given them "
-                    "held fixed"
-                )
+            if len(sources) != 1 or ALL_ARMS in sources or "mono_data" not in _params(d):
+                what = "every arm" if ALL_ARMS in sources else f"arms {list(sources)}"
+                skipped[key] = f"it reads the data of {what} and cannot be given them held fixed"
                 continue
             src = sources[0]
             data = fixed.get(src)
@@ -505,6 +504,15 @@ class Study:
         return f"Study({self.protocol.name!r}, designs={{{arms}}})"
 
 
+#: What :func:`_borrows` says for an object reading every arm (``reads_all_arms``).
+ALL_ARMS = "*"
+
+
+def _params(design: Any) -> dict[str, Any]:
+    get = getattr(design, "get_params", None)
+    return get() if callable(get) else {}
+
+
 def _borrows(design: Any) -> tuple[str, ...]:
     """The arms a design reads besides its own: the one predicate
     :attr:`Design.borrows_from <bayes_dose.Design.borrows_from>` (objects that are not
@@ -512,4 +520,4 @@ def _borrows(design: Any) -> tuple[str, ...]:
     b = getattr(design, "borrows_from", None)
     if b is not None:
         return tuple(b)
-    return ("*",) if getattr(design, "reads_all_arms", False) else ()
+    return (ALL_ARMS,) if getattr(design, "reads_all_arms", False) else ()
