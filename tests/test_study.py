@@ -191,3 +191,33 @@ def test_an_object_reading_all_arms_gets_every_arm_and_is_not_simulated(proto, o
     assert sims.not_simulated == {
         "combo/both": "it reads the data of every arm and cannot be given them held fixed"
     }
+
+
+def test_arm_names_are_data_a_spec_with_other_arm_names(tmp_path, proto, out):
+    """The same trial with arms named "part1" / "part2": the combination BLRM borrows from
+    its ``source_arm`` and decides for the spec's arm, with the same posterior."""
+    from importlib import resources
+
+    text = resources.files("bayes_dose").joinpath("data/bat6021.toml").read_text()
+    text = text.replace('name = "mono"', 'name = "part1"').replace('name = "combo"', 'name = "part2"')
+    text = text.replace("\nmono = ", "\npart1 = ").replace("\ncombo = ", "\npart2 = ")
+    (tmp_path / "p.toml").write_text(text)
+    (tmp_path / "s.toml").write_text(
+        'protocol = "p.toml"\n'
+        '[designs.BLRM]\ntype = "BLRM"\narms = ["part1"]\nreference_dose = 300\n'
+        '[designs.combo]\ntype = "CombinationBLRM"\narms = ["part2"]\nmono = "BLRM"\n'
+        f'source_arm = "part1"\ngrid = {list(GRID)}\n'
+    )
+    spec = bd.io.load_spec(tmp_path / "s.toml")
+    combo = spec.designs["part2"]["combo"]
+    assert (combo.source_arm, combo.arm, combo.borrows_from) == ("part1", "part2", ("part1",))
+    frame = out.to_frame().replace({"arm": {"mono": "part1", "combo": "part2"}})
+    renamed = bd.Outcomes.from_frame(frame)
+    fit = bd.Study.from_spec(spec, renamed).compare().fits[("part2", "combo")]
+    proto_mono = proto.arm("mono")
+    same = bd.CombinationBLRM(bd.BLRM(proto_mono.doses_mg, reference_dose=300),
+                              doses=proto.arm("combo").doses_mg, grid=GRID).fit(out)  # fmt: skip
+    assert fit.prob_tox.to_numpy() == pytest.approx(same.prob_tox.to_numpy(), abs=1e-12)
+    assert fit.next_dose == same.next_dose
+    with pytest.raises(ValueError, match="no 'part1' patients"):
+        combo.fit({"part2": renamed.arm("part2")})

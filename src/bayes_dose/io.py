@@ -224,7 +224,7 @@ def design_from_spec(
         params["skeleton"] = _skeleton(sk, params, arm, where)
     for k, v in list(params.items()):
         if isinstance(v, str) and k in hints and _is_design_hint(hints[k]):
-            params[k] = _design_ref(v, k, arm, others or {}, where)
+            params[k] = _design_ref(v, k, arm, others or {}, where, params.get("source_arm"))
         elif k in hints:
             params[k] = check_value(v, hints[k], f"{where}: field {k!r}")
         elif isinstance(v, list):
@@ -236,7 +236,9 @@ def design_from_spec(
                 f"{where}: field 'skeleton': {len(sk)} values for the arm's {arm.n_doses} "
                 f"dose levels"
             )
-        defaults = {"n_doses": arm.n_doses, "doses_mg": arm.doses_mg, "doses": arm.doses_mg}
+        # a design's own arm is the spec's arm (e.g. CombinationBLRM(arm=...))
+        defaults = {"n_doses": arm.n_doses, "doses_mg": arm.doses_mg, "doses": arm.doses_mg,
+                    "arm": arm.name}  # fmt: skip
         for k, v in defaults.items():
             if k in accepted and k not in params:
                 params[k] = v
@@ -278,12 +280,16 @@ def _is_design_hint(hint: Any) -> bool:
 
 
 def _design_ref(
-    ref: str, param: str, arm: Arm | None, others: Mapping[str, Mapping[str, Any]], where: str
+    ref: str, param: str, arm: Arm | None, others: Mapping[str, Mapping[str, Any]], where: str,
+    source: str | None = None,
 ) -> Any:
-    for a in (param, arm.name if arm is not None else None):
+    """The design ``ref`` defined before, in the arm the parameter names (``mono``), the
+    design's ``source_arm`` or its own arm."""
+    arms = list(dict.fromkeys([param, source, arm.name if arm is not None else None]))
+    for a in arms:
         if a in others and ref in others[a]:
             return others[a][ref]
-    known = [n for a in (param, arm.name if arm is not None else None) for n in others.get(a, {})]
+    known = [n for a in arms for n in others.get(a, {})]
     raise ValueError(
         f"{where}: field {param!r}: no design {ref!r} defined before it (for arm {param!r})"
         f"{did_you_mean(ref, known)}"
