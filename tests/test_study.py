@@ -221,3 +221,13 @@ def test_arm_names_are_data_a_spec_with_other_arm_names(tmp_path, proto, out):
     assert fit.next_dose == same.next_dose
     with pytest.raises(ValueError, match="no 'part1' patients"):
         combo.fit({"part2": renamed.arm("part2")})
+
+
+def test_report_without_simulation_names_what_was_not_simulated(study, tmp_path):
+    files = study.report(tmp_path / "m", simulate=False, notes=("Synthetic data.",),
+                         title="A study")  # fmt: skip
+    assert "simulation" not in files and not (tmp_path / "m" / "simulation.nc").exists()
+    md = files["markdown"].read_text()
+    assert md.startswith("# A study") or "A study" in md.splitlines()[0]
+    assert "Synthetic data." in md and "no simulation of this arm was given to the report" in md
+    assert json.loads(files["manifest"].read_text())["seed"] == 5
