@@ -15,8 +15,9 @@ Examples
 import sys
 import types
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+
+from ._version import __version__
 
 # Public names are loaded on first use (module ``__getattr__``), so that ``import
 # bayes_dose`` and ``bayes-dose --help`` do not import scipy, PyMC or xarray.
@@ -51,6 +52,7 @@ _LAZY = {
     "Exchangeable": ".inference.borrowing", "EXNEX": ".inference.borrowing",
     "TauPrior": ".inference.borrowing", "BorrowingReport": ".inference.borrowing",
     "CombinationFit": ".designs.combo_blrm",
+    "Study": ".study", "StudySimulation": ".study",
 }  # fmt: skip
 _MODULES = {"examples", "io", "protocols", "scenarios", "rules", "ada", "listings", "pk", "testing", "endpoints", "expansion", "response"}
 
@@ -84,12 +86,6 @@ class _Package(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _Package
-
-
-try:
-    __version__ = version("bayes_dose")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.1.0"
 
 __all__ = [
     "BOIN",
@@ -136,3 +132,4 @@ __all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "Engine", "Normal
 __all__ += ["ada", "endpoints", "expansion", "listings", "pk", "response", "testing"]
 __all__ += ["SimulationSummary", "open_store", "simulate_oc"]
 __all__ += ["EXNEX", "BorrowingReport", "CombinationFit", "Exchangeable", "TauPrior"]
+__all__ += ["Study", "StudySimulation"]

@@ -16,17 +16,27 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 from .cli_pk import PK_COMMANDS
 from .cli_util import (
     Steps,
-    atomic_folder,
     check_data_file,
     json_manifest,
     nonnegative_int,
     out_format,
     positive_int,
     write_tables,
+)
+from .workflows import bundled_spec as _bundled_spec
+
+# The library workflows the commands call (importable from here as before).
+from .workflows import (
+    decision_trail,
+    patient_notes,
+    response_tables,
+    save_simulations,
+    simulate_spec,
+    write_memo,
 )
 
 __all__ = ["main"]
@@ -37,17 +47,6 @@ def bat6021() -> Any:
     from .protocols import bat6021 as protocol
 
     return protocol()
-
-
-def decision_trail(design, outcomes) -> list[str]:
-    """One line per cohort: the data so far and the design's decision."""
-    lines = []
-    for k, sub in enumerate(outcomes.cohorts(), start=1):
-        f = design.fit(sub)
-        last = sub.to_frame().iloc[-1]
-        nxt = "stop" if f.stop else f"level {f.next_dose}"
-        lines.append(f"  after cohort {k:2d} (level {int(last.dose_level)}): {nxt:9s} | {f.reason}")
-    return lines
 
 
 # -- demo ------------------------------------------------------------------------------
@@ -116,15 +115,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 # -- shared helpers of the analysis commands ----------------------------------------------
-BUNDLED_SPEC = "data/bat6021_designs.toml"
-
-
-def _bundled_spec() -> Path:
-    from importlib import resources
-
-    return Path(str(resources.files("bayes_dose").joinpath(BUNDLED_SPEC)))
-
-
 def _add_spec_args(p: argparse.ArgumentParser, data: bool = True) -> None:
     p.add_argument(
         "--spec", type=Path, default=None,
@@ -199,67 +189,16 @@ def _args_recommend(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None, help="write the output to this file")
 
 
-def patient_notes(cmp: Any) -> list[str]:
-    """Sentences on the patients the fits could not count in full: holds, pending
-    follow-up (with the days left), unknown DLT status, and data without follow-up."""
-    lines = []
-    held: dict[str, list[str]] = {}
-    for (arm, name), fit in cmp.fits.items():
-        if fit.hold:
-            held.setdefault(arm, []).append(name)
-    for arm, names in held.items():
-        lines.append(
-            f"[{arm}] on hold (no next cohort until the patients below are evaluable): "
-            f"{', '.join(names)}"
-        )
-    seen: set[str] = set()
-    for (arm, _), fit in cmp.fits.items():
-        if fit.pending and fit.dlt_window is not None:
-            for r in fit.outcomes.pending(fit.dlt_window).itertuples():
-                if r.patient_id in fit.pending and r.patient_id not in seen:
-                    seen.add(r.patient_id)
-                    if r.followup_days != r.followup_days:  # NaN: not recorded
-                        lines.append(
-                            f"[{arm}] pending: {r.patient_id} (level {r.dose_level}, "
-                            "follow-up not recorded)"
-                        )
-                        continue
-                    day = (
-                        f", window completes on study day {r.window_complete_day:g}"
-                        if r.window_complete_day == r.window_complete_day
-                        else ""
-                    )
-                    lines.append(
-                        f"[{arm}] pending: {r.patient_id} (level {r.dose_level}, "
-                        f"{r.followup_days:g} of {fit.dlt_window:g} days{day}, "
-                        f"{r.days_left:g} days left)"
-                    )
-        for p in fit.unknown:
-            if p not in seen:
-                seen.add(p)
-                how = (
-                    f"counted by missing={fit.missing_policy!r}" if fit.missing_policy else "hold"
-                )
-                lines.append(f"[{arm}] unknown DLT status: {p} ({how})")
-    for arm, o in cmp.outcomes.items():
-        if arm in cmp.designs and len(o) and not o.has_followup:
-            lines.append(
-                f"[{arm}] the data have no followup_days: every patient is taken as having "
-                "completed the DLT window"
-            )
-    return lines
-
-
 def _cmd_recommend(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .compare import compare
+    from .study import Study
 
     spec, out, spec_path = _load(args)
     arms = _arms(spec, args.arm)
-    # every arm's data: a design borrowing from another arm reads it
-    data = {a: out.arm(a) for a in dict.fromkeys([*out.arms, *arms])}
-    cmp = compare({a: spec.designs[a] for a in arms}, data, missing=args.missing)
+    # a design borrowing from another arm (Design.borrows_from) is given that arm's data
+    study = Study(spec.protocol, {a: spec.designs[a] for a in arms}, data=out)
+    cmp = study.compare(missing=args.missing)
     cols = ["arm", "design", "next_dose", "stop", "hold", "mtd_label", "mtd", "rp2d",
             "rp2d_mg", "prob_tox_rp2d", "p_overdose_rp2d", "pending", "unknown",
             "reason"]  # fmt: skip
@@ -290,56 +229,6 @@ def _args_simulate(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def simulate_spec(
-    spec: Any,
-    seed: int,
-    n_trials: int | None = None,
-    arms: list[str] | None = None,
-    mono_data: Any = None,
-    progress: bool = False,
-    checkpoint: Path | None = None,
-) -> dict[str, Any]:
-    """Simulate each arm's designs on the spec's scenarios: ``{arm: xarray.Dataset}``.
-
-    Designs that read several arms (the combination BLRM) are simulated only when
-    ``mono_data`` (the observed monotherapy Outcomes) is given: they borrow from it, held
-    fixed; otherwise they are left out.  ``checkpoint``: folder of verified chunk
-    checkpoints (see :func:`bayes_dose.simulate`).
-    """
-    import bayes_dose
-
-    from .compare import reads_all_arms
-
-    n = n_trials if n_trials is not None else spec.simulation.get("n_trials", 200)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n_trials must be a positive integer, got {n!r}")
-    sims = {}
-    for a in arms or list(spec.designs):
-        scen = spec.scenarios(a)
-        designs = {}
-        for k, d in spec.designs[a].items():
-            if not reads_all_arms(d):
-                designs[k] = d
-            elif mono_data is not None and hasattr(d, "mono_data"):
-                d = d.replace(mono_data=mono_data)  # borrows from the stored data
-                if not getattr(d, "requires_other_arms", True):
-                    designs[k] = d
-        if not scen or not designs:
-            continue
-        sims[a] = bayes_dose.simulate(
-            designs, scenarios=scen, n_trials=n, seed=seed, progress=progress,
-            checkpoint_dir=checkpoint,
-        )  # fmt: skip
-    return sims
-
-
-def save_simulations(sims: dict[str, Any], path: Path) -> Path:
-    """All arms' simulations in one NetCDF file, one group per arm."""
-    from .sim_io import write_netcdf_groups
-
-    return write_netcdf_groups(sims, path)  # atomic; a full disk is one clear error
-
-
 def _check_nc(path: Path | None) -> None:
     if path is not None and path.suffix.lower() not in (".nc", ".nc4", ".h5", ".hdf5"):
         raise ValueError(
@@ -349,7 +238,7 @@ def _check_nc(path: Path | None) -> None:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from .report import oc_summary
+    from .oc_tables import oc_summary
 
     _check_nc(args.out)
     spec, _, spec_path = _load(args, data=False)
@@ -522,8 +411,7 @@ def _args_boundaries(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_boundaries(args: argparse.Namespace) -> int:
-    import bayes_dose
-
+    from .designs.boin import BOIN, boin_boundaries
     from .io import load_spec
     from .paths import decision_table
 
@@ -536,14 +424,14 @@ def _cmd_boundaries(args: argparse.Namespace) -> int:
     tables: dict[str, Any] = {}
     if args.target is not None:
         n_max = 30 if args.n_max is None else args.n_max
-        df = bayes_dose.boin_boundaries(target=args.target, n_max=n_max)
+        df = boin_boundaries(target=args.target, n_max=n_max)
         tables[f"BOIN boundaries (target {args.target:g})"] = df.reset_index()
         a = df.attrs
         tables["lambda cut-offs (escalate if observed DLT rate <= lambda_e, de-escalate if "
                ">= lambda_d)"] = pd.DataFrame([{
                    "target": args.target, "p_saf": a.get("p_saf"), "p_tox": a.get("p_tox"),
                    "lambda_e": round(a["lambda_e"], 4), "lambda_d": round(a["lambda_d"], 4)}])  # fmt: skip
-        boin = bayes_dose.BOIN(target=args.target, n_doses=1)
+        boin = BOIN(target=args.target, n_doses=1)
         tables["protocol text"] = "\n".join(boin_boundary_text(boin))
     if args.spec is not None:
         spec = load_spec(args.spec)
@@ -574,103 +462,14 @@ def _args_report(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-cutoff", default=None, help="data cut-off shown in the memo")
 
 
-def write_memo(
-    spec: Any,
-    outcomes: Any,
-    out: Path,
-    seed: int,
-    n_trials: int | None = None,
-    inputs: dict[str, Any] | None = None,
-    notes: tuple[str, ...] = (),
-    overdose_cut: float | None = None,
-    data_cutoff: str | None = None,
-    steps: Steps | None = None,
-) -> dict[str, Path]:
-    """Compare, simulate and write the memo with the data behind it into folder ``out``.
-
-    The files are written into a temporary folder beside ``out`` and moved into ``out``
-    only when all are written: a failure leaves no empty or partial folder.  Each step
-    reports its progress on stderr.
-    """
-    steps = steps if steps is not None else Steps("report")
-    with atomic_folder(out) as tmp:
-        files = _write_memo(
-            spec, outcomes, tmp, seed, n_trials, inputs, notes, steps, overdose_cut, data_cutoff
-        )
-    return {k: out / f.relative_to(tmp) for k, f in files.items()}
-
-
-def _write_memo(
-    spec: Any,
-    outcomes: Any,
-    out: Path,
-    seed: int,
-    n_trials: int | None,
-    inputs: dict[str, Any] | None,
-    notes: tuple[str, ...],
-    steps: Steps,
-    overdose_cut: float | None = None,
-    data_cutoff: str | None = None,
-) -> dict[str, Path]:
-    import json
-
-    from .compare import compare, reads_all_arms
-    from .report import report
-
-    data = {a: outcomes.arm(a) for a in spec.designs}
-    mcmc, mcmc_kwargs = spec.mcmc(seed)
-    what = "fitting every design to the data" + (f" (PyMC for {', '.join(mcmc)})" if mcmc else "")
-    with steps(what):
-        cmp = compare(spec.designs, data, mcmc=mcmc, mcmc_kwargs=mcmc_kwargs)
-    mono = data.get("mono")
-    with steps("simulating the designs on the spec's scenarios", bar=True):
-        sims = simulate_spec(spec, seed, n_trials, mono_data=mono, progress=True)
-    not_simulated = {
-        f"{a}/{n}": "it decides from the monotherapy and combination arms' data together "
-        "and these data have no monotherapy arm to borrow from"
-        for a, ds in spec.designs.items() for n, d in ds.items()
-        if reads_all_arms(d) and mono is None
-    }  # fmt: skip
-    borrowed = [f"{n} (arm {a})" for a, ds in spec.designs.items() for n, d in ds.items()
-                if reads_all_arms(d) and mono is not None and spec.scenarios(a)]  # fmt: skip
-    if borrowed:
-        notes = (*notes, f"Simulation of {', '.join(borrowed)}: each simulated trial borrows "
-                 f"from the observed monotherapy data ({len(mono)} patients), held fixed.")  # fmt: skip
-    for a, ds in spec.designs.items():
-        if not spec.scenarios(a):
-            for n in ds:
-                not_simulated.setdefault(f"{a}/{n}", "the spec gives no scenarios for this arm")
-    with steps("rendering the memo"):
-        rep = report(
-            cmp, protocol=spec.protocol, simulation=sims or None, seed=seed, inputs=inputs,
-            notes=notes, title=f"{spec.protocol.name}: what each design recommends",
-            target=spec.simulation.get("target"), not_simulated=not_simulated,
-            overdose_cut=overdose_cut, data_cutoff=data_cutoff,
-        )  # fmt: skip
-        files = rep.write(out)
-    with steps("writing the data behind the memo (outcomes, comparison, shadow CSVs)"):
-        files["outcomes"] = out / "outcomes.csv"
-        outcomes.to_csv_frame().to_csv(files["outcomes"], index=False)
-        files["comparison"] = out / "comparison.csv"
-        cmp.table().to_csv(files["comparison"], index=False)
-        files["agreement"] = out / "agreement.csv"
-        cmp.agreement().to_csv(files["agreement"], index=False)
-        files["shadow"] = out / "shadow.csv"
-        cmp.shadow().to_csv(files["shadow"], index=False)
-    if sims:
-        with steps("saving the simulations"):
-            files["simulation"] = save_simulations(sims, out / "simulation.nc")
-    files["manifest"].write_text(json.dumps(rep.manifest, indent=2, default=str) + "\n")
-    return files
-
-
 def _cmd_report(args: argparse.Namespace) -> int:
     spec, out, spec_path = _load(args)
     inputs = {"spec": spec_path}
     if args.data is not None:
         inputs["data"] = args.data
     files = write_memo(spec, out, args.out, _seed(args, spec), args.n_trials, inputs,
-                       overdose_cut=args.overdose_cut, data_cutoff=args.data_cutoff)  # fmt: skip
+                       overdose_cut=args.overdose_cut, data_cutoff=args.data_cutoff,
+                       steps=Steps("report"))  # fmt: skip
     for f in files.values():
         print(f"Wrote {f}")
     return 0
@@ -786,27 +585,6 @@ def _args_response(p: argparse.ArgumentParser) -> None:
                    help="folder for waterfall.png, swimmer.png, shrinkage.png")
 
 
-def response_tables(
-    listing: Path | None = None, by: Sequence[str] = ("arm", "dose_mg"), confirm_days: int = 28,
-    sd_min_days: int = 35, model: str = "exnex",
-) -> tuple[dict[str, Any], Any, Any]:  # fmt: skip
-    """BOR rule, ORR by ``by``, ORR by expansion cohort, hierarchical model, excluded rows."""
-    from . import response
-
-    visits = response.read_response_listing(listing)
-    bor = response.best_overall_response(visits, confirm_days=confirm_days, sd_min_days=sd_min_days)
-    tables: dict[str, Any] = {"rule": bor.rule, f"orr by {', '.join(by)}": response.orr(bor, by=by)}
-    exp = bor.table[bor.table.cohort != "escalation"]
-    fit = None
-    if exp.cohort.nunique() >= 2:
-        tables["orr by expansion cohort"] = response.orr(exp, by=["arm", "dose_mg", "cohort"])
-        fit = response.hierarchical_orr(response.orr(exp, by=["cohort"]), model=model)
-        tables[f"hierarchical ({model}, grid): raw vs posterior ORR"] = fit.table()
-    tables["best overall response"] = bor.table.drop(columns=["reason"])
-    tables["excluded records"] = bor.excluded
-    return tables, bor, fit
-
-
 def _cmd_response(args: argparse.Namespace) -> int:
     from .examples import SYNTHETIC_NOTE
 
@@ -872,12 +650,12 @@ def _parse_plateau(text: str | None) -> dict[str, float | None]:
 
 
 def _cmd_endpoints(args: argparse.Namespace) -> int:
-    from .compare import compare
     from .endpoints import secondary_endpoints
     from .examples import SYNTHETIC_NOTE
+    from .study import Study
 
     spec, out, _ = _load(args)
-    cmp = compare(spec.designs, {a: out.arm(a) for a in spec.designs})
+    cmp = Study(spec.protocol, spec.designs, data=out).compare()
     se = secondary_endpoints(
         cmp, pc=args.pc, ada=args.ada, responses=args.response,
         plateau=_parse_plateau(args.plateau), draws=args.draws, tune=args.tune,

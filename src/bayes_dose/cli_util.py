@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
-import shutil
 import sys
 import tempfile
 import threading
@@ -19,6 +17,9 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+# atomic_folder lives with the workflows that write folders (re-exported here)
+from .workflows import atomic_folder
 
 __all__ = [
     "Steps",
@@ -191,40 +192,7 @@ def _atomic_write(path: Path, text: str) -> None:
             os.unlink(tmp)
 
 
-# -- folders ----------------------------------------------------------------------------
-@contextlib.contextmanager
-def atomic_folder(out: Path) -> Iterator[Path]:
-    """A temporary folder beside ``out`` whose files move into ``out`` only on success.
-
-    On an error the temporary folder is removed and ``out`` is left as it was (no empty
-    or half-written output folder).  The parent must be writable: checked before any
-    work starts.
-    """
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {str(out)!r} is a file; give a folder")
-    parent = out.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
-    except OSError as exc:
-        raise ValueError(f"--out {str(out)!r}: cannot write in {str(parent)!r} "
-                         f"({exc.strerror or exc})") from None  # fmt: skip
-    try:
-        yield tmp
-        if not out.exists():
-            os.replace(tmp, out)
-        else:
-            for f in sorted(tmp.iterdir()):
-                os.replace(f, out / f.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 # -- manifests --------------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def json_manifest(
     spec: Any,
     spec_path: Path,
@@ -234,27 +202,18 @@ def json_manifest(
     designs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """What saved JSON needs to be cited and regenerated: versions, command, seed, input
-    hashes, protocol and design specs (and each arm's simulation manifest)."""
-    import platform
+    hashes, protocol and design specs (and each arm's simulation manifest); built by
+    :func:`bayes_dose.manifest.build_manifest`."""
+    from .manifest import build_manifest, command_line, design_specs, file_record
 
-    from . import __version__
-
-    inputs = {"spec": {"path": str(spec_path), "sha256": _sha256(spec_path)}}
+    inputs = {"spec": file_record(spec_path)}
     if data is not None:
-        inputs["data"] = {"path": str(data), "sha256": _sha256(data)}
-    ds = spec.designs if designs is None else designs
-    specs = {a: {n: (d.spec() if hasattr(d, "spec") else repr(d)) for n, d in m.items()}
-             for a, m in ds.items()}  # fmt: skip
-    man: dict[str, Any] = {
-        "package": "bayes_dose",
-        "version": __version__,
-        "python": platform.python_version(),
-        "command": ["bayes-dose", *sys.argv[1:]] if sys.argv else ["bayes-dose"],
-        "seed": seed,
-        "inputs": inputs,
-        "protocol": spec.protocol.name,
-        "designs": specs,
-    }
+        inputs["data"] = file_record(data)
+    man = build_manifest(
+        python=True, command=command_line(), seed=seed, inputs=inputs,
+        protocol=spec.protocol.name,
+        designs=design_specs(spec.designs if designs is None else designs),
+    )  # fmt: skip
     if simulations:
         from .simulate import manifest
 

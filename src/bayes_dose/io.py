@@ -192,8 +192,6 @@ def design_from_spec(
     ...
     ValueError: design 'B' (arm 'combo'): field 'cohort_size': must be an integer, got 3.7 (float)
     """
-    import bayes_dose
-
     params = dict(spec)
     kind = params.pop("type", None)
     params.pop("arms", None)
@@ -203,7 +201,8 @@ def design_from_spec(
     if not isinstance(kind, str):
         raise ValueError(f"{where}: field 'type' is required (e.g. type = \"BOIN\")")
     cls_name = ALIASES.get(kind, kind)
-    cls = getattr(bayes_dose, cls_name, None) if not cls_name.startswith("_") else None
+    known = not cls_name.startswith("_") and cls_name not in _BASES
+    cls = getattr(_designs(), cls_name, None) if known else None
     if not isinstance(cls, type) or not _is_design_hint(cls):
         raise ValueError(
             f"{where}: unknown design type {kind!r}{did_you_mean(kind, _design_types())}; "
@@ -225,7 +224,7 @@ def design_from_spec(
         params["skeleton"] = _skeleton(sk, params, arm, where)
     for k, v in list(params.items()):
         if isinstance(v, str) and k in hints and _is_design_hint(hints[k]):
-            params[k] = _design_ref(v, k, arm, others or {}, where)
+            params[k] = _design_ref(v, k, arm, others or {}, where, params.get("source_arm"))
         elif k in hints:
             params[k] = check_value(v, hints[k], f"{where}: field {k!r}")
         elif isinstance(v, list):
@@ -237,7 +236,9 @@ def design_from_spec(
                 f"{where}: field 'skeleton': {len(sk)} values for the arm's {arm.n_doses} "
                 f"dose levels"
             )
-        defaults = {"n_doses": arm.n_doses, "doses_mg": arm.doses_mg, "doses": arm.doses_mg}
+        # a design's own arm is the spec's arm (e.g. CombinationBLRM(arm=...))
+        defaults = {"n_doses": arm.n_doses, "doses_mg": arm.doses_mg, "doses": arm.doses_mg,
+                    "arm": arm.name}  # fmt: skip
         for k, v in defaults.items():
             if k in accepted and k not in params:
                 params[k] = v
@@ -250,13 +251,23 @@ def design_from_spec(
         raise ValueError(msg if msg.startswith(where) else f"{where}: {msg}") from exc
 
 
-def _design_types() -> list[str]:
-    import bayes_dose
+#: Classes of ``bayes_dose.designs`` that are shared bases, not design types of a spec.
+_BASES = ("Design", "EWOCDesign")
 
-    names = [n for n in bayes_dose.__all__ if n[:1].isupper() and n not in ("Design",)]
+
+def _designs() -> Any:
+    """The designs package (spec types are its public design classes)."""
+    from . import designs
+
+    return designs
+
+
+def _design_types() -> list[str]:
+    pkg = _designs()
+    names = [n for n in pkg.__all__ if n[:1].isupper() and n not in _BASES]
     return sorted(
-        n for n in names if isinstance(getattr(bayes_dose, n, None), type)
-        and _is_design_hint(getattr(bayes_dose, n))
+        n for n in names if isinstance(getattr(pkg, n, None), type)
+        and _is_design_hint(getattr(pkg, n))
     ) + sorted(ALIASES)  # fmt: skip
 
 
@@ -269,12 +280,16 @@ def _is_design_hint(hint: Any) -> bool:
 
 
 def _design_ref(
-    ref: str, param: str, arm: Arm | None, others: Mapping[str, Mapping[str, Any]], where: str
+    ref: str, param: str, arm: Arm | None, others: Mapping[str, Mapping[str, Any]], where: str,
+    source: str | None = None,
 ) -> Any:
-    for a in (param, arm.name if arm is not None else None):
+    """The design ``ref`` defined before, in the arm the parameter names (``mono``), the
+    design's ``source_arm`` or its own arm."""
+    arms = list(dict.fromkeys([param, source, arm.name if arm is not None else None]))
+    for a in arms:
         if a in others and ref in others[a]:
             return others[a][ref]
-    known = [n for a in (param, arm.name if arm is not None else None) for n in others.get(a, {})]
+    known = [n for a in arms for n in others.get(a, {})]
     raise ValueError(
         f"{where}: field {param!r}: no design {ref!r} defined before it (for arm {param!r})"
         f"{did_you_mean(ref, known)}"

@@ -10,7 +10,7 @@ from importlib import resources
 
 from .protocol import Protocol
 
-__all__ = ["bat6021"]
+__all__ = ["bat6021", "example"]
 
 
 def bat6021() -> Protocol:
@@ -33,3 +33,9 @@ def bat6021() -> Protocol:
         import tomllib
 
         return Protocol.from_dict(tomllib.load(fh))
+
+
+def example() -> Protocol:
+    """The package's example protocol (today :func:`bat6021`): the source of example
+    values, so that trial-agnostic code need not name a trial."""
+    return bat6021()

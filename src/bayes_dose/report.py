@@ -18,15 +18,13 @@ file stands alone.
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import json
-import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fractions import Fraction
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +32,9 @@ import numpy as np
 import pandas as pd
 
 from .compare import Comparison, overdose_definition, p_dlt_above
+from .manifest import DEPENDENCIES as _DEPENDENCIES
+from .manifest import build_manifest as _build
+from .manifest import data_sha256, design_specs
 from .oc_tables import (
     OVERDOSE_DEFINITIONS,
     format_oc_table,
@@ -52,8 +53,8 @@ __all__ = ["DEFAULT_OVERDOSE_CUT", "Report", "build_manifest", "oc_summary", "re
 #: the usual EWOC overdose interval [0.33, 1] (Neuenschwander, Branson & Gsponer 2008).
 DEFAULT_OVERDOSE_CUT = 0.33
 
-DEPENDENCIES = ("numpy", "scipy", "pandas", "xarray", "matplotlib", "pymc", "pytensor",
-                "arviz", "jinja2", "h5netcdf")  # fmt: skip
+#: Packages whose versions the memo records (see :mod:`bayes_dose.manifest`).
+DEPENDENCIES = _DEPENDENCIES
 
 SECTIONS = (
     ("summary", "Summary"),
@@ -106,26 +107,7 @@ class Report:
         return self.html
 
 
-# -- hashing and the manifest ---------------------------------------------------------
-def _sha256(obj: Any) -> str:
-    if isinstance(obj, Outcomes):
-        data = obj.to_frame().to_csv(index=False).encode()
-    elif isinstance(obj, (bytes, bytearray)):
-        data = bytes(obj)
-    elif isinstance(obj, (str, Path)):
-        data = Path(obj).read_bytes()
-    else:
-        raise ValueError(f"report: input of type {type(obj).__name__} cannot be hashed")
-    return hashlib.sha256(data).hexdigest()
-
-
-def _version(pkg: str) -> str | None:
-    try:
-        return metadata.version(pkg)
-    except metadata.PackageNotFoundError:
-        return None
-
-
+# -- the manifest -------------------------------------------------------------------
 def build_manifest(
     comparison: Comparison,
     *,
@@ -139,31 +121,22 @@ def build_manifest(
     Package and dependency versions, the seeds, SHA-256 of the inputs (each arm's data as
     CSV, plus any files given in ``inputs``), the protocol, the design specs and the RP2D rule.
     """
-    from . import __version__
-
-    hashes = {f"outcomes[{a}]": _sha256(o) for a, o in comparison.outcomes.items()}
+    hashes = {f"outcomes[{a}]": data_sha256(o) for a, o in comparison.outcomes.items()}
     for k, v in (inputs or {}).items():
-        hashes[k] = _sha256(v)
+        hashes[k] = data_sha256(v)
     rule = comparison.rp2d_rule
-    man: dict[str, Any] = {
-        "package": "bayes_dose",
-        "version": __version__,
-        "python": platform.python_version(),
-        "dependencies": {p: _version(p) for p in DEPENDENCIES},
-        "seed": seed,
-        "engine": comparison.engine,
-        "engine_kwargs": dict(comparison.engine_kwargs),
-        "mcmc": {f"{a}/{n}": dict(comparison.mcmc_kwargs) for a, n in comparison.mcmc_fits},
-        "inputs_sha256": hashes,
-        "designs": {
-            a: {n: (d.spec() if hasattr(d, "spec") else repr(d)) for n, d in ds.items()}
-            for a, ds in comparison.designs.items()
-        },
-        "reference_design": comparison.reference,
-        "rp2d_rule": None
-        if rule is None
-        else (rule.spec() if hasattr(rule, "spec") else repr(rule)),
-    }
+    man = _build(
+        python=True,
+        dependencies=True,
+        seed=seed,
+        engine=comparison.engine,
+        engine_kwargs=dict(comparison.engine_kwargs),
+        mcmc={f"{a}/{n}": dict(comparison.mcmc_kwargs) for a, n in comparison.mcmc_fits},
+        inputs_sha256=hashes,
+        designs=design_specs(comparison.designs),
+        reference_design=comparison.reference,
+        rp2d_rule=None if rule is None else (rule.spec() if hasattr(rule, "spec") else repr(rule)),
+    )
     if protocol is not None:
         man["protocol"] = protocol.to_dict()
     if simulation is not None:
@@ -597,7 +570,7 @@ def _oc_context(
     not_simulated: Mapping[str, str],
 ) -> list[dict[str, Any]]:
     """Per arm: the get.oc tables of every scenario, its figure, and what was not simulated."""
-    import bayes_dose
+    from .metrics import operating_characteristics, overdose_risk_planned
 
     sims = {} if simulation is None else (
         simulation if isinstance(simulation, Mapping) else {comparison.arms[0]: simulation})  # fmt: skip
@@ -616,8 +589,8 @@ def _oc_context(
         entry: dict[str, Any] = {"name": arm, "missing": missing, "scenarios": [],
                                  "n_trials": None}  # fmt: skip
         if ds is not None:
-            oc = bayes_dose.operating_characteristics(ds, target=target)
-            planned = bayes_dose.overdose_risk_planned(ds, target=target)
+            oc = operating_characteristics(ds, target=target)
+            planned = overdose_risk_planned(ds, target=target)
             entry["n_trials"] = int(oc.attrs["n_trials"])
             for sc in oc["scenario"].to_numpy():
                 sc = str(sc)

@@ -24,7 +24,6 @@ ends at the first DLT.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import math
 import os
@@ -43,6 +42,7 @@ import xarray as xr
 from .crn import latent_uniforms
 from .designs.base import MAX_N, Design
 from .designs.state import DoseData
+from .manifest import build_manifest, data_sha256
 from .metrics import OCReducer, target_table
 from .sim_io import CHUNK_VARS as _CHUNK_VARS
 from .sim_io import (
@@ -217,7 +217,7 @@ def _chunk_hash(spec: dict, true_tox: Sequence[float], seed: int, start: int, st
          "seed": seed, "start": start, "stop": stop, "max_n": max_n, "rng": _RNG},
         sort_keys=True,
     )  # fmt: skip
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return data_sha256(blob.encode())
 
 
 # ----------------------------------------------------------------------------- one unit
@@ -636,8 +636,6 @@ def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: A
     chunk_size = _integer("chunk_size", chunk_size, 1)
 
     specs = {g: d.spec() for g, d in designs.items()}
-    from . import __version__
-
     inputs = {
         "designs": specs,
         "scenarios": {
@@ -649,15 +647,13 @@ def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: A
         "max_n": max_n,
         "rng": _RNG,
     }
-    manifest = {
-        "package": "bayes_dose",
-        "version": __version__,
-        "numpy": np.__version__,
-        "xarray": xr.__version__,
+    manifest = build_manifest(
+        numpy=np.__version__,
+        xarray=xr.__version__,
         **inputs,
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "input_hash": hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest(),
-    }
+        date=datetime.now(UTC).isoformat(timespec="seconds"),
+        input_hash=data_sha256(json.dumps(inputs, sort_keys=True).encode()),
+    )
     return dict(table=table, D=D, n_trials=n_trials, seed=seed, max_n=max_n, n_jobs=n_jobs,
                 chunk_size=chunk_size, specs=specs, manifest=manifest)  # fmt: skip
 

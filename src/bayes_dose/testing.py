@@ -1204,6 +1204,7 @@ def registered_designs() -> dict[str, DesignCase]:
     mono = BLRM(mono_mg, reference_dose=300)
     small = (5, 5, 15, 21)  # a coarse combination grid keeps the suite fast
     mono_data = bat6021_outcomes().arm("mono")
+    combo_mg = proto.arm("combo").doses_mg
     tpt = {"alternatives": {"variant": ["escalation_only", "deescalation"]}}
     crm = {"alternatives": {"model": ["logistic", "empiric"], "method": ["mle", "bayes"],
                             "selection": ["posterior_mean", "plugin"]}}  # fmt: skip
@@ -1237,14 +1238,14 @@ def registered_designs() -> dict[str, DesignCase]:
                          stopping=rules.PatientsAtDose(9))
         ),
         "combo BLRM mono_data": DesignCase(
-            CombinationBLRM(mono=mono, grid=small, max_n=15, mono_data=mono_data),
+            CombinationBLRM(mono=mono, doses=combo_mg, grid=small, max_n=15, mono_data=mono_data),
             {"arm": "combo"},
         ),
         "combo BLRM needs mono arm": DesignCase(
-            CombinationBLRM(mono=mono, grid=small, max_n=15), {"arm": "combo"}
+            CombinationBLRM(mono=mono, doses=combo_mg, grid=small, max_n=15), {"arm": "combo"}
         ),
         "combo BLRM no borrowing": DesignCase(
-            CombinationBLRM(mono=mono, grid=small, max_n=15, borrow=False), {"arm": "combo"}
+            CombinationBLRM(mono=mono, doses=combo_mg, grid=small, max_n=15, borrow=False), {"arm": "combo"}
         ),
     }
     return cases

@@ -21,7 +21,6 @@ together.  The MTD is chosen by ``select`` on the same evidence.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import inspect
 import json
 from abc import ABC, abstractmethod
@@ -34,6 +33,7 @@ import xarray as xr
 
 from ..inference.engines import engines
 from ..inference.estimate import Estimate
+from ..manifest import build_manifest, data_sha256
 from ..outcomes import DEFAULT_DLT_WINDOW, MISSING_POLICIES, Outcomes
 from .rules import StoppingRule
 from .state import NONE, Decision, DoseData, Selection
@@ -170,13 +170,12 @@ class Design(ABC):
             if isinstance(v, StoppingRule):
                 return v.spec()
             if isinstance(v, Outcomes):
-                csv = v.to_frame().to_csv(index=False).encode()
                 c = v.counts() if len(v) else None
                 return {
                     "patients": len(v),
                     "n": [] if c is None else c["n"].tolist(),
                     "dlt": [] if c is None else c["dlt"].tolist(),
-                    "sha256": hashlib.sha256(csv).hexdigest(),
+                    "sha256": data_sha256(v),
                 }
             if hasattr(v, "spec") and callable(v.spec):
                 return v.spec()
@@ -208,7 +207,7 @@ class Design(ABC):
     @property
     def borrows_from(self) -> tuple[str, ...]:
         """Arms whose data the decisions read besides the design's own (the combination
-        BLRM borrowing from monotherapy: ``("mono",)``).  ``compare`` fits such a design on
+        BLRM borrowing from its ``source_arm``).  ``compare`` fits such a design on
         every arm's data (:func:`bayes_dose.compare.reads_all_arms`)."""
         return ()
 
@@ -533,13 +532,10 @@ class Design(ABC):
 
     def _manifest(self, outcomes: Outcomes) -> str:
         """JSON manifest stored with a posterior: package version, design spec, data hash."""
-        from .. import __version__
-
-        csv = outcomes.to_frame().to_csv(index=False).encode()
         return json.dumps(
-            {"package": "bayes_dose", "version": __version__, "design": self.spec(),
-             "outcomes_sha256": hashlib.sha256(csv).hexdigest(),
-             "missing_policy": outcomes.missing_policy, "imputed": list(outcomes.imputed)}
+            build_manifest(design=self.spec(), outcomes_sha256=data_sha256(outcomes),
+                           missing_policy=outcomes.missing_policy,
+                           imputed=list(outcomes.imputed))
         )  # fmt: skip
 
     def _fit_fields(self, data: DoseData, estimate: Estimate) -> dict[str, Any]:

@@ -1,15 +1,15 @@
-"""Combination BLRM with EWOC for the BAT6021 + tislelizumab arm.
+"""Combination BLRM with EWOC: a drug escalated with a partner given at a fixed dose.
 
-The model (:mod:`bayes_dose.inference.combo_blrm_model`) joins BAT6021's single-agent
-BLRM, tislelizumab's single-agent DLT probability at 200 mg and an interaction on the
-odds; decisions on the combination arm follow the same EWOC rule as the BLRM
-(:class:`~bayes_dose.designs.blrm.EWOCDesign`).
+The model (:mod:`bayes_dose.inference.combo_blrm_model`) joins the drug's single-agent
+BLRM, the partner's single-agent DLT probability at its fixed dose and an interaction on
+the odds; decisions on the combination arm follow the same EWOC rule as the BLRM
+(:class:`~bayes_dose.designs.blrm.EWOCDesign`).  The arms are data: the design decides
+for its own arm (``arm``) and borrows from the single-agent arm ``source_arm``.
 
-Default partner prior.  Anti-PD-1 antibodies given alone rarely cause DLTs in the first
-cycle: the phase I trials of nivolumab, pembrolizumab and tislelizumab did not reach an
-MTD and their first-cycle DLT rates were of the order of a few percent.  We therefore
-assume ``logit P(DLT | tislelizumab 200 mg) ~ N(logit 0.05, 0.8^2)``: median 5%, 95%
-prior interval about 1%-20%.  This is an assumption, not a trial result; set
+Default partner prior: a partner that alone rarely causes DLTs in the first cycle (as
+anti-PD-1 antibodies, whose phase I trials did not reach an MTD with first-cycle DLT
+rates of a few percent): ``logit P(DLT | partner) ~ N(logit 0.05, 0.8^2)``, median 5%,
+95% prior interval about 1%-20%.  This is an assumption, not a trial result; set
 ``partner_prior`` to your own.
 
 Default interaction prior: ``eta ~ N(0, 1.121^2)``, i.e. no interaction expected, and at
@@ -20,6 +20,7 @@ probability.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -44,7 +45,7 @@ from .state import DoseData
 
 __all__ = ["DEFAULT_INTERACTION_PRIOR", "DEFAULT_PARTNER_PRIOR", "CombinationBLRM", "CombinationFit"]
 
-#: Assumed prior of logit P(DLT) of tislelizumab 200 mg alone (see module docstring).
+#: Assumed prior of logit P(DLT) of the partner alone at its dose (see module docstring).
 DEFAULT_PARTNER_PRIOR = NormalPrior(mean=float(np.log(0.05 / 0.95)), sd=0.8)
 #: Interaction prior centred at no interaction.
 DEFAULT_INTERACTION_PRIOR = NormalPrior(mean=0.0, sd=1.121)
@@ -140,10 +141,12 @@ class CombinationBLRM(EWOCDesign):
         Prior of ``logit P(DLT)`` of the partner alone at its fixed dose.
     interaction_prior : NormalPrior
         Prior of the interaction ``eta`` on the odds (centred at 0 = no interaction).
-    borrow : bool, optional
-        Alias of ``borrowing``: ``True`` is ``"full"``, ``False`` is ``"none"``.
-    doses : sequence of float, optional
-        BAT6021 doses (mg) of the combination arm (default: the BAT6021 protocol's combo arm).
+    borrow : bool
+        Fit both arms jointly (``True``) or the combination arm alone (``False``).
+    doses : sequence of float
+        Doses (mg) of the escalated drug on the combination arm's levels.  Not giving
+        them is deprecated: the doses of the arm named ``arm`` in the bundled example
+        protocol are used, with a ``DeprecationWarning``.
     target_interval, ewoc : optional
         Default: the monotherapy design's.
     cohort_size, max_n, max_increment, no_skip, titration_levels, start_level, stopping
@@ -155,7 +158,7 @@ class CombinationBLRM(EWOCDesign):
     grid : tuple of 4 int
         Exact-engine grid points (partner, interaction, log beta, log alpha).  The default
         (872,000 nodes, ~0.5 s per fit after a ~5 s build) gives interval probabilities
-        within 1e-3 of an independent integration on the BAT6021 example, as does the
+        within 1e-3 of an independent integration on the bundled example, as does the
         bundled spec's 17 x 17 x 31 x 45 (tests/test_combo_grid_exact.py).  Interval cuts
         are integrated exactly along the partner, interaction or log alpha axis, whichever
         moves the dose's logit most.  A posterior the grid does not resolve (mass at its
@@ -163,7 +166,7 @@ class CombinationBLRM(EWOCDesign):
         ``[grid warning: ...]`` in the fit's reason; then use a finer grid.
     borrowing : "full", "none", Exchangeable or EXNEX
         How the combination arm borrows from the monotherapy arm (default ``"full"``):
-        shared BAT6021 parameters (``"full"``), none (``"none"``), exchangeable
+        shared single-agent parameters (``"full"``), none (``"none"``), exchangeable
         parameters with a between-arm heterogeneity ``tau``
         (:class:`~bayes_dose.Exchangeable`) or exchangeable with prior probability
         ``p_exch`` (:class:`~bayes_dose.EXNEX`); see :mod:`bayes_dose.inference.borrowing`.
@@ -173,15 +176,21 @@ class CombinationBLRM(EWOCDesign):
         "none"`` or a table ``{type = "exnex", p_exch = 0.5, tau_median = [0.25, 0.125],
         tau_sd_log = [0.354, 0.354], rho = "uniform"}`` (``type = "exchangeable"``
         without ``p_exch``).
+    source_arm : str
+        The arm borrowed from (single agent): its patients in the data given to ``fit``
+        or in ``mono_data`` (default ``"mono"``).
+    arm : str
+        The design's own (combination) arm in the data (default ``"combo"``).
 
     Notes
     -----
     Starting dose.  With monotherapy data and no combination patients yet, ``fit``
     recommends the highest combination level whose P(overdose) under the borrowed prior
-    is below ``ewoc`` and whose BAT6021 dose does not exceed the highest monotherapy dose
+    is below ``ewoc`` and whose single-agent dose does not exceed the highest monotherapy dose
     cleared in monotherapy (at least ``cohort_size`` evaluable patients, DLTs in at most
-    1/6 of them: the protocol's MTD definition): the protocol opens the combination only after the monotherapy data are
-    submitted, so the combination starts at a dose the monotherapy arm has cleared.  No
+    1/6 of them: the protocol's MTD definition): the protocol opens the combination only
+    after the monotherapy data are submitted, so the combination starts at a dose the
+    monotherapy arm has cleared.  No
     skipping does not apply to this first choice (no combination level has been tried).
     Simulation keeps starting at ``start_level``.
 
@@ -190,7 +199,8 @@ class CombinationBLRM(EWOCDesign):
     >>> import bayes_dose as bd
     >>> proto = bd.protocols.bat6021()
     >>> mono = bd.BLRM(proto.arm("mono").doses_mg, reference_dose=300)
-    >>> combo = bd.CombinationBLRM(mono=mono, grid=(9, 9, 25, 41))
+    >>> combo = bd.CombinationBLRM(mono=mono, doses=proto.arm("combo").doses_mg,
+    ...                            grid=(9, 9, 25, 41))
     >>> out = bd.examples.bat6021_outcomes()
     >>> fit = combo.fit({"mono": out.arm("mono"), "combo": out.arm("combo")})
     >>> fit.interval_probs.dims
@@ -218,13 +228,19 @@ class CombinationBLRM(EWOCDesign):
         grid: tuple[int, int, int, int] = (25, 25, 31, 45),
         mono_data: Outcomes | None = None,
         borrowing: Any = None,
+        source_arm: str = "mono",
+        arm: str = "combo",
     ) -> None:
         if not isinstance(mono, BLRM):
             raise ValueError(f"CombinationBLRM: mono must be a BLRM, got {type(mono).__name__}")
+        for name, v in (("source_arm", source_arm), ("arm", arm)):
+            if not isinstance(v, str) or not v.strip():
+                raise ValueError(f"CombinationBLRM: {name} must be an arm name, got {v!r}")
+        if source_arm == arm:
+            raise ValueError(f"CombinationBLRM: source_arm and arm are both {arm!r}")
+        self.source_arm, self.arm = source_arm, arm
         if doses is None:
-            from ..protocols import bat6021
-
-            doses = bat6021().arm("combo").doses_mg
+            doses = _example_doses(arm)
         self.mono = mono
         self.partner_prior = DEFAULT_PARTNER_PRIOR if partner_prior is None else partner_prior
         self.interaction_prior = (
@@ -240,11 +256,11 @@ class CombinationBLRM(EWOCDesign):
                 raise ValueError(
                     f"CombinationBLRM: mono_data must be Outcomes, got {type(mono_data).__name__}"
                 )
-            if "mono" in mono_data.arms:
-                mono_data = mono_data.arm("mono")
+            if source_arm in mono_data.arms:
+                mono_data = mono_data.arm(source_arm)
             elif len(mono_data):
                 raise ValueError(
-                    f"CombinationBLRM: mono_data holds arms {mono_data.arms}, not 'mono'"
+                    f"CombinationBLRM: mono_data holds arms {mono_data.arms}, not {source_arm!r}"
                 )
         self.mono_data = mono_data
         self.doses = tuple(float(d) for d in doses)
@@ -306,8 +322,8 @@ class CombinationBLRM(EWOCDesign):
 
     @property
     def borrows_from(self) -> tuple[str, ...]:
-        """``("mono",)`` when borrowing: ``fit`` reads the monotherapy arm of the data."""
-        return ("mono",) if self.borrow else ()
+        """``(source_arm,)`` when borrowing: ``fit`` reads that arm of the data."""
+        return (self.source_arm,) if self.borrow else ()
 
     @property
     def requires_other_arms(self) -> bool:
@@ -316,31 +332,32 @@ class CombinationBLRM(EWOCDesign):
         return bool(self.borrows_from) and self.mono_data is None
 
     # -- data ----------------------------------------------------------------------------
-    @staticmethod
-    def split(outcomes: Outcomes | Mapping[str, Outcomes]) -> tuple[Outcomes | None, Outcomes]:
-        """``(mono, combo)`` outcomes from a mapping or one :class:`Outcomes` with both arms."""
+    def split(self, outcomes: Outcomes | Mapping[str, Outcomes]) -> tuple[Outcomes | None, Outcomes]:
+        """``(source arm, own arm)`` outcomes from a mapping or one :class:`Outcomes` with
+        both arms."""
+        src, own = self.source_arm, self.arm
         if isinstance(outcomes, Outcomes):
-            mono = outcomes.arm("mono") if "mono" in outcomes.arms else None
-            combo = outcomes.arm("combo")
-            other = set(outcomes.arms) - {"mono", "combo"}
+            mono = outcomes.arm(src) if src in outcomes.arms else None
+            combo = outcomes.arm(own)
+            other = set(outcomes.arms) - {src, own}
             if other:
                 raise ValueError(
-                    f"CombinationBLRM.fit: arms must be 'mono' and 'combo', got {outcomes.arms}"
+                    f"CombinationBLRM.fit: arms must be {src!r} and {own!r}, got {outcomes.arms}"
                 )
             return mono, combo
         if isinstance(outcomes, Mapping):
-            unknown = set(outcomes) - {"mono", "combo"}
-            if unknown or "combo" not in outcomes:
+            unknown = set(outcomes) - {src, own}
+            if unknown or own not in outcomes:
                 raise ValueError(
-                    "CombinationBLRM.fit: expected {'mono': Outcomes, 'combo': Outcomes}, got "
-                    f"keys {sorted(outcomes)}"
+                    f"CombinationBLRM.fit: expected {{{src!r}: Outcomes, {own!r}: Outcomes}}, "
+                    f"got keys {sorted(outcomes)}"
                 )
             for k, v in outcomes.items():
                 if not isinstance(v, Outcomes):
                     raise ValueError(
                         f"CombinationBLRM.fit: {k!r} must be Outcomes, got {type(v).__name__}"
                     )
-            return outcomes.get("mono"), outcomes["combo"]
+            return outcomes.get(src), outcomes[own]
         raise ValueError(
             f"CombinationBLRM.fit: expected Outcomes or a mapping of arms, got {type(outcomes).__name__}"
         )
@@ -376,7 +393,9 @@ class CombinationBLRM(EWOCDesign):
         **kwargs
             Engine settings (PyMC: ``draws``, ``tune``, ``chains``, ``random_seed``, ...).
         """
-        counts: dict[str, tuple[np.ndarray, np.ndarray]] = {"combo": (data.n, data.dlt)}
+        # the model's components: the decision (combination) arm and the single agent
+        own, single = self.model.decision_arm, _other(self.model.arms, self.model.decision_arm)
+        counts: dict[str, tuple[np.ndarray, np.ndarray]] = {own: (data.n, data.dlt)}
         if mono_counts is None and self.mono_data is not None:
             mono_counts = self.mono_counts(self.mono_data)
         if self.borrow and mono_counts is not None:  # "full" and the robust models
@@ -386,7 +405,7 @@ class CombinationBLRM(EWOCDesign):
                     f"CombinationBLRM: mono_counts have {n.shape[1]} doses, mono design {self.mono.n_doses}"
                 )
             T = data.n_trials
-            counts["mono"] = (
+            counts[single] = (
                 np.broadcast_to(n, (T, n.shape[1])),
                 np.broadcast_to(y, (T, n.shape[1])),
             )
@@ -405,14 +424,14 @@ class CombinationBLRM(EWOCDesign):
         for the combination arm.
 
         With ``borrow=True`` the monotherapy data come from ``outcomes`` (an Outcomes
-        holding both arms, or the mapping's ``"mono"``), else from the stored
+        holding both arms, or the mapping's ``source_arm``), else from the stored
         ``mono_data``; with neither the fit raises rather than borrow from nothing.
         Pending or unknown patients of either arm make the fit hold (see
         :meth:`~bayes_dose.designs.base.Design.fit`).
 
         Parameters
         ----------
-        outcomes : {"mono": Outcomes, "combo": Outcomes} or Outcomes holding both arms
+        outcomes : {source_arm: Outcomes, arm: Outcomes} or Outcomes holding both arms
         engine : str
             A registered engine (:data:`bayes_dose.engines`).
         missing, dlt_window
@@ -428,9 +447,9 @@ class CombinationBLRM(EWOCDesign):
                 given = outcomes.arms if isinstance(outcomes, Outcomes) else tuple(outcomes)
                 raise ValueError(
                     "CombinationBLRM.fit: borrow=True needs the monotherapy arm's data, but "
-                    f"the data given hold no 'mono' patients (arms {given}); fit the data "
-                    "with both arms (fit(outcomes) or {'mono': ..., 'combo': ...}), store "
-                    "them (mono_data=), or set borrow=False"
+                    f"the data given hold no {self.source_arm!r} patients (arms {given}); fit "
+                    f"the data with both arms (fit(outcomes) or {{{self.source_arm!r}: ..., "
+                    f"{self.arm!r}: ...}}), store them (mono_data=), or set borrow=False"
                 )
             mono = self.mono_data
         ev = [self._evidence(combo, missing, dlt_window)]
@@ -456,7 +475,7 @@ class CombinationBLRM(EWOCDesign):
         self, fit: CombinationFit, est: Estimate, mono_n: np.ndarray, mono_y: np.ndarray
     ) -> CombinationFit:
         """The combination starting level: the highest level with P(overdose) < ewoc
-        under the borrowed prior, at a BAT6021 dose cleared in monotherapy (see Notes)."""
+        under the borrowed prior, at a single-agent dose cleared in monotherapy (see Notes)."""
         p_over = np.asarray(est.stats["p_over"])[0]
         mono_mg = np.asarray(self.mono.doses)
         n, y = np.asarray(mono_n), np.asarray(mono_y)
@@ -467,7 +486,7 @@ class CombinationBLRM(EWOCDesign):
         ok = (p_over < self.ewoc) & within
         values = ", ".join(f"{k + 1} ({mg[k]:g} mg): {p_over[k]:.3f}" for k in range(len(mg)))
         where = (
-            f"the highest BAT6021 dose cleared in monotherapy ({top_mg:g} mg: at least "
+            f"the highest single-agent dose cleared in monotherapy ({top_mg:g} mg: at least "
             f"{self.cohort_size} evaluable patients, DLTs in at most 1/6)"
             if top_mg is not None
             else f"no monotherapy dose is cleared yet (at least {self.cohort_size} evaluable "
@@ -495,3 +514,29 @@ class CombinationBLRM(EWOCDesign):
             fit, next_dose=level, cohort_size=self.first_cohort_size(), stop=False,
             reason=reason, start_dose=True,
         )  # fmt: skip
+
+
+def _other(arms: Sequence[str], one: str) -> str:
+    """The model component of ``arms`` that is not ``one``."""
+    (rest,) = (a for a in arms if a != one)
+    return rest
+
+
+def _example_doses(arm: str) -> tuple[float, ...]:
+    """Deprecated default of ``doses``: arm ``arm`` of the bundled example protocol."""
+    from ..protocols import example
+
+    proto = example()
+    if arm not in proto.arm_names:
+        raise ValueError(
+            f"CombinationBLRM: give doses= (the example protocol {proto.name!r} has no arm "
+            f"{arm!r} to take them from)"
+        )
+    doses = proto.arm(arm).doses_mg
+    warnings.warn(
+        f"CombinationBLRM without doses= takes arm {arm!r}'s doses {list(doses)} mg from the "
+        f"bundled example protocol ({proto.name}); give doses= (this default will be removed)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return doses

@@ -7,7 +7,7 @@
   MAD);
 * 1/3: expand the dose to 6;
 * 2 or more DLTs: the dose is above the MTD.  ``"escalation_only"``: stop, MTD = the
-  next lower dose.  ``"deescalation"`` (BAT6021 default): go down one level and expand it
+  next lower dose.  ``"deescalation"`` (the bundled example protocol's): go down one level and expand it
   to 6 if it has fewer (the MTD needs at most 1/6 of 6); stop when that dose has 6 with
   at most 1 DLT.
 
@@ -33,14 +33,14 @@ VARIANTS = ("deescalation", "escalation_only")
 
 
 class ThreePlusThree(Design):
-    """Rule-based 3+3 with optional accelerated titration (the BAT6021 design).
+    """Rule-based 3+3 with optional accelerated titration.
 
     Parameters
     ----------
     n_doses : int
         Number of dose levels.
     titration_levels : int
-        Levels ``1..titration_levels`` use one patient each until the first DLT (BAT6021: 3).
+        Levels ``1..titration_levels`` use one patient each until the first DLT (e.g. 3).
     variant : {"deescalation", "escalation_only"}
         What follows a dose with 2+ DLTs (see module docstring).
     titration_grade2 : bool

@@ -140,7 +140,7 @@ class BLRMAdapter:
 
 
 class CombinationAdapter(BLRMAdapter):
-    """Combination BLRM: ``z`` has 4 components (BAT6021 pair, partner, interaction)."""
+    """Combination BLRM: ``z`` has 4 components (the drug's pair, partner, interaction)."""
 
     n_z = 4
 

@@ -1,6 +1,6 @@
 """Robust borrowing from the monotherapy arm: exchangeable and EXNEX combination BLRMs.
 
-The combination BLRM (:mod:`.combo_blrm_model`) shares BAT6021's ``(log alpha, log
+The combination BLRM (:mod:`.combo_blrm_model`) shares the escalated drug's ``(log alpha, log
 beta)`` between the monotherapy and the combination arm ("full" borrowing) or ignores the
 monotherapy data ("none").  Two robust models sit between these:
 
@@ -134,7 +134,7 @@ def _check_rho(rho: Any) -> float | str:
 
 @dataclass(frozen=True)
 class Exchangeable:
-    """The BAT6021 parameters of the two arms are exchangeable (hierarchical model).
+    """The single-agent parameters of the two arms are exchangeable (hierarchical model).
 
     Parameters
     ----------
@@ -184,7 +184,7 @@ class EXNEX(Exchangeable):
     Parameters
     ----------
     p_exch : float
-        Prior probability that the combination arm's BAT6021 parameters are exchangeable
+        Prior probability that the combination arm's single-agent parameters are exchangeable
         with the monotherapy arm's, in (0, 1).
     tau_prior, rho, mu_prior
         As in :class:`Exchangeable` (the EX component).
@@ -235,7 +235,7 @@ def _ncdf(xp: Any, z: Any) -> Any:
 
 @dataclass(frozen=True)
 class HierarchicalCombinationModel:
-    """Joint model of both arms with exchangeable (or EXNEX) BAT6021 parameters.
+    """Joint model of both arms with exchangeable (or EXNEX) single-agent parameters.
 
     Parameters
     ----------
@@ -400,7 +400,7 @@ class HierarchicalCombinationModel:
         for name in self.param_names:
             if name not in params and name in p:
                 params[name] = np.concatenate([np.asarray(p[name]) * np.ones_like(w)] * len(probs))
-        # BAT6021 alone at the combination doses, with the combination arm's parameters
+        # the escalated drug alone at the combination doses, with the combination arm's parameters
         x_c = np.log(np.asarray(self.combo.combo_doses) / self.combo.mono.reference_dose)
         single = expit(params["log_alpha"][:, None] + np.exp(params["log_beta"])[:, None] * x_c)
         mono = expit(eta["mono"])
@@ -582,7 +582,7 @@ def importance_estimate(
     Estimate
         With ``stats`` ``is_ess``, ``mc_se_p_under`` / ``_target`` / ``_over``,
         ``ex_weight`` (EXNEX posterior EX probability; 1 for the exchangeable model),
-        ``mono_*`` (monotherapy arm) and ``single_*`` (BAT6021 alone at the
+        ``mono_*`` (monotherapy arm) and ``single_*`` (the escalated drug alone at the
         combination doses, with the combination arm's parameters), each with the 95%
         bounds ``*_q025`` / ``*_q975``; ``is_dropped``: draws whose likelihood under- or
         overflowed (no posterior mass), left out.

@@ -1,9 +1,9 @@
 """Combination BLRM (Neuenschwander et al. 2015; the form used by OncoBayes2).
 
-Two arms share the BAT6021 parameters:
+Two arms share the escalated drug's parameters:
 
 * monotherapy:  ``logit p1(d) = log(alpha) + beta log(d / d*)``;
-* combination with the partner at its fixed dose (tislelizumab 200 mg):
+* combination with the partner at its fixed dose:
   ``p0(d) = 1 - (1 - p1(d)) (1 - p2)`` (independent action on the probability of no DLT),
   ``odds p12(d) = odds p0(d) * exp(eta * d / d*)`` (interaction on the odds; the partner's
   dose ratio ``d2 / d2*`` is 1 at its reference dose).
@@ -76,7 +76,7 @@ class CombinationModel:
     mono : BLRMModel
         Single-agent model (monotherapy doses, reference dose, prior, target interval).
     combo_doses : tuple of float
-        BAT6021 doses (mg) of the combination arm.
+        Doses (mg) of the escalated drug on the combination arm.
     partner_prior : NormalPrior
         Prior of ``logit P(DLT)`` of the partner alone at its fixed dose.
     interaction_prior : NormalPrior
@@ -89,6 +89,8 @@ class CombinationModel:
     interaction_prior: NormalPrior
 
     param_names = ("log_alpha", "log_beta", "logit_partner", "eta")
+    #: The model's two components (single agent, combination): the keys of the evidence
+    #: it reads, not the trial's arm names (the design maps its arms onto them).
     arms = ("mono", "combo")
     decision_arm = "combo"
 

@@ -1,0 +1,523 @@
+"""A study: one protocol, the designs of each arm, the data and the scenarios, with what is
+done to them: compare the designs on the data, simulate them, write the memo, and say
+what produced each result (provenance).
+
+The application layer of the package: the command line, the workflows
+(:mod:`bayes_dose.workflows`) and notebooks drive the designs through a :class:`Study`,
+which calls the library's own functions (:func:`bayes_dose.compare`,
+:func:`bayes_dose.simulate`, :func:`bayes_dose.report`) and adds no rules of its own.
+
+Arms are simulated one at a time (:meth:`Study.simulate`); a design that borrows from
+another arm (:attr:`Design.borrows_from <bayes_dose.Design.borrows_from>`) is simulated
+with that arm's observed data held fixed, and the result says so.  A programme that
+simulates the arms jointly (the monotherapy arm's simulated data feeding the combination
+arm's decisions) replaces :meth:`Study.simulate` only: it keeps the protocol, designs,
+data, scenarios, :meth:`Study.compare` and :meth:`Study.report`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .manifest import build_manifest, data_sha256, design_specs
+
+__all__ = ["Study", "StudySimulation"]
+
+
+class StudySimulation(Mapping):
+    """Simulations of a study: ``{arm: xarray.Dataset}`` (as :func:`bayes_dose.simulate`
+    returns for each arm), plus what was held fixed and what was not simulated, and why.
+
+    Attributes
+    ----------
+    held_fixed : dict
+        ``{"arm/design": {"source_arm", "patients", "sha256"}}``: designs that borrow
+        from another arm, simulated with that arm's observed data held fixed (also in the
+        attribute ``held_fixed`` of the arm's Dataset, as JSON).
+    not_simulated : dict
+        ``{"arm/design": reason}``.
+    notes : tuple of str
+        The same, in sentences (for the memo).
+    """
+
+    def __init__(self, sims: Mapping[str, Any], held_fixed: Mapping[str, dict],
+                 not_simulated: Mapping[str, str]) -> None:  # fmt: skip
+        self._sims = dict(sims)
+        self.held_fixed = dict(held_fixed)
+        self.not_simulated = dict(not_simulated)
+
+    def __getitem__(self, arm: str) -> Any:
+        return self._sims[arm]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sims)
+
+    def __len__(self) -> int:
+        return len(self._sims)
+
+    def __repr__(self) -> str:
+        arms = ", ".join(f"{a!r}: {len(ds['design'])} designs" for a, ds in self._sims.items())
+        return f"StudySimulation({{{arms}}}, held_fixed={list(self.held_fixed)})"
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Sentences on the designs simulated with another arm's data held fixed."""
+        by_source: dict[tuple[str, int], list[str]] = {}
+        for key, h in self.held_fixed.items():
+            arm, name = key.split("/", 1)
+            by_source.setdefault((h["source_arm"], h["patients"]), []).append(f"{name} (arm {arm})")
+        return tuple(
+            f"Simulation of {', '.join(names)}: each simulated trial borrows from the observed "
+            f"data of arm {src!r} ({n} patients), held fixed."
+            for (src, n), names in by_source.items()
+        )
+
+    def to_netcdf(self, path: str | Path) -> Path:
+        """All arms in one NetCDF file, one group per arm (atomic write)."""
+        from .sim_io import write_netcdf_groups
+
+        return write_netcdf_groups(self._sims, Path(path))
+
+
+class Study:
+    """One protocol, its designs per arm, the data and the scenarios.
+
+    Parameters
+    ----------
+    protocol : Protocol
+        The trial's protocol (its arms, doses and rules); the memo shows it.
+    designs : mapping
+        ``{arm: {name: design}}``; every arm must be an arm of the protocol.
+    data : Outcomes or mapping of arm -> Outcomes, optional
+        The observed patients (an :class:`~bayes_dose.Outcomes` may hold every arm).
+        Needed by :meth:`compare` and :meth:`report`; :meth:`simulate` uses it only for
+        designs that borrow from another arm.
+    scenarios : mapping, optional
+        ``{arm: {scenario: true DLT probability per level}}`` for :meth:`simulate`.
+    seed : int, optional
+        Default seed of :meth:`simulate` and of the MCMC checks (default 0).
+    target : float, optional
+        Target DLT rate defining the true MTD of each scenario in the OC tables (default:
+        each design's or scenario's).
+    n_trials : int, optional
+        Default number of simulated trials per design and scenario (default 200).
+    mcmc : sequence of str
+        Designs also fitted with MCMC by :meth:`compare` (diagnostics), as in
+        :func:`bayes_dose.compare`; ``mcmc_kwargs`` are the sampler settings.
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> proto = bd.protocols.bat6021()
+    >>> designs = {arm: {"3+3": bd.ThreePlusThree(proto.arm(arm).n_doses),
+    ...                  "BOIN": bd.BOIN(target=0.25, n_doses=proto.arm(arm).n_doses, max_n=12)}
+    ...            for arm in proto.arm_names}
+    >>> study = bd.Study(proto, designs, data=bd.examples.bat6021_outcomes(),
+    ...                  scenarios={"combo": {"rising": [0.05, 0.1, 0.25, 0.4, 0.55]}})
+    >>> study.compare().table()[["arm", "design", "mtd"]]
+         arm design  mtd
+    0   mono    3+3    6
+    1   mono   BOIN    6
+    2  combo    3+3    2
+    3  combo   BOIN    3
+    >>> sims = study.simulate(n_trials=20, seed=1)
+    >>> list(sims), sims["combo"].sizes["trial"]
+    (['combo'], 20)
+    >>> sims.not_simulated["mono/3+3"]
+    'no scenarios are given for this arm'
+    >>> sorted(study.manifest()["data_sha256"]), study.manifest()["seed"]
+    (['combo', 'mono'], 0)
+    """
+
+    def __init__(
+        self,
+        protocol: Any,
+        designs: Mapping[str, Mapping[str, Any]],
+        data: Any = None,
+        scenarios: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
+        *,
+        seed: int | None = None,
+        target: float | None = None,
+        n_trials: int | None = None,
+        mcmc: Sequence[str] = (),
+        mcmc_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        from .outcomes import Outcomes
+        from .protocol import Protocol
+
+        if not isinstance(protocol, Protocol):
+            raise ValueError(f"Study: protocol must be a Protocol, got {type(protocol).__name__}")
+        self.protocol = protocol
+        if not isinstance(designs, Mapping) or not designs or not all(
+            isinstance(v, Mapping) for v in designs.values()
+        ):
+            raise ValueError("Study: designs must be {arm: {name: design}}")
+        unknown = sorted(set(designs) - set(protocol.arm_names))
+        if unknown:
+            raise ValueError(
+                f"Study: designs given for arms {unknown} that the protocol "
+                f"{protocol.name!r} does not have (arms: {list(protocol.arm_names)})"
+            )
+        self.designs = {a: dict(ds) for a, ds in designs.items()}
+        for a, ds in self.designs.items():
+            for name, d in ds.items():
+                if not hasattr(d, "fit"):
+                    raise ValueError(f"Study: design {name!r} (arm {a!r}) has no fit method")
+        #: the data as given, when one Outcomes (written back as it is: outcomes.csv)
+        self._given = data if isinstance(data, Outcomes) else None
+        if data is None:
+            self.data: dict[str, Any] = {}
+        elif isinstance(data, Outcomes):
+            self.data = {a: data.arm(a) for a in data.arms}
+        elif isinstance(data, Mapping) and all(isinstance(v, Outcomes) for v in data.values()):
+            self.data = dict(data)
+        else:
+            raise ValueError(
+                "Study: data must be Outcomes or {arm: Outcomes}, got " + type(data).__name__
+            )
+        self.scenarios = self._check_scenarios(scenarios or {})
+        self.seed = 0 if seed is None else int(seed)
+        self.target = target
+        self.n_trials = n_trials
+        self.mcmc = list(mcmc)
+        self.mcmc_kwargs = dict(mcmc_kwargs or {})
+
+    def _check_scenarios(self, scenarios: Mapping[str, Any]) -> dict[str, dict[str, list[float]]]:
+        out: dict[str, dict[str, list[float]]] = {}
+        for arm, sc in scenarios.items():
+            if arm not in self.designs:
+                raise ValueError(
+                    f"Study: scenarios given for arm {arm!r}, which has no designs "
+                    f"(arms: {list(self.designs)})"
+                )
+            if not isinstance(sc, Mapping):
+                raise ValueError(f"Study: scenarios[{arm!r}] must be {{name: curve}}")
+            n = self.protocol.arm(arm).n_doses
+            for name, p in sc.items():
+                if len(p) != n:
+                    raise ValueError(
+                        f"Study: scenario {name!r} of arm {arm!r}: {len(p)} values for "
+                        f"{n} dose levels"
+                    )
+            out[arm] = {k: list(v) for k, v in sc.items()}
+        return out
+
+    @classmethod
+    def from_spec(cls, spec: Any, data: Any = None, *, seed: int | None = None,
+                  analysis: bool = True) -> Study:  # fmt: skip
+        """The study of a TOML design spec (:func:`bayes_dose.io.load_spec`) and data.
+
+        ``seed`` overrides the spec's (default: the spec's, else 0); the spec's
+        ``[simulation]`` settings are kept, and its ``[analysis]`` MCMC checks unless
+        ``analysis=False`` (simulation does not read them).
+        """
+        seed = seed if seed is not None else (spec.seed if spec.seed is not None else 0)
+        mcmc, mcmc_kwargs = spec.mcmc(seed) if analysis else ([], {})
+        scenarios = {a: s for a in spec.designs if (s := spec.scenarios(a))}
+        return cls(
+            spec.protocol, spec.designs, data, scenarios, seed=seed,
+            target=spec.simulation.get("target"), n_trials=spec.simulation.get("n_trials"),
+            mcmc=mcmc, mcmc_kwargs=mcmc_kwargs,
+        )  # fmt: skip
+
+    # -- arms ---------------------------------------------------------------------------
+    @property
+    def arms(self) -> tuple[str, ...]:
+        """The arms with designs, in the order given."""
+        return tuple(self.designs)
+
+    @property
+    def source_arms(self) -> tuple[str, ...]:
+        """Arms some design borrows from (:attr:`Design.borrows_from`; an object saying
+        only ``reads_all_arms`` reads every arm of the data)."""
+        found = [s for ds in self.designs.values() for d in ds.values() for s in _borrows(d)]
+        every = [a for a in self.data if ALL_ARMS in found]
+        return tuple(dict.fromkeys(s for s in [*found, *every] if s != ALL_ARMS))
+
+    def outcomes(self, arm: str) -> Any:
+        """The observed patients of ``arm`` (empty when the data hold none)."""
+        if arm in self.data:
+            return self.data[arm]
+        if self._given is not None:
+            return self._given.arm(arm)
+        if not self.data:
+            raise ValueError("Study: no data given (Study(..., data=outcomes))")
+        return next(iter(self.data.values())).arm(arm)
+
+    # -- compare ------------------------------------------------------------------------
+    def compare(self, **kwargs: Any) -> Any:
+        """Every design on its arm's data: :func:`bayes_dose.compare`.
+
+        A design that borrows from other arms (:attr:`Design.borrows_from`) is given every
+        arm's data; arms with designs but no patients get empty data.  ``kwargs`` go to
+        :func:`bayes_dose.compare` (``reference``, ``rp2d_rule``, ``engine``, ``missing``,
+        ...; ``mcmc`` and ``mcmc_kwargs`` default to the study's).
+        """
+        from .compare import compare
+
+        arms = [*self.designs, *(a for a in self.source_arms if a in self.data)]
+        data = {a: self.outcomes(a) for a in dict.fromkeys(arms)}
+        kwargs.setdefault("mcmc", self.mcmc)
+        kwargs.setdefault("mcmc_kwargs", self.mcmc_kwargs)
+        return compare(self.designs, data, **kwargs)
+
+    # -- simulate -----------------------------------------------------------------------
+    def simulate(
+        self,
+        n_trials: int | None = None,
+        seed: int | None = None,
+        *,
+        arms: Sequence[str] | None = None,
+        progress: bool = False,
+        checkpoint_dir: str | Path | None = None,
+        held_fixed: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> StudySimulation:
+        """Simulate each arm's designs on its scenarios with :func:`bayes_dose.simulate`.
+
+        Arms are simulated one at a time with the same ``seed`` (common random numbers
+        across the designs of an arm).  A design borrowing from another arm is given that
+        arm's observed data (``held_fixed``, default: the study's data), held fixed in
+        every simulated trial; without such data it is not simulated, and the result says
+        why (:attr:`StudySimulation.not_simulated`).
+
+        Parameters
+        ----------
+        n_trials : int, optional
+            Trials per design and scenario (default: the study's, else 200).
+        seed : int, optional
+            Default: the study's.
+        arms : sequence of str, optional
+            Only these arms (default: every arm with scenarios).
+        progress, checkpoint_dir, **kwargs
+            Passed to :func:`bayes_dose.simulate`.
+        held_fixed : mapping of arm -> Outcomes, optional
+            The data borrowing designs borrow from (default: the study's data).
+
+        Returns
+        -------
+        StudySimulation
+            ``{arm: xarray.Dataset}`` with ``held_fixed`` and ``not_simulated``.
+        """
+        from .simulate import simulate
+
+        n = n_trials if n_trials is not None else (self.n_trials or 200)
+        seed = self.seed if seed is None else seed
+        fixed = self.data if held_fixed is None else dict(held_fixed)
+        chosen = list(self.designs) if arms is None else list(arms)
+        unknown = sorted(set(chosen) - set(self.designs))
+        if unknown:
+            raise ValueError(f"Study.simulate: arms {unknown} have no designs "
+                             f"(arms: {list(self.designs)})")  # fmt: skip
+        sims: dict[str, Any] = {}
+        held: dict[str, dict] = {}
+        skipped: dict[str, str] = {}
+        for arm in chosen:
+            designs, arm_held, arm_skipped = self._simulable(arm, fixed)
+            scen = self.scenarios.get(arm)
+            if not scen:
+                for name in self.designs[arm]:
+                    skipped[f"{arm}/{name}"] = "no scenarios are given for this arm"
+                continue
+            skipped.update(arm_skipped)
+            if not designs:
+                continue
+            ds = simulate(designs, scenarios=scen, n_trials=n, seed=seed, progress=progress,
+                          checkpoint_dir=checkpoint_dir, **kwargs)  # fmt: skip
+            if arm_held:
+                ds.attrs["held_fixed"] = json.dumps(
+                    {k.split("/", 1)[1]: v for k, v in arm_held.items()}, sort_keys=True
+                )
+                held.update(arm_held)
+            sims[arm] = ds
+        return StudySimulation(sims, held, skipped)
+
+    def _simulable(self, arm: str, fixed: Mapping[str, Any]
+                   ) -> tuple[dict[str, Any], dict[str, dict], dict[str, str]]:  # fmt: skip
+        """The designs of ``arm`` that can be simulated on counts (borrowing designs given
+        their source arm's data, held fixed), what was held fixed, and what was left out."""
+        designs: dict[str, Any] = {}
+        held: dict[str, dict] = {}
+        skipped: dict[str, str] = {}
+        for name, d in self.designs[arm].items():
+            sources = _borrows(d)
+            key = f"{arm}/{name}"
+            if not sources:
+                designs[name] = d
+                continue
+            if len(sources) != 1 or ALL_ARMS in sources or "mono_data" not in _params(d):
+                what = "every arm" if ALL_ARMS in sources else f"arms {list(sources)}"
+                skipped[key] = f"it reads the data of {what} and cannot be given them held fixed"
+                continue
+            src = sources[0]
+            data = fixed.get(src)
+            if data is None or len(data) == 0:
+                if not getattr(d, "requires_other_arms", True):  # holds its own data
+                    designs[name] = d
+                    continue
+                skipped[key] = (
+                    f"it decides from arm {src!r}'s data too and these data have no {src!r} "
+                    "patients to borrow from"
+                )
+                continue
+            d = d.replace(mono_data=data)
+            if getattr(d, "requires_other_arms", True):
+                skipped[key] = f"it still needs arm {src!r}'s data after they were given"
+                continue
+            designs[name] = d
+            held[key] = {"source_arm": src, "patients": len(data), "sha256": data_sha256(data)}
+        return designs, held, skipped
+
+    # -- report -------------------------------------------------------------------------
+    def report(
+        self,
+        out: str | Path,
+        *,
+        n_trials: int | None = None,
+        seed: int | None = None,
+        simulate: bool = True,
+        inputs: Mapping[str, Any] | None = None,
+        notes: Sequence[str] = (),
+        title: str | None = None,
+        overdose_cut: float | None = None,
+        data_cutoff: str | None = None,
+        steps: Any = None,
+        progress: bool = False,
+    ) -> dict[str, Path]:
+        """Compare, simulate and write the memo with the data behind it into folder ``out``.
+
+        Files: ``report.html``, ``report.md``, ``manifest.json`` (:func:`bayes_dose.report`),
+        ``outcomes.csv``, ``comparison.csv``, ``agreement.csv``, ``shadow.csv`` and
+        ``simulation.nc`` (when simulated).  They are written into a temporary folder
+        beside ``out`` and moved into ``out`` only when all are written.  Designs not
+        simulated are named in the memo with the reason; designs simulated with another
+        arm's data held fixed are noted.
+
+        Parameters
+        ----------
+        out : path
+            Folder of the memo.
+        n_trials, seed
+            Of the simulation (default: the study's).
+        simulate : bool
+            Simulate the scenarios (default True).
+        inputs : mapping of name -> path, bytes or Outcomes, optional
+            Extra inputs to hash in the manifest (e.g. the spec file).
+        notes : sequence of str
+            Remarks shown under the title.
+        title, overdose_cut, data_cutoff
+            As in :func:`bayes_dose.report` (title default: "<protocol>: what each design
+            recommends").
+        steps : callable, optional
+            Progress reporter ``steps(what, bar=False)`` (a context manager per step;
+            default: silent).
+        progress : bool
+            Show the simulation's progress bar.
+
+        Returns
+        -------
+        dict of str -> Path
+        """
+        from .workflows import atomic_folder, quiet_steps
+
+        steps = steps if steps is not None else quiet_steps
+        out = Path(out)
+        with atomic_folder(out) as tmp:
+            files = self._write_report(tmp, n_trials, seed, simulate, inputs, tuple(notes),
+                                       title, overdose_cut, data_cutoff, steps, progress)  # fmt: skip
+        return {k: out / f.relative_to(tmp) for k, f in files.items()}
+
+    def _write_report(self, out: Path, n_trials: int | None, seed: int | None, simulate: bool,
+                      inputs: Mapping[str, Any] | None, notes: tuple[str, ...],
+                      title: str | None, overdose_cut: float | None, data_cutoff: str | None,
+                      steps: Any, progress: bool) -> dict[str, Path]:  # fmt: skip
+        from .report import report
+
+        seed = self.seed if seed is None else seed
+        what = "fitting every design to the data" + (
+            f" (PyMC for {', '.join(self.mcmc)})" if self.mcmc else "")  # fmt: skip
+        with steps(what):
+            cmp = self.compare()
+        sims = None
+        not_simulated: dict[str, str] = {}
+        if simulate:
+            with steps("simulating the designs on the spec's scenarios", bar=True):
+                sims = self.simulate(n_trials, seed, progress=progress)
+            notes = (*notes, *sims.notes)
+            not_simulated = dict(sims.not_simulated)
+        with steps("rendering the memo"):
+            rep = report(
+                cmp, protocol=self.protocol, simulation=dict(sims) if sims else None, seed=seed,
+                inputs=inputs, notes=notes,
+                title=title or f"{self.protocol.name}: what each design recommends",
+                target=self.target, not_simulated=not_simulated, overdose_cut=overdose_cut,
+                data_cutoff=data_cutoff,
+            )  # fmt: skip
+            files = rep.write(out)
+        with steps("writing the data behind the memo (outcomes, comparison, shadow CSVs)"):
+            files["outcomes"] = out / "outcomes.csv"
+            self.all_outcomes().to_csv_frame().to_csv(files["outcomes"], index=False)
+            files["comparison"] = out / "comparison.csv"
+            cmp.table().to_csv(files["comparison"], index=False)
+            files["agreement"] = out / "agreement.csv"
+            cmp.agreement().to_csv(files["agreement"], index=False)
+            files["shadow"] = out / "shadow.csv"
+            cmp.shadow().to_csv(files["shadow"], index=False)
+        if sims:
+            with steps("saving the simulations"):
+                files["simulation"] = sims.to_netcdf(out / "simulation.nc")
+        files["manifest"].write_text(json.dumps(rep.manifest, indent=2, default=str) + "\n")
+        return files
+
+    # -- provenance ---------------------------------------------------------------------
+    def manifest(self) -> dict[str, Any]:
+        """What the study's results depend on (:func:`bayes_dose.manifest.build_manifest`):
+        versions, protocol, design specs, SHA-256 of each arm's data, scenarios, seed and
+        settings."""
+        return build_manifest(
+            python=True, dependencies=True, seed=self.seed, protocol=self.protocol.to_dict(),
+            designs=design_specs(self.designs),
+            data_sha256={a: data_sha256(o) for a, o in self.data.items()},
+            scenarios=self.scenarios,
+            settings={"n_trials": self.n_trials, "target": self.target, "mcmc": self.mcmc,
+                      "mcmc_kwargs": self.mcmc_kwargs},
+        )  # fmt: skip
+
+    def all_outcomes(self) -> Any:
+        """The data as one :class:`~bayes_dose.Outcomes` holding every arm."""
+        if self._given is not None:
+            return self._given
+        if not self.data:
+            raise ValueError("Study: no data given (Study(..., data=outcomes))")
+        import pandas as pd
+
+        from .outcomes import Outcomes
+
+        frames = [o.to_frame() for o in self.data.values()]
+        return Outcomes.from_frame(pd.concat(frames, ignore_index=True))
+
+    def __repr__(self) -> str:
+        arms = ", ".join(f"{a!r}: {list(ds)}" for a, ds in self.designs.items())
+        return f"Study({self.protocol.name!r}, designs={{{arms}}})"
+
+
+#: What :func:`_borrows` says for an object reading every arm (``reads_all_arms``).
+ALL_ARMS = "*"
+
+
+def _params(design: Any) -> dict[str, Any]:
+    get = getattr(design, "get_params", None)
+    return get() if callable(get) else {}
+
+
+def _borrows(design: Any) -> tuple[str, ...]:
+    """The arms a design reads besides its own: the one predicate
+    :attr:`Design.borrows_from <bayes_dose.Design.borrows_from>` (objects that are not
+    designs may say ``reads_all_arms``, as :func:`bayes_dose.compare.reads_all_arms`)."""
+    b = getattr(design, "borrows_from", None)
+    if b is not None:
+        return tuple(b)
+    return (ALL_ARMS,) if getattr(design, "reads_all_arms", False) else ()
