@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .deprecation import renamed_kwargs
 from .designs.state import DoseData
 from .exact import ExactOC, OCAccumulator, binom_pmf, branch, check_true_tox, state_codes
 from .outcomes import DEFAULT_DLT_WINDOW, Outcomes
@@ -386,15 +387,16 @@ def dose_paths(
     )
 
 
+@renamed_kwargs(n_max="up_to_n")
 def decision_table(
     designs: Mapping[str, Design],
-    n_max: int = 6,
+    up_to_n: int = 6,
     cohort_size: int | None = None,
     level: int | None = None,
 ) -> pd.DataFrame:
     """What each design does after 0..n DLTs in a cohort at a dose, side by side.
 
-    For ``n`` = cohort, 2 cohorts, ... up to ``n_max`` patients treated at ``level``
+    For ``n`` = cohort, 2 cohorts, ... up to ``up_to_n`` patients treated at ``level``
     (default: the level each design starts escalation at, past any titration; other levels
     empty) and ``y`` = 0..n DLTs among them, each design's decision: ``"E"`` escalate,
     ``"S"`` stay, ``"D"`` de-escalate, ``"X"`` stop (lower doses untreated, so a stop at
@@ -403,8 +405,8 @@ def decision_table(
     Parameters
     ----------
     designs : mapping of str to Design
-    n_max : int
-        Largest number of patients at the dose.
+    up_to_n : int
+        Largest number of patients at the dose (``n_max``: deprecated alias).
     cohort_size : int, optional
         Step in ``n`` (default: 3).
     level : int, optional
@@ -417,18 +419,18 @@ def decision_table(
     Examples
     --------
     >>> import bayes_dose as bd
-    >>> t = bd.decision_table({"3+3": bd.ThreePlusThree(5)}, n_max=6)
+    >>> t = bd.decision_table({"3+3": bd.ThreePlusThree(5)}, up_to_n=6)
     >>> t.loc[(3, 0), ("3+3", "action")], t.loc[(3, 1), ("3+3", "action")]
     ('E', 'S')
     """
     if not designs:
         raise ValueError("decision_table: no designs given")
-    if n_max < 1:
-        raise ValueError(f"decision_table: n_max must be >= 1, got {n_max}")
+    if up_to_n < 1:
+        raise ValueError(f"decision_table: up_to_n must be >= 1, got {up_to_n}")
     step = 3 if cohort_size is None else int(cohort_size)
     if step < 1:
         raise ValueError(f"decision_table: cohort_size must be >= 1, got {cohort_size}")
-    ns = list(range(step, n_max + 1, step)) or [n_max]
+    ns = list(range(step, up_to_n + 1, step)) or [up_to_n]
     rows = [(n, y) for n in ns for y in range(n + 1)]
     cols: dict[tuple[str, str], list[Any]] = {}
     for name, d in designs.items():
