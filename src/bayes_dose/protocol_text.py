@@ -116,12 +116,12 @@ def _crm(d: Any) -> list[str]:
     sk = ", ".join(f"{p:.3f}" for p in d.skeleton)
     model = (
         "p_d = skeleton_d ^ exp(beta)"
-        if d.model == "empiric"
+        if d.link == "empiric"
         else f"logit p_d = {_g(d.intercept)} + exp(beta) x_d, x_d = logit(skeleton_d) - "
         f"{_g(d.intercept)}"
     )
     lines = [
-        f"CRM (O'Quigley, Pepe & Fisher 1990), {d.model} model {model}, beta ~ "
+        f"CRM (O'Quigley, Pepe & Fisher 1990), {d.link} model {model}, beta ~ "
         f"Normal(0, {d.prior_sd:.3f}^2), skeleton ({sk}); target DLT rate {_g(d.target)}.",
         "Each cohort gets the dose whose posterior DLT estimate is closest to the target"
         + ("; no dose is skipped above the highest level tried" if d.no_skip else "")
