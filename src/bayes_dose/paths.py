@@ -25,6 +25,7 @@ from .outcomes import DEFAULT_DLT_WINDOW, Outcomes
 
 if TYPE_CHECKING:
     from .designs.base import Design
+    from .protocol import Protocol
 
 __all__ = ["DosePaths", "decision_table", "dose_paths"]
 
@@ -121,6 +122,65 @@ class DosePaths:
                 "reason": self.reasons(),
             }
         )
+
+    def calendar(self, protocol: Protocol, start_day: float = 0.0) -> pd.DataFrame:
+        """The earliest dosing days of every path under the protocol's staggering rules.
+
+        Each cohort opens when the data of the one before are complete
+        (:meth:`Staggering.next_group_day <bayes_dose.Staggering.next_group_day>` with the
+        protocol's DLT window) and doses its patients at the earliest days
+        :meth:`Staggering.dosing_days <bayes_dose.Staggering.dosing_days>` allows; a cohort
+        at a level already given on the path continues that dose group (no second
+        sentinel wait).  The root (the starting data, taken as dosed long before)
+        decides on ``start_day``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per node (``path_id`` as in :meth:`to_frame`): ``first_dose_day`` and
+            ``last_dose_day`` of the cohort that led to the node (NaN at the root) and
+            ``decision_day``, when its data are complete; at a leaf that stopped, the end
+            of the trial on that path.
+
+        Examples
+        --------
+        >>> import bayes_dose as bd, pandas as pd
+        >>> proto = bd.protocols.bat6021()
+        >>> tree = bd.dose_paths(bd.ThreePlusThree(8, titration_levels=3), [None] * 4)
+        >>> cal = tree.calendar(proto).set_index(pd.Index(tree.labels()))
+        >>> cal.loc["1N 2N 3N 4NNN"].tolist()    # 21-day windows; sentinel, +7 days, +1 day
+        [17.0, 63.0, 71.0, 92.0]
+        >>> cal.loc["1T 1NN", ["first_dose_day", "last_dose_day"]].tolist()  # no 2nd sentinel
+        [21.0, 22.0]
+        """
+        stag = protocol.staggering
+        window = float(protocol.dlt_window_days)
+        K, D = self.n_nodes, self.design.n_doses
+        first = np.full(K, np.nan)
+        last = np.full(K, np.nan)
+        decided = np.full(K, np.nan)
+        last_at = np.full((K, D), np.nan)  # last dosing day at each level on the path
+        early = float(start_day) - window - stag.days_after_first_patient
+        order = np.argsort(self.depth, kind="stable")
+        for i in order:
+            p = int(self.parent[i])
+            if p < 0:
+                decided[i] = float(start_day)
+                continue
+            lv = int(self.cohort_dose[i]) - 1
+            last_at[i] = last_at[p]
+            n_before = int(self.state.n[p, lv])
+            # patients of the starting data: dosed long enough ago that no gap binds
+            day = last_at[p, lv] if not np.isnan(last_at[p, lv]) else early
+            prev = [float(day)] * n_before
+            days = stag.dosing_days(int(self.cohort_n[i]), decided[p], already_dosed=prev)
+            first[i], last[i] = days[0], days[-1]
+            last_at[i, lv] = days[-1]
+            decided[i] = stag.next_group_day(days, window)
+        return pd.DataFrame(
+            {"path_id": np.arange(K), "first_dose_day": first, "last_dose_day": last,
+             "decision_day": decided}
+        )  # fmt: skip
 
     def probabilities(self, true_tox: Sequence[float] | np.ndarray) -> ExactOC:
         """Exact operating characteristics over the horizon of the tree.
