@@ -354,3 +354,18 @@ def test_new_names_do_not_warn():
         crm.fit(bd.Outcomes.parse("1NNN 2NNT"))
         list(bd.Outcomes.parse("1NNN 2NNT").cohort_prefixes())
         bd.ThreePlusThree.from_protocol(bd.protocols.bat6021(), "mono").spec()
+
+
+def test_protocol_summary_reads_staggering():
+    import dataclasses
+
+    proto = bd.protocols.bat6021()
+    text = proto.summary()
+    assert "2nd patient is dosed >= 7 days after the 1st" in text
+    assert "(two groups of 3: days 0, 7, 8 and 29, 36, 37)" in text
+    fast = dataclasses.replace(proto, staggering=Staggering(12.0, 3.0, False))
+    t2 = fast.summary()
+    assert ">= 3 days after the 1st" in t2 and "12 hours apart" in t2
+    # 0, 3, 3.5; next group 12 h after 3.5 -> 4, 7, 7.5
+    assert "12 hours after the previous group's last dose" in t2
+    assert "days 0, 3, 3.5 and 4, 7, 7.5" in t2

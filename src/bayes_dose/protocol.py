@@ -243,6 +243,28 @@ class Staggering:
             return float(days.max() + window_days)
         return float(days.max() + self.hours_between_patients / 24.0)
 
+    def describe(self, window_days: float, group_size: int = 3) -> str:
+        """The rules as a sentence, with the earliest days of two groups of ``group_size``.
+
+        Examples
+        --------
+        >>> print(Staggering().describe(21))
+        Staggering: within a dose group the 2nd patient is dosed >= 7 days after the 1st and later patients >= 24 hours apart; the next dose group starts when every patient has completed the 21-day DLT window (two groups of 3: days 0, 7, 8 and 29, 36, 37).
+        """
+        first, second = self.schedule([group_size, group_size], window_days)
+        wait = (
+            f"when every patient has completed the {window_days:g}-day DLT window"
+            if self.complete_window_before_next_group
+            else f"{self.hours_between_patients:g} hours after the previous group's last dose"
+        )
+        days = " and ".join(", ".join(f"{d:g}" for d in g) for g in (first, second))
+        return (
+            f"Staggering: within a dose group the 2nd patient is dosed >= "
+            f"{self.days_after_first_patient:g} days after the 1st and later patients >= "
+            f"{self.hours_between_patients:g} hours apart; the next dose group starts {wait} "
+            f"(two groups of {group_size}: days {days})."
+        )
+
     def schedule(
         self, group_sizes: Sequence[int], window_days: float, start_day: float = 0.0
     ) -> list[np.ndarray]:
@@ -463,6 +485,7 @@ class Protocol:
             f"DLT window {self.dlt_window_days} days; "
             f"MTD = highest dose with DLT in <= {self.mtd_rule.max_dlt_fraction} of "
             f">= {self.mtd_rule.min_patients} patients; MAD when no MTD is reached",
+            self.staggering.describe(self.dlt_window_days),
         ]
         for a in self.arms:
             doses = ", ".join(f"{d:g}" for d in a.doses_mg)
