@@ -52,8 +52,8 @@ def main() -> None:
     skel = bd.crm_skeleton(0.25, 0.05, 5, 8)
     designs = {
         "CRM empiric": bd.CRM(skel, 0.25),
-        "CRM logistic": bd.CRM(bd.crm_skeleton(0.25, 0.05, 5, 8, model="logistic"), 0.25,
-                               model="logistic"),
+        "CRM logistic": bd.CRM(bd.crm_skeleton(0.25, 0.05, 5, 8, link="logistic"), 0.25,
+                               link="logistic"),
         "BOIN": bd.BOIN(0.25, 8),
     }  # fmt: skip
     for n_cohorts in (3, 10):

@@ -26,6 +26,7 @@ from bayes_dose.inference.borrowing import (
 from bayes_dose.inference.combo_blrm_model import CombinationModel
 
 SMALL = (13, 13, 31, 45)
+COMBO_MG = (30.0, 100.0, 300.0, 600.0, 900.0)  # the combination arm of the bundled protocol
 CATS = ("under", "target", "over")
 
 
@@ -45,19 +46,19 @@ def se_grid(fit) -> np.ndarray:
 # -- the parameter -------------------------------------------------------------------------
 def test_borrowing_parameter_and_its_alias(setup):
     mono, _ = setup
-    assert bd.CombinationBLRM(mono=mono, grid=SMALL).borrowing == "full"
-    assert bd.CombinationBLRM(mono=mono, borrow=True, grid=SMALL).borrowing == "full"
-    d = bd.CombinationBLRM(mono=mono, borrow=False, grid=SMALL)
+    assert bd.CombinationBLRM(mono=mono, doses=COMBO_MG, grid=SMALL).borrowing == "full"
+    assert bd.CombinationBLRM(mono=mono, doses=COMBO_MG, borrow=True, grid=SMALL).borrowing == "full"
+    d = bd.CombinationBLRM(mono=mono, doses=COMBO_MG, borrow=False, grid=SMALL)
     assert d.borrowing == "none" and d.borrows_from == ()
-    ex = bd.CombinationBLRM(mono=mono, borrowing=bd.Exchangeable(), grid=SMALL)
+    ex = bd.CombinationBLRM(mono=mono, doses=COMBO_MG, borrowing=bd.Exchangeable(), grid=SMALL)
     assert ex.borrows_from == ("mono",) and ex.borrowing_method == "exchangeable"
     assert isinstance(ex.model, HierarchicalCombinationModel) and ex.model.rho is None
     # replace() reconstructs from get_params (borrow and borrowing together, consistent)
     assert ex.replace(ewoc=0.2).borrowing == bd.Exchangeable()
     with pytest.raises(ValueError, match="contradicts"):
-        bd.CombinationBLRM(mono=mono, borrow=False, borrowing=bd.EXNEX(p_exch=0.5))
+        bd.CombinationBLRM(mono=mono, doses=COMBO_MG, borrow=False, borrowing=bd.EXNEX(p_exch=0.5))
     with pytest.raises(ValueError, match="borrowing must be"):
-        bd.CombinationBLRM(mono=mono, borrowing="partial")
+        bd.CombinationBLRM(mono=mono, doses=COMBO_MG, borrowing="partial")
     with pytest.raises(ValueError, match="p_exch"):
         bd.EXNEX(p_exch=1.0)
     with pytest.raises(ValueError, match="rho"):
@@ -84,9 +85,9 @@ def test_borrowing_from_a_spec_table(setup):
 # -- the models ------------------------------------------------------------------------------
 def test_exchangeable_with_vanishing_heterogeneity_is_full_pooling(setup):
     mono, out = setup
-    full = bd.CombinationBLRM(mono=mono, grid=SMALL).fit(out)
+    full = bd.CombinationBLRM(mono=mono, doses=COMBO_MG, grid=SMALL).fit(out)
     tiny = bd.Exchangeable(tau_prior=bd.TauPrior(median=(1e-4, 1e-4), sd_log=(0.01, 0.01)), rho=0.0)
-    ex = bd.CombinationBLRM(mono=mono, borrowing=tiny, grid=SMALL).fit(out)
+    ex = bd.CombinationBLRM(mono=mono, doses=COMBO_MG, borrowing=tiny, grid=SMALL).fit(out)
     diff = np.abs(ex.interval_probs.to_numpy() - full.interval_probs.to_numpy())
     # full pooling on the grid (error < 1e-3) against importance sampling (3 MC SE)
     assert (diff <= np.maximum(0.01, 3 * se_grid(ex)) + 1e-3).all(), diff
@@ -99,8 +100,8 @@ def test_prior_data_conflict_exnex_backs_off_where_full_pooling_escalates(setup)
     m = bd.Outcomes.parse("1N 2N 3N 4NNN 5NNN 6NNNNNN 7NNNNNN 8NNNNNT", arm="mono")
     c = bd.Outcomes.parse("1NTN 1TNN", arm="combo")  # 2/6 DLTs at 30 mg with tislelizumab
     data = {"mono": m, "combo": c}
-    full = bd.CombinationBLRM(mono=mono, grid=SMALL).fit(data)
-    exnex = bd.CombinationBLRM(mono=mono, borrowing=bd.EXNEX(p_exch=0.5), grid=SMALL).fit(data)
+    full = bd.CombinationBLRM(mono=mono, doses=COMBO_MG, grid=SMALL).fit(data)
+    exnex = bd.CombinationBLRM(mono=mono, doses=COMBO_MG, borrowing=bd.EXNEX(p_exch=0.5), grid=SMALL).fit(data)
     # full pooling: the clean monotherapy data override 2/6 DLTs: escalate to 100 mg
     assert full.next_dose == 2
     # EXNEX: the combination arm is judged not exchangeable (posterior EX weight below
@@ -116,7 +117,7 @@ def test_borrowing_strength_report(setup):
     mono, out = setup
     rep = {}
     for b in ("full", "none", bd.Exchangeable(), bd.EXNEX(p_exch=0.5)):
-        d = bd.CombinationBLRM(mono=mono, borrowing=b, grid=SMALL)
+        d = bd.CombinationBLRM(mono=mono, doses=COMBO_MG, borrowing=b, grid=SMALL)
         rep[d.borrowing_method] = d.fit(out).borrowing
     assert (rep["none"].ess == 0).all() and rep["none"].ex_weight is None
     # monotherapy data are worth patients at the low combination doses, the more the
@@ -131,7 +132,7 @@ def test_borrowing_strength_report(setup):
 def test_importance_sampling_error_estimate_is_honest(setup):
     """Two scrambling seeds agree within 4 combined MC SEs (the IS SE formula)."""
     mono, out = setup
-    d = bd.CombinationBLRM(mono=mono, borrowing=bd.EXNEX(p_exch=0.5), grid=SMALL)
+    d = bd.CombinationBLRM(mono=mono, doses=COMBO_MG, borrowing=bd.EXNEX(p_exch=0.5), grid=SMALL)
     e = [d.fit(out, is_seed=s) for s in (1, 2)]
     diff = np.abs(e[0].interval_probs.to_numpy() - e[1].interval_probs.to_numpy())
     se = np.hypot(se_grid(e[0]), se_grid(e[1]))
@@ -215,7 +216,7 @@ def test_starting_dose_from_the_borrowed_prior(setup):
     mono, out = setup
     empty = bd.Outcomes.parse("", arm="combo")
     data = {"mono": out.arm("mono"), "combo": empty}
-    d = bd.CombinationBLRM(mono=mono, grid=SMALL)
+    d = bd.CombinationBLRM(mono=mono, doses=COMBO_MG, grid=SMALL)
     fit = d.fit(data)
     over = fit.interval_probs.sel(category="over").to_numpy()
     mg = np.asarray(d.doses)
@@ -225,11 +226,11 @@ def test_starting_dose_from_the_borrowed_prior(setup):
     assert fit.cohort_size == d.cohort_size and not fit.stop
     assert "300 mg" in fit.reason and f"{over[1]:.3f}" in fit.reason and f"{over[2]:.3f}" in fit.reason
     # the robust model: same rule under its own borrowed prior
-    ex = bd.CombinationBLRM(mono=mono, borrowing=bd.EXNEX(p_exch=0.5), grid=SMALL).fit(data)
+    ex = bd.CombinationBLRM(mono=mono, doses=COMBO_MG, borrowing=bd.EXNEX(p_exch=0.5), grid=SMALL).fit(data)
     over_ex = ex.interval_probs.sel(category="over").to_numpy()
     assert ex.next_dose == int(np.flatnonzero((over_ex < 0.25) & (mg <= 300))[-1]) + 1
     # without borrowing there is no monotherapy evidence: the protocol's start level
-    alone = bd.CombinationBLRM(mono=mono, borrow=False, grid=SMALL).fit(data)
+    alone = bd.CombinationBLRM(mono=mono, doses=COMBO_MG, borrow=False, grid=SMALL).fit(data)
     assert alone.next_dose == 1 and not alone.start_dose
     # nothing cleared in monotherapy: 2/3 DLTs at the only dose: do not open the arm
     bad = {"mono": bd.Outcomes.parse("4TTN", arm="mono"), "combo": empty}
@@ -264,7 +265,7 @@ def test_exchangeable_grid_and_pymc_agree():
 def test_robust_models_grid_and_mcmc_agree_on_the_bundled_example(setup, engine, kind):
     mono, out = setup
     b = bd.Exchangeable() if kind == "exchangeable" else bd.EXNEX(p_exch=0.5)
-    d = bd.CombinationBLRM(mono=mono, borrowing=b, grid=SMALL)
+    d = bd.CombinationBLRM(mono=mono, doses=COMBO_MG, borrowing=b, grid=SMALL)
     g = d.fit(out)
     m = d.fit(out, engine=engine, draws=2000, tune=1000, chains=2, random_seed=3)
     _agree(g, m)

@@ -140,7 +140,7 @@ def test_pp_boundaries_phase1b():
 def test_predictive_probability_bad_input():
     with pytest.raises(ValueError, match="0 <= x <= n"):
         ex.predictive_probability(24, 23, 40, 0.6, 0.9, (0.6, 0.4))
-    with pytest.raises(ValueError, match="n_max >= n"):
+    with pytest.raises(ValueError, match="max_n >= n"):
         ex.predictive_probability(16, 23, 22, 0.6, 0.9, (0.6, 0.4))
     with pytest.raises(ValueError, match="theta_t"):
         ex.predictive_probability(16, 23, 40, 0.6, 2.0, (0.6, 0.4))

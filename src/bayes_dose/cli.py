@@ -397,8 +397,9 @@ def _cmd_paths(args: argparse.Namespace) -> int:
 def _args_boundaries(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", type=float, default=None, help="BOIN target DLT rate")
     p.add_argument(
-        "--n-max", type=int, default=None,
-        help="largest number of patients at a dose (default: 30 for BOIN, 9 for --spec)",
+        "--up-to-n", "--n-max", type=int, default=None, dest="up_to_n",
+        help="largest number of patients at a dose (default: 30 for BOIN, 9 for --spec; "
+        "--n-max is the old name)",
     )  # fmt: skip
     p.add_argument("--cohort-size", type=int, default=3, help="cohort size (decision tables)")
     p.add_argument(
@@ -423,8 +424,8 @@ def _cmd_boundaries(args: argparse.Namespace) -> int:
 
     tables: dict[str, Any] = {}
     if args.target is not None:
-        n_max = 30 if args.n_max is None else args.n_max
-        df = boin_boundaries(target=args.target, n_max=n_max)
+        up_to_n = 30 if args.up_to_n is None else args.up_to_n
+        df = boin_boundaries(target=args.target, up_to_n=up_to_n)
         tables[f"BOIN boundaries (target {args.target:g})"] = df.reset_index()
         a = df.attrs
         tables["lambda cut-offs (escalate if observed DLT rate <= lambda_e, de-escalate if "
@@ -437,8 +438,8 @@ def _cmd_boundaries(args: argparse.Namespace) -> int:
         spec = load_spec(args.spec)
         arm = _arms(spec, args.arm)[0]
         designs = {k: d for k, d in spec.designs[arm].items() if not d.requires_other_arms}
-        n_max = 9 if args.n_max is None else args.n_max
-        t = decision_table(designs, n_max=n_max, cohort_size=args.cohort_size)
+        up_to_n = 9 if args.up_to_n is None else args.up_to_n
+        t = decision_table(designs, up_to_n=up_to_n, cohort_size=args.cohort_size)
         flat = t.xs("action", axis=1, level="field").reset_index()
         tables[f"decision table (arm {arm}; E/S/D/X = escalate/stay/de-escalate/stop)"] = flat
         tables[f"protocol text (arm {arm})"] = "\n\n".join(

@@ -441,7 +441,7 @@ class Comparison:
         """
         rows = []
         for arm in self.arms:
-            cum = list(self.outcomes[arm].cohorts())
+            cum = list(self.outcomes[arm].cohort_prefixes())
             frames = [c.to_frame() for c in cum]
             for k, (sub, f) in enumerate(zip(cum, frames, strict=True), start=1):
                 last = f[f["cohort"] == f["cohort"].iat[-1]]

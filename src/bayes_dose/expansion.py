@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from .deprecation import deprecated_property, renamed_kwargs
+
 __all__ = [
     "BetaMixture",
     "PPDesign",
@@ -312,14 +314,14 @@ class BetaMixture:
         return w / w.sum(axis=-1, keepdims=True)
 
 
-def _check_counts(x: int, n: int, n_max: int | None = None) -> tuple[int, int]:
+def _check_counts(x: int, n: int, max_n: int | None = None) -> tuple[int, int]:
     if int(x) != x or int(n) != n:
         raise ValueError(f"x and n must be whole numbers, got x={x}, n={n}")
     x, n = int(x), int(n)
     if not (0 <= x <= n):
         raise ValueError(f"need 0 <= x <= n (got x={x}, n={n})")
-    if n_max is not None and (int(n_max) != n_max or n_max < n):
-        raise ValueError(f"need a whole n_max >= n (got n_max={n_max}, n={n})")
+    if max_n is not None and (int(max_n) != max_n or max_n < n):
+        raise ValueError(f"need a whole max_n >= n (got max_n={max_n}, n={n})")
     return x, n
 
 
@@ -360,45 +362,47 @@ def _predictive_pmf(pr: BetaMixture, x: int, n: int, m: int) -> np.ndarray:
     return np.sum(w * np.exp(logpmf), axis=-1)
 
 
+@renamed_kwargs(n_max="max_n")
 def predictive_table(
-    x: int, n: int, n_max: int, p0: float, theta_t: float,
+    x: int, n: int, max_n: int, p0: float, theta_t: float,
     prior: BetaMixture | Sequence = (1.0, 1.0), weights: Sequence[float] | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """The terms of the predictive probability: one row per number ``y`` of future responses.
 
     Columns: ``y``, ``total`` (``x + y``), ``density`` (beta-binomial predictive
-    probability of ``y`` in the ``n_max - n`` patients still to come), ``posterior``
-    (``P(p > p0 | x + y of n_max)``), ``success`` (``posterior > theta_t``).
+    probability of ``y`` in the ``max_n - n`` patients still to come), ``posterior``
+    (``P(p > p0 | x + y of max_n)``), ``success`` (``posterior > theta_t``).
     """
-    x, n = _check_counts(x, n, n_max)
-    n_max = int(n_max)
+    x, n = _check_counts(x, n, max_n)
+    max_n = int(max_n)
     p0 = _check_prob("p0", p0)
     theta_t = _check_prob("theta_t", theta_t, open_=False)
     pr = BetaMixture.of(prior, weights)
-    m = n_max - n
+    m = max_n - n
     y = np.arange(m + 1)
-    post = _post_prob(pr, x + y, np.full_like(y, n_max), p0)
+    post = _post_prob(pr, x + y, np.full_like(y, max_n), p0)
     return pd.DataFrame(
         {"y": y, "total": x + y, "density": _predictive_pmf(pr, x, n, m), "posterior": post,
          "success": post > theta_t}
     )  # fmt: skip
 
 
+@renamed_kwargs(n_max="max_n")
 def predictive_probability(
-    x: int, n: int, n_max: int, p0: float, theta_t: float,
+    x: int, n: int, max_n: int, p0: float, theta_t: float,
     prior: BetaMixture | Sequence = (1.0, 1.0), weights: Sequence[float] | None = None,
 ) -> float:  # fmt: skip
     """Predictive probability of trial success (Lee & Liu 2008).
 
     After ``x`` responses in ``n`` patients, the probability under the beta-binomial
-    predictive distribution of the remaining ``n_max - n`` patients that the final posterior
+    predictive distribution of the remaining ``max_n - n`` patients that the final posterior
     probability ``P(p > p0 | data)`` exceeds ``theta_t``.
 
     Parameters
     ----------
     x, n
         Responses and patients so far.
-    n_max
+    max_n
         Maximum number of patients.
     p0
         Response rate to beat.
@@ -416,32 +420,33 @@ def predictive_probability(
     >>> round(predictive_probability(16, 23, 40, 0.6, 0.9, prior=(0.6, 0.4)), 4)
     0.5656
     """
-    t = predictive_table(x, n, n_max, p0, theta_t, prior, weights)
+    t = predictive_table(x, n, max_n, p0, theta_t, prior, weights)
     return float(np.sum(t["density"] * t["success"]))
 
 
-def _pp_all(pr: BetaMixture, n: int, n_max: int, p0: float, theta_t: float) -> np.ndarray:
+def _pp_all(pr: BetaMixture, n: int, max_n: int, p0: float, theta_t: float) -> np.ndarray:
     """Predictive probability for every ``x = 0..n`` at ``n`` (vector of n + 1)."""
-    m = n_max - n
+    m = max_n - n
     y = np.arange(m + 1)
     out = np.empty(n + 1)
     for x in range(n + 1):
-        succ = _post_prob(pr, x + y, np.full_like(y, n_max), p0) > theta_t
+        succ = _post_prob(pr, x + y, np.full_like(y, max_n), p0) > theta_t
         out[x] = float(np.sum(_predictive_pmf(pr, x, n, m) * succ))
     return out
 
 
+@renamed_kwargs(n_max="max_n")
 def pp_boundaries(
     looks: Sequence[int], p0: float, theta_t: float, phi_l: float, phi_u: float = 1.0,
     prior: BetaMixture | Sequence = (1.0, 1.0), weights: Sequence[float] | None = None,
-    n_max: int | None = None, conf_level: float = 0.9,
+    max_n: int | None = None, conf_level: float = 0.9,
 ) -> pd.DataFrame:  # fmt: skip
     """Stopping boundaries of predictive-probability monitoring at each look.
 
     At ``n`` patients (a look), the trial stops for futility if the predictive probability
     is ``<= phi_l`` (``x <= x_lower``) and for efficacy if it is ``>= phi_u``
-    (``x >= x_upper``; ``phi_u = 1`` never stops early for efficacy before ``n_max``).  At
-    ``n_max`` the predictive probability is 1 if ``P(p > p0 | x) > theta_t`` else 0.
+    (``x >= x_upper``; ``phi_u = 1`` never stops early for efficacy before ``max_n``).  At
+    ``max_n`` the predictive probability is 1 if ``P(p > p0 | x) > theta_t`` else 0.
 
     Returns
     -------
@@ -462,16 +467,16 @@ def pp_boundaries(
     looks = [int(v) for v in looks]
     if not looks or sorted(set(looks)) != looks or looks[0] < 1:
         raise ValueError(f"looks must be increasing positive patient numbers, got {looks}")
-    n_max = looks[-1] if n_max is None else int(n_max)
-    if n_max < looks[-1]:
-        raise ValueError(f"n_max={n_max} is below the last look {looks[-1]}")
+    max_n = looks[-1] if max_n is None else int(max_n)
+    if max_n < looks[-1]:
+        raise ValueError(f"max_n={max_n} is below the last look {looks[-1]}")
     p0 = _check_prob("p0", p0)
     phi_l = _check_prob("phi_l", phi_l, open_=False)
     phi_u = _check_prob("phi_u", phi_u, open_=False)
     pr = BetaMixture.of(prior, weights)
     rows = []
     for n in looks:
-        pp = _pp_all(pr, n, n_max, p0, theta_t)
+        pp = _pp_all(pr, n, max_n, p0, theta_t)
         lo = np.nonzero(pp <= phi_l + _TOL)[0]
         hi = np.nonzero(pp >= phi_u - _TOL)[0]
         xl = int(lo.max()) if lo.size else None
@@ -507,16 +512,16 @@ def _cp(x: int | None, n: int, conf_level: float) -> tuple[float, float]:
 class PPDesign:
     """Predictive-probability monitoring of a single-arm cohort (Lee & Liu 2008).
 
-    At each look (``looks``, patient numbers before ``n_max``) the cohort stops for futility
+    At each look (``looks``, patient numbers before ``max_n``) the cohort stops for futility
     if the predictive probability of success is ``<= phi_l``, and, if ``phi_u < 1``, for
-    efficacy if it is ``>= phi_u``.  At ``n_max`` the drug is called promising if
+    efficacy if it is ``>= phi_u``.  At ``max_n`` the drug is called promising if
     ``P(p > p0 | data) > theta_t``.  Operating characteristics are exact (forward recursion
     over the number of responses).
 
     Examples
     --------
     >>> from bayes_dose.expansion import PPDesign
-    >>> d = PPDesign(p0=0.2, n_max=20, theta_t=0.9, phi_l=0.05, looks=(10, 15))
+    >>> d = PPDesign(p0=0.2, max_n=20, theta_t=0.9, phi_l=0.05, looks=(10, 15))
     >>> d.decision_table()[["n", "x_lower"]].to_dict("list")
     {'n': [10, 15, 20], 'x_lower': [1, 3, 6]}
     >>> d.oc([0.2, 0.4]).round(3)[["p", "p_promising", "pet", "en"]].to_dict("list")
@@ -524,7 +529,7 @@ class PPDesign:
     """
 
     p0: float
-    n_max: int
+    max_n: int
     theta_t: float
     phi_l: float
     looks: tuple[int, ...]
@@ -533,9 +538,9 @@ class PPDesign:
 
     def __post_init__(self) -> None:
         looks = tuple(int(v) for v in self.looks)
-        if any(not 1 <= v < self.n_max for v in looks) or sorted(set(looks)) != list(looks):
+        if any(not 1 <= v < self.max_n for v in looks) or sorted(set(looks)) != list(looks):
             raise ValueError(
-                f"looks must be increasing patient numbers in 1..n_max-1={self.n_max - 1}, "
+                f"looks must be increasing patient numbers in 1..max_n-1={self.max_n - 1}, "
                 f"got {self.looks}"
             )
         object.__setattr__(self, "looks", looks)
@@ -547,17 +552,20 @@ class PPDesign:
         if not self.phi_l < self.phi_u:
             raise ValueError(f"need phi_l < phi_u (got phi_l={self.phi_l}, phi_u={self.phi_u})")
 
+    #: Deprecated alias of :attr:`max_n`.
+    n_max = deprecated_property("n_max", "max_n")
+
     def decision_table(self) -> pd.DataFrame:
-        """Boundaries at every look and at ``n_max`` (see :func:`pp_boundaries`).
+        """Boundaries at every look and at ``max_n`` (see :func:`pp_boundaries`).
 
         ``x_upper`` at interim looks is ``<NA>`` when the design has no early efficacy stop.
         """
         b = pp_boundaries(
-            [*self.looks, self.n_max], self.p0, self.theta_t, self.phi_l, self.phi_u,
-            self.prior, n_max=self.n_max,
+            [*self.looks, self.max_n], self.p0, self.theta_t, self.phi_l, self.phi_u,
+            self.prior, max_n=self.max_n,
         )  # fmt: skip
         if self.phi_u >= 1.0:
-            interim = b["n"] < self.n_max
+            interim = b["n"] < self.max_n
             for c in ("p_upper", "pp_upper", "post_upper", "ci_lower_upper"):
                 b.loc[interim, c] = np.nan
             b.loc[interim, "x_upper"] = pd.NA
@@ -567,7 +575,7 @@ class PPDesign:
         """Exact operating characteristics at true response rate(s) ``p``.
 
         Columns: ``p``, ``p_promising`` (type I error at ``p0``, power at the alternative),
-        ``pet`` (stopped before ``n_max``), ``p_stop_futility``, ``p_stop_efficacy`` (early),
+        ``pet`` (stopped before ``max_n``), ``p_stop_futility``, ``p_stop_efficacy`` (early),
         ``en`` (expected number of patients).
         """
         table = self.decision_table()
@@ -583,18 +591,18 @@ class PPDesign:
             pp = _check_prob("p", pp, open_=False)
             dist = np.array([1.0])  # P(x responses, still running) at n = 0
             n_prev, fut, eff, en = 0, 0.0, 0.0, 0.0
-            for n in [*self.looks, self.n_max]:
+            for n in [*self.looks, self.max_n]:
                 step = stats.binom.pmf(np.arange(n - n_prev + 1), n - n_prev, pp)
                 dist = np.convolve(dist, step)
                 xl, xu = bounds[n]
                 x = np.arange(dist.size)
                 stop_f = x <= xl if xl is not None else np.zeros(dist.size, bool)
                 stop_e = x >= xu if xu is not None else np.zeros(dist.size, bool)
-                if n == self.n_max:
-                    stop_f = ~stop_e  # everything left stops at n_max
+                if n == self.max_n:
+                    stop_f = ~stop_e  # everything left stops at max_n
                 f, e = float(dist[stop_f].sum()), float(dist[stop_e & ~stop_f].sum())
                 en += n * (f + e)
-                if n < self.n_max:
+                if n < self.max_n:
                     fut, eff = fut + f, eff + e
                 else:
                     final_eff = e
@@ -607,10 +615,14 @@ class PPDesign:
         return pd.DataFrame(rows)
 
 
+PPDesign.__init__ = renamed_kwargs(n_max="max_n")(PPDesign.__init__)  # type: ignore[method-assign]
+
+
+@renamed_kwargs(n_max="max_n")
 def pp_design_search(
     p0: float,
     p1: float,
-    n_max: int,
+    max_n: int,
     alpha: float,
     beta: float,
     prior: BetaMixture | Sequence = (1.0, 1.0),
@@ -628,7 +640,7 @@ def pp_design_search(
     Parameters
     ----------
     looks
-        Interim looks (patient numbers); default every patient from ``min(10, n_max - 1)``.
+        Interim looks (patient numbers); default every patient from ``min(10, max_n - 1)``.
 
     Returns
     -------
@@ -639,19 +651,19 @@ def pp_design_search(
     Examples
     --------
     >>> from bayes_dose.expansion import pp_design_search
-    >>> t = pp_design_search(0.2, 0.45, n_max=20, alpha=0.1, beta=0.2, looks=(10, 15))
+    >>> t = pp_design_search(0.2, 0.45, max_n=20, alpha=0.1, beta=0.2, looks=(10, 15))
     >>> [round(float(t.iloc[0][c]), 3) for c in ("theta_t", "phi_l", "alpha", "power", "en0")]
     [0.9, 0.2, 0.068, 0.807, 12.336]
     """
-    n_max = int(n_max)
+    max_n = int(max_n)
     alpha, beta = _check_prob("alpha", alpha), _check_prob("beta", beta)
     if looks is None:
-        looks = tuple(range(min(10, n_max - 1), n_max))
+        looks = tuple(range(min(10, max_n - 1), max_n))
     pr = BetaMixture.of(prior)
     rows = []
     for tt in theta_t:
         for pl in phi_l:
-            d = PPDesign(p0=p0, n_max=n_max, theta_t=float(tt), phi_l=float(pl),
+            d = PPDesign(p0=p0, max_n=max_n, theta_t=float(tt), phi_l=float(pl),
                          looks=tuple(looks), prior=pr)  # fmt: skip
             oc = d.oc([p0, p1])
             rows.append(

@@ -105,8 +105,9 @@ TOP_KEYS = ("protocol", "seed", "designs", "simulation", "analysis")
 SIMULATION_KEYS = ("n_trials", "target", "scenarios")
 ANALYSIS_KEYS = ("mcmc", "draws", "tune", "chains", "target_accept")
 #: Keys of a ``skeleton = {...}`` table (arguments of :func:`crm_skeleton`; ``n_doses``
-#: comes from the arm, ``target`` defaults to the design's).
-SKELETON_KEYS = ("target", "halfwidth", "mtd_guess", "model", "intercept")
+#: comes from the arm, ``target`` defaults to the design's; ``model`` is the deprecated name of
+#: ``link``).
+SKELETON_KEYS = ("target", "halfwidth", "mtd_guess", "link", "intercept", "model")
 
 
 def _protocol(ref: Any, base: Path | None) -> Protocol:
@@ -155,7 +156,7 @@ def _skeleton(sk: Mapping[str, Any], params: Mapping[str, Any], arm: Arm, where:
             f"{where}: missing key(s) {missing} (e.g. skeleton = {{ halfwidth = 0.05, "
             f"mtd_guess = 3 }}; target defaults to the design's)"
         )
-    types_ = {"target": float, "halfwidth": float, "mtd_guess": int, "model": str,
+    types_ = {"target": float, "halfwidth": float, "mtd_guess": int, "link": str, "model": str,
               "intercept": float}  # fmt: skip
     for k, v in kw.items():
         check_value(v, types_[k], f"{where}.{k}")
@@ -208,7 +209,9 @@ def design_from_spec(
             f"{where}: unknown design type {kind!r}{did_you_mean(kind, _design_types())}; "
             f"known: {', '.join(_design_types())}"
         )
+    # deprecated parameter names (e.g. CRM's ``model`` for ``link``) still read, with a warning
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    accepted |= set(getattr(cls.__init__, "__renamed__", {}))
     unknown = sorted(set(params) - accepted) if not _takes_kwargs(cls) else []
     if unknown:
         valid = sorted(accepted | {"type", "arms"})

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .deprecation import deprecated_method
+
 if TYPE_CHECKING:
     from .protocol import Protocol
 
@@ -539,8 +541,18 @@ class Outcomes:
         sub = self._frame[self._frame["arm"] == name].reset_index(drop=True)
         return self._derive(sub)
 
-    def cohorts(self) -> Iterable[Outcomes]:
-        """Cumulative data after each cohort, in order (for replay / shadow decisions)."""
+    def cohort_prefixes(self) -> Iterable[Outcomes]:
+        """Cumulative data after each cohort, in order (for replay / shadow decisions).
+
+        The ``k``-th item holds cohorts ``1..k`` of every arm seen so far (a prefix of the
+        trial), not cohort ``k`` alone.  ``cohorts()`` is its deprecated alias.
+
+        Examples
+        --------
+        >>> import bayes_dose as bd
+        >>> [len(o) for o in bd.Outcomes.parse("1N 2N 3NNN").cohort_prefixes()]
+        [1, 2, 5]
+        """
         f = self._frame
         keys = list(dict.fromkeys(zip(f["arm"], f["cohort"], strict=True)))
         # within an arm, cohorts follow their numbers (rows may be listed in any order)
@@ -555,6 +567,8 @@ class Outcomes:
                 pd.Series(list(zip(f["arm"], f["cohort"], strict=True))).isin(keys[:k]).to_numpy()
             )
             yield self._derive(f[mask].reset_index(drop=True))
+
+    cohorts = deprecated_method(cohort_prefixes, "cohorts")
 
     def counts(self, n_doses: int | None = None, arm: str | None = None) -> pd.DataFrame:
         """Patients and DLTs per dose level (levels 1..n_doses, zeros included).

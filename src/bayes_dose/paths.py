@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .deprecation import renamed_kwargs
 from .designs.state import DoseData
 from .exact import ExactOC, OCAccumulator, binom_pmf, branch, check_true_tox, state_codes
 from .outcomes import DEFAULT_DLT_WINDOW, Outcomes
 
 if TYPE_CHECKING:
     from .designs.base import Design
+    from .protocol import Protocol
 
 __all__ = ["DosePaths", "decision_table", "dose_paths"]
 
@@ -120,6 +122,65 @@ class DosePaths:
                 "reason": self.reasons(),
             }
         )
+
+    def calendar(self, protocol: Protocol, start_day: float = 0.0) -> pd.DataFrame:
+        """The earliest dosing days of every path under the protocol's staggering rules.
+
+        Each cohort opens when the data of the one before are complete
+        (:meth:`Staggering.next_group_day <bayes_dose.Staggering.next_group_day>` with the
+        protocol's DLT window) and doses its patients at the earliest days
+        :meth:`Staggering.dosing_days <bayes_dose.Staggering.dosing_days>` allows; a cohort
+        at a level already given on the path continues that dose group (no second
+        sentinel wait).  The root (the starting data, taken as dosed long before)
+        decides on ``start_day``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per node (``path_id`` as in :meth:`to_frame`): ``first_dose_day`` and
+            ``last_dose_day`` of the cohort that led to the node (NaN at the root) and
+            ``decision_day``, when its data are complete; at a leaf that stopped, the end
+            of the trial on that path.
+
+        Examples
+        --------
+        >>> import bayes_dose as bd, pandas as pd
+        >>> proto = bd.protocols.bat6021()
+        >>> tree = bd.dose_paths(bd.ThreePlusThree(8, titration_levels=3), [None] * 4)
+        >>> cal = tree.calendar(proto).set_index(pd.Index(tree.labels()))
+        >>> cal.loc["1N 2N 3N 4NNN"].tolist()    # 21-day windows; sentinel, +7 days, +1 day
+        [17.0, 63.0, 71.0, 92.0]
+        >>> cal.loc["1T 1NN", ["first_dose_day", "last_dose_day"]].tolist()  # no 2nd sentinel
+        [21.0, 22.0]
+        """
+        stag = protocol.staggering
+        window = float(protocol.dlt_window_days)
+        K, D = self.n_nodes, self.design.n_doses
+        first = np.full(K, np.nan)
+        last = np.full(K, np.nan)
+        decided = np.full(K, np.nan)
+        last_at = np.full((K, D), np.nan)  # last dosing day at each level on the path
+        early = float(start_day) - window - stag.days_after_first_patient
+        order = np.argsort(self.depth, kind="stable")
+        for i in order:
+            p = int(self.parent[i])
+            if p < 0:
+                decided[i] = float(start_day)
+                continue
+            lv = int(self.cohort_dose[i]) - 1
+            last_at[i] = last_at[p]
+            n_before = int(self.state.n[p, lv])
+            # patients of the starting data: dosed long enough ago that no gap binds
+            day = last_at[p, lv] if not np.isnan(last_at[p, lv]) else early
+            prev = [float(day)] * n_before
+            days = stag.dosing_days(int(self.cohort_n[i]), decided[p], already_dosed=prev)
+            first[i], last[i] = days[0], days[-1]
+            last_at[i, lv] = days[-1]
+            decided[i] = stag.next_group_day(days, window)
+        return pd.DataFrame(
+            {"path_id": np.arange(K), "first_dose_day": first, "last_dose_day": last,
+             "decision_day": decided}
+        )  # fmt: skip
 
     def probabilities(self, true_tox: Sequence[float] | np.ndarray) -> ExactOC:
         """Exact operating characteristics over the horizon of the tree.
@@ -386,15 +447,16 @@ def dose_paths(
     )
 
 
+@renamed_kwargs(n_max="up_to_n")
 def decision_table(
     designs: Mapping[str, Design],
-    n_max: int = 6,
+    up_to_n: int = 6,
     cohort_size: int | None = None,
     level: int | None = None,
 ) -> pd.DataFrame:
     """What each design does after 0..n DLTs in a cohort at a dose, side by side.
 
-    For ``n`` = cohort, 2 cohorts, ... up to ``n_max`` patients treated at ``level``
+    For ``n`` = cohort, 2 cohorts, ... up to ``up_to_n`` patients treated at ``level``
     (default: the level each design starts escalation at, past any titration; other levels
     empty) and ``y`` = 0..n DLTs among them, each design's decision: ``"E"`` escalate,
     ``"S"`` stay, ``"D"`` de-escalate, ``"X"`` stop (lower doses untreated, so a stop at
@@ -403,8 +465,8 @@ def decision_table(
     Parameters
     ----------
     designs : mapping of str to Design
-    n_max : int
-        Largest number of patients at the dose.
+    up_to_n : int
+        Largest number of patients at the dose (``n_max``: deprecated alias).
     cohort_size : int, optional
         Step in ``n`` (default: 3).
     level : int, optional
@@ -417,18 +479,18 @@ def decision_table(
     Examples
     --------
     >>> import bayes_dose as bd
-    >>> t = bd.decision_table({"3+3": bd.ThreePlusThree(5)}, n_max=6)
+    >>> t = bd.decision_table({"3+3": bd.ThreePlusThree(5)}, up_to_n=6)
     >>> t.loc[(3, 0), ("3+3", "action")], t.loc[(3, 1), ("3+3", "action")]
     ('E', 'S')
     """
     if not designs:
         raise ValueError("decision_table: no designs given")
-    if n_max < 1:
-        raise ValueError(f"decision_table: n_max must be >= 1, got {n_max}")
+    if up_to_n < 1:
+        raise ValueError(f"decision_table: up_to_n must be >= 1, got {up_to_n}")
     step = 3 if cohort_size is None else int(cohort_size)
     if step < 1:
         raise ValueError(f"decision_table: cohort_size must be >= 1, got {cohort_size}")
-    ns = list(range(step, n_max + 1, step)) or [n_max]
+    ns = list(range(step, up_to_n + 1, step)) or [up_to_n]
     rows = [(n, y) for n in ns for y in range(n + 1)]
     cols: dict[tuple[str, str], list[Any]] = {}
     for name, d in designs.items():

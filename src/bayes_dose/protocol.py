@@ -129,11 +129,155 @@ class MTDRule:
 
 @dataclass(frozen=True)
 class Staggering:
-    """Enrolment staggering of the protocol (used by TITE and accrual simulations)."""
+    """Enrolment staggering of the protocol: the earliest day each patient may be dosed.
+
+    Within a dose group, the 2nd patient is dosed at least ``days_after_first_patient``
+    days after the 1st (the sentinel) and every later patient at least
+    ``hours_between_patients`` hours after the previous one.  With
+    ``complete_window_before_next_group`` the next dose group starts only when every
+    patient of the previous group has completed the DLT window; without it, as soon as
+    ``hours_between_patients`` have passed after the group's last dose.
+
+    Days are counted from day 0 (the first dose of the trial) as floats.
+
+    Parameters
+    ----------
+    hours_between_patients : float
+        Minimum time between the doses of consecutive patients of a dose group (BAT6021:
+        24 hours).
+    days_after_first_patient : float
+        Minimum time between the 1st and the 2nd patient of a dose group (BAT6021: 7).
+    complete_window_before_next_group : bool
+        The next dose group waits for the previous group's DLT windows (BAT6021: yes).
+
+    Examples
+    --------
+    >>> s = Staggering()
+    >>> s.dosing_days(3).tolist()                    # sentinel, +7 days, +1 day
+    [0.0, 7.0, 8.0]
+    >>> s.next_group_day([0.0, 7.0, 8.0], window_days=21)
+    29.0
+    >>> [g.tolist() for g in s.schedule([3, 3], window_days=21)]
+    [[0.0, 7.0, 8.0], [29.0, 36.0, 37.0]]
+    """
 
     hours_between_patients: float = 24.0
     days_after_first_patient: float = 7.0
     complete_window_before_next_group: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("hours_between_patients", "days_after_first_patient"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < np.inf:
+                raise ValueError(f"Staggering: field {name!r} must be a number >= 0, got {v!r}")
+            object.__setattr__(self, name, float(v))
+        if not isinstance(self.complete_window_before_next_group, bool):
+            raise ValueError(
+                "Staggering: field 'complete_window_before_next_group' must be true or false, "
+                f"got {self.complete_window_before_next_group!r}"
+            )
+
+    def gap_days(self, position: int) -> float:
+        """Minimum days between the doses of patient ``position - 1`` and patient
+        ``position`` of a dose group (``position`` 0-based; 0, the first patient, has no
+        predecessor in the group and gives 0)."""
+        if int(position) != position or position < 0:
+            raise ValueError(f"Staggering.gap_days: position must be an integer >= 0, got {position!r}")
+        if position == 0:
+            return 0.0
+        if position == 1:
+            return self.days_after_first_patient
+        return self.hours_between_patients / 24.0
+
+    def dosing_days(
+        self, n_patients: int, start_day: float = 0.0, *, already_dosed: Sequence[float] = ()
+    ) -> np.ndarray:
+        """Earliest dosing days of ``n_patients`` new patients of one dose group.
+
+        Parameters
+        ----------
+        n_patients : int
+            Patients to dose (>= 0).
+        start_day : float
+            No new patient is dosed before this day (e.g. the day the decision to open
+            the cohort is taken: :meth:`next_group_day` of the previous cohort).
+        already_dosed : sequence of float
+            Dosing days of the patients of this dose group dosed before (e.g. the first 3
+            of a level expanded to 6): the new patients continue the group's numbering,
+            so the sentinel gap applies only to the group's 2nd patient.
+
+        Returns
+        -------
+        ndarray of float, shape (n_patients,)
+            Non-decreasing days; patient ``k`` at ``max(start_day, day[k-1] + gap)``.
+        """
+        if int(n_patients) != n_patients or n_patients < 0:
+            raise ValueError(f"Staggering.dosing_days: n_patients must be an integer >= 0, got {n_patients!r}")
+        prev = [float(d) for d in already_dosed]
+        if any(not np.isfinite(d) for d in prev):
+            raise ValueError(f"Staggering.dosing_days: already_dosed must be finite days, got {prev}")
+        if not np.isfinite(start_day):
+            raise ValueError(f"Staggering.dosing_days: start_day must be finite, got {start_day!r}")
+        last = max(prev) if prev else None
+        days = np.empty(int(n_patients))
+        for i in range(int(n_patients)):
+            day = float(start_day)
+            if last is not None:
+                day = max(day, last + self.gap_days(len(prev) + i))
+            days[i] = last = day
+        return days
+
+    def next_group_day(self, dosing_days: Sequence[float], window_days: float) -> float:
+        """Earliest day the next dose group may start after a group dosed on ``dosing_days``.
+
+        ``max(dosing_days) + window_days`` when ``complete_window_before_next_group`` (every
+        patient completes the DLT window), else ``max(dosing_days) +
+        hours_between_patients / 24``.
+        """
+        days = np.asarray(dosing_days, dtype=float)
+        if days.size == 0 or not np.all(np.isfinite(days)):
+            raise ValueError(f"Staggering.next_group_day: need finite dosing days, got {days.tolist()}")
+        if not 0 < window_days < np.inf:
+            raise ValueError(f"Staggering.next_group_day: window_days must be > 0, got {window_days!r}")
+        if self.complete_window_before_next_group:
+            return float(days.max() + window_days)
+        return float(days.max() + self.hours_between_patients / 24.0)
+
+    def describe(self, window_days: float, group_size: int = 3) -> str:
+        """The rules as a sentence, with the earliest days of two groups of ``group_size``.
+
+        Examples
+        --------
+        >>> print(Staggering().describe(21))
+        Staggering: within a dose group the 2nd patient is dosed >= 7 days after the 1st and later patients >= 24 hours apart; the next dose group starts when every patient has completed the 21-day DLT window (two groups of 3: days 0, 7, 8 and 29, 36, 37).
+        """
+        first, second = self.schedule([group_size, group_size], window_days)
+        wait = (
+            f"when every patient has completed the {window_days:g}-day DLT window"
+            if self.complete_window_before_next_group
+            else f"{self.hours_between_patients:g} hours after the previous group's last dose"
+        )
+        days = " and ".join(", ".join(f"{d:g}" for d in g) for g in (first, second))
+        return (
+            f"Staggering: within a dose group the 2nd patient is dosed >= "
+            f"{self.days_after_first_patient:g} days after the 1st and later patients >= "
+            f"{self.hours_between_patients:g} hours apart; the next dose group starts {wait} "
+            f"(two groups of {group_size}: days {days})."
+        )
+
+    def schedule(
+        self, group_sizes: Sequence[int], window_days: float, start_day: float = 0.0
+    ) -> list[np.ndarray]:
+        """Earliest dosing days of consecutive dose groups (one array per group): each
+        group starts at :meth:`next_group_day` of the one before."""
+        out: list[np.ndarray] = []
+        day = float(start_day)
+        for size in group_sizes:
+            days = self.dosing_days(size, day)
+            out.append(days)
+            if len(days):
+                day = self.next_group_day(days, window_days)
+        return out
 
 
 @dataclass(frozen=True)
@@ -322,6 +466,18 @@ class Protocol:
         with open(path, "rb") as fh:
             return cls.from_dict(tomllib.load(fh))
 
+    def dosing_days(self, group_sizes: Sequence[int], start_day: float = 0.0) -> list[np.ndarray]:
+        """Earliest dosing days of consecutive dose groups under this protocol's
+        :attr:`staggering` and DLT window (:meth:`Staggering.schedule`).
+
+        Examples
+        --------
+        >>> import bayes_dose as bd
+        >>> [g.tolist() for g in bd.protocols.bat6021().dosing_days([1, 3])]
+        [[0.0], [21.0, 28.0, 29.0]]
+        """
+        return self.staggering.schedule(group_sizes, self.dlt_window_days, start_day)
+
     def summary(self) -> str:
         """A few lines describing the protocol, assumptions included."""
         lines = [
@@ -329,6 +485,7 @@ class Protocol:
             f"DLT window {self.dlt_window_days} days; "
             f"MTD = highest dose with DLT in <= {self.mtd_rule.max_dlt_fraction} of "
             f">= {self.mtd_rule.min_patients} patients; MAD when no MTD is reached",
+            self.staggering.describe(self.dlt_window_days),
         ]
         for a in self.arms:
             doses = ", ".join(f"{d:g}" for d in a.doses_mg)

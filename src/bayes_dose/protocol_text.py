@@ -18,6 +18,8 @@ from typing import Any
 
 import pandas as pd
 
+from .deprecation import renamed_kwargs
+
 __all__ = ["boin_boundary_text", "design_rules"]
 
 
@@ -60,10 +62,13 @@ def boin_boundary_text(design: Any) -> list[str]:
     return lines
 
 
-def boin_boundary_table(design: Any, n_max: int | None = None) -> pd.DataFrame:
-    """BOIN's boundaries at multiples of the cohort size (as R BOIN's summary prints them)."""
-    n_max = n_max or min(design.max_n or 30, 30)
-    tab = design.boundaries(n_max)
+@renamed_kwargs(n_max="up_to_n")
+def boin_boundary_table(design: Any, up_to_n: int | None = None) -> pd.DataFrame:
+    """BOIN's boundaries at multiples of the cohort size (as R BOIN's summary prints them),
+    for up to ``up_to_n`` patients at a dose (default: the design's ``max_n``, at most 30;
+    ``n_max``: deprecated alias)."""
+    up_to_n = up_to_n or min(design.max_n or 30, 30)
+    tab = design.boundaries(up_to_n)
     rows = [n for n in tab.index if n % design.cohort_size == 0] or list(tab.index)
     t = tab.loc[rows]
     return pd.DataFrame(
@@ -111,12 +116,12 @@ def _crm(d: Any) -> list[str]:
     sk = ", ".join(f"{p:.3f}" for p in d.skeleton)
     model = (
         "p_d = skeleton_d ^ exp(beta)"
-        if d.model == "empiric"
+        if d.link == "empiric"
         else f"logit p_d = {_g(d.intercept)} + exp(beta) x_d, x_d = logit(skeleton_d) - "
         f"{_g(d.intercept)}"
     )
     lines = [
-        f"CRM (O'Quigley, Pepe & Fisher 1990), {d.model} model {model}, beta ~ "
+        f"CRM (O'Quigley, Pepe & Fisher 1990), {d.link} model {model}, beta ~ "
         f"Normal(0, {d.prior_sd:.3f}^2), skeleton ({sk}); target DLT rate {_g(d.target)}.",
         "Each cohort gets the dose whose posterior DLT estimate is closest to the target"
         + ("; no dose is skipped above the highest level tried" if d.no_skip else "")

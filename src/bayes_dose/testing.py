@@ -1206,7 +1206,7 @@ def registered_designs() -> dict[str, DesignCase]:
     mono_data = bat6021_outcomes().arm("mono")
     combo_mg = proto.arm("combo").doses_mg
     tpt = {"alternatives": {"variant": ["escalation_only", "deescalation"]}}
-    crm = {"alternatives": {"model": ["logistic", "empiric"], "method": ["mle", "bayes"],
+    crm = {"alternatives": {"link": ["logistic", "empiric"], "method": ["mle", "bayes"],
                             "selection": ["posterior_mean", "plugin"]}}  # fmt: skip
     cases = {
         "3+3": DesignCase(ThreePlusThree(6), tpt),
@@ -1225,7 +1225,7 @@ def registered_designs() -> dict[str, DesignCase]:
         ),
         "CRM empiric": DesignCase(CRM(skel, target=0.25, max_n=18), crm),
         "CRM logistic mle": DesignCase(
-            CRM(crm_skeleton(0.25, 0.05, 3, 5, model="logistic"), target=0.25, model="logistic",
+            CRM(crm_skeleton(0.25, 0.05, 3, 5, link="logistic"), target=0.25, link="logistic",
                 cohort_size=2, max_n=16, method="mle", selection="posterior_mean", coherent=False),
             crm,
         ),

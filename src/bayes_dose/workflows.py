@@ -55,7 +55,7 @@ StepsLike = Callable[..., contextlib.AbstractContextManager]
 def decision_trail(design: Any, outcomes: Any) -> list[str]:
     """One line per cohort: the data so far and the design's decision."""
     lines = []
-    for k, sub in enumerate(outcomes.cohorts(), start=1):
+    for k, sub in enumerate(outcomes.cohort_prefixes(), start=1):
         f = design.fit(sub)
         last = sub.to_frame().iloc[-1]
         nxt = "stop" if f.stop else f"level {f.next_dose}"

@@ -610,7 +610,9 @@ class Fit:
     prob_tox : xarray.DataArray
         Estimated DLT probability per dose (coords ``dose_level``, ``dose_mg``).
     prob_tox_interval : xarray.DataArray or None
-        Credible interval per dose (dim ``bound``).
+        Credible interval of the DLT probability per dose (dim ``bound``: ``lower``,
+        ``upper``; its mass in ``attrs["mass"]``, e.g. CRM's ``credible_level``).  Not a
+        toxicity interval (``BLRMFit.interval_probs``).
     estimate : Estimate
         The engine's output (posterior and diagnostics for PyMC).
     hold : bool

@@ -44,13 +44,15 @@ EWOC_NEXT, EWOC_STOP, EWOC_LIMITED, EWOC_BLOCKED = range(4)
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class BLRMFit(Fit):
-    """A BLRM-family fit: :class:`~bayes_dose.designs.base.Fit` plus interval probabilities.
+    """A BLRM-family fit: :class:`~bayes_dose.designs.base.Fit` plus toxicity-interval
+    probabilities.
 
     Attributes
     ----------
     interval_probs : xarray.DataArray
-        Posterior probability of each category (``under`` / ``target`` / ``over``) per
-        dose (dims ``dose`` x ``category``).
+        Posterior probability of each toxicity interval per dose: underdose ``[0, lo)``,
+        target ``[lo, hi)``, overdose ``[hi, 1]`` (dims ``dose`` x ``category``, categories
+        ``under`` / ``target`` / ``over``; not the credible interval ``prob_tox_interval``).
     diagnostic_flags : tuple of str
         MCMC problems found (empty for the grid engine or a clean run).
     grid_flags : tuple of str
@@ -63,7 +65,8 @@ class BLRMFit(Fit):
     grid_flags: tuple[str, ...] = ()
 
     def summary(self) -> pd.DataFrame:
-        """Per-dose table: data, posterior mean and interval, and P(under/target/over)."""
+        """Per-dose table: data, posterior mean and credible interval, and the toxicity-interval
+        probabilities P(under/target/over)."""
         df = super().summary()
         for cat in self.interval_probs["category"].to_numpy():
             df[f"P({cat})"] = self.interval_probs.sel(category=cat).to_numpy()
@@ -263,7 +266,9 @@ class BLRM(EWOCDesign):
     prior : BLRMPrior
         Bivariate normal prior on ``(log alpha, log beta)``.
     target_interval : (float, float)
-        Target toxicity interval ``[lo, hi)``; ``P(p >= hi)`` is the overdose probability.
+        Target toxicity interval ``[lo, hi)``: below it the underdose interval ``[0, lo)``,
+        above it the overdose interval ``[hi, 1]``; ``P(p >= hi)`` is the overdose
+        probability.
     ewoc : float
         Overdose control: eligible doses have ``P(overdose) < ewoc``.
     cohort_size, max_n, start_level, titration_levels, no_skip, stopping

@@ -34,6 +34,7 @@ import pandas as pd
 from scipy.stats import beta as beta_dist
 
 from ..arrays import isotonic_rows, unique_rows
+from ..deprecation import renamed_kwargs
 from ..inference.estimate import Estimate
 from .base import Design
 from .rules import StayWithPatients, StoppingRule
@@ -86,9 +87,10 @@ def _first_exceeding(target: float, n: np.ndarray, cutoff: float) -> np.ndarray:
     return np.where(ok.any(axis=1), np.argmax(ok, axis=1) + 1, n + 1)
 
 
+@renamed_kwargs(n_max="up_to_n")
 def boin_boundaries(
     target: float,
-    n_max: int,
+    up_to_n: int,
     p_saf: float | None = None,
     p_tox: float | None = None,
     elimination_cutoff: float = 0.95,
@@ -99,8 +101,9 @@ def boin_boundaries(
     ----------
     target : float
         Target DLT rate (0.05 to 0.6).
-    n_max : int
-        Largest number of patients at a dose to tabulate.
+    up_to_n : int
+        Largest number of patients at a dose to tabulate (rows ``n = 1..up_to_n``;
+        ``n_max`` is its deprecated alias).
     p_saf, p_tox : float, optional
         Highest sub-therapeutic and lowest overly toxic rates (defaults 0.6 and 1.4
         times ``target``).
@@ -110,7 +113,7 @@ def boin_boundaries(
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``n`` (1..n_max) with integer columns ``escalate`` (escalate if DLTs
+        Indexed by ``n`` (1..up_to_n) with integer columns ``escalate`` (escalate if DLTs
         <= it), ``deescalate`` (if >=) and ``eliminate`` (if >=; nullable ``Int64``,
         missing where ``n < 3`` or no count eliminates).  ``.attrs`` holds ``lambda_e``,
         ``lambda_d`` and the parameters.
@@ -118,7 +121,7 @@ def boin_boundaries(
     Examples
     --------
     >>> import bayes_dose as bd
-    >>> tab = bd.boin_boundaries(target=0.3, n_max=12)
+    >>> tab = bd.boin_boundaries(target=0.3, up_to_n=12)
     >>> tab.loc[[3, 6, 9, 12]].to_dict("list")
     {'escalate': [0, 1, 2, 2], 'deescalate': [2, 3, 4, 5], 'eliminate': [3, 4, 5, 7]}
     >>> round(tab.attrs["lambda_e"], 4), round(tab.attrs["lambda_d"], 4)
@@ -128,10 +131,10 @@ def boin_boundaries(
     p_saf = 0.6 * target if p_saf is None else float(p_saf)
     p_tox = 1.4 * target if p_tox is None else float(p_tox)
     _check(target, p_saf, p_tox, float(elimination_cutoff), 0.0)
-    if int(n_max) < 1:
-        raise ValueError(f"boin_boundaries: n_max must be >= 1, got {n_max}")
+    if int(up_to_n) < 1:
+        raise ValueError(f"boin_boundaries: up_to_n must be >= 1, got {up_to_n}")
     lam_e, lam_d = _lambdas(target, p_saf, p_tox)
-    n = np.arange(1, int(n_max) + 1)
+    n = np.arange(1, int(up_to_n) + 1)
     esc = np.floor(lam_e * n).astype(np.int64)
     elim = _first_exceeding(target, n, float(elimination_cutoff))
     de = np.minimum(np.ceil(lam_d * n).astype(np.int64), elim)
@@ -277,9 +280,11 @@ class BOIN(Design):
         """``(lambda_e, lambda_d)``."""
         return _lambdas(self.target, self.p_saf, self.p_tox)
 
-    def boundaries(self, n_max: int) -> pd.DataFrame:
-        """The decision table (see :func:`boin_boundaries`) for this design's parameters."""
-        return boin_boundaries(self.target, n_max, self.p_saf, self.p_tox, self.elimination_cutoff)
+    @renamed_kwargs(n_max="up_to_n")
+    def boundaries(self, up_to_n: int) -> pd.DataFrame:
+        """The decision table (see :func:`boin_boundaries`) for this design's parameters,
+        rows ``n = 1..up_to_n`` (``n_max``: deprecated alias)."""
+        return boin_boundaries(self.target, up_to_n, self.p_saf, self.p_tox, self.elimination_cutoff)
 
     # -- per-n tables, a pure function of the parameters (built lazily, grown on demand) --
     def _tables(self, n_needed: int) -> dict[str, np.ndarray]:

@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, logit
 
+from ..deprecation import deprecated_property, renamed_kwargs
 from ..inference.crm_grid import crm_posterior  # noqa: F401 - documented here
-from ..inference.crm_model import CRMModel
+from ..inference.crm_model import LINKS, CRMModel
 from ..inference.engines import engines
 from ..inference.estimate import Estimate
 from ..outcomes import Outcomes
@@ -37,12 +38,13 @@ SELECTIONS = ("plugin", "posterior_mean")
 (MODEL_DOSE, CAPPED, COHERENT) = range(3)
 
 
+@renamed_kwargs(model="link")
 def crm_skeleton(
     target: float,
     halfwidth: float,
     mtd_guess: int,
     n_doses: int,
-    model: str = "empiric",
+    link: str = "empiric",
     intercept: float = 3.0,
 ) -> tuple[float, ...]:
     """Skeleton by the indifference-interval method of Lee & Cheung (2009) (dfcrm::getprior).
@@ -56,9 +58,10 @@ def crm_skeleton(
     mtd_guess : int
         1-based prior guess of the MTD (its skeleton value is ``target``).
     n_doses : int
-    model : {"empiric", "logistic"}
+    link : {"empiric", "logistic"}
+        The CRM's dose-toxicity link (``model``: deprecated alias).
     intercept : float
-        Intercept of the logistic model.
+        Intercept of the logistic link.
 
     Returns
     -------
@@ -83,11 +86,14 @@ def crm_skeleton(
         raise ValueError(f"crm_skeleton: n_doses must be >= 1, got {K}")
     if not 1 <= nu <= K:
         raise ValueError(f"crm_skeleton: mtd_guess must be in 1..{K}, got {nu}")
-    if model not in ("empiric", "logistic"):
-        raise ValueError(f"crm_skeleton: model must be 'empiric' or 'logistic', got {model!r}")
+    if link not in ("empiric", "logistic"):
+        raise ValueError(
+            f"crm_skeleton: link (the dose-toxicity model) must be 'empiric' or 'logistic', "
+            f"got {link!r}"
+        )
     lo, hi = target - hw, target + hw
     x = np.empty(K)
-    if model == "empiric":
+    if link == "empiric":
         # Adjacent doses i, i+1 share a beta at which p_i = target - hw and
         # p_{i+1} = target + hw: log(x_{i+1}) / log(x_i) = log(hi) / log(lo).
         x[nu - 1] = target
@@ -132,7 +138,11 @@ class CRM(Design):
         Prior DLT probabilities per dose (see :func:`crm_skeleton`).
     target : float
         Target DLT rate.
-    model : {"empiric", "logistic"}
+    link : {"empiric", "logistic"}
+        Dose-toxicity link (dfcrm's ``model``): ``p = skeleton ** exp(beta)`` or
+        ``logit p = intercept + exp(beta) * (logit(skeleton) - intercept)``.  ``model`` is
+        its deprecated alias (a design's ``model`` is a model object, e.g. ``BLRM.model``;
+        the CRM's is :attr:`crm_model`).
     prior_sd : float
         Prior standard deviation of ``beta`` (dfcrm: ``sqrt(1.34)``).
     intercept : float
@@ -151,8 +161,9 @@ class CRM(Design):
     selection : {"plugin", "posterior_mean"}
         Curve used to choose doses: at the posterior mean ``beta`` (dfcrm) or the posterior
         mean DLT probability.
-    interval : float
-        Credible-interval mass reported in ``prob_tox_interval``.
+    credible_level : float
+        Mass of the credible interval reported in ``prob_tox_interval`` (``interval``:
+        deprecated alias).
 
     Examples
     --------
@@ -174,11 +185,12 @@ class CRM(Design):
         "no escalation (coherence); level {next}",
     )
 
+    @renamed_kwargs(model="link", interval="credible_level")
     def __init__(
         self,
         skeleton: tuple[float, ...],
         target: float,
-        model: str = "empiric",
+        link: str = "empiric",
         prior_sd: float = 1.34**0.5,
         intercept: float = 3.0,
         cohort_size: int = 3,
@@ -188,7 +200,7 @@ class CRM(Design):
         tite_window: float | None = None,
         method: str = "bayes",
         selection: str = "plugin",
-        interval: float = 0.9,
+        credible_level: float = 0.9,
         titration_levels: int = 0,
         start_level: int = 1,
         doses_mg: tuple[float, ...] | None = None,
@@ -202,15 +214,19 @@ class CRM(Design):
         )  # fmt: skip
         self.skeleton = skel
         self.target = float(target)
-        self.model = model
+        self.link = link
         self.prior_sd = float(prior_sd)
         self.intercept = float(intercept)
         self.coherent = bool(coherent)
         self.tite_window = None if tite_window is None else float(tite_window)
         self.method = method
         self.selection = selection
-        self.interval = float(interval)
-        _ = self.crm_model  # validates skeleton, model, prior_sd, intercept
+        self.credible_level = float(credible_level)
+        if link not in LINKS:
+            raise ValueError(
+                f"CRM: link (the dose-toxicity model) must be one of {LINKS}, got {link!r}"
+            )
+        _ = self.crm_model  # validates skeleton, link, prior_sd, intercept
         if not 0 < self.target < 1:
             raise ValueError(f"CRM: target must be in (0, 1), got {self.target}")
         if self.tite_window is not None and not self.tite_window > 0:
@@ -219,8 +235,8 @@ class CRM(Design):
             raise ValueError(f"CRM: method must be 'bayes' or 'mle', got {method!r}")
         if selection not in SELECTIONS:
             raise ValueError(f"CRM: selection must be one of {SELECTIONS}, got {selection!r}")
-        if not 0 < self.interval < 1:
-            raise ValueError(f"CRM: interval must be in (0, 1), got {self.interval}")
+        if not 0 < self.credible_level < 1:
+            raise ValueError(f"CRM: credible_level must be in (0, 1), got {self.credible_level}")
 
     def get_params(self) -> dict[str, Any]:
         p = super().get_params()
@@ -231,7 +247,11 @@ class CRM(Design):
     @property
     def crm_model(self) -> CRMModel:
         """The model specification shared by the grid and PyMC engines."""
-        return CRMModel(self.skeleton, self.model, self.prior_sd, self.intercept)
+        return CRMModel(self.skeleton, self.link, self.prior_sd, self.intercept)
+
+    #: Deprecated aliases (the link is a string; a design's ``model`` is a model object).
+    model = deprecated_property("model", "link")
+    interval = deprecated_property("interval", "credible_level")
 
     # -- inference -------------------------------------------------------------------------
     def estimate(self, data: DoseData, engine: str = "grid", **kwargs: Any) -> Estimate:
@@ -246,7 +266,7 @@ class CRM(Design):
         if eng.vectorised and kwargs:
             raise TypeError(f"CRM.estimate ({engine}): unexpected arguments {sorted(kwargs)}")
         return eng.estimate(
-            self.crm_model, data, target=self.target, interval=self.interval,
+            self.crm_model, data, target=self.target, interval=self.credible_level,
             method=self.method, **kwargs,
         )  # fmt: skip
 

@@ -17,10 +17,12 @@ above that level (a deviation in real data) are treated as 2+ DLTs at the curren
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..inference.estimate import Estimate
-from ..protocol import MTDRule
+from ..protocol import MTDRule, Protocol
 from .base import Design
 from .state import NONE, Decision, DoseData, Selection
 
@@ -50,9 +52,12 @@ class ThreePlusThree(Design):
     doses_mg : sequence of float, optional
         Dose labels.
     mtd_rule : MTDRule, optional
-        The protocol's MTD definition, used to choose the MTD below a level with 2+ DLTs
-        (``"deescalation"``).  Default: at most 1 DLT in 6 or more patients.  A design
-        built from a spec (:func:`bayes_dose.io.load_spec`) gets the protocol's rule.
+        The protocol's MTD definition (:attr:`Protocol.mtd_rule
+        <bayes_dose.Protocol.mtd_rule>`), used to choose the MTD below a level with 2+
+        DLTs (``"deescalation"``).  Default ``None``: the textbook rule, at most 1 DLT in
+        6 or more patients.  A design built from a protocol (:meth:`from_protocol`) or
+        from a spec (:func:`bayes_dose.io.load_spec`) gets the protocol's rule.  The
+        escalation steps themselves are the 3+3's (expand to 6 patients).
 
     Examples
     --------
@@ -108,6 +113,53 @@ class ThreePlusThree(Design):
         if mtd_rule is not None and not isinstance(mtd_rule, MTDRule):
             raise ValueError(f"ThreePlusThree: mtd_rule must be an MTDRule, got {mtd_rule!r}")
         self.mtd_rule = mtd_rule
+
+    @classmethod
+    def from_protocol(
+        cls, protocol: Protocol, arm: str | None = None, **overrides: Any
+    ) -> ThreePlusThree:
+        """The protocol's 3+3 for one arm.
+
+        The arm's levels, doses and start level, the protocol's MTD rule
+        (``protocol.mtd_rule``) and 3+3 variant (``protocol.escalation_variant``), and its
+        accelerated titration (``protocol.titration_levels``) on an arm without a partner
+        drug (the protocol titrates monotherapy only).  ``overrides`` replace any of these
+        (e.g. ``titration_levels=0``).
+
+        Parameters
+        ----------
+        protocol : Protocol
+        arm : str, optional
+            Arm name; required when the protocol has more than one arm.
+        **overrides
+            Constructor parameters that replace the protocol's.
+
+        Examples
+        --------
+        >>> import bayes_dose as bd
+        >>> d = bd.ThreePlusThree.from_protocol(bd.protocols.bat6021(), "mono")
+        >>> d.n_doses, d.titration_levels, d.mtd_rule
+        (8, 3, MTDRule(max_dlt_fraction=Fraction(1, 6), min_patients=6))
+        >>> bd.ThreePlusThree.from_protocol(bd.protocols.bat6021(), "combo").titration_levels
+        0
+        """
+        if arm is None:
+            if len(protocol.arms) != 1:
+                raise ValueError(
+                    f"ThreePlusThree.from_protocol: protocol {protocol.name!r} has arms "
+                    f"{protocol.arm_names}; name one"
+                )
+            arm = protocol.arms[0].name
+        a = protocol.arm(arm)
+        params: dict[str, Any] = {
+            "n_doses": a.n_doses,
+            "doses_mg": a.doses_mg,
+            "start_level": a.start_level,
+            "variant": protocol.escalation_variant,
+            "titration_levels": protocol.titration_levels if a.partner is None else 0,
+            "mtd_rule": protocol.mtd_rule,
+        }
+        return cls(**{**params, **overrides})
 
     def get_params(self) -> dict:
         p = super().get_params()

@@ -27,7 +27,7 @@ class CRMAdapter:
         return crm_posterior(model, evidence, **options)
 
     def key(self, model: CRMModel, shared: bool = False) -> Hashable:
-        return ("crm", tuple(float(s) for s in model.skeleton), model.model, 0.0,
+        return ("crm", tuple(float(s) for s in model.skeleton), model.link, 0.0,
                 float(model.prior_sd), float(model.intercept))  # fmt: skip
 
     def graph(self, model: CRMModel, shared: bool = False) -> Graph:
@@ -41,7 +41,7 @@ class CRMAdapter:
             w = pm.Data("patient_weight", np.zeros(1))
             beta = pm.Normal("beta", 0.0, float(model.prior_sd))
             idx = pt.cast(dose, "int64")
-            if model.model == "empiric":
+            if model.link == "empiric":
                 log_p = pt.exp(beta) * pt.as_tensor(np.log(s))[idx]  # p_i = s_i ** exp(beta)
             else:  # logit p_i = a0 + exp(beta) x_i, x_i = logit(s_i) - a0
                 x = pt.as_tensor(np.log(s / (1 - s)) - model.intercept)

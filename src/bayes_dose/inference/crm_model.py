@@ -8,7 +8,7 @@ turns *weighted values of the parameter* into an :class:`Estimate`.  The exact e
 calls it with MCMC draws and equal weights.  Both therefore report the same quantities,
 computed the same way.
 
-Models (``beta`` ~ Normal(0, ``prior_sd``²)):
+Links (``beta`` ~ Normal(0, ``prior_sd``²)):
 
 * ``"empiric"``: ``p_i = s_i ** exp(beta)``;
 * ``"logistic"``: ``logit p_i = intercept + exp(beta) * x_i`` with
@@ -23,11 +23,14 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, logit
 
+from ..deprecation import deprecated_property, renamed_kwargs
 from .estimate import Estimate
 
 __all__ = ["CRMModel"]
 
-MODELS = ("empiric", "logistic")
+#: The CRM's dose-toxicity links (``MODELS``: the old name).
+LINKS = ("empiric", "logistic")
+MODELS = LINKS
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,9 @@ class CRMModel:
     ----------
     skeleton : tuple of float
         Prior guesses of the DLT probability per dose, strictly increasing in (0, 1).
-    model : {"empiric", "logistic"}
+    link : {"empiric", "logistic"}
+        Dose-toxicity link (dfcrm's ``model``; ``model`` is the deprecated alias of this
+        field).
     prior_sd : float
         Standard deviation of the normal prior of ``beta`` (dfcrm: ``scale = sqrt(1.34)``).
     intercept : float
@@ -53,7 +58,7 @@ class CRMModel:
     """
 
     skeleton: tuple[float, ...]
-    model: str = "empiric"
+    link: str = "empiric"
     prior_sd: float = 1.34**0.5
     intercept: float = 3.0
 
@@ -70,15 +75,21 @@ class CRMModel:
         if np.any(np.diff(s) <= 0):
             bad = int(np.argmax(np.diff(s) <= 0)) + 1
             raise ValueError(f"CRMModel: skeleton must increase strictly (entry {bad})")
-        if self.model not in MODELS:
-            raise ValueError(f"CRMModel: model must be one of {MODELS}, got {self.model!r}")
+        if self.link not in LINKS:
+            raise ValueError(
+                f"CRMModel: link (the dose-toxicity model) must be one of {LINKS}, "
+                f"got {self.link!r}"
+            )
         if not self.prior_sd > 0:
             raise ValueError(f"CRMModel: prior_sd must be > 0, got {self.prior_sd}")
-        if self.model == "logistic" and np.any(self.x >= 0):
+        if self.link == "logistic" and np.any(self.x >= 0):
             raise ValueError(
                 f"CRMModel: intercept {self.intercept} is too small for the logistic model: "
                 "logit(skeleton) - intercept must be < 0 at every dose"
             )
+
+    #: Deprecated alias of :attr:`link` (a model's ``model`` would be itself).
+    model = deprecated_property("model", "link")
 
     @property
     def n_doses(self) -> int:
@@ -88,7 +99,7 @@ class CRMModel:
     def x(self) -> np.ndarray:
         """Scaled doses: the skeleton (empiric) or ``logit(skeleton) - intercept``."""
         s = np.asarray(self.skeleton)
-        return s if self.model == "empiric" else logit(s) - self.intercept
+        return s if self.link == "empiric" else logit(s) - self.intercept
 
     def prob(self, beta: Any) -> np.ndarray:
         """DLT probability per dose at ``beta``: shape ``beta.shape + (D,)``.
@@ -96,7 +107,7 @@ class CRMModel:
         Decreasing in ``beta`` at every dose (both models).
         """
         b = np.exp(np.asarray(beta, dtype=float))[..., None]
-        if self.model == "empiric":
+        if self.link == "empiric":
             return np.asarray(self.skeleton) ** b
         return expit(self.intercept + b * self.x)
 
@@ -104,7 +115,7 @@ class CRMModel:
         """Per dose, the ``beta`` at which that dose's DLT probability equals ``prob``
         (``-inf`` if no ``beta`` reaches it: the logistic curve stays below
         ``expit(intercept)``).  ``p_d > prob`` iff ``beta < beta_at(prob)[d]``."""
-        if self.model == "empiric":
+        if self.link == "empiric":
             return np.log(np.log(prob) / np.log(np.asarray(self.skeleton)))
         r = (logit(prob) - self.intercept) / self.x
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -113,7 +124,7 @@ class CRMModel:
     def log_prob(self, beta: Any) -> tuple[np.ndarray, np.ndarray]:
         """``(log p, log(1 - p))`` per dose at ``beta`` (numerically stable)."""
         b = np.exp(np.asarray(beta, dtype=float))[..., None]
-        if self.model == "empiric":
+        if self.link == "empiric":
             lp = b * np.log(np.asarray(self.skeleton))
             return lp, np.log(-np.expm1(lp))
         eta = self.intercept + b * self.x
@@ -275,8 +286,9 @@ class CRMModel:
     def spec(self) -> dict[str, Any]:
         """JSON-able description."""
         return {
+            "model": "CRM",
             "skeleton": list(self.skeleton),
-            "model": self.model,
+            "link": self.link,
             "prior_sd": self.prior_sd,
             "intercept": self.intercept,
         }
@@ -316,3 +328,6 @@ def _weighted_cdf(vs: np.ndarray, c: np.ndarray, x: np.ndarray, shared: bool) ->
         f = np.where(v_hi > v_lo, (x - v_lo) / (v_hi - v_lo), 0.0)
     out = c_lo + np.clip(f, 0, 1) * (c_hi - c_lo)
     return np.where(k == 0, 0.0, np.where(k == K, 1.0, out))
+
+
+CRMModel.__init__ = renamed_kwargs(model="link")(CRMModel.__init__)  # type: ignore[method-assign]

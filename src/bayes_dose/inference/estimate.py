@@ -20,7 +20,8 @@ class Estimate:
     prob_mean : ndarray, shape (T, D)
         Estimated DLT probability per dose (posterior mean, or an empirical rate).
     prob_lower, prob_upper : ndarray, shape (T, D), optional
-        Interval bounds (``interval`` gives the mass, e.g. 0.9).
+        Credible-interval bounds (``interval`` gives their mass, e.g. 0.9: the designs'
+        ``credible_level``).
     stats : mapping of str to ndarray
         Model-specific summaries (e.g. ``beta_mean``, ``p_over``) with a leading trial axis.
     engine : str

@@ -32,7 +32,8 @@ def _labels(fit: BLRMFit) -> list[str]:
 
 
 def plot_interval_probs(fit: BLRMFit, ax: Axes | None = None, title: str | None = None) -> Axes:
-    """Bar chart of P(under) / P(target) / P(over) per dose, with the EWOC threshold.
+    """Bar chart of the toxicity-interval probabilities P(under) / P(target) / P(over) per
+    dose, with the EWOC threshold.
 
     Parameters
     ----------
@@ -126,6 +127,6 @@ def plot_blrm_curves(
         ax.set_xlabel("dose level")
     ax.set_ylabel("P(DLT)")
     ax.set_ylim(0, 1)
-    ax.set_title(title or "posterior mean and 90% interval (circles: observed rates)")
+    ax.set_title(title or "posterior mean and 90% credible interval (circles: observed rates)")
     ax.legend(fontsize=8)
     return ax

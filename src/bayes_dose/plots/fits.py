@@ -61,7 +61,8 @@ def plot_dose_toxicity(fit: Fit, ax: Axes | None = None, target: float | None = 
         ax.errorbar(
             x[ok], mean[ok], yerr=[mean[ok] - lo[ok], hi[ok] - mean[ok]], fmt="none",
             capsize=4, alpha=0.7,
-            label=f"{mass:.0%} interval" if mass is not None else "interval", **kw,
+            label=f"{mass:.0%} credible interval" if mass is not None else "credible interval",
+            **kw,
         )  # fmt: skip
     ax.plot(x, mean, "o-", label=label, **kw)
     target = getattr(fit.design, "target", None) if target is None else target
