@@ -23,7 +23,9 @@ from typing import Any
 #: name -> module (relative to this package) that defines it; a module maps to itself.
 _LAZY = {
     "examples": ".examples", "io": ".io", "protocols": ".protocols", "scenarios": ".scenarios",
-    "rules": ".designs.rules",
+    "rules": ".designs.rules", "slots": ".designs.slots", "designs": ".designs",
+    "register_design": ".designs.registry", "register_rule": ".designs.rule_grammar",
+    "register_slot": ".designs.slots", "parse_rule": ".designs.rule_grammar",
     "Comparison": ".compare", "RP2DRule": ".compare", "compare": ".compare",
     "recommend_rp2d": ".compare",
     "Design": ".designs.base", "Fit": ".designs.base",
@@ -49,7 +51,7 @@ _LAZY = {
     "ada": ".ada", "listings": ".listings", "pk": ".pk", "testing": ".testing",
     "endpoints": ".endpoints", "expansion": ".expansion", "response": ".response",
 }  # fmt: skip
-_MODULES = {"examples", "io", "protocols", "scenarios", "rules", "ada", "listings", "pk", "testing", "endpoints", "expansion", "response"}
+_MODULES = {"examples", "io", "protocols", "scenarios", "rules", "slots", "designs", "ada", "listings", "pk", "testing", "endpoints", "expansion", "response"}
 
 
 def __getattr__(name: str) -> Any:
@@ -132,3 +134,4 @@ __all__ = [
 __all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "Engine", "NormalPrior", "engines"]
 __all__ += ["ada", "endpoints", "expansion", "listings", "pk", "response", "testing"]
 __all__ += ["SimulationSummary", "open_store", "simulate_oc"]
+__all__ += ["designs", "parse_rule", "register_design", "register_rule", "register_slot", "slots"]

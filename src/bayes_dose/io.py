@@ -6,7 +6,7 @@ A design spec is a TOML file::
     seed = 2026                 # optional: the seed of simulations and reports
 
     [designs."3+3"]             # one table per design; the name is the table key
-    type = "ThreePlusThree"     # a class of bayes_dose (ThreePlusThree, BOIN, CRM, BLRM, ...)
+    type = "ThreePlusThree"     # a registered design (ThreePlusThree, BOIN, CRM, BLRM, ...)
     arms = ["mono", "combo"]    # optional: arms it runs on (default: every arm)
     variant = "deescalation"    # any constructor parameter
     [designs."3+3".mono]        # optional per-arm overrides
@@ -16,6 +16,9 @@ A design spec is a TOML file::
     type = "CRM"
     target = 0.25
     skeleton = { halfwidth = 0.05, mtd_guess = 5 }   # -> crm_skeleton(...) for the arm
+    stopping = "PatientsAtDose(9) | MinPatients(24) & ProbAbove(0.25, 0.95)"
+    escalation_limit = "RelativeIncrements(1.0)"     # at most +100 % in mg
+    coherence = "Coherence(0.25)"
 
     [analysis]                  # optional: designs also fitted with PyMC (MCMC diagnostics)
     mcmc = ["BLRM"]
@@ -26,6 +29,12 @@ A design spec is a TOML file::
     target = 0.25               # defines each scenario's true MTD
     [simulation.scenarios.mono]
     "MTD at 300 mg" = [0.01, 0.02, 0.03, 0.05, 0.10, 0.25, 0.45, 0.60]
+
+``type`` names a design of the registry (:mod:`bayes_dose.designs.registry`; a user's
+design registered with ``bd.register_design`` works too).  Rule slots are text:
+``stopping`` a rule of :mod:`bayes_dose.designs.rule_grammar` (``&`` binds tighter than
+``|``), ``escalation_limit`` / ``coherence`` one slot call (``"RelativeIncrements(1.0,
+basis='max')"``, ``"Coherence(0.25)"``); their names are the registered rules and slots.
 
 Parameters a design needs from the protocol are filled in per arm when not given:
 ``n_doses`` (levels of the arm), ``doses_mg`` (its dose grid), ``doses`` (BLRM) and
@@ -51,12 +60,13 @@ from typing import Any
 
 from .outcomes import Outcomes
 from .protocol import Arm, Protocol
+from .designs import registry as _registry
 from .spec_check import check_keys, check_value, did_you_mean
 
 __all__ = ["DesignSpec", "design_from_spec", "load_designs", "load_spec", "read_outcomes"]
 
-#: Short names accepted for ``type``.
-ALIASES = {"3+3": "ThreePlusThree", "3plus3": "ThreePlusThree", "combo_blrm": "CombinationBLRM"}
+#: Short names accepted for ``type`` (the registry's).
+ALIASES = _registry.ALIASES
 
 
 @dataclass(frozen=True)
@@ -192,8 +202,6 @@ def design_from_spec(
     ...
     ValueError: design 'B' (arm 'combo'): field 'cohort_size': must be an integer, got 3.7 (float)
     """
-    import bayes_dose
-
     params = dict(spec)
     kind = params.pop("type", None)
     params.pop("arms", None)
@@ -203,7 +211,10 @@ def design_from_spec(
     if not isinstance(kind, str):
         raise ValueError(f"{where}: field 'type' is required (e.g. type = \"BOIN\")")
     cls_name = ALIASES.get(kind, kind)
-    cls = getattr(bayes_dose, cls_name, None) if not cls_name.startswith("_") else None
+    try:
+        cls: Any = _registry.design_class(kind)
+    except KeyError:
+        cls = None
     if not isinstance(cls, type) or not _is_design_hint(cls):
         raise ValueError(
             f"{where}: unknown design type {kind!r}{did_you_mean(kind, _design_types())}; "
@@ -251,13 +262,7 @@ def design_from_spec(
 
 
 def _design_types() -> list[str]:
-    import bayes_dose
-
-    names = [n for n in bayes_dose.__all__ if n[:1].isupper() and n not in ("Design",)]
-    return sorted(
-        n for n in names if isinstance(getattr(bayes_dose, n, None), type)
-        and _is_design_hint(getattr(bayes_dose, n))
-    ) + sorted(ALIASES)  # fmt: skip
+    return _registry.design_names() + sorted(ALIASES)
 
 
 def _is_design_hint(hint: Any) -> bool:

@@ -28,7 +28,7 @@ from ..inference.engines import engines
 from ..inference.estimate import Estimate
 from ..outcomes import Outcomes
 from .base import Design, Fit
-from .rules import StoppingRule
+from .options import BaseOptions
 from .state import NONE, Decision, DoseData, Selection
 
 __all__ = ["CRM", "CRMFit", "crm_skeleton"]
@@ -174,6 +174,9 @@ class CRM(Design):
         "no escalation (coherence); level {next}",
     )
 
+    #: ``n_doses`` comes from the skeleton; no grade-2 titration trigger.
+    base_options = BaseOptions(fixed={"titration_grade2": False}, derived=("n_doses",))
+
     def __init__(
         self,
         skeleton: tuple[float, ...],
@@ -181,25 +184,14 @@ class CRM(Design):
         model: str = "empiric",
         prior_sd: float = 1.34**0.5,
         intercept: float = 3.0,
-        cohort_size: int = 3,
-        max_n: int | None = None,
-        no_skip: bool = True,
         coherent: bool = True,
         tite_window: float | None = None,
         method: str = "bayes",
         selection: str = "plugin",
         interval: float = 0.9,
-        titration_levels: int = 0,
-        start_level: int = 1,
-        doses_mg: tuple[float, ...] | None = None,
-        stopping: StoppingRule | None = None,
     ) -> None:
         skel = tuple(float(v) for v in np.asarray(skeleton, dtype=float).ravel())
-        super().__init__(
-            len(skel), cohort_size=cohort_size, max_n=max_n, start_level=start_level,
-            titration_levels=titration_levels, no_skip=no_skip, stopping=stopping,
-            doses_mg=doses_mg,
-        )  # fmt: skip
+        self.n_doses = len(skel)
         self.skeleton = skel
         self.target = float(target)
         self.model = model
@@ -221,12 +213,6 @@ class CRM(Design):
             raise ValueError(f"CRM: selection must be one of {SELECTIONS}, got {selection!r}")
         if not 0 < self.interval < 1:
             raise ValueError(f"CRM: interval must be in (0, 1), got {self.interval}")
-
-    def get_params(self) -> dict[str, Any]:
-        p = super().get_params()
-        for k in ("titration_grade2", "n_doses"):
-            p.pop(k, None)
-        return p
 
     @property
     def crm_model(self) -> CRMModel:
@@ -289,7 +275,7 @@ class CRM(Design):
 
     def explain(self, data: DoseData, decision: Decision, trial: int = 0) -> str:
         reason = int(decision.reason[trial]) - self._code(0)
-        if reason < 0:
+        if not 0 <= reason < len(self.own_reasons):  # a slot's sentence
             return super().explain(data, decision, trial)
         return self.own_reasons[reason].format(
             target=self.target,
