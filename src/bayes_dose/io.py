@@ -58,9 +58,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .designs import registry as _registry
 from .outcomes import Outcomes
 from .protocol import Arm, Protocol
-from .designs import registry as _registry
 from .spec_check import check_keys, check_value, did_you_mean
 
 __all__ = ["DesignSpec", "design_from_spec", "load_designs", "load_spec", "read_outcomes"]

@@ -6,10 +6,10 @@ from .blrm import BLRM, BLRMFit, EWOCDesign
 from .boin import BOIN, boin_boundaries
 from .combo_blrm import CombinationBLRM
 from .crm import CRM, CRMFit, crm_skeleton
-from .state import Decision, DoseData, Selection
 from .registry import design_class, design_names, register_design
 from .rule_grammar import parse_rule, register_rule
 from .slots import register_slot
+from .state import Decision, DoseData, Selection
 from .three_plus_three import ThreePlusThree
 
 __all__ = [

@@ -69,7 +69,7 @@ class Slot(ABC):
     def apply(self, data: DoseData, proposal: Decision, ctx: SlotContext) -> Decision:
         """The proposal after this slot, for every trial (vectorised)."""
 
-    def check(self, design: Design) -> None:
+    def check(self, design: Design) -> None:  # noqa: B027 - optional hook
         """Raise ``ValueError`` when the slot cannot work with ``design`` (e.g. no mg)."""
 
     def fields(self, data: DoseData, decision: Decision, trial: int, design: Design) -> dict[str, Any]:

@@ -16,8 +16,8 @@ Both only lower a running trial's dose (a stopped trial stays stopped).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from abc import abstractmethod
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
