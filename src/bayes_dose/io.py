@@ -63,7 +63,9 @@ from .outcomes import Outcomes
 from .protocol import Arm, Protocol
 from .spec_check import check_keys, check_value, did_you_mean
 
-__all__ = ["DesignSpec", "design_from_spec", "load_designs", "load_spec", "read_outcomes"]
+__all__ = [
+    "DesignSpec", "design_from_spec", "design_table", "load_designs", "load_spec", "read_outcomes",
+]  # fmt: skip
 
 #: Short names accepted for ``type`` (the registry's).
 ALIASES = _registry.ALIASES
@@ -259,6 +261,71 @@ def design_from_spec(
     except (TypeError, ValueError) as exc:
         msg = str(exc)
         raise ValueError(msg if msg.startswith(where) else f"{where}: {msg}") from exc
+
+
+def design_table(design: Any, refs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A design as a spec table (TOML values) that :func:`design_from_spec` reads back.
+
+    ``type`` is the design's registered name; parameters at their default are left out;
+    rules and slots become their text (``"PatientsAtDose(9) | MinPatients(18)"``),
+    tuples lists, priors tables.  A parameter holding another design (the combination
+    BLRM's ``mono``) is written as its name in ``refs`` (name -> design).
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> d = bd.BOIN(target=0.3, n_doses=5, max_n=30, stopping=bd.rules.PatientsAtDose(9))
+    >>> bd.io.design_table(d)
+    {'type': 'BOIN', 'target': 0.3, 'n_doses': 5, 'max_n': 30, 'stopping': 'PatientsAtDose(9)'}
+    >>> bd.io.design_from_spec(bd.io.design_table(d)) == d
+    True
+    """
+    import dataclasses
+    from fractions import Fraction
+
+    from .designs.base import Design
+    from .designs.rules import StoppingRule
+    from .designs.slots import Slot
+
+    cls = type(design)
+    name = next((n for n, c in _registry.designs().items() if c is cls), None)
+    if name is None:
+        raise ValueError(
+            f"design_table: {cls.__name__} is not registered (bayes_dose.register_design)"
+        )
+    sig = inspect.signature(cls.__init__).parameters
+
+    def value(k: str, v: Any) -> Any:
+        if isinstance(v, (StoppingRule, Slot)):
+            return repr(v)
+        if isinstance(v, Design):
+            for ref, other in (refs or {}).items():
+                if other == v:
+                    return ref
+            raise ValueError(f"design_table: field {k!r} holds a design; name it in refs")
+        if isinstance(v, Fraction):
+            return str(v)
+        if isinstance(v, (tuple, list)):
+            return [value(k, x) for x in v]
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            return {f.name: value(k, getattr(v, f.name)) for f in dataclasses.fields(v)}
+        if isinstance(v, (bool, int, float, str)):
+            return v
+        raise ValueError(f"design_table: field {k!r} ({type(v).__name__}) has no TOML form")
+
+    out: dict[str, Any] = {"type": name}
+    for k, v in design.get_params().items():
+        default = sig[k].default if k in sig else inspect.Parameter.empty
+        try:
+            same = default is not inspect.Parameter.empty and type(v) is type(default) and v == default
+        except Exception:  # arrays and the like
+            same = False
+        if same or (v is None and default is None):
+            continue
+        if v is None:
+            raise ValueError(f"design_table: field {k!r} is None, which TOML cannot hold")
+        out[k] = value(k, v)
+    return out
 
 
 def _design_types() -> list[str]:

@@ -136,6 +136,12 @@ class Design(ABC):
 
     def _check_base(self) -> None:
         check_options(self)
+        # a slot that reads the last cohort makes the design read it (exact enumeration
+        # then keeps states apart by their last cohort)
+        for key in ("escalation_limit", "coherence"):
+            slot = getattr(self, key, None)
+            if slot is not None and slot.uses_last_cohort and not self.uses_last_cohort:
+                self.__dict__["uses_last_cohort"] = True
 
     # -- parameters (scikit-learn style) ---------------------------------------------
     @classmethod

@@ -58,6 +58,9 @@ class Slot(ABC):
     #: Reason codes of the package's original steps (fixed numbers); None: the codes
     #: follow the design's own reasons.
     fixed_codes: ClassVar[tuple[int, ...] | None] = None
+    #: Whether the step reads the last cohort (``DoseData.last_n`` / ``last_dlt``); a
+    #: design with such a slot reads it too (``Design.uses_last_cohort``).
+    uses_last_cohort: ClassVar[bool] = False
 
     @property
     @abstractmethod

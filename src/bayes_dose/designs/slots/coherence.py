@@ -22,6 +22,7 @@ class Coherence(Slot):
     """No escalation after a cohort whose DLT rate is ``>= target``."""
 
     kind = "coherence"
+    uses_last_cohort = True
 
     def __init__(self, target: float) -> None:
         self.target = float(target)
