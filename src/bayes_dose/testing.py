@@ -1269,7 +1269,7 @@ def registered_designs() -> dict[str, DesignCase]:
             CombinationBLRM(mono=mono, grid=small, max_n=15, borrow=False), {"arm": "combo"}
         ),
         "BOIN slots": DesignCase(
-            BOIN(target=0.3, n_doses=5, max_n=18, doses_mg=(10, 15, 40, 60, 150),
+            BOIN(target=0.3, n_doses=5, max_n=18, doses_mg=(10, 20, 40, 100, 150),
                  escalation_limit=slots.RelativeIncrements(1.0), coherence=slots.Coherence(0.3))
         ),
     }

@@ -178,10 +178,14 @@ class _Parser:
                     break
                 self.expect(",")
         cls = self.known[name]
+        sig = inspect.signature(cls)
+        bad = [k for k in kwargs if k not in sig.parameters]
+        if bad:
+            self.fail(pos, f"{name}{sig}: unexpected keyword argument {bad[0]!r}")
         try:
-            inspect.signature(cls).bind(*args, **kwargs)
+            sig.bind(*args, **kwargs)
         except TypeError as exc:
-            self.fail(pos, f"{name}{inspect.signature(cls)}: {exc}")
+            self.fail(pos, f"{name}{sig}: {exc}")
         try:
             return cls(*args, **kwargs)
         except (TypeError, ValueError) as exc:
