@@ -276,7 +276,8 @@ def design_table(design: Any, refs: Mapping[str, Any] | None = None) -> dict[str
     >>> import bayes_dose as bd
     >>> d = bd.BOIN(target=0.3, n_doses=5, max_n=30, stopping=bd.rules.PatientsAtDose(9))
     >>> bd.io.design_table(d)
-    {'type': 'BOIN', 'target': 0.3, 'n_doses': 5, 'max_n': 30, 'stopping': 'PatientsAtDose(9)'}
+    {'type': 'BOIN', 'target': 0.3, 'n_doses': 5, 'max_n': 30, 'p_saf': 0.18, 'p_tox': 0.42,
+     'stopping': 'PatientsAtDose(9)'}
     >>> bd.io.design_from_spec(bd.io.design_table(d)) == d
     True
     """
