@@ -16,7 +16,6 @@ slot order; :class:`SlotContext` hands a slot its codes.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -34,12 +33,18 @@ SLOT_KINDS = ("titration", "start", "escalation_limit", "coherence", "max_n", "s
 _SLOTS: dict[str, type[Slot]] = {}
 
 
-@dataclass(frozen=True)
 class SlotContext:
-    """What a slot's step knows besides the evidence: the design and its reason codes."""
+    """What a slot's step knows besides the evidence: the design and its reason codes
+    (a plain class with ``__slots__``: one is made per slot and ``decide`` call)."""
 
-    design: Design
-    codes: tuple[int, ...]
+    __slots__ = ("codes", "design")
+
+    def __init__(self, design: Design, codes: tuple[int, ...]) -> None:
+        self.design = design
+        self.codes = codes
+
+    def __repr__(self) -> str:
+        return f"SlotContext({type(self.design).__name__}, codes={self.codes})"
 
     def code(self, k: int = 0) -> int:
         """The reason code of the slot's ``k``-th sentence."""
