@@ -42,6 +42,11 @@ def test_the_package_designs_are_registered_by_name_and_alias():
         bd.register_design(int)  # type: ignore[arg-type]
 
 
+def test_every_registered_design_has_a_contract_case(step_up):
+    covered = {type(c.design) for c in registered_designs().values()}
+    assert set(registry.designs().values()) <= covered
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_params_replace_spec_and_table_round_trip_for_every_registered_design(name):
     d = CASES[name].design
