@@ -191,6 +191,9 @@ def test_declaring_options_refuses_ambiguous_classes():
             base_options = BaseOptions(fixed={"cohort_size": 3})
 
             def __init__(self, n_doses: int, cohort_size: int = 3) -> None: ...
+    with pytest.raises(TypeError, match="base_options needs an __init__"):
+        class NoInit(bd.BOIN):
+            base_options = BaseOptions()
     with pytest.raises(ValueError, match=r"unknown base option\(s\) \['cohort'\]"):
         BaseOptions(fixed={"cohort": 3})
 

@@ -114,7 +114,12 @@ class Design(ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "base_options" in cls.__dict__ and "__init__" in cls.__dict__:
+        if "base_options" in cls.__dict__:
+            if "__init__" not in cls.__dict__:
+                raise TypeError(
+                    f"{cls.__name__}: base_options needs an __init__ listing the class's own "
+                    "parameters (see bayes_dose.designs.options)"
+                )
             _options.declare(cls)
 
     def __init__(self, n_doses: int, **options: Any) -> None:
