@@ -262,3 +262,29 @@ def test_noskip_is_the_default_escalation_limit_of_every_design():
     for case in bd.testing.registered_designs().values():
         d = case.design
         assert (NoSkip() in d.slots()) == d.no_skip
+
+
+def test_protocol_text_states_the_slots_and_the_stopping_rule():
+    from bayes_dose.protocol_text import design_rules
+
+    d = bd.BOIN(target=0.3, n_doses=8, max_n=30, doses_mg=MG,
+                escalation_limit=RelativeIncrements((2.0, 0.5), intervals=(0, 100)),
+                coherence=Coherence(0.3), stopping="PatientsAtDose(9)")  # fmt: skip
+    lines = design_rules(d)
+    assert lines[-3:] == [
+        "Escalation limit (relative increments): the next dose is at most +200% from 0 mg, "
+        "+50% from 100 mg of the current dose (in mg).",
+        "Coherence: no escalation right after a cohort whose DLT rate is at or above 0.3.",
+        "The trial also stops when >= 9 patients at the next dose (stopping rule "
+        "PatientsAtDose(9)).",
+    ]
+    assert design_rules(bd.BOIN(target=0.3, n_doses=8, max_n=30)) == lines[:-3]
+    one = design_rules(Greedy(8, doses_mg=MG, escalation_limit=RelativeIncrements(1.0)))
+    assert one == ["Greedy: parameters " + repr(Greedy(8, doses_mg=MG,
+                   escalation_limit=RelativeIncrements(1.0))) + "."]  # fmt: skip
+    crm = bd.CRM((0.1, 0.2, 0.3), target=0.2, max_n=12, doses_mg=(1, 2, 4),
+                 escalation_limit=RelativeIncrements(1.0, basis="max"))  # fmt: skip
+    assert design_rules(crm)[-1] == (
+        "Escalation limit (relative increments): the next dose is at most +100% over the "
+        "highest dose given so far (in mg)."
+    )

@@ -84,6 +84,10 @@ class Slot(ABC):
         """Extra fields of this slot's sentences for ``trial``."""
         return {}
 
+    def describe(self, design: Design) -> str:
+        """A protocol sentence for the slot (``protocol_text.design_rules``)."""
+        return f"{self.kind.replace('_', ' ').capitalize()}: {self!r}."
+
     def params(self) -> dict[str, Any]:
         """The constructor arguments (as stored)."""
         return dict(vars(self))

@@ -9,10 +9,15 @@ the last cohort's DLT rate is at least ``target`` and the proposal would go high
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..state import Decision, DoseData
 from .base import Slot, SlotContext, register_slot
+
+if TYPE_CHECKING:
+    from ..base import Design
 
 __all__ = ["Coherence"]
 
@@ -34,6 +39,12 @@ class Coherence(Slot):
         return (
             "last cohort: {last_dlt} DLT in {last_n} at level {dose} (rate >= "
             f"{self.target:g}): no escalation (coherence); level {{next}}",
+        )
+
+    def describe(self, design: Design) -> str:
+        return (
+            "Coherence: no escalation right after a cohort whose DLT rate is at or above "
+            f"{self.target:g}."
         )
 
     def apply(self, data: DoseData, proposal: Decision, ctx: SlotContext) -> Decision:

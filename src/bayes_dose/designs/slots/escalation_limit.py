@@ -133,6 +133,17 @@ class RelativeIncrements(EscalationLimit):
                 f"got {mg}"
             )
 
+    def describe(self, design: Design) -> str:
+        basis = "current dose" if self.basis == "last" else "highest dose given so far"
+        incs = [f"+{100 * r:g}%" for r in self._inc]
+        if len(incs) == 1:
+            how = f"at most {incs[0]} over the {basis} (in mg)"
+        else:
+            cuts = [f"{c:g}" for c in self._cuts]
+            parts = [f"{inc} from {lo} mg" for inc, lo in zip(incs, cuts, strict=True)]
+            how = f"at most {', '.join(parts)} of the {basis} (in mg)"
+        return f"Escalation limit (relative increments): the next dose is {how}."
+
     def _basis(self, data: DoseData) -> np.ndarray:
         idx = data.current if self.basis == "last" else data.highest_tried
         return np.clip(idx, 0, None)
