@@ -1079,7 +1079,7 @@ def check_design(
         design that borrows other arms' data (``CombinationBLRM``: ``"combo"``).
     alternatives : mapping of str to sequence, optional
         Other valid values of parameters, tried first by the ``spec`` contract (it makes
-        its own for numbers, flags, tuples, rules, priors and nested designs, but cannot
+        its own for numbers, flags, tuples, rules, slots, priors and nested designs, but cannot
         guess the choices of a string parameter such as ``variant``).
 
     Returns
