@@ -24,7 +24,9 @@ from ._version import __version__
 #: name -> module (relative to this package) that defines it; a module maps to itself.
 _LAZY = {
     "examples": ".examples", "io": ".io", "protocols": ".protocols", "scenarios": ".scenarios",
-    "rules": ".designs.rules",
+    "rules": ".designs.rules", "slots": ".designs.slots", "designs": ".designs",
+    "register_design": ".designs.registry", "register_rule": ".designs.rule_grammar",
+    "register_slot": ".designs.slots", "parse_rule": ".designs.rule_grammar",
     "Comparison": ".compare", "RP2DRule": ".compare", "compare": ".compare",
     "recommend_rp2d": ".compare",
     "Design": ".designs.base", "Fit": ".designs.base",
@@ -54,7 +56,7 @@ _LAZY = {
     "CombinationFit": ".designs.combo_blrm",
     "Study": ".study", "StudySimulation": ".study",
 }  # fmt: skip
-_MODULES = {"examples", "io", "protocols", "scenarios", "rules", "ada", "listings", "pk", "testing", "endpoints", "expansion", "response"}
+_MODULES = {"examples", "io", "protocols", "scenarios", "rules", "slots", "designs", "ada", "listings", "pk", "testing", "endpoints", "expansion", "response"}
 
 
 def __getattr__(name: str) -> Any:
@@ -133,3 +135,4 @@ __all__ += ["ada", "endpoints", "expansion", "listings", "pk", "response", "test
 __all__ += ["SimulationSummary", "open_store", "simulate_oc"]
 __all__ += ["EXNEX", "BorrowingReport", "CombinationFit", "Exchangeable", "TauPrior"]
 __all__ += ["Study", "StudySimulation"]
+__all__ += ["designs", "parse_rule", "register_design", "register_rule", "register_slot", "slots"]

@@ -6,7 +6,7 @@ A design spec is a TOML file::
     seed = 2026                 # optional: the seed of simulations and reports
 
     [designs."3+3"]             # one table per design; the name is the table key
-    type = "ThreePlusThree"     # a class of bayes_dose (ThreePlusThree, BOIN, CRM, BLRM, ...)
+    type = "ThreePlusThree"     # a registered design (ThreePlusThree, BOIN, CRM, BLRM, ...)
     arms = ["mono", "combo"]    # optional: arms it runs on (default: every arm)
     variant = "deescalation"    # any constructor parameter
     [designs."3+3".mono]        # optional per-arm overrides
@@ -16,6 +16,9 @@ A design spec is a TOML file::
     type = "CRM"
     target = 0.25
     skeleton = { halfwidth = 0.05, mtd_guess = 5 }   # -> crm_skeleton(...) for the arm
+    stopping = "PatientsAtDose(9) | MinPatients(24) & ProbAbove(0.25, 0.95)"
+    escalation_limit = "RelativeIncrements(1.0)"     # at most +100 % in mg
+    coherence = "Coherence(0.25)"
 
     [analysis]                  # optional: designs also fitted with PyMC (MCMC diagnostics)
     mcmc = ["BLRM"]
@@ -26,6 +29,12 @@ A design spec is a TOML file::
     target = 0.25               # defines each scenario's true MTD
     [simulation.scenarios.mono]
     "MTD at 300 mg" = [0.01, 0.02, 0.03, 0.05, 0.10, 0.25, 0.45, 0.60]
+
+``type`` names a design of the registry (:mod:`bayes_dose.designs.registry`; a user's
+design registered with ``bd.register_design`` works too).  Rule slots are text:
+``stopping`` a rule of :mod:`bayes_dose.designs.rule_grammar` (``&`` binds tighter than
+``|``), ``escalation_limit`` / ``coherence`` one slot call (``"RelativeIncrements(1.0,
+basis='max')"``, ``"Coherence(0.25)"``); their names are the registered rules and slots.
 
 Parameters a design needs from the protocol are filled in per arm when not given:
 ``n_doses`` (levels of the arm), ``doses_mg`` (its dose grid), ``doses`` (BLRM) and
@@ -49,14 +58,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .designs import registry as _registry
 from .outcomes import Outcomes
 from .protocol import Arm, Protocol
 from .spec_check import check_keys, check_value, did_you_mean
 
-__all__ = ["DesignSpec", "design_from_spec", "load_designs", "load_spec", "read_outcomes"]
+__all__ = [
+    "DesignSpec", "design_from_spec", "design_table", "load_designs", "load_spec", "read_outcomes",
+]  # fmt: skip
 
-#: Short names accepted for ``type``.
-ALIASES = {"3+3": "ThreePlusThree", "3plus3": "ThreePlusThree", "combo_blrm": "CombinationBLRM"}
+#: Short names accepted for ``type`` (the registry's).
+ALIASES = _registry.ALIASES
 
 
 @dataclass(frozen=True)
@@ -202,8 +214,10 @@ def design_from_spec(
     if not isinstance(kind, str):
         raise ValueError(f"{where}: field 'type' is required (e.g. type = \"BOIN\")")
     cls_name = ALIASES.get(kind, kind)
-    known = not cls_name.startswith("_") and cls_name not in _BASES
-    cls = getattr(_designs(), cls_name, None) if known else None
+    try:
+        cls: Any = _registry.design_class(kind)
+    except KeyError:
+        cls = None
     if not isinstance(cls, type) or not _is_design_hint(cls):
         raise ValueError(
             f"{where}: unknown design type {kind!r}{did_you_mean(kind, _design_types())}; "
@@ -254,24 +268,74 @@ def design_from_spec(
         raise ValueError(msg if msg.startswith(where) else f"{where}: {msg}") from exc
 
 
-#: Classes of ``bayes_dose.designs`` that are shared bases, not design types of a spec.
-_BASES = ("Design", "EWOCDesign")
+def design_table(design: Any, refs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A design as a spec table (TOML values) that :func:`design_from_spec` reads back.
 
+    ``type`` is the design's registered name; parameters at their default are left out;
+    rules and slots become their text (``"PatientsAtDose(9) | MinPatients(18)"``),
+    tuples lists, priors tables.  A parameter holding another design (the combination
+    BLRM's ``mono``) is written as its name in ``refs`` (name -> design).
 
-def _designs() -> Any:
-    """The designs package (spec types are its public design classes)."""
-    from . import designs
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> d = bd.BOIN(target=0.3, n_doses=5, max_n=30, stopping=bd.rules.PatientsAtDose(9))
+    >>> bd.io.design_table(d)
+    {'type': 'BOIN', 'target': 0.3, 'n_doses': 5, 'max_n': 30, 'p_saf': 0.18, 'p_tox': 0.42,
+     'stopping': 'PatientsAtDose(9)'}
+    >>> bd.io.design_from_spec(bd.io.design_table(d)) == d
+    True
+    """
+    import dataclasses
+    from fractions import Fraction
 
-    return designs
+    from .designs.base import Design
+    from .designs.rules import StoppingRule
+    from .designs.slots import Slot
+
+    cls = type(design)
+    name = next((n for n, c in _registry.designs().items() if c is cls), None)
+    if name is None:
+        raise ValueError(
+            f"design_table: {cls.__name__} is not registered (bayes_dose.register_design)"
+        )
+    sig = inspect.signature(cls.__init__).parameters
+
+    def value(k: str, v: Any) -> Any:
+        if isinstance(v, (StoppingRule, Slot)):
+            return repr(v)
+        if isinstance(v, Design):
+            for ref, other in (refs or {}).items():
+                if other == v:
+                    return ref
+            raise ValueError(f"design_table: field {k!r} holds a design; name it in refs")
+        if isinstance(v, Fraction):
+            return str(v)
+        if isinstance(v, (tuple, list)):
+            return [value(k, x) for x in v]
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            return {f.name: value(k, getattr(v, f.name)) for f in dataclasses.fields(v)}
+        if isinstance(v, (bool, int, float, str)):
+            return v
+        raise ValueError(f"design_table: field {k!r} ({type(v).__name__}) has no TOML form")
+
+    out: dict[str, Any] = {"type": name}
+    for k, v in design.get_params().items():
+        default = sig[k].default if k in sig else inspect.Parameter.empty
+        try:
+            same = default is not inspect.Parameter.empty and type(v) is type(default) and v == default
+        except Exception:  # arrays and the like
+            same = False
+        if same or (v is None and default is None):
+            continue
+        if v is None:
+            raise ValueError(f"design_table: field {k!r} is None, which TOML cannot hold")
+        out[k] = value(k, v)
+    return out
 
 
 def _design_types() -> list[str]:
-    pkg = _designs()
-    names = [n for n in pkg.__all__ if n[:1].isupper() and n not in _BASES]
-    return sorted(
-        n for n in names if isinstance(getattr(pkg, n, None), type)
-        and _is_design_hint(getattr(pkg, n))
-    ) + sorted(ALIASES)  # fmt: skip
+    return _registry.design_names() + sorted(ALIASES)
 
 
 def _is_design_hint(hint: Any) -> bool:

@@ -199,11 +199,26 @@ def design_rules(design: Any) -> list[str]:
     from .designs.three_plus_three import ThreePlusThree
 
     if isinstance(design, BOIN):
-        return boin_boundary_text(design)
-    if isinstance(design, ThreePlusThree):
-        return _three_plus_three(design)
-    if isinstance(design, CRM):
-        return _crm(design)
-    if hasattr(design, "target_interval") and hasattr(design, "ewoc"):
-        return _blrm(design)
-    return [f"{type(design).__name__}: parameters {design!r}."]
+        lines = boin_boundary_text(design)
+    elif isinstance(design, ThreePlusThree):
+        lines = _three_plus_three(design)
+    elif isinstance(design, CRM):
+        lines = _crm(design)
+    elif hasattr(design, "target_interval") and hasattr(design, "ewoc"):
+        lines = _blrm(design)
+    else:
+        return [f"{type(design).__name__}: parameters {design!r}."]
+    return lines + _slot_lines(design)
+
+
+def _slot_lines(design: Any) -> list[str]:
+    """Sentences for the optional rule slots and the user's stopping rule."""
+    out = []
+    for key in ("escalation_limit", "coherence"):
+        slot = getattr(design, key, None)
+        if slot is not None:
+            out.append(slot.describe(design))
+    rule = getattr(design, "stopping", None)
+    if rule is not None:
+        out.append(f"The trial also stops when {rule} (stopping rule {rule!r}).")
+    return out

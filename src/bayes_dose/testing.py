@@ -110,6 +110,7 @@ import pandas as pd
 
 from .designs.base import Design
 from .designs.rules import MaxPatients, StoppingRule
+from .designs.slots import Slot, slot_types
 from .designs.state import NONE, Decision, DoseData, Selection
 from .exact import binom_pmf, exact_operating_characteristics, expand_frontier
 from .inference.engines import engines
@@ -491,6 +492,13 @@ def _candidates(value: Any, hint: Any, design: Design, depth: int) -> list[Any]:
                 out.append(tuple(float(i + 1) for i in range(D)))
             elif issubclass(t, StoppingRule):
                 out.append(MaxPatients(12))
+            elif issubclass(t, Slot):  # the registered slots of that kind with defaults
+                for cls in slot_types(getattr(t, "kind", None) or None).values():
+                    if issubclass(cls, t):
+                        try:
+                            out.append(cls())
+                        except (TypeError, ValueError):
+                            continue
             elif issubclass(t, Outcomes):
                 out.append(Outcomes.parse("1NNN"))
             elif dataclasses.is_dataclass(t):
@@ -516,6 +524,17 @@ def _candidates(value: Any, hint: Any, design: Design, depth: int) -> list[Any]:
         return [tuple(float(x) * 0.9 for x in value), tuple(float(x) * 1.1 for x in value)]
     if isinstance(value, StoppingRule):
         return [MaxPatients(97)]
+    if isinstance(value, Slot):  # one parameter changed at a time
+        out = []
+        params = value.params()
+        for k, v in params.items():
+            for alt in _alternatives(v, None, design, depth + 1):
+                try:
+                    out.append(type(value)(**{**params, k: alt}))
+                    break
+                except (ValueError, TypeError):
+                    continue
+        return out
     if isinstance(value, Outcomes):
         arm = value.arms[0] if value.arms else "mono"
         return [Outcomes.parse("1NNT", arm=arm), Outcomes.parse("1NNN", arm=arm)]
@@ -1060,7 +1079,7 @@ def check_design(
         design that borrows other arms' data (``CombinationBLRM``: ``"combo"``).
     alternatives : mapping of str to sequence, optional
         Other valid values of parameters, tried first by the ``spec`` contract (it makes
-        its own for numbers, flags, tuples, rules, priors and nested designs, but cannot
+        its own for numbers, flags, tuples, rules, slots, priors and nested designs, but cannot
         guess the choices of a string parameter such as ``variant``).
 
     Returns
@@ -1179,8 +1198,11 @@ def registered_designs() -> dict[str, DesignCase]:
     Covers each design class: ThreePlusThree (both variants, with and without accelerated
     titration), BOIN (plain, and with its options and a stopping rule), CRM (empiric,
     logistic with MLE and posterior-mean selection, TITE), BLRM (plain, and with
-    titration, an escalation limit and a stopping rule) and CombinationBLRM (borrowing
-    from stored ``mono_data``, borrowing without it, and not borrowing).
+    titration, an escalation limit and a stopping rule), CombinationBLRM (borrowing
+    from stored ``mono_data``, borrowing without it, and not borrowing), the rule slots
+    (BOIN with relative increments and coherence), and every design a user registered
+    (:func:`bayes_dose.register_design`) whose class has an ``example()`` classmethod
+    returning a configured design (case ``"<name> (registered)"``).
 
     Examples
     --------
@@ -1189,7 +1211,7 @@ def registered_designs() -> dict[str, DesignCase]:
     >>> sorted({type(c.design).__name__ for c in cases.values()})
     ['BLRM', 'BOIN', 'CRM', 'CombinationBLRM', 'ThreePlusThree']
     """
-    from .designs import rules
+    from .designs import registry, rules, slots
     from .designs.blrm import BLRM
     from .designs.boin import BOIN
     from .designs.combo_blrm import CombinationBLRM
@@ -1247,5 +1269,14 @@ def registered_designs() -> dict[str, DesignCase]:
         "combo BLRM no borrowing": DesignCase(
             CombinationBLRM(mono=mono, doses=combo_mg, grid=small, max_n=15, borrow=False), {"arm": "combo"}
         ),
+        "BOIN slots": DesignCase(
+            BOIN(target=0.3, n_doses=5, max_n=18, doses_mg=(10, 20, 40, 100, 150),
+                 escalation_limit=slots.RelativeIncrements(1.0), coherence=slots.Coherence(0.3))
+        ),
     }
+    covered = {type(c.design) for c in cases.values()}
+    for name, cls in registry.designs().items():
+        example = getattr(cls, "example", None)
+        if cls not in covered and callable(example):
+            cases[f"{name} (registered)"] = DesignCase(example())
     return cases

@@ -1,21 +1,26 @@
 """The design interface: an immutable specification that decides from evidence.
 
 Every design is a :class:`Design`: parameters are stored in ``__init__`` (nothing is
-computed there), ``fit(outcomes)`` returns a new :class:`Fit`.  Decisions are made by a
-fixed pipeline, identical for all designs and vectorised over trials:
+computed there), ``fit(outcomes)`` returns a new :class:`Fit`.  A design is its own
+decision rule (``_rule``) and MTD selector (``select``) followed by ordered, typed rule
+slots (:mod:`.slots`, one module per kind), identical for all designs and vectorised
+over trials:
 
 1. the design's own rule (``_rule``) proposes the next dose, cohort size and any
    design-specific stop (e.g. lowest dose eliminated);
-2. accelerated titration (when ``titration_levels > 0``) overrides the proposal while
-   it is active: one patient per level, up a level at a time, until the first DLT
-   (or, with ``titration_grade2=True``, the second grade-2 toxicity) or the last
-   titration level;
-3. before the first patient: the start level;
-4. no-skip (``no_skip=True``): never above one level past the highest dose tried;
-5. stopping: ``max_n`` and the user's ``stopping`` rule (see :mod:`.rules`).
+2. ``titration`` (when ``titration_levels > 0``) overrides the proposal while it is
+   active: one patient per level, up a level at a time, until the first DLT (or, with
+   ``titration_grade2=True``, the second grade-2 toxicity) or the last titration level;
+3. ``start``: before the first patient, the start level;
+4. ``escalation_limit``: no-skip (``no_skip=True``: never above one level past the
+   highest dose tried), then ``escalation_limit`` (e.g. ``RelativeIncrements(1.0)``);
+5. ``coherence`` (off unless ``coherence=Coherence(target)``);
+6. ``max_n`` and ``stopping`` (the user's rule, see :mod:`.rules`).
 
 Steps are fixed, so a mechanism's effect never depends on how a design was put
-together.  The MTD is chosen by ``select`` on the same evidence.
+together.  The base options are declared once (:data:`.options.OPTIONS`); a design
+declares its own parameters only (:mod:`.options`).  The MTD is chosen by ``select`` on
+the same evidence.
 """
 
 from __future__ import annotations
@@ -35,20 +40,20 @@ from ..inference.engines import engines
 from ..inference.estimate import Estimate
 from ..manifest import build_manifest, data_sha256
 from ..outcomes import DEFAULT_DLT_WINDOW, MISSING_POLICIES, Outcomes
+from . import options as _options
+from .options import BY_NAME, OPTIONS, BaseOptions, check_options, set_options
 from .rules import StoppingRule
+from .slots import MaxN, NoSkip, Slot, SlotContext, Start, Stopping, Titration
 from .state import NONE, Decision, DoseData, Selection
 
 __all__ = ["Design", "Fit"]
 
-#: Reasons every design shares (codes 0..len-1); a design's own follow.
+#: Reasons every design shares (codes 0..len-1, owned by the original slots); a design's
+#: own follow, then those of any other slot (``escalation_limit``, ``coherence``).
 BASE_REASONS: tuple[str, ...] = (
-    "no patients yet: start at level {next}",
-    "accelerated titration: no DLT in 1 patient at level {dose}; next level {next} "
-    "(cohort of {size})",
-    "maximum sample size reached (N = {total} >= max_n = {max_n})",
-    "stopping rule met: {rule}",
-    "no-skip: capped at level {next}, one above the highest level tried",
-)
+    Start().reasons[0], Titration(1).reasons[0], MaxN(1).reasons[0],
+    Stopping(None).reasons[0], NoSkip().reasons[0],  # type: ignore[arg-type]
+)  # fmt: skip
 START, TITRATION, MAX_N, STOP_RULE, NO_SKIP = range(len(BASE_REASONS))
 
 
@@ -75,6 +80,15 @@ class Design(ABC):
         Extra stopping rule (``&``/``|`` combinations of :mod:`bayes_dose.rules`).
     doses_mg : sequence of float, optional
         Dose labels for tables and plots.
+    escalation_limit : EscalationLimit or str, optional
+        A further escalation limit after no-skip (``slots.RelativeIncrements(1.0)``: at
+        most +100 % in mg; needs ``doses_mg``), or its text.
+    coherence : Coherence or str, optional
+        No escalation right after a cohort with DLT rate ``>= target``
+        (``slots.Coherence(target)``); off by default.
+
+    The options are declared once, in :data:`bayes_dose.designs.options.OPTIONS`; a
+    subclass lists its own parameters only (see :mod:`bayes_dose.designs.options`).
     """
 
     #: Reason templates of the design's own rule (codes follow BASE_REASONS).
@@ -94,64 +108,68 @@ class Design(ABC):
     #: ``"any"``; checked by the design contract suite (:mod:`bayes_dose.testing`).
     selection_scope: ClassVar[str] = "treated"
 
-    def __init__(
-        self,
-        n_doses: int,
-        *,
-        cohort_size: int = 3,
-        max_n: int | None = None,
-        start_level: int = 1,
-        titration_levels: int = 0,
-        titration_grade2: bool = False,
-        no_skip: bool = True,
-        stopping: StoppingRule | None = None,
-        doses_mg: tuple[float, ...] | None = None,
-    ) -> None:
-        self.n_doses = int(n_doses)
-        self.cohort_size = int(cohort_size)
-        self.max_n = None if max_n is None else int(max_n)
-        self.start_level = int(start_level)
-        self.titration_levels = int(titration_levels)
-        self.titration_grade2 = bool(titration_grade2)
-        self.no_skip = bool(no_skip)
-        self.stopping = stopping
-        self.doses_mg = None if doses_mg is None else tuple(float(d) for d in doses_mg)
-        self._check_base()
+    #: What the class does with the base options (fixed / derived ones); a class that
+    #: sets it in its body declares only its own parameters (see :mod:`.options`).
+    base_options: ClassVar[BaseOptions] = BaseOptions()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "base_options" in cls.__dict__:
+            if "__init__" not in cls.__dict__:
+                raise TypeError(
+                    f"{cls.__name__}: base_options needs an __init__ listing the class's own "
+                    "parameters (see bayes_dose.designs.options)"
+                )
+            _options.declare(cls)
+
+    def __init__(self, n_doses: int, **options: Any) -> None:
+        # The old-style entry point: subclasses that forward base options call this.
+        # Its signature (legacy_signature) lists the options of the table.
+        unknown = sorted(set(options) - set(BY_NAME))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}: unexpected keyword argument(s) {unknown}; base "
+                f"options: {', '.join(BY_NAME)}"
+            )
+        nested = "_setting_options" in self.__dict__
+        values = {} if nested else {o.name: o.default for o in OPTIONS if o.name != "n_doses"}
+        values.update(options)
+        values["n_doses"] = n_doses
+        set_options(self, values)
+        if not nested:
+            self._check_base()
 
     def _check_base(self) -> None:
-        name = type(self).__name__
-        if self.n_doses < 1:
-            raise ValueError(f"{name}: n_doses must be >= 1, got {self.n_doses}")
-        if self.cohort_size < 1:
-            raise ValueError(f"{name}: cohort_size must be >= 1, got {self.cohort_size}")
-        if self.max_n is not None and self.max_n < 1:
-            raise ValueError(f"{name}: max_n must be >= 1, got {self.max_n}")
-        if not 1 <= self.start_level <= self.n_doses:
-            raise ValueError(
-                f"{name}: start_level must be in 1..{self.n_doses}, got {self.start_level}"
-            )
-        if not 0 <= self.titration_levels <= self.n_doses:
-            raise ValueError(
-                f"{name}: titration_levels must be in 0..{self.n_doses}, got {self.titration_levels}"
-            )
-        if self.doses_mg is not None and len(self.doses_mg) != self.n_doses:
-            raise ValueError(
-                f"{name}: doses_mg has {len(self.doses_mg)} entries for {self.n_doses} levels"
-            )
-        if self.stopping is not None and not isinstance(self.stopping, StoppingRule):
-            raise ValueError(f"{name}: stopping must be a StoppingRule, got {self.stopping!r}")
+        check_options(self)
+        # a slot that reads the last cohort makes the design read it (exact enumeration
+        # then keeps states apart by their last cohort)
+        for key in ("escalation_limit", "coherence"):
+            slot = getattr(self, key, None)
+            if slot is not None and slot.uses_last_cohort and not self.uses_last_cohort:
+                self.__dict__["uses_last_cohort"] = True
 
     # -- parameters (scikit-learn style) ---------------------------------------------
     @classmethod
     def _param_names(cls) -> list[str]:
+        """Constructor parameters: those of every ``__init__`` up the MRO, down to the
+        first declared one (whose signature holds the base options it accepts)."""
         names: list[str] = []
-        for klass in cls.__mro__:
-            if klass is object or "__init__" not in vars(klass):
-                continue
+        inits = [k for k in cls.__mro__ if k is not object and "__init__" in vars(k)]
+        stop = next((k for k in inits if _options.declared(k)), None)
+        for klass in inits:
             for p in inspect.signature(klass.__init__).parameters.values():
                 if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
                     if p.name not in names:
                         names.append(p.name)
+            if klass is stop:
+                break
+        if inits and inits[0] is Design:  # no __init__ of its own: every base option
+            names += [o.name for o in OPTIONS if o.name not in names]
+        if stop is not None and inits[0] is not stop:
+            # an old-style __init__ above a declared one: what it accepts
+            own = inspect.signature(cls.__init__).parameters
+            if not any(p.kind is p.VAR_KEYWORD for p in own.values()):
+                names = [n for n in names if n in own]
         return names
 
     def get_params(self) -> dict[str, Any]:
@@ -220,12 +238,52 @@ class Design(ABC):
 
     @property
     def reasons(self) -> tuple[str, ...]:
-        """All reason templates: shared ones, then the design's own."""
-        return BASE_REASONS + self.own_reasons
+        """All reason templates: shared ones, the design's own, then other slots'."""
+        return BASE_REASONS + self._own_templates() + self._slot_templates()
+
+    def _own_templates(self) -> tuple[str, ...]:
+        """The design's own reason templates (codes from ``len(BASE_REASONS)``)."""
+        return self.own_reasons
 
     def _code(self, index: int) -> int:
         """Reason code of the design's own reason number ``index``."""
         return len(BASE_REASONS) + index
+
+    # -- slots -----------------------------------------------------------------------------
+    def slots(self) -> tuple[Slot, ...]:
+        """The rule slots ``decide`` applies after the design's rule, in order (titration,
+        start, escalation limits, coherence, max_n, stopping); unused ones left out."""
+        out: list[Slot] = []
+        if self.titration_levels > 0:
+            out.append(Titration(self.titration_levels, self.titration_grade2))
+        out.append(Start(self.start_level))
+        if self.no_skip:
+            out.append(NoSkip())
+        for key in ("escalation_limit", "coherence"):
+            slot = getattr(self, key, None)
+            if slot is not None:
+                out.append(slot)
+        if self.max_n is not None:
+            out.append(MaxN(self.max_n))
+        rule = self._stopping_rule()
+        if rule is not None:
+            out.append(Stopping(rule))
+        return tuple(out)
+
+    def _pipeline(self) -> list[tuple[Slot, tuple[int, ...]]]:
+        """Each slot with its reason codes (fixed ones, else after the design's own)."""
+        code = len(BASE_REASONS) + len(self.own_reasons)
+        out = []
+        for slot in self.slots():
+            codes = slot.fixed_codes
+            if codes is None:
+                codes = tuple(range(code, code + len(slot.reasons)))
+                code += len(codes)
+            out.append((slot, codes))
+        return out
+
+    def _slot_templates(self) -> tuple[str, ...]:
+        return tuple(t for s in self.slots() if s.fixed_codes is None for t in s.reasons)
 
     def _stopping_rule(self) -> StoppingRule | None:
         """The stopping rule applied in step 5: the user's ``stopping``, combined (with
@@ -258,18 +316,7 @@ class Design(ABC):
 
     def titration_active(self, data: DoseData) -> np.ndarray:
         """Trials still in accelerated titration (boolean, shape (T,))."""
-        if self.titration_levels == 0:
-            return np.zeros(data.n_trials, dtype=bool)
-        active = (
-            (data.total_dlt == 0)
-            & (data.n.max(axis=1) <= 1)
-            & (data.current >= 0)
-            & (data.current < self.titration_levels)
-            & (data.current + 1 < self.n_doses)
-        )
-        if self.titration_grade2:
-            active &= data.grade2 < 2
-        return active
+        return Titration(self.titration_levels, self.titration_grade2).active(data, self.n_doses)
 
     def skip_cap(self, data: DoseData) -> np.ndarray:
         """Highest 0-based dose no-skip allows: one above the highest tried (shape (T,))."""
@@ -293,49 +340,19 @@ class Design(ABC):
             estimate = self.estimate(data)
         T = data.n_trials
         d = self._rule(data, estimate)
-        nxt, size, stop, reason = (
-            np.array(a, copy=True) for a in (d.next_dose, d.cohort_size, d.stop, d.reason)
+        proposal = Decision(
+            *(np.array(a, copy=True) for a in (d.next_dose, d.cohort_size, d.stop, d.reason))
         )
-
-        tit = self.titration_active(data)
-        if tit.any():
-            up = data.current + 1
-            nxt = np.where(tit, up, nxt)
-            size = np.where(tit, np.where(up < self.titration_levels, 1, self.cohort_size), size)
-            stop = np.where(tit, False, stop)
-            reason = np.where(tit, TITRATION, reason)
-
-        empty = data.total_n == 0
-        nxt = np.where(empty, self.start_level - 1, nxt)
-        size = np.where(empty, self.first_cohort_size(), size)
-        stop = np.where(empty, False, stop)
-        reason = np.where(empty, START, reason)
-
-        if self.no_skip:
-            cap = self.skip_cap(data)
-            capped = ~stop & (nxt > cap)
-            nxt = np.where(capped, cap, nxt)
-            reason = np.where(capped, NO_SKIP, reason)
-
-        if self.max_n is not None:
-            hit = ~stop & (data.total_n >= self.max_n)
-            stop = stop | hit
-            reason = np.where(hit, MAX_N, reason)
-            size = np.minimum(size, np.maximum(self.max_n - data.total_n, 0))
-        rule = self._stopping_rule()
-        if rule is not None:
-            proposal = Decision(nxt, size, stop, reason)
-            hit = ~stop & np.asarray(rule(data, proposal), dtype=bool)
-            stop = stop | hit
-            reason = np.where(hit, STOP_RULE, reason)
-
-        nxt = np.where(stop, NONE, nxt)
-        size = np.where(stop, 0, size)
+        for slot, codes in self._pipeline():
+            proposal = slot.apply(data, proposal, SlotContext(self, codes))
+        stop = proposal.stop
+        nxt = np.where(stop, NONE, proposal.next_dose)
+        size = np.where(stop, 0, proposal.cohort_size)
         return Decision(
             nxt.astype(np.int64),
             size.astype(np.int64),
             stop.astype(bool),
-            reason.astype(np.int64).reshape(T),
+            proposal.reason.astype(np.int64).reshape(T),
         )
 
     def explain(self, data: DoseData, decision: Decision, trial: int = 0) -> str:
@@ -354,9 +371,14 @@ class Design(ABC):
             "last_n": int(data.last_n[trial]),
             "last_dlt": int(data.last_dlt[trial]),
         }
-        if decision.next_dose[trial] < 0 and "{next}" in self.reasons[int(decision.reason[trial])]:
+        code = int(decision.reason[trial])
+        if code >= len(BASE_REASONS) + len(self.own_reasons):  # another slot's sentence
+            for slot, codes in self._pipeline():
+                if code in codes:
+                    fields.update(slot.fields(data, decision, trial, self))
+        if decision.next_dose[trial] < 0 and "{next}" in self.reasons[code]:
             fields["next"] = cur + 1
-        return self.reasons[int(decision.reason[trial])].format(**fields)
+        return self.reasons[code].format(**fields)
 
     def _mg(self, idx: int) -> str:
         if self.doses_mg is None or idx < 0:
@@ -589,6 +611,10 @@ class Design(ABC):
             prob_tox_interval=interval,
             **self._fit_fields(data, est),
         )
+
+
+Design.__init__.__signature__ = _options.legacy_signature()  # type: ignore[attr-defined]
+Design.__init__.__annotations__ = {o.name: o.hint for o in OPTIONS if o.legacy}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -34,7 +34,7 @@ from ..inference.blrm_model import CATEGORIES, BLRMModel, BLRMPrior
 from ..inference.engines import engines
 from ..inference.estimate import Estimate
 from .base import Design, Fit
-from .rules import StoppingRule
+from .options import BaseOptions
 from .state import NONE, Decision, DoseData, Selection
 
 __all__ = ["BLRM", "BLRMFit", "EWOCDesign"]
@@ -89,6 +89,9 @@ class EWOCDesign(Design):
         "overdose probability is not increasing in dose): no level meets both rules: stop",
     )
 
+    #: No grade-2 titration trigger.
+    base_options = BaseOptions(fixed={"titration_grade2": False})
+
     def __init__(
         self,
         n_doses: int,
@@ -96,19 +99,7 @@ class EWOCDesign(Design):
         target_interval: tuple[float, float] = (0.16, 0.33),
         ewoc: float = 0.25,
         max_increment: float | None = None,
-        cohort_size: int = 3,
-        max_n: int | None = None,
-        start_level: int = 1,
-        titration_levels: int = 0,
-        no_skip: bool = True,
-        stopping: StoppingRule | None = None,
-        doses_mg: tuple[float, ...] | None = None,
     ) -> None:
-        super().__init__(
-            n_doses, cohort_size=cohort_size, max_n=max_n, start_level=start_level,
-            titration_levels=titration_levels, no_skip=no_skip, stopping=stopping,
-            doses_mg=doses_mg,
-        )  # fmt: skip
         name = type(self).__name__
         self.target_interval = tuple(float(c) for c in target_interval)
         if (
@@ -127,14 +118,12 @@ class EWOCDesign(Design):
                 f"{name}: max_increment must be > 1 (2.0 = at most doubling), got {max_increment}"
             )
 
-    @property
-    def reasons(self) -> tuple[str, ...]:
+    def _own_templates(self) -> tuple[str, ...]:
         inc = "none" if self.max_increment is None else f"{self.max_increment:g}x"
-        own = tuple(
+        return tuple(
             r.replace("{ewoc}", f"{self.ewoc:g}").replace("{max_increment}", inc)
             for r in self.own_reasons
         )
-        return super().reasons[: -len(own)] + own if own else super().reasons
 
     @property
     def selection_scope(self) -> str:  # type: ignore[override]
@@ -294,6 +283,9 @@ class BLRM(EWOCDesign):
     0.25
     """
 
+    #: ``n_doses`` and ``doses_mg`` come from ``doses``.
+    base_options = BaseOptions(fixed={"titration_grade2": False}, derived=("n_doses", "doses_mg"))
+
     def __init__(
         self,
         doses: Sequence[float],
@@ -301,34 +293,21 @@ class BLRM(EWOCDesign):
         prior: BLRMPrior | None = None,
         target_interval: tuple[float, float] = (0.16, 0.33),
         ewoc: float = 0.25,
-        cohort_size: int = 3,
-        max_n: int | None = None,
         max_increment: float | None = None,
-        no_skip: bool = True,
-        titration_levels: int = 0,
-        start_level: int = 1,
-        stopping: StoppingRule | None = None,
         grid: tuple[int, int] = (61, 121),
     ) -> None:
         self.doses = tuple(float(d) for d in doses)
         self.reference_dose = float(reference_dose)
         self.prior = BLRMPrior() if prior is None else prior
         self.grid = tuple(int(g) for g in grid)
+        self.doses_mg = self.doses
         super().__init__(
             len(self.doses), target_interval=target_interval, ewoc=ewoc,
-            max_increment=max_increment, cohort_size=cohort_size, max_n=max_n,
-            start_level=start_level, titration_levels=titration_levels, no_skip=no_skip,
-            stopping=stopping, doses_mg=self.doses,
+            max_increment=max_increment,
         )  # fmt: skip
         self.model = BLRMModel(self.doses, self.reference_dose, self.prior, self.target_interval)
         if len(self.grid) != 2:
             raise ValueError(f"BLRM: grid must be two point counts, got {grid}")
-
-    def get_params(self) -> dict[str, Any]:
-        p = super().get_params()
-        for k in ("n_doses", "doses_mg", "titration_grade2"):
-            p.pop(k, None)
-        return p
 
     def estimate(self, data: DoseData, engine: str = "grid", **kwargs: Any) -> Estimate:
         """Posterior summaries per dose for every trial.

@@ -37,6 +37,7 @@ from ..arrays import isotonic_rows, unique_rows
 from ..deprecation import renamed_kwargs
 from ..inference.estimate import Estimate
 from .base import Design
+from .options import BaseOptions
 from .rules import StayWithPatients, StoppingRule
 from .state import NONE, Decision, DoseData, Selection
 
@@ -235,6 +236,9 @@ class BOIN(Design):
         "the cohort at level {next}",
     )
 
+    #: BOIN never skips a dose and has no grade-2 titration trigger.
+    base_options = BaseOptions(fixed={"no_skip": True, "titration_grade2": False})
+
     def __init__(
         self,
         target: float,
@@ -247,16 +251,8 @@ class BOIN(Design):
         extrasafe: bool = False,
         offset: float = 0.05,
         n_earlystop: int | None = None,
-        titration_levels: int = 0,
-        start_level: int = 1,
-        doses_mg: tuple[float, ...] | None = None,
-        stopping: StoppingRule | None = None,
     ) -> None:
-        super().__init__(
-            n_doses, cohort_size=cohort_size, max_n=max_n, start_level=start_level,
-            titration_levels=titration_levels, no_skip=True, stopping=stopping,
-            doses_mg=doses_mg,
-        )  # fmt: skip
+        # n_doses, cohort_size and max_n: base options listed for their positions
         self.target = float(target)
         self.p_saf = 0.6 * self.target if p_saf is None else float(p_saf)
         self.p_tox = 1.4 * self.target if p_tox is None else float(p_tox)
@@ -268,12 +264,6 @@ class BOIN(Design):
         if self.n_earlystop is not None and self.n_earlystop < 1:
             raise ValueError(f"BOIN: n_earlystop must be >= 1, got {self.n_earlystop}")
         self._tab: dict[str, np.ndarray] | None = None
-
-    def get_params(self) -> dict[str, Any]:
-        p = super().get_params()
-        for k in ("no_skip", "titration_grade2"):
-            p.pop(k, None)
-        return p
 
     @property
     def lambdas(self) -> tuple[float, float]:
@@ -377,7 +367,7 @@ class BOIN(Design):
 
     def explain(self, data: DoseData, decision: Decision, trial: int = 0) -> str:
         reason = int(decision.reason[trial]) - self._code(0)
-        if reason < 0:
+        if not 0 <= reason < len(self.own_reasons):  # a slot's sentence
             return super().explain(data, decision, trial)
         cur = int(data.current[trial])
         n = int(data.n[trial, cur])

@@ -40,7 +40,7 @@ from ..inference.estimate import Estimate
 from ..outcomes import Outcomes
 from .base import Fit
 from .blrm import BLRM, BLRMFit, EWOCDesign
-from .rules import StoppingRule
+from .options import BaseOptions
 from .state import DoseData
 
 __all__ = ["DEFAULT_INTERACTION_PRIOR", "DEFAULT_PARTNER_PRIOR", "CombinationBLRM", "CombinationFit"]
@@ -208,6 +208,8 @@ class CombinationBLRM(EWOCDesign):
     """
 
     label = "combo BLRM"
+    #: ``n_doses`` and ``doses_mg`` come from ``doses``.
+    base_options = BaseOptions(fixed={"titration_grade2": False}, derived=("n_doses", "doses_mg"))
 
     def __init__(
         self,
@@ -218,13 +220,7 @@ class CombinationBLRM(EWOCDesign):
         doses: Sequence[float] | None = None,
         target_interval: tuple[float, float] | None = None,
         ewoc: float | None = None,
-        cohort_size: int = 3,
-        max_n: int | None = None,
         max_increment: float | None = None,
-        no_skip: bool = True,
-        titration_levels: int = 0,
-        start_level: int = 1,
-        stopping: StoppingRule | None = None,
         grid: tuple[int, int, int, int] = (25, 25, 31, 45),
         mono_data: Outcomes | None = None,
         borrowing: Any = None,
@@ -267,13 +263,12 @@ class CombinationBLRM(EWOCDesign):
         self.grid = tuple(int(g) for g in grid)
         if len(self.grid) != 4:
             raise ValueError(f"CombinationBLRM: grid must be four point counts, got {grid}")
+        self.doses_mg = self.doses
         super().__init__(
             len(self.doses),
             target_interval=mono.target_interval if target_interval is None else target_interval,
             ewoc=mono.ewoc if ewoc is None else ewoc,
-            max_increment=max_increment, cohort_size=cohort_size, max_n=max_n,
-            start_level=start_level, titration_levels=titration_levels, no_skip=no_skip,
-            stopping=stopping, doses_mg=self.doses,
+            max_increment=max_increment,
         )  # fmt: skip
         mono_model = mono.model
         if mono_model.cuts != self.target_interval:
@@ -300,12 +295,6 @@ class CombinationBLRM(EWOCDesign):
         """``"full"``, ``"none"``, ``"exchangeable"`` or ``"exnex"``."""
         b = self.borrowing
         return b if isinstance(b, str) else b.kind
-
-    def get_params(self) -> dict[str, Any]:
-        p = super().get_params()
-        for k in ("n_doses", "doses_mg", "titration_grade2"):
-            p.pop(k, None)
-        return p
 
     def _fit_class(self) -> type[Fit]:
         return CombinationFit

@@ -29,7 +29,7 @@ from ..inference.engines import engines
 from ..inference.estimate import Estimate
 from ..outcomes import Outcomes
 from .base import Design, Fit
-from .rules import StoppingRule
+from .options import BaseOptions
 from .state import NONE, Decision, DoseData, Selection
 
 __all__ = ["CRM", "CRMFit", "crm_skeleton"]
@@ -185,6 +185,9 @@ class CRM(Design):
         "no escalation (coherence); level {next}",
     )
 
+    #: ``n_doses`` comes from the skeleton; no grade-2 titration trigger.
+    base_options = BaseOptions(fixed={"titration_grade2": False}, derived=("n_doses",))
+
     @renamed_kwargs(model="link", interval="credible_level")
     def __init__(
         self,
@@ -193,25 +196,14 @@ class CRM(Design):
         link: str = "empiric",
         prior_sd: float = 1.34**0.5,
         intercept: float = 3.0,
-        cohort_size: int = 3,
-        max_n: int | None = None,
-        no_skip: bool = True,
         coherent: bool = True,
         tite_window: float | None = None,
         method: str = "bayes",
         selection: str = "plugin",
         credible_level: float = 0.9,
-        titration_levels: int = 0,
-        start_level: int = 1,
-        doses_mg: tuple[float, ...] | None = None,
-        stopping: StoppingRule | None = None,
     ) -> None:
         skel = tuple(float(v) for v in np.asarray(skeleton, dtype=float).ravel())
-        super().__init__(
-            len(skel), cohort_size=cohort_size, max_n=max_n, start_level=start_level,
-            titration_levels=titration_levels, no_skip=no_skip, stopping=stopping,
-            doses_mg=doses_mg,
-        )  # fmt: skip
+        self.n_doses = len(skel)
         self.skeleton = skel
         self.target = float(target)
         self.link = link
@@ -237,12 +229,6 @@ class CRM(Design):
             raise ValueError(f"CRM: selection must be one of {SELECTIONS}, got {selection!r}")
         if not 0 < self.credible_level < 1:
             raise ValueError(f"CRM: credible_level must be in (0, 1), got {self.credible_level}")
-
-    def get_params(self) -> dict[str, Any]:
-        p = super().get_params()
-        for k in ("titration_grade2", "n_doses"):
-            p.pop(k, None)
-        return p
 
     @property
     def crm_model(self) -> CRMModel:
@@ -309,7 +295,7 @@ class CRM(Design):
 
     def explain(self, data: DoseData, decision: Decision, trial: int = 0) -> str:
         reason = int(decision.reason[trial]) - self._code(0)
-        if reason < 0:
+        if not 0 <= reason < len(self.own_reasons):  # a slot's sentence
             return super().explain(data, decision, trial)
         return self.own_reasons[reason].format(
             target=self.target,

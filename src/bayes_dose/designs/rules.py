@@ -10,6 +10,8 @@ Examples
 >>> rule = bd.rules.MaxPatients(30) | (bd.rules.PatientsAtDose(9) & bd.rules.MinPatients(18))
 >>> print(rule)
 (N >= 30) or ((>= 9 patients at the next dose) and (N >= 18))
+>>> rule    # the text bayes_dose.designs.rule_grammar.parse_rule reads back
+MaxPatients(30) | (PatientsAtDose(9) & MinPatients(18))
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ import numpy as np
 from .state import Decision, DoseData
 
 __all__ = [
-    "AllOf", "AnyOf", "MaxPatients", "MinPatients", "PatientsAtDose", "StayWithPatients",
-    "StoppingRule",
+    "AllOf", "AnyOf", "MaxPatients", "MinPatients", "PatientsAtDose", "ProbAbove",
+    "StayWithPatients", "StoppingRule",
 ]  # fmt: skip
 
 
@@ -47,7 +49,11 @@ class StoppingRule(ABC):
         return AnyOf(self, other)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__}: {self}>"
+        """The rule as text (``MaxPatients(30) | PatientsAtDose(9)``), which
+        :func:`~bayes_dose.designs.rule_grammar.parse_rule` reads back."""
+        from .rule_grammar import call_text
+
+        return call_text(type(self).__name__, vars(self), type(self))
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.spec() == other.spec()  # type: ignore[union-attr]
@@ -72,6 +78,10 @@ class _Combined(StoppingRule):
 
     def spec(self) -> dict[str, Any]:
         return {"rule": type(self).__name__, "rules": [r.spec() for r in self.rules]}
+
+    def __repr__(self) -> str:
+        op = " & " if self._word == "and" else " | "
+        return op.join(f"({r!r})" if isinstance(r, _Combined) else repr(r) for r in self.rules)
 
 
 class AllOf(_Combined):
@@ -147,3 +157,44 @@ class StayWithPatients(StoppingRule):
 
     def __str__(self) -> str:
         return f"staying at a level that already has >= {self.n} patients"
+
+
+class ProbAbove(StoppingRule):
+    """Stop when the DLT rate at ``level`` (1-based, default the lowest) is probably too
+    high: ``P(p > threshold | data) > prob`` under a ``Beta(a, b)`` prior (the posterior
+    is ``Beta(a + y, b + n - y)``), once the level has patients.
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> rule = bd.rules.ProbAbove(0.25, 0.95)
+    >>> data = bd.DoseData.from_counts([[3, 0], [6, 0]], [[3, 0], [1, 0]], current=[0, 0])
+    >>> rule(data, None).tolist()       # 3/3: P(p > 0.25) = 0.996; 1/6: 0.44
+    [True, False]
+    """
+
+    def __init__(self, threshold: float, prob: float, level: int = 1, a: float = 1.0,
+                 b: float = 1.0) -> None:  # fmt: skip
+        self.threshold = float(threshold)
+        self.prob = float(prob)
+        self.level = int(level)
+        self.a = float(a)
+        self.b = float(b)
+        if not 0 < self.threshold < 1 or not 0 < self.prob < 1:
+            raise ValueError(
+                f"ProbAbove: threshold and prob must be in (0, 1), got {threshold!r}, {prob!r}"
+            )
+        if self.level < 1 or not (self.a > 0 and self.b > 0):
+            raise ValueError(f"ProbAbove: level must be >= 1 and a, b > 0, got {level}, {a}, {b}")
+
+    def __call__(self, data: DoseData, decision: Decision) -> np.ndarray:
+        from scipy.stats import beta
+
+        if self.level > data.n_doses:
+            raise ValueError(f"ProbAbove: level {self.level} > {data.n_doses} dose levels")
+        n = data.n[:, self.level - 1]
+        y = data.dlt[:, self.level - 1]
+        return (n > 0) & (beta.sf(self.threshold, self.a + y, self.b + n - y) > self.prob)
+
+    def __str__(self) -> str:
+        return f"P(DLT rate at level {self.level} > {self.threshold:g}) > {self.prob:g}"

@@ -24,6 +24,7 @@ import numpy as np
 from ..inference.estimate import Estimate
 from ..protocol import MTDRule, Protocol
 from .base import Design
+from .options import BaseOptions
 from .state import NONE, Decision, DoseData, Selection
 
 __all__ = ["ThreePlusThree"]
@@ -92,6 +93,11 @@ class ThreePlusThree(Design):
         "level {next} to 6",
     )
 
+    #: 3+3 fixes its cohorts of 3 and its own stopping (no max_n, no stopping rule).
+    base_options = BaseOptions(
+        fixed={"cohort_size": 3, "max_n": None, "no_skip": True, "stopping": None}
+    )
+
     def __init__(
         self,
         n_doses: int,
@@ -102,11 +108,8 @@ class ThreePlusThree(Design):
         doses_mg: tuple[float, ...] | None = None,
         mtd_rule: MTDRule | None = None,
     ) -> None:
-        super().__init__(
-            n_doses, cohort_size=3, max_n=None, start_level=start_level,
-            titration_levels=titration_levels, titration_grade2=titration_grade2,
-            no_skip=True, doses_mg=doses_mg,
-        )  # fmt: skip
+        # n_doses, titration_levels, titration_grade2, start_level and doses_mg are base
+        # options listed here for their positions; the base sets them
         if variant not in VARIANTS:
             raise ValueError(f"ThreePlusThree: variant must be one of {VARIANTS}, got {variant!r}")
         self.variant = variant
@@ -160,12 +163,6 @@ class ThreePlusThree(Design):
             "mtd_rule": protocol.mtd_rule,
         }
         return cls(**{**params, **overrides})
-
-    def get_params(self) -> dict:
-        p = super().get_params()
-        for k in ("cohort_size", "max_n", "no_skip", "stopping"):
-            p.pop(k, None)
-        return p
 
     @property
     def selection_scope(self) -> str:  # type: ignore[override]
