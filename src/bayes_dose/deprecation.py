@@ -35,6 +35,21 @@ def warn_renamed(owner: str, old: str, new: str, stacklevel: int = 3) -> None:
     )
 
 
+def apply_renames(
+    owner: str, renames: dict[str, str], kwargs: dict[str, Any], stacklevel: int = 3
+) -> None:
+    """Rename deprecated keyword arguments in ``kwargs`` in place (old -> new), warning
+    for each; giving both names is a ``TypeError``."""
+    for old, new in renames.items():
+        if old in kwargs:
+            warn_renamed(owner, old, new, stacklevel=stacklevel)
+            if new in kwargs:
+                raise TypeError(
+                    f"{owner}: got {new!r} and its deprecated alias {old!r}; pass only {new!r}"
+                )
+            kwargs[new] = kwargs.pop(old)
+
+
 def renamed_kwargs(**renames: str) -> Callable[[F], F]:
     """Decorator: keyword arguments renamed ``old=new`` keep working under the old name.
 
@@ -63,15 +78,7 @@ def renamed_kwargs(**renames: str) -> Callable[[F], F]:
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            for old, new in renames.items():
-                if old in kwargs:
-                    warn_renamed(owner, old, new)
-                    if new in kwargs:
-                        raise TypeError(
-                            f"{owner}: got {new!r} and its deprecated alias {old!r}; "
-                            f"pass only {new!r}"
-                        )
-                    kwargs[new] = kwargs.pop(old)
+            apply_renames(owner, renames, kwargs, stacklevel=4)
             return func(*args, **kwargs)
 
         wrapper.__renamed__ = {**getattr(func, "__renamed__", {}), **renames}  # type: ignore[attr-defined]

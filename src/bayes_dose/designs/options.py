@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..deprecation import apply_renames
 from .rules import StoppingRule
 from .slots import Coherence, EscalationLimit
 
@@ -190,9 +191,12 @@ def declare(cls: type) -> None:
     signature = own.replace(parameters=params)
     extra_names = frozenset(o.name for o in extra)
     defaults = {o.name: o.default for o in OPTIONS if o.default is not _REQUIRED}
+    renamed: dict[str, str] = dict(getattr(inner, "__renamed__", {}))
 
     @functools.wraps(inner)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        if renamed:  # deprecated keyword names (deprecation.renamed_kwargs on the __init__)
+            apply_renames(cls.__name__, renamed, kwargs, stacklevel=4)
         given = {k: kwargs.pop(k) for k in list(kwargs) if k in extra_names}
         bound = own.bind(self, *args, **kwargs)
         outer = "_setting_options" not in self.__dict__
