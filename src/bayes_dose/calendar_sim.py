@@ -139,7 +139,7 @@ def _observed(design_tite: bool, t: np.ndarray, pdose: np.ndarray, dday: np.ndar
     treated = pdose > 0
     seen = treated & (pdlt == 1) & (onset_day <= t[:, None])
     fu = t[:, None] - dday
-    pending = treated & ~seen & (fu < window)
+    pending = treated & ~seen & (t[:, None] < dday + window)  # as the resolution day
     w = np.where(pending, np.clip(fu / window, 0.0, 1.0), 1.0)
     return seen, pending, w
 
