@@ -53,7 +53,7 @@ __all__ = ["TIMELINE_DOCS", "TIMELINE_VARS", "calendar_settings", "run_calendar_
 TIMELINE_VARS = (
     "duration_days", "suspended_days", "n_turned_away", "n_queued", "mean_wait_days",
     "max_wait_days", "max_pending", "patient_arrival_day", "patient_dose_day",
-    "patient_dlt_day", "patient_pending",
+    "patient_dlt_day", "patient_pending", "patient_cohort",
 )  # fmt: skip
 #: Long names of :data:`TIMELINE_VARS` (in the simulation Dataset).
 TIMELINE_DOCS = {
@@ -69,6 +69,7 @@ TIMELINE_DOCS = {
     "patient_dose_day": "first-dose day of the patient",
     "patient_dlt_day": "day the DLT appeared (NaN: no DLT)",
     "patient_pending": "patients pending when this patient's dose was decided",
+    "patient_cohort": "0-based cohort (dose group) of the patient (-1 = no patient)",
 }
 PATIENT_GUARD = 1000
 
@@ -238,8 +239,9 @@ def run_calendar_chunk(
         else:  # hold until every treated patient is resolved (complete data)
             res = np.where(pdose[rows] > 0, np.minimum(onset[rows], dday[rows] + window), -np.inf)
             t_open = np.maximum(t_free, res.max(axis=1, initial=-np.inf))
-        fin = np.isfinite(t_free)
-        suspended[rows[fin]] += t_open[fin] - t_free[fin]
+        fin = np.isfinite(t_free)  # before the first patient nothing is held
+        hold_days = np.zeros(rows.size)
+        hold_days[fin] = t_open[fin] - t_free[fin]
         # the group's first patient: the first arrival that has not waited too long
         j0, a0 = arr.take(rows, ptr[rows], t_open - W)
         s0 = np.maximum(t_open, a0)
@@ -275,6 +277,7 @@ def run_calendar_chunk(
         if not a.size:
             break
         j0, s0, n_pend = j0[go], s0[go], n_pend[go]
+        suspended[a] += hold_days[go]  # counted when the next group opens
         need = int((tot + size).max())
         if need > P:
             if need > PATIENT_GUARD:
@@ -374,6 +377,7 @@ def run_calendar_chunk(
         "patient_dose_day": np.where(treated, dday[:, sl], np.nan),
         "patient_dlt_day": np.where(treated & np.isfinite(onset[:, sl]), onset[:, sl], np.nan),
         "patient_pending": ppend[:, sl].copy(),
+        "patient_cohort": np.where(treated, pcoh[:, sl], -1).astype(np.int16),
     }
 
 

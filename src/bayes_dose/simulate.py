@@ -601,7 +601,7 @@ def _put_timeline(out: dict, r: dict, gi: int, si: int, a: int, b: int,
     for var in TIMELINE_VARS:
         v = np.asarray(r[var])
         if var not in out:
-            fill = np.nan if v.dtype.kind == "f" else 0
+            fill = np.nan if v.dtype.kind == "f" else (-1 if var == "patient_cohort" else 0)
             cols = (P,) if var.startswith("patient_") else ()
             out[var] = np.full((*shape, *cols), fill, dtype=v.dtype)
         if var.startswith("patient_"):
