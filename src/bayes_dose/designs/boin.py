@@ -278,8 +278,6 @@ class BOIN(Design):
         p = super().get_params()
         for k in ("no_skip", "titration_grade2"):
             p.pop(k, None)
-        if p.get("tite_window") is None:  # plain BOIN: specs (and run hashes) as before
-            p.pop("tite_window", None)
         return p
 
     @property
