@@ -242,3 +242,22 @@ def test_simulate_timeline_errors_and_warnings() -> None:
     man = bd.simulate.__globals__["manifest"](sims)
     assert man["timeline"]["dlt_window_days"] == 21.0
     assert man["timeline"]["staggering"]["days_after_first_patient"] == 7.0
+
+
+def test_calendar_swimmer_plot() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bayes_dose.plots import plot_calendar_trial
+
+    sims = bd.simulate({"TB": bd.BOIN(0.25, 8, max_n=12, tite_window=21)}, CURVE, n_trials=2,
+                       seed=2, progress=False, timeline=bd.Timeline(accrual_per_month=6))
+    ax = plot_calendar_trial(sims, "TB", trial=1, as_of=30)
+    k = int(sims.n_patients.values[0, 0, 1])
+    assert len([p for p in ax.patches if p.get_hatch() is None]) == k  # one window per patient
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="no timeline"):
+        plot_calendar_trial(bd.simulate({"B": bd.BOIN(0.25, 8, max_n=6)}, CURVE, n_trials=1,
+                                        progress=False), "B")  # fmt: skip
