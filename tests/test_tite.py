@@ -196,3 +196,20 @@ def test_tite_crm_decides_with_pending_patients_and_is_faster() -> None:
     x = sims.sel(design="TITE-CRM", scenario="true_tox")  # the 24-hour rule between patients
     gaps = np.diff(x.patient_dose_day.values, axis=1)
     assert np.nanmin(gaps) >= 1 - 1e-9
+
+
+def test_tite_window_differing_from_the_protocol_warns() -> None:
+    proto = bd.protocols.bat6021()  # 21-day window
+    f = pd.DataFrame({"patient_id": ["P1", "P2", "P3"], "arm": "mono", "dose_level": [1, 1, 1],
+                      "dlt": [0, 0, 0], "cohort": [1, 1, 1], "followup_days": [21, 21, 4]})
+    out = bd.Outcomes.from_frame(f, protocol=proto)
+    with pytest.warns(UserWarning, match=r"tite_window=28 days differs from the protocol's DLT"):
+        bd.BOIN(0.25, 8, tite_window=28).fit(out)
+    with pytest.warns(UserWarning, match="tite_window=28"):
+        bd.CRM(SKEL, 0.25, tite_window=28).fit(out)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = bd.BOIN(0.25, 8, tite_window=21).fit(out)
+    assert fit.pending == ("P3",) and not fit.hold
