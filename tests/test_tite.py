@@ -213,3 +213,20 @@ def test_tite_window_differing_from_the_protocol_warns() -> None:
         warnings.simplefilter("error")
         fit = bd.BOIN(0.25, 8, tite_window=21).fit(out)
     assert fit.pending == ("P3",) and not fit.hold
+
+
+@pytest.mark.parametrize("model", ["empiric", "logistic"])
+def test_tite_crm_likelihood_split_equals_patient_sum(model) -> None:
+    """Counts of complete patients + terms of the pending ones = the per-patient TITE sum."""
+    from bayes_dose.inference.crm_grid import _loglik_tite, grid_nodes
+
+    crm = bd.CRM(SKEL, 0.25, model=model, tite_window=21)
+    rng = np.random.default_rng(4)
+    T, P = 300, 20
+    dose = rng.integers(-1, 8, (T, P))
+    dlt = (rng.random((T, P)) < 0.2).astype(np.int64)
+    w = np.where(rng.random((T, P)) < 0.3, rng.random((T, P)), 1.0)
+    nodes = np.asarray(grid_nodes(crm.crm_model))
+    ref = crm.crm_model.loglik_weighted(nodes, dose, dlt, w)
+    np.testing.assert_allclose(_loglik_tite(crm.crm_model, nodes, dose, dlt, w), ref,
+                               rtol=1e-12, atol=1e-9)  # fmt: skip

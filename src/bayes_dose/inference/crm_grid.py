@@ -77,20 +77,23 @@ def _loglik_tite(model: CRMModel, nodes: np.ndarray, dose: np.ndarray, dlt: np.n
     n_c = (onehot & full[..., None]).sum(axis=1)
     y_c = (onehot & (full & y)[..., None]).sum(axis=1)
     out = model.loglik_counts(nodes, n_c, y_c)
-    K = int(pend.sum(axis=1).max(initial=0))
-    if K:
-        order = np.argsort(~pend, axis=1, kind="stable")[:, :K]
-        keep = np.take_along_axis(pend, order, axis=1)
-        d_k = np.where(keep, np.take_along_axis(dose, order, axis=1), 0)
-        w_k = np.where(keep, np.take_along_axis(w, order, axis=1), 0.0)  # padding: log1p(0)
-        pT = np.ascontiguousarray(model.prob(nodes).T)  # (D, G)
-        step = max(1, int(4e6 // max(1, K * len(nodes))))
-        for a in range(0, dose.shape[0], step):
-            sl = slice(a, a + step)
-            term = pT[d_k[sl]]  # (t, K, G)
-            term *= -w_k[sl][..., None]
+    count = pend.sum(axis=1)
+    K = int(count.max(initial=0))
+    if not K:
+        return out
+    order = np.argsort(~pend, axis=1, kind="stable")[:, :K]
+    d_all = np.take_along_axis(dose, order, axis=1)
+    w_all = np.take_along_axis(w, order, axis=1)
+    pT = np.ascontiguousarray(model.prob(nodes).T)  # (D, G)
+    for k in np.unique(count[count > 0]):  # trials with k pending patients: (t, k, G) terms
+        rows = np.flatnonzero(count == k)
+        step = max(1, int(4e6 // max(1, k * len(nodes))))
+        for a in range(0, rows.size, step):
+            r = rows[a:a + step]
+            term = pT[d_all[r, :k]]
+            term *= -w_all[r, :k, None]
             np.log1p(term, out=term)
-            out[sl] += term.sum(axis=1)
+            out[r] += term.sum(axis=1)
     return out
 
 
