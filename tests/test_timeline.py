@@ -261,3 +261,16 @@ def test_calendar_swimmer_plot() -> None:
     with pytest.raises(ValueError, match="no timeline"):
         plot_calendar_trial(bd.simulate({"B": bd.BOIN(0.25, 8, max_n=6)}, CURVE, n_trials=1,
                                         progress=False), "B")  # fmt: skip
+
+
+@pytest.mark.slow
+def test_bit_identical_on_dask() -> None:
+    pytest.importorskip("dask.distributed")
+    designs = {"TITE-BOIN": bd.BOIN(0.25, 8, max_n=18, tite_window=21),
+               "3+3": bd.ThreePlusThree(8, titration_levels=3)}  # fmt: skip
+    tl = bd.Timeline(accrual_per_month=5, dlt_onset=("late", 0.5), waiting="turn_away")
+    a = bd.simulate(designs, CURVE, n_trials=30, seed=4, progress=False, timeline=tl)
+    b = bd.simulate(designs, CURVE, n_trials=30, seed=4, progress=False, timeline=tl,
+                    backend="dask", n_jobs=2, chunk_size=8)  # fmt: skip
+    for v in a.data_vars:
+        np.testing.assert_array_equal(a[v].values, b[v].values, err_msg=v)
