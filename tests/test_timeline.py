@@ -50,6 +50,8 @@ def _same_as_cohort_time(cal, coh) -> None:
         ({"accrual_per_month": 2, "waiting": "wait"}, "waiting"),
         ({"accrual_per_month": 2, "waiting": "turn_away", "max_wait_days": 3}, "queue"),
         ({"accrual_per_month": 2, "max_wait_days": -2}, ">= 0"),
+        ({"accrual_per_month": math.inf, "waiting": "turn_away"}, "day 0"),
+        ({"interarrival_days": 0, "max_wait_days": 5}, "day 0"),
     ],
 )
 def test_timeline_bad_input(kwargs, match) -> None:

@@ -72,6 +72,8 @@ TIMELINE_DOCS = {
     "patient_cohort": "0-based cohort (dose group) of the patient (-1 = no patient)",
 }
 PATIENT_GUARD = 1000
+#: Arrivals per trial beyond which the driver gives up (a Timeline that cannot feed a trial).
+ARRIVAL_GUARD = 200_000
 
 
 def calendar_settings(designs: Any, timeline: Any, protocol: Any = None) -> dict[str, Any]:
@@ -129,6 +131,11 @@ class _Arrivals:
             j = np.maximum(ptr, before)
             if (j < A.shape[1]).all():
                 return j, A[np.arange(rows.size), j]
+            if A.shape[1] > ARRIVAL_GUARD:
+                raise RuntimeError(
+                    f"more than {ARRIVAL_GUARD} arrivals in a trial without a patient to dose: "
+                    "check the Timeline (accrual rate, waiting rule)"
+                )
             self.ensure(2 * A.shape[1])
 
 

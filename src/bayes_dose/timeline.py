@@ -111,6 +111,13 @@ class Timeline:
                 )
             if isinstance(w, (bool, np.bool_)) or not float(w) >= 0:
                 raise ValueError(f"Timeline: max_wait_days must be >= 0, got {w!r}")
+        at_once = self.unlimited or (gap is not None and float(gap) == 0)
+        if at_once and (self.waiting == "turn_away" or w is not None):
+            raise ValueError(
+                "Timeline: with every patient arriving on day 0 (unlimited accrual) patients must "
+                "queue without a limit (waiting='queue', max_wait_days=None): otherwise all but "
+                "the first would be turned away and the trial could not continue"
+            )
 
     @staticmethod
     def _onset_spec(spec: Any) -> Any:
