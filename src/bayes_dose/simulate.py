@@ -847,7 +847,9 @@ def simulate(
     Parameters
     ----------
     designs : dict of str to Design
-        Designs to compare (same number of dose levels).
+        Designs to compare (same number of dose levels).  A TITE design (``tite_window``)
+        needs ``timeline`` (in cohort time every follow-up would be complete: an error,
+        never the plain design run silently).
     true_tox : sequence of float, optional
         One true DLT curve (scenario name ``"true_tox"``); or give ``scenarios``.
     scenarios : dict of str to sequence of float, optional
