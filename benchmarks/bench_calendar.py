@@ -45,6 +45,8 @@ def main() -> None:
         "TITE-BOIN": (bd.BOIN(0.25, 8, max_n=30, tite_window=21), 2.0),
         "TITE-CRM (cohorts of 1)": (bd.CRM(skel, 0.25, max_n=30, cohort_size=1,
                                            tite_window=21), 3.0),
+        "TITE-CRM (cohorts of 3)": (bd.CRM(skel, 0.25, max_n=30, cohort_size=3,
+                                           tite_window=21), 3.0),
     }  # fmt: skip
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, numpy {np.__version__}, load {os.getloadavg()[0]:.1f}")

@@ -230,3 +230,14 @@ def test_tite_crm_likelihood_split_equals_patient_sum(model) -> None:
     ref = crm.crm_model.loglik_weighted(nodes, dose, dlt, w)
     np.testing.assert_allclose(_loglik_tite(crm.crm_model, nodes, dose, dlt, w), ref,
                                rtol=1e-12, atol=1e-9)  # fmt: skip
+
+
+def test_tite_boin_reason_names_the_imputation() -> None:
+    f = pd.DataFrame({"patient_id": [f"P{i}" for i in range(9)], "arm": "mono",
+                      "dose_level": [1] * 3 + [2] * 6, "dlt": [0, 0, 0, 1, 0, 0, 0, 0, 0],
+                      "cohort": [1, 1, 1, 2, 2, 2, 3, 3, 3],
+                      "followup_days": [21] * 6 + [2.1, 2.1, 2.1]})  # fmt: skip
+    fit = bd.BOIN(0.25, 8, tite_window=21).fit(bd.Outcomes.from_frame(f))
+    assert fit.next_dose == 1  # 1/6 seen, 3 pending 2.1 of 21 days: de-escalate
+    assert "TITE-BOIN: 3 of 6 patients at level 2 pending (STFT 0.30)" in fit.reason
+    assert bd.BOIN(0.25, 8).fit(bd.Outcomes.from_frame(f)).hold

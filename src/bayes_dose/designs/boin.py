@@ -407,7 +407,10 @@ class BOIN(Design):
             "de": int(tab["de"][n]),
             "elim": el if el <= n else "never",
         }
-        return self.own_reasons[reason].format(**fields)
+        text = self.own_reasons[reason].format(**fields)
+        if self.tite_window is not None:
+            text = tite_boin.explain_pending(self, data, trial, text)
+        return text
 
     # -- estimation and selection (select.mtd) -----------------------------------------
     @staticmethod

@@ -36,7 +36,8 @@ import numpy as np
 
 from .state import DoseData
 
-__all__ = ["MAX_PENDING", "pending_at_current", "suspends_accrual", "tite_moves"]
+__all__ = ["MAX_PENDING", "explain_pending", "pending_at_current", "suspends_accrual",
+           "tite_moves"]
 
 #: TITE-BOIN's ``maxpen``: accrual is suspended while more than this share of the patients
 #: at the current dose are pending.
@@ -90,3 +91,20 @@ def suspends_accrual(design: Any, data: DoseData) -> np.ndarray:
     y = data.at_current(data.dlt)
     tab = design._tables(int(data.n.max(initial=0)))
     return (data.current >= 0) & (c > MAX_PENDING * n) & (y < tab["de"][n])
+
+
+def explain_pending(design: Any, data: DoseData, trial: int, text: str) -> str:
+    """BOIN's reason with the TITE-BOIN imputation it rests on when patients pend at the
+    current dose (the counts in ``text`` are the DLTs seen so far)."""
+    c, stft = pending_at_current(data.take(np.array([trial])))
+    if not c[0]:
+        return text
+    cur = int(data.current[trial])
+    n, y = int(data.n[trial, cur]), int(data.dlt[trial, cur])
+    imp = float(imputed_dlts(design.target, np.array([n]), np.array([y]), c, stft)[0])
+    return (
+        f"{text} [TITE-BOIN: {int(c[0])} of {n} patients at level {cur + 1} pending "
+        f"(STFT {float(stft[0]):.2f}); {imp:.2f} further DLTs imputed: estimated rate "
+        f"{(y + imp) / n:.3f} against lambda_e {design.lambdas[0]:.3f} / lambda_d "
+        f"{design.lambdas[1]:.3f}]"
+    )
