@@ -276,3 +276,18 @@ def test_bit_identical_on_dask() -> None:
                     backend="dask", n_jobs=2, chunk_size=8)  # fmt: skip
     for v in a.data_vars:
         np.testing.assert_array_equal(a[v].values, b[v].values, err_msg=v)
+
+
+def test_staggering_without_complete_windows_needs_tite_designs() -> None:
+    import dataclasses
+
+    proto = bd.protocols.bat6021()
+    loose = dataclasses.replace(proto, staggering=bd.Staggering(
+        complete_window_before_next_group=False))  # fmt: skip
+    tl = bd.Timeline(accrual_per_month=4)
+    with pytest.raises(ValueError, match=r"\['BOIN'\] decide on complete data only"):
+        bd.simulate({"BOIN": bd.BOIN(0.25, 8, max_n=9)}, CURVE, n_trials=2, progress=False,
+                    timeline=tl, protocol=loose)  # fmt: skip
+    sims = bd.simulate({"T": bd.BOIN(0.25, 8, max_n=9, tite_window=21)}, CURVE, n_trials=2,
+                       progress=False, timeline=tl, protocol=loose)  # fmt: skip
+    assert sims.sizes["trial"] == 2

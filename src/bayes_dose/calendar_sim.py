@@ -94,6 +94,14 @@ def calendar_settings(designs: Any, timeline: Any, protocol: Any = None) -> dict
         x = float(getattr(stag, field))
         if not 0 <= x < math.inf:
             raise ValueError(f"Protocol.staggering: field {field!r} must be >= 0, got {x}")
+    if not stag.complete_window_before_next_group:
+        waiting = [n for n, d in designs.items() if getattr(d, "tite_window", None) is None]
+        if waiting:
+            raise ValueError(
+                f"Protocol.staggering.complete_window_before_next_group is False, but "
+                f"{waiting} decide on complete data only and must wait for every DLT window: "
+                "give them tite_window= (TITE) or keep the protocol's rule"
+            )
     for name, d in designs.items():
         w = getattr(d, "tite_window", None)
         if w is not None and float(w) != window:
