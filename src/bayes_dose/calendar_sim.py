@@ -60,7 +60,7 @@ TIMELINE_DOCS = {
     "duration_days": "days from the first dose to the last DLT window completed",
     "suspended_days": "days accrual was closed by a hold (beyond the 24-hour gap)",
     "n_turned_away": "patients turned away (arrived when no slot was open, or waited longer "
-    "than max_wait_days)",
+    "than max_wait_days; patients still queued when the trial ends are not counted)",
     "n_queued": "treated patients who waited for a slot (> 0 days)",
     "mean_wait_days": "mean days from arrival to first dose over treated patients",
     "max_wait_days": "longest wait (days) of a treated patient",
