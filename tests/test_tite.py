@@ -241,3 +241,26 @@ def test_tite_boin_reason_names_the_imputation() -> None:
     assert fit.next_dose == 1  # 1/6 seen, 3 pending 2.1 of 21 days: de-escalate
     assert "TITE-BOIN: 3 of 6 patients at level 2 pending (STFT 0.30)" in fit.reason
     assert bd.BOIN(0.25, 8).fit(bd.Outcomes.from_frame(f)).hold
+
+
+@pytest.mark.parametrize("design", [
+    bd.BOIN(0.25, 8, max_n=30, tite_window=21),
+    bd.CRM(SKEL, 0.25, max_n=20, cohort_size=2, coherent=False, tite_window=21),
+], ids=["TITE-BOIN", "TITE-CRM"])  # fmt: skip
+def test_driver_decisions_equal_an_independent_replay(design) -> None:
+    """Each group's dose equals the design's decision on the evidence rebuilt independently
+    from the patients' days (DLTs seen by then, follow-up weights)."""
+    sims = bd.simulate({"d": design}, TOXIC, n_trials=40, seed=12, progress=False,
+                       timeline=bd.Timeline(accrual_per_month=10, dlt_onset=("late", 0.5)))
+    x = sims.isel(design=0, scenario=0)
+    n_groups = 0
+    for t in range(40):
+        coh = x.patient_cohort.values[t]
+        for k in range(1, int(x.n_patients.values[t])):
+            if coh[k] == coh[k - 1]:
+                continue
+            dec = design.decide(_data_before(x, t, k))
+            assert not dec.stop[0]
+            assert dec.next_dose[0] == x.patient_dose.values[t, k] - 1
+            n_groups += 1
+    assert n_groups > 100
