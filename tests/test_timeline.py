@@ -291,3 +291,18 @@ def test_staggering_without_complete_windows_needs_tite_designs() -> None:
     sims = bd.simulate({"T": bd.BOIN(0.25, 8, max_n=9, tite_window=21)}, CURVE, n_trials=2,
                        progress=False, timeline=tl, protocol=loose)  # fmt: skip
     assert sims.sizes["trial"] == 2
+
+
+def test_oc_summary_table_shows_duration_for_calendar_runs() -> None:
+    from bayes_dose.oc_tables import format_summary_table, oc_summary_table
+
+    designs = {"3+3": bd.ThreePlusThree(8, titration_levels=3), "BOIN": bd.BOIN(0.25, 8, max_n=24)}
+    sims = bd.simulate(designs, CURVE, n_trials=50, seed=1, progress=False,
+                       timeline=bd.Timeline(accrual_per_month=3, waiting="turn_away"))
+    oc = bd.operating_characteristics(sims, target=0.25)
+    tab = oc_summary_table(oc, "true_tox")
+    np.testing.assert_allclose(tab["months"], oc.mean_duration_months.sel(scenario="true_tox"))
+    assert "Mean trial duration (months)" in format_summary_table(tab)
+    plain = oc_summary_table(bd.operating_characteristics(
+        bd.simulate(designs, CURVE, n_trials=50, seed=1, progress=False), target=0.25), "true_tox")
+    assert "months" not in plain
