@@ -211,12 +211,12 @@ def run_chunk(
 
 # ----------------------------------------------------------------------------- checkpoints
 def _chunk_hash(spec: dict, true_tox: Sequence[float], seed: int, start: int, stop: int,
-                max_n: int | None) -> str:  # fmt: skip
-    blob = json.dumps(
-        {"v": _CHECKPOINT_VERSION, "design": spec, "true_tox": [float(x) for x in true_tox],
-         "seed": seed, "start": start, "stop": stop, "max_n": max_n, "rng": _RNG},
-        sort_keys=True,
-    )  # fmt: skip
+                max_n: int | None, timeline: dict | None = None) -> str:  # fmt: skip
+    record = {"v": _CHECKPOINT_VERSION, "design": spec, "true_tox": [float(x) for x in true_tox],
+              "seed": seed, "start": start, "stop": stop, "max_n": max_n, "rng": _RNG}
+    if timeline is not None:  # calendar time (cohort-time keys stay as they were)
+        record["timeline"] = timeline
+    blob = json.dumps(record, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -238,6 +238,7 @@ class _Run:
     timeline: Any = None  # calendar time (bayes_dose.calendar_sim) when set
     staggering: Any = None
     window: float = 21.0
+    timeline_spec: dict | None = None  # part of checkpoint keys
 
 
 @dataclass
@@ -260,20 +261,22 @@ def _unit(run: _Run, start: int, stop: int,
         for gi, (g, d) in enumerate(run.designs.items()):
             res = None
             if run.checkpoint_dir is not None:
-                key = _chunk_hash(run.specs[g], p, run.seed, start, stop, run.max_n)
+                key = _chunk_hash(run.specs[g], p, run.seed, start, stop, run.max_n,
+                                  run.timeline_spec)  # fmt: skip
                 path = Path(run.checkpoint_dir) / f"chunk-{key}.nc"
                 meta = {"key": key, "design": g, "scenario": s, "start": start, "stop": stop}
                 if path.exists():
                     res = load_chunk(path, meta)
-            if res is None and run.timeline is not None:
-                from .calendar_sim import run_calendar_chunk
-
-                res = run_calendar_chunk(d, p, run.seed, start, stop, run.timeline,
-                                         run.staggering, run.window, run.max_n,
-                                         lambda k: cache.get(run.seed, start, stop, k))  # fmt: skip
             if res is None:
-                res = run_chunk(d, p, run.seed, start, stop, run.max_n,
-                                lambda k: cache.get(run.seed, start, stop, k))  # fmt: skip
+                if run.timeline is not None:
+                    from .calendar_sim import run_calendar_chunk
+
+                    res = run_calendar_chunk(d, p, run.seed, start, stop, run.timeline,
+                                             run.staggering, run.window, run.max_n,
+                                             lambda k: cache.get(run.seed, start, stop, k))  # fmt: skip
+                else:
+                    res = run_chunk(d, p, run.seed, start, stop, run.max_n,
+                                    lambda k: cache.get(run.seed, start, stop, k))  # fmt: skip
                 if run.checkpoint_dir is not None:
                     save_chunk(path, res, meta)
             if run.sink is not None:
@@ -772,6 +775,7 @@ def _execute(
     if prep.get("calendar") is not None:
         cal = prep["calendar"]
         run.timeline, run.staggering, run.window = cal["timeline"], cal["staggering"], cal["window"]
+        run.timeline_spec = cal["spec"]
     results: dict[tuple[str, str], list[tuple[int, dict]]] | None = (
         {(g, s): [] for g in designs for s in table} if keep else None
     )
@@ -892,7 +896,8 @@ def simulate(
         ``n_queued``, ``mean_wait_days``, ``max_wait_days``, ``max_pending`` and per
         patient ``patient_arrival_day``, ``patient_dose_day``, ``patient_dlt_day`` (NaN:
         no DLT), ``patient_pending`` (patients pending when the patient's dose was decided).
-        Not yet combined with ``checkpoint_dir`` or ``store`` (an error).
+        Checkpoints work as in cohort time (keys include the timeline); not yet combined
+        with ``store`` (an error).
     protocol : Protocol, optional
         Source of the DLT window and ``staggering`` for ``timeline`` (default: the
         defaults of :class:`~bayes_dose.Protocol`: 21 days, 24 h, 7 days).
@@ -914,10 +919,10 @@ def simulate(
     >>> dict(sims.sizes)["trial"], int(sims.selected.max()) <= 5
     (200, True)
     """
-    if timeline is not None and (store is not None or checkpoint_dir is not None):
+    if timeline is not None and store is not None:
         raise ValueError(
-            "simulate(timeline=...) does not support store= or checkpoint_dir= yet; "
-            "simulate in memory (smaller n_trials per call, or several seeds)"
+            "simulate(timeline=...) does not support store= yet; simulate in memory "
+            "(checkpoint_dir= works), or smaller n_trials per call"
         )
     if timeline is None and protocol is not None:
         raise ValueError("simulate: protocol= is read only with timeline= (calendar time)")
