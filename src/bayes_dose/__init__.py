@@ -55,6 +55,7 @@ _LAZY = {
     "TauPrior": ".inference.borrowing", "BorrowingReport": ".inference.borrowing",
     "CombinationFit": ".designs.combo_blrm",
     "Study": ".study", "StudySimulation": ".study",
+    "Timeline": ".timeline",
 }  # fmt: skip
 _MODULES = {"examples", "io", "protocols", "scenarios", "rules", "slots", "designs", "ada", "listings", "pk", "testing", "endpoints", "expansion", "response"}
 
@@ -136,3 +137,4 @@ __all__ += ["SimulationSummary", "open_store", "simulate_oc"]
 __all__ += ["EXNEX", "BorrowingReport", "CombinationFit", "Exchangeable", "TauPrior"]
 __all__ += ["Study", "StudySimulation"]
 __all__ += ["designs", "parse_rule", "register_design", "register_rule", "register_slot", "slots"]
+__all__ += ["Timeline"]

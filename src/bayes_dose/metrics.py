@@ -506,8 +506,17 @@ def operating_characteristics(
     >>> oc = bd.operating_characteristics(sims, target=0.3)
     >>> int(oc.true_mtd.item()), bool(abs(oc.p_select.sum("dose_level") + oc.p_none - 1).max() < 1e-12)
     (3, True)
+
+    A calendar-time simulation (``simulate(..., timeline=...)``) also gets
+    :func:`bayes_dose.calendar_oc.time_characteristics`: ``mean_duration_months``,
+    ``duration_months_q`` (coordinate ``quantile``), suspension, turned away (with SEs).
     """
-    return _reduce(sims, OCReducer.for_sims(sims, target)).operating_characteristics()
+    oc = _reduce(sims, OCReducer.for_sims(sims, target)).operating_characteristics()
+    if "duration_days" in sims:
+        from .calendar_oc import time_characteristics
+
+        oc = oc.merge(time_characteristics(sims))
+    return oc
 
 
 def concordance(sims: xr.Dataset) -> xr.Dataset:

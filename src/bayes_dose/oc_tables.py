@@ -145,7 +145,8 @@ def oc_summary_table(oc: Any, scenario: str, planned: Any = None) -> pd.DataFram
         One row per design: ``design``, ``true MTD`` (level, 0 = none), and percentages
         ``correct``, ``early stop`` (no dose selected), ``>=60% above MTD``,
         ``>=80% above MTD`` and (with ``planned``) ``R BOIN >60%``, ``R BOIN >80%``;
-        means ``patients`` and ``DLTs``; each with a ``<name> SE`` column.
+        means ``patients`` and ``DLTs`` (and for a calendar-time simulation ``months``,
+        ``suspended days``, ``turned away``); each with a ``<name> SE`` column.
     """
     o = oc.sel(scenario=scenario)
     rows = []
@@ -168,6 +169,10 @@ def oc_summary_table(oc: Any, scenario: str, planned: Any = None) -> pd.DataFram
             p = planned.sel(scenario=scenario, design=d)
             put("R BOIN >60%", "p_overdose_planned_60", src=p)
             put("R BOIN >80%", "p_overdose_planned_80", src=p)
+        if "mean_duration_months" in g:  # a calendar-time simulation (timeline=)
+            put("months", "mean_duration_months", 1.0)
+            put("suspended days", "mean_suspended_days", 1.0)
+            put("turned away", "mean_turned_away", 1.0)
         rows.append(r)
     return pd.DataFrame(rows)
 
@@ -181,6 +186,9 @@ SUMMARY_HEADERS = {
     ">=80% above MTD": "Overdosing risk: >= 80% of patients above true MTD (%)",
     "R BOIN >60%": "R BOIN overdosing risk: > 60% of planned N above target (%)",
     "R BOIN >80%": "R BOIN overdosing risk: > 80% of planned N above target (%)",
+    "months": "Mean trial duration (months)",
+    "suspended days": "Mean days accrual suspended",
+    "turned away": "Mean patients turned away",
 }
 
 
@@ -192,7 +200,7 @@ def format_summary_table(table: pd.DataFrame) -> pd.DataFrame:
     for key, head in SUMMARY_HEADERS.items():
         if key not in table:
             continue
-        digits = 2 if key in ("patients", "DLTs") else 1
+        digits = 2 if key in ("patients", "DLTs", "turned away") else 1
         out[head] = [
             "n/a" if pd.isna(v) else f"{v:.{digits}f} ± {se:.{digits}f}"
             for v, se in zip(table[key], table[f"{key} SE"], strict=True)

@@ -47,6 +47,18 @@ CHUNK_DIMS = {"n": ("trial", "dose"), "dlt": ("trial", "dose"),
 _META = "bayes_dose_checkpoint"
 
 
+def _chunk_vars(names: Any) -> tuple[str, ...]:
+    """The variables a chunk carries: :data:`CHUNK_VARS`, plus the calendar-time ones
+    (:data:`bayes_dose.calendar_sim.TIMELINE_VARS`) of a ``timeline`` run."""
+    from .calendar_sim import TIMELINE_VARS
+
+    return CHUNK_VARS + (TIMELINE_VARS if "duration_days" in names else ())
+
+
+def _dims(k: str) -> tuple[str, ...]:
+    return CHUNK_DIMS.get(k, ("trial", "patient") if k.startswith("patient_") else ("trial",))
+
+
 class CheckpointWarning(UserWarning):
     """A checkpoint file was rejected (and its chunk recomputed)."""
 
@@ -135,7 +147,7 @@ def remove_orphans(folder: Path, pattern: str) -> list[Path]:
 def content_hash(res: Mapping[str, np.ndarray]) -> str:
     """SHA-256 of a chunk's arrays (names, dtypes, shapes and bytes)."""
     h = hashlib.sha256()
-    for k in CHUNK_VARS:
+    for k in _chunk_vars(res):
         v = np.ascontiguousarray(res[k])
         h.update(f"{k}|{v.dtype.str}|{v.shape}|".encode())
         h.update(v.tobytes())
@@ -146,7 +158,7 @@ def save_chunk(path: Path, res: Mapping[str, np.ndarray], meta: Mapping[str, Any
     """Write one chunk checkpoint (atomic; ``meta`` = key, design, scenario, start, stop)."""
     record = {**meta, "content_sha256": content_hash(res)}
     ds = xr.Dataset(
-        {k: (CHUNK_DIMS.get(k, ("trial",)), np.asarray(res[k])) for k in CHUNK_VARS},
+        {k: (_dims(k), np.asarray(res[k])) for k in _chunk_vars(res)},
         attrs={_META: json.dumps(record, sort_keys=True)},
     )
     write_bytes_atomic(path, ds.to_netcdf(engine="h5netcdf"), "checkpoint")
@@ -159,7 +171,7 @@ def load_chunk(path: Path, meta: Mapping[str, Any]) -> dict[str, np.ndarray] | N
         with open(path, "rb") as fh:
             blob = fh.read()
         ds = xr.load_dataset(io.BytesIO(blob), engine="h5netcdf")
-        res = {k: ds[k].to_numpy() for k in CHUNK_VARS}
+        res = {k: ds[k].to_numpy() for k in _chunk_vars(ds.data_vars)}
     except Exception as exc:  # any unreadable file is recomputed
         _reject(path, f"cannot be read (truncated or not a checkpoint: {type(exc).__name__})")
         return None
@@ -179,7 +191,7 @@ def load_chunk(path: Path, meta: Mapping[str, Any]) -> dict[str, np.ndarray] | N
         _reject(path, f"records trials {record.get('start')}..{record.get('stop')}, not {trials}")
         return None
     T = meta["stop"] - meta["start"]
-    if any(res[k].shape[0] != T for k in CHUNK_VARS):
+    if any(res[k].shape[0] != T for k in res):
         _reject(path, f"does not hold {T} trials")
         return None
     if content_hash(res) != record.get("content_sha256"):

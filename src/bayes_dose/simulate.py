@@ -211,13 +211,12 @@ def run_chunk(
 
 # ----------------------------------------------------------------------------- checkpoints
 def _chunk_hash(spec: dict, true_tox: Sequence[float], seed: int, start: int, stop: int,
-                max_n: int | None) -> str:  # fmt: skip
-    blob = json.dumps(
-        {"v": _CHECKPOINT_VERSION, "design": spec, "true_tox": [float(x) for x in true_tox],
-         "seed": seed, "start": start, "stop": stop, "max_n": max_n, "rng": _RNG},
-        sort_keys=True,
-    )  # fmt: skip
-    return data_sha256(blob.encode())
+                max_n: int | None, timeline: dict | None = None) -> str:  # fmt: skip
+    record = {"v": _CHECKPOINT_VERSION, "design": spec, "true_tox": [float(x) for x in true_tox],
+              "seed": seed, "start": start, "stop": stop, "max_n": max_n, "rng": _RNG}
+    if timeline is not None:  # calendar time (cohort-time keys stay as they were)
+        record["timeline"] = timeline
+    return data_sha256(json.dumps(record, sort_keys=True).encode())
 
 
 # ----------------------------------------------------------------------------- one unit
@@ -235,6 +234,10 @@ class _Run:
     sink: ZarrSink | None
     reducer: OCReducer | None
     keep: bool
+    timeline: Any = None  # calendar time (bayes_dose.calendar_sim) when set
+    staggering: Any = None
+    window: float = 21.0
+    timeline_spec: dict | None = None  # part of checkpoint keys
 
 
 @dataclass
@@ -257,14 +260,22 @@ def _unit(run: _Run, start: int, stop: int,
         for gi, (g, d) in enumerate(run.designs.items()):
             res = None
             if run.checkpoint_dir is not None:
-                key = _chunk_hash(run.specs[g], p, run.seed, start, stop, run.max_n)
+                key = _chunk_hash(run.specs[g], p, run.seed, start, stop, run.max_n,
+                                  run.timeline_spec)  # fmt: skip
                 path = Path(run.checkpoint_dir) / f"chunk-{key}.nc"
                 meta = {"key": key, "design": g, "scenario": s, "start": start, "stop": stop}
                 if path.exists():
                     res = load_chunk(path, meta)
             if res is None:
-                res = run_chunk(d, p, run.seed, start, stop, run.max_n,
-                                lambda k: cache.get(run.seed, start, stop, k))  # fmt: skip
+                if run.timeline is not None:
+                    from .calendar_sim import run_calendar_chunk
+
+                    res = run_calendar_chunk(d, p, run.seed, start, stop, run.timeline,
+                                             run.staggering, run.window, run.max_n,
+                                             lambda k: cache.get(run.seed, start, stop, k))  # fmt: skip
+                else:
+                    res = run_chunk(d, p, run.seed, start, stop, run.max_n,
+                                    lambda k: cache.get(run.seed, start, stop, k))  # fmt: skip
                 if run.checkpoint_dir is not None:
                     save_chunk(path, res, meta)
             if run.sink is not None:
@@ -438,18 +449,20 @@ def _integer(name: str, value: Any, low: int) -> int:
 
 
 def _check_designs(
-    designs: Mapping[str, Design], n_doses: set[int], max_n: int | None = None
+    designs: Mapping[str, Design], n_doses: set[int], max_n: int | None = None,
+    timeline: Any = None,
 ) -> int:
     if not isinstance(designs, Mapping) or not designs:
         raise ValueError("designs must be a non-empty dict {name: Design}")
     for name, d in designs.items():
         if not isinstance(d, Design):
             raise ValueError(f"designs[{name!r}] is not a Design: {type(d).__name__}")
-        if getattr(d, "tite_window", None) is not None:
+        if getattr(d, "tite_window", None) is not None and timeline is None:
             raise ValueError(
                 f"designs[{name!r}] ({type(d).__name__}) has tite_window={d.tite_window:g} days, "
-                "but simulated patients have no calendar time (every follow-up would count as "
-                "complete, i.e. the plain design): simulate it without tite_window"
+                "but cohort-time patients have no calendar time (every follow-up would count as "
+                "complete, i.e. the plain design): pass timeline=bd.Timeline(...) to simulate "
+                "it in calendar time, or simulate it without tite_window"
             )
         if d.requires_other_arms:
             raise ValueError(
@@ -521,6 +534,8 @@ def _assemble(
             for si, s in enumerate(snames):
                 for a, r in merged[(g, s)]:
                     b = a + len(r["selected"])
+                    if "duration_days" in r:
+                        _put_timeline(out, r, gi, si, a, b, (G, S, n_trials), P)
                     for var in _CHUNK_VARS:
                         v = r[var]
                         if var.startswith("patient_"):
@@ -531,6 +546,7 @@ def _assemble(
                 results[(g, s)].clear()
     mg = next((d.doses_mg for d in designs.values() if d.doses_mg is not None), None)
     dims_tp = ("design", "scenario", "trial")
+    extra = _timeline_vars(out, dims_tp)
     ds = xr.Dataset(
         {
             "patient_dose": (
@@ -560,6 +576,7 @@ def _assemble(
             "n_cohorts": (dims_tp, out["n_cohorts"], {"long_name": "cohorts treated"}),
             "true_tox": (("scenario", "dose"), np.stack([table[s][0] for s in snames])),
             "target": (("scenario",), np.array([table[s][1] for s in snames])),
+            **extra,
         },
         coords={
             "design": ("design", np.array(names, dtype=object)),
@@ -576,6 +593,34 @@ def _assemble(
         },
     )
     return ds
+
+
+def _put_timeline(out: dict, r: dict, gi: int, si: int, a: int, b: int,
+                  shape: tuple[int, int, int], P: int) -> None:
+    """Copy a calendar-time chunk's variables into the run's arrays (created on first use)."""
+    from .calendar_sim import TIMELINE_VARS
+
+    for var in TIMELINE_VARS:
+        v = np.asarray(r[var])
+        if var not in out:
+            fill = np.nan if v.dtype.kind == "f" else (-1 if var == "patient_cohort" else 0)
+            cols = (P,) if var.startswith("patient_") else ()
+            out[var] = np.full((*shape, *cols), fill, dtype=v.dtype)
+        if var.startswith("patient_"):
+            w = min(v.shape[1], P)
+            out[var][gi, si, a:b, :w] = v[:, :w]
+        else:
+            out[var][gi, si, a:b] = v
+
+
+def _timeline_vars(out: dict, dims_tp: tuple[str, ...]) -> dict:
+    from .calendar_sim import TIMELINE_DOCS
+
+    return {
+        var: ((*dims_tp, "patient") if var.startswith("patient_") else dims_tp, out[var],
+              {"long_name": doc})
+        for var, doc in TIMELINE_DOCS.items() if var in out
+    }  # fmt: skip
 
 
 class _NoBar:
@@ -620,9 +665,15 @@ class SimulationSummary:
 
 
 def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: Any, max_n: Any,
-             n_jobs: Any, backend: Any, chunk_size: Any) -> dict[str, Any]:  # fmt: skip
+             n_jobs: Any, backend: Any, chunk_size: Any, timeline: Any = None,
+             protocol: Any = None) -> dict[str, Any]:  # fmt: skip
     table = _scenario_table(true_tox, scenarios)
-    D = _check_designs(designs, {p.size for p, _ in table.values()}, max_n)
+    D = _check_designs(designs, {p.size for p, _ in table.values()}, max_n, timeline)
+    calendar = None
+    if timeline is not None:
+        from .calendar_sim import calendar_settings
+
+        calendar = calendar_settings(designs, timeline, protocol)
     n_trials = _integer("n_trials", n_trials, 1)
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -647,6 +698,8 @@ def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: A
         "max_n": max_n,
         "rng": _RNG,
     }
+    if calendar is not None:  # cohort-time manifests (and their hashes) stay as they were
+        inputs["timeline"] = calendar["spec"]
     manifest = build_manifest(
         numpy=np.__version__,
         xarray=xr.__version__,
@@ -655,7 +708,8 @@ def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: A
         input_hash=data_sha256(json.dumps(inputs, sort_keys=True).encode()),
     )
     return dict(table=table, D=D, n_trials=n_trials, seed=seed, max_n=max_n, n_jobs=n_jobs,
-                chunk_size=chunk_size, specs=specs, manifest=manifest)  # fmt: skip
+                chunk_size=chunk_size, specs=specs, manifest=manifest,
+                calendar=calendar)  # fmt: skip
 
 
 def _reducer(designs: Mapping[str, Design], table: Mapping[str, tuple[np.ndarray, float]],
@@ -713,6 +767,10 @@ def _execute(
     run = _Run(dict(designs), {s: p for s, (p, _) in table.items()}, prep["specs"], prep["seed"],
                prep["max_n"], None if ckpt is None else str(ckpt), sink,
                None if reducer is None else copy.deepcopy(reducer), keep)  # fmt: skip
+    if prep.get("calendar") is not None:
+        cal = prep["calendar"]
+        run.timeline, run.staggering, run.window = cal["timeline"], cal["staggering"], cal["window"]
+        run.timeline_spec = cal["spec"]
     results: dict[tuple[str, str], list[tuple[int, dict]]] | None = (
         {(g, s): [] for g in designs for s in table} if keep else None
     )
@@ -780,13 +838,17 @@ def simulate(
     checkpoint_dir: str | os.PathLike | None = None,
     progress: bool = True,
     store: str | os.PathLike | None = None,
+    timeline: Any = None,
+    protocol: Any = None,
 ) -> xr.Dataset:
     """Simulate every design on every scenario with common random numbers.
 
     Parameters
     ----------
     designs : dict of str to Design
-        Designs to compare (same number of dose levels).
+        Designs to compare (same number of dose levels).  A TITE design (``tite_window``)
+        needs ``timeline`` (in cohort time every follow-up would be complete: an error,
+        never the plain design run silently).
     true_tox : sequence of float, optional
         One true DLT curve (scenario name ``"true_tox"``); or give ``scenarios``.
     scenarios : dict of str to sequence of float, optional
@@ -822,6 +884,18 @@ def simulate(
         beside it and renamed when complete) and return it lazily opened
         (:func:`open_store`); memory stays bounded.  The store also holds the OCs and
         concordance (groups ``"oc"``, ``"concordance"``).  See also :func:`simulate_oc`.
+    timeline : Timeline, optional
+        Simulate in calendar time (:mod:`bayes_dose.calendar_sim`): arrivals, DLT onset,
+        staggering, holds; TITE designs (``tite_window``) decide with pending patients.
+        Adds per trial ``duration_days``, ``suspended_days``, ``n_turned_away``,
+        ``n_queued``, ``mean_wait_days``, ``max_wait_days``, ``max_pending`` and per
+        patient ``patient_arrival_day``, ``patient_dose_day``, ``patient_dlt_day`` (NaN:
+        no DLT), ``patient_pending`` (patients pending when the patient's dose was decided).
+        Checkpoints work as in cohort time (keys include the timeline); not yet combined
+        with ``store`` (an error).
+    protocol : Protocol, optional
+        Source of the DLT window and ``staggering`` for ``timeline`` (default: the
+        defaults of :class:`~bayes_dose.Protocol`: 21 days, 24 h, 7 days).
 
     Returns
     -------
@@ -840,8 +914,15 @@ def simulate(
     >>> dict(sims.sizes)["trial"], int(sims.selected.max()) <= 5
     (200, True)
     """
+    if timeline is not None and store is not None:
+        raise ValueError(
+            "simulate(timeline=...) does not support store= yet; simulate in memory "
+            "(checkpoint_dir= works), or smaller n_trials per call"
+        )
+    if timeline is None and protocol is not None:
+        raise ValueError("simulate: protocol= is read only with timeline= (calendar time)")
     prep = _prepare(designs, true_tox, scenarios, n_trials, seed, max_n, n_jobs, backend,
-                    chunk_size)  # fmt: skip
+                    chunk_size, timeline, protocol)  # fmt: skip
     results, reducer, width, _, sink = _execute(
         designs, prep, n_jobs=prep["n_jobs"], backend=backend, client=client,
         checkpoint_dir=checkpoint_dir, progress=progress, store=store, keep=store is None,

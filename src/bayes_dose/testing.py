@@ -877,8 +877,9 @@ def _simulate_short(design: Design) -> tuple[Any, Design, str]:
         raise _Skip("requires_other_arms: simulation refuses a design whose decisions need "
                     "another arm's data")  # fmt: skip
     if getattr(design, "tite_window", None) is not None:
-        raise _Skip("tite_window: simulation refuses TITE designs until patients have "
-                    "calendar time (every follow-up would count as complete)")  # fmt: skip
+        raise _Skip("tite_window: cohort-time simulation refuses TITE designs (every "
+                    "follow-up would count as complete); they simulate with timeline= "
+                    "(tests/test_tite.py)")  # fmt: skip
     sims = simulate(
         {"design": capped}, scenarios=_scenarios(design.n_doses), n_trials=N_SIM_TRIALS,
         seed=20261206, progress=False,

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -463,6 +464,14 @@ class Design(ABC):
                     f"{type(self).__name__}.fit: dlt_window={dlt_window!r} differs from the "
                     f"design's tite_window={tite:g}"
                 )
+            proto = outcomes.dlt_window_days
+            if proto is not None and float(proto) != float(tite):
+                warnings.warn(
+                    f"{type(self).__name__}: tite_window={tite:g} days differs from the "
+                    f"protocol's DLT window ({float(proto):g} days, the data's "
+                    f"dlt_window_days); pending patients are weighted over {tite:g} days",
+                    UserWarning, stacklevel=4,
+                )  # fmt: skip
             return float(tite)
         if dlt_window is not None:
             w = float(dlt_window)

@@ -36,6 +36,7 @@ from scipy.stats import beta as beta_dist
 from ..arrays import isotonic_rows, unique_rows
 from ..deprecation import renamed_kwargs
 from ..inference.estimate import Estimate
+from . import tite_boin
 from .base import Design
 from .options import BaseOptions
 from .rules import StayWithPatients, StoppingRule
@@ -194,6 +195,9 @@ class BOIN(Design):
         See ``extrasafe``.
     n_earlystop : int, optional
         Stop when the design would stay at a dose that already has this many patients.
+    tite_window : float, optional
+        DLT window (days): TITE-BOIN, deciding with pending patients and suspending accrual
+        when too many pend (:mod:`bayes_dose.designs.tite_boin`).
     titration_levels, start_level, doses_mg, stopping
         As in :class:`~bayes_dose.Design`.
 
@@ -251,8 +255,12 @@ class BOIN(Design):
         extrasafe: bool = False,
         offset: float = 0.05,
         n_earlystop: int | None = None,
+        tite_window: float | None = None,
     ) -> None:
         # n_doses, cohort_size and max_n: base options listed for their positions
+        self.tite_window = None if tite_window is None else float(tite_window)
+        if self.tite_window is not None and not 0 < self.tite_window < np.inf:
+            raise ValueError(f"BOIN: tite_window must be > 0 days, got {tite_window!r}")
         self.target = float(target)
         self.p_saf = 0.6 * self.target if p_saf is None else float(p_saf)
         self.p_tox = 1.4 * self.target if p_tox is None else float(p_tox)
@@ -329,6 +337,8 @@ class BOIN(Design):
         code = np.full(T, STAY)
         esc = y <= tab["esc"][n]
         de = ~esc & (y >= tab["de"][n])
+        if self.tite_window is not None:  # TITE-BOIN: pending patients imputed
+            esc, de = tite_boin.tite_moves(self, data, n, y, esc, de)
         elim_here = elim[rows, d] & (n > 0)
 
         m = esc & (d < D - 1) & ~up_elim
@@ -365,6 +375,16 @@ class BOIN(Design):
         size = np.where(stop, 0, size)
         return Decision(nxt, size, stop, np.asarray(self._code(0)) + code)
 
+    def _data_from(self, outcomes: Any) -> DoseData:
+        return DoseData.from_outcomes(outcomes, self.n_doses, tite_window=self.tite_window)
+
+    def suspends_accrual(self, data: DoseData) -> np.ndarray:
+        """TITE-BOIN's accrual suspension (:func:`.tite_boin.suspends_accrual`); never
+        without ``tite_window``."""
+        if self.tite_window is None:
+            return np.zeros(data.n_trials, dtype=bool)
+        return tite_boin.suspends_accrual(self, data)
+
     def explain(self, data: DoseData, decision: Decision, trial: int = 0) -> str:
         reason = int(decision.reason[trial]) - self._code(0)
         if not 0 <= reason < len(self.own_reasons):  # a slot's sentence
@@ -382,7 +402,10 @@ class BOIN(Design):
             "de": int(tab["de"][n]),
             "elim": el if el <= n else "never",
         }
-        return self.own_reasons[reason].format(**fields)
+        text = self.own_reasons[reason].format(**fields)
+        if self.tite_window is not None:
+            text = tite_boin.explain_pending(self, data, trial, text)
+        return text
 
     # -- estimation and selection (select.mtd) -----------------------------------------
     @staticmethod

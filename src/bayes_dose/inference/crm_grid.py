@@ -55,10 +55,46 @@ def _weighted(data: DoseData) -> bool:
 
 def _loglik_grid(model: CRMModel, data: DoseData, nodes: np.ndarray, sl: slice) -> np.ndarray:
     if _weighted(data):
-        return model.loglik_weighted(
-            nodes, data.patient_dose[sl], data.patient_dlt[sl], data.patient_weight[sl]
-        )
+        return _loglik_tite(model, nodes, data.patient_dose[sl], data.patient_dlt[sl],
+                            data.patient_weight[sl])  # fmt: skip
     return model.loglik_counts(nodes, data.n[sl], data.dlt[sl])
+
+
+def _loglik_tite(model: CRMModel, nodes: np.ndarray, dose: np.ndarray, dlt: np.ndarray,
+                 weight: np.ndarray) -> np.ndarray:  # fmt: skip
+    """The TITE likelihood as counts of the patients with complete follow-up (a DLT, or
+    weight 1) plus the weighted terms of the pending ones only (few per trial): the same
+    sum as :meth:`CRMModel.loglik_weighted` over every patient, much cheaper."""
+    dose = np.asarray(dose)
+    y = np.asarray(dlt) == 1
+    w = np.asarray(weight, dtype=float)
+    valid = dose >= 0
+    pend = valid & ~y & (w < 1)
+    full = valid & ~pend
+    D = model.n_doses
+    lv = np.where(valid, dose, 0)
+    onehot = lv[..., None] == np.arange(D)
+    n_c = (onehot & full[..., None]).sum(axis=1)
+    y_c = (onehot & (full & y)[..., None]).sum(axis=1)
+    out = model.loglik_counts(nodes, n_c, y_c)
+    count = pend.sum(axis=1)
+    K = int(count.max(initial=0))
+    if not K:
+        return out
+    order = np.argsort(~pend, axis=1, kind="stable")[:, :K]
+    d_all = np.take_along_axis(dose, order, axis=1)
+    w_all = np.take_along_axis(w, order, axis=1)
+    pT = np.ascontiguousarray(model.prob(nodes).T)  # (D, G)
+    for k in np.unique(count[count > 0]):  # trials with k pending patients: (t, k, G) terms
+        rows = np.flatnonzero(count == k)
+        step = max(1, int(4e6 // max(1, k * len(nodes))))
+        for a in range(0, rows.size, step):
+            r = rows[a:a + step]
+            term = pT[d_all[r, :k]]
+            term *= -w_all[r, :k, None]
+            np.log1p(term, out=term)
+            out[r] += term.sum(axis=1)
+    return out
 
 
 def crm_posterior(

@@ -1,0 +1,75 @@
+"""Calendar-time simulation (issue 12): 10,000 trials, 8 doses, N = 30.
+
+Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_calendar.py [--trials 10000]``
+Targets (issue 12): BOIN and 3+3 with staggering <= 1 s, TITE-BOIN <= 2 s, TITE-CRM <= 3 s;
+cohort-time simulation no slower than before (timed here beside the calendar runs).
+
+Accrual 4 patients/month (Poisson), DLT onset late (70% in the second half of the
+21-day window), patients queue; BAT6021 staggering (24 h, 7 days, complete window).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+
+import bayes_dose as bd
+
+CURVE = [0.01, 0.01, 0.02, 0.04, 0.10, 0.25, 0.45, 0.60]
+
+
+def timed(f, repeat: int) -> tuple[float, float]:
+    t = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        f()
+        t.append(time.perf_counter() - t0)
+    return float(np.median(t)), float(min(t))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--trials", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    skel = bd.crm_skeleton(0.25, 0.05, 6, 8)
+    proto = bd.protocols.bat6021()
+    tl = bd.Timeline(accrual_per_month=4, dlt_onset=("late", 0.7))
+    designs = {
+        "3+3 (AT) staggered": (bd.ThreePlusThree(8, titration_levels=3), 1.0),
+        "BOIN staggered": (bd.BOIN(0.25, 8, max_n=30), 1.0),
+        "TITE-BOIN": (bd.BOIN(0.25, 8, max_n=30, tite_window=21), 2.0),
+        "TITE-CRM (cohorts of 1)": (bd.CRM(skel, 0.25, max_n=30, cohort_size=1,
+                                           tite_window=21), 3.0),
+        "TITE-CRM (cohorts of 3)": (bd.CRM(skel, 0.25, max_n=30, cohort_size=3,
+                                           tite_window=21), 3.0),
+    }  # fmt: skip
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, numpy {np.__version__}, load {os.getloadavg()[0]:.1f}")
+    print(f"{args.trials} trials, accrual 4/month, late onset 0.7, queue, BAT6021 staggering")
+    bd.simulate({"w": bd.BOIN(0.25, 8, max_n=30)}, CURVE, n_trials=50, progress=False,
+                timeline=tl, protocol=proto)  # warm-up (imports)
+    print("| design | target | calendar median / min | cohort time median / min | mean months |")
+    print("|---|---|---|---|---|")
+    for name, (d, target) in designs.items():
+        out = {}
+
+        def cal(d=d, out=out, name=name):
+            out["s"] = bd.simulate({name: d}, CURVE, n_trials=args.trials, seed=1,
+                                   progress=False, timeline=tl, protocol=proto)
+
+        med, mn = timed(cal, 1 if "CRM" in name else args.repeat)
+        plain = d.replace(tite_window=None) if getattr(d, "tite_window", None) else d
+        cmed, cmn = timed(lambda p=plain, name=name: bd.simulate({name: p}, CURVE, n_trials=args.trials,
+                                                       seed=1, progress=False), args.repeat)
+        months = float(out["s"].duration_days.mean()) / bd.timeline.DAYS_PER_MONTH
+        print(f"| {name} | <= {target:g} s | {med:.2f} / {mn:.2f} s | {cmed:.2f} / {cmn:.2f} s "
+              f"| {months:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
