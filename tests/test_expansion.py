@@ -155,20 +155,20 @@ def _brute_pp_oc(design: ex.PPDesign, p: float):
     """Independent: enumerate the responses added between looks (product of binomials)."""
     table = design.decision_table()
     lows = dict(zip(table["n"], table["x_lower"], strict=True))
-    looks = [*design.looks, design.n_max]
+    looks = [*design.looks, design.max_n]
     sizes = np.diff([0, *looks])
     prom = pet = en = 0.0
     for incs in itertools.product(*[range(s + 1) for s in sizes]):
         prob = np.prod([stats.binom.pmf(k, s, p) for k, s in zip(incs, sizes, strict=True)])
         x = np.cumsum(incs)
         for n, xx in zip(looks, x, strict=True):
-            if n < design.n_max and xx <= lows[n]:
+            if n < design.max_n and xx <= lows[n]:
                 pet += prob
                 en += prob * n
                 break
         else:
-            en += prob * design.n_max
-            prom += prob * (x[-1] > lows[design.n_max])
+            en += prob * design.max_n
+            prom += prob * (x[-1] > lows[design.max_n])
     return prom, pet, en
 
 
