@@ -348,6 +348,10 @@ def _counts_table(out: Outcomes, arm: str, n_doses: int) -> pd.DataFrame | None:
         t["Dose (mg)"] = c["dose_mg"].to_numpy()
     t["Patients"] = c["n"].to_numpy()
     t["DLTs"] = c["dlt"].to_numpy()
+    if "resp" in c:  # efficacy recorded (Outcomes column ``response``)
+        t["Responses"] = c["resp"].to_numpy()
+        if "resp_unassessed" in c:
+            t["Response not assessed"] = c["resp_unassessed"].to_numpy()
     return t
 
 
