@@ -43,7 +43,14 @@ CHUNK_VARS = (
     "n_patients", "n_cohorts",
 )  # fmt: skip
 CHUNK_DIMS = {"n": ("trial", "dose"), "dlt": ("trial", "dose"),
-              "patient_dose": ("trial", "patient"), "patient_dlt": ("trial", "patient")}  # fmt: skip
+              "patient_dose": ("trial", "patient"), "patient_dlt": ("trial", "patient"),
+              "resp": ("trial", "dose"), "patient_resp": ("trial", "patient")}  # fmt: skip
+#: Chunk variables of runs with efficacy (``simulate(..., efficacy=...)``), saved when present.
+EFFICACY_VARS = ("resp", "patient_resp")
+
+
+def _vars(res: Any) -> tuple[str, ...]:
+    return CHUNK_VARS + tuple(k for k in EFFICACY_VARS if k in res)
 _META = "bayes_dose_checkpoint"
 
 
@@ -135,7 +142,7 @@ def remove_orphans(folder: Path, pattern: str) -> list[Path]:
 def content_hash(res: Mapping[str, np.ndarray]) -> str:
     """SHA-256 of a chunk's arrays (names, dtypes, shapes and bytes)."""
     h = hashlib.sha256()
-    for k in CHUNK_VARS:
+    for k in _vars(res):
         v = np.ascontiguousarray(res[k])
         h.update(f"{k}|{v.dtype.str}|{v.shape}|".encode())
         h.update(v.tobytes())
@@ -146,7 +153,7 @@ def save_chunk(path: Path, res: Mapping[str, np.ndarray], meta: Mapping[str, Any
     """Write one chunk checkpoint (atomic; ``meta`` = key, design, scenario, start, stop)."""
     record = {**meta, "content_sha256": content_hash(res)}
     ds = xr.Dataset(
-        {k: (CHUNK_DIMS.get(k, ("trial",)), np.asarray(res[k])) for k in CHUNK_VARS},
+        {k: (CHUNK_DIMS.get(k, ("trial",)), np.asarray(res[k])) for k in _vars(res)},
         attrs={_META: json.dumps(record, sort_keys=True)},
     )
     write_bytes_atomic(path, ds.to_netcdf(engine="h5netcdf"), "checkpoint")
@@ -159,7 +166,7 @@ def load_chunk(path: Path, meta: Mapping[str, Any]) -> dict[str, np.ndarray] | N
         with open(path, "rb") as fh:
             blob = fh.read()
         ds = xr.load_dataset(io.BytesIO(blob), engine="h5netcdf")
-        res = {k: ds[k].to_numpy() for k in CHUNK_VARS}
+        res = {k: ds[k].to_numpy() for k in _vars(ds)}
     except Exception as exc:  # any unreadable file is recomputed
         _reject(path, f"cannot be read (truncated or not a checkpoint: {type(exc).__name__})")
         return None

@@ -70,6 +70,11 @@ _RNG = (
     "u[t, k] = word k % 4 of the block at counter (k // 4, t mod 2**32, t // 2**32, 0) / 2**32; "
     "DLT iff u[t, k] < p_true[dose]"
 )
+_RNG_RESP = (
+    "response: v[t, k] from the same generator keyed by SeedSequence(seed, spawn_key="
+    "(0x52455350,)); respond iff Phi(rho Phi^-1(u + 2**-33) + sqrt(1 - rho^2) "
+    "Phi^-1(v + 2**-33)) < p_resp[dose] (Gaussian copula)"
+)
 
 
 # ----------------------------------------------------------------------------- one chunk
@@ -77,15 +82,16 @@ class _Uniforms:
     """Latent uniforms of trials ``start..stop``, generated once and shared by the designs
     and scenarios of a run (thread-safe; grows the patient axis on demand)."""
 
-    def __init__(self) -> None:
+    def __init__(self, fn: Callable[..., np.ndarray] = latent_uniforms) -> None:
         self._cache: dict[tuple[int, int], np.ndarray] = {}
         self._lock = threading.Lock()
+        self._fn = fn
 
     def get(self, seed: int, start: int, stop: int, n_patients: int) -> np.ndarray:
         with self._lock:
             u = self._cache.get((start, stop))
             if u is None or u.shape[1] < n_patients:
-                u = latent_uniforms(seed, np.arange(start, stop), n_patients)
+                u = self._fn(seed, np.arange(start, stop), n_patients)
                 self._cache[(start, stop)] = u
             return u[:, :n_patients]
 
@@ -98,6 +104,9 @@ def run_chunk(
     stop: int,
     max_n: int | None = None,
     uniforms: Callable[[int], np.ndarray] | None = None,
+    p_resp: Sequence[float] | None = None,
+    rho: float = 0.0,
+    resp_uniforms: Callable[[int], np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Simulate trials ``start..stop-1`` of one design under one true DLT curve.
 
@@ -114,13 +123,22 @@ def run_chunk(
         Simulation cap on patients per trial (on top of the design's own ``max_n``).
     uniforms : callable, optional
         ``uniforms(n_patients)`` returning the chunk's latent uniforms (a cache).
+    p_resp : sequence of float, optional
+        True response probability per level: patients also get a response, drawn jointly
+        with the DLT by a Gaussian copula (:mod:`bayes_dose.efficacy`); the toxicity
+        draws are unchanged.  Designs see the responders per dose (``DoseData.resp``).
+    rho : float
+        Correlation of the copula (latent normals of DLT and response).
+    resp_uniforms : callable, optional
+        ``resp_uniforms(n_patients)``: the chunk's response-stream uniforms (a cache).
 
     Returns
     -------
     dict of str to ndarray
         ``n``, ``dlt`` (trial, dose); ``patient_dose`` (1-based, 0 = none) and
         ``patient_dlt`` (trial, patient); ``selected`` (1-based, 0 = none), ``is_mad``,
-        ``stop_reason`` (design reason code), ``n_patients``, ``n_cohorts`` (trial,).
+        ``stop_reason`` (design reason code), ``n_patients``, ``n_cohorts`` (trial,);
+        with ``p_resp`` also ``resp`` (trial, dose) and ``patient_resp`` (trial, patient).
     """
     p = np.asarray(true_tox, dtype=float)
     T, D = stop - start, design.n_doses
@@ -132,6 +150,7 @@ def run_chunk(
     caps = [c for c in (max_n, design.max_n) if c is not None]
     P = min(caps) if caps else 6 * D
     u = uniforms(P)
+    eff = _Efficacy(p_resp, rho, resp_uniforms, seed, start, stop, T, D, u)
     n = np.zeros((T, D), dtype=np.int64)
     y = np.zeros((T, D), dtype=np.int64)
     current = np.full(T, -1, dtype=np.int64)
@@ -145,9 +164,10 @@ def run_chunk(
     act = np.arange(T)
     while act.size:
         if act.size == T:  # every trial running: no copies
-            data = DoseData(n, y, current, last_n, last_dlt, grade2)
+            data = DoseData(n, y, current, last_n, last_dlt, grade2, resp=eff.resp)
         else:
-            data = DoseData(n[act], y[act], current[act], last_n[act], last_dlt[act], grade2[act])
+            data = DoseData(n[act], y[act], current[act], last_n[act], last_dlt[act], grade2[act],
+                            resp=eff.take(act))  # fmt: skip
         dec = design.decide(data)
         halt = dec.stop.copy()
         size = dec.cohort_size.copy()
@@ -178,6 +198,7 @@ def run_chunk(
                 )
             P = min(max(2 * P, need), PATIENT_GUARD)
             u = uniforms(P)
+            eff.grow(u)
             pdose = np.pad(pdose[:, :-1], ((0, 0), (0, P + 1 - pdose.shape[1] + 1)))
         j = np.arange(int(size.max()))
         pos = tot[:, None] + j[None, :]
@@ -185,13 +206,14 @@ def run_chunk(
         pos = np.where(valid, pos, P)
         pdose[a[:, None], pos] = (nxt + 1)[:, None]
         k = ((u[a[:, None], np.minimum(pos, P - 1)] < p[nxt][:, None]) & valid).sum(axis=1)
+        eff.cohort(a, nxt, pos, valid, P)
         nxt_state = data.take(go).after_cohort(nxt, size, k)  # the shared state transition
         n[a], y[a], grade2[a] = nxt_state.n, nxt_state.dlt, nxt_state.grade2
         current[a], last_n[a], last_dlt[a] = nxt_state.current, nxt_state.last_n, nxt_state.last_dlt
         total[a] += size
         cohorts[a] += 1
         act = a
-    sel = design.select(DoseData(n, y, current, last_n, last_dlt, grade2))
+    sel = design.select(DoseData(n, y, current, last_n, last_dlt, grade2, resp=eff.resp))
     width = max(int(total.max()) if T else 0, 1)
     pdose = pdose[:, :width]
     treated = pdose > 0
@@ -206,17 +228,59 @@ def run_chunk(
         "stop_reason": reason.astype(np.int16),
         "n_patients": total.astype(np.int16),
         "n_cohorts": cohorts.astype(np.int16),
-    }
+    } | eff.finish(pdose, treated, width)
+
+
+class _Efficacy:
+    """Responses of one chunk (no-ops without ``p_resp``): the copula uniforms of the
+    patient slots, responders per dose, and the per-patient responses at the end."""
+
+    def __init__(self, p_resp: Sequence[float] | None, rho: float,
+                 resp_uniforms: Callable[[int], np.ndarray] | None, seed: int, start: int,
+                 stop: int, T: int, D: int, u: np.ndarray) -> None:  # fmt: skip
+        self.on = p_resp is not None
+        self.resp: np.ndarray | None = None
+        if not self.on:
+            return
+        from .efficacy import response_uniforms
+
+        self.q = np.asarray(p_resp, dtype=float)
+        self.rho = float(rho)
+        self.v = resp_uniforms or (lambda k: response_uniforms(seed, np.arange(start, stop), k))
+        self.resp = np.zeros((T, D), dtype=np.int64)
+        self.grow(u)
+
+    def grow(self, u: np.ndarray) -> None:
+        if self.on:
+            from .efficacy import response_latent
+
+            self.w = response_latent(u, self.v(u.shape[1]), self.rho)
+
+    def take(self, act: np.ndarray) -> np.ndarray | None:
+        return None if self.resp is None else self.resp[act]
+
+    def cohort(self, a: np.ndarray, nxt: np.ndarray, pos: np.ndarray, valid: np.ndarray,
+               P: int) -> None:  # fmt: skip
+        if self.on:
+            r = ((self.w[a[:, None], np.minimum(pos, P - 1)] < self.q[nxt][:, None]) & valid)
+            self.resp[a, nxt] += r.sum(axis=1)
+
+    def finish(self, pdose: np.ndarray, treated: np.ndarray, width: int) -> dict[str, np.ndarray]:
+        if not self.on:
+            return {}
+        pr = treated & (self.w[:, :width] < self.q[np.maximum(pdose, 1) - 1])
+        return {"resp": self.resp.astype(np.int16), "patient_resp": pr.astype(np.int8)}
 
 
 # ----------------------------------------------------------------------------- checkpoints
 def _chunk_hash(spec: dict, true_tox: Sequence[float], seed: int, start: int, stop: int,
-                max_n: int | None) -> str:  # fmt: skip
-    blob = json.dumps(
-        {"v": _CHECKPOINT_VERSION, "design": spec, "true_tox": [float(x) for x in true_tox],
-         "seed": seed, "start": start, "stop": stop, "max_n": max_n, "rng": _RNG},
-        sort_keys=True,
-    )  # fmt: skip
+                max_n: int | None, efficacy: Any = None) -> str:  # fmt: skip
+    record = {"v": _CHECKPOINT_VERSION, "design": spec, "true_tox": [float(x) for x in true_tox],
+              "seed": seed, "start": start, "stop": stop, "max_n": max_n, "rng": _RNG}  # fmt: skip
+    if efficacy is not None:  # (p_resp, rho): only then, so toxicity-only keys are unchanged
+        record["efficacy"] = {"p_resp": [float(x) for x in efficacy[0]], "rho": efficacy[1],
+                              "rng": _RNG_RESP}  # fmt: skip
+    blob = json.dumps(record, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -235,6 +299,8 @@ class _Run:
     sink: ZarrSink | None
     reducer: OCReducer | None
     keep: bool
+    efficacy: dict[str, np.ndarray] | None = None  # scenario -> p_resp
+    rho: float = 0.0
 
 
 @dataclass
@@ -252,19 +318,29 @@ def _unit(run: _Run, start: int, stop: int,
     """Simulate (or reload) trials ``start..stop-1`` of every design x scenario, write them
     to the store, reduce them; the chunk's latent uniforms are generated once."""
     cache = _Uniforms()
+    vcache = None
+    if run.efficacy is not None:
+        from .efficacy import response_uniforms
+
+        vcache = _Uniforms(response_uniforms)
     results: dict[tuple[str, str], dict] = {}
     for si, (s, p) in enumerate(run.curves.items()):
+        q = None if run.efficacy is None else run.efficacy[s]
         for gi, (g, d) in enumerate(run.designs.items()):
             res = None
             if run.checkpoint_dir is not None:
-                key = _chunk_hash(run.specs[g], p, run.seed, start, stop, run.max_n)
+                key = _chunk_hash(run.specs[g], p, run.seed, start, stop, run.max_n,
+                                  None if q is None else (q, run.rho))  # fmt: skip
                 path = Path(run.checkpoint_dir) / f"chunk-{key}.nc"
                 meta = {"key": key, "design": g, "scenario": s, "start": start, "stop": stop}
                 if path.exists():
                     res = load_chunk(path, meta)
             if res is None:
-                res = run_chunk(d, p, run.seed, start, stop, run.max_n,
-                                lambda k: cache.get(run.seed, start, stop, k))  # fmt: skip
+                res = run_chunk(
+                    d, p, run.seed, start, stop, run.max_n,
+                    lambda k: cache.get(run.seed, start, stop, k), q, run.rho,
+                    None if vcache is None else lambda k: vcache.get(run.seed, start, stop, k),
+                )  # fmt: skip
                 if run.checkpoint_dir is not None:
                     save_chunk(path, res, meta)
             if run.sink is not None:
@@ -275,17 +351,18 @@ def _unit(run: _Run, start: int, stop: int,
     red = None
     if run.reducer is not None:
         red = copy.deepcopy(run.reducer)
-        red.add(_block(results, list(run.designs), list(run.curves)))
+        red.add(_block(results, list(run.designs), list(run.curves), run.efficacy is not None))
     width = max(int(r["n_patients"].max(initial=0)) for r in results.values())
     slots = max(r["patient_dose"].shape[1] for r in results.values())
     return _UnitResult(start, stop, results if run.keep else None, red, width, slots)
 
 
-def _block(results: Mapping[tuple[str, str], dict], names: list[str], snames: list[str]) -> dict:
+def _block(results: Mapping[tuple[str, str], dict], names: list[str], snames: list[str],
+           resp: bool = False) -> dict:  # fmt: skip
     """Per-trial arrays of one chunk stacked as (design, scenario, trial[, dose])."""
     return {
         k: np.stack([np.stack([results[(g, s)][k] for s in snames]) for g in names])
-        for k in ("selected", "is_mad", "n", "dlt", "stop_reason")
+        for k in ("selected", "is_mad", "n", "dlt", "stop_reason") + (("resp",) if resp else ())
     }
 
 
@@ -486,6 +563,7 @@ _DTYPES = {
     "selected": np.int8, "is_mad": bool, "stop_reason": np.int16, "n_patients": np.int16,
     "n_cohorts": np.int16,
 }  # fmt: skip
+_RESP_DTYPES = {"resp": np.int16, "patient_resp": np.int8}
 
 
 def _assemble(
@@ -497,6 +575,8 @@ def _assemble(
     manifest: dict,
     arrays: Mapping[str, Any] | None = None,
     P: int | None = None,
+    efficacy: Mapping[str, np.ndarray] | None = None,
+    rho: float = 0.0,
 ) -> xr.Dataset:
     """The run's Dataset from its chunk results (or from given ``arrays`` of width ``P``)."""
     names, snames = list(designs), list(table)
@@ -514,14 +594,15 @@ def _assemble(
         )  # fmt: skip
         P = min(P, width)
         out = {}
-        for var, dt in _DTYPES.items():
-            cols = (D,) if var in ("n", "dlt") else (P,) if var.startswith("patient_") else ()
+        dtypes = _DTYPES | (_RESP_DTYPES if efficacy is not None else {})
+        for var, dt in dtypes.items():
+            cols = (D,) if var in ("n", "dlt", "resp") else (P,) if var.startswith("patient_") else ()
             out[var] = np.zeros((G, S, n_trials, *cols), dtype=dt)
         for gi, g in enumerate(names):
             for si, s in enumerate(snames):
                 for a, r in merged[(g, s)]:
                     b = a + len(r["selected"])
-                    for var in _CHUNK_VARS:
+                    for var in _CHUNK_VARS + (tuple(_RESP_DTYPES) if efficacy is not None else ()):
                         v = r[var]
                         if var.startswith("patient_"):
                             out[var][gi, si, a:b, : v.shape[1]] = v[:, :P]
@@ -560,6 +641,7 @@ def _assemble(
             "n_cohorts": (dims_tp, out["n_cohorts"], {"long_name": "cohorts treated"}),
             "true_tox": (("scenario", "dose"), np.stack([table[s][0] for s in snames])),
             "target": (("scenario",), np.array([table[s][1] for s in snames])),
+            **_resp_vars(out, efficacy, snames, dims_tp),
         },
         coords={
             "design": ("design", np.array(names, dtype=object)),
@@ -575,7 +657,23 @@ def _assemble(
             "reasons": json.dumps({g: list(designs[g].reasons) for g in names}),
         },
     )
+    if efficacy is not None:
+        ds.attrs["correlation"] = float(rho)
     return ds
+
+
+def _resp_vars(out: Mapping[str, Any], efficacy: Mapping[str, np.ndarray] | None,
+               snames: list[str], dims_tp: tuple[str, ...]) -> dict[str, Any]:  # fmt: skip
+    """The response variables of a run with ``efficacy`` (none otherwise)."""
+    if efficacy is None:
+        return {}
+    return {
+        "resp": ((*dims_tp, "dose"), out["resp"], {"long_name": "responders per dose"}),
+        "patient_resp": ((*dims_tp, "patient"), out["patient_resp"],
+                         {"long_name": "response (0/1)"}),
+        "true_resp": (("scenario", "dose"), np.stack([efficacy[s] for s in snames]),
+                      {"long_name": "true response probability"}),
+    }  # fmt: skip
 
 
 class _NoBar:
@@ -620,9 +718,23 @@ class SimulationSummary:
 
 
 def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: Any, max_n: Any,
-             n_jobs: Any, backend: Any, chunk_size: Any) -> dict[str, Any]:  # fmt: skip
+             n_jobs: Any, backend: Any, chunk_size: Any, efficacy: Any = None,
+             correlation: Any = 0.0) -> dict[str, Any]:  # fmt: skip
     table = _scenario_table(true_tox, scenarios)
     D = _check_designs(designs, {p.size for p, _ in table.values()}, max_n)
+    from .efficacy import check_correlation, check_efficacy
+
+    rho = check_correlation(correlation)
+    eff = None
+    if efficacy is not None:
+        eff = check_efficacy(efficacy, {s: p for s, (p, _) in table.items()})
+    elif rho != 0:
+        raise ValueError("correlation= without efficacy=: give efficacy={scenario: [p_resp]}")
+    needs = [g for g, d in designs.items() if getattr(d, "uses_efficacy", False)]
+    if needs and eff is None:
+        raise ValueError(
+            f"designs {needs} decide on response: give efficacy={{scenario: [p_resp per dose]}}"
+        )
     n_trials = _integer("n_trials", n_trials, 1)
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -649,6 +761,9 @@ def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: A
         "max_n": max_n,
         "rng": _RNG,
     }
+    if eff is not None:  # only then: toxicity-only manifests and hashes are unchanged
+        inputs["efficacy"] = {"p_resp": {s: q.tolist() for s, q in eff.items()}, "correlation": rho,
+                              "rng": _RNG_RESP}  # fmt: skip
     manifest = {
         "package": "bayes_dose",
         "version": __version__,
@@ -659,17 +774,21 @@ def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: A
         "input_hash": hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest(),
     }
     return dict(table=table, D=D, n_trials=n_trials, seed=seed, max_n=max_n, n_jobs=n_jobs,
-                chunk_size=chunk_size, specs=specs, manifest=manifest)  # fmt: skip
+                chunk_size=chunk_size, specs=specs, manifest=manifest, efficacy=eff,
+                rho=rho)  # fmt: skip
 
 
 def _reducer(designs: Mapping[str, Design], table: Mapping[str, tuple[np.ndarray, float]],
-             specs: dict, target: Any, mg: Any, D: int) -> OCReducer:  # fmt: skip
+             specs: dict, target: Any, mg: Any, D: int, efficacy: Any = None,
+             rho: float = 0.0) -> OCReducer:  # fmt: skip
     names, snames = list(designs), list(table)
     tgt = target_table(names, snames, specs, [table[s][1] for s in snames], target)
     return OCReducer(
         names, snames, np.stack([table[s][0] for s in snames]), tgt,
         {g: list(designs[g].reasons) for g in names},
         np.asarray(mg if mg else [np.nan] * D, dtype=float),
+        true_resp=None if efficacy is None else np.stack([efficacy[s] for s in snames]),
+        correlation=rho, specs=specs,
     )  # fmt: skip
 
 
@@ -706,6 +825,11 @@ def _execute(
             )  # fmt: skip
     mg = next((d.doses_mg for d in designs.values() if d.doses_mg is not None), None)
     sink = None
+    if store is not None and prep["efficacy"] is not None:
+        raise ValueError(
+            "efficacy= cannot be written to a store= yet (the store layout has no response "
+            "variables): use simulate_oc(...) for the OCs or simulate(...) in memory"
+        )
     if store is not None:
         sink = ZarrSink(store)
         caps = [_patient_cap(d, prep["max_n"]) or PATIENT_GUARD for d in designs.values()]
@@ -713,10 +837,12 @@ def _execute(
         sink.create(_template(designs, table, n_trials, D, P, chunk, prep["manifest"]))
     reducer = None
     if store is not None or not keep:
-        reducer = _reducer(designs, table, prep["specs"], target, mg, D)
+        reducer = _reducer(designs, table, prep["specs"], target, mg, D, prep["efficacy"],
+                           prep["rho"])  # fmt: skip
     run = _Run(dict(designs), {s: p for s, (p, _) in table.items()}, prep["specs"], prep["seed"],
                prep["max_n"], None if ckpt is None else str(ckpt), sink,
-               None if reducer is None else copy.deepcopy(reducer), keep)  # fmt: skip
+               None if reducer is None else copy.deepcopy(reducer), keep, prep["efficacy"],
+               prep["rho"])  # fmt: skip
     results: dict[tuple[str, str], list[tuple[int, dict]]] | None = (
         {(g, s): [] for g in designs for s in table} if keep else None
     )
@@ -784,6 +910,8 @@ def simulate(
     checkpoint_dir: str | os.PathLike | None = None,
     progress: bool = True,
     store: str | os.PathLike | None = None,
+    efficacy: Mapping[str, Sequence[float]] | None = None,
+    correlation: float = 0.0,
 ) -> xr.Dataset:
     """Simulate every design on every scenario with common random numbers.
 
@@ -826,6 +954,14 @@ def simulate(
         beside it and renamed when complete) and return it lazily opened
         (:func:`open_store`); memory stays bounded.  The store also holds the OCs and
         concordance (groups ``"oc"``, ``"concordance"``).  See also :func:`simulate_oc`.
+    efficacy : dict of str to sequence of float, optional
+        True response probability per dose for every scenario (``{"true_tox": [...]}``
+        with one ``true_tox`` curve).  Each patient then also has a response, drawn
+        jointly with the DLT (Gaussian copula, :mod:`bayes_dose.efficacy`); toxicity draws
+        and results of designs that ignore response are unchanged.  Needed by designs
+        that decide on response (BOIN12).  Not yet with ``store``.
+    correlation : float
+        Correlation in (-1, 1) of the copula's latent normals (0: independent).
 
     Returns
     -------
@@ -834,7 +970,9 @@ def simulate(
         ``patient_dose``, ``patient_dlt``, ``n``, ``dlt``, ``selected``, ``is_mad``,
         ``stop_reason``, ``n_patients``, ``n_cohorts``, ``true_tox``, ``target``; attrs
         ``manifest`` (JSON: versions, design specs, seed, scenarios, n_trials, date,
-        input hash) and ``reasons`` (JSON: reason templates per design).
+        input hash) and ``reasons`` (JSON: reason templates per design).  With
+        ``efficacy`` also ``resp`` (responders per trial and dose), ``patient_resp`` and
+        ``true_resp``, and attr ``correlation``.
 
     Examples
     --------
@@ -845,7 +983,7 @@ def simulate(
     (200, True)
     """
     prep = _prepare(designs, true_tox, scenarios, n_trials, seed, max_n, n_jobs, backend,
-                    chunk_size)  # fmt: skip
+                    chunk_size, efficacy, correlation)  # fmt: skip
     results, reducer, width, _, sink = _execute(
         designs, prep, n_jobs=prep["n_jobs"], backend=backend, client=client,
         checkpoint_dir=checkpoint_dir, progress=progress, store=store, keep=store is None,
@@ -854,7 +992,7 @@ def simulate(
     if sink is not None:
         return _finish_store(sink, reducer, width)
     return _assemble(designs, prep["table"], results, prep["n_trials"], prep["D"],
-                     prep["manifest"])  # fmt: skip
+                     prep["manifest"], efficacy=prep["efficacy"], rho=prep["rho"])  # fmt: skip
 
 
 def simulate_oc(
@@ -873,6 +1011,8 @@ def simulate_oc(
     progress: bool = True,
     store: str | os.PathLike | None = None,
     target: float | Mapping[str, float] | None = None,
+    efficacy: Mapping[str, Sequence[float]] | None = None,
+    correlation: float = 0.0,
 ) -> SimulationSummary:
     """Simulate like :func:`simulate` but keep only the reductions: operating
     characteristics and concordance computed chunk by chunk, in bounded memory.
@@ -880,7 +1020,7 @@ def simulate_oc(
     The numbers are exactly those of ``operating_characteristics(simulate(...), target)``
     and ``concordance(simulate(...))`` with the same arguments (the reducer sums integers;
     :class:`bayes_dose.metrics.OCReducer`), for any chunking, ``n_jobs`` or backend.
-    Parameters as in :func:`simulate`; ``target`` as in
+    Parameters as in :func:`simulate` (including ``efficacy``, ``correlation``); ``target`` as in
     :func:`bayes_dose.operating_characteristics`.  With ``store`` the trials are also
     written to a Zarr store and ``.sims`` opens them lazily.
 
@@ -896,7 +1036,7 @@ def simulate_oc(
     (True, True)
     """
     prep = _prepare(designs, true_tox, scenarios, n_trials, seed, max_n, n_jobs, backend,
-                    chunk_size)  # fmt: skip
+                    chunk_size, efficacy, correlation)  # fmt: skip
     _, reducer, width, _, sink = _execute(
         designs, prep, n_jobs=prep["n_jobs"], backend=backend, client=client,
         checkpoint_dir=checkpoint_dir, progress=progress, store=store, keep=False,
