@@ -46,6 +46,7 @@ __all__ = [
     "RP2D",
     "OBDChoice",
     "check_utility",
+    "choose_rp2d",
     "expected_utility",
     "rp2d",
     "true_obd",
@@ -410,3 +411,7 @@ def rp2d(
         flags.append(f"RP2D = {safe_label}: no efficacy or exposure input within the ceiling")
     why = f"RP2D {mg[level - 1]:g} mg (level {level}): " + "; ".join(parts) + "."
     return RP2D(level, float(mg[level - 1]), why, tuple(flags), inputs)
+
+
+#: The public name (``bd.choose_rp2d``) of :func:`rp2d`.
+choose_rp2d = rp2d

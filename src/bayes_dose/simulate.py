@@ -150,7 +150,7 @@ def run_chunk(
     caps = [c for c in (max_n, design.max_n) if c is not None]
     P = min(caps) if caps else 6 * D
     u = uniforms(P)
-    eff = _Efficacy(p_resp, rho, resp_uniforms, seed, start, stop, T, D, u)
+    eff = _Efficacy(p_resp, rho, resp_uniforms, seed, start, stop, T, D, u, p)
     n = np.zeros((T, D), dtype=np.int64)
     y = np.zeros((T, D), dtype=np.int64)
     current = np.full(T, -1, dtype=np.int64)
@@ -164,10 +164,11 @@ def run_chunk(
     act = np.arange(T)
     while act.size:
         if act.size == T:  # every trial running: no copies
-            data = DoseData(n, y, current, last_n, last_dlt, grade2, resp=eff.resp)
+            data = DoseData(n, y, current, last_n, last_dlt, grade2, resp=eff.resp,
+                            resp_dlt=eff.both)  # fmt: skip
         else:
             data = DoseData(n[act], y[act], current[act], last_n[act], last_dlt[act], grade2[act],
-                            resp=eff.take(act))  # fmt: skip
+                            resp=eff.take(act), resp_dlt=eff.take(act, both=True))  # fmt: skip
         dec = design.decide(data)
         halt = dec.stop.copy()
         size = dec.cohort_size.copy()
@@ -213,7 +214,8 @@ def run_chunk(
         total[a] += size
         cohorts[a] += 1
         act = a
-    sel = design.select(DoseData(n, y, current, last_n, last_dlt, grade2, resp=eff.resp))
+    sel = design.select(DoseData(n, y, current, last_n, last_dlt, grade2, resp=eff.resp,
+                                 resp_dlt=eff.both))  # fmt: skip
     width = max(int(total.max()) if T else 0, 1)
     pdose = pdose[:, :width]
     treated = pdose > 0
@@ -237,33 +239,40 @@ class _Efficacy:
 
     def __init__(self, p_resp: Sequence[float] | None, rho: float,
                  resp_uniforms: Callable[[int], np.ndarray] | None, seed: int, start: int,
-                 stop: int, T: int, D: int, u: np.ndarray) -> None:  # fmt: skip
+                 stop: int, T: int, D: int, u: np.ndarray, p: np.ndarray) -> None:  # fmt: skip
         self.on = p_resp is not None
         self.resp: np.ndarray | None = None
+        self.both: np.ndarray | None = None
         if not self.on:
             return
+        self.p = p
         from .efficacy import response_uniforms
 
         self.q = np.asarray(p_resp, dtype=float)
         self.rho = float(rho)
         self.v = resp_uniforms or (lambda k: response_uniforms(seed, np.arange(start, stop), k))
         self.resp = np.zeros((T, D), dtype=np.int64)
+        self.both = np.zeros((T, D), dtype=np.int64)
         self.grow(u)
 
     def grow(self, u: np.ndarray) -> None:
         if self.on:
             from .efficacy import response_latent
 
+            self.u = u
             self.w = response_latent(u, self.v(u.shape[1]), self.rho)
 
-    def take(self, act: np.ndarray) -> np.ndarray | None:
-        return None if self.resp is None else self.resp[act]
+    def take(self, act: np.ndarray, both: bool = False) -> np.ndarray | None:
+        arr = self.both if both else self.resp
+        return None if arr is None else arr[act]
 
     def cohort(self, a: np.ndarray, nxt: np.ndarray, pos: np.ndarray, valid: np.ndarray,
                P: int) -> None:  # fmt: skip
         if self.on:
-            r = ((self.w[a[:, None], np.minimum(pos, P - 1)] < self.q[nxt][:, None]) & valid)
+            slot = (a[:, None], np.minimum(pos, P - 1))
+            r = (self.w[slot] < self.q[nxt][:, None]) & valid
             self.resp[a, nxt] += r.sum(axis=1)
+            self.both[a, nxt] += (r & (self.u[slot] < self.p[nxt][:, None])).sum(axis=1)
 
     def finish(self, pdose: np.ndarray, treated: np.ndarray, width: int) -> dict[str, np.ndarray]:
         if not self.on:
