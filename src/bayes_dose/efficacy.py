@@ -131,7 +131,7 @@ def check_efficacy(
         if bad.size:
             i = int(bad[0])
             raise ValueError(
-                f"efficacy[{name!r}] dose {i + 1}: response probability {p[i]!r} is not in "
+                f"efficacy[{name!r}] dose {i + 1}: response probability {float(p[i])!r} is not in "
                 "[0, 1]"
             )
         out[name] = p
