@@ -89,7 +89,7 @@ def test_triple_rule_picks_most_desirable():
 
 
 def test_deescalate_at_lambda_d():
-    lam_e, lam_d = _design().lambdas
+    _, lam_d = _design().lambdas
     assert 1 / 3 < lam_d < 2 / 3
     fit = _design().fit(bd.Outcomes.parse("1ENN 2TTN"))
     assert fit.next_dose == 1 and "de-escalate" in fit.reason
@@ -230,3 +230,27 @@ def test_simulation_matches_independent_reference():
         assert got == (0 if sel is None else sel), i
         assert sims.n.values[0, 0, i].tolist() == n, i
         assert sims.resp.values[0, 0, i].tolist() == e, i
+
+
+# -- BOIN's "1 DLT in 3 patients: stay" (BF-BOIN, Zhao et al. 2024, Table 1) ------------------
+def test_boin_stay_one_in_three():
+    tab = bd.boin_boundaries(target=0.25, n_max=6)
+    assert int(tab.loc[3, "deescalate"]) == 1  # plain BOIN de-escalates at 1/3 for 0.25
+    plain = bd.BOIN(0.25, 5, max_n=30)
+    bf = bd.BOIN(0.25, 5, max_n=30, stay_one_in_three=True)
+    one = bd.Outcomes.parse("1NNN 2NTN")
+    assert plain.fit(one).next_dose == 1
+    fit = bf.fit(one)
+    assert fit.next_dose == 2 and "1 DLT in 3 patients: stay" in fit.reason
+    for text, level in (("1NNN 2NTT", 1), ("1NNN 2NTN 2NNT", 1), ("1NNN 2NNN", 3)):
+        out = bd.Outcomes.parse(text)
+        assert bf.fit(out).next_dose == plain.fit(out).next_dose == level, text
+    # off by default: the spec (and checkpoint keys) are those of plain BOIN
+    assert "stay_one_in_three" not in plain.spec() and bf.spec()["stay_one_in_three"] is True
+    assert bf.replace(max_n=24).stay_one_in_three and len(bf.reasons) == len(plain.reasons) + 1
+    # in simulation the rule only removes de-escalations after exactly 1/3
+    kw = dict(n_trials=300, seed=3, progress=False)
+    a = bd.simulate({"p": plain, "bf": bf}, [0.1, 0.25, 0.35, 0.5, 0.6], **kw)
+    first = a.patient_dose.values[:, 0, :, :6]
+    same_start = (first[0] == first[1]).all(axis=1)
+    assert same_start.mean() > 0.3 and not (a.selected.values[0] == a.selected.values[1]).all()

@@ -276,7 +276,8 @@ class BOIN(Design):
         self._tab: dict[str, np.ndarray] | None = None
         self.stay_one_in_three = bool(stay_one_in_three)
         if self.stay_one_in_three:  # its own reason (code STAY_1_IN_3); default codes unchanged
-            self.own_reasons = BOIN.own_reasons + (
+            self.own_reasons = (
+                *BOIN.own_reasons,
                 "1 DLT in 3 patients at level {dose}: stay at level {next} (rule '1 DLT in 3 "
                 "patients: stay' of BF-BOIN, Zhao et al. 2024, Table 1; the boundaries would "
                 "de-escalate at >= {de})",
