@@ -129,14 +129,18 @@ def test_stop_when_no_admissible_candidate():
 
 
 def test_obd_selection_below_isotonic_mtd():
-    # rates 0/3, 0/6, 2/6, 4/6: isotonic MTD = level 3 (|2/6 - .35| smallest); the OBD is
-    # the most desirable admissible treated dose at or below it
+    # DLTs 0/3, 0/6, 2/6, 5/6 (monotone): MTD = level 3 ((2 + .05)/(6 + .1) closest to .35).
+    # Posterior mean utility 100 (1 + x)/(2 + n), u = 100/40/60/0, x = sum(u)/100:
+    # level 1 NNN: x = 1.2 -> 44; level 2 ENN EEN: x = 4.2 -> 65; level 3 EBT EEN:
+    # x = (100 + 60 + 0 + 100 + 100 + 40)/100 = 4 -> 62.5.  OBD: level 2.
     out = bd.Outcomes.parse("1NNN 2ENN 2EEN 3EBT 3EEN 4TTB 4BTN")
     fit = _design().fit(out)
     assert fit.tox_mtd == 3
-    des = fit.desirability
-    assert fit.obd == int(np.argmax(des[:3])) + 1 == 2
-    assert fit.mtd_label == "OBD"
+    assert fit.utility[:3] == pytest.approx((44.0, 65.0, 62.5))
+    assert fit.obd == 2 and fit.mtd_label == "OBD"
+    # the same data without level 2's responses: level 3 wins
+    fit = _design().fit(bd.Outcomes.parse("1NNN 2NNN 2NNN 3EBT 3EEN 4TTB 4BTN"))
+    assert fit.obd == 3
 
 
 def test_fit_needs_response_and_holds_on_unassessed():
@@ -203,17 +207,26 @@ def _reference_trial(u, w, p_tox, p_eff, phi_t=0.35, phi_e=0.25, n_max=24, cs=3)
             if not cands:  # stop; the OBD is still selected from all the data
                 break
             d = max(cands, key=lambda j: (desir(j), j))
-    # OBD: isotonic (n-weighted) MTD, then most desirable admissible treated dose below it
+    # OBD: MTD as BOIN's select.mtd over treated doses, then the highest posterior mean
+    # utility (1 + x)/(2 + n) among admissible treated doses at or below it
     tried = [j for j in range(D) if n[j] > 0]
     from scipy.optimize import isotonic_regression
 
-    iso = isotonic_regression([t[j] / n[j] for j in tried], weights=[n[j] for j in tried]).x
-    dist = [abs(v - phi_t) for v in iso]
-    mtd = max(j for j, dd in zip(tried, dist, strict=True) if dd <= min(dist) + 1e-12)
+    ph = [(t[j] + 0.05) / (n[j] + 0.1) for j in tried]
+    var = [(t[j] + 0.05) * (n[j] - t[j] + 0.05) / ((n[j] + 0.1) ** 2 * (n[j] + 1.1))
+           for j in tried]  # fmt: skip
+    iso = isotonic_regression(ph, weights=[1 / v for v in var]).x
+    dist = [abs(v + (r + 1) * 1e-10 - phi_t) for r, v in enumerate(iso)]
+    mtd = tried[int(np.argmin(dist))]
     cands = [j for j in tried if j <= mtd and ok(j)]
     if not cands:
         return None, n, e
-    return max(cands, key=lambda j: (desir(j), -j)) + 1, n, e
+
+    def util(j):
+        x = (100 * (e[j] - b[j]) + 40 * (n[j] - e[j] - t[j] + b[j]) + 60 * b[j]) / 100
+        return (1 + x) / (2 + n[j])
+
+    return max(cands, key=lambda j: (util(j), -j)) + 1, n, e
 
 
 def test_simulation_matches_independent_reference():

@@ -30,9 +30,13 @@ BOIN's boundaries ``lambda_e``, ``lambda_d`` for ``phi_T`` (:func:`~bayes_dose.b
 
 The trial stops when the lowest dose is eliminated for toxicity (no OBD).
 
-**OBD selection** (:meth:`BOIN12.select`): the MTD of the isotonic (n-weighted) DLT rates
-of the treated doses (closest to ``phi_T``; ties: the higher), then among treated,
-admissible doses at or below it the most desirable one (ties: the lower).
+**OBD selection** (:meth:`BOIN12.select`): the MTD as BOIN's ``select.mtd`` finds it over
+the treated doses (isotonic regression of ``(y + 0.05) / (n + 0.1)`` weighted by the
+inverse variance; closest to ``phi_T``, ties broken by ``1e-10 x rank``), then among
+treated, admissible doses at or below it the one with the highest posterior mean utility
+``(1 + x_j) / (2 + n_j)`` (ties: the lower).  (The escalation R package ranks by the
+desirability instead; the PKBOIN-12 authors' code, like the paper, by the estimated
+utility.)
 
 These are the rules of the paper's Table 2 with its supplement's exploration rule, as
 cross-checked against the published RDS table (tests/test_boin12.py).
@@ -125,10 +129,11 @@ def desirability_table(
 @dataclass(frozen=True, kw_only=True)
 class BOIN12Fit(Fit):
     """A BOIN12 fit: ``mtd`` is the selected OBD; also ``desirability`` (P(utility >
-    u_b) per dose), ``admissible`` (per dose) and ``tox_mtd`` (the isotonic MTD bounding
-    the OBD)."""
+    u_b) per dose), ``utility`` (posterior mean, 0..100), ``admissible`` (per dose) and
+    ``tox_mtd`` (the isotonic MTD bounding the OBD)."""
 
     desirability: tuple[float, ...] = ()
+    utility: tuple[float, ...] = ()
     admissible: tuple[bool, ...] = ()
     tox_mtd: int | None = None
 
@@ -376,25 +381,32 @@ class BOIN12(Design):
 
     # -- OBD selection -------------------------------------------------------------------
     def tox_mtd(self, data: DoseData) -> np.ndarray:
-        """0-based MTD of the n-weighted isotonic DLT rates of treated doses (closest to
-        ``target``; ties: the higher); -1 when nothing was treated."""
+        """0-based MTD as BOIN's ``select.mtd`` over the treated doses (module docstring);
+        -1 when nothing was treated."""
         treated = data.n > 0
-        rate = np.where(treated, data.dlt / np.maximum(data.n, 1), 0.0)
+        n, y = data.n.astype(float), data.dlt.astype(float)
+        phat = (y + 0.05) / (n + 0.1)
+        var = (y + 0.05) * (n - y + 0.05) / ((n + 0.1) ** 2 * (n + 0.1 + 1))
         keys = np.concatenate([data.n, data.dlt], axis=1)
         first, inverse = unique_rows(keys)
-        iso = isotonic_rows(rate[first], data.n[first].astype(float), treated[first])[inverse]
-        dist = np.where(treated, np.abs(iso - self.target), np.inf)
-        best = dist.min(axis=1, keepdims=True)
-        D = self.n_doses
-        mtd = D - 1 - np.argmax((dist <= best + 1e-12)[:, ::-1], axis=1)
+        iso = isotonic_rows(phat[first], 1.0 / var[first], treated[first])[inverse]
+        rank = np.cumsum(treated, axis=1)
+        dist = np.where(treated, np.abs(iso + rank * 1e-10 - self.target), np.inf)
+        mtd = np.argmin(dist, axis=1)
         return np.where(treated.any(axis=1), mtd, NONE)
 
+    def utility_estimate(self, data: DoseData) -> np.ndarray:
+        """Posterior mean utility ``100 (1 + x) / (2 + n)`` per dose, shape (T, D)."""
+        resp, both = self._resp(data)
+        x = _quasi(data.n, data.dlt, resp, both, self.utility)
+        return 100.0 * (1.0 + x) / (2.0 + data.n)
+
     def select(self, data: DoseData, estimate: Estimate | None = None) -> Selection:
-        """The OBD (module docstring): the most desirable treated, admissible dose at or
-        below the isotonic MTD (ties: the lower); none when the lowest dose is too toxic or
-        no dose qualifies."""
+        """The OBD (module docstring): the treated, admissible dose at or below the
+        isotonic MTD with the highest posterior mean utility (ties: the lower); none when
+        the lowest dose is too toxic or no dose qualifies."""
         adm, tox = self.admissible(data)
-        des = self.desirability(data)
+        des = self.utility_estimate(data)
         mtd = self.tox_mtd(data)
         ok = (data.n > 0) & adm & (np.arange(self.n_doses)[None, :] <= mtd[:, None])
         score = np.where(ok, des, -np.inf)
@@ -412,6 +424,7 @@ class BOIN12(Design):
         mtd = int(self.tox_mtd(data)[0])
         return {
             "desirability": tuple(float(x) for x in self.desirability(data)[0]),
+            "utility": tuple(float(x) for x in self.utility_estimate(data)[0]),
             "admissible": tuple(bool(x) for x in adm[0]),
             "tox_mtd": None if mtd < 0 else mtd + 1,
         }
