@@ -258,8 +258,7 @@ def test_boin_stay_one_in_three():
     for text, level in (("1NNN 2NTT", 1), ("1NNN 2NTN 2NNT", 1), ("1NNN 2NNN", 3)):
         out = bd.Outcomes.parse(text)
         assert bf.fit(out).next_dose == plain.fit(out).next_dose == level, text
-    # off by default: the spec (and checkpoint keys) are those of plain BOIN
-    assert "stay_one_in_three" not in plain.spec() and bf.spec()["stay_one_in_three"] is True
+    assert plain.spec()["stay_one_in_three"] is False and bf.spec()["stay_one_in_three"] is True
     assert bf.replace(max_n=24).stay_one_in_three and len(bf.reasons) == len(plain.reasons) + 1
     # in simulation the rule only removes de-escalations after exactly 1/3
     kw = dict(n_trials=300, seed=3, progress=False)

@@ -287,8 +287,6 @@ class BOIN(Design):
         p = super().get_params()
         for k in ("no_skip", "titration_grade2"):
             p.pop(k, None)
-        if not self.stay_one_in_three:  # default off: specs (and checkpoint keys) unchanged
-            p.pop("stay_one_in_three", None)
         return p
 
     @property
