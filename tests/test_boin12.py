@@ -266,3 +266,12 @@ def test_boin_stay_one_in_three():
     first = a.patient_dose.values[:, 0, :, :6]
     same_start = (first[0] == first[1]).all(axis=1)
     assert same_start.mean() > 0.3 and not (a.selected.values[0] == a.selected.values[1]).all()
+
+
+def test_spec_contract():
+    from bayes_dose.testing import check_design
+
+    check_design(_design(max_n=24, utility=(100, 30, 50, 0)), only=["spec"])
+    d = bd.io.design_from_spec({"type": "BOIN12", "target": 0.3, "phi_e": 0.2, "max_n": 30},
+                               bd.protocols.bat6021().arm("mono"))  # fmt: skip
+    assert isinstance(d, bd.BOIN12) and d.n_doses == bd.protocols.bat6021().arm("mono").n_doses

@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import betainc, betaincc
 from scipy.stats import beta as beta_dist
 
 from ..arrays import isotonic_rows, unique_rows
@@ -64,6 +65,18 @@ from .state import NONE, Decision, DoseData, Selection
 __all__ = ["BOIN12", "BOIN12Fit", "desirability_table"]
 
 EXPLORE, DEESCALATE, PAIR, PAIR_NONE, TRIPLE, STOP_NONE, STOP_LOWEST = range(7)
+
+
+def _on_unique(fn: Any, *arrays: np.ndarray) -> np.ndarray:
+    """``fn(*arrays)`` evaluated once per distinct tuple of (small, non-negative integer)
+    entries: simulated count arrays repeat the same few cells across trials."""
+    shape = arrays[0].shape
+    key = np.zeros(arrays[0].size, dtype=np.int64)
+    for a in arrays:
+        key = key * 4096 + np.asarray(a, dtype=np.int64).ravel()
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    vals = fn(*(np.asarray(a).ravel()[first] for a in arrays))
+    return np.asarray(vals)[inverse].reshape(shape)
 
 
 def _benchmark(phi_t: float, phi_e: float, u: tuple[float, ...]) -> float:
@@ -287,16 +300,21 @@ class BOIN12(Design):
         every higher dose; futility eliminates the dose only."""
         resp, _ = self._resp(data)
         n, y = data.n, data.dlt
-        tox = beta_dist.sf(self.target, 1 + y, 1 + n - y) >= self.c_t
+        tox = _on_unique(lambda n, y: betaincc(1 + y, 1 + n - y, self.target) >= self.c_t, n, y)
         tox = np.logical_or.accumulate(tox, axis=1)
-        fut = beta_dist.cdf(self.phi_e, 1 + resp, 1 + n - resp) >= self.c_e
+        fut = _on_unique(lambda n, r: betainc(1 + r, 1 + n - r, self.phi_e) >= self.c_e, n, resp)
         return ~tox & ~fut, tox
 
     def desirability(self, data: DoseData) -> np.ndarray:
         """``P(utility > u_b | data)`` per dose, shape (T, D)."""
         resp, both = self._resp(data)
-        x = _quasi(data.n, data.dlt, resp, both, self.utility)
-        return beta_dist.sf(self.benchmark / 100.0, 1 + x, 1 + data.n - x)
+        ub = self.benchmark / 100.0
+
+        def p(n: np.ndarray, y: np.ndarray, r: np.ndarray, b: np.ndarray) -> np.ndarray:
+            x = _quasi(n, y, r, b, self.utility)
+            return betaincc(1 + x, 1 + n - x, ub)
+
+        return _on_unique(p, data.n, data.dlt, resp, both)
 
     # -- the rule ------------------------------------------------------------------------
     def _rule(self, data: DoseData, estimate: Estimate | None) -> Decision:
