@@ -223,3 +223,31 @@ def test_chunking_and_checkpoints_keep_responses(tmp_path):
     assert m["efficacy"]["correlation"] == -0.3 and m["efficacy"]["p_resp"]["true_tox"] == EFF
     assert "efficacy" not in json.loads(bd.simulate(_designs(), CURVE, n_trials=5,
                                                     progress=False).attrs["manifest"])
+
+
+# -- tumour response (issue 15's BOR) into the cohort data --------------------------------------
+def test_with_response_from_best_overall_response():
+    from bayes_dose.efficacy_data import with_response
+    from bayes_dose.response import best_overall_response, bundled_response_listing
+
+    b = best_overall_response(bundled_response_listing())
+    base = bd.examples.bat6021_outcomes()
+    with pytest.raises(ValueError, match=r"subject\(s\) \['E001'"):
+        with_response(base, b)
+    out = with_response(base, b, extra="ignore")
+    t = b.table.set_index("subject")
+    # every escalation patient's response is 1 iff the BOR is CR or PR
+    f = out.to_frame().set_index("patient_id")
+    for pid, r in f["response"].items():
+        assert r == int(t.loc[pid, "bor"] in ("CR", "PR")), pid
+    assert out.arm("combo").counts()["resp"].tolist() == [0, 2, 4, 0, 0]
+    assert out.dlt_window_days == base.dlt_window_days and out.doses_mg("mono") == base.doses_mg("mono")
+    # a disagreeing dose names the subject and field; NE may be left blank
+    bad = b.table[b.table.cohort == "escalation"].copy()
+    bad.loc[bad.subject == "M03", "dose_mg"] = 30.0
+    with pytest.raises(ValueError, match="subject 'M03' field 'dose_mg'"):
+        with_response(base, bad)
+    ne = b.table[b.table.cohort == "escalation"].copy()
+    ne.loc[ne.subject == "M01", "bor"] = "NE"
+    assert with_response(base, ne).to_frame()["response"].iat[0] == 0
+    assert with_response(base, ne, not_evaluable="blank").unassessed()[0] == "M01"

@@ -49,6 +49,7 @@ _LAZY = {
     "ada": ".ada", "listings": ".listings", "pk": ".pk", "testing": ".testing",
     "endpoints": ".endpoints", "expansion": ".expansion", "response": ".response",
     "BOIN12": ".designs.boin12", "OBD": ".obd", "choose_rp2d": ".obd",
+    "with_response": ".efficacy_data",
 }  # fmt: skip
 _MODULES = {"examples", "io", "protocols", "scenarios", "rules", "ada", "listings", "pk", "testing", "endpoints", "expansion", "response"}
 
@@ -133,4 +134,4 @@ __all__ = [
 __all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "Engine", "NormalPrior", "engines"]
 __all__ += ["ada", "endpoints", "expansion", "listings", "pk", "response", "testing"]
 __all__ += ["SimulationSummary", "open_store", "simulate_oc"]
-__all__ += ["BOIN12", "OBD", "choose_rp2d"]
+__all__ += ["BOIN12", "OBD", "choose_rp2d", "with_response"]
