@@ -136,13 +136,22 @@ def test_impossible_joint_table():
         marginals_from_joint([[1.2, -0.2, 0.0, 0.0]])
 
 
-def test_correlation_without_efficacy_and_store(tmp_path):
+def test_correlation_without_efficacy():
     with pytest.raises(ValueError, match="without efficacy"):
         bd.simulate({"b": bd.BOIN(0.3, 5, max_n=9)}, CURVE, correlation=0.3, n_trials=2,
                     progress=False)  # fmt: skip
-    with pytest.raises(ValueError, match="store"):
-        bd.simulate({"b": bd.BOIN(0.3, 5, max_n=9)}, CURVE, efficacy={"true_tox": EFF},
-                    n_trials=2, progress=False, store=tmp_path / "s.zarr")  # fmt: skip
+
+
+def test_store_keeps_responses(tmp_path):
+    kw = dict(n_trials=90, seed=5, progress=False, efficacy={"true_tox": EFF}, correlation=0.4,
+              chunk_size=40)  # fmt: skip
+    mem = bd.simulate(_designs(), CURVE, **kw)
+    lazy = bd.simulate(_designs(), CURVE, store=tmp_path / "s.zarr", **kw).load()
+    for v in ("resp", "patient_resp", "true_resp", "selected", "patient_dlt"):
+        assert np.array_equal(mem[v].values, lazy[v].values), v
+    oc = bd.operating_characteristics(lazy, target=0.3)
+    ref = bd.operating_characteristics(mem, target=0.3)
+    assert np.array_equal(oc.p_select_obd.values, ref.p_select_obd.values)
 
 
 # -- simulation ---------------------------------------------------------------------------------

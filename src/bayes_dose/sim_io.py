@@ -240,7 +240,7 @@ class ZarrSink:
         group = zarr.open_group(str(self.tmp), mode="r+", zarr_format=2)
         stop = start + len(res["selected"])
         try:
-            for k in CHUNK_VARS:
+            for k in _vars(res):
                 v = np.asarray(res[k])
                 if k.startswith("patient_"):
                     arr = group[k]

@@ -802,7 +802,8 @@ def _reducer(designs: Mapping[str, Design], table: Mapping[str, tuple[np.ndarray
 
 
 def _template(designs: Mapping[str, Design], table: Mapping[str, tuple[np.ndarray, float]],
-              n_trials: int, D: int, P: int, chunk: int, manifest: dict) -> xr.Dataset:  # fmt: skip
+              n_trials: int, D: int, P: int, chunk: int, manifest: dict,
+              efficacy: Any = None, rho: float = 0.0) -> xr.Dataset:  # fmt: skip
     """The store's layout: :func:`_assemble`'s Dataset with lazy zero arrays."""
     import dask.array as da
 
@@ -810,12 +811,15 @@ def _template(designs: Mapping[str, Design], table: Mapping[str, tuple[np.ndarra
     pc = min(P, ZarrSink.PATIENT_CHUNK)
     shapes = {"n": ((n_trials, D), (chunk, D)), "dlt": ((n_trials, D), (chunk, D)),
               "patient_dose": ((n_trials, P), (chunk, pc)),
-              "patient_dlt": ((n_trials, P), (chunk, pc))}  # fmt: skip
+              "patient_dlt": ((n_trials, P), (chunk, pc)),
+              "resp": ((n_trials, D), (chunk, D)),
+              "patient_resp": ((n_trials, P), (chunk, pc))}  # fmt: skip
     arrays = {}
-    for var, dt in _DTYPES.items():
+    for var, dt in (_DTYPES | (_RESP_DTYPES if efficacy is not None else {})).items():
         shape, ch = shapes.get(var, ((n_trials,), (chunk,)))
         arrays[var] = da.zeros((G, S, *shape), dtype=dt, chunks=(1, 1, *ch))
-    return _assemble(designs, table, None, n_trials, D, manifest, arrays=arrays, P=P)
+    return _assemble(designs, table, None, n_trials, D, manifest, arrays=arrays, P=P,
+                     efficacy=efficacy, rho=rho)  # fmt: skip
 
 
 def _execute(
@@ -834,16 +838,12 @@ def _execute(
             )  # fmt: skip
     mg = next((d.doses_mg for d in designs.values() if d.doses_mg is not None), None)
     sink = None
-    if store is not None and prep["efficacy"] is not None:
-        raise ValueError(
-            "efficacy= cannot be written to a store= yet (the store layout has no response "
-            "variables): use simulate_oc(...) for the OCs or simulate(...) in memory"
-        )
     if store is not None:
         sink = ZarrSink(store)
         caps = [_patient_cap(d, prep["max_n"]) or PATIENT_GUARD for d in designs.values()]
         P = min(max(caps), PATIENT_GUARD)
-        sink.create(_template(designs, table, n_trials, D, P, chunk, prep["manifest"]))
+        sink.create(_template(designs, table, n_trials, D, P, chunk, prep["manifest"],
+                              prep["efficacy"], prep["rho"]))  # fmt: skip
     reducer = None
     if store is not None or not keep:
         reducer = _reducer(designs, table, prep["specs"], target, mg, D, prep["efficacy"],
@@ -968,7 +968,7 @@ def simulate(
         with one ``true_tox`` curve).  Each patient then also has a response, drawn
         jointly with the DLT (Gaussian copula, :mod:`bayes_dose.efficacy`); toxicity draws
         and results of designs that ignore response are unchanged.  Needed by designs
-        that decide on response (BOIN12).  Not yet with ``store``.
+        that decide on response (BOIN12).
     correlation : float
         Correlation in (-1, 1) of the copula's latent normals (0: independent).
 
