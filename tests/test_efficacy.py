@@ -260,3 +260,54 @@ def test_with_response_from_best_overall_response():
     ne.loc[ne.subject == "M01", "bor"] = "NE"
     assert with_response(base, ne).to_frame()["response"].iat[0] == 0
     assert with_response(base, ne, not_evaluable="blank").unassessed()[0] == "M01"
+
+
+# -- design specs (TOML) ----------------------------------------------------------------------
+SPEC = """
+protocol = "bat6021"
+seed = 3
+[designs.BOIN12]
+type = "BOIN12"
+target = 0.3
+phi_e = 0.2
+max_n = 24
+arms = ["combo"]
+[simulation]
+n_trials = 30
+{corr}
+[simulation.scenarios.combo]
+"flat" = [0.05, 0.1, 0.2, 0.3, 0.45]
+{eff}
+"""
+EFF_TABLE = '[simulation.efficacy.combo]\n"flat" = [0.1, 0.3, 0.4, 0.4, 0.4]'
+
+
+def test_spec_efficacy_simulates(tmp_path):
+    from bayes_dose.cli import simulate_spec
+
+    p = tmp_path / "s.toml"
+    p.write_text(SPEC.format(corr="correlation = 0.2", eff=EFF_TABLE))
+    spec = bd.io.load_spec(p)
+    assert spec.efficacy("combo") == {"flat": [0.1, 0.3, 0.4, 0.4, 0.4]}
+    sims = simulate_spec(spec, 3, progress=False)["combo"]
+    assert sims.attrs["correlation"] == 0.2 and "resp" in sims
+    direct = bd.simulate({"BOIN12": spec.designs["combo"]["BOIN12"]},
+                         scenarios={"flat": [0.05, 0.1, 0.2, 0.3, 0.45]}, n_trials=30, seed=3,
+                         efficacy={"flat": [0.1, 0.3, 0.4, 0.4, 0.4]}, correlation=0.2,
+                         progress=False)  # fmt: skip
+    assert np.array_equal(sims.selected.values, direct.selected.values)
+
+
+@pytest.mark.parametrize("corr, eff, match", [
+    ("correlation = 0.2", "", "correlation: given without"),
+    ("correlation = 1.0", EFF_TABLE, "correlation must be in"),
+    ("", EFF_TABLE.replace('"flat"', '"flta"'), "'flta': no such scenario"),
+    ("", EFF_TABLE.replace("0.1, 0.3, 0.4, 0.4, 0.4", "0.1, 0.3"), "2 values for 5 dose levels"),
+    ("", EFF_TABLE.replace("0.1, 0.3", "0.1, 1.3"), "response probabilities must be in"),
+    ("", EFF_TABLE.replace("combo]", "comb]"), "'comb' is not an arm"),
+])  # fmt: skip
+def test_spec_efficacy_errors(tmp_path, corr, eff, match):
+    p = tmp_path / "s.toml"
+    p.write_text(SPEC.format(corr=corr, eff=eff))
+    with pytest.raises(ValueError, match=match):
+        bd.io.load_spec(p)

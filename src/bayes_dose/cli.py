@@ -326,9 +326,12 @@ def simulate_spec(
                     designs[k] = d
         if not scen or not designs:
             continue
+        eff = spec.efficacy(a)  # [simulation.efficacy.ARM]: responses drawn with the DLTs
+        extra = {} if eff is None else {"efficacy": eff,
+                                        "correlation": spec.simulation.get("correlation", 0.0)}
         sims[a] = bayes_dose.simulate(
             designs, scenarios=scen, n_trials=n, seed=seed, progress=progress,
-            checkpoint_dir=checkpoint,
+            checkpoint_dir=checkpoint, **extra,
         )  # fmt: skip
     return sims
 
