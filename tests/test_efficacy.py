@@ -311,3 +311,21 @@ def test_spec_efficacy_errors(tmp_path, corr, eff, match):
     p.write_text(SPEC.format(corr=corr, eff=eff))
     with pytest.raises(ValueError, match=match):
         bd.io.load_spec(p)
+
+
+def test_memo_shows_responses_and_obd(tmp_path):
+    out = bd.Outcomes.parse("1NNN 2ENN 3EEN 3ENT")
+    designs = {"3+3": bd.ThreePlusThree(5), "BOIN12": bd.BOIN12(0.3, 5, 0.2, max_n=24)}
+    cmp = bd.compare(designs, {"mono": out})
+    sims = bd.simulate(designs, [0.05, 0.1, 0.2, 0.3, 0.45], n_trials=40, progress=False,
+                       efficacy={"true_tox": [0.1, 0.3, 0.4, 0.4, 0.4]})  # fmt: skip
+    files = bd.report(cmp, simulation={"mono": sims}, target=0.3).write(tmp_path / "memo")
+    md = files["markdown"].read_text()
+    for text in ("| Patients | DLTs | Responses |", "True response rate", "Mean responses",
+                 "Correct OBD selection (%)", "True OBD (simulations with response)",
+                 "OBD level 3"):  # fmt: skip
+        assert text in md, text
+    tox_only = bd.simulate({"3+3": designs["3+3"]}, [0.05, 0.1, 0.2, 0.3, 0.45], n_trials=20,
+                           progress=False)  # fmt: skip
+    plain = bd.report(cmp, simulation={"mono": tox_only}, target=0.3).write(tmp_path / "m2")
+    assert "True OBD" not in plain["markdown"].read_text()

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "OBD_DEFINITION",
     "OVERDOSE_DEFINITIONS",
     "format_oc_table",
     "get_oc_table",
@@ -48,6 +49,14 @@ OVERDOSE_DEFINITIONS = {
     "than 60% (80%) of the planned maximum sample size at doses whose true DLT rate exceeds "
     "the target (n/a for a design without a planned maximum)",
 }
+
+#: The true OBD of a scenario with response probabilities, as the memo states it.
+OBD_DEFINITION = (
+    "among the levels whose true DLT rate is at most the target, the one with the highest "
+    "expected utility (BOIN12's utility table, default 100 for a response without DLT, 40 "
+    "for neither, 60 for both, 0 for a DLT without response; ties: the lower); correct OBD "
+    "selection is the percentage of trials selecting it, whatever the design selects for"
+)
 
 QUANTITIES = ("Selection (%)", "Mean patients", "Mean DLTs", "Mean responses")
 

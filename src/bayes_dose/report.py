@@ -35,6 +35,7 @@ import pandas as pd
 
 from .compare import Comparison, overdose_definition, p_dlt_above
 from .oc_tables import (
+    OBD_DEFINITION,
     OVERDOSE_DEFINITIONS,
     format_oc_table,
     format_summary_table,
@@ -594,6 +595,14 @@ def _diagnostics(comparison: Comparison) -> pd.DataFrame:
 
 
 # -- operating characteristics --------------------------------------------------------------
+def _has_efficacy(simulation: Any) -> bool:
+    """Whether any simulation given to the report drew responses (``simulate(efficacy=)``)."""
+    if simulation is None:
+        return False
+    sims = simulation.values() if isinstance(simulation, Mapping) else [simulation]
+    return any("resp" in ds for ds in sims)
+
+
 def _oc_context(
     comparison: Comparison,
     simulation: Any,
@@ -839,6 +848,7 @@ def report(
         "arms": arms,
         "oc_arms": _oc_context(comparison, simulation, target, dict(not_simulated or {})),
         "oc_definitions": OVERDOSE_DEFINITIONS,
+        "oc_obd": OBD_DEFINITION if _has_efficacy(simulation) else None,
         "oc": oc,
         "concordance": concordance if concordance is not None else _concordance_table(simulation),
         "extra": [{"title": s.title, "id": f"extra-{i + 1}", "md": s.to_markdown(),
