@@ -1208,15 +1208,16 @@ def registered_designs() -> dict[str, DesignCase]:
     Covers each design class: ThreePlusThree (both variants, with and without accelerated
     titration), BOIN (plain, and with its options and a stopping rule), CRM (empiric,
     logistic with MLE and posterior-mean selection, TITE), BLRM (plain, and with
-    titration, an escalation limit and a stopping rule) and CombinationBLRM (borrowing
-    from stored ``mono_data``, borrowing without it, and not borrowing).
+    titration, an escalation limit and a stopping rule), CombinationBLRM (borrowing
+    from stored ``mono_data``, borrowing without it, and not borrowing) and BOIN12 (states
+    with responses; simulated with efficacy).
 
     Examples
     --------
     >>> import bayes_dose as bd
     >>> cases = bd.testing.registered_designs()
     >>> sorted({type(c.design).__name__ for c in cases.values()})
-    ['BLRM', 'BOIN', 'CRM', 'CombinationBLRM', 'ThreePlusThree']
+    ['BLRM', 'BOIN', 'BOIN12', 'CRM', 'CombinationBLRM', 'ThreePlusThree']
     """
     from .designs import rules
     from .designs.blrm import BLRM
