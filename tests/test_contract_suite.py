@@ -42,6 +42,8 @@ def test_registered_design_keeps_every_contract(name):
         assert "requires_other_arms" in report.skipped["fit"]
     elif getattr(d, "tite_window", None) is not None:  # simulate refuses TITE designs
         assert "tite_window" in report.skipped["exact"] and "fit" in report.checked
+    elif getattr(d, "uses_efficacy", False):  # dose paths branch on DLTs only (BOIN12)
+        assert "uses_efficacy" in report.skipped["exact"] and "fit" in report.checked
     else:
         assert {"exact", "fit"} <= set(report.checked)
 

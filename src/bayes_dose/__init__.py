@@ -56,6 +56,8 @@ _LAZY = {
     "CombinationFit": ".designs.combo_blrm",
     "Study": ".study", "StudySimulation": ".study",
     "Timeline": ".timeline",
+    "BOIN12": ".designs.boin12", "OBD": ".obd", "choose_rp2d": ".obd",
+    "with_response": ".efficacy_data",
 }  # fmt: skip
 _MODULES = {"examples", "io", "protocols", "scenarios", "rules", "slots", "designs", "ada", "listings", "pk", "testing", "endpoints", "expansion", "response"}
 
@@ -138,3 +140,4 @@ __all__ += ["EXNEX", "BorrowingReport", "CombinationFit", "Exchangeable", "TauPr
 __all__ += ["Study", "StudySimulation"]
 __all__ += ["designs", "parse_rule", "register_design", "register_rule", "register_slot", "slots"]
 __all__ += ["Timeline"]
+__all__ += ["BOIN12", "OBD", "choose_rp2d", "with_response"]

@@ -301,6 +301,22 @@ class Comparison:
     mcmc_fits: dict[tuple[str, str], Fit] = field(default_factory=dict, repr=False)
     mcmc_kwargs: Mapping[str, Any] = field(default_factory=dict)
     missing: str | None = None
+    obd: Any = None  # an OBD selector (bayes_dose.obd.OBD) applied below each design's MTD
+
+    def obd_of(self, arm: str, name: str) -> tuple[int | None, str]:
+        """The OBD of design ``name`` on ``arm`` and its reason: the design's own (BOIN12),
+        else ``compare(obd=...)``'s selector at or below the design's MTD/MAD; None when
+        neither applies (no selector, or data without responses)."""
+        fit = self.fits[(arm, name)]
+        if hasattr(fit, "obd"):
+            return fit.obd, f"{fit.design.label} OBD selection"
+        out = self.outcomes[arm]
+        if self.obd is None or not out.has_response:
+            return None, "no OBD selector" if self.obd is None else "no response data"
+        if fit.mtd is None:
+            return None, f"no OBD: {name} has no safe dose"
+        c = self.obd.select(out, fit.mtd, safe_label=fit.mtd_label, n_doses=fit.design.n_doses)
+        return c.level, c.reason
 
     def mcmc_check(self) -> pd.DataFrame:
         """Per PyMC fit: its diagnostics and how far it is from the decision fit.
@@ -371,10 +387,11 @@ class Comparison:
                     "pending": ", ".join(getattr(fit, "pending", ())),
                     "unknown": ", ".join(getattr(fit, "unknown", ())),
                     "borrowing": _borrowing_text(fit),
+                    "obd": self.obd_of(arm, name)[0],
                 }
             )
         df = pd.DataFrame(rows)
-        for c in ("next_dose", "mtd", "rp2d"):
+        for c in ("next_dose", "mtd", "rp2d", "obd"):
             df[c] = pd.array(df[c].tolist(), dtype="Int64")
         return df
 
@@ -383,7 +400,9 @@ class Comparison:
 
         Columns: ``arm``, ``design``, ``reference``, ``next_dose``/``ref_next_dose``,
         ``agree_next``, ``rp2d``/``ref_rp2d``, ``agree_rp2d``, ``level_diff`` (design minus
-        reference, levels), ``summary`` (a sentence), ``reason``, ``ref_reason``.
+        reference, levels), ``summary`` (a sentence), ``reason``, ``ref_reason``, and
+        ``obd``/``ref_obd``/``agree_obd`` (both none counts as agreement; see
+        :meth:`obd_of`).
         """
         t = self.table().set_index(["arm", "design"])
         rows = []
@@ -420,12 +439,16 @@ class Comparison:
                         "summary": _sentence(name, ref, d, r, diff),
                         "reason": d["reason"],
                         "ref_reason": r["reason"],
+                        "obd": d["obd"],
+                        "ref_obd": r["obd"],
+                        "agree_obd": _same(d["obd"], r["obd"]),
                     }
                 )
         cols = ["arm", "design", "reference", "next_dose", "ref_next_dose", "agree_next", "rp2d",
-                "ref_rp2d", "agree_rp2d", "level_diff", "summary", "reason", "ref_reason"]  # fmt: skip
+                "ref_rp2d", "agree_rp2d", "level_diff", "summary", "reason", "ref_reason",
+                "obd", "ref_obd", "agree_obd"]  # fmt: skip
         df = pd.DataFrame(rows, columns=cols)
-        for c in ("next_dose", "ref_next_dose", "rp2d", "ref_rp2d", "level_diff"):
+        for c in ("next_dose", "ref_next_dose", "rp2d", "ref_rp2d", "level_diff", "obd", "ref_obd"):
             df[c] = pd.array(df[c].tolist(), dtype="Int64")
         return df
 
@@ -561,6 +584,7 @@ def compare(
     mcmc_kwargs: Mapping[str, Any] | None = None,
     missing: str | None = None,
     mcmc_engine: str = "pymc",
+    obd: Any = None,
 ) -> Comparison:
     """Fit every design on its arm's data and compare the recommendations.
 
@@ -593,6 +617,10 @@ def compare(
         hold on them; see :meth:`Design.fit <bayes_dose.Design.fit>`).
     mcmc_engine : str
         Registered engine of the ``mcmc`` fits given as a sequence (default ``"pymc"``).
+    obd : bayes_dose.OBD, optional
+        OBD selector applied at or below each design's MTD/MAD on data with responses
+        (column ``obd`` of :meth:`Comparison.table`; designs with their own OBD, e.g.
+        BOIN12, report theirs).
 
     Returns
     -------
@@ -653,6 +681,7 @@ def compare(
         mcmc_fits=mcmc_fits,
         mcmc_kwargs=dict(mcmc_kwargs or {}),
         missing=missing,
+        obd=obd,
     )
 
 

@@ -29,6 +29,10 @@ A design spec is a TOML file::
     target = 0.25               # defines each scenario's true MTD
     [simulation.scenarios.mono]
     "MTD at 300 mg" = [0.01, 0.02, 0.03, 0.05, 0.10, 0.25, 0.45, 0.60]
+    # optional: response probabilities per scenario (simulate(efficacy=...), needed by BOIN12)
+    # correlation = 0.2        # of DLT and response (Gaussian copula), in (-1, 1)
+    # [simulation.efficacy.mono]
+    # "MTD at 300 mg" = [0.05, 0.1, 0.15, 0.2, 0.3, 0.35, 0.35, 0.35]
 
 ``type`` names a design of the registry (:mod:`bayes_dose.designs.registry`; a user's
 design registered with ``bd.register_design`` works too).  Rule slots are text:
@@ -45,7 +49,9 @@ top level, in ``[simulation]``, ``[analysis]``, a design table or a skeleton tab
 errors naming the nearest valid key; each value must have its parameter's type (an
 integer is not ``3.7`` or ``true``, a boolean not ``"no"``, a number is finite);
 ``arms`` is a list of the protocol's arms, and so are the arms of
-``[simulation.scenarios.ARM]``, whose curves have one probability in [0, 1] per level.
+``[simulation.scenarios.ARM]``, whose curves have one probability in [0, 1] per level;
+``[simulation.efficacy.ARM]`` gives a response curve for every scenario of the arm (same
+names), and ``correlation`` is a number in (-1, 1).
 """
 
 from __future__ import annotations
@@ -111,10 +117,16 @@ class DesignSpec:
                 )
         return {k: [float(x) for x in v] for k, v in sc.items()}
 
+    def efficacy(self, arm: str) -> dict[str, list[float]] | None:
+        """Response probabilities per scenario of ``arm`` (``[simulation.efficacy.ARM]``),
+        None when the spec gives none."""
+        eff = self.simulation.get("efficacy", {}).get(arm)
+        return None if eff is None else {k: [float(x) for x in v] for k, v in eff.items()}
+
 
 #: Valid keys of each part of a spec (others are typos: rejected with the nearest name).
 TOP_KEYS = ("protocol", "seed", "designs", "simulation", "analysis")
-SIMULATION_KEYS = ("n_trials", "target", "scenarios")
+SIMULATION_KEYS = ("n_trials", "target", "scenarios", "efficacy", "correlation")
 ANALYSIS_KEYS = ("mcmc", "draws", "tune", "chains", "target_accept")
 #: Keys of a ``skeleton = {...}`` table (arguments of :func:`crm_skeleton`; ``n_doses``
 #: comes from the arm, ``target`` defaults to the design's; ``model`` is the deprecated name of
@@ -425,6 +437,55 @@ def _simulation(table: Any, proto: Protocol) -> dict[str, Any]:
             out[a][name] = p
     if "scenarios" in sim:
         sim["scenarios"] = out
+    if "correlation" in sim:
+        from .efficacy import check_correlation
+
+        check_value(sim["correlation"], float, "[simulation] correlation")
+        try:
+            sim["correlation"] = check_correlation(sim["correlation"])
+        except ValueError as exc:
+            raise ValueError(f"[simulation] {exc}") from None
+    eff = sim.get("efficacy", {})
+    if not isinstance(eff, Mapping):
+        raise ValueError("[simulation] efficacy: must be tables [simulation.efficacy.ARM]")
+    eff_out: dict[str, dict[str, tuple[float, ...]]] = {}
+    for a, curves in eff.items():
+        where = f"[simulation.efficacy.{a}]"
+        if a not in arms:
+            raise ValueError(
+                f"{where}: {a!r} is not an arm of the protocol{did_you_mean(a, arms)}; "
+                f"arms: {', '.join(arms)}"
+            )
+        if not isinstance(curves, Mapping):
+            raise ValueError(f"{where}: must be a table of named curves, got {curves!r}")
+        names = list(out.get(a, {}))
+        extra = [k for k in curves if k not in names]
+        if extra:
+            raise ValueError(
+                f"{where} {extra[0]!r}: no such scenario of arm {a!r}"
+                f"{did_you_mean(extra[0], names)}; scenarios: {', '.join(names) or 'none'}"
+            )
+        lacking = [k for k in names if k not in curves]
+        if lacking:
+            raise ValueError(f"{where}: no response curve for scenario(s) {lacking}")
+        n = proto.arm(a).n_doses
+        eff_out[a] = {}
+        for name, p in curves.items():
+            w = f"{where} {name!r}"
+            p = check_value(p, tuple[float, ...], w)
+            if len(p) != n:
+                raise ValueError(f"{w}: {len(p)} values for {n} dose levels of arm {a!r}")
+            bad = [x for x in p if not 0 <= x <= 1]
+            if bad:
+                raise ValueError(f"{w}: response probabilities must be in [0, 1], got {bad[0]!r}")
+            eff_out[a][name] = p
+    if "efficacy" in sim:
+        sim["efficacy"] = eff_out
+    if "correlation" in sim and not eff_out:
+        raise ValueError(
+            "[simulation] correlation: given without [simulation.efficacy.ARM] response "
+            "curves, it would be ignored"
+        )
     return sim
 
 

@@ -103,6 +103,8 @@ class TrialBlock:
     stop_reason: np.ndarray
     mtd: np.ndarray
     n_reasons: int
+    resp: np.ndarray | None = None  # responders (G, S, T, D) of runs with efficacy
+    obd: np.ndarray | None = None  # true OBD per (design, scenario), 1-based, 0 = none
 
     @property
     def levels(self) -> np.ndarray:
@@ -137,6 +139,7 @@ class TrialQuantity:
     dim: str | None = None
     needs_mtd: bool = False
     long_name: str = ""
+    needs_efficacy: bool = False  # reduced only for runs with efficacy (block.resp)
 
 
 #: Per-trial quantities reduced by :class:`OCReducer` (name -> quantity), in output order.
@@ -186,6 +189,13 @@ for _q in (
     TrialQuantity("p_stop_reason", "indicator",
                   lambda b: b.stop_reason[..., None] == np.arange(b.n_reasons), "reason",
                   long_name="P(stop reason)"),
+    TrialQuantity("p_select_obd", "indicator", lambda b: b.selected == b.obd[..., None],
+                  needs_mtd=True, needs_efficacy=True,
+                  long_name="P(selection is the true OBD; none when no dose is acceptable)"),
+    TrialQuantity("mean_resp", "count", lambda b: b.resp, "dose_level", needs_efficacy=True,
+                  long_name="mean responders per dose"),
+    TrialQuantity("mean_total_resp", "count", lambda b: b.resp.sum(axis=-1),
+                  needs_efficacy=True, long_name="mean responders per trial"),
 ):  # fmt: skip
     register_trial_quantity(_q)
 
@@ -224,7 +234,16 @@ class OCReducer:
         Reason templates per design.
     dose_mg : ndarray (D,)
     quantities : sequence of str, optional
-        Names in :data:`TRIAL_QUANTITIES` (default: all).
+        Names in :data:`TRIAL_QUANTITIES` (default: all; those needing efficacy only with
+        ``true_resp``).
+    true_resp : ndarray (S, D), optional
+        True response probabilities (runs with efficacy): adds ``p_select_obd`` (true OBD
+        of :func:`bayes_dose.obd.true_obd` with the design's target, its utility table if
+        it has one, else the default) and ``mean_resp``.
+    correlation : float
+        The copula correlation of the run (for the true OBD's expected utilities).
+    specs : dict, optional
+        Design specs (their ``utility``).
 
     Notes
     -----
@@ -243,6 +262,9 @@ class OCReducer:
         reasons: Mapping[str, list[str]],
         dose_mg: np.ndarray,
         quantities: Any = None,
+        true_resp: np.ndarray | None = None,
+        correlation: float = 0.0,
+        specs: Mapping[str, Any] | None = None,
     ) -> None:
         self.designs = [str(g) for g in designs]
         self.scenarios = [str(s) for s in scenarios]
@@ -250,14 +272,29 @@ class OCReducer:
         self.target = np.asarray(target, dtype=float)
         self.reasons = {g: list(reasons.get(g, [])) for g in self.designs}
         self.dose_mg = np.asarray(dose_mg, dtype=float)
-        self.quantities = list(TRIAL_QUANTITIES) if quantities is None else list(quantities)
+        self.true_resp = None if true_resp is None else np.asarray(true_resp, dtype=float)
+        self.correlation = float(correlation)
+        eff = self.true_resp is not None
+        self.quantities = (
+            [k for k, q in TRIAL_QUANTITIES.items() if eff or not q.needs_efficacy]
+            if quantities is None else list(quantities)
+        )  # fmt: skip
         G, S = len(self.designs), len(self.scenarios)
         self.D = self.true_tox.shape[1]
         self.mtd = np.full((G, S), -1, dtype=np.int64)
+        self.obd = np.full((G, S), -1, dtype=np.int64)
         for gi in range(G):
             for si in range(S):
                 if not np.isnan(self.target[gi, si]):
                     self.mtd[gi, si] = true_mtd(self.true_tox[si], self.target[gi, si])
+                    if eff:
+                        from .obd import DEFAULT_UTILITY, true_obd
+
+                        util = (specs or {}).get(self.designs[gi], {}).get("utility")
+                        self.obd[gi, si] = true_obd(
+                            self.true_tox[si], self.true_resp[si], self.target[gi, si],
+                            DEFAULT_UTILITY if util is None else util, self.correlation,
+                        )  # fmt: skip
         self.n_reasons = max([len(r) for r in self.reasons.values()] + [1])
         self.T = 0
         self.sums: dict[str, np.ndarray] = {}  # int64 (G, S[, K]) or (G, S[, K], den)
@@ -268,10 +305,14 @@ class OCReducer:
     def for_sims(cls, sims: xr.Dataset, target: float | Mapping[str, float] | None = None,
                  quantities: Any = None) -> OCReducer:  # fmt: skip
         """A reducer with the layout, targets and reasons of a simulation Dataset."""
+        eff = "true_resp" in sims and "resp" in sims
         return cls(
             sims["design"].values, sims["scenario"].values, sims["true_tox"].to_numpy(),
             _targets(sims, target), json.loads(sims.attrs.get("reasons", "{}")),
             sims["dose_mg"].to_numpy(), quantities,
+            true_resp=sims["true_resp"].to_numpy() if eff else None,
+            correlation=float(sims.attrs.get("correlation", 0.0)),
+            specs=json.loads(sims.attrs.get("manifest", "{}")).get("designs", {}),
         )  # fmt: skip
 
     # -- accumulate
@@ -283,9 +324,11 @@ class OCReducer:
             raise ValueError(f"block has {G} designs x {S} scenarios, expected {self.mtd.shape}")
         reason = np.asarray(block["stop_reason"]).astype(np.int64)
         self.n_reasons = max(self.n_reasons, int(reason.max(initial=-1)) + 1)
+        resp = block.get("resp") if hasattr(block, "get") else None
         b = TrialBlock(
             sel, np.asarray(block["is_mad"], dtype=bool), np.asarray(block["n"]).astype(np.int64),
             np.asarray(block["dlt"]).astype(np.int64), reason, self.mtd, self.n_reasons,
+            None if resp is None else np.asarray(resp).astype(np.int64), self.obd,
         )  # fmt: skip
         for name in self.quantities:
             q = TRIAL_QUANTITIES[name]
@@ -396,6 +439,10 @@ class OCReducer:
         data["true_tox"] = (("scenario", "dose_level"), self.true_tox)
         data["target"] = (gs, self.target)
         data["true_mtd"] = (gs, self.mtd, {"long_name": "true MTD level (0 = none, -1 = no target)"})
+        if self.true_resp is not None:
+            data["true_resp"] = (("scenario", "dose_level"), self.true_resp)
+            data["true_obd"] = (gs, self.obd, {"long_name": "true OBD level (0 = none, -1 = no "
+                                               "target); bayes_dose.obd.true_obd"})  # fmt: skip
         reason_text = np.array(
             [[(self.reasons[g] + [""] * R)[r] for r in codes] for g in self.designs], dtype=object
         )
@@ -469,7 +516,9 @@ def _reduce(sims: xr.Dataset, red: OCReducer) -> OCReducer:
     T = sims.sizes["trial"]
     for a in range(0, max(T, 1), BLOCK):
         part = sims.isel(trial=slice(a, a + BLOCK))
-        red.add({k: part[k].to_numpy() for k in ("selected", "is_mad", "n", "dlt", "stop_reason")})
+        keys = ("selected", "is_mad", "n", "dlt", "stop_reason") + (
+            ("resp",) if red.true_resp is not None else ())
+        red.add({k: part[k].to_numpy() for k in keys})
     return red
 
 

@@ -18,6 +18,10 @@ none when every level exceeds target + 0.1.  *Risk of overdosing (this package)*
 percentage of trials treating at least 60% (80%) of their own patients at doses above
 the true MTD.  *Risk of overdosing (R BOIN)*: percentage of trials treating more than 60%
 (80%) of the planned maximum sample size at doses whose true DLT rate exceeds the target.
+*True OBD* (simulations with efficacy, ``simulate(..., efficacy=...)``): among doses whose
+true DLT rate is at most the target, the one with the highest expected utility
+(:func:`bayes_dose.obd.true_obd`); the tables then add the true response rate, the mean
+responses per dose and the percentage selecting the true OBD.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "OBD_DEFINITION",
     "OVERDOSE_DEFINITIONS",
     "format_oc_table",
     "get_oc_table",
@@ -45,7 +50,15 @@ OVERDOSE_DEFINITIONS = {
     "the target (n/a for a design without a planned maximum)",
 }
 
-QUANTITIES = ("Selection (%)", "Mean patients", "Mean DLTs")
+#: The true OBD of a scenario with response probabilities, as the memo states it.
+OBD_DEFINITION = (
+    "among the levels whose true DLT rate is at most the target, the one with the highest "
+    "expected utility (BOIN12's utility table, default 100 for a response without DLT, 40 "
+    "for neither, 60 for both, 0 for a DLT without response; ties: the lower); correct OBD "
+    "selection is the percentage of trials selecting it, whatever the design selects for"
+)
+
+QUANTITIES = ("Selection (%)", "Mean patients", "Mean DLTs", "Mean responses")
 
 
 def _dose_labels(oc: Any) -> list[str]:
@@ -93,6 +106,11 @@ def get_oc_table(oc: Any, scenario: str) -> pd.DataFrame:
     true = o["true_tox"].to_numpy()
     rows.append({"design": "", "quantity": "True DLT rate", **dict(zip(labels, true, strict=True)),
                  "none": np.nan, "total": np.nan})  # fmt: skip
+    eff = "mean_resp" in o
+    if eff:  # simulations with efficacy
+        rows.append({"design": "", "quantity": "True response rate",
+                     **dict(zip(labels, o["true_resp"].to_numpy(), strict=True)),
+                     "none": np.nan, "total": np.nan})  # fmt: skip
     for d in oc["design"].to_numpy():
         g = o.sel(design=d)
         sel = 100 * g["p_select"].to_numpy()
@@ -105,6 +123,10 @@ def get_oc_table(oc: Any, scenario: str) -> pd.DataFrame:
         rows.append({"design": str(d), "quantity": QUANTITIES[2],
                      **dict(zip(labels, g["mean_dlt"].to_numpy(), strict=True)),
                      "none": np.nan, "total": float(g["mean_total_dlt"])})  # fmt: skip
+        if eff:
+            rows.append({"design": str(d), "quantity": QUANTITIES[3],
+                         **dict(zip(labels, g["mean_resp"].to_numpy(), strict=True)),
+                         "none": np.nan, "total": float(g["mean_total_resp"])})  # fmt: skip
     return pd.DataFrame(rows, columns=["design", "quantity", *labels, "none", "total"])
 
 
@@ -116,7 +138,7 @@ def format_oc_table(table: pd.DataFrame) -> pd.DataFrame:
             v = table.at[i, c]
             if pd.isna(v):
                 out.at[i, c] = ""
-            elif q == "True DLT rate":
+            elif q in ("True DLT rate", "True response rate"):
                 out.at[i, c] = f"{v:.2f}"
             elif q == QUANTITIES[0]:
                 out.at[i, c] = f"{v:.1f}"
@@ -160,6 +182,10 @@ def oc_summary_table(oc: Any, scenario: str, planned: Any = None) -> pd.DataFram
             r[f"{name} SE"] = scale * float(src[f"{var}_se"])
 
         put("correct", "pcs")
+        if "p_select_obd" in g:
+            r["true OBD"] = int(g["true_obd"])
+            put("correct OBD", "p_select_obd")
+            put("responses", "mean_total_resp", 1.0)
         put("early stop", "p_none")
         put("patients", "mean_total_n", 1.0)
         put("DLTs", "mean_total_dlt", 1.0)
@@ -179,6 +205,8 @@ def oc_summary_table(oc: Any, scenario: str, planned: Any = None) -> pd.DataFram
 
 SUMMARY_HEADERS = {
     "correct": "Correct selection (%)",
+    "correct OBD": "Correct OBD selection (%)",
+    "responses": "Mean responses",
     "early stop": "Early stop, no dose selected (%)",
     "patients": "Mean patients",
     "DLTs": "Mean DLTs",
@@ -197,10 +225,13 @@ def format_summary_table(table: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"Design": table["design"]})
     out["True MTD"] = ["none" if m == 0 else f"L{m}" if m > 0 else "n/a"
                        for m in table["true MTD"]]  # fmt: skip
+    if "true OBD" in table:
+        out["True OBD"] = ["none" if m == 0 else f"L{m}" if m > 0 else "n/a"
+                           for m in table["true OBD"]]  # fmt: skip
     for key, head in SUMMARY_HEADERS.items():
         if key not in table:
             continue
-        digits = 2 if key in ("patients", "DLTs", "turned away") else 1
+        digits = 2 if key in ("patients", "DLTs", "responses", "turned away") else 1
         out[head] = [
             "n/a" if pd.isna(v) else f"{v:.{digits}f} ± {se:.{digits}f}"
             for v, se in zip(table[key], table[f"{key} SE"], strict=True)
@@ -248,6 +279,13 @@ def oc_summary(
                         "P(>=60% above MTD)": f"{float(o['p_overdose_60']):.3f}",
                     }
                 )
+                if "p_select_obd" in o:
+                    to = int(o["true_obd"])
+                    rows[-1]["true OBD"] = to if to > 0 else "none"
+                    rows[-1]["P(correct OBD)"] = _pm(float(o["p_select_obd"]),
+                                                     float(o["p_select_obd_se"]))  # fmt: skip
+                    rows[-1]["E[responses]"] = _pm(float(o["mean_total_resp"]),
+                                                   float(o["mean_total_resp_se"]))  # fmt: skip
                 r = {"arm": arm, "scenario": str(sc), "design": str(d)}
                 for lv in o["dose_level"].to_numpy():
                     ps = o.sel(dose_level=lv)

@@ -6,6 +6,13 @@ enrolment day, days of DLT follow-up, and an optional grade-2 flag used by accel
 titration).  Bad input raises ``ValueError`` naming the row (the file line for CSV input,
 header = line 1) and the field, and showing the value as written; nothing is silently
 dropped or coerced into a wrong count.
+
+**Efficacy.** An optional column ``response`` (see :data:`RESPONSE_CODES`) records a binary
+efficacy outcome per patient (e.g. objective response, or a PD marker above a threshold):
+``1`` responder, ``0`` non-responder, blank = not assessed (yet), kept as ``<NA>``.  It is
+kept by every reader, :meth:`Outcomes.to_frame` (when given), :meth:`Outcomes.counts`
+(column ``resp``) and the memo.  A response recorded for a patient whose DLT follow-up is
+shorter than the protocol's DLT window (not yet evaluable) is an error.
 """
 
 from __future__ import annotations
@@ -25,7 +32,10 @@ from .deprecation import deprecated_method
 if TYPE_CHECKING:
     from .protocol import Protocol
 
-__all__ = ["COLUMNS", "DEFAULT_DLT_WINDOW", "MAX_LEVEL", "MISSING_POLICIES", "ORDER_BY", "Outcomes"]
+__all__ = [
+    "COLUMNS", "DEFAULT_DLT_WINDOW", "MAX_LEVEL", "MISSING_POLICIES", "ORDER_BY", "PARSE_LETTERS",
+    "RESPONSE", "RESPONSE_CODES", "Outcomes",
+]  # fmt: skip
 
 #: Columns of :meth:`Outcomes.to_frame`, in order.
 COLUMNS = (
@@ -42,7 +52,16 @@ MAX_COHORT = 1_000_000_000
 #: Values of :attr:`Outcomes.order_by`: how patients were put in enrolment order.
 ORDER_BY = ("cohort", "enroll_day", "file")
 
-_TOKEN = re.compile(r"^(\d+)([NTnt?]+)$")
+#: The optional efficacy column (nullable ``Int64``: 1, 0, ``<NA>`` = not assessed).
+RESPONSE = "response"
+#: What the ``response`` column accepts: 0 / 1 (numbers, text or booleans) and blank
+#: (not assessed yet -> ``<NA>``); anything else is an error naming the row and field.
+RESPONSE_CODES = "0 (no response), 1 (response) or blank (not assessed)"
+#: Letters of :meth:`Outcomes.parse`: letter -> (DLT, response); response ``None`` = not
+#: recorded.  ``E`` efficacy (response) without DLT, ``B`` both, ``T`` DLT, ``N`` neither;
+#: with any ``E``/``B`` in a string, ``T``/``N`` mean "no response".
+PARSE_LETTERS = {"N": (0, None), "T": (1, None), "E": (0, 1), "B": (1, 1), "?": (None, None)}
+_TOKEN = re.compile(r"^(\d+)([NTEBntebB?]+)$")
 _NUMERIC_COLUMNS = ("dose_level", "dose_mg", "cohort", "enroll_day", "followup_days")
 _DLT_CODES = {"0": 0, "1": 1, "no": 0, "yes": 1, "n": 0, "y": 1, "false": 0, "true": 1,
               "unknown": pd.NA}  # fmt: skip
@@ -112,7 +131,10 @@ class Outcomes:
 
         Each token is a 1-based dose level followed by one letter per patient
         (``T`` = DLT, ``N`` = no DLT, ``?`` = DLT status unknown, e.g. an unresolved
-        query); each token is one cohort.
+        query); each token is one cohort.  Efficacy letters (:data:`PARSE_LETTERS`):
+        ``E`` = response without DLT, ``B`` = both DLT and response; when the string has
+        any ``E`` or ``B`` the data get a ``response`` column in which ``T`` and ``N``
+        are non-responders and ``?`` is not assessed (``<NA>``).
 
         Parameters
         ----------
@@ -128,6 +150,8 @@ class Outcomes:
         >>> import bayes_dose as bd
         >>> bd.Outcomes.parse("1NN?").to_frame()["dlt"].tolist()
         [0, 0, <NA>]
+        >>> bd.Outcomes.parse("1NEN 2BTE").counts()[["n", "dlt", "resp"]].to_dict("list")
+        {'n': [3, 3], 'dlt': [0, 2], 'resp': [1, 2]}
         """
         if not isinstance(text, str):
             raise ValueError(f"Outcomes.parse: expected a string, got {type(text).__name__}")
@@ -137,7 +161,7 @@ class Outcomes:
             if not m:
                 raise ValueError(
                     f"Outcomes.parse: cohort {c} token {token!r}: expected a dose level "
-                    "followed by T/N/? letters, e.g. '3NNT'"
+                    "followed by T/N/E/B/? letters, e.g. '3NNT' or '3NEB'"
                 )
             level = int(m.group(1))
             if not 1 <= level <= MAX_LEVEL:
@@ -146,11 +170,16 @@ class Outcomes:
                     f"not in 1..{MAX_LEVEL}"
                 )
             for letter in m.group(2).upper():
+                dlt, resp = PARSE_LETTERS[letter]
                 rows.append(
                     {"patient_id": f"P{len(rows) + 1:03d}", "arm": arm, "dose_level": level,
-                     "dlt": pd.NA if letter == "?" else int(letter == "T"), "cohort": c}
+                     "dlt": pd.NA if dlt is None else dlt, "cohort": c,
+                     RESPONSE: pd.NA if letter == "?" else (0 if resp is None else resp)}
                 )  # fmt: skip
-        frame = pd.DataFrame(rows, columns=["patient_id", "arm", "dose_level", "dlt", "cohort"])
+        cols = ["patient_id", "arm", "dose_level", "dlt", "cohort"]
+        if any(ch in text.upper() for ch in "EB"):
+            cols.append(RESPONSE)
+        frame = pd.DataFrame(rows, columns=cols)
         return cls.from_frame(frame, protocol=protocol)
 
     @classmethod
@@ -160,11 +189,17 @@ class Outcomes:
         dlt: Sequence[int],
         arm: str = "mono",
         protocol: Protocol | None = None,
+        resp: Sequence[int] | None = None,
     ) -> Outcomes:
         """Patients from per-dose counts (level 1 first); one cohort per dose, in level order.
 
         The order of patients is unknown from counts, so the last cohort is the highest
-        treated dose; designs that use the last cohort should be given full data.
+        treated dose; designs that use the last cohort should be given full data.  With
+        ``resp`` (responders per level) the data get a ``response`` column; which
+        patients respond is unknown from counts, so the first ``resp`` patients of a
+        level are the responders (the joint DLT x response table is then not the data's:
+        give per-patient data to designs that use it, e.g. BOIN12 with a non-additive
+        utility).
 
         Examples
         --------
@@ -177,6 +212,11 @@ class Outcomes:
         if len(n) != len(dlt):
             raise ValueError(
                 f"Outcomes.from_counts: 'n' has {len(n)} levels but 'dlt' has {len(dlt)}"
+            )
+        rr = None if resp is None else _count_list(resp, "resp")
+        if rr is not None and len(rr) != len(n):
+            raise ValueError(
+                f"Outcomes.from_counts: 'n' has {len(n)} levels but 'resp' has {len(rr)}"
             )
         if len(n) > MAX_LEVEL:
             raise ValueError(f"Outcomes.from_counts: {len(n)} levels; at most {MAX_LEVEL}")
@@ -193,15 +233,22 @@ class Outcomes:
                     f"Outcomes.from_counts: level {level} field 'dlt': {_show(yi)} is not in "
                     f"0..{_show(ni)}"
                 )
+            ri = 0 if rr is None else rr[level - 1]
+            if rr is not None and (not _is_int(ri) or not 0 <= ri <= ni):
+                raise ValueError(
+                    f"Outcomes.from_counts: level {level} field 'resp': {_show(ri)} is not in "
+                    f"0..{_show(ni)}"
+                )
             if ni == 0:
                 continue
             cohort += 1
             for k in range(int(ni)):
                 rows.append(
                     {"patient_id": f"P{len(rows) + 1:03d}", "arm": arm, "dose_level": level,
-                     "dlt": int(k < yi), "cohort": cohort}
+                     "dlt": int(k < yi), "cohort": cohort, RESPONSE: int(k < ri)}
                 )  # fmt: skip
-        frame = pd.DataFrame(rows, columns=["patient_id", "arm", "dose_level", "dlt", "cohort"])
+        cols = ["patient_id", "arm", "dose_level", "dlt", "cohort"]
+        frame = pd.DataFrame(rows, columns=cols + ([RESPONSE] if rr is not None else []))
         return cls.from_frame(frame, protocol=protocol)
 
     @classmethod
@@ -231,7 +278,7 @@ class Outcomes:
         """
         from .csv_text import read_text_csv
 
-        table = read_text_csv(path, "data file", known=COLUMNS)
+        table = read_text_csv(path, "data file", known=(*COLUMNS, RESPONSE))
         raw = table.frame
         label = f"data file {table.path.name!r}"
 
@@ -256,7 +303,10 @@ class Outcomes:
         ``dose_mg`` (then ``protocol`` maps mg to levels), ``dlt``.  Optional:
         ``cohort`` (default: runs of consecutive patients at one dose), ``enroll_day``,
         ``followup_days`` (DLT observation so far, for TITE designs; ``>= 0``),
-        ``grade2`` (a grade-2 drug-related toxicity, ends accelerated titration).
+        ``grade2`` (a grade-2 drug-related toxicity, ends accelerated titration),
+        ``response`` (efficacy: :data:`RESPONSE_CODES`; with a protocol, a response of
+        a patient without DLT whose ``followup_days`` is shorter than the DLT window is
+        an error: not yet evaluable).
 
         ``dlt`` codes (case-insensitive, surrounding blanks ignored): ``0``/``1``,
         ``no``/``yes``, ``n``/``y``, ``false``/``true`` (also booleans), and ``unknown``
@@ -314,11 +364,11 @@ class Outcomes:
             missing.append("dose_level (or dose_mg)")
         if missing:
             raise ValueError(f"{label}: missing column(s): {', '.join(missing)}")
-        unknown = set(df.columns) - set(COLUMNS)
+        unknown = set(df.columns) - set(COLUMNS) - {RESPONSE}
         if unknown:
             raise ValueError(
                 f"{label}: unknown column(s) {sorted(map(str, unknown))}; "
-                f"known: {', '.join(COLUMNS)}"
+                f"known: {', '.join((*COLUMNS, RESPONSE))}"
             )
 
         n = len(df)
@@ -461,6 +511,30 @@ class Outcomes:
                     )
                 grade2[i] = int(code)  # type: ignore[call-overload]
 
+        response = None
+        if RESPONSE in df.columns:
+            response = []
+            for i, v in enumerate(df[RESPONSE]):
+                code = _response_code(v)
+                if code is None:
+                    raise ValueError(
+                        f"{where(i)} field 'response': {show(RESPONSE, i, v)} is not a response "
+                        f"code: write {RESPONSE_CODES}"
+                    )
+                response.append(code)
+            window = protocol.dlt_window_days if protocol is not None else None
+            if window is not None:
+                for i, code in enumerate(response):
+                    if code is pd.NA or dlt[i] is pd.NA or dlt[i] == 1 or np.isnan(follow[i]):
+                        continue
+                    if follow[i] < window:
+                        raise ValueError(
+                            f"{where(i)} field 'response': {show(RESPONSE, i, df[RESPONSE].iat[i])}"
+                            f" recorded for a patient not yet evaluable (followup_days "
+                            f"{follow[i]:g} < the {window:g}-day DLT window); leave it blank "
+                            "until the assessment"
+                        )
+
         order_by, order = _enrolment_order(
             arms, cohort_given if "cohort" in df.columns else None, enroll, where
         )
@@ -484,6 +558,8 @@ class Outcomes:
             },
             columns=list(COLUMNS),
         )
+        if response is not None:
+            frame[RESPONSE] = pd.array(response, dtype="Int64")
         frame = frame.iloc[order].reset_index(drop=True)
         doses = {a.name: a.doses_mg for a in protocol.arms} if protocol is not None else None
         return cls(
@@ -493,8 +569,22 @@ class Outcomes:
 
     # -- views ---------------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
-        """A copy of the patient table (columns :data:`COLUMNS`)."""
+        """A copy of the patient table (columns :data:`COLUMNS`, then ``response`` when the
+        data record efficacy)."""
         return self._frame.copy()
+
+    @property
+    def has_response(self) -> bool:
+        """Whether the data have a ``response`` column (efficacy outcomes)."""
+        return RESPONSE in self._frame.columns
+
+    def unassessed(self) -> tuple[str, ...]:
+        """Patient ids whose response is not assessed (blank ``response``), in enrolment
+        order; all patients when the data have no ``response`` column."""
+        f = self._frame
+        if not self.has_response:
+            return tuple(str(p) for p in f["patient_id"])
+        return tuple(str(p) for p in f.loc[f[RESPONSE].isna(), "patient_id"])
 
     def to_csv_frame(self) -> pd.DataFrame:
         """The patient table as written to CSV: an unknown DLT status is the text
@@ -581,7 +671,9 @@ class Outcomes:
             Restrict to one arm (required when the data hold several arms).
 
         Patients with unknown DLT status count in ``n`` but not in ``dlt``; when there are
-        any, a column ``unknown`` (patients per dose with unknown status) is added.
+        any, a column ``unknown`` (patients per dose with unknown status) is added.  Data
+        with a ``response`` column add ``resp`` (responders per dose) and, when some
+        responses are blank, ``resp_unassessed`` (patients per dose not assessed).
         """
         f = self._frame
         if arm is None:
@@ -614,6 +706,16 @@ class Outcomes:
         )
         if na.any():
             out["unknown"] = np.bincount(lv[na], minlength=n_doses)[:n_doses].astype(np.int64)
+        if RESPONSE in f.columns:
+            r = f[RESPONSE]
+            out["resp"] = np.bincount(
+                lv, weights=r.fillna(0).to_numpy(dtype=float), minlength=n_doses
+            )[:n_doses].astype(np.int64)
+            rna = r.isna().to_numpy()
+            if rna.any():
+                out["resp_unassessed"] = np.bincount(lv[rna], minlength=n_doses)[
+                    :n_doses
+                ].astype(np.int64)
         return out
 
     # -- follow-up and unknown DLT status ----------------------------------------------------
@@ -822,6 +924,24 @@ def _code(v: object) -> object:
         if t == "":
             return _BLANK
         return _DLT_CODES.get(t)
+    return None
+
+
+def _response_code(v: object) -> object:
+    """A response cell as 1, 0 or ``pd.NA`` (blank: not assessed); None if not 0/1/blank."""
+    if v is pd.NA or v is None:
+        return pd.NA
+    if isinstance(v, (bool, np.bool_)):
+        return int(v)
+    if _isna(v):
+        return pd.NA
+    if _is_int(v):
+        return int(v) if int(v) in (0, 1) else None  # type: ignore[call-overload]
+    if isinstance(v, str):
+        t = v.strip()
+        if t == "":
+            return pd.NA
+        return {"0": 0, "1": 1}.get(t)
     return None
 
 

@@ -36,6 +36,7 @@ from .manifest import DEPENDENCIES as _DEPENDENCIES
 from .manifest import build_manifest as _build
 from .manifest import data_sha256, design_specs
 from .oc_tables import (
+    OBD_DEFINITION,
     OVERDOSE_DEFINITIONS,
     format_oc_table,
     format_summary_table,
@@ -321,6 +322,10 @@ def _counts_table(out: Outcomes, arm: str, n_doses: int) -> pd.DataFrame | None:
         t["Dose (mg)"] = c["dose_mg"].to_numpy()
     t["Patients"] = c["n"].to_numpy()
     t["DLTs"] = c["dlt"].to_numpy()
+    if "resp" in c:  # efficacy recorded (Outcomes column ``response``)
+        t["Responses"] = c["resp"].to_numpy()
+        if "resp_unassessed" in c:
+            t["Response not assessed"] = c["resp_unassessed"].to_numpy()
     return t
 
 
@@ -563,6 +568,14 @@ def _diagnostics(comparison: Comparison) -> pd.DataFrame:
 
 
 # -- operating characteristics --------------------------------------------------------------
+def _has_efficacy(simulation: Any) -> bool:
+    """Whether any simulation given to the report drew responses (``simulate(efficacy=)``)."""
+    if simulation is None:
+        return False
+    sims = simulation.values() if isinstance(simulation, Mapping) else [simulation]
+    return any("resp" in ds for ds in sims)
+
+
 def _oc_context(
     comparison: Comparison,
     simulation: Any,
@@ -813,6 +826,7 @@ def report(
         "arms": arms,
         "oc_arms": _oc_context(comparison, simulation, target, dict(not_simulated or {})),
         "oc_definitions": OVERDOSE_DEFINITIONS,
+        "oc_obd": OBD_DEFINITION if _has_efficacy(simulation) else None,
         "oc": oc,
         "concordance": concordance if concordance is not None else _concordance_table(simulation),
         "extra": [{"title": s.title, "id": f"extra-{i + 1}", "md": s.to_markdown(),

@@ -43,16 +43,23 @@ CHUNK_VARS = (
     "n_patients", "n_cohorts",
 )  # fmt: skip
 CHUNK_DIMS = {"n": ("trial", "dose"), "dlt": ("trial", "dose"),
-              "patient_dose": ("trial", "patient"), "patient_dlt": ("trial", "patient")}  # fmt: skip
+              "patient_dose": ("trial", "patient"), "patient_dlt": ("trial", "patient"),
+              "resp": ("trial", "dose"), "patient_resp": ("trial", "patient")}  # fmt: skip
+#: Chunk variables of runs with efficacy (``simulate(..., efficacy=...)``), saved when present.
+EFFICACY_VARS = ("resp", "patient_resp")
+
+
 _META = "bayes_dose_checkpoint"
 
 
 def _chunk_vars(names: Any) -> tuple[str, ...]:
-    """The variables a chunk carries: :data:`CHUNK_VARS`, plus the calendar-time ones
+    """The variables a chunk carries: :data:`CHUNK_VARS`, plus the efficacy ones of an
+    ``efficacy`` run (:data:`EFFICACY_VARS`) and the calendar-time ones
     (:data:`bayes_dose.calendar_sim.TIMELINE_VARS`) of a ``timeline`` run."""
     from .calendar_sim import TIMELINE_VARS
 
-    return CHUNK_VARS + (TIMELINE_VARS if "duration_days" in names else ())
+    eff = tuple(k for k in EFFICACY_VARS if k in names)
+    return CHUNK_VARS + eff + (TIMELINE_VARS if "duration_days" in names else ())
 
 
 def _dims(k: str) -> tuple[str, ...]:
@@ -245,7 +252,7 @@ class ZarrSink:
         group = zarr.open_group(str(self.tmp), mode="r+", zarr_format=2)
         stop = start + len(res["selected"])
         try:
-            for k in CHUNK_VARS:
+            for k in _chunk_vars(res):
                 v = np.asarray(res[k])
                 if k.startswith("patient_"):
                     arr = group[k]

@@ -70,6 +70,11 @@ _RNG = (
     "u[t, k] = word k % 4 of the block at counter (k // 4, t mod 2**32, t // 2**32, 0) / 2**32; "
     "DLT iff u[t, k] < p_true[dose]"
 )
+_RNG_RESP = (
+    "response: v[t, k] from the same generator keyed by SeedSequence(seed, spawn_key="
+    "(0x52455350,)); respond iff Phi(rho Phi^-1(u + 2**-33) + sqrt(1 - rho^2) "
+    "Phi^-1(v + 2**-33)) < p_resp[dose] (Gaussian copula)"
+)
 
 
 # ----------------------------------------------------------------------------- one chunk
@@ -77,15 +82,16 @@ class _Uniforms:
     """Latent uniforms of trials ``start..stop``, generated once and shared by the designs
     and scenarios of a run (thread-safe; grows the patient axis on demand)."""
 
-    def __init__(self) -> None:
+    def __init__(self, fn: Callable[..., np.ndarray] = latent_uniforms) -> None:
         self._cache: dict[tuple[int, int], np.ndarray] = {}
         self._lock = threading.Lock()
+        self._fn = fn
 
     def get(self, seed: int, start: int, stop: int, n_patients: int) -> np.ndarray:
         with self._lock:
             u = self._cache.get((start, stop))
             if u is None or u.shape[1] < n_patients:
-                u = latent_uniforms(seed, np.arange(start, stop), n_patients)
+                u = self._fn(seed, np.arange(start, stop), n_patients)
                 self._cache[(start, stop)] = u
             return u[:, :n_patients]
 
@@ -98,6 +104,9 @@ def run_chunk(
     stop: int,
     max_n: int | None = None,
     uniforms: Callable[[int], np.ndarray] | None = None,
+    p_resp: Sequence[float] | None = None,
+    rho: float = 0.0,
+    resp_uniforms: Callable[[int], np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Simulate trials ``start..stop-1`` of one design under one true DLT curve.
 
@@ -114,13 +123,22 @@ def run_chunk(
         Simulation cap on patients per trial (on top of the design's own ``max_n``).
     uniforms : callable, optional
         ``uniforms(n_patients)`` returning the chunk's latent uniforms (a cache).
+    p_resp : sequence of float, optional
+        True response probability per level: patients also get a response, drawn jointly
+        with the DLT by a Gaussian copula (:mod:`bayes_dose.efficacy`); the toxicity
+        draws are unchanged.  Designs see the responders per dose (``DoseData.resp``).
+    rho : float
+        Correlation of the copula (latent normals of DLT and response).
+    resp_uniforms : callable, optional
+        ``resp_uniforms(n_patients)``: the chunk's response-stream uniforms (a cache).
 
     Returns
     -------
     dict of str to ndarray
         ``n``, ``dlt`` (trial, dose); ``patient_dose`` (1-based, 0 = none) and
         ``patient_dlt`` (trial, patient); ``selected`` (1-based, 0 = none), ``is_mad``,
-        ``stop_reason`` (design reason code), ``n_patients``, ``n_cohorts`` (trial,).
+        ``stop_reason`` (design reason code), ``n_patients``, ``n_cohorts`` (trial,);
+        with ``p_resp`` also ``resp`` (trial, dose) and ``patient_resp`` (trial, patient).
     """
     p = np.asarray(true_tox, dtype=float)
     T, D = stop - start, design.n_doses
@@ -132,6 +150,7 @@ def run_chunk(
     caps = [c for c in (max_n, design.max_n) if c is not None]
     P = min(caps) if caps else 6 * D
     u = uniforms(P)
+    eff = _Efficacy(p_resp, rho, resp_uniforms, seed, start, stop, T, D, u, p)
     n = np.zeros((T, D), dtype=np.int64)
     y = np.zeros((T, D), dtype=np.int64)
     current = np.full(T, -1, dtype=np.int64)
@@ -145,9 +164,11 @@ def run_chunk(
     act = np.arange(T)
     while act.size:
         if act.size == T:  # every trial running: no copies
-            data = DoseData(n, y, current, last_n, last_dlt, grade2)
+            data = DoseData(n, y, current, last_n, last_dlt, grade2, resp=eff.resp,
+                            resp_dlt=eff.both)  # fmt: skip
         else:
-            data = DoseData(n[act], y[act], current[act], last_n[act], last_dlt[act], grade2[act])
+            data = DoseData(n[act], y[act], current[act], last_n[act], last_dlt[act], grade2[act],
+                            resp=eff.take(act), resp_dlt=eff.take(act, both=True))  # fmt: skip
         dec = design.decide(data)
         halt = dec.stop.copy()
         size = dec.cohort_size.copy()
@@ -178,6 +199,7 @@ def run_chunk(
                 )
             P = min(max(2 * P, need), PATIENT_GUARD)
             u = uniforms(P)
+            eff.grow(u)
             pdose = np.pad(pdose[:, :-1], ((0, 0), (0, P + 1 - pdose.shape[1] + 1)))
         j = np.arange(int(size.max()))
         pos = tot[:, None] + j[None, :]
@@ -185,13 +207,15 @@ def run_chunk(
         pos = np.where(valid, pos, P)
         pdose[a[:, None], pos] = (nxt + 1)[:, None]
         k = ((u[a[:, None], np.minimum(pos, P - 1)] < p[nxt][:, None]) & valid).sum(axis=1)
+        eff.cohort(a, nxt, pos, valid, P)
         nxt_state = data.take(go).after_cohort(nxt, size, k)  # the shared state transition
         n[a], y[a], grade2[a] = nxt_state.n, nxt_state.dlt, nxt_state.grade2
         current[a], last_n[a], last_dlt[a] = nxt_state.current, nxt_state.last_n, nxt_state.last_dlt
         total[a] += size
         cohorts[a] += 1
         act = a
-    sel = design.select(DoseData(n, y, current, last_n, last_dlt, grade2))
+    sel = design.select(DoseData(n, y, current, last_n, last_dlt, grade2, resp=eff.resp,
+                                 resp_dlt=eff.both))  # fmt: skip
     width = max(int(total.max()) if T else 0, 1)
     pdose = pdose[:, :width]
     treated = pdose > 0
@@ -206,16 +230,68 @@ def run_chunk(
         "stop_reason": reason.astype(np.int16),
         "n_patients": total.astype(np.int16),
         "n_cohorts": cohorts.astype(np.int16),
-    }
+    } | eff.finish(pdose, treated, width)
+
+
+class _Efficacy:
+    """Responses of one chunk (no-ops without ``p_resp``): the copula uniforms of the
+    patient slots, responders per dose, and the per-patient responses at the end."""
+
+    def __init__(self, p_resp: Sequence[float] | None, rho: float,
+                 resp_uniforms: Callable[[int], np.ndarray] | None, seed: int, start: int,
+                 stop: int, T: int, D: int, u: np.ndarray, p: np.ndarray) -> None:  # fmt: skip
+        self.on = p_resp is not None
+        self.resp: np.ndarray | None = None
+        self.both: np.ndarray | None = None
+        if not self.on:
+            return
+        self.p = p
+        from .efficacy import response_uniforms
+
+        self.q = np.asarray(p_resp, dtype=float)
+        self.rho = float(rho)
+        self.v = resp_uniforms or (lambda k: response_uniforms(seed, np.arange(start, stop), k))
+        self.resp = np.zeros((T, D), dtype=np.int64)
+        self.both = np.zeros((T, D), dtype=np.int64)
+        self.grow(u)
+
+    def grow(self, u: np.ndarray) -> None:
+        if self.on:
+            from .efficacy import response_latent
+
+            self.u = u
+            self.w = response_latent(u, self.v(u.shape[1]), self.rho)
+
+    def take(self, act: np.ndarray, both: bool = False) -> np.ndarray | None:
+        arr = self.both if both else self.resp
+        return None if arr is None else arr[act]
+
+    def cohort(self, a: np.ndarray, nxt: np.ndarray, pos: np.ndarray, valid: np.ndarray,
+               P: int) -> None:  # fmt: skip
+        if self.on:
+            slot = (a[:, None], np.minimum(pos, P - 1))
+            r = (self.w[slot] < self.q[nxt][:, None]) & valid
+            self.resp[a, nxt] += r.sum(axis=1)
+            self.both[a, nxt] += (r & (self.u[slot] < self.p[nxt][:, None])).sum(axis=1)
+
+    def finish(self, pdose: np.ndarray, treated: np.ndarray, width: int) -> dict[str, np.ndarray]:
+        if not self.on:
+            return {}
+        pr = treated & (self.w[:, :width] < self.q[np.maximum(pdose, 1) - 1])
+        return {"resp": self.resp.astype(np.int16), "patient_resp": pr.astype(np.int8)}
 
 
 # ----------------------------------------------------------------------------- checkpoints
 def _chunk_hash(spec: dict, true_tox: Sequence[float], seed: int, start: int, stop: int,
-                max_n: int | None, timeline: dict | None = None) -> str:  # fmt: skip
+                max_n: int | None, timeline: dict | None = None,
+                efficacy: Any = None) -> str:  # fmt: skip
     record = {"v": _CHECKPOINT_VERSION, "design": spec, "true_tox": [float(x) for x in true_tox],
               "seed": seed, "start": start, "stop": stop, "max_n": max_n, "rng": _RNG}
     if timeline is not None:  # calendar time (cohort-time keys stay as they were)
         record["timeline"] = timeline
+    if efficacy is not None:  # (p_resp, rho): only then, so toxicity-only keys are unchanged
+        record["efficacy"] = {"p_resp": [float(x) for x in efficacy[0]], "rho": efficacy[1],
+                              "rng": _RNG_RESP}  # fmt: skip
     return data_sha256(json.dumps(record, sort_keys=True).encode())
 
 
@@ -234,6 +310,8 @@ class _Run:
     sink: ZarrSink | None
     reducer: OCReducer | None
     keep: bool
+    efficacy: dict[str, np.ndarray] | None = None  # scenario -> p_resp
+    rho: float = 0.0
     timeline: Any = None  # calendar time (bayes_dose.calendar_sim) when set
     staggering: Any = None
     window: float = 21.0
@@ -255,13 +333,20 @@ def _unit(run: _Run, start: int, stop: int,
     """Simulate (or reload) trials ``start..stop-1`` of every design x scenario, write them
     to the store, reduce them; the chunk's latent uniforms are generated once."""
     cache = _Uniforms()
+    vcache = None
+    if run.efficacy is not None:
+        from .efficacy import response_uniforms
+
+        vcache = _Uniforms(response_uniforms)
     results: dict[tuple[str, str], dict] = {}
     for si, (s, p) in enumerate(run.curves.items()):
+        q = None if run.efficacy is None else run.efficacy[s]
         for gi, (g, d) in enumerate(run.designs.items()):
             res = None
             if run.checkpoint_dir is not None:
                 key = _chunk_hash(run.specs[g], p, run.seed, start, stop, run.max_n,
-                                  run.timeline_spec)  # fmt: skip
+                                  run.timeline_spec,
+                                  None if q is None else (q, run.rho))  # fmt: skip
                 path = Path(run.checkpoint_dir) / f"chunk-{key}.nc"
                 meta = {"key": key, "design": g, "scenario": s, "start": start, "stop": stop}
                 if path.exists():
@@ -274,8 +359,11 @@ def _unit(run: _Run, start: int, stop: int,
                                              run.staggering, run.window, run.max_n,
                                              lambda k: cache.get(run.seed, start, stop, k))  # fmt: skip
                 else:
-                    res = run_chunk(d, p, run.seed, start, stop, run.max_n,
-                                    lambda k: cache.get(run.seed, start, stop, k))  # fmt: skip
+                    res = run_chunk(
+                        d, p, run.seed, start, stop, run.max_n,
+                        lambda k: cache.get(run.seed, start, stop, k), q, run.rho,
+                        None if vcache is None else lambda k: vcache.get(run.seed, start, stop, k),
+                    )  # fmt: skip
                 if run.checkpoint_dir is not None:
                     save_chunk(path, res, meta)
             if run.sink is not None:
@@ -286,17 +374,18 @@ def _unit(run: _Run, start: int, stop: int,
     red = None
     if run.reducer is not None:
         red = copy.deepcopy(run.reducer)
-        red.add(_block(results, list(run.designs), list(run.curves)))
+        red.add(_block(results, list(run.designs), list(run.curves), run.efficacy is not None))
     width = max(int(r["n_patients"].max(initial=0)) for r in results.values())
     slots = max(r["patient_dose"].shape[1] for r in results.values())
     return _UnitResult(start, stop, results if run.keep else None, red, width, slots)
 
 
-def _block(results: Mapping[tuple[str, str], dict], names: list[str], snames: list[str]) -> dict:
+def _block(results: Mapping[tuple[str, str], dict], names: list[str], snames: list[str],
+           resp: bool = False) -> dict:  # fmt: skip
     """Per-trial arrays of one chunk stacked as (design, scenario, trial[, dose])."""
     return {
         k: np.stack([np.stack([results[(g, s)][k] for s in snames]) for g in names])
-        for k in ("selected", "is_mad", "n", "dlt", "stop_reason")
+        for k in ("selected", "is_mad", "n", "dlt", "stop_reason") + (("resp",) if resp else ())
     }
 
 
@@ -499,6 +588,7 @@ _DTYPES = {
     "selected": np.int8, "is_mad": bool, "stop_reason": np.int16, "n_patients": np.int16,
     "n_cohorts": np.int16,
 }  # fmt: skip
+_RESP_DTYPES = {"resp": np.int16, "patient_resp": np.int8}
 
 
 def _assemble(
@@ -510,6 +600,8 @@ def _assemble(
     manifest: dict,
     arrays: Mapping[str, Any] | None = None,
     P: int | None = None,
+    efficacy: Mapping[str, np.ndarray] | None = None,
+    rho: float = 0.0,
 ) -> xr.Dataset:
     """The run's Dataset from its chunk results (or from given ``arrays`` of width ``P``)."""
     names, snames = list(designs), list(table)
@@ -527,8 +619,9 @@ def _assemble(
         )  # fmt: skip
         P = min(P, width)
         out = {}
-        for var, dt in _DTYPES.items():
-            cols = (D,) if var in ("n", "dlt") else (P,) if var.startswith("patient_") else ()
+        dtypes = _DTYPES | (_RESP_DTYPES if efficacy is not None else {})
+        for var, dt in dtypes.items():
+            cols = (D,) if var in ("n", "dlt", "resp") else (P,) if var.startswith("patient_") else ()
             out[var] = np.zeros((G, S, n_trials, *cols), dtype=dt)
         for gi, g in enumerate(names):
             for si, s in enumerate(snames):
@@ -536,7 +629,7 @@ def _assemble(
                     b = a + len(r["selected"])
                     if "duration_days" in r:
                         _put_timeline(out, r, gi, si, a, b, (G, S, n_trials), P)
-                    for var in _CHUNK_VARS:
+                    for var in _CHUNK_VARS + (tuple(_RESP_DTYPES) if efficacy is not None else ()):
                         v = r[var]
                         if var.startswith("patient_"):
                             out[var][gi, si, a:b, : v.shape[1]] = v[:, :P]
@@ -577,6 +670,7 @@ def _assemble(
             "true_tox": (("scenario", "dose"), np.stack([table[s][0] for s in snames])),
             "target": (("scenario",), np.array([table[s][1] for s in snames])),
             **extra,
+            **_resp_vars(out, efficacy, snames, dims_tp),
         },
         coords={
             "design": ("design", np.array(names, dtype=object)),
@@ -592,6 +686,8 @@ def _assemble(
             "reasons": json.dumps({g: list(designs[g].reasons) for g in names}),
         },
     )
+    if efficacy is not None:
+        ds.attrs["correlation"] = float(rho)
     return ds
 
 
@@ -620,6 +716,20 @@ def _timeline_vars(out: dict, dims_tp: tuple[str, ...]) -> dict:
         var: ((*dims_tp, "patient") if var.startswith("patient_") else dims_tp, out[var],
               {"long_name": doc})
         for var, doc in TIMELINE_DOCS.items() if var in out
+    }  # fmt: skip
+
+
+def _resp_vars(out: Mapping[str, Any], efficacy: Mapping[str, np.ndarray] | None,
+               snames: list[str], dims_tp: tuple[str, ...]) -> dict[str, Any]:  # fmt: skip
+    """The response variables of a run with ``efficacy`` (none otherwise)."""
+    if efficacy is None:
+        return {}
+    return {
+        "resp": ((*dims_tp, "dose"), out["resp"], {"long_name": "responders per dose"}),
+        "patient_resp": ((*dims_tp, "patient"), out["patient_resp"],
+                         {"long_name": "response (0/1)"}),
+        "true_resp": (("scenario", "dose"), np.stack([efficacy[s] for s in snames]),
+                      {"long_name": "true response probability"}),
     }  # fmt: skip
 
 
@@ -666,7 +776,8 @@ class SimulationSummary:
 
 def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: Any, max_n: Any,
              n_jobs: Any, backend: Any, chunk_size: Any, timeline: Any = None,
-             protocol: Any = None) -> dict[str, Any]:  # fmt: skip
+             protocol: Any = None, efficacy: Any = None,
+             correlation: Any = 0.0) -> dict[str, Any]:  # fmt: skip
     table = _scenario_table(true_tox, scenarios)
     D = _check_designs(designs, {p.size for p, _ in table.values()}, max_n, timeline)
     calendar = None
@@ -674,6 +785,24 @@ def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: A
         from .calendar_sim import calendar_settings
 
         calendar = calendar_settings(designs, timeline, protocol)
+    from .efficacy import check_correlation, check_efficacy
+
+    rho = check_correlation(correlation)
+    eff = None
+    if efficacy is not None:
+        eff = check_efficacy(efficacy, {s: p for s, (p, _) in table.items()})
+    elif rho != 0:
+        raise ValueError("correlation= without efficacy=: give efficacy={scenario: [p_resp]}")
+    if eff is not None and timeline is not None:
+        raise ValueError(
+            "simulate: efficacy= is not yet combined with timeline= (responses are drawn in "
+            "cohort time only); simulate efficacy without a timeline"
+        )
+    needs = [g for g, d in designs.items() if getattr(d, "uses_efficacy", False)]
+    if needs and eff is None:
+        raise ValueError(
+            f"designs {needs} decide on response: give efficacy={{scenario: [p_resp per dose]}}"
+        )
     n_trials = _integer("n_trials", n_trials, 1)
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -700,6 +829,9 @@ def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: A
     }
     if calendar is not None:  # cohort-time manifests (and their hashes) stay as they were
         inputs["timeline"] = calendar["spec"]
+    if eff is not None:  # only then: toxicity-only manifests and hashes are unchanged
+        inputs["efficacy"] = {"p_resp": {s: q.tolist() for s, q in eff.items()}, "correlation": rho,
+                              "rng": _RNG_RESP}  # fmt: skip
     manifest = build_manifest(
         numpy=np.__version__,
         xarray=xr.__version__,
@@ -709,22 +841,26 @@ def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: A
     )
     return dict(table=table, D=D, n_trials=n_trials, seed=seed, max_n=max_n, n_jobs=n_jobs,
                 chunk_size=chunk_size, specs=specs, manifest=manifest,
-                calendar=calendar)  # fmt: skip
+                calendar=calendar, efficacy=eff, rho=rho)  # fmt: skip
 
 
 def _reducer(designs: Mapping[str, Design], table: Mapping[str, tuple[np.ndarray, float]],
-             specs: dict, target: Any, mg: Any, D: int) -> OCReducer:  # fmt: skip
+             specs: dict, target: Any, mg: Any, D: int, efficacy: Any = None,
+             rho: float = 0.0) -> OCReducer:  # fmt: skip
     names, snames = list(designs), list(table)
     tgt = target_table(names, snames, specs, [table[s][1] for s in snames], target)
     return OCReducer(
         names, snames, np.stack([table[s][0] for s in snames]), tgt,
         {g: list(designs[g].reasons) for g in names},
         np.asarray(mg if mg else [np.nan] * D, dtype=float),
+        true_resp=None if efficacy is None else np.stack([efficacy[s] for s in snames]),
+        correlation=rho, specs=specs,
     )  # fmt: skip
 
 
 def _template(designs: Mapping[str, Design], table: Mapping[str, tuple[np.ndarray, float]],
-              n_trials: int, D: int, P: int, chunk: int, manifest: dict) -> xr.Dataset:  # fmt: skip
+              n_trials: int, D: int, P: int, chunk: int, manifest: dict,
+              efficacy: Any = None, rho: float = 0.0) -> xr.Dataset:  # fmt: skip
     """The store's layout: :func:`_assemble`'s Dataset with lazy zero arrays."""
     import dask.array as da
 
@@ -732,12 +868,15 @@ def _template(designs: Mapping[str, Design], table: Mapping[str, tuple[np.ndarra
     pc = min(P, ZarrSink.PATIENT_CHUNK)
     shapes = {"n": ((n_trials, D), (chunk, D)), "dlt": ((n_trials, D), (chunk, D)),
               "patient_dose": ((n_trials, P), (chunk, pc)),
-              "patient_dlt": ((n_trials, P), (chunk, pc))}  # fmt: skip
+              "patient_dlt": ((n_trials, P), (chunk, pc)),
+              "resp": ((n_trials, D), (chunk, D)),
+              "patient_resp": ((n_trials, P), (chunk, pc))}  # fmt: skip
     arrays = {}
-    for var, dt in _DTYPES.items():
+    for var, dt in (_DTYPES | (_RESP_DTYPES if efficacy is not None else {})).items():
         shape, ch = shapes.get(var, ((n_trials,), (chunk,)))
         arrays[var] = da.zeros((G, S, *shape), dtype=dt, chunks=(1, 1, *ch))
-    return _assemble(designs, table, None, n_trials, D, manifest, arrays=arrays, P=P)
+    return _assemble(designs, table, None, n_trials, D, manifest, arrays=arrays, P=P,
+                     efficacy=efficacy, rho=rho)  # fmt: skip
 
 
 def _execute(
@@ -760,13 +899,16 @@ def _execute(
         sink = ZarrSink(store)
         caps = [_patient_cap(d, prep["max_n"]) or PATIENT_GUARD for d in designs.values()]
         P = min(max(caps), PATIENT_GUARD)
-        sink.create(_template(designs, table, n_trials, D, P, chunk, prep["manifest"]))
+        sink.create(_template(designs, table, n_trials, D, P, chunk, prep["manifest"],
+                              prep["efficacy"], prep["rho"]))  # fmt: skip
     reducer = None
     if store is not None or not keep:
-        reducer = _reducer(designs, table, prep["specs"], target, mg, D)
+        reducer = _reducer(designs, table, prep["specs"], target, mg, D, prep["efficacy"],
+                           prep["rho"])  # fmt: skip
     run = _Run(dict(designs), {s: p for s, (p, _) in table.items()}, prep["specs"], prep["seed"],
                prep["max_n"], None if ckpt is None else str(ckpt), sink,
-               None if reducer is None else copy.deepcopy(reducer), keep)  # fmt: skip
+               None if reducer is None else copy.deepcopy(reducer), keep, prep["efficacy"],
+               prep["rho"])  # fmt: skip
     if prep.get("calendar") is not None:
         cal = prep["calendar"]
         run.timeline, run.staggering, run.window = cal["timeline"], cal["staggering"], cal["window"]
@@ -840,6 +982,8 @@ def simulate(
     store: str | os.PathLike | None = None,
     timeline: Any = None,
     protocol: Any = None,
+    efficacy: Mapping[str, Sequence[float]] | None = None,
+    correlation: float = 0.0,
 ) -> xr.Dataset:
     """Simulate every design on every scenario with common random numbers.
 
@@ -896,6 +1040,14 @@ def simulate(
     protocol : Protocol, optional
         Source of the DLT window and ``staggering`` for ``timeline`` (default: the
         defaults of :class:`~bayes_dose.Protocol`: 21 days, 24 h, 7 days).
+    efficacy : dict of str to sequence of float, optional
+        True response probability per dose for every scenario (``{"true_tox": [...]}``
+        with one ``true_tox`` curve).  Each patient then also has a response, drawn
+        jointly with the DLT (Gaussian copula, :mod:`bayes_dose.efficacy`); toxicity draws
+        and results of designs that ignore response are unchanged.  Needed by designs
+        that decide on response (BOIN12).
+    correlation : float
+        Correlation in (-1, 1) of the copula's latent normals (0: independent).
 
     Returns
     -------
@@ -904,7 +1056,9 @@ def simulate(
         ``patient_dose``, ``patient_dlt``, ``n``, ``dlt``, ``selected``, ``is_mad``,
         ``stop_reason``, ``n_patients``, ``n_cohorts``, ``true_tox``, ``target``; attrs
         ``manifest`` (JSON: versions, design specs, seed, scenarios, n_trials, date,
-        input hash) and ``reasons`` (JSON: reason templates per design).
+        input hash) and ``reasons`` (JSON: reason templates per design).  With
+        ``efficacy`` also ``resp`` (responders per trial and dose), ``patient_resp`` and
+        ``true_resp``, and attr ``correlation``.
 
     Examples
     --------
@@ -922,7 +1076,7 @@ def simulate(
     if timeline is None and protocol is not None:
         raise ValueError("simulate: protocol= is read only with timeline= (calendar time)")
     prep = _prepare(designs, true_tox, scenarios, n_trials, seed, max_n, n_jobs, backend,
-                    chunk_size, timeline, protocol)  # fmt: skip
+                    chunk_size, timeline, protocol, efficacy, correlation)  # fmt: skip
     results, reducer, width, _, sink = _execute(
         designs, prep, n_jobs=prep["n_jobs"], backend=backend, client=client,
         checkpoint_dir=checkpoint_dir, progress=progress, store=store, keep=store is None,
@@ -931,7 +1085,7 @@ def simulate(
     if sink is not None:
         return _finish_store(sink, reducer, width)
     return _assemble(designs, prep["table"], results, prep["n_trials"], prep["D"],
-                     prep["manifest"])  # fmt: skip
+                     prep["manifest"], efficacy=prep["efficacy"], rho=prep["rho"])  # fmt: skip
 
 
 def simulate_oc(
@@ -950,6 +1104,8 @@ def simulate_oc(
     progress: bool = True,
     store: str | os.PathLike | None = None,
     target: float | Mapping[str, float] | None = None,
+    efficacy: Mapping[str, Sequence[float]] | None = None,
+    correlation: float = 0.0,
 ) -> SimulationSummary:
     """Simulate like :func:`simulate` but keep only the reductions: operating
     characteristics and concordance computed chunk by chunk, in bounded memory.
@@ -957,7 +1113,7 @@ def simulate_oc(
     The numbers are exactly those of ``operating_characteristics(simulate(...), target)``
     and ``concordance(simulate(...))`` with the same arguments (the reducer sums integers;
     :class:`bayes_dose.metrics.OCReducer`), for any chunking, ``n_jobs`` or backend.
-    Parameters as in :func:`simulate`; ``target`` as in
+    Parameters as in :func:`simulate` (including ``efficacy``, ``correlation``); ``target`` as in
     :func:`bayes_dose.operating_characteristics`.  With ``store`` the trials are also
     written to a Zarr store and ``.sims`` opens them lazily.
 
@@ -973,7 +1129,7 @@ def simulate_oc(
     (True, True)
     """
     prep = _prepare(designs, true_tox, scenarios, n_trials, seed, max_n, n_jobs, backend,
-                    chunk_size)  # fmt: skip
+                    chunk_size, efficacy, correlation)  # fmt: skip
     _, reducer, width, _, sink = _execute(
         designs, prep, n_jobs=prep["n_jobs"], backend=backend, client=client,
         checkpoint_dir=checkpoint_dir, progress=progress, store=store, keep=False,

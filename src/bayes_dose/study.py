@@ -144,6 +144,8 @@ class Study:
         n_trials: int | None = None,
         mcmc: Sequence[str] = (),
         mcmc_kwargs: Mapping[str, Any] | None = None,
+        efficacy: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
+        correlation: float = 0.0,
     ) -> None:
         from .outcomes import Outcomes
         from .protocol import Protocol
@@ -184,6 +186,12 @@ class Study:
         self.n_trials = n_trials
         self.mcmc = list(mcmc)
         self.mcmc_kwargs = dict(mcmc_kwargs or {})
+        extra = sorted(set(efficacy or {}) - set(self.designs))
+        if extra:
+            raise ValueError(f"Study: efficacy given for arms {extra} without designs "
+                             f"(arms: {list(self.designs)})")  # fmt: skip
+        self.efficacy = {a: dict(e) for a, e in (efficacy or {}).items()}
+        self.correlation = correlation
 
     def _check_scenarios(self, scenarios: Mapping[str, Any]) -> dict[str, dict[str, list[float]]]:
         out: dict[str, dict[str, list[float]]] = {}
@@ -221,6 +229,8 @@ class Study:
             spec.protocol, spec.designs, data, scenarios, seed=seed,
             target=spec.simulation.get("target"), n_trials=spec.simulation.get("n_trials"),
             mcmc=mcmc, mcmc_kwargs=mcmc_kwargs,
+            efficacy={a: e for a in spec.designs if (e := spec.efficacy(a))},
+            correlation=spec.simulation.get("correlation", 0.0),
         )  # fmt: skip
 
     # -- arms ---------------------------------------------------------------------------
@@ -325,8 +335,11 @@ class Study:
             skipped.update(arm_skipped)
             if not designs:
                 continue
+            extra = dict(kwargs)
+            if self.efficacy.get(arm) and "efficacy" not in extra:  # responses with the DLTs
+                extra.update(efficacy=self.efficacy[arm], correlation=self.correlation)
             ds = simulate(designs, scenarios=scen, n_trials=n, seed=seed, progress=progress,
-                          checkpoint_dir=checkpoint_dir, **kwargs)  # fmt: skip
+                          checkpoint_dir=checkpoint_dir, **extra)  # fmt: skip
             if arm_held:
                 ds.attrs["held_fixed"] = json.dumps(
                     {k.split("/", 1)[1]: v for k, v in arm_held.items()}, sort_keys=True

@@ -195,6 +195,19 @@ class _Cohort:
     dlt: tuple[int, ...]
     grade2: tuple[int, ...]
     days: tuple[int, ...]  # follow-up (days) while this is the last cohort (TITE)
+    resp: tuple[int, ...] = ()  # responses (designs with uses_efficacy, e.g. BOIN12)
+
+
+def _uses_efficacy(design: Design) -> bool:
+    return bool(getattr(design, "uses_efficacy", False))
+
+
+def _respond(c: _Cohort, rng: np.random.Generator | None, p: float = 0.4) -> _Cohort:
+    """``c`` with responses drawn from ``rng`` (a stream of its own, so the DLT draws of
+    the states are those of designs without efficacy); unchanged when ``rng`` is None."""
+    if rng is None:
+        return c
+    return dataclasses.replace(c, resp=tuple(int(v) for v in rng.random(len(c.dlt)) < p))
 
 
 @dataclass(frozen=True)
@@ -239,11 +252,15 @@ def _batch(trials: Sequence[Sequence[_Cohort]], n_doses: int, window: float | No
     pdose = np.full((T, P), -1, dtype=np.int64)
     pdlt = np.full((T, P), -1, dtype=np.int64)
     pw = np.ones((T, P))
+    resp = np.zeros((T, n_doses), dtype=np.int64)
+    both = np.zeros((T, n_doses), dtype=np.int64)
     for t, cohorts in enumerate(trials):
         k = 0
         for c in cohorts:
             n[t, c.dose] += len(c.dlt)
             y[t, c.dose] += sum(c.dlt)
+            resp[t, c.dose] += sum(c.resp)
+            both[t, c.dose] += sum(r * v for r, v in zip(c.resp, c.dlt, strict=False))
             grade2[t] += sum(c.grade2)
             for v in c.dlt:
                 pdose[t, k], pdlt[t, k] = c.dose, v
@@ -253,7 +270,7 @@ def _batch(trials: Sequence[Sequence[_Cohort]], n_doses: int, window: float | No
             current[t], last_n[t], last_dlt[t] = c.dose, len(c.dlt), sum(c.dlt)
             w = _weights(cohorts, window)
             pw[t, : len(w)] = w
-    return DoseData(n, y, current, last_n, last_dlt, grade2, pdose, pdlt, pw)
+    return DoseData(n, y, current, last_n, last_dlt, grade2, pdose, pdlt, pw, resp, both)
 
 
 def _cohort(rng: np.random.Generator, dose: int, size: int, p: float, window: float | None) -> _Cohort:
@@ -268,6 +285,7 @@ def _states(design: Design, seed: int = 20261206, n_walks: int = 10, n_cohorts: 
             n_deviating: int = 6) -> _States:  # fmt: skip
     """Walk the design on random curves, plus deviating data (see the module docstring)."""
     rng = np.random.default_rng(seed)
+    eff = np.random.default_rng(seed + 1) if _uses_efficacy(design) else None
     D = design.n_doses
     window = _window(design)
     tox = np.sort(rng.uniform(0.0, 0.8, (n_walks, D)), axis=1)
@@ -283,7 +301,8 @@ def _states(design: Design, seed: int = 20261206, n_walks: int = 10, n_cohorts: 
             nxt, size = int(dec.next_dose[j]), int(dec.cohort_size[j])
             if bool(dec.stop[j]) or not 0 <= nxt < D or size < 1:
                 continue  # the 'stop' contract judges inconsistent decisions
-            walks[i] = (*walks[i], _cohort(rng, nxt, size, float(tox[i, nxt]), window))
+            walks[i] = (*walks[i],
+                        _respond(_cohort(rng, nxt, size, float(tox[i, nxt]), window), eff))
             seen.setdefault(walks[i], True)
             still.append(i)
         running = still
@@ -291,8 +310,8 @@ def _states(design: Design, seed: int = 20261206, n_walks: int = 10, n_cohorts: 
         k = int(rng.integers(1, 5))
         rate = (0.0, 0.35, 0.8)[j % 3]
         cohorts = tuple(
-            _cohort(rng, int(rng.integers(0, D)), int(rng.integers(1, design.cohort_size + 2)),
-                    rate, window)
+            _respond(_cohort(rng, int(rng.integers(0, D)),
+                             int(rng.integers(1, design.cohort_size + 2)), rate, window), eff)
             for _ in range(k)
         )  # fmt: skip
         seen.setdefault(cohorts, False)
@@ -320,13 +339,16 @@ def _outcomes(cohorts: Sequence[_Cohort], arm: str, window: float | None,
     """The patients of a state as Outcomes (follow-up days for TITE, and complete follow-up
     of 365 days with ``pending``), plus ``extra`` rows."""
     rows = []
+    with_resp = any(c.resp for c in cohorts)
     for ci, c in enumerate(cohorts, start=1):
         last = ci == len(cohorts)
-        for y, g2, d in zip(c.dlt, c.grade2, c.days, strict=True):
+        for k, (y, g2, d) in enumerate(zip(c.dlt, c.grade2, c.days, strict=True)):
             row: dict[str, Any] = {
                 "patient_id": f"P{len(rows) + 1:03d}", "arm": arm, "dose_level": c.dose + 1,
                 "dlt": y, "cohort": ci, "grade2": g2,
             }  # fmt: skip
+            if with_resp:
+                row["response"] = c.resp[k]
             if window is not None:
                 row["followup_days"] = float(d if last and not y else window)
             elif pending:
@@ -642,6 +664,7 @@ def _walk_to_stop(design: Design, st: _States, limit: int = 60) -> tuple[_Cohort
     """A trial walked from the longest walked state until the design stops (None if it
     does not within ``limit`` cohorts)."""
     rng = np.random.default_rng(7)
+    eff = np.random.default_rng(8) if _uses_efficacy(design) else None
     walked = [t for i, t in enumerate(st.trials) if st.reachable[i]]
     cohorts = max(walked, key=lambda t: sum(len(c.dlt) for c in t))
     D = design.n_doses
@@ -652,7 +675,7 @@ def _walk_to_stop(design: Design, st: _States, limit: int = 60) -> tuple[_Cohort
         nxt, size = int(dec.next_dose[0]), int(dec.cohort_size[0])
         if not 0 <= nxt < D or size < 1:
             return None  # judged by the decision checks
-        cohorts = (*cohorts, _cohort(rng, nxt, size, 0.3, st.window))
+        cohorts = (*cohorts, _respond(_cohort(rng, nxt, size, 0.3, st.window), eff))
     return None
 
 
@@ -880,15 +903,21 @@ def _simulate_short(design: Design) -> tuple[Any, Design, str]:
         raise _Skip("tite_window: cohort-time simulation refuses TITE designs (every "
                     "follow-up would count as complete); they simulate with timeline= "
                     "(tests/test_tite.py)")  # fmt: skip
+    scen = _scenarios(design.n_doses)
+    eff = ({s: np.full(design.n_doses, 0.4) for s in scen} if _uses_efficacy(design)
+           else None)  # fmt: skip
     sims = simulate(
-        {"design": capped}, scenarios=_scenarios(design.n_doses), n_trials=N_SIM_TRIALS,
-        seed=20261206, progress=False,
+        {"design": capped}, scenarios=scen, n_trials=N_SIM_TRIALS, seed=20261206,
+        progress=False, efficacy=eff,
     )  # fmt: skip
     return sims, capped, how
 
 
 def _paths(capped: Design) -> Any:
     """Every dose path of the short-horizon design."""
+    if _uses_efficacy(capped):
+        raise _Skip("uses_efficacy: dose paths and exact enumeration branch on DLTs only, "
+                    "not on responses")  # fmt: skip
     return dose_paths(capped, cohort_sizes=None, max_cohorts=SELF_LIMIT_COHORTS * capped.n_doses)
 
 
@@ -1200,8 +1229,9 @@ def registered_designs() -> dict[str, DesignCase]:
     titration), BOIN (plain, and with its options and a stopping rule), CRM (empiric,
     logistic with MLE and posterior-mean selection, TITE), BLRM (plain, and with
     titration, an escalation limit and a stopping rule), CombinationBLRM (borrowing
-    from stored ``mono_data``, borrowing without it, and not borrowing), the rule slots
-    (BOIN with relative increments and coherence), and every design a user registered
+    from stored ``mono_data``, borrowing without it, and not borrowing), BOIN12 (states
+    with responses; simulated with efficacy), the rule slots (BOIN with relative
+    increments and coherence), and every design a user registered
     (:func:`bayes_dose.register_design`) whose class has an ``example()`` classmethod
     returning a configured design (case ``"<name> (registered)"``).
 
@@ -1210,11 +1240,12 @@ def registered_designs() -> dict[str, DesignCase]:
     >>> import bayes_dose as bd
     >>> cases = bd.testing.registered_designs()
     >>> sorted({type(c.design).__name__ for c in cases.values()})
-    ['BLRM', 'BOIN', 'CRM', 'CombinationBLRM', 'ThreePlusThree']
+    ['BLRM', 'BOIN', 'BOIN12', 'CRM', 'CombinationBLRM', 'ThreePlusThree']
     """
     from .designs import registry, rules, slots
     from .designs.blrm import BLRM
     from .designs.boin import BOIN
+    from .designs.boin12 import BOIN12
     from .designs.combo_blrm import CombinationBLRM
     from .designs.crm import CRM, crm_skeleton
     from .designs.three_plus_three import ThreePlusThree
@@ -1246,6 +1277,7 @@ def registered_designs() -> dict[str, DesignCase]:
                  elimination_cutoff=0.9, extrasafe=True, offset=0.1, n_earlystop=9,
                  titration_levels=2, stopping=rules.PatientsAtDose(6) & rules.MinPatients(12))
         ),
+        "BOIN12": DesignCase(BOIN12(target=0.3, n_doses=5, phi_e=0.2, max_n=24)),
         "CRM empiric": DesignCase(CRM(skel, target=0.25, max_n=18), crm),
         "CRM logistic mle": DesignCase(
             CRM(crm_skeleton(0.25, 0.05, 3, 5, link="logistic"), target=0.25, link="logistic",

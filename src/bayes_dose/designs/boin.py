@@ -18,6 +18,12 @@ the design would stay at a dose that already has that many patients
 cohort after it completes the cohort at the level where titration ended (as ``get.oc``
 with ``titration=TRUE``) before the boundaries apply.
 
+``stay_one_in_three=True`` is the rule "1 DLT in 3 patients: stay" that BF-BOIN (Zhao,
+Yuan, Korn & Freidlin 2024, Clin Cancer Res 30:673, Table 1) runs BOIN with: at a dose
+with exactly 3 patients and 1 DLT the design stays even where the boundaries say
+de-escalate (targets below about 0.28, e.g. 0.25: ``deescalate(3) = 1``), as 3+3 would
+treat 3 more patients there.  Elsewhere the boundaries apply unchanged.
+
 Elimination is a function of the counts (a dose is eliminated iff it or a lower dose has
 ``n >= 3`` and ``y >= eliminate(n)``), so decisions need no memory beyond ``DoseData``.
 The MTD is chosen as ``select.mtd`` does: isotonic regression of ``(y + 0.05)/(n + 0.1)``
@@ -45,7 +51,7 @@ from .state import NONE, Decision, DoseData, Selection
 __all__ = ["BOIN", "boin_boundaries"]
 
 (ESCALATE, DEESCALATE, STAY, STAY_TOP, STAY_ELIM, STAY_LOWEST, ELIMINATE, STOP_ELIM,
- STOP_EXTRASAFE, CAP_ELIM, TITRATION_FILL) = range(11)  # fmt: skip
+ STOP_EXTRASAFE, CAP_ELIM, TITRATION_FILL, STAY_1_IN_3) = range(12)  # fmt: skip
 
 
 def _lambdas(target: float, p_saf: float, p_tox: float) -> tuple[float, float]:
@@ -200,6 +206,8 @@ class BOIN(Design):
         when too many pend (:mod:`bayes_dose.designs.tite_boin`).
     titration_levels, start_level, doses_mg, stopping
         As in :class:`~bayes_dose.Design`.
+    stay_one_in_three : bool
+        BF-BOIN's rule "1 DLT in 3 patients: stay" (module docstring).
 
     Examples
     --------
@@ -256,6 +264,7 @@ class BOIN(Design):
         offset: float = 0.05,
         n_earlystop: int | None = None,
         tite_window: float | None = None,
+        stay_one_in_three: bool = False,
     ) -> None:
         # n_doses, cohort_size and max_n: base options listed for their positions
         self.tite_window = None if tite_window is None else float(tite_window)
@@ -272,6 +281,14 @@ class BOIN(Design):
         if self.n_earlystop is not None and self.n_earlystop < 1:
             raise ValueError(f"BOIN: n_earlystop must be >= 1, got {self.n_earlystop}")
         self._tab: dict[str, np.ndarray] | None = None
+        self.stay_one_in_three = bool(stay_one_in_three)
+        if self.stay_one_in_three:  # its own reason (code STAY_1_IN_3); default codes unchanged
+            self.own_reasons = (
+                *BOIN.own_reasons,
+                "1 DLT in 3 patients at level {dose}: stay at level {next} (rule '1 DLT in 3 "
+                "patients: stay' of BF-BOIN, Zhao et al. 2024, Table 1; the boundaries would "
+                "de-escalate at >= {de})",
+            )
 
     @property
     def lambdas(self) -> tuple[float, float]:
@@ -345,6 +362,10 @@ class BOIN(Design):
         nxt[m], code[m] = d[m] + 1, ESCALATE
         code[esc & (d == D - 1)] = STAY_TOP
         code[esc & (d < D - 1) & up_elim] = STAY_ELIM
+        if self.stay_one_in_three:
+            keep = de & (n == 3) & (y == 1)
+            de &= ~keep
+            code[keep] = STAY_1_IN_3
         m = de & (d > 0)
         nxt[m] = d[m] - 1
         code[m] = np.where(elim_here[m], ELIMINATE, DEESCALATE)

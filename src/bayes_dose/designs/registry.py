@@ -30,7 +30,7 @@ __all__ = ["design_class", "design_names", "designs", "register_design", "unregi
 #: The package's designs: name -> module (relative to this package).
 _BUILTIN = {
     "ThreePlusThree": ".three_plus_three", "BOIN": ".boin", "CRM": ".crm", "BLRM": ".blrm",
-    "CombinationBLRM": ".combo_blrm",
+    "CombinationBLRM": ".combo_blrm", "BOIN12": ".boin12",
 }  # fmt: skip
 #: Short names accepted for ``type``.
 ALIASES = {"3+3": "ThreePlusThree", "3plus3": "ThreePlusThree", "combo_blrm": "CombinationBLRM"}

@@ -38,6 +38,13 @@ class DoseData:
         Per-patient dose index and DLT (``-1`` padding), in enrolment order.
     patient_weight : ndarray of float, shape (T, P), optional
         Per-patient likelihood weight (TITE: follow-up fraction; 1 when complete).
+    resp : ndarray of int, shape (T, D), optional
+        Responders per dose (efficacy; None when the evidence has no response data).
+        Designs that use efficacy (BOIN12) read it; :meth:`after_cohort` does not carry
+        it (the simulator keeps it beside the counts).
+    resp_dlt : ndarray of int, shape (T, D), optional
+        Patients per dose with both a response and a DLT (the joint table, for utilities
+        that are not additive in response and DLT).
     """
 
     n: np.ndarray
@@ -49,6 +56,8 @@ class DoseData:
     patient_dose: np.ndarray | None = None
     patient_dlt: np.ndarray | None = None
     patient_weight: np.ndarray | None = None
+    resp: np.ndarray | None = None
+    resp_dlt: np.ndarray | None = None
 
     @property
     def n_trials(self) -> int:
@@ -153,6 +162,11 @@ class DoseData:
         else:
             current, last_n, last_dlt = np.array([NONE]), np.array([0]), np.array([0])
         w = np.ones(len(f))
+        resp = both = None
+        if outcomes.has_response:  # responders per dose (blank = not assessed: not counted)
+            r = f["response"].fillna(0).to_numpy(dtype=float)
+            resp = np.bincount(lv, weights=r, minlength=n_doses)[None, :].astype(np.int64)
+            both = np.bincount(lv, weights=r * y, minlength=n_doses)[None, :].astype(np.int64)
         if tite_window is not None:
             fu = f["followup_days"].to_numpy(dtype=float)
             unknown = np.isnan(fu) & (y == 0)
@@ -168,7 +182,7 @@ class DoseData:
         return cls(
             n, d, current, last_n, last_dlt,
             np.array([int(f["grade2"].sum())]),
-            lv[None, :], y[None, :], w[None, :],
+            lv[None, :], y[None, :], w[None, :], resp, both,
         )  # fmt: skip
 
     def after_cohort(self, dose: np.ndarray, size: np.ndarray, dlt: np.ndarray) -> DoseData:
@@ -197,7 +211,7 @@ class DoseData:
         return DoseData(
             self.n[idx], self.dlt[idx], self.current[idx], self.last_n[idx],
             self.last_dlt[idx], self.grade2[idx], sub(self.patient_dose),
-            sub(self.patient_dlt), sub(self.patient_weight),
+            sub(self.patient_dlt), sub(self.patient_weight), sub(self.resp), sub(self.resp_dlt),
         )  # fmt: skip
 
 
