@@ -247,7 +247,7 @@ def test_simulation_matches_independent_reference():
 
 # -- BOIN's "1 DLT in 3 patients: stay" (BF-BOIN, Zhao et al. 2024, Table 1) ------------------
 def test_boin_stay_one_in_three():
-    tab = bd.boin_boundaries(target=0.25, n_max=6)
+    tab = bd.boin_boundaries(target=0.25, up_to_n=6)
     assert int(tab.loc[3, "deescalate"]) == 1  # plain BOIN de-escalates at 1/3 for 0.25
     plain = bd.BOIN(0.25, 5, max_n=30)
     bf = bd.BOIN(0.25, 5, max_n=30, stay_one_in_three=True)

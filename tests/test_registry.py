@@ -30,13 +30,15 @@ def step_up():
 
 
 def test_the_package_designs_are_registered_by_name_and_alias():
-    assert registry.design_names() == ["BLRM", "BOIN", "CRM", "CombinationBLRM", "ThreePlusThree"]
+    assert registry.design_names() == [
+        "BLRM", "BOIN", "BOIN12", "CRM", "CombinationBLRM", "ThreePlusThree"
+    ]
     assert registry.design_class("3+3") is bd.ThreePlusThree
     assert registry.design_class("combo_blrm") is bd.CombinationBLRM
     with pytest.raises(KeyError):
         registry.design_class("BOINN")
     with pytest.raises(ValueError, match=r"unknown design type 'BOINN' \(did you mean 'BOIN'\?\); "
-                                         r"known: BLRM, BOIN, CRM"):
+                                         r"known: BLRM, BOIN, BOIN12, CRM"):
         bd.io.design_from_spec({"type": "BOINN", "target": 0.3, "n_doses": 4})
     with pytest.raises(ValueError, match="expected a Design subclass"):
         bd.register_design(int)  # type: ignore[arg-type]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 import xarray as xr
 
@@ -231,3 +233,22 @@ def test_report_without_simulation_names_what_was_not_simulated(study, tmp_path)
     assert md.startswith("# A study") or "A study" in md.splitlines()[0]
     assert "Synthetic data." in md and "no simulation of this arm was given to the report" in md
     assert json.loads(files["manifest"].read_text())["seed"] == 5
+
+
+def test_study_simulate_draws_responses_when_efficacy_is_given():
+    """Study(efficacy=) passes each arm's response curves to simulate: the arm's Dataset
+    equals bd.simulate with the same efficacy, correlation and seed."""
+    proto = bd.protocols.bat6021()
+    n = proto.arm("combo").n_doses
+    designs = {"combo": {"BOIN12": bd.BOIN12(target=0.3, n_doses=n, phi_e=0.2, max_n=12)}}
+    curve = {"rising": [0.05, 0.1, 0.25, 0.4, 0.55]}
+    eff = {"rising": [0.1, 0.2, 0.35, 0.4, 0.4]}
+    study = bd.Study(proto, designs, scenarios={"combo": curve}, efficacy={"combo": eff},
+                     correlation=0.2)  # fmt: skip
+    got = study.simulate(n_trials=30, seed=3)["combo"]
+    ref = bd.simulate(designs["combo"], scenarios=curve, n_trials=30, seed=3, progress=False,
+                      efficacy=eff, correlation=0.2)  # fmt: skip
+    assert np.array_equal(got.resp.values, ref.resp.values)
+    assert np.array_equal(got.selected.values, ref.selected.values)
+    with pytest.raises(ValueError, match="efficacy given for arms"):
+        bd.Study(proto, designs, efficacy={"mono": eff})

@@ -1076,7 +1076,8 @@ def simulate(
     if timeline is None and protocol is not None:
         raise ValueError("simulate: protocol= is read only with timeline= (calendar time)")
     prep = _prepare(designs, true_tox, scenarios, n_trials, seed, max_n, n_jobs, backend,
-                    chunk_size, timeline, protocol, efficacy, correlation)  # fmt: skip
+                    chunk_size, timeline, protocol, efficacy=efficacy,
+                    correlation=correlation)  # fmt: skip
     results, reducer, width, _, sink = _execute(
         designs, prep, n_jobs=prep["n_jobs"], backend=backend, client=client,
         checkpoint_dir=checkpoint_dir, progress=progress, store=store, keep=store is None,
@@ -1129,7 +1130,7 @@ def simulate_oc(
     (True, True)
     """
     prep = _prepare(designs, true_tox, scenarios, n_trials, seed, max_n, n_jobs, backend,
-                    chunk_size, efficacy, correlation)  # fmt: skip
+                    chunk_size, efficacy=efficacy, correlation=correlation)  # fmt: skip
     _, reducer, width, _, sink = _execute(
         designs, prep, n_jobs=prep["n_jobs"], backend=backend, client=client,
         checkpoint_dir=checkpoint_dir, progress=progress, store=store, keep=False,

@@ -58,6 +58,7 @@ from ..inference.estimate import Estimate
 from ..outcomes import Outcomes
 from .base import Design, Fit
 from .boin import _lambdas
+from .options import BaseOptions
 from .state import NONE, Decision, DoseData, Selection
 from .utility import DEFAULT_UTILITY, check_utility
 
@@ -211,6 +212,11 @@ class BOIN12(Design):
         "{lo}-{hi} is level {next} ({desir})",
         "no admissible level among {lo}-{hi} (toxicity or futility eliminated): stop, no OBD",
         "the lowest level is too toxic (P(DLT rate > {phi_t:g}) >= {c_t:g}): stop, no OBD",
+    )
+
+    #: BOIN12 never skips a dose and has no accelerated titration.
+    base_options = BaseOptions(
+        fixed={"no_skip": True, "titration_grade2": False, "titration_levels": 0}
     )
 
     def __init__(
