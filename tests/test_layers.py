@@ -19,7 +19,7 @@ PKG = SRC / "bayes_dose"
 #: Modules not named are in the application layer.
 LAYERS = ("data", "inference", "designs", "application", "cli")
 DATA = {
-    "_version", "deprecation", "errors", "csv_text", "xport", "arrays", "crn", "manifest", "protocol",
+    "_version", "deprecation", "dose_data", "errors", "csv_text", "xport", "arrays", "crn", "manifest", "protocol",
     "protocols", "dlt_rules", "outcomes", "examples", "dlt", "listings",
 }  # fmt: skip
 CLI = {"cli", "cli_pk", "cli_util", "__main__"}

@@ -34,7 +34,7 @@ _LAZY = {
     "BOIN": ".designs.boin", "boin_boundaries": ".designs.boin",
     "CombinationBLRM": ".designs.combo_blrm",
     "CRM": ".designs.crm", "CRMFit": ".designs.crm", "crm_skeleton": ".designs.crm",
-    "Decision": ".designs.state", "DoseData": ".designs.state", "Selection": ".designs.state",
+    "Decision": ".designs.state", "DoseData": ".dose_data", "Selection": ".designs.state",
     "ThreePlusThree": ".designs.three_plus_three",
     "AdjudicationError": ".dlt", "adjudicate_dlt": ".dlt",
     "ExactOC": ".exact", "exact_operating_characteristics": ".exact",
