@@ -30,7 +30,7 @@ __all__ = ["COLUMNS", "DEFAULT_DLT_WINDOW", "MAX_LEVEL", "MISSING_POLICIES", "OR
 #: Columns of :meth:`Outcomes.to_frame`, in order.
 COLUMNS = (
     "patient_id", "arm", "dose_level", "dose_mg", "dlt", "cohort", "enroll_day",
-    "followup_days", "grade2",
+    "followup_days", "grade2", "dlt_day",
 )  # fmt: skip
 
 #: Highest dose level accepted without a protocol (no trial has more levels).
@@ -43,7 +43,7 @@ MAX_COHORT = 1_000_000_000
 ORDER_BY = ("cohort", "enroll_day", "file")
 
 _TOKEN = re.compile(r"^(\d+)([NTnt?]+)$")
-_NUMERIC_COLUMNS = ("dose_level", "dose_mg", "cohort", "enroll_day", "followup_days")
+_NUMERIC_COLUMNS = ("dose_level", "dose_mg", "cohort", "enroll_day", "followup_days", "dlt_day")
 _DLT_CODES = {"0": 0, "1": 1, "no": 0, "yes": 1, "n": 0, "y": 1, "false": 0, "true": 1,
               "unknown": pd.NA}  # fmt: skip
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -256,7 +256,10 @@ class Outcomes:
         ``dose_mg`` (then ``protocol`` maps mg to levels), ``dlt``.  Optional:
         ``cohort`` (default: runs of consecutive patients at one dose), ``enroll_day``,
         ``followup_days`` (DLT observation so far, for TITE designs; ``>= 0``),
-        ``grade2`` (a grade-2 drug-related toxicity, ends accelerated titration).
+        ``grade2`` (a grade-2 drug-related toxicity, ends accelerated titration),
+        ``dlt_day`` (day of DLT onset counted from the first dose, day 1 = first dose; an
+        integer in 1..the DLT window (the protocol's, else :data:`DEFAULT_DLT_WINDOW`),
+        only for patients with ``dlt = 1``, and not after their ``followup_days``).
 
         ``dlt`` codes (case-insensitive, surrounding blanks ignored): ``0``/``1``,
         ``no``/``yes``, ``n``/``y``, ``false``/``true`` (also booleans), and ``unknown``
@@ -444,6 +447,20 @@ class Outcomes:
 
         enroll = optional_days("enroll_day")
         follow = optional_days("followup_days")
+        dlt_day = optional_days("dlt_day", integer=True)
+        window = protocol.dlt_window_days if protocol is not None else DEFAULT_DLT_WINDOW
+        for i in np.flatnonzero(~np.isnan(dlt_day)):
+            v, day = df["dlt_day"].iat[i], dlt_day[i]
+            bad = (
+                "is 0: day 1 is the day of the first dose" if day == 0
+                else f"is after the {window:g}-day DLT window" if day > window
+                else f"is given but dlt is {'unknown' if dlt[i] is pd.NA else dlt[i]}: a DLT day "
+                "belongs to a patient with dlt = 1" if dlt[i] is pd.NA or dlt[i] != 1
+                else f"is after the patient's followup_days ({follow[i]:g})" if day > follow[i]
+                else None
+            )  # fmt: skip
+            if bad:
+                raise ValueError(f"{where(i)} field 'dlt_day': {show('dlt_day', i, v)} {bad}")
         cohort_given = optional_days("cohort", integer=True)
         if "cohort" in df.columns and n and np.isnan(cohort_given).any():
             i = int(np.flatnonzero(np.isnan(cohort_given))[0])
@@ -481,6 +498,7 @@ class Outcomes:
                 "enroll_day": enroll,
                 "followup_days": follow,
                 "grade2": grade2,
+                "dlt_day": dlt_day,
             },
             columns=list(COLUMNS),
         )
