@@ -351,3 +351,28 @@ def test_dlt_day_window_is_the_protocols():
     f = pd.DataFrame({**BASE, "dlt_day": [29, None, 3]})
     with pytest.raises(ValueError, match=r"'dlt_day': 29\.0 is after the 28-day DLT window"):
         bd.Outcomes.from_frame(f, protocol=p28)
+
+
+def test_cli_report_with_a_timeline_writes_the_duration_tables(tmp_path, capsys):
+    from importlib import resources
+
+    path = _spec(tmp_path, "interarrival_days = 10\nwaiting = \"turn_away\"\n")
+    data = tmp_path / "mono.csv"
+    csv = resources.files("bayes_dose").joinpath("data/bat6021_example.csv").read_text()
+    data.write_text(csv)
+    spec = load_spec(path)
+    # the spec has mono designs only: keep the mono patients (written back by to_csv_frame)
+    bd.Outcomes.read_csv(data, protocol=spec.protocol).arm("mono").to_csv_frame().to_csv(
+        data, index=False
+    )
+    assert cli.main(["report", "--spec", str(path), "--data", str(data), "--out",
+                     str(tmp_path / "memo"), "--n-trials", "12"]) == 0  # fmt: skip
+    md = (tmp_path / "memo" / "report.md").read_text()
+    assert "one patient arrives every 10 days" in md and "is turned away" in md
+    assert md.count("| Design | Mean duration (months) |") == 1
+    sims = bd.simulate(spec.designs["mono"], scenarios=spec.scenarios("mono"), n_trials=12,
+                       seed=11, progress=False, protocol=spec.protocol, timeline=spec.timeline)
+    oc = bd.operating_characteristics(sims, target=0.25)
+    o = oc.sel(design="TITE-BOIN", scenario="MTD at 100 mg")
+    cell = f"{float(o.mean_duration_months):.1f} ± {float(o.mean_duration_months_se):.1f}"
+    assert f"| TITE-BOIN | {cell} |" in md
