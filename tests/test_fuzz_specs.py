@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from bayes_dose import cli  # noqa: E402
-from bayes_dose.io import ANALYSIS_KEYS, SIMULATION_KEYS, TOP_KEYS, load_spec  # noqa: E402
+from bayes_dose.io import ANALYSIS_KEYS, SIMULATION_KEYS, TIMELINE_KEYS, TOP_KEYS, load_spec  # noqa: E402
 
 BASE: dict[str, Any] = {
     "protocol": "bat6021",
@@ -34,7 +34,8 @@ BASE: dict[str, Any] = {
                 "skeleton": {"halfwidth": 0.05, "mtd_guess": 3}},
     },
     "simulation": {"n_trials": 5, "target": 0.25,
-                   "scenarios": {"combo": {"s": [0.05, 0.1, 0.25, 0.4, 0.6]}}},
+                   "scenarios": {"combo": {"s": [0.05, 0.1, 0.25, 0.4, 0.6]}},
+                   "timeline": {"accrual_per_month": 4.0, "max_wait_days": 30.0}},
     "analysis": {"draws": 10},
 }  # fmt: skip
 
@@ -54,6 +55,8 @@ FIELDS = [
     (("designs", "CRM", "skeleton", "halfwidth"), float),
     (("designs", "CRM", "arms"), list),
     (("simulation", "scenarios", "combo", "s"), list),
+    (("simulation", "timeline", "max_wait_days"), float),
+    (("simulation", "timeline", "waiting"), str),
     (("protocol",), str),
 ]
 
@@ -117,14 +120,16 @@ def mutated_specs(draw: st.DrawFn) -> tuple[dict, list[str]]:
             if not _ok_type(value, typ):
                 expect[path] = f"bad type {path}"
         elif kind == "key":
-            where = draw(st.sampled_from(["top", "simulation", "analysis", "BOIN", "skeleton"]))
+            where = draw(st.sampled_from(["top", "simulation", "analysis", "BOIN", "skeleton",
+                                          "timeline"]))  # fmt: skip
             key = draw(names)
             valid = {"top": TOP_KEYS, "simulation": SIMULATION_KEYS, "analysis": ANALYSIS_KEYS,
                      "skeleton": ("target", "halfwidth", "mtd_guess", "model", "intercept"),
-                     "BOIN": ()}[where]  # fmt: skip
+                     "BOIN": (), "timeline": TIMELINE_KEYS}[where]  # fmt: skip
             table = {"top": spec, "simulation": spec.get("simulation"),
                      "analysis": spec.get("analysis"), "BOIN": spec["designs"].get("BOIN"),
-                     "skeleton": spec["designs"]["CRM"].get("skeleton")}[where]  # fmt: skip
+                     "skeleton": spec["designs"]["CRM"].get("skeleton"),
+                     "timeline": (spec.get("simulation") or {}).get("timeline")}[where]  # fmt: skip
             if isinstance(table, dict) and key not in table and key not in valid:
                 table[key] = 1
                 if where != "BOIN" or key not in _boin_params():

@@ -14,7 +14,7 @@ import xarray as xr
 
 from .timeline import DAYS_PER_MONTH
 
-__all__ = ["QUANTILES", "time_characteristics"]
+__all__ = ["QUANTILES", "time_characteristics", "timeline_sentence"]
 
 #: Quantiles of the duration reported (coordinate ``quantile``).
 QUANTILES = (0.1, 0.5, 0.9)
@@ -79,3 +79,62 @@ def time_characteristics(sims: xr.Dataset) -> xr.Dataset:
     return xr.Dataset(out, coords={"design": sims["design"].values,
                                    "scenario": sims["scenario"].values,
                                    "quantile": list(QUANTILES)})  # fmt: skip
+
+
+def _num(x: float) -> str:
+    return f"{float(x):g}"
+
+
+def timeline_sentence(spec: dict) -> str:
+    """The calendar-time assumptions of a simulation in one paragraph (for the memo).
+
+    ``spec`` is the ``timeline`` entry of the simulation's manifest
+    (:meth:`bayes_dose.Timeline.spec` plus ``dlt_window_days`` and ``staggering``).
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> spec = {**bd.Timeline(accrual_per_month=4, dlt_onset=("late", 0.7)).spec(),
+    ...         "dlt_window_days": 21.0}
+    >>> print(timeline_sentence(spec))  # doctest: +NORMALIZE_WHITESPACE
+    Simulated in calendar time: patients arrive as a Poisson process, 4 per month on
+    average; 70% of DLTs appear in the second half of the 21-day DLT window (uniform within
+    each half); a patient who arrives when no slot is open waits for one without a time
+    limit. Duration: first dose to the last DLT window completed, in months of 30.4375 days.
+    """
+    rate, gap = spec.get("accrual_per_month"), spec.get("interarrival_days")
+    if rate == "inf":
+        arrive = "every patient is available from day 0 (unlimited accrual)"
+    elif rate is not None:
+        arrive = f"patients arrive as a Poisson process, {_num(rate)} per month on average"
+    else:
+        arrive = f"one patient arrives every {_num(gap)} days"
+    w = spec.get("dlt_window_days")
+    window = f"the {_num(w)}-day DLT window" if w is not None else "the DLT window"
+    onset = spec.get("dlt_onset", "uniform")
+    if onset == "uniform":
+        when = f"a DLT appears on a day uniform over {window}"
+    elif onset[0] == "weibull":
+        when = (f"the DLT day follows a Weibull distribution with shape {_num(onset[1])} and "
+                f"scale the window, truncated to {window}")  # fmt: skip
+    else:
+        when = (f"{100 * float(onset[1]):g}% of DLTs appear in the second half of {window} "
+                "(uniform within each half)")  # fmt: skip
+    if spec.get("waiting") == "turn_away":
+        wait = "a patient who arrives when no slot is open is turned away"
+    elif spec.get("max_wait_days") is None:
+        wait = "a patient who arrives when no slot is open waits for one without a time limit"
+    else:
+        wait = (f"a patient who arrives when no slot is open waits for one up to "
+                f"{_num(spec['max_wait_days'])} days, then is turned away")  # fmt: skip
+    text = f"Simulated in calendar time: {arrive}; {when}; {wait}."
+    st = spec.get("staggering")
+    if st:
+        text += (f" Staggering (protocol): the 2nd patient of a dose group is dosed at least "
+                 f"{_num(st['days_after_first_patient'])} days after the 1st, later ones at "
+                 f"least {_num(st['hours_between_patients'])} h apart")  # fmt: skip
+        text += (", and a new group opens only when every treated patient has completed the "
+                 "window (TITE designs decide with partial follow-up)."
+                 if st.get("complete_window_before_next_group") else ".")  # fmt: skip
+    return text + (" Duration: first dose to the last DLT window completed, in months of "
+                   f"{_num(spec.get('days_per_month', DAYS_PER_MONTH))} days.")  # fmt: skip

@@ -34,6 +34,14 @@ A design spec is a TOML file::
     # [simulation.efficacy.mono]
     # "MTD at 300 mg" = [0.05, 0.1, 0.15, 0.2, 0.3, 0.35, 0.35, 0.35]
 
+    [simulation.timeline]       # optional: simulate in calendar time (bayes_dose.Timeline)
+    accrual_per_month = 2.0     # Poisson arrivals per month (inf: all on day 0), or
+                                # interarrival_days = 14 (one patient every 14 days)
+    dlt_onset = { late = 0.7 }  # "uniform" (default), { weibull = 2.0 } (shape) or
+                                # { late = 0.7 } (share of DLTs in the window's 2nd half)
+    waiting = "queue"           # or "turn_away"
+    max_wait_days = 30          # optional ("queue" only; default: no limit)
+
 ``type`` names a design of the registry (:mod:`bayes_dose.designs.registry`; a user's
 design registered with ``bd.register_design`` works too).  Rule slots are text:
 ``stopping`` a rule of :mod:`bayes_dose.designs.rule_grammar` (``&`` binds tighter than
@@ -89,6 +97,12 @@ class DesignSpec:
     raw: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
+    @property
+    def timeline(self) -> Any:
+        """The :class:`bayes_dose.Timeline` of ``[simulation.timeline]`` (simulations run in
+        calendar time), or ``None`` (cohort time)."""
+        return self.simulation.get("timeline")
+
     def mcmc(self, seed: int | None = None) -> tuple[list[str], dict[str, Any]]:
         """Designs to check with PyMC and the sampler settings, from ``[analysis]``.
 
@@ -126,7 +140,11 @@ class DesignSpec:
 
 #: Valid keys of each part of a spec (others are typos: rejected with the nearest name).
 TOP_KEYS = ("protocol", "seed", "designs", "simulation", "analysis")
-SIMULATION_KEYS = ("n_trials", "target", "scenarios", "efficacy", "correlation")
+SIMULATION_KEYS = ("n_trials", "target", "scenarios", "efficacy", "correlation", "timeline")
+#: Keys of ``[simulation.timeline]`` (:class:`bayes_dose.Timeline`; ``dlt_onset`` is
+#: ``"uniform"`` or a one-key table of ONSET_KEYS).
+TIMELINE_KEYS = ("accrual_per_month", "interarrival_days", "dlt_onset", "waiting", "max_wait_days")
+ONSET_KEYS = ("weibull", "late")
 ANALYSIS_KEYS = ("mcmc", "draws", "tune", "chains", "target_accept")
 #: Keys of a ``skeleton = {...}`` table (arguments of :func:`crm_skeleton`; ``n_doses``
 #: comes from the arm, ``target`` defaults to the design's; ``model`` is the deprecated name of
@@ -486,7 +504,52 @@ def _simulation(table: Any, proto: Protocol) -> dict[str, Any]:
             "[simulation] correlation: given without [simulation.efficacy.ARM] response "
             "curves, it would be ignored"
         )
+    if "timeline" in sim:
+        sim["timeline"] = _timeline(sim["timeline"])
     return sim
+
+
+def _timeline(table: Any) -> Any:
+    """``[simulation.timeline]`` -> :class:`bayes_dose.Timeline` (keys and types checked)."""
+    from .timeline import Timeline
+
+    where = "[simulation.timeline]"
+    if not isinstance(table, Mapping):
+        raise ValueError(f"{where}: must be a table (e.g. accrual_per_month = 2.0), got {table!r}")
+    check_keys(table, TIMELINE_KEYS, where)
+    kw: dict[str, Any] = {}
+    rate = table.get("accrual_per_month")
+    if rate is not None:  # TOML's inf is allowed here: unlimited accrual
+        if not (isinstance(rate, float) and rate == float("inf")):
+            check_value(rate, float, f"{where} accrual_per_month")
+        kw["accrual_per_month"] = float(rate)
+    for k in ("interarrival_days", "max_wait_days"):
+        if k in table:
+            kw[k] = float(check_value(table[k], float, f"{where} {k}"))
+    if "waiting" in table:
+        kw["waiting"] = check_value(table["waiting"], str, f"{where} waiting")
+    if "dlt_onset" in table:
+        kw["dlt_onset"] = _onset(table["dlt_onset"], f"{where} dlt_onset")
+    try:
+        return Timeline(**kw)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {str(exc).removeprefix('Timeline: ')}") from None
+
+
+def _onset(v: Any, where: str) -> Any:
+    """``"uniform"``, ``{ weibull = shape }`` or ``{ late = fraction }``."""
+    form = 'write "uniform", { weibull = 2.0 } (shape) or { late = 0.7 } (late-onset share)'
+    if isinstance(v, str):
+        if v != "uniform":
+            raise ValueError(f"{where}: unknown onset {v!r}{did_you_mean(v, ['uniform'])}; {form}")
+        return v
+    if not isinstance(v, Mapping):
+        raise ValueError(f"{where}: {v!r} is not an onset; {form}")
+    check_keys(v, ONSET_KEYS, where)
+    if len(v) != 1:
+        raise ValueError(f"{where}: give one of {', '.join(ONSET_KEYS)}, got {dict(v)!r}; {form}")
+    (kind, x), = v.items()
+    return (kind, float(check_value(x, float, f"{where}.{kind}")))
 
 
 def _analysis(table: Any) -> dict[str, Any]:

@@ -9,7 +9,10 @@ Built from :func:`bayes_dose.operating_characteristics` (and
 * :func:`oc_summary_table`: per design the percentage of correct selection, of early
   stops without a selected dose, mean trial size and DLTs and the risks of overdosing
   under two stated definitions, each with its Monte Carlo standard error;
-* :func:`oc_summary`: the long tables of every arm (with concordance) used by the CLI.
+* :func:`oc_summary`: the long tables of every arm (with concordance) used by the CLI;
+* :func:`oc_duration_table` (calendar-time simulations, ``simulate(..., timeline=)``): per
+  design the trial duration in months (mean and 10/50/90 % quantiles), the days accrual
+  was suspended and the patients turned away, queued and their wait, with MC SEs.
 
 Definitions
 -----------
@@ -37,6 +40,7 @@ __all__ = [
     "OVERDOSE_DEFINITIONS",
     "format_oc_table",
     "get_oc_table",
+    "oc_duration_table",
     "oc_summary",
     "oc_summary_table",
 ]
@@ -239,6 +243,98 @@ def format_summary_table(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: Columns of :func:`oc_duration_table` (key -> memo header).
+DURATION_HEADERS = {
+    "months": "Mean duration (months)",
+    "months 10%": "10% quantile (months)",
+    "months 50%": "Median (months)",
+    "months 90%": "90% quantile (months)",
+    "suspended days": "Mean days accrual suspended",
+    "turned away": "Mean patients turned away",
+    "queued": "Mean patients who waited",
+    "wait days": "Mean wait (days)",
+}
+
+
+def oc_duration_table(oc: Any, scenario: str) -> pd.DataFrame:
+    """Per design on one scenario of a calendar-time simulation: how long the trial takes.
+
+    Parameters
+    ----------
+    oc : xarray.Dataset
+        From :func:`bayes_dose.operating_characteristics` of a simulation with a
+        ``timeline`` (it has ``mean_duration_months``).
+    scenario : str
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per design: ``design``; ``months`` (mean duration, first dose to the last
+        DLT window completed), ``months 10%``, ``months 50%``, ``months 90%`` (quantiles),
+        ``suspended days``, ``turned away``, ``queued`` and ``wait days`` (means per
+        trial); each with a ``<name> SE`` column (MC SE; order-statistic SE for quantiles).
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> sims = bd.simulate({"3+3": bd.ThreePlusThree(3)}, [0.05, 0.3, 0.6], n_trials=50,
+    ...                    seed=1, progress=False, timeline=bd.Timeline(accrual_per_month=4))
+    >>> t = oc_duration_table(bd.operating_characteristics(sims), "true_tox")
+    >>> list(t.columns[:4])
+    ['design', 'months', 'months SE', 'months 10%']
+    """
+    if "mean_duration_months" not in oc:
+        raise ValueError(
+            "oc_duration_table: the simulation has no timeline (simulate(..., timeline=...))"
+        )
+    o = oc.sel(scenario=scenario)
+    rows = []
+    for d in oc["design"].to_numpy():
+        g = o.sel(design=d)
+        r: dict[str, Any] = {"design": str(d)}
+        r["months"] = float(g["mean_duration_months"])
+        r["months SE"] = float(g["mean_duration_months_se"])
+        for q in oc["quantile"].to_numpy():
+            key = f"months {100 * float(q):g}%"
+            r[key] = float(g["duration_months_q"].sel(quantile=q))
+            r[f"{key} SE"] = float(g["duration_months_q_se"].sel(quantile=q))
+        for key, var in (("suspended days", "mean_suspended_days"),
+                         ("turned away", "mean_turned_away"), ("queued", "mean_queued"),
+                         ("wait days", "mean_wait_days")):  # fmt: skip
+            r[key] = float(g[var])
+            r[f"{key} SE"] = float(g[f"{var}_se"])
+        rows.append(r)
+    return pd.DataFrame(rows)
+
+
+def format_duration_table(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`oc_duration_table` as text with memo headers: "value ± MC SE"."""
+    out = pd.DataFrame({"Design": table["design"]})
+    for key, head in DURATION_HEADERS.items():
+        if key not in table:
+            continue
+        digits = 2 if key in ("turned away", "queued") else 1
+        out[head] = [
+            "n/a" if pd.isna(v) else f"{v:.{digits}f} ± {se:.{digits}f}"
+            for v, se in zip(table[key], table[f"{key} SE"], strict=True)
+        ]
+    return out
+
+
+def _time_cells(o: Any) -> dict[str, str]:
+    """Duration cells of :func:`oc_summary` for one design and scenario (calendar time)."""
+    q = [f"{float(x):.2f}" for x in o["duration_months_q"].to_numpy()]
+    qs = "/".join(f"{100 * float(x):g}" for x in o["quantile"].to_numpy())
+    return {
+        "E[months]": _pm(float(o["mean_duration_months"]), float(o["mean_duration_months_se"])),
+        f"months q{qs}%": " / ".join(q),
+        "E[suspended days]": _pm(
+            float(o["mean_suspended_days"]), float(o["mean_suspended_days_se"])
+        ),
+        "E[turned away]": _pm(float(o["mean_turned_away"]), float(o["mean_turned_away_se"])),
+    }
+
+
 def _pm(v: float, se: float) -> str:
     return f"{v:.3f} ± {se:.3f}"
 
@@ -250,8 +346,10 @@ def oc_summary(
 
     Returns ``(summary, selection, concordance)``: per arm, scenario and design the
     probability of correct selection, of no selection, the mean patients and DLTs and the
-    overdosing risk; P(select level) per level; and the pairwise concordance of the
-    designs' selections (common random numbers), each "estimate ± MC standard error".
+    overdosing risk (and for a calendar-time simulation the mean duration in months, its
+    10/50/90 % quantiles, the mean days accrual was suspended and patients turned away);
+    P(select level) per level; and the pairwise concordance of the designs' selections
+    (common random numbers), each "estimate ± MC standard error".
     ``target`` defines the true MTD of each scenario (default: the design's or scenario's).
     """
     from .metrics import concordance as _concordance
@@ -286,6 +384,8 @@ def oc_summary(
                                                      float(o["p_select_obd_se"]))  # fmt: skip
                     rows[-1]["E[responses]"] = _pm(float(o["mean_total_resp"]),
                                                    float(o["mean_total_resp_se"]))  # fmt: skip
+                if "mean_duration_months" in o:  # calendar time (simulate(timeline=))
+                    rows[-1].update(_time_cells(o))
                 r = {"arm": arm, "scenario": str(sc), "design": str(d)}
                 for lv in o["dose_level"].to_numpy():
                     ps = o.sel(dose_level=lv)

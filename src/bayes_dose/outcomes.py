@@ -40,7 +40,7 @@ __all__ = [
 #: Columns of :meth:`Outcomes.to_frame`, in order.
 COLUMNS = (
     "patient_id", "arm", "dose_level", "dose_mg", "dlt", "cohort", "enroll_day",
-    "followup_days", "grade2",
+    "followup_days", "grade2", "dlt_day",
 )  # fmt: skip
 
 #: Highest dose level accepted without a protocol (no trial has more levels).
@@ -62,7 +62,7 @@ RESPONSE_CODES = "0 (no response), 1 (response) or blank (not assessed)"
 #: with any ``E``/``B`` in a string, ``T``/``N`` mean "no response".
 PARSE_LETTERS = {"N": (0, None), "T": (1, None), "E": (0, 1), "B": (1, 1), "?": (None, None)}
 _TOKEN = re.compile(r"^(\d+)([NTEBntebB?]+)$")
-_NUMERIC_COLUMNS = ("dose_level", "dose_mg", "cohort", "enroll_day", "followup_days")
+_NUMERIC_COLUMNS = ("dose_level", "dose_mg", "cohort", "enroll_day", "followup_days", "dlt_day")
 _DLT_CODES = {"0": 0, "1": 1, "no": 0, "yes": 1, "n": 0, "y": 1, "false": 0, "true": 1,
               "unknown": pd.NA}  # fmt: skip
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -306,7 +306,10 @@ class Outcomes:
         ``grade2`` (a grade-2 drug-related toxicity, ends accelerated titration),
         ``response`` (efficacy: :data:`RESPONSE_CODES`; with a protocol, a response of
         a patient without DLT whose ``followup_days`` is shorter than the DLT window is
-        an error: not yet evaluable).
+        an error: not yet evaluable);
+        ``dlt_day`` (day of DLT onset counted from the first dose, day 1 = first dose; an
+        integer in 1..the DLT window (the protocol's, else :data:`DEFAULT_DLT_WINDOW`),
+        only for patients with ``dlt = 1``, and not after their ``followup_days``).
 
         ``dlt`` codes (case-insensitive, surrounding blanks ignored): ``0``/``1``,
         ``no``/``yes``, ``n``/``y``, ``false``/``true`` (also booleans), and ``unknown``
@@ -494,6 +497,20 @@ class Outcomes:
 
         enroll = optional_days("enroll_day")
         follow = optional_days("followup_days")
+        dlt_day = optional_days("dlt_day", integer=True)
+        window = protocol.dlt_window_days if protocol is not None else DEFAULT_DLT_WINDOW
+        for i in np.flatnonzero(~np.isnan(dlt_day)):
+            v, day = df["dlt_day"].iat[i], dlt_day[i]
+            bad = (
+                "is 0: day 1 is the day of the first dose" if day == 0
+                else f"is after the {window:g}-day DLT window" if day > window
+                else f"is given but dlt is {'unknown' if dlt[i] is pd.NA else dlt[i]}: a DLT day "
+                "belongs to a patient with dlt = 1" if dlt[i] is pd.NA or dlt[i] != 1
+                else f"is after the patient's followup_days ({follow[i]:g})" if day > follow[i]
+                else None
+            )  # fmt: skip
+            if bad:
+                raise ValueError(f"{where(i)} field 'dlt_day': {show('dlt_day', i, v)} {bad}")
         cohort_given = optional_days("cohort", integer=True)
         if "cohort" in df.columns and n and np.isnan(cohort_given).any():
             i = int(np.flatnonzero(np.isnan(cohort_given))[0])
@@ -555,6 +572,7 @@ class Outcomes:
                 "enroll_day": enroll,
                 "followup_days": follow,
                 "grade2": grade2,
+                "dlt_day": dlt_day,
             },
             columns=list(COLUMNS),
         )

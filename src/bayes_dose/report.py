@@ -38,9 +38,11 @@ from .manifest import data_sha256, design_specs
 from .oc_tables import (
     OBD_DEFINITION,
     OVERDOSE_DEFINITIONS,
+    format_duration_table,
     format_oc_table,
     format_summary_table,
     get_oc_table,
+    oc_duration_table,
     oc_summary,
     oc_summary_table,
 )
@@ -600,11 +602,14 @@ def _oc_context(
                     "no simulation of this arm was given to the report" if ds is None
                     else "not in the simulation given to the report")})  # fmt: skip
         entry: dict[str, Any] = {"name": arm, "missing": missing, "scenarios": [],
-                                 "n_trials": None}  # fmt: skip
+                                 "n_trials": None, "timeline": None}  # fmt: skip
         if ds is not None:
             oc = operating_characteristics(ds, target=target)
             planned = overdose_risk_planned(ds, target=target)
             entry["n_trials"] = int(oc.attrs["n_trials"])
+            timed = "mean_duration_months" in oc  # calendar time (simulate(timeline=))
+            if timed:
+                entry["timeline"] = _timeline_text(ds)
             for sc in oc["scenario"].to_numpy():
                 sc = str(sc)
                 m = int(oc["true_mtd"].sel(scenario=sc).max())
@@ -615,10 +620,24 @@ def _oc_context(
                         _level(m, mg[m - 1]) if m > 0 else "undefined (no target)"),
                     "layout": format_oc_table(get_oc_table(oc, sc)),
                     "summary": format_summary_table(oc_summary_table(oc, sc, planned)),
+                    "duration": format_duration_table(oc_duration_table(oc, sc)) if timed
+                    else None,
                     "figure": _png(scenario_figure(oc, sc)),
                 })  # fmt: skip
         arms.append(entry)
     return arms
+
+
+def _timeline_text(ds: Any) -> str:
+    """The calendar-time assumptions of a simulation, from its manifest."""
+    from .calendar_oc import timeline_sentence
+    from .simulate import manifest
+
+    spec = manifest(ds).get("timeline") if "manifest" in ds.attrs else None
+    if not spec:
+        return ("Simulated in calendar time; the simulation's manifest does not record its "
+                "timeline (accrual rate, DLT onset, waiting), so they cannot be stated here.")  # fmt: skip
+    return timeline_sentence(spec)
 
 
 def _concordance_table(simulation: Any) -> pd.DataFrame | None:

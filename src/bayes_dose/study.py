@@ -107,6 +107,9 @@ class Study:
     mcmc : sequence of str
         Designs also fitted with MCMC by :meth:`compare` (diagnostics), as in
         :func:`bayes_dose.compare`; ``mcmc_kwargs`` are the sampler settings.
+    timeline : Timeline, optional
+        Simulate in calendar time (:class:`bayes_dose.Timeline`, with the protocol's DLT
+        window and staggering); default: cohort time.
 
     Examples
     --------
@@ -146,9 +149,11 @@ class Study:
         mcmc_kwargs: Mapping[str, Any] | None = None,
         efficacy: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
         correlation: float = 0.0,
+        timeline: Any = None,
     ) -> None:
         from .outcomes import Outcomes
         from .protocol import Protocol
+        from .timeline import Timeline
 
         if not isinstance(protocol, Protocol):
             raise ValueError(f"Study: protocol must be a Protocol, got {type(protocol).__name__}")
@@ -192,6 +197,11 @@ class Study:
                              f"(arms: {list(self.designs)})")  # fmt: skip
         self.efficacy = {a: dict(e) for a, e in (efficacy or {}).items()}
         self.correlation = correlation
+        if timeline is not None and not isinstance(timeline, Timeline):
+            raise ValueError(
+                f"Study: timeline must be a bayes_dose.Timeline, got {type(timeline).__name__}"
+            )
+        self.timeline = timeline
 
     def _check_scenarios(self, scenarios: Mapping[str, Any]) -> dict[str, dict[str, list[float]]]:
         out: dict[str, dict[str, list[float]]] = {}
@@ -219,8 +229,9 @@ class Study:
         """The study of a TOML design spec (:func:`bayes_dose.io.load_spec`) and data.
 
         ``seed`` overrides the spec's (default: the spec's, else 0); the spec's
-        ``[simulation]`` settings are kept, and its ``[analysis]`` MCMC checks unless
-        ``analysis=False`` (simulation does not read them).
+        ``[simulation]`` settings are kept (``[simulation.timeline]``: calendar time), and
+        its ``[analysis]`` MCMC checks unless ``analysis=False`` (simulation does not read
+        them).
         """
         seed = seed if seed is not None else (spec.seed if spec.seed is not None else 0)
         mcmc, mcmc_kwargs = spec.mcmc(seed) if analysis else ([], {})
@@ -231,6 +242,7 @@ class Study:
             mcmc=mcmc, mcmc_kwargs=mcmc_kwargs,
             efficacy={a: e for a in spec.designs if (e := spec.efficacy(a))},
             correlation=spec.simulation.get("correlation", 0.0),
+            timeline=spec.simulation.get("timeline"),
         )  # fmt: skip
 
     # -- arms ---------------------------------------------------------------------------
@@ -284,6 +296,7 @@ class Study:
         progress: bool = False,
         checkpoint_dir: str | Path | None = None,
         held_fixed: Mapping[str, Any] | None = None,
+        timeline: Any = None,
         **kwargs: Any,
     ) -> StudySimulation:
         """Simulate each arm's designs on its scenarios with :func:`bayes_dose.simulate`.
@@ -306,6 +319,9 @@ class Study:
             Passed to :func:`bayes_dose.simulate`.
         held_fixed : mapping of arm -> Outcomes, optional
             The data borrowing designs borrow from (default: the study's data).
+        timeline : Timeline, optional
+            Simulate in calendar time (default: the study's ``timeline``; none: cohort
+            time); the DLT window and staggering are the study's protocol's.
 
         Returns
         -------
@@ -317,6 +333,9 @@ class Study:
         n = n_trials if n_trials is not None else (self.n_trials or 200)
         seed = self.seed if seed is None else seed
         fixed = self.data if held_fixed is None else dict(held_fixed)
+        timeline = self.timeline if timeline is None else timeline
+        if timeline is not None:  # calendar time: the protocol's window and staggering
+            kwargs = {"timeline": timeline, "protocol": self.protocol, **kwargs}
         chosen = list(self.designs) if arms is None else list(arms)
         unknown = sorted(set(chosen) - set(self.designs))
         if unknown:
@@ -496,7 +515,8 @@ class Study:
             data_sha256={a: data_sha256(o) for a, o in self.data.items()},
             scenarios=self.scenarios,
             settings={"n_trials": self.n_trials, "target": self.target, "mcmc": self.mcmc,
-                      "mcmc_kwargs": self.mcmc_kwargs},
+                      "mcmc_kwargs": self.mcmc_kwargs,
+                      **({"timeline": self.timeline.spec()} if self.timeline else {})},
         )  # fmt: skip
 
     def all_outcomes(self) -> Any:

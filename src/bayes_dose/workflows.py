@@ -137,6 +137,8 @@ def simulate_spec(
     BLRM) are simulated only when ``mono_data`` (the observed data of the arm they borrow
     from) is given: they borrow from it, held fixed; otherwise they are left out.
     ``checkpoint``: folder of verified chunk checkpoints (see :func:`bayes_dose.simulate`).
+    A spec with ``[simulation.timeline]`` simulates in calendar time (the protocol's DLT
+    window and staggering).
     """
     from .study import Study
 
