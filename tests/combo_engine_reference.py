@@ -16,8 +16,8 @@ doses, so that the outer integrand (the inner integral) is smooth.  Along the in
 parameter: composite Gauss-Legendre (panels of 8 points) on its posterior mean +- 10
 SD, the panel holding the cut integrated from the cut by its own 8 points.  The outer
 integral over the other three parameters is a Gauss-Legendre product rule on +-6
-posterior SDs of a frame whitened by their posterior moments (found by iterating from
-the prior).
+posterior SDs of a frame whitened by their posterior moments (iterated from a BFGS
+estimate of the mode and curvature).
 
 Returns posterior means and interval probabilities (``P(p < lo)``, ``P(lo <= p < hi)``,
 ``P(p >= hi)``) of every combination dose and the posterior means of the parameters.
@@ -26,6 +26,7 @@ Returns posterior means and interval probabilities (``P(p < lo)``, ``P(lo <= p <
 from __future__ import annotations
 
 import numpy as np
+from scipy import optimize
 from scipy.special import expit, log_expit, logit
 
 BOX = 6.0
@@ -145,10 +146,28 @@ def _prior_moments(post):
     return m, C
 
 
+def _start(post):
+    """Posterior mode and inverse Hessian (BFGS from the prior mean): the first frame."""
+    m4, C4 = _prior_moments(post)
+    sd = np.sqrt(np.diag(C4))
+
+    def neg(z):
+        th = m4 + sd * z
+        return -float(post.logdens(*(np.array(t) for t in th)))
+
+    best = None
+    for x0 in (np.zeros(4), np.array([2.0, 0, 0, 0]), np.array([-2.0, 0, 0, 0])):
+        res = optimize.minimize(neg, x0, method="BFGS", options={"gtol": 1e-8})
+        if best is None or res.fun < best.fun:
+            best = res
+    H = np.asarray(best.hess_inv)
+    return m4 + sd * best.x, (sd[:, None] * H * sd[None, :]) * 1.5
+
+
 def _locate(frame, locate):
     n_final = frame.n_outer
-    frame.n_outer = 12  # locating needs moments only
-    m4, C4 = _prior_moments(frame.post)
+    frame.n_outer = 16  # locating needs moments only
+    m4, C4 = _start(frame.post)
     ko, ki = frame.k_out, frame.k_in
     m, C = m4[ko], C4[np.ix_(ko, ko)]
     mi, si = m4[ki], np.sqrt(C4[ki, ki])
@@ -240,3 +259,11 @@ def reference(model, mono_counts, combo_counts, n_outer=24, n_panels=8, locate=5
     out["p_over"] = above[1]
     out["axis"] = axis
     return out
+
+
+def model_key(model):
+    """What identifies a stored reference's model: priors and target interval."""
+    pr = model.mono.prior
+    return [list(pr.mean), list(pr.sd), pr.corr, model.partner_prior.mean,
+            model.partner_prior.sd, model.interaction_prior.mean, model.interaction_prior.sd,
+            list(model.cuts)]  # fmt: skip
