@@ -21,7 +21,6 @@ from scipy.stats import norm
 import bayes_dose as bd
 from bayes_dose.inference import combo_quadrature as cq
 from bayes_dose.inference.combo_quadrature import ComboQuadrature, QuadratureSettings
-
 from combo_engine_reference import reference
 from test_combo_engine_cases import CASES, design
 

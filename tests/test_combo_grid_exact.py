@@ -22,7 +22,6 @@ import numpy as np
 import pytest
 
 import bayes_dose as bd
-
 from combo_engine_reference import model_key, reference
 
 STORED = json.loads((Path(__file__).parent / "reference_data" / "combo_engine_reference.json").read_text())
@@ -31,7 +30,7 @@ STORED = json.loads((Path(__file__).parent / "reference_data" / "combo_engine_re
 def _reference(combo, mono_c, combo_c):
     """Stored reference of a known case (same model and counts), else computed."""
     key = [np.asarray(a).tolist() for a in (*mono_c, *combo_c)]
-    for name, ref in STORED.items():
+    for ref in STORED.values():
         if ref.get("counts") == key and ref.get("model") == model_key(combo.model):
             return ref
     r = reference(combo.model, mono_c, combo_c, n_outer=28, n_panels=8)
