@@ -264,10 +264,13 @@ class ComboQuadrature:
     >>> from bayes_dose.inference.combo_quadrature import ComboQuadrature
     >>> mono = bd.BLRM(bd.protocols.bat6021().arm("mono").doses_mg, reference_dose=300)
     >>> combo = bd.CombinationBLRM(mono=mono)
-    >>> z = np.zeros((1, 5), dtype=int)
-    >>> est = ComboQuadrature(combo.model).estimate({"combo": (z, z)})
+    >>> counts = {"mono": (np.array([[1, 1, 1, 3, 3, 6, 3, 0]]), np.array([[0, 0, 0, 0, 0, 1, 2, 0]])),
+    ...           "combo": (np.array([[3, 6, 6, 0, 0]]), np.array([[0, 0, 2, 0, 0]]))}
+    >>> est = ComboQuadrature(combo.model).estimate(counts)
     >>> bool(est.stats["grid_flag"][0]), est.grid_flags
     (False, ())
+    >>> est.stats["p_over"].round(2).tolist()
+    [[0.0, 0.0, 0.34, 0.79, 0.83]]
     """
 
     def __init__(self, model: Any, settings: QuadratureSettings | None = None) -> None:
