@@ -150,3 +150,20 @@ def test_stored_reference_values_are_recomputed():
     ref = reference(design(case).model, case["mono"], case["combo"], n_outer=36, n_panels=8)
     for k in (*KEYS, "mean"):
         np.testing.assert_allclose(ref[k], STORED["conflict"][k], atol=2e-6)
+
+
+def test_fast_likelihood_is_the_models():
+    """The engine's written-out log posterior equals the generic one (model.arm_logit)."""
+    from bayes_dose.inference.blrm_grid import _logpost
+
+    case = CASES["large"]
+    eng = ComboQuadrature(design(case).model)
+    rng = np.random.default_rng(3)
+    u = rng.normal(size=(1, 5, 4, 50))
+    counts = _counts(case)
+    lp, own, params = eng._loglik(u, counts)
+    flat = np.moveaxis(u, 2, 1).reshape(1, 4, -1)
+    want, p = _logpost(eng.model, flat, counts)
+    np.testing.assert_allclose(lp.reshape(1, -1), want, rtol=1e-12, atol=1e-9)
+    lg = eng.model.arm_logit(p, "combo").reshape(1, 5, 50, 5)
+    np.testing.assert_allclose(own, lg[0, np.arange(5), :, np.arange(5)][None], rtol=1e-12)

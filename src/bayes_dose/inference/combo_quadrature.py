@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, log_expit
 
 from .blrm_grid import _logpost
 from .blrm_model import CATEGORIES, weighted_quantiles
@@ -292,7 +292,11 @@ class ComboQuadrature:
             S[:, k] = [float(np.ravel(p[n])[0]) for n in names]
         self._S = S - self._theta0[:, None]
         self._S_inv = np.linalg.inv(self._S)
-        x = np.log(np.asarray(model.combo_doses) / model.mono.reference_dose)
+        ref = model.mono.reference_dose
+        x = np.log(np.asarray(model.combo_doses) / ref)
+        self._x_combo = x
+        self._r_combo = np.asarray(model.combo_doses) / ref
+        self._x_mono = np.log(np.asarray(model.mono.doses) / ref)
         # sign of d logit / d theta per dose: + for log alpha, partner, eta; sign(x) for log beta
         sign = np.ones((len(x), len(names)))
         sign[:, names.index("log_beta")] = np.sign(x)
@@ -375,6 +379,47 @@ class ComboQuadrature:
         C = np.linalg.inv(Hs)
         return m, 0.5 * (C + np.swapaxes(C, 1, 2)), good
 
+    def _loglik(
+        self, u: np.ndarray, counts: Counts
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """Log posterior at the nodes ``u`` (B, D, K, N) of the D frames, the logit of
+        each frame's own dose there (B, D, N), and the parameters (B, D * N).
+
+        The model's likelihood written out for speed (doses without patients skipped,
+        ``log(1 - p) = log p - logit p``); the same formulas as
+        :meth:`CombinationModel.arm_logit` (checked in tests against ``_logpost``).
+        """
+        model = self.model
+        B, D, _, N = u.shape
+        th = self._theta0[None, None, :, None] + np.einsum("pk,bdkn->bdpn", self._S, u)
+        la, lb, p2, eta = (th[:, :, i] for i in range(4))  # param_names order
+        lp = -0.5 * np.einsum("bdkn,bdkn->bdn", u, u)
+        eb = np.exp(lb)
+        if "mono" in counts:
+            n, y = (np.asarray(a, dtype=float) for a in counts["mono"])
+            for j, x in enumerate(self._x_mono):
+                if not n[:, j].any():
+                    continue
+                e1 = la + eb * x
+                lp += n[:, j, None, None] * log_expit(e1) - (n - y)[:, j, None, None] * e1
+        nc, yc = (np.asarray(a, dtype=float) for a in counts.get(
+            "combo", (np.zeros((B, D)), np.zeros((B, D)))))  # fmt: skip
+        sp2 = np.logaddexp(0.0, p2)
+        own = np.empty((B, D, N))
+        for j, (x, r) in enumerate(zip(self._x_combo, self._r_combo, strict=True)):
+            used = bool(nc[:, j].any())
+            sl = slice(None) if used else slice(j, j + 1)
+            e1 = la[:, sl] + eb[:, sl] * x
+            log_q0 = -np.logaddexp(0.0, e1) - sp2[:, sl]
+            lg = np.log(-np.expm1(log_q0)) - log_q0 + eta[:, sl] * r
+            if used:
+                lp += nc[:, j, None, None] * log_expit(lg) - (nc - yc)[:, j, None, None] * lg
+                own[:, j] = lg[:, j]
+            else:
+                own[:, j] = lg[:, 0]
+        params = {name: th[:, :, i].reshape(B, D * N) for i, name in enumerate(model.param_names)}
+        return lp, own, params
+
     # -- frames ---------------------------------------------------------------------
     def _directions(self, m: np.ndarray, C: np.ndarray) -> np.ndarray:
         """Per state and dose the inner direction in ``u`` (B, D, K), monotone."""
@@ -424,7 +469,6 @@ class ComboQuadrature:
         intervals: bool,
         outer_width: float | None = None,
     ) -> dict[str, Any]:
-        model = self.model
         st = self.settings
         B, D, K, _ = A.shape
         wo, lwo = _outer_rule(order, outer_width)
@@ -437,9 +481,9 @@ class ComboQuadrature:
             + np.einsum("bdkj,js->bdks", A[..., :3], wo)[..., None]
             + A[..., 3][..., None, None] * t[None, None, None, None, :]
         )
-        flat = np.moveaxis(u, 2, 1).reshape(B, K, D * So * Ni)
-        lp, params = _logpost(model, flat, counts)
+        lp, own, params = self._loglik(u.reshape(B, D, K, So * Ni), counts)
         lp = lp.reshape(B, D, So, Ni) + lwo[None, None, :, None]
+        own = own.reshape(B, D, So, Ni)
         lp -= lp.max(axis=(2, 3), keepdims=True)
         F = np.exp(lp)  # (B, D, So, Ni)
         cells = _cells(lp)  # (B, D, So, Ni - 1): cell c between nodes c and c + 1
@@ -448,22 +492,14 @@ class ComboQuadrature:
         edge = (F[..., :2].sum(axis=3) + F[..., -2:].sum(axis=3)).sum(axis=2) / (
             F.sum(axis=(2, 3))
         )
-        logit = model.arm_logit(params, model.decision_arm).reshape(B, D, So, Ni, D)
-        own = np.take_along_axis(logit, np.arange(D)[None, :, None, None, None], axis=4)[..., 0]
         W = F / total[:, :, None, None]  # node weights (per unit step): sum of W*step ~ 1
         mean_own = np.einsum("bdsn,bdsn->bd", W, expit(own))
-        # parameter means, mono means and moments of u from each frame (averaged)
         Wf = W.reshape(B, D, So * Ni)
-        uf = np.moveaxis(u, 2, -1).reshape(B, D, So * Ni, K)
-        mom1 = np.einsum("bds,bdsk->bdk", Wf, uf)
-        du = uf - mom1[:, :, None, :]
-        mom2 = np.einsum("bds,bdsk,bdsl->bdkl", Wf, du, du)
         above = np.empty((2, B, D))
         for ci, lc in enumerate(self._cut_logits):
             above[ci] = self._above(counts, m, A, wo, t, lp, cells, own, lc, total)
         # credible bounds on each dose's own frame
-        out = {"mean": mean_own, "above": above, "edge": edge, "m1": mom1, "m2": mom2,
-               "W": Wf, "params": params}
+        out = {"mean": mean_own, "above": above, "edge": edge, "W": Wf, "params": params}
         if intervals:
             lo_hi = np.empty((2, B, D))
             for d in range(D):
