@@ -15,7 +15,8 @@ Reported: seconds (after the engine's one-off build, timed separately), decision
 per distinct state, and how many trials select a different level than ``grid``.
 
 Run: ``PYTHONPATH=src python benchmarks/bench_combo_engine.py [--trials 1000]
-[--methods grid,auto,quadrature]``
+[--methods grid,auto,quadrature] [--save PREFIX]`` (each method's row is printed as soon
+as it is measured).
 """
 
 from __future__ import annotations
@@ -72,13 +73,18 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--methods", default="grid,auto,quadrature")
+    ap.add_argument("--save", default="", help="save each method's selections to <prefix>_<method>.npy")
     args = ap.parse_args()
     print(f"# {platform.machine()}, {platform.python_version()}, numpy {np.__version__}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")  # fmt: skip
-    rows = [run(m, args.trials, args.seed) for m in args.methods.split(",")]
-    base = next((r["_selected"] for r in rows if r["method"] == "grid"), None)
-    for r in rows:
+    base = None
+    for m in args.methods.split(","):
+        r = run(m, args.trials, args.seed)
         sel = r.pop("_selected")
+        if m == "grid":
+            base = sel
+        if args.save:
+            np.save(f"{args.save}_{m}.npy", sel)
         if base is not None:
             r["trials selecting differently from grid"] = int((sel != base).sum())
         print(json.dumps(r), flush=True)
