@@ -267,7 +267,9 @@ class CombinationBLRM(EWOCDesign):
                 np.broadcast_to(y, (T, n.shape[1])),
             )
         est = engines[engine].estimate(self.model, counts, resolution=self.resolution, **kwargs)
-        if engine == "grid" and self.method == "auto":
+        # the quadrature serves the combination model itself (models of other borrowing
+        # structures keep the prior grid's result, flagged where it is not resolved)
+        if engine == "grid" and self.method == "auto" and type(self.model) is CombinationModel:
             flag = np.asarray(est.stats.get("grid_flag", np.zeros(data.n_trials, bool)))
             rows = np.flatnonzero(flag)
             if rows.size:
