@@ -34,7 +34,7 @@ from bayes_dose.designs.state import DoseData
 TRUE_COMBO = [0.04, 0.10, 0.25, 0.45, 0.60]
 
 
-def run(method: str, n_trials: int, seed: int) -> dict:
+def run(method: str, n_trials: int, seed: int, curve: list[float] = TRUE_COMBO) -> dict:
     proto = bd.protocols.bat6021()
     mono = bd.BLRM(proto.arm("mono").doses_mg, reference_dose=300)
     out = bd.examples.bat6021_outcomes()
@@ -55,7 +55,7 @@ def run(method: str, n_trials: int, seed: int) -> dict:
     calls["decisions"] = 0
     calls["states"] = set()
     t0 = time.perf_counter()
-    ds = bd.simulate({method: combo}, TRUE_COMBO, n_trials=n_trials, seed=seed, progress=False)
+    ds = bd.simulate({method: combo}, curve, n_trials=n_trials, seed=seed, progress=False)
     secs = time.perf_counter() - t0
     sel = ds["selected"].values.ravel()
     d, s = calls["decisions"], len(calls["states"])
@@ -73,13 +73,15 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--methods", default="grid,auto,quadrature")
+    ap.add_argument("--curve", default=",".join(map(str, TRUE_COMBO)),
+                    help="true DLT probabilities of the 5 combination levels")
     ap.add_argument("--save", default="", help="save each method's selections to <prefix>_<method>.npy")
     args = ap.parse_args()
-    print(f"# {platform.machine()}, {platform.python_version()}, numpy {np.__version__}, "
+    print(f"# curve {args.curve}; {platform.machine()}, {platform.python_version()}, numpy {np.__version__}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")  # fmt: skip
     base = None
     for m in args.methods.split(","):
-        r = run(m, args.trials, args.seed)
+        r = run(m, args.trials, args.seed, [float(x) for x in args.curve.split(",")])
         sel = r.pop("_selected")
         if m == "grid":
             base = sel
