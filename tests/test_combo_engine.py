@@ -161,7 +161,7 @@ def test_fast_likelihood_is_the_models():
     rng = np.random.default_rng(3)
     u = rng.normal(size=(1, 5, 4, 50))
     counts = _counts(case)
-    lp, own, params = eng._loglik(u, counts)
+    lp, own, _ = eng._loglik(u, counts)
     flat = np.moveaxis(u, 2, 1).reshape(1, 4, -1)
     want, p = _logpost(eng.model, flat, counts)
     np.testing.assert_allclose(lp.reshape(1, -1), want, rtol=1e-12, atol=1e-9)
