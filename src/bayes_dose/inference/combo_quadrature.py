@@ -141,15 +141,9 @@ def _gh(n: int) -> tuple[np.ndarray, np.ndarray]:
     return x, np.log(w / w.sum())
 
 
-def _outer_rule(n: int, width: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """3-D product rule: nodes (3, S) and log weights (S,): Gauss-Hermite of order ``n``
-    (``log weight + |w|^2 / 2``: the integrand is divided by the normal weight) or, with
-    ``width``, the trapezoid rule of ``n`` points on ``[-width, width]``."""
-    if width is not None:
-        x = np.linspace(-width, width, int(n))
-        g = np.meshgrid(x, x, x, indexing="ij")
-        nodes = np.stack([a.ravel() for a in g])
-        return nodes, np.zeros(nodes.shape[1])
+def _outer_rule(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """3-D Gauss-Hermite product rule of order ``n``: nodes (3, S) and
+    ``log weight + |w|^2 / 2`` (S,) (the integrand is divided by the normal weight)."""
     x, lw = _gh(n)
     g = np.meshgrid(x, x, x, indexing="ij")
     lg = np.meshgrid(lw, lw, lw, indexing="ij")
@@ -467,11 +461,10 @@ class ComboQuadrature:
         order: int,
         step: float,
         intervals: bool,
-        outer_width: float | None = None,
     ) -> dict[str, Any]:
         st = self.settings
         B, D, K, _ = A.shape
-        wo, lwo = _outer_rule(order, outer_width)
+        wo, lwo = _outer_rule(order)
         n_in = int(np.ceil(st.width / step))
         t = step * np.arange(-n_in, n_in + 1)
         So, Ni = wo.shape[1], t.size
