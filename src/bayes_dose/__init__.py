@@ -39,6 +39,7 @@ _LAZY = {
     "AdjudicationError": ".dlt", "adjudicate_dlt": ".dlt",
     "ExactOC": ".exact", "exact_operating_characteristics": ".exact",
     "BLRMPrior": ".inference.blrm_model", "NormalPrior": ".inference.combo_blrm_model",
+    "QuadratureSettings": ".inference.combo_quadrature",
     "concordance": ".metrics", "operating_characteristics": ".metrics",
     "Outcomes": ".outcomes",
     "DosePaths": ".paths", "decision_table": ".paths", "dose_paths": ".paths",
@@ -134,6 +135,7 @@ __all__ = [
     "simulate",
 ]  # fmt: skip
 __all__ += ["BLRM", "BLRMFit", "BLRMPrior", "CombinationBLRM", "Engine", "NormalPrior", "engines"]
+__all__ += ["QuadratureSettings"]
 __all__ += ["ada", "endpoints", "expansion", "listings", "pk", "response", "testing"]
 __all__ += ["SimulationSummary", "open_store", "simulate_oc"]
 __all__ += ["EXNEX", "BorrowingReport", "CombinationFit", "Exchangeable", "TauPrior"]

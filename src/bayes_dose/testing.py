@@ -1257,6 +1257,8 @@ def registered_designs() -> dict[str, DesignCase]:
     skel = crm_skeleton(0.25, 0.05, mtd_guess=3, n_doses=5)
     mono = BLRM(mono_mg, reference_dose=300)
     small = (5, 5, 15, 21)  # a coarse combination grid keeps the suite fast
+    # (method="grid": the prior grid alone, flagging what it does not resolve; the
+    # certified quadrature of method="auto" is tested in tests/test_combo_engine.py)
     mono_data = bat6021_outcomes().arm("mono")
     combo_mg = proto.arm("combo").doses_mg
     tpt = {"alternatives": {"variant": ["escalation_only", "deescalation"]}}
@@ -1293,14 +1295,18 @@ def registered_designs() -> dict[str, DesignCase]:
                          stopping=rules.PatientsAtDose(9))
         ),
         "combo BLRM mono_data": DesignCase(
-            CombinationBLRM(mono=mono, doses=combo_mg, grid=small, max_n=15, mono_data=mono_data),
+            CombinationBLRM(mono=mono, doses=combo_mg, grid=small, max_n=15, mono_data=mono_data,
+                            method="grid"),
             {"arm": "combo"},
         ),
         "combo BLRM needs mono arm": DesignCase(
-            CombinationBLRM(mono=mono, doses=combo_mg, grid=small, max_n=15), {"arm": "combo"}
+            CombinationBLRM(mono=mono, doses=combo_mg, grid=small, max_n=15, method="grid"),
+            {"arm": "combo"},
         ),
         "combo BLRM no borrowing": DesignCase(
-            CombinationBLRM(mono=mono, doses=combo_mg, grid=small, max_n=15, borrow=False), {"arm": "combo"}
+            CombinationBLRM(mono=mono, doses=combo_mg, grid=small, max_n=15, borrow=False,
+                            method="grid"),
+            {"arm": "combo"},
         ),
         "BOIN slots": DesignCase(
             BOIN(target=0.3, n_doses=5, max_n=18, doses_mg=(10, 20, 40, 100, 150),

@@ -35,6 +35,7 @@ from ..inference.borrowing import (
     borrowing_report,
 )
 from ..inference.combo_blrm_model import CombinationModel, NormalPrior
+from ..inference.combo_quadrature import QuadratureSettings, replace_rows
 from ..inference.engines import engines
 from ..inference.estimate import Estimate
 from ..outcomes import Outcomes
@@ -156,14 +157,23 @@ class CombinationBLRM(EWOCDesign):
         paths and decision tables of the combination arm then borrow from these (observed)
         monotherapy results.  Data given to ``fit`` take precedence.
     grid : tuple of 4 int
-        Exact-engine grid points (partner, interaction, log beta, log alpha).  The default
-        (872,000 nodes, ~0.5 s per fit after a ~5 s build) gives interval probabilities
-        within 1e-3 of an independent integration on the bundled example, as does the
-        bundled spec's 17 x 17 x 31 x 45 (tests/test_combo_grid_exact.py).  Interval cuts
-        are integrated exactly along the partner, interaction or log alpha axis, whichever
-        moves the dose's logit most.  A posterior the grid does not resolve (mass at its
-        edge, or narrower than its cells) is flagged: ``Estimate.grid_flags`` and a
-        ``[grid warning: ...]`` in the fit's reason; then use a finer grid.
+        Prior-grid points (partner, interaction, log beta, log alpha) of the product-grid
+        engine (``method="grid"``).  The default (872,000 nodes, ~0.5 s per fit after a
+        ~5 s build) gives interval probabilities within 1e-3 of an independent
+        integration on the bundled example, but not under prior-data conflict or a strong
+        interaction (flagged there: ``Estimate.grid_flags`` and a ``[grid warning: ...]``
+        in the fit's reason).
+    method : {"auto", "quadrature", "grid"}
+        Exact engine (``engine="grid"``): ``"quadrature"`` follows each posterior
+        (Laplace frames, one per dose, with the interval cut integrated along a direction
+        in which the dose's logit is monotone; Gauss-Hermite orders raised until the
+        result settles to ``quadrature.tol``; results cached per count state;
+        :mod:`bayes_dose.inference.combo_quadrature`); ``"grid"`` the 4-D prior grid
+        alone; ``"auto"`` (default) the prior grid, and the quadrature for every state
+        the prior grid flags (prior-data conflict, strong interactions).  Each flags what
+        it cannot certify.
+    quadrature : QuadratureSettings or mapping, optional
+        Settings of the quadrature engine (default ``QuadratureSettings()``).
     borrowing : "full", "none", Exchangeable or EXNEX
         How the combination arm borrows from the monotherapy arm (default ``"full"``):
         shared single-agent parameters (``"full"``), none (``"none"``), exchangeable
@@ -226,6 +236,8 @@ class CombinationBLRM(EWOCDesign):
         borrowing: Any = None,
         source_arm: str = "mono",
         arm: str = "combo",
+        method: str = "auto",
+        quadrature: QuadratureSettings | Mapping[str, Any] | None = None,
     ) -> None:
         if not isinstance(mono, BLRM):
             raise ValueError(f"CombinationBLRM: mono must be a BLRM, got {type(mono).__name__}")
@@ -264,6 +276,12 @@ class CombinationBLRM(EWOCDesign):
         if len(self.grid) != 4:
             raise ValueError(f"CombinationBLRM: grid must be four point counts, got {grid}")
         self.doses_mg = self.doses
+        if method not in ("auto", "quadrature", "grid"):
+            raise ValueError(
+                f"CombinationBLRM: method must be 'auto', 'quadrature' or 'grid', got {method!r}"
+            )
+        self.method = method
+        self.quadrature = QuadratureSettings.coerce(quadrature)
         super().__init__(
             len(self.doses),
             target_interval=mono.target_interval if target_interval is None else target_interval,
@@ -398,7 +416,23 @@ class CombinationBLRM(EWOCDesign):
                 np.broadcast_to(n, (T, n.shape[1])),
                 np.broadcast_to(y, (T, n.shape[1])),
             )
-        return engines[engine].estimate(self.model, counts, resolution=self.grid, **kwargs)
+        est = engines[engine].estimate(self.model, counts, resolution=self.resolution, **kwargs)
+        # the quadrature serves the combination model itself (models of other borrowing
+        # structures keep the prior grid's result, flagged where it is not resolved)
+        if engine == "grid" and self.method == "auto" and type(self.model) is CombinationModel:
+            flag = np.asarray(est.stats.get("grid_flag", np.zeros(data.n_trials, bool)))
+            rows = np.flatnonzero(flag)
+            if rows.size:
+                sub = {a: (np.asarray(n)[rows], np.asarray(y)[rows]) for a, (n, y) in counts.items()}
+                fixed = engines[engine].estimate(self.model, sub, resolution=self.quadrature, **kwargs)
+                est = replace_rows(est, rows, fixed)
+        return est
+
+    @property
+    def resolution(self) -> tuple[int, ...] | QuadratureSettings:
+        """What the exact engine is given first: the quadrature settings
+        (``method="quadrature"``) or the prior grid."""
+        return self.quadrature if self.method == "quadrature" else self.grid
 
     def fit(  # type: ignore[override]
         self,

@@ -16,6 +16,7 @@ from .adapters import Graph, register_model
 from .blrm_grid import grid_engine
 from .blrm_model import BLRMModel
 from .combo_blrm_model import CombinationModel
+from .combo_quadrature import QuadratureSettings, combo_quadrature
 from .estimate import Estimate
 
 __all__ = ["BLRMAdapter", "CombinationAdapter", "register"]
@@ -140,9 +141,31 @@ class BLRMAdapter:
 
 
 class CombinationAdapter(BLRMAdapter):
-    """Combination BLRM: ``z`` has 4 components (the drug's pair, partner, interaction)."""
+    """Combination BLRM: ``z`` has 4 components (the drug's pair, partner, interaction).
+
+    Exact engine: ``resolution`` a tuple of 4 ints is the prior grid of
+    :class:`~bayes_dose.inference.blrm_grid.GridEngine`; a
+    :class:`~bayes_dose.inference.combo_quadrature.QuadratureSettings` selects the
+    certified quadrature in whitened posterior coordinates
+    (:class:`~bayes_dose.inference.combo_quadrature.ComboQuadrature`).
+    """
 
     n_z = 4
+
+    def grid(
+        self, model: Any, evidence: Counts, *, resolution: Any = None, **options: Any
+    ) -> Estimate:
+        if isinstance(resolution, QuadratureSettings):
+            if type(model) is not CombinationModel:
+                raise ValueError(
+                    f"quadrature engine: supports CombinationModel, not {type(model).__name__}"
+                    " (give this model a prior grid: method='grid')"
+                )
+            intervals = options.pop("intervals", None)
+            if options:
+                raise TypeError(f"quadrature engine: unexpected arguments {sorted(options)}")
+            return combo_quadrature(model, resolution).estimate(evidence, intervals=intervals)
+        return super().grid(model, evidence, resolution=resolution, **options)
 
     def params(self, m: Any, z: Any, c: Mapping[str, Any] | None = None) -> dict[str, Any]:
         la, lb = _blrm_terms(m.mono.prior, z[..., 0], z[..., 1])
