@@ -251,3 +251,23 @@ def test_no_pending_is_the_boin_table(phi) -> None:
     for f in ("next_dose", "cohort_size", "stop", "reason"):
         np.testing.assert_array_equal(getattr(plain.decide(data), f),
                                       getattr(tite.decide(data), f))  # fmt: skip
+
+
+def test_fit_holds_while_accrual_is_suspended() -> None:
+    """Real data in the table's "Suspend accrual" cell (Table 1: 3 treated at level 2, no
+    DLT, 2 pending -- more than half): fit() gives no next cohort and says why; one pending
+    patient (E in the table) escalates."""
+    import pandas as pd
+
+    def frame(fu):
+        return pd.DataFrame({"patient_id": [f"P{i}" for i in range(6)], "arm": "mono",
+                             "dose_level": [1] * 3 + [2] * 3, "dlt": [0] * 6,
+                             "cohort": [1, 1, 1, 2, 2, 2], "followup_days": fu})  # fmt: skip
+
+    design = bd.BOIN(0.2, D, tite_window=21)
+    fit = design.fit(bd.Outcomes.from_frame(frame([21] * 4 + [6, 3])))
+    assert fit.hold and fit.next_dose is None and fit.cohort_size is None and not fit.stop
+    assert fit.pending == ("P4", "P5")
+    assert "suspend" in fit.reason and "2 of 3 patients at level 2 pending" in fit.reason
+    ok = design.fit(bd.Outcomes.from_frame(frame([21] * 5 + [3])))
+    assert not ok.hold and ok.next_dose == 3 and ok.pending == ("P5",)
