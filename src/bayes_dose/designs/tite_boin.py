@@ -34,14 +34,15 @@ boundaries to their two published decimals).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 
 from .state import DoseData
 
-__all__ = ["MAX_PENDING", "explain_pending", "pending_at_current", "seen_reach_target",
-           "suspends_accrual", "tite_moves"]
+__all__ = ["MAX_PENDING", "explain_pending", "hold_if_suspended", "pending_at_current",
+           "seen_reach_target", "suspends_accrual", "tite_moves"]
 
 #: TITE-BOIN's ``maxpen``: accrual is suspended while more than this share of the patients
 #: at the current dose are pending.
@@ -126,3 +127,21 @@ def explain_pending(design: Any, data: DoseData, trial: int, text: str) -> str:
         f"{rate:.3f} against lambda_e {design.lambdas[0]:.3f} / lambda_d "
         f"{design.lambdas[1]:.3f}{held}]"
     )
+
+
+def hold_if_suspended(design: Any, data: DoseData, fit: Any) -> Any:
+    """A fit of real data (``T = 1``) while TITE-BOIN suspends accrual: ``hold=True``, no
+    next cohort, the reason naming the pending share (the table's "Suspend accrual")."""
+    if not bool(suspends_accrual(design, data)[0]):
+        return fit
+    c, stft = pending_at_current(data)
+    cur = int(data.current[0])
+    n = int(data.n[0, cur])
+    reason = (
+        f"hold: TITE-BOIN suspends accrual: {int(c[0])} of {n} patients at level {cur + 1} "
+        f"pending (STFT {float(stft[0]):.2f}), more than {MAX_PENDING:.0%} of the dose's "
+        f"patients; no next cohort until enough of them complete the "
+        f"{design.tite_window:g}-day window or have a DLT (Yuan et al. 2018)"
+    )
+    return dataclasses.replace(fit, hold=True, next_dose=None, cohort_size=None, stop=False,
+                               reason=reason)  # fmt: skip
