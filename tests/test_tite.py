@@ -47,9 +47,10 @@ def test_tite_boin_imputation_by_hand() -> None:
     assert (int(c[0]), float(stft[0])) == (3, pytest.approx(0.3))
     pt = (1 + phi / 2) / (6 - 3 + 1)  # Beta(phi/2, 1 - phi/2) prior, 3 complete patients
     est = (1 + pt / (1 - pt) * (3 - 0.3)) / 6
-    assert est >= ld  # the imputed rate de-escalates ...
-    assert tb.decide(data).next_dose[0] == 0
-    assert bd.BOIN(phi, 8, max_n=30).decide(data).next_dose[0] == 2  # ... plain BOIN: 1/6 up
+    assert est >= ld  # the imputed rate is above lambda_d, but 1/6 seen is below the
+    # target: stay (Yuan et al. 2018, Table 1 / S1; tests/test_tite_boin_published.py)
+    assert tb.decide(data).next_dose[0] == 1
+    assert bd.BOIN(phi, 8, max_n=30).decide(data).next_dose[0] == 2  # plain BOIN: 1/6 up
     # same patients, pending ones followed 20 of 21 days: imputed rate below lambda_e
     late = _state([0, 0, 0, 1, 1, 1, 1, 1, 1], [0, 0, 0, 1, 0, 0, 0, 0, 0],
                   [1, 1, 1, 1, 1, 1, 20 / 21, 20 / 21, 20 / 21])  # fmt: skip
@@ -238,8 +239,10 @@ def test_tite_boin_reason_names_the_imputation() -> None:
                       "cohort": [1, 1, 1, 2, 2, 2, 3, 3, 3],
                       "followup_days": [21] * 6 + [2.1, 2.1, 2.1]})  # fmt: skip
     fit = bd.BOIN(0.25, 8, tite_window=21).fit(bd.Outcomes.from_frame(f))
-    assert fit.next_dose == 1  # 1/6 seen, 3 pending 2.1 of 21 days: de-escalate
+    # 1/6 seen (below the target), 3 pending 2.1 of 21 days: stay (Yuan et al. 2018 Table 1)
+    assert fit.next_dose == 2
     assert "TITE-BOIN: 3 of 6 patients at level 2 pending (STFT 0.30)" in fit.reason
+    assert "below the target" in fit.reason
     assert bd.BOIN(0.25, 8).fit(bd.Outcomes.from_frame(f)).hold
 
 

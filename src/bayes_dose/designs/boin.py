@@ -399,6 +399,12 @@ class BOIN(Design):
     def _data_from(self, outcomes: Any) -> DoseData:
         return DoseData.from_outcomes(outcomes, self.n_doses, tite_window=self.tite_window)
 
+    def _make_fit(self, outcomes, data, est, dec, sel):  # type: ignore[no-untyped-def]
+        fit = super()._make_fit(outcomes, data, est, dec, sel)
+        if self.tite_window is None:
+            return fit
+        return tite_boin.hold_if_suspended(self, data, fit)  # TITE-BOIN's suspension
+
     def suspends_accrual(self, data: DoseData) -> np.ndarray:
         """TITE-BOIN's accrual suspension (:func:`.tite_boin.suspends_accrual`); never
         without ``tite_window``."""

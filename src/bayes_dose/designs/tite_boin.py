@@ -11,8 +11,11 @@ At the current dose with ``n`` patients, ``y`` DLTs seen so far and ``c`` pendin
   updated by the ``n - c`` patients with complete data), the expected number of DLTs
   still to come is ``p~ / (1 - p~) * (c - STFT)`` and
   ``p^ = (y + p~ / (1 - p~) * (c - STFT)) / n``;
-* BOIN's rule on ``p^``: escalate if ``p^ <= lambda_e``, de-escalate if ``p^ >= lambda_d``
-  (or when the observed counts alone already de-escalate), else stay.  With ``c = 0``,
+* BOIN's rule on ``p^``: escalate if ``p^ <= lambda_e``; de-escalate if ``p^ >= lambda_d``
+  **and** the DLTs seen reach the target (``y / n >= target``), or when the observed counts
+  alone already de-escalate (``y / n >= lambda_d``); else stay.  So while ``y / n`` is below
+  the target a short follow-up never forces de-escalation (Table 1: 6 patients, 1 DLT, 3
+  pending -> stay, whatever the STFT).  With ``c = 0``,
   ``p^ = y / n`` and the decision is exactly BOIN's (its table of ``floor(lambda_e n)`` /
   ``min(ceil(lambda_d n), eliminate(n))``);
 * elimination and the trial's stop read the DLTs seen among all ``n`` treated patients
@@ -23,21 +26,23 @@ At the current dose with ``n`` patients, ``y`` DLTs seen so far and ``c`` pendin
   patient is dosed until enough pending patients resolve (``suspends_accrual``; the
   calendar-time driver re-checks it each day a pending patient resolves).
 
-The imputation is written from the paper's description (no code was copied); the tests
-check its limits (complete data = BOIN; monotone in follow-up) rather than a published
-table entry by entry.
+The imputation is written from the paper's description (no code was copied).
+tests/test_tite_boin_published.py checks every entry of the paper's Table 1 (target 0.2)
+and Table S1 (target 0.3) for n = 3..15 (decisions, suspension, elimination and the STFT
+boundaries to their two published decimals).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 
 from .state import DoseData
 
-__all__ = ["MAX_PENDING", "explain_pending", "pending_at_current", "suspends_accrual",
-           "tite_moves"]
+__all__ = ["MAX_PENDING", "explain_pending", "hold_if_suspended", "pending_at_current",
+           "seen_reach_target", "suspends_accrual", "tite_moves"]
 
 #: TITE-BOIN's ``maxpen``: accrual is suspended while more than this share of the patients
 #: at the current dose are pending.
@@ -67,6 +72,12 @@ def imputed_dlts(target: float, n: np.ndarray, y: np.ndarray, c: np.ndarray,
     return np.where(c > 0, imp, 0.0)
 
 
+def seen_reach_target(target: float, n: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``y / n >= target`` (equality included, e.g. 3 of 15 at target 0.2), robust to the
+    rounding of ``target * n``."""
+    return y >= target * n - 1e-9
+
+
 def tite_moves(design: Any, data: DoseData, n: np.ndarray, y: np.ndarray, esc: np.ndarray,
                de: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """TITE-BOIN's escalate / de-escalate masks at the current dose (BOIN's ``esc``/``de``
@@ -76,8 +87,9 @@ def tite_moves(design: Any, data: DoseData, n: np.ndarray, y: np.ndarray, esc: n
         return esc, de
     lam_e, lam_d = design.lambdas
     est = y + imputed_dlts(design.target, n, y, c, stft)
-    t_esc = est <= lam_e * n
-    t_de = ~t_esc & ((est >= lam_d * n) | de)
+    t_esc = est <= lam_e * n  # implies y / n <= lambda_e < target
+    # de-escalation on the imputed rate only once the DLTs seen reach the target
+    t_de = ~t_esc & (((est >= lam_d * n) & seen_reach_target(design.target, n, y)) | de)
     some = c > 0
     return np.where(some, t_esc, esc), np.where(some, t_de, de)
 
@@ -102,9 +114,34 @@ def explain_pending(design: Any, data: DoseData, trial: int, text: str) -> str:
     cur = int(data.current[trial])
     n, y = int(data.n[trial, cur]), int(data.dlt[trial, cur])
     imp = float(imputed_dlts(design.target, np.array([n]), np.array([y]), c, stft)[0])
+    rate = (y + imp) / n
+    held = ""
+    if rate >= design.lambdas[1] and not seen_reach_target(design.target, n, y):
+        held = (
+            f"; DLTs seen {y}/{n} below the target {design.target:g}: no de-escalation on "
+            "imputed DLTs"
+        )
     return (
         f"{text} [TITE-BOIN: {int(c[0])} of {n} patients at level {cur + 1} pending "
         f"(STFT {float(stft[0]):.2f}); {imp:.2f} further DLTs imputed: estimated rate "
-        f"{(y + imp) / n:.3f} against lambda_e {design.lambdas[0]:.3f} / lambda_d "
-        f"{design.lambdas[1]:.3f}]"
+        f"{rate:.3f} against lambda_e {design.lambdas[0]:.3f} / lambda_d "
+        f"{design.lambdas[1]:.3f}{held}]"
     )
+
+
+def hold_if_suspended(design: Any, data: DoseData, fit: Any) -> Any:
+    """A fit of real data (``T = 1``) while TITE-BOIN suspends accrual: ``hold=True``, no
+    next cohort, the reason naming the pending share (the table's "Suspend accrual")."""
+    if not bool(suspends_accrual(design, data)[0]):
+        return fit
+    c, stft = pending_at_current(data)
+    cur = int(data.current[0])
+    n = int(data.n[0, cur])
+    reason = (
+        f"hold: TITE-BOIN suspends accrual: {int(c[0])} of {n} patients at level {cur + 1} "
+        f"pending (STFT {float(stft[0]):.2f}), more than {MAX_PENDING:.0%} of the dose's "
+        f"patients; no next cohort until enough of them complete the "
+        f"{design.tite_window:g}-day window or have a DLT (Yuan et al. 2018)"
+    )
+    return dataclasses.replace(fit, hold=True, next_dose=None, cohort_size=None, stop=False,
+                               reason=reason)  # fmt: skip
