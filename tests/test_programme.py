@@ -151,3 +151,25 @@ def test_errors_are_explicit():
     _, cb = _designs()
     with pytest.raises(ValueError, match="monotherapy doses"):
         bd.Programme(arms={"mono": mono, "combo": {"cb": cb}}, opens=bd.opens_after("mono"))
+
+
+def test_blrm_mono_arm_paired_by_name():
+    """A BLRM monotherapy arm and the combination BLRM of the same name: paired by name,
+    and the programme's combination trials equal the fixed-mono_data runs per trial."""
+    mono, combo = _designs()
+    mono = mono.replace(max_n=9)
+    prog = bd.Programme(arms={"mono": {"BLRM": mono, "3+3": bd.ThreePlusThree(8)},
+                              "combo": {"BLRM": combo}}, opens=bd.opens_after("mono"))  # fmt: skip
+    assert prog.source == {"BLRM": "BLRM"}
+    m_curve = [0.02, 0.05, 0.1, 0.15, 0.25, 0.35, 0.45, 0.55]
+    res = prog.simulate({"mono": m_curve, "combo": COMBO_CURVE}, n_trials=3, seed=7)
+    m = res["mono"].sel(design="BLRM", scenario="true_tox")
+    for t in range(3):
+        ref = _fixed(combo, m["n"][t].to_numpy(), m["dlt"][t].to_numpy(), COMBO_CURVE, t + 1,
+                     arm_seed(7, 1))  # fmt: skip
+        _same(res["combo"].isel(design=0, scenario=0, trial=t),
+              ref.isel(design=0, scenario=0, trial=t))  # fmt: skip
+    other = bd.BLRM([10, 20, 40, 80, 160, 320, 480, 640], reference_dose=300)
+    with pytest.raises(ValueError, match="monotherapy doses"):
+        bd.Programme(arms={"mono": {"BLRM": other}, "combo": {"BLRM": combo}},
+                     opens=bd.opens_after("mono"))  # fmt: skip

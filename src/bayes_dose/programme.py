@@ -139,6 +139,8 @@ class Programme:
         ``{second-arm design: first-arm design}``: whose per-trial final counts a
         borrowing design reads, and with which design it is paired in the programme
         totals.  Default: the first-arm design with the same name, else the first one.
+        A borrowing design's stored ``mono_data`` is not used here: each trial reads its
+        own simulated monotherapy counts.
 
     Examples
     --------
@@ -203,6 +205,12 @@ class Programme:
                         f"Programme: {g!r} borrows over {m.n_doses} monotherapy doses, "
                         f"{first!r} design {s!r} has {arms[first][s].n_doses}"
                     )
+                mg = arms[first][s].doses_mg
+                if m is not None and mg is not None and not np.allclose(m.doses, mg):
+                    raise ValueError(
+                        f"Programme: {g!r} borrows over monotherapy doses {list(m.doses)} mg, "
+                        f"{first!r} design {s!r} has {list(mg)} mg"
+                    )
 
     def _pairs_of(self, scenarios: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         if not isinstance(scenarios, Mapping) or not scenarios:
@@ -241,6 +249,7 @@ class Programme:
         n_trials, seed, max_n, n_jobs, chunk_size, progress
             As in :func:`bayes_dose.simulate` (results are bit-identical for any
             ``n_jobs`` and ``chunk_size``); the second arm uses ``arm_seed(seed, 1)``.
+            The progress bar covers the first arm only.
 
         Returns
         -------
