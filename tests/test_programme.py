@@ -118,6 +118,9 @@ def test_non_borrowing_arms_equal_bd_simulate_and_totals():
                                tr["total_n"].to_numpy().std(-1, ddof=1) / np.sqrt(30))  # fmt: skip
     # per-arm OCs are bd.operating_characteristics of each arm
     xr.testing.assert_equal(oc["combo"], bd.operating_characteristics(ref, 0.3))
+    conc = res.concordance()
+    xr.testing.assert_equal(conc["combo"], bd.concordance(ref))
+    assert set(conc) == {"mono", "combo"}
     with pytest.raises(ValueError, match="target"):
         res.operating_characteristics()  # plain curves, 3+3 has no target: no guessed MTD
 

@@ -121,6 +121,13 @@ class ProgrammeSimulation:
         out["programme"] = xr.Dataset(data)
         return out
 
+    def concordance(self) -> dict[str, xr.Dataset]:
+        """:func:`bayes_dose.concordance` of each arm's designs (common random numbers
+        within an arm)."""
+        from .metrics import concordance
+
+        return {a: concordance(ds) for a, ds in self.arms.items()}
+
     def _pairs(self) -> dict[str, str]:
         return dict(zip(self.trials["design"].values, self.trials["source_design"].values, strict=True))
 
