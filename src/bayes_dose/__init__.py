@@ -59,6 +59,8 @@ _LAZY = {
     "Timeline": ".timeline",
     "BOIN12": ".designs.boin12", "OBD": ".obd", "choose_rp2d": ".obd",
     "with_response": ".efficacy_data",
+    "Programme": ".programme", "ProgrammeSimulation": ".programme",
+    "opens_after": ".programme",
 }  # fmt: skip
 _MODULES = {"examples", "io", "protocols", "scenarios", "rules", "slots", "designs", "ada", "listings", "pk", "testing", "endpoints", "expansion", "response"}
 
@@ -140,6 +142,7 @@ __all__ += ["ada", "endpoints", "expansion", "listings", "pk", "response", "test
 __all__ += ["SimulationSummary", "open_store", "simulate_oc"]
 __all__ += ["EXNEX", "BorrowingReport", "CombinationFit", "Exchangeable", "TauPrior"]
 __all__ += ["Study", "StudySimulation"]
+__all__ += ["Programme", "ProgrammeSimulation", "opens_after"]
 __all__ += ["designs", "parse_rule", "register_design", "register_rule", "register_slot", "slots"]
 __all__ += ["Timeline"]
 __all__ += ["BOIN12", "OBD", "choose_rp2d", "with_response"]

@@ -47,6 +47,10 @@ class DoseData:
     resp_dlt : ndarray of int, shape (T, D), optional
         Patients per dose with both a response and a DLT (the joint table, for utilities
         that are not additive in response and DLT).
+    source_n, source_dlt : ndarray of int, shape (T, D_source), optional
+        Per-trial patients and DLTs per dose of the arm a borrowing design reads (the
+        monotherapy arm of the same simulated trial, :class:`bayes_dose.Programme`); None
+        otherwise.  :meth:`take` keeps them; :meth:`after_cohort` does not carry them.
     """
 
     n: np.ndarray
@@ -60,6 +64,8 @@ class DoseData:
     patient_weight: np.ndarray | None = None
     resp: np.ndarray | None = None
     resp_dlt: np.ndarray | None = None
+    source_n: np.ndarray | None = None
+    source_dlt: np.ndarray | None = None
 
     @property
     def n_trials(self) -> int:
@@ -214,4 +220,5 @@ class DoseData:
             self.n[idx], self.dlt[idx], self.current[idx], self.last_n[idx],
             self.last_dlt[idx], self.grade2[idx], sub(self.patient_dose),
             sub(self.patient_dlt), sub(self.patient_weight), sub(self.resp), sub(self.resp_dlt),
+            sub(self.source_n), sub(self.source_dlt),
         )  # fmt: skip

@@ -107,6 +107,7 @@ def run_chunk(
     p_resp: Sequence[float] | None = None,
     rho: float = 0.0,
     resp_uniforms: Callable[[int], np.ndarray] | None = None,
+    source: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Simulate trials ``start..stop-1`` of one design under one true DLT curve.
 
@@ -131,6 +132,10 @@ def run_chunk(
         Correlation of the copula (latent normals of DLT and response).
     resp_uniforms : callable, optional
         ``resp_uniforms(n_patients)``: the chunk's response-stream uniforms (a cache).
+    source : (n, dlt), optional
+        Per-trial counts of the arm a borrowing design reads, shape (stop - start,
+        D_source) each (row ``i`` belongs to trial ``start + i``); carried in every
+        ``DoseData`` as ``source_n``/``source_dlt`` (:class:`bayes_dose.Programme`).
 
     Returns
     -------
@@ -162,13 +167,16 @@ def run_chunk(
     pdose = np.zeros((T, P + 1), dtype=np.int8)  # last column: scratch for padding
     reason = np.full(T, -1, dtype=np.int64)
     act = np.arange(T)
+    sn, sy = (None, None) if source is None else (np.asarray(a, dtype=np.int64) for a in source)
     while act.size:
         if act.size == T:  # every trial running: no copies
             data = DoseData(n, y, current, last_n, last_dlt, grade2, resp=eff.resp,
-                            resp_dlt=eff.both)  # fmt: skip
+                            resp_dlt=eff.both, source_n=sn, source_dlt=sy)  # fmt: skip
         else:
             data = DoseData(n[act], y[act], current[act], last_n[act], last_dlt[act], grade2[act],
-                            resp=eff.take(act), resp_dlt=eff.take(act, both=True))  # fmt: skip
+                            resp=eff.take(act), resp_dlt=eff.take(act, both=True),
+                            source_n=None if sn is None else sn[act],
+                            source_dlt=None if sy is None else sy[act])  # fmt: skip
         dec = design.decide(data)
         halt = dec.stop.copy()
         size = dec.cohort_size.copy()
@@ -215,7 +223,7 @@ def run_chunk(
         cohorts[a] += 1
         act = a
     sel = design.select(DoseData(n, y, current, last_n, last_dlt, grade2, resp=eff.resp,
-                                 resp_dlt=eff.both))  # fmt: skip
+                                 resp_dlt=eff.both, source_n=sn, source_dlt=sy))  # fmt: skip
     width = max(int(total.max()) if T else 0, 1)
     pdose = pdose[:, :width]
     treated = pdose > 0

@@ -396,13 +396,17 @@ class CombinationBLRM(EWOCDesign):
             A registered engine (:data:`bayes_dose.engines`).
         mono_counts : (n, y), optional
             Monotherapy patients and DLTs per dose (shape (D_mono,) or (T, D_mono)); used
-            only when ``borrow=True``.
+            only when ``borrow=True``.  When omitted, the per-trial source counts carried
+            in ``data`` (``DoseData.source_n``/``source_dlt``, set by
+            :class:`bayes_dose.Programme`) are used, else the stored ``mono_data``.
         **kwargs
             Engine settings (PyMC: ``draws``, ``tune``, ``chains``, ``random_seed``, ...).
         """
         # the model's components: the decision (combination) arm and the single agent
         own, single = self.model.decision_arm, _other(self.model.arms, self.model.decision_arm)
         counts: dict[str, tuple[np.ndarray, np.ndarray]] = {own: (data.n, data.dlt)}
+        if mono_counts is None and data.source_n is not None:
+            mono_counts = (data.source_n, data.source_dlt)
         if mono_counts is None and self.mono_data is not None:
             mono_counts = self.mono_counts(self.mono_data)
         if self.borrow and mono_counts is not None:  # "full" and the robust models

@@ -1,0 +1,178 @@
+"""bd.Programme: Part I (monotherapy) and Part II (combination) simulated together, the
+combination decisions of trial t borrowing the final monotherapy counts of trial t."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import bayes_dose as bd
+from bayes_dose.programme import arm_seed
+
+GRID = (7, 7, 15, 25)
+COMBO_CURVE = [0.05, 0.1, 0.2, 0.35, 0.5]
+VARS = ["n", "dlt", "selected", "is_mad", "stop_reason", "n_patients", "n_cohorts",
+        "patient_dose", "patient_dlt"]  # fmt: skip
+
+
+def _designs():
+    proto = bd.protocols.bat6021()
+    mono = bd.BLRM(proto.arm("mono").doses_mg, reference_dose=300)
+    combo = bd.CombinationBLRM(mono=mono, doses=proto.arm("combo").doses_mg, grid=GRID, max_n=9)
+    return mono, combo
+
+
+def _outcomes(n, y):
+    """Monotherapy Outcomes with these per-dose counts (one cohort per dose)."""
+    toks = [f"{i + 1}" + "T" * int(y[i]) + "N" * int(n[i] - y[i]) for i in range(len(n)) if n[i]]
+    return bd.Outcomes.parse(" ".join(toks), arm="mono")
+
+
+def _same(a: xr.Dataset, b: xr.Dataset) -> None:
+    w = min(a.sizes["patient"], b.sizes["patient"])
+    for v in VARS:
+        x, z = a[v], b[v]
+        if "patient" in x.dims:
+            assert int(a[v].isel(patient=slice(w, None)).sum()) == 0
+            assert int(b[v].isel(patient=slice(w, None)).sum()) == 0
+            x, z = x.isel(patient=slice(0, w)), z.isel(patient=slice(0, w))
+        np.testing.assert_array_equal(x.to_numpy(), z.to_numpy(), err_msg=v)
+
+
+def _fixed(combo, n, y, curve, n_trials, seed):
+    """The combination arm simulated with these monotherapy counts held fixed."""
+    stored = combo.replace(mono_data=_outcomes(n, y))
+    return bd.simulate({"c": stored}, curve, n_trials=n_trials, seed=seed, progress=False)
+
+
+def test_constant_mono_counts_equal_stored_mono_data():
+    """A deterministic monotherapy arm (every trial ends with the same counts): the
+    programme's combination BLRM equals simulating it with those counts as mono_data."""
+    _, combo = _designs()
+    prog = bd.Programme(arms={"mono": {"c": bd.ThreePlusThree(8)}, "combo": {"c": combo}},
+                        opens=bd.opens_after("mono"))  # fmt: skip
+    res = prog.simulate({"mono": [0, 0, 0, 1, 1, 1, 1, 1], "combo": COMBO_CURVE},
+                        n_trials=6, seed=3)  # fmt: skip
+    mn = res["mono"]["n"].isel(design=0, scenario=0).to_numpy()
+    my = res["mono"]["dlt"].isel(design=0, scenario=0).to_numpy()
+    assert (mn == mn[0]).all() and (my == my[0]).all()
+    assert mn[0].tolist() == [3, 3, 6, 3, 0, 0, 0, 0] and my[0].tolist() == [0, 0, 0, 3, 0, 0, 0, 0]
+    ref = _fixed(combo, mn[0], my[0], COMBO_CURVE, 6, arm_seed(3, 1))
+    _same(res["combo"], ref)
+
+
+def test_each_trial_borrows_its_own_monotherapy_outcome():
+    """Two scenario pairs whose monotherapy arms end differently (all levels cleared vs a
+    DLT wall at level 2) give different combination trials, each equal to the trial run
+    with its own monotherapy counts fixed; a random monotherapy arm: trial t equals the
+    combination trial simulated with trial t's monotherapy counts."""
+    _, combo = _designs()
+    prog = bd.Programme(arms={"mono": {"3+3": bd.ThreePlusThree(8)}, "combo": {"cb": combo}},
+                        opens=bd.opens_after("mono"))  # fmt: skip
+    assert prog.source == {"cb": "3+3"}  # default: the first monotherapy design
+    scen = {
+        "safe": {"mono": [0.0] * 8, "combo": COMBO_CURVE},
+        "wall": {"mono": [0.0] + [1.0] * 7, "combo": COMBO_CURVE},
+        "random": {"mono": [0.05, 0.1, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65], "combo": COMBO_CURVE},
+    }
+    res = prog.simulate(scen, n_trials=4, seed=5)
+    c = res["combo"].isel(design=0)
+    assert not np.array_equal(c["n"].sel(scenario="safe"), c["n"].sel(scenario="wall"))
+    mono = res["mono"].isel(design=0)
+    rand_n = mono["n"].sel(scenario="random").to_numpy()
+    assert len({tuple(r) for r in rand_n}) > 1  # the random arm's trials differ
+    for s in scen:
+        mn, my = mono["n"].sel(scenario=s).to_numpy(), mono["dlt"].sel(scenario=s).to_numpy()
+        for t in range(4):
+            ref = _fixed(combo, mn[t], my[t], COMBO_CURVE, t + 1, arm_seed(5, 1))
+            _same(c.sel(scenario=s).isel(trial=t), ref.isel(design=0, scenario=0, trial=t))
+
+
+def test_non_borrowing_arms_equal_bd_simulate_and_totals():
+    """Designs that do not borrow: the first arm is bd.simulate(seed), the second
+    bd.simulate(seed=arm_seed(seed, 1)); programme totals add the two arms."""
+    mono = {"3+3": bd.ThreePlusThree(5), "BOIN": bd.BOIN(0.3, n_doses=5, max_n=15)}
+    combo = {"3+3": bd.ThreePlusThree(4), "BOIN": bd.BOIN(0.3, n_doses=4, max_n=12)}
+    prog = bd.Programme(arms={"mono": mono, "combo": combo}, opens=bd.opens_after("mono"))
+    m_curve, c_curve = [0.05, 0.1, 0.2, 0.3, 0.5], [0.1, 0.2, 0.3, 0.45]
+    res = prog.simulate({"mono": m_curve, "combo": c_curve}, n_trials=30, seed=11)
+    _same(res["mono"], bd.simulate(mono, m_curve, n_trials=30, seed=11, progress=False))
+    ref = bd.simulate(combo, c_curve, n_trials=30, seed=arm_seed(11, 1), progress=False)
+    _same(res["combo"], ref)
+    assert arm_seed(11, 1) != 11
+    tr = res.trials
+    np.testing.assert_array_equal(
+        tr["total_n"].to_numpy(),
+        res["mono"]["n_patients"].to_numpy().astype(int) + ref["n_patients"].to_numpy(),
+    )
+    oc = res.operating_characteristics(target=0.3)
+    # P(correct in both arms) from the per-arm correct selections, independent computation
+    mtd_m, mtd_c = bd.scenarios.true_mtd(m_curve, 0.3), bd.scenarios.true_mtd(c_curve, 0.3)
+    both = (res["mono"]["selected"].to_numpy() == mtd_m) & (ref["selected"].to_numpy() == mtd_c)
+    p = both.mean(axis=-1)
+    np.testing.assert_allclose(oc["programme"]["p_correct_both"].to_numpy(), p, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(oc["programme"]["p_correct_both_se"].to_numpy(),
+                               np.sqrt(p * (1 - p) / 30), rtol=0, atol=1e-12)  # fmt: skip
+    tot = tr["total_dlt"].to_numpy().astype(float)
+    np.testing.assert_allclose(oc["programme"]["mean_total_dlt"].to_numpy(), tot.mean(-1))
+    np.testing.assert_allclose(oc["programme"]["mean_total_n_se"].to_numpy(),
+                               tr["total_n"].to_numpy().std(-1, ddof=1) / np.sqrt(30))  # fmt: skip
+    # per-arm OCs are bd.operating_characteristics of each arm
+    xr.testing.assert_equal(oc["combo"], bd.operating_characteristics(ref, 0.3))
+    conc = res.concordance()
+    xr.testing.assert_equal(conc["combo"], bd.concordance(ref))
+    assert set(conc) == {"mono", "combo"}
+    with pytest.raises(ValueError, match="target"):
+        res.operating_characteristics()  # plain curves, 3+3 has no target: no guessed MTD
+
+
+def test_bit_identical_across_n_jobs_and_chunk_size():
+    _, combo = _designs()
+    prog = bd.Programme(arms={"mono": {"c": bd.ThreePlusThree(8)},
+                              "combo": {"c": combo, "3+3": bd.ThreePlusThree(5)}},
+                        opens=bd.opens_after("mono"))  # fmt: skip
+    scen = {"mono": [0.05, 0.1, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65], "combo": COMBO_CURVE}
+    a = prog.simulate(scen, n_trials=5, seed=2)
+    b = prog.simulate(scen, n_trials=5, seed=2, n_jobs=2, chunk_size=2)
+    for arm in ("mono", "combo"):
+        _same(a[arm], b[arm])
+    xr.testing.assert_equal(a.trials, b.trials)
+
+
+def test_errors_are_explicit():
+    mono = {"3+3": bd.ThreePlusThree(3)}
+    combo = {"3+3": bd.ThreePlusThree(2)}
+    with pytest.raises(ValueError, match="opens_after"):
+        bd.Programme(arms={"mono": mono, "combo": combo}, opens="mono")
+    with pytest.raises(ValueError, match="names no arm"):
+        bd.Programme(arms={"mono": mono, "combo": combo}, opens=bd.opens_after("x"))
+    with pytest.raises(ValueError, match="source"):
+        bd.Programme(arms={"mono": mono, "combo": combo}, opens=bd.opens_after("mono"),
+                     source={"nope": "3+3"})  # fmt: skip
+    prog = bd.Programme(arms={"mono": mono, "combo": combo}, opens=bd.opens_after("mono"))
+    with pytest.raises(ValueError, match="scenario 'a'"):
+        prog.simulate({"a": {"mono": [0.1, 0.2, 0.3]}}, n_trials=2)
+    _, cb = _designs()
+    with pytest.raises(ValueError, match="monotherapy doses"):
+        bd.Programme(arms={"mono": mono, "combo": {"cb": cb}}, opens=bd.opens_after("mono"))
+
+
+def test_blrm_mono_arm_paired_by_name():
+    """A BLRM monotherapy arm and the combination BLRM of the same name: paired by name,
+    and the programme's combination trials equal the fixed-mono_data runs per trial."""
+    mono, combo = _designs()
+    mono = mono.replace(max_n=9)
+    prog = bd.Programme(arms={"mono": {"BLRM": mono, "3+3": bd.ThreePlusThree(8)},
+                              "combo": {"BLRM": combo}}, opens=bd.opens_after("mono"))  # fmt: skip
+    assert prog.source == {"BLRM": "BLRM"}
+    m_curve = [0.02, 0.05, 0.1, 0.15, 0.25, 0.35, 0.45, 0.55]
+    res = prog.simulate({"mono": m_curve, "combo": COMBO_CURVE}, n_trials=3, seed=7)
+    m = res["mono"].sel(design="BLRM", scenario="true_tox")
+    for t in range(3):
+        ref = _fixed(combo, m["n"][t].to_numpy(), m["dlt"][t].to_numpy(), COMBO_CURVE, t + 1,
+                     arm_seed(7, 1))  # fmt: skip
+        _same(res["combo"].isel(design=0, scenario=0, trial=t),
+              ref.isel(design=0, scenario=0, trial=t))  # fmt: skip
+    other = bd.BLRM([10, 20, 40, 80, 160, 320, 480, 640], reference_dose=300)
+    with pytest.raises(ValueError, match="monotherapy doses"):
+        bd.Programme(arms={"mono": {"BLRM": other}, "combo": {"BLRM": combo}},
+                     opens=bd.opens_after("mono"))  # fmt: skip
