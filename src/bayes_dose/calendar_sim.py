@@ -42,7 +42,8 @@ from typing import Any
 import numpy as np
 
 from .crn import latent_uniforms
-from .designs.base import MAX_N, Design
+from .decision_step import decision_step
+from .designs.base import Design
 from .designs.state import DoseData
 from .protocol import Staggering
 from .timeline import Timeline
@@ -270,22 +271,8 @@ def run_calendar_chunk(
             data = DoseData(n[rows], y[rows], current[rows], last_n[rows], last_dlt[rows],
                             grade2[rows])  # fmt: skip
             n_pend = np.zeros(rows.size, dtype=np.int64)
-        dec = design.decide(data)
-        halt = dec.stop.copy()
-        size = dec.cohort_size.copy()
-        code = dec.reason.copy()
+        dec, halt, size, code = decision_step(design, data, total[rows], max_n, start, rows)
         tot = total[rows]
-        if max_n is not None:
-            hit = ~halt & (tot >= max_n)
-            halt |= hit
-            code = np.where(hit, MAX_N, code)
-            size = np.minimum(size, max_n - tot)
-        bad = ~halt & ((size <= 0) | (dec.next_dose < 0))
-        if bad.any():
-            raise RuntimeError(
-                f"{type(design).__name__} proposed no cohort without stopping "
-                f"(trial {start + int(rows[np.argmax(bad)])})"
-            )
         reason[rows[halt]] = code[halt]
         go = ~halt
         a, nxt, size, tot = rows[go], dec.next_dose[go], size[go], tot[go]

@@ -418,6 +418,33 @@ def _check_probability(value: Any, where: str) -> float:
     return float(value)
 
 
+def _curve_table(where: str, arm: str, curves: Any, proto: Protocol, what: str
+                 ) -> dict[str, tuple[float, ...]]:  # fmt: skip
+    """One arm's named probability curves (``[simulation.scenarios.ARM]`` or
+    ``[simulation.efficacy.ARM]``): an arm of the protocol, one value per level, each in
+    [0, 1]; ``what`` names the probabilities in errors ("DLT", "response")."""
+    arms = list(proto.arm_names)
+    if arm not in arms:
+        raise ValueError(
+            f"{where}: {arm!r} is not an arm of the protocol{did_you_mean(arm, arms)}; "
+            f"arms: {', '.join(arms)}"
+        )
+    if not isinstance(curves, Mapping):
+        raise ValueError(f"{where}: must be a table of named curves, got {curves!r}")
+    n = proto.arm(arm).n_doses
+    out: dict[str, tuple[float, ...]] = {}
+    for name, p in curves.items():
+        w = f"{where} {name!r}"
+        p = check_value(p, tuple[float, ...], w)
+        if len(p) != n:
+            raise ValueError(f"{w}: {len(p)} values for {n} dose levels of arm {arm!r}")
+        bad = [x for x in p if not 0 <= x <= 1]
+        if bad:
+            raise ValueError(f"{w}: {what} probabilities must be in [0, 1], got {bad[0]!r}")
+        out[name] = p
+    return out
+
+
 def _simulation(table: Any, proto: Protocol) -> dict[str, Any]:
     """``[simulation]``: known keys, integer trial count, probabilities, arms' scenarios."""
     if not isinstance(table, Mapping):
@@ -431,28 +458,9 @@ def _simulation(table: Any, proto: Protocol) -> dict[str, Any]:
     scen = sim.get("scenarios", {})
     if not isinstance(scen, Mapping):
         raise ValueError("[simulation] scenarios: must be tables [simulation.scenarios.ARM]")
-    arms = list(proto.arm_names)
     out: dict[str, dict[str, tuple[float, ...]]] = {}
     for a, curves in scen.items():
-        where = f"[simulation.scenarios.{a}]"
-        if a not in arms:
-            raise ValueError(
-                f"{where}: {a!r} is not an arm of the protocol{did_you_mean(a, arms)}; "
-                f"arms: {', '.join(arms)}"
-            )
-        if not isinstance(curves, Mapping):
-            raise ValueError(f"{where}: must be a table of named curves, got {curves!r}")
-        n = proto.arm(a).n_doses
-        out[a] = {}
-        for name, p in curves.items():
-            w = f"{where} {name!r}"
-            p = check_value(p, tuple[float, ...], w)
-            if len(p) != n:
-                raise ValueError(f"{w}: {len(p)} values for {n} dose levels of arm {a!r}")
-            bad = [x for x in p if not 0 <= x <= 1]
-            if bad:
-                raise ValueError(f"{w}: DLT probabilities must be in [0, 1], got {bad[0]!r}")
-            out[a][name] = p
+        out[a] = _curve_table(f"[simulation.scenarios.{a}]", a, curves, proto, "DLT")
     if "scenarios" in sim:
         sim["scenarios"] = out
     if "correlation" in sim:
@@ -469,14 +477,8 @@ def _simulation(table: Any, proto: Protocol) -> dict[str, Any]:
     eff_out: dict[str, dict[str, tuple[float, ...]]] = {}
     for a, curves in eff.items():
         where = f"[simulation.efficacy.{a}]"
-        if a not in arms:
-            raise ValueError(
-                f"{where}: {a!r} is not an arm of the protocol{did_you_mean(a, arms)}; "
-                f"arms: {', '.join(arms)}"
-            )
-        if not isinstance(curves, Mapping):
-            raise ValueError(f"{where}: must be a table of named curves, got {curves!r}")
         names = list(out.get(a, {}))
+        eff_out[a] = _curve_table(where, a, curves, proto, "response")
         extra = [k for k in curves if k not in names]
         if extra:
             raise ValueError(
@@ -486,17 +488,6 @@ def _simulation(table: Any, proto: Protocol) -> dict[str, Any]:
         lacking = [k for k in names if k not in curves]
         if lacking:
             raise ValueError(f"{where}: no response curve for scenario(s) {lacking}")
-        n = proto.arm(a).n_doses
-        eff_out[a] = {}
-        for name, p in curves.items():
-            w = f"{where} {name!r}"
-            p = check_value(p, tuple[float, ...], w)
-            if len(p) != n:
-                raise ValueError(f"{w}: {len(p)} values for {n} dose levels of arm {a!r}")
-            bad = [x for x in p if not 0 <= x <= 1]
-            if bad:
-                raise ValueError(f"{w}: response probabilities must be in [0, 1], got {bad[0]!r}")
-            eff_out[a][name] = p
     if "efficacy" in sim:
         sim["efficacy"] = eff_out
     if "correlation" in sim and not eff_out:

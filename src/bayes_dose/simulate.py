@@ -40,7 +40,8 @@ import numpy as np
 import xarray as xr
 
 from .crn import latent_uniforms
-from .designs.base import MAX_N, Design
+from .decision_step import decision_step
+from .designs.base import Design
 from .designs.state import DoseData
 from .manifest import build_manifest, data_sha256
 from .metrics import OCReducer, target_table
@@ -177,22 +178,8 @@ def run_chunk(
                             resp=eff.take(act), resp_dlt=eff.take(act, both=True),
                             source_n=None if sn is None else sn[act],
                             source_dlt=None if sy is None else sy[act])  # fmt: skip
-        dec = design.decide(data)
-        halt = dec.stop.copy()
-        size = dec.cohort_size.copy()
-        code = dec.reason.copy()
+        dec, halt, size, code = decision_step(design, data, total[act], max_n, start, act)
         tot = total[act]
-        if max_n is not None:
-            hit = ~halt & (tot >= max_n)
-            halt |= hit
-            code = np.where(hit, MAX_N, code)
-            size = np.minimum(size, max_n - tot)
-        bad = ~halt & ((size <= 0) | (dec.next_dose < 0))
-        if bad.any():
-            raise RuntimeError(
-                f"{type(design).__name__} proposed no cohort without stopping "
-                f"(trial {start + int(act[np.argmax(bad)])})"
-            )
         reason[act[halt]] = code[halt]
         go = ~halt
         a, nxt, size, tot = act[go], dec.next_dose[go], size[go], tot[go]

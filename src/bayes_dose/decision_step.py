@@ -1,0 +1,37 @@
+"""One decision of a batch of running simulated trials, shared by the cohort-time driver
+(:func:`bayes_dose.simulate.run_chunk`) and the calendar-time driver
+(:mod:`bayes_dose.calendar_sim`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .designs.base import MAX_N, Design
+from .dose_data import DoseData
+
+__all__ = ["decision_step"]
+
+
+def decision_step(design: Design, data: DoseData, total: np.ndarray, max_n: int | None,
+                  start: int, rows: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """One decision of the running trials ``rows`` (both simulation drivers): the design's
+    decision, then the simulation cap ``max_n`` on patients; ``(decision, halt, cohort
+    size, reason code)``.  A design proposing no cohort without stopping is an error."""
+    dec = design.decide(data)
+    halt = dec.stop.copy()
+    size = dec.cohort_size.copy()
+    code = dec.reason.copy()
+    if max_n is not None:
+        hit = ~halt & (total >= max_n)
+        halt |= hit
+        code = np.where(hit, MAX_N, code)
+        size = np.minimum(size, max_n - total)
+    bad = ~halt & ((size <= 0) | (dec.next_dose < 0))
+    if bad.any():
+        raise RuntimeError(
+            f"{type(design).__name__} proposed no cohort without stopping "
+            f"(trial {start + int(rows[np.argmax(bad)])})"
+        )
+    return dec, halt, size, code
