@@ -25,6 +25,7 @@ result (reading them is an error, not a silent value).  ``CRM.fit`` keeps the fu
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 
 from .crm_grid import _nodes, _weighted, crm_posterior
 from .crm_model import CRMModel
@@ -33,6 +34,8 @@ from .evidence import CountEvidence as DoseData
 
 __all__ = ["crm_decision_estimate", "pending_rows"]
 
+#: Gauss-Hermite orders of the first stage.
+HERMITE = (12, 16)
 #: Nodes of the coarse trapezoidal rule (the fine rule halves its step: 2 NODES - 1).
 NODES = 28
 #: Log-posterior drop (from the mode) that bounds the integration range.
@@ -41,7 +44,7 @@ DROP = 40.0
 #: plug-in curve, absolute).
 TOL = 1e-6
 #: Points of the coarse scan for the mode (over the exact grid's range).
-SCAN = 64
+SCAN = 48
 DECISION_KEYS = ("beta_mean", "beta_var", "prob_plugin")
 
 
@@ -74,17 +77,37 @@ class _LogPost:
         self.pw = np.where(np.take_along_axis(pend, order, axis=1),
                            np.take_along_axis(w, order, axis=1), 0.0)  # fmt: skip
         self.model = model
+        self.x = np.log(np.asarray(model.skeleton)) if model.link == "empiric" else model.x
+        self.yx = self.y @ self.x  # empiric: sum of DLTs' log p is exp(beta) * yx
+
+    def take(self, rows: np.ndarray) -> _LogPost:
+        """The same for the trials ``rows``."""
+        new = object.__new__(_LogPost)
+        new.__dict__.update(self.__dict__)
+        for k in ("y", "f", "pd", "pw", "yx"):
+            setattr(new, k, getattr(self, k)[rows])
+        return new
 
     def __call__(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Log posterior at ``beta`` (T, M) and the DLT curve there (T, M, D)."""
         m = self.model
-        lp, lq = m.log_prob(beta)  # (T, M, D)
-        out = np.einsum("td,tmd->tm", self.y, lp) + np.einsum("td,tmd->tm", self.f, lq)
-        p = np.exp(lp)
-        if self.pd.shape[1]:
-            pk = np.take_along_axis(p, np.broadcast_to(self.pd[:, None, :],
-                                                       p.shape[:2] + self.pd.shape[1:]), axis=2)
-            out += np.log1p(-self.pw[:, None, :] * pk).sum(axis=2)
+        b = np.exp(beta)
+        if m.link == "empiric":  # log p = exp(beta) log s: the DLT terms are one product
+            lp = b[..., None] * self.x
+            q = -np.expm1(lp)  # 1 - p, accurate near p = 1
+            with np.errstate(divide="ignore"):
+                lq = np.log(q)
+            out = b * self.yx[:, None]
+            p = 1.0 - q
+        else:
+            lp, lq = m.log_prob(beta)
+            out = np.einsum("td,tmd->tm", self.y, lp)
+            p = np.exp(lp)
+        out += np.einsum("td,tmd->tm", self.f, np.where(self.f[:, None, :] > 0, lq, 0.0))
+        for k in range(self.pd.shape[1]):  # pending patients: log(1 - w p)
+            xk = self.x[self.pd[:, k]][:, None]
+            pk = np.exp(b * xk) if m.link == "empiric" else expit(m.intercept + b * xk)
+            out += np.log1p(-self.pw[:, k, None] * pk)
         out += m.log_prior(beta)
         return out, p
 
@@ -129,37 +152,85 @@ def _summaries(beta: np.ndarray, lv: np.ndarray, p: np.ndarray, lm: np.ndarray
     return np.einsum("tk,tkd->td", w, p), mean, var
 
 
-def _quadrature(model: CRMModel, data: DoseData, target: float
-                ) -> tuple[Estimate, np.ndarray]:  # fmt: skip
-    """Adaptive trapezoidal summaries for the trials of ``data`` (all pending) and the
-    trials (bool) whose self-check failed."""
-    lpost = _LogPost(model, data)
-    half = float(_nodes(model.prior_sd)[-1])
-    m, sc, lo, hi, lm = _scan(model, lpost, half)
-    ok = np.isfinite(sc) & (sc > 0)
-    sc = np.where(ok, sc, 1.0)[:, None]
-    # beta = m + sc sinh(z), z uniform: fine steps at the mode, long ones in the tails
+def _hermite(order: int) -> tuple[np.ndarray, np.ndarray]:
+    x, w = np.polynomial.hermite.hermgauss(order)
+    return x, np.log(w) + x**2
+
+
+def _check(model: CRMModel, a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Largest difference of two rules in the posterior mean and plug-in DLT curves."""
+    return np.maximum(np.abs(a[0] - b[0]).max(axis=1),
+                      np.abs(model.prob(a[1]) - model.prob(b[1])).max(axis=1))  # fmt: skip
+
+
+def _stage_hermite(model: CRMModel, lpost: _LogPost, m: np.ndarray, sc: np.ndarray,
+                   lm: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:  # fmt: skip
+    """Adaptive Gauss-Hermite of the two :data:`HERMITE` orders: the higher order's
+    summaries and the two rules' difference."""
+    res = []
+    for order in HERMITE:
+        x, lw = _hermite(order)
+        beta = m[:, None] + np.sqrt(2.0) * sc[:, None] * x
+        lv, p = lpost(beta)
+        res.append(_summaries(beta, lv + lw, p, lm))
+    return res[1], _check(model, res[0], res[1])
+
+
+def _stage_sinh(model: CRMModel, lpost: _LogPost, m: np.ndarray, sc: np.ndarray,
+                lo: np.ndarray, hi: np.ndarray, lm: np.ndarray, half: float
+                ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:  # fmt: skip
+    """Trapezoidal rule in ``z`` with ``beta = m + sc sinh(z)`` over the range ``lo..hi``
+    (fine steps at the mode, long ones in the tails), :data:`NODES` and ``2 NODES - 1``
+    nodes (nested): the fine rule's summaries and the difference (inf when the range
+    does not cover the posterior)."""
+    sc = sc[:, None]
     z_lo = -np.arcsinh((m[:, None] - lo[:, None]) / sc)
     z_hi = np.arcsinh((hi[:, None] - m[:, None]) / sc)
     z = z_lo + (z_hi - z_lo) * np.linspace(0.0, 1.0, 2 * NODES - 1)
     beta = m[:, None] + sc * np.sinh(z)
-    jac = np.log(np.cosh(z))
     lv, p = lpost(beta)
     lm = np.maximum(lm, lv.max(axis=1))
     edge = ((lv[:, 0] > lm - DROP) & (lo > -half)) | ((lv[:, -1] > lm - DROP) & (hi < half))
-    lv = lv + jac
+    lv = lv + np.log(np.cosh(z))
     fine = _summaries(beta, lv, p, lm)
     coarse = _summaries(beta[:, ::2], lv[:, ::2], p[:, ::2], lm)
-    plug_c, plug_f = model.prob(coarse[1]), model.prob(fine[1])
-    diff = np.maximum(np.abs(coarse[0] - fine[0]).max(axis=1),
-                      np.abs(plug_c - plug_f).max(axis=1))  # fmt: skip
-    bad = ~ok | edge | ~(diff <= TOL)
+    return fine, np.where(edge, np.inf, _check(model, coarse, fine))
+
+
+def _quadrature(model: CRMModel, data: DoseData, target: float
+                ) -> tuple[Estimate, np.ndarray, np.ndarray]:  # fmt: skip
+    """Summaries for the trials of ``data`` (all with pending patients): adaptive
+    Gauss-Hermite, else (self-check failed) the sinh-mapped trapezoid; the trials (bool)
+    where both failed, and the stage used (1, 2; 0 = failed)."""
+    lpost = _LogPost(model, data)
+    half = float(_nodes(model.prior_sd)[-1])
+    m, sc, lo, hi, lm = _scan(model, lpost, half)
+    ok = np.isfinite(sc) & (sc > 0)
+    sc = np.where(ok, sc, 1.0)
+    T, D = data.n_trials, model.n_doses
+    out = (np.empty((T, D)), np.empty(T), np.empty(T))
+    stage = np.zeros(T, dtype=np.int8)
+    rows = np.flatnonzero(ok)
+    if rows.size:
+        res, diff = _stage_hermite(model, lpost.take(rows), m[rows], sc[rows], lm[rows])
+        good = diff <= TOL
+        for o, r in zip(out, res, strict=True):
+            o[rows[good]] = r[good]
+        stage[rows[good]] = 1
+    rows = np.flatnonzero(ok & (stage == 0))
+    if rows.size:
+        res, diff = _stage_sinh(model, lpost.take(rows), m[rows], sc[rows], lo[rows],
+                                hi[rows], lm[rows], half)  # fmt: skip
+        good = diff <= TOL
+        for o, r in zip(out, res, strict=True):
+            o[rows[good]] = r[good]
+        stage[rows[good]] = 2
     est = Estimate(
-        prob_mean=fine[0], interval=0.9,
-        stats={"beta_mean": fine[1], "beta_var": fine[2], "prob_plugin": plug_f},
+        prob_mean=out[0], interval=0.9,
+        stats={"beta_mean": out[1], "beta_var": out[2], "prob_plugin": model.prob(out[1])},
         engine="grid",
     )  # fmt: skip
-    return est, bad
+    return est, stage == 0, stage
 
 
 def crm_decision_estimate(model: CRMModel, data: DoseData, target: float,
@@ -209,7 +280,7 @@ def crm_decision_estimate(model: CRMModel, data: DoseData, target: float,
     exact_rows = [np.flatnonzero(~pend)]
     idx = np.flatnonzero(pend)
     if idx.size:
-        fast, bad = _quadrature(model, data.take(idx), target)
+        fast, bad, _ = _quadrature(model, data.take(idx), target)
         good = idx[~bad]
         prob_mean[good] = fast.prob_mean[~bad]
         for k in DECISION_KEYS:
