@@ -72,9 +72,14 @@ class _LogPost:
         full = valid & ~pend
         D = model.n_doses
         lv = np.where(valid, dose, 0)
-        onehot = lv[..., None] == np.arange(D)
-        self.y = (onehot & (full & y)[..., None]).sum(axis=1).astype(float)  # (T, D)
-        self.f = (onehot & (full & ~y)[..., None]).sum(axis=1).astype(float)
+        T = dose.shape[0]
+        cell = lv + D * np.arange(T)[:, None]  # (trial, dose) cell of each patient
+
+        def count(mask: np.ndarray) -> np.ndarray:
+            return np.bincount(cell[mask], minlength=T * D).reshape(T, D).astype(float)
+
+        self.y = count(full & y)  # complete patients with a DLT per dose (T, D)
+        self.f = count(full & ~y)  # complete patients without DLT
         K = int(pend.sum(axis=1).max(initial=0))
         order = np.argsort(~pend, axis=1, kind="stable")[:, :K]
         self.pd = np.take_along_axis(lv, order, axis=1)  # (T, K) pending doses
