@@ -126,3 +126,10 @@ def test_calendar_simulation_runs_with_pending_patients() -> None:
 def test_tite_window_must_be_positive() -> None:
     with pytest.raises(ValueError, match="tite_window"):
         bd.BLRM(DOSES, 16, tite_window=0)
+
+
+def test_mcmc_engines_refuse_pending_patients() -> None:
+    tite = bd.BLRM(DOSES, 16, prior=PRIOR, tite_window=21)
+    data = _state([0, 0, 1], [0, 0, 0], [1, 1, 0.5])
+    with pytest.raises(ValueError, match="follow-up weights"):
+        tite.estimate(data, engine="pymc")

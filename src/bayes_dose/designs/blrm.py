@@ -33,7 +33,7 @@ from ..inference.blrm_grid import grid_engine
 from ..inference.blrm_model import CATEGORIES, BLRMModel, BLRMPrior
 from ..inference.engines import engines
 from ..inference.estimate import Estimate
-from ..inference.tite_blrm import tite_estimate
+from ..inference.tite_blrm import has_pending, tite_estimate
 from ..outcomes import Outcomes
 from .base import Design, Fit
 from .options import BaseOptions
@@ -334,6 +334,11 @@ class BLRM(EWOCDesign):
         """
         if self.tite_window is not None and engine == "grid":
             return tite_estimate(self.model, data, self.grid, **kwargs)
+        if self.tite_window is not None and has_pending(data).any():
+            raise ValueError(
+                f"BLRM with tite_window: engine={engine!r} has no follow-up weights; the "
+                "TITE-weighted posterior is computed by the grid engine (engine='grid')"
+            )
         return engines[engine].estimate(
             self.model, {"arm": (data.n, data.dlt)}, resolution=self.grid, **kwargs
         )
