@@ -133,3 +133,23 @@ def test_mcmc_engines_refuse_pending_patients() -> None:
     data = _state([0, 0, 1], [0, 0, 0], [1, 1, 0.5])
     with pytest.raises(ValueError, match="follow-up weights"):
         tite.estimate(data, engine="pymc")
+
+
+def test_fit_on_pending_data_decides_and_names_the_pending() -> None:
+    """Real data with follow-up: TITE-BLRM decides on them and lists the pending patient;
+    the BLRM holds; the TITE fit uses the weighted posterior (not the counts)."""
+    import pandas as pd
+
+    f = pd.DataFrame({"patient_id": [f"P{i}" for i in range(6)], "arm": "mono",
+                      "dose_level": [1] * 3 + [2] * 3, "dlt": [0] * 6,
+                      "cohort": [1, 1, 1, 2, 2, 2],
+                      "followup_days": [21, 21, 21, 21, 21, 5]})  # fmt: skip
+    out = bd.Outcomes.from_frame(f)
+    tite = bd.BLRM(DOSES, 16, prior=PRIOR, tite_window=21)
+    fit = tite.fit(out)
+    assert not fit.hold and fit.pending == ("P5",)
+    held = bd.BLRM(DOSES, 16, prior=PRIOR).fit(out)
+    assert held.hold and held.next_dose is None
+    data = _state([0, 0, 0, 1, 1, 1], [0] * 6, [1, 1, 1, 1, 1, 5 / 21])
+    ref = tite_blrm_posterior(tite.model, data)
+    np.testing.assert_allclose(fit.prob_tox, ref.prob_mean[0], rtol=1e-12)
