@@ -11,7 +11,8 @@ one-dimensional and smooth, so per trial:
 2. adaptive Gauss-Hermite quadrature (Liu & Pierce 1994) at ``beta = m + sqrt(2) s x_i``
    of the two orders :data:`HERMITE`; accepted if the two differ by at most :data:`TOL`
    in every posterior mean DLT probability and in the curve at the posterior mean
-   ``beta`` (skewed posteriors of early, prior-dominated states often fail);
+   ``beta`` (skewed posteriors of early, prior-dominated states often fail: states with
+   at most :data:`MIN_HERMITE` patients skip this stage);
 3. otherwise the trapezoidal rule in ``z`` with ``beta = m + s sinh(z)`` over that range
    (fine steps at the mode, long ones in the tails; geometric convergence), with
    :data:`NODES` and ``2 NODES - 1`` nodes (nested), accepted on the same check and if
@@ -40,6 +41,8 @@ __all__ = ["crm_decision_estimate", "pending_rows"]
 
 #: Gauss-Hermite orders of the first stage.
 HERMITE = (12, 16)
+#: States with at most this many patients skip stage 2 (Gauss-Hermite).
+MIN_HERMITE = 6
 #: Nodes of the coarse trapezoidal rule (the fine rule halves its step: 2 NODES - 1).
 NODES = 28
 #: Log-posterior drop (from the mode) that bounds the integration range.
@@ -218,7 +221,9 @@ def _quadrature(model: CRMModel, data: DoseData, target: float
     T, D = data.n_trials, model.n_doses
     out = (np.empty((T, D)), np.empty(T), np.empty(T))
     stage = np.zeros(T, dtype=np.int8)
-    rows = np.flatnonzero(ok)
+    # few patients: skewed, prior-dominated posteriors where Gauss-Hermite rarely passes
+    n_pat = lpost.y.sum(axis=1) + lpost.f.sum(axis=1) + (lpost.pw > 0).sum(axis=1)
+    rows = np.flatnonzero(ok & (n_pat > MIN_HERMITE))
     if rows.size:
         res, diff = _stage_hermite(model, lpost.take(rows), m[rows], sc[rows], lm[rows])
         good = diff <= TOL
