@@ -33,9 +33,9 @@ from .evidence import CountEvidence as DoseData
 __all__ = ["has_pending", "tite_blrm_posterior", "tite_estimate"]
 
 #: Prior grid (points per axis, half-width in prior SDs) for the first moments.
-PRIOR_GRID = (121, 8.0)
+PRIOR_GRID = (61, 8.0)
 #: Posterior grid (points per axis, half-width in posterior SDs).
-POST_GRID = (121, 7.0)
+POST_GRID = (101, 7.0)
 
 
 def has_pending(data: DoseData) -> np.ndarray:
