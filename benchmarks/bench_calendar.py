@@ -1,6 +1,9 @@
 """Calendar-time simulation (issue 12): 10,000 trials, 8 doses, N = 30.
 
-Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_calendar.py [--trials 10000]``
+Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_calendar.py [--trials 10000]
+[--only TITE-CRM] [--baseline]`` (``--only``: designs whose name contains the text;
+``--baseline``: also time TITE-CRM with every decision on the full grid, the path before
+:mod:`bayes_dose.inference.crm_tite_fast`, and count the trials whose doses differ).
 Targets (issue 12): BOIN and 3+3 with staggering <= 1 s, TITE-BOIN <= 2 s, TITE-CRM <= 3 s;
 cohort-time simulation no slower than before (timed here beside the calendar runs).
 
@@ -35,6 +38,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--baseline", action="store_true")
     args = ap.parse_args()
     skel = bd.crm_skeleton(0.25, 0.05, 6, 8)
     proto = bd.protocols.bat6021()
@@ -56,6 +61,8 @@ def main() -> None:
     print("| design | target | calendar median / min | cohort time median / min | mean months |")
     print("|---|---|---|---|---|")
     for name, (d, target) in designs.items():
+        if args.only not in name:
+            continue
         out = {}
 
         def cal(d=d, out=out, name=name):
@@ -69,6 +76,28 @@ def main() -> None:
         months = float(out["s"].duration_days.mean()) / bd.timeline.DAYS_PER_MONTH
         print(f"| {name} | <= {target:g} s | {med:.2f} / {mn:.2f} s | {cmed:.2f} / {cmn:.2f} s "
               f"| {months:.1f} |")
+        if args.baseline and "CRM" in name:
+            old = _full_grid_run(d, args.trials, tl, proto)
+            differ = int((old["s"].patient_dose.values != out["s"].patient_dose.values)
+                         .any(axis=-1).sum())  # fmt: skip
+            print(f"| {name}, full grid at every decision (old path) | | {old['t']:.2f} s | | "
+                  f"| trials with other doses: {differ} |")
+
+
+def _full_grid_run(d, trials, tl, proto) -> dict:
+    import bayes_dose.designs.crm as crm_module
+    from bayes_dose.inference.crm_grid import crm_posterior
+
+    fast = crm_module.crm_decision_estimate
+    crm_module.crm_decision_estimate = (
+        lambda model, data, target, interval=0.9: crm_posterior(model, data, target, interval))
+    try:
+        t0 = time.perf_counter()
+        s = bd.simulate({"x": d}, CURVE, n_trials=trials, seed=1, progress=False,
+                        timeline=tl, protocol=proto)
+        return {"s": s, "t": time.perf_counter() - t0}
+    finally:
+        crm_module.crm_decision_estimate = fast
 
 
 if __name__ == "__main__":

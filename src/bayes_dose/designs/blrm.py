@@ -33,6 +33,8 @@ from ..inference.blrm_grid import grid_engine
 from ..inference.blrm_model import CATEGORIES, BLRMModel, BLRMPrior
 from ..inference.engines import engines
 from ..inference.estimate import Estimate
+from ..inference.tite_blrm import has_pending, tite_estimate
+from ..outcomes import Outcomes
 from .base import Design, Fit
 from .options import BaseOptions
 from .state import NONE, Decision, DoseData, Selection
@@ -266,6 +268,11 @@ class BLRM(EWOCDesign):
         At most this multiple of the current dose (2.0 = at most doubling).
     grid : (int, int)
         Grid points of the exact engine (log beta axis, log alpha axis).
+    tite_window : float, optional
+        DLT window in days: TITE-BLRM.  A patient still in the window without DLT
+        weighs ``min(follow-up / window, 1)`` in the likelihood, ``log(1 - w p)``
+        (:func:`~bayes_dose.inference.tite_blrm.tite_blrm_posterior`); with complete
+        follow-up it is the BLRM.
 
     Examples
     --------
@@ -295,7 +302,11 @@ class BLRM(EWOCDesign):
         ewoc: float = 0.25,
         max_increment: float | None = None,
         grid: tuple[int, int] = (61, 121),
+        tite_window: float | None = None,
     ) -> None:
+        self.tite_window = None if tite_window is None else float(tite_window)
+        if self.tite_window is not None and not self.tite_window > 0:
+            raise ValueError(f"BLRM: tite_window must be > 0 days, got {tite_window}")
         self.doses = tuple(float(d) for d in doses)
         self.reference_dose = float(reference_dose)
         self.prior = BLRMPrior() if prior is None else prior
@@ -321,9 +332,19 @@ class BLRM(EWOCDesign):
             ``"nutpie"``: NUTS on a single trial (``draws``, ``tune``, ``chains``,
             ``random_seed``, ...).
         """
+        if self.tite_window is not None and engine == "grid":
+            return tite_estimate(self.model, data, self.grid, **kwargs)
+        if self.tite_window is not None and has_pending(data).any():
+            raise ValueError(
+                f"BLRM with tite_window: engine={engine!r} has no follow-up weights; the "
+                "TITE-weighted posterior is computed by the grid engine (engine='grid')"
+            )
         return engines[engine].estimate(
             self.model, {"arm": (data.n, data.dlt)}, resolution=self.grid, **kwargs
         )
+
+    def _data_from(self, outcomes: Outcomes) -> DoseData:
+        return DoseData.from_outcomes(outcomes, self.n_doses, tite_window=self.tite_window)
 
 
 #: Grid engines are built once per (model, grid) and reused.

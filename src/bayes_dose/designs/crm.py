@@ -25,6 +25,7 @@ from scipy.special import expit, logit
 from ..deprecation import deprecated_property, renamed_kwargs
 from ..inference.crm_grid import crm_posterior  # noqa: F401 - documented here
 from ..inference.crm_model import LINKS, CRMModel
+from ..inference.crm_tite_fast import crm_decision_estimate
 from ..inference.engines import engines
 from ..inference.estimate import Estimate
 from ..outcomes import Outcomes
@@ -260,6 +261,16 @@ class CRM(Design):
         return DoseData.from_outcomes(outcomes, self.n_doses, tite_window=self.tite_window)
 
     # -- decisions -------------------------------------------------------------------------
+    def decide(self, data: DoseData, estimate: Estimate | None = None) -> Decision:
+        """As :meth:`Design.decide`; a TITE-CRM (``method="bayes"``) computes the summaries
+        its rule reads by :func:`~bayes_dose.inference.crm_tite_fast.crm_decision_estimate`
+        (exact count path for complete follow-up, self-checked adaptive quadrature for
+        states with pending patients)."""
+        if estimate is None and self.tite_window is not None and self.method == "bayes":
+            estimate = crm_decision_estimate(self.crm_model, data, self.target,
+                                             self.credible_level)  # fmt: skip
+        return super().decide(data, estimate)
+
     def _curve(self, estimate: Estimate) -> np.ndarray:
         if self.selection == "plugin":
             return np.asarray(estimate.stats["prob_plugin"])
