@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import integrate, optimize
-from scipy.special import expit, logit
+from scipy.special import expit, log_expit, logit
 
 import bayes_dose as bd
 from bayes_dose.inference.tite_blrm import has_pending, tite_blrm_posterior
@@ -34,9 +34,11 @@ def _reference(design: bd.BLRM, data: bd.DoseData, d: int) -> tuple[float, float
     def logf(la: float, lb: float) -> float:
         za, zb = (la - ma) / sa, (lb - mb) / sb
         lprior = -(za * za - 2 * r * za * zb + zb * zb) / (2 * (1 - r * r))
-        p = expit(la + np.exp(lb) * x[dose])
+        eta = la + np.exp(lb) * x[dose]
+        p = expit(eta)
         ww = np.where(y == 1, 1.0, w)
-        return lprior + float(np.sum(np.where(y == 1, np.log(p), np.log1p(-ww * p))))
+        dlt_term = log_expit(eta)  # log p without underflow in the far tails
+        return lprior + float(np.sum(np.where(y == 1, dlt_term, np.log1p(-ww * p))))
 
     best = optimize.minimize(lambda v: -logf(v[0], v[1]), [ma, mb], method="Nelder-Mead")
     top = -best.fun
