@@ -506,6 +506,32 @@ def _followup_sentence(out: Outcomes) -> str | None:
     return None
 
 
+#: The memo's sentence for an arm whose data have no enrolment days (no timeline drawn).
+NO_TIMELINE = ("These data have no enrolment days (enroll_day), so no timeline of "
+               "patients over study days is drawn.")  # fmt: skip
+
+
+def patient_timeline_figure(out: Outcomes, arm: str, window: int | None = None) -> Any:
+    """Swimmer plot of one arm's observed patients over study days
+    (:func:`bayes_dose.plots.plot_patient_timeline`), or None when the data have no
+    ``enroll_day`` for every patient (the memo then says so instead)."""
+    f = out.to_frame()
+    if not len(f) or "enroll_day" not in f or f["enroll_day"].isna().any():
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from .plots.timeline import plot_patient_timeline
+
+    with plt.rc_context(FIG_FONT):
+        fig, ax = plt.subplots(figsize=(10, 0.28 * len(f) + 2.2))
+        plot_patient_timeline(out, arm=arm, window_days=window, ax=ax)
+        fig.tight_layout()
+    return fig
+
+
 def _ids_of(out: Outcomes, what: str, window: int | None) -> list[str]:
     """Unknown-DLT patients (``Outcomes.unknown``) or pending ones (``Outcomes.pending``)."""
     if what == "unknown" and hasattr(out, "unknown"):
@@ -817,6 +843,9 @@ def report(
                 "followup": _followup_sentence(out_arm),
                 "pending": _ids_of(out_arm, "pending", window),
                 "unknown": _ids_of(out_arm, "unknown", window),
+                "timeline": _png(tl) if (tl := patient_timeline_figure(out_arm, arm, window))
+                is not None else None,
+                "no_timeline": NO_TIMELINE,
                 "rec": rec,
                 "rec_notes": rec_notes,
                 "agreement": _agreement_table(ag),

@@ -33,6 +33,7 @@ def draw_patient_rows(
     unknown_at: np.ndarray | None = None,
     unknown_label: str | None = None,
     row_labels: Sequence[str] | None = None,
+    legend_outside: bool = False,
 ) -> None:
     """Draw one row per patient on ``ax`` (first patient on top).
 
@@ -42,7 +43,8 @@ def draw_patient_rows(
     window (pending follow-up), an ``x`` at ``dlt_at``, an open circle at ``dlt_end`` (a DLT
     whose day is not recorded, drawn at the end of follow-up), a ``?`` at ``unknown_at``.
     ``arrival`` adds a grey line from arrival to first dose (waiting).  The legend holds one
-    entry per dose level shown and the marker labels given.
+    entry per dose level shown and the marker labels given (right of the axes with
+    ``legend_outside``).
     """
     import matplotlib.pyplot as plt
 
@@ -66,7 +68,7 @@ def draw_patient_rows(
                     label=dlt_end_label)  # fmt: skip
         if unknown_at is not None and np.isfinite(unknown_at[i]):
             ax.text(unknown_at[i], y, "?", color="tab:red", fontweight="bold", ha="left",
-                    va="center", label=unknown_label)  # fmt: skip
+                    va="center")  # fmt: skip
     handles, labels = ax.get_legend_handles_labels()
     if unknown_at is not None and unknown_label and np.isfinite(unknown_at).any():
         from matplotlib.lines import Line2D
@@ -74,7 +76,11 @@ def draw_patient_rows(
         handles.append(Line2D([], [], ls="none", marker="$?$", color="tab:red", ms=9))
         labels.append(unknown_label)
     seen = dict(zip(labels, handles, strict=True))
-    ax.legend(seen.values(), seen.keys(), fontsize="small", loc="lower right")
+    if legend_outside:
+        ax.legend(seen.values(), seen.keys(), fontsize="small", loc="upper left",
+                  bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # fmt: skip
+    else:
+        ax.legend(seen.values(), seen.keys(), fontsize="small", loc="lower right")
     names = row_labels if row_labels is not None else [f"#{j + 1}" for j in range(k)]
     ax.set_yticks(range(1, k + 1), [str(names[k - 1 - j]) for j in range(k)],
                   fontsize="x-small")  # fmt: skip

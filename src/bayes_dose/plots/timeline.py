@@ -127,14 +127,14 @@ def plot_patient_timeline(
         return f"level {v} ({mg:g} mg)" if mg is not None else f"level {v}"
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.25 * k + 1.8))
+        _, ax = plt.subplots(figsize=(10, 0.25 * k + 1.8))
     n_levels = max(len(grid) if grid else 0, int(levels.max()))
     draw_patient_rows(
         ax, enroll, levels, window, dlt_at, n_levels=n_levels, level_label=label,
         hatch_from=hatch, pending_label="pending (DLT window not complete)",
         dlt_label="DLT (on its day)", dlt_end=dlt_end,
         dlt_end_label="DLT, day not recorded (at end of follow-up)",
-        unknown_at=unknown_at, unknown_label="DLT status unknown", row_labels=list(ids),
+        unknown_at=unknown_at, unknown_label="DLT status unknown", row_labels=list(ids), legend_outside=True,
     )  # fmt: skip
     if as_of is not None:
         ax.axvline(as_of, color="0.2", ls="--", lw=1)
