@@ -556,7 +556,8 @@ def _ledger(shadow: pd.DataFrame, names: list[str]) -> pd.DataFrame:
         by = g.set_index("design")
         for n in names:
             r = by.loc[n]
-            row[f"{n}: next"] = "stop" if bool(r["stop"]) else int(r["next_dose"])
+            row[f"{n}: next"] = ("stop" if bool(r["stop"]) else "hold"
+                                 if pd.isna(r["next_dose"]) else int(r["next_dose"]))  # fmt: skip
         act = first["actual_next"]
         row["Next cohort actually given"] = None if pd.isna(act) else int(act)
         rows.append(row)
