@@ -170,11 +170,11 @@ FIG_FONT = {"font.size": 12, "axes.titlesize": 13, "axes.labelsize": 12,
             "xtick.labelsize": 11, "ytick.labelsize": 11, "legend.fontsize": 10.5}  # fmt: skip
 
 
-def _png(fig: Any) -> str:
+def _png(fig: Any, tight: bool = True) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight" if tight else None)
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
@@ -526,9 +526,12 @@ def patient_timeline_figure(out: Outcomes, arm: str, window: int | None = None) 
     from .plots.timeline import plot_patient_timeline
 
     with plt.rc_context(FIG_FONT):
-        fig, ax = plt.subplots(figsize=(10, 0.28 * len(f) + 2.2))
+        legend_rows = int(f["dose_level"].nunique()) + 4  # levels, DLT x / o, pending, ?
+        height = 0.2 * max(len(f), legend_rows) + 1.6
+        fig, ax = plt.subplots(figsize=(10.5, height))
+        # fixed margins (legend on the right) instead of bbox_inches="tight": half the time
+        fig.subplots_adjust(left=0.07, right=0.64, bottom=0.9 / height, top=1 - 0.45 / height)
         plot_patient_timeline(out, arm=arm, window_days=window, ax=ax)
-        fig.tight_layout()
     return fig
 
 
@@ -844,9 +847,10 @@ def report(
                 "followup": _followup_sentence(out_arm),
                 "pending": _ids_of(out_arm, "pending", window),
                 "unknown": _ids_of(out_arm, "unknown", window),
-                "timeline": _png(tl) if (tl := patient_timeline_figure(out_arm, arm, window))
+                "swimmer": _png(tl, tight=False)
+                if (tl := patient_timeline_figure(out_arm, arm, window))
                 is not None else None,
-                "no_timeline": NO_TIMELINE,
+                "no_swimmer": NO_TIMELINE,
                 "rec": rec,
                 "rec_notes": rec_notes,
                 "agreement": _agreement_table(ag),
