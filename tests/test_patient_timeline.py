@@ -120,3 +120,18 @@ def test_memo_without_enroll_day_says_so():
     assert NO_TIMELINE in rep.html and NO_TIMELINE in rep.markdown
     assert "patients over study days mono" not in rep.html
     assert "](data:image/png" not in rep.markdown
+
+
+def test_bd_plots_is_lazy():
+    import subprocess
+    import sys
+
+    code = ("import sys, bayes_dose as bd; assert 'matplotlib' not in sys.modules; "
+            "print(bd.plots.plot_patient_timeline.__name__)")  # fmt: skip
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "plot_patient_timeline"
+
+
+def test_memo_ledger_shows_hold(out):
+    rep = _memo(out)  # the 3+3 holds for pending C and unknown D: its ledger says 'hold'
+    assert "| hold |" in rep.markdown
