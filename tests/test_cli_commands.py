@@ -153,8 +153,9 @@ def test_demo_writes_report(tmp_path, capsys):
     assert f"Wrote the report to {out / 'report.html'}" in text
     p = _Sections()
     p.feed((out / "report.html").read_text())
-    # two dose-toxicity figures plus one per simulated scenario (4 per arm, true curves)
-    assert "operating-characteristics" in p.ids and p.imgs == 2 + 2 * 4
+    # per arm a dose-toxicity figure and a patients-over-study-days timeline, plus one
+    # figure per simulated scenario (4 per arm, true curves)
+    assert "operating-characteristics" in p.ids and p.imgs == 2 * 2 + 2 * 4
     for name in ("report.md", "outcomes.csv", "comparison.csv", "simulation.nc", "manifest.json"):
         assert (out / name).exists(), name
     md = (out / "report.md").read_text()

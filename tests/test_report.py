@@ -77,7 +77,8 @@ def test_html_structure(memo):
     for sid, _ in SECTIONS:
         assert sid in p.ids, sid
     assert p.tags.get("table", 0) >= 8  # counts, recommendations, agreement, ledgers per arm
-    assert len(p.imgs) == 2 and all(s.startswith("data:image/png;base64,") for s in p.imgs)
+    # per arm: the dose-toxicity figure and the patients-over-study-days timeline
+    assert len(p.imgs) == 4 and all(s.startswith("data:image/png;base64,") for s in p.imgs)
     assert all(len(s) > 5000 for s in p.imgs)
     manifest = json.loads(p.pre["manifest-json"])
     assert manifest == json.loads((path / "manifest.json").read_text())

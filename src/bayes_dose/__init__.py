@@ -61,8 +61,9 @@ _LAZY = {
     "with_response": ".efficacy_data",
     "Programme": ".programme", "ProgrammeSimulation": ".programme",
     "opens_after": ".programme",
+    "plots": ".plots",
 }  # fmt: skip
-_MODULES = {"examples", "io", "protocols", "scenarios", "rules", "slots", "designs", "ada", "listings", "pk", "testing", "endpoints", "expansion", "response"}
+_MODULES = {"examples", "io", "protocols", "scenarios", "rules", "slots", "designs", "ada", "listings", "pk", "testing", "endpoints", "expansion", "response", "plots"}
 
 
 def __getattr__(name: str) -> Any:
@@ -143,6 +144,7 @@ __all__ += ["SimulationSummary", "open_store", "simulate_oc"]
 __all__ += ["EXNEX", "BorrowingReport", "CombinationFit", "Exchangeable", "TauPrior"]
 __all__ += ["Study", "StudySimulation"]
 __all__ += ["Programme", "ProgrammeSimulation", "opens_after"]
+__all__ += ["plots"]
 __all__ += ["designs", "parse_rule", "register_design", "register_rule", "register_slot", "slots"]
 __all__ += ["Timeline"]
 __all__ += ["BOIN12", "OBD", "choose_rp2d", "with_response"]

@@ -170,11 +170,11 @@ FIG_FONT = {"font.size": 12, "axes.titlesize": 13, "axes.labelsize": 12,
             "xtick.labelsize": 11, "ytick.labelsize": 11, "legend.fontsize": 10.5}  # fmt: skip
 
 
-def _png(fig: Any) -> str:
+def _png(fig: Any, tight: bool = True) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight" if tight else None)
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
@@ -506,6 +506,35 @@ def _followup_sentence(out: Outcomes) -> str | None:
     return None
 
 
+#: The memo's sentence for an arm whose data have no enrolment days (no timeline drawn).
+NO_TIMELINE = ("These data have no enrolment days (enroll_day), so no timeline of "
+               "patients over study days is drawn.")  # fmt: skip
+
+
+def patient_timeline_figure(out: Outcomes, arm: str, window: int | None = None) -> Any:
+    """Swimmer plot of one arm's observed patients over study days
+    (:func:`bayes_dose.plots.plot_patient_timeline`), or None when the data have no
+    ``enroll_day`` for every patient (the memo then says so instead)."""
+    f = out.to_frame()
+    if not len(f) or "enroll_day" not in f or f["enroll_day"].isna().any():
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from .plots.timeline import plot_patient_timeline
+
+    with plt.rc_context(FIG_FONT):
+        legend_rows = int(f["dose_level"].nunique()) + 4  # levels, DLT x / o, pending, ?
+        height = 0.2 * max(len(f), legend_rows) + 1.6
+        fig, ax = plt.subplots(figsize=(10.5, height))
+        # fixed margins (legend on the right) instead of bbox_inches="tight": half the time
+        fig.subplots_adjust(left=0.07, right=0.64, bottom=0.9 / height, top=1 - 0.45 / height)
+        plot_patient_timeline(out, arm=arm, window_days=window, ax=ax)
+    return fig
+
+
 def _ids_of(out: Outcomes, what: str, window: int | None) -> list[str]:
     """Unknown-DLT patients (``Outcomes.unknown``) or pending ones (``Outcomes.pending``)."""
     if what == "unknown" and hasattr(out, "unknown"):
@@ -530,7 +559,8 @@ def _ledger(shadow: pd.DataFrame, names: list[str]) -> pd.DataFrame:
         by = g.set_index("design")
         for n in names:
             r = by.loc[n]
-            row[f"{n}: next"] = "stop" if bool(r["stop"]) else int(r["next_dose"])
+            row[f"{n}: next"] = ("stop" if bool(r["stop"]) else "hold"
+                                 if pd.isna(r["next_dose"]) else int(r["next_dose"]))  # fmt: skip
         act = first["actual_next"]
         row["Next cohort actually given"] = None if pd.isna(act) else int(act)
         rows.append(row)
@@ -817,6 +847,10 @@ def report(
                 "followup": _followup_sentence(out_arm),
                 "pending": _ids_of(out_arm, "pending", window),
                 "unknown": _ids_of(out_arm, "unknown", window),
+                "swimmer": _png(tl, tight=False)
+                if (tl := patient_timeline_figure(out_arm, arm, window))
+                is not None else None,
+                "no_swimmer": NO_TIMELINE,
                 "rec": rec,
                 "rec_notes": rec_notes,
                 "agreement": _agreement_table(ag),

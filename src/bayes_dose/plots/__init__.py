@@ -5,6 +5,7 @@ from .calendar import plot_calendar_trial
 from .fits import plot_dose_toxicity
 from .response import plot_shrinkage, plot_swimmer, plot_waterfall
 from .simulation import plot_concordance, plot_patients, plot_selection, plot_selection_grid
+from .timeline import plot_patient_timeline
 
 __all__ = [
     "plot_blrm_curves",
@@ -17,3 +18,4 @@ __all__ = [
 ]
 __all__ += ["plot_shrinkage", "plot_swimmer", "plot_waterfall"]
 __all__ += ["plot_calendar_trial"]
+__all__ += ["plot_patient_timeline"]

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .swimmer_rows import draw_patient_rows
+
 if TYPE_CHECKING:
     import xarray as xr
     from matplotlib.axes import Axes
@@ -85,24 +87,14 @@ def plot_calendar_trial(
     lv = dose[:k].astype(int)
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 0.25 * k + 1.5))
-    cmap = plt.get_cmap("viridis", max(int(sims.sizes["dose"]), 2))
-    for i in range(k):
-        y = k - i
-        ax.plot([arr[i], day[i]], [y, y], color="0.6", lw=1)
-        end = day[i] + window
-        ax.barh(y, window, left=day[i], height=0.6, color=cmap(lv[i] - 1),
-                label=f"level {lv[i]}")  # fmt: skip
-        if as_of is not None and day[i] <= as_of < end and not dlt_day[i] <= as_of:
-            ax.barh(y, end - as_of, left=as_of, height=0.6, color="white", alpha=0.6,
-                    hatch="///", edgecolor="0.3", lw=0)  # fmt: skip
-        if np.isfinite(dlt_day[i]):
-            ax.plot(dlt_day[i], y, "x", color="tab:red", ms=8, mew=2)
+    hatch = np.full(k, np.nan)
+    if as_of is not None:
+        end = day + window
+        hatch[(day <= as_of) & (as_of < end) & ~(dlt_day <= as_of)] = as_of
+    draw_patient_rows(ax, day, lv, window, dlt_day, n_levels=int(sims.sizes["dose"]),
+                      level_label=lambda v: f"level {v}", arrival=arr, hatch_from=hatch)
     if as_of is not None:
         ax.axvline(as_of, color="0.2", ls="--", lw=1)
-    handles, labels = ax.get_legend_handles_labels()
-    seen = dict(zip(labels, handles, strict=True))
-    ax.legend(seen.values(), seen.keys(), fontsize="small", loc="lower right")
-    ax.set_yticks(range(1, k + 1), [f"#{k - j}" for j in range(k)], fontsize="x-small")
     ax.set_xlabel("trial day")
     ax.set_title(f"{design}, {scenario}, trial {trial}: "
                  f"{float(x['duration_days']):.0f} days (x = DLT)")  # fmt: skip
