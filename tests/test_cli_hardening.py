@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import importlib
 import sys
 from pathlib import Path
 
@@ -198,7 +199,8 @@ def test_failed_report_leaves_no_folder(spec, data, tmp_path, capsys, monkeypatc
     def boom(*a, **k):
         raise ValueError("rendering failed")
 
-    monkeypatch.setattr(sys.modules["bayes_dose.report"], "report", boom)
+    # the module, imported here: run alone, nothing has imported it yet (lazy package names)
+    monkeypatch.setattr(importlib.import_module("bayes_dose.report"), "report", boom)
     out = tmp_path / "memo"
     _fails(capsys, ["report", "--spec", str(spec), "--data", str(data), "--out", str(out),
                     "--n-trials", "10"], "rendering failed")  # fmt: skip
