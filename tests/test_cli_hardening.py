@@ -3,9 +3,9 @@ no partial output, and starts fast (issues 10 and 16)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
-import importlib
 import sys
 from pathlib import Path
 
