@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from .crn import latent_uniforms
-from .decision_step import decision_step
+from .decision_step import decision_step, grown_capacity
 from .designs.base import Design
 from .designs.state import DoseData
 from .protocol import Staggering
@@ -72,7 +72,6 @@ TIMELINE_DOCS = {
     "patient_pending": "patients pending when this patient's dose was decided",
     "patient_cohort": "0-based cohort (dose group) of the patient (-1 = no patient)",
 }
-PATIENT_GUARD = 1000
 #: Arrivals per trial beyond which the driver gives up (a Timeline that cannot feed a trial).
 ARRIVAL_GUARD = 200_000
 
@@ -282,12 +281,7 @@ def run_calendar_chunk(
         suspended[a] += hold_days[go]  # counted when the next group opens
         need = int((tot + size).max())
         if need > P:
-            if need > PATIENT_GUARD:
-                raise ValueError(
-                    f"{type(design).__name__} has no max_n and did not stop within "
-                    f"{PATIENT_GUARD} patients; pass max_n= to simulate() or give the design max_n"
-                )
-            P2 = min(max(2 * P, need), PATIENT_GUARD)
+            P2 = grown_capacity(design, need, P)
             u = uniforms(P2)
             v = timeline.onset_fraction(seed, trials, P2) * window
             grow = P2 - P

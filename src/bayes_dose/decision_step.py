@@ -11,7 +11,10 @@ import numpy as np
 from .designs.base import MAX_N, Design
 from .dose_data import DoseData
 
-__all__ = ["decision_step"]
+__all__ = ["PATIENT_GUARD", "decision_step", "grown_capacity"]
+
+#: Most patients a simulated trial may enrol (a design that never stops is an error).
+PATIENT_GUARD = 1000
 
 
 def decision_step(design: Design, data: DoseData, total: np.ndarray, max_n: int | None,
@@ -35,3 +38,15 @@ def decision_step(design: Design, data: DoseData, total: np.ndarray, max_n: int 
             f"(trial {start + int(rows[np.argmax(bad)])})"
         )
     return dec, halt, size, code
+
+
+def grown_capacity(design: Design, need: int, capacity: int) -> int:
+    """The patient-slot capacity of a chunk that must hold ``need`` patients (doubled at
+    least, at most :data:`PATIENT_GUARD`); a design still running past the guard is an
+    error telling how to bound it."""
+    if need > PATIENT_GUARD:
+        raise ValueError(
+            f"{type(design).__name__} has no max_n and did not stop within "
+            f"{PATIENT_GUARD} patients; pass max_n= to simulate() or give the design max_n"
+        )
+    return min(max(2 * capacity, need), PATIENT_GUARD)

@@ -40,7 +40,7 @@ import numpy as np
 import xarray as xr
 
 from .crn import latent_uniforms
-from .decision_step import decision_step
+from .decision_step import PATIENT_GUARD, decision_step, grown_capacity
 from .designs.base import Design
 from .designs.state import DoseData
 from .manifest import build_manifest, data_sha256
@@ -60,8 +60,6 @@ __all__ = [
     "run_chunk", "simulate", "simulate_oc",
 ]  # fmt: skip
 
-#: A design without ``max_n`` that has not stopped after this many patients is an error.
-PATIENT_GUARD = 1000
 #: Format version of chunk checkpoints (part of their hash).
 _CHECKPOINT_VERSION = 3
 #: Patient slots (trials x patients x designs x scenarios) per default chunk.
@@ -187,12 +185,7 @@ def run_chunk(
             break
         need = int((tot + size).max())
         if need > P:
-            if need > PATIENT_GUARD:
-                raise ValueError(
-                    f"{type(design).__name__} has no max_n and did not stop within "
-                    f"{PATIENT_GUARD} patients; pass max_n= to simulate() or give the design max_n"
-                )
-            P = min(max(2 * P, need), PATIENT_GUARD)
+            P = grown_capacity(design, need, P)
             u = uniforms(P)
             eff.grow(u)
             pdose = np.pad(pdose[:, :-1], ((0, 0), (0, P + 1 - pdose.shape[1] + 1)))
