@@ -3,7 +3,7 @@
 Every number is checked against the independent integration of
 ``tests/combo_engine_reference.py`` (the cut integrated in closed form along ``eta`` or
 the partner, Gauss-Legendre products in a moment-whitened frame; no code shared with the
-engines).  Its values for the cases of ``test_combo_engine_cases.py`` are stored in
+engines).  Its values for the cases of ``combo_engine_cases.py`` are stored in
 ``STORED`` (computed with ``n_outer=36, n_panels=8``; ``n_outer=28`` agrees within 1.2e-4);
 a slow test recomputes one case.  The tolerance is the requirement, 1e-3.
 """
@@ -21,8 +21,8 @@ from scipy.stats import norm
 import bayes_dose as bd
 from bayes_dose.inference import combo_quadrature as cq
 from bayes_dose.inference.combo_quadrature import ComboQuadrature, QuadratureSettings
+from combo_engine_cases import CASES, design
 from combo_engine_reference import reference
-from test_combo_engine_cases import CASES, design
 
 STORED = json.loads((Path(__file__).parent / "reference_data" / "combo_engine_reference.json").read_text())
 TOL = 1e-3

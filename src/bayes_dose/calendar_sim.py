@@ -270,8 +270,8 @@ def run_calendar_chunk(
             data = DoseData(n[rows], y[rows], current[rows], last_n[rows], last_dlt[rows],
                             grade2[rows])  # fmt: skip
             n_pend = np.zeros(rows.size, dtype=np.int64)
-        dec, halt, size, code = decision_step(design, data, total[rows], max_n, start, rows)
         tot = total[rows]
+        dec, halt, size, code = decision_step(design, data, tot, max_n, start, rows)
         reason[rows[halt]] = code[halt]
         go = ~halt
         a, nxt, size, tot = rows[go], dec.next_dose[go], size[go], tot[go]

@@ -176,8 +176,8 @@ def run_chunk(
                             resp=eff.take(act), resp_dlt=eff.take(act, both=True),
                             source_n=None if sn is None else sn[act],
                             source_dlt=None if sy is None else sy[act])  # fmt: skip
-        dec, halt, size, code = decision_step(design, data, total[act], max_n, start, act)
         tot = total[act]
+        dec, halt, size, code = decision_step(design, data, tot, max_n, start, act)
         reason[act[halt]] = code[halt]
         go = ~halt
         a, nxt, size, tot = act[go], dec.next_dose[go], size[go], tot[go]
