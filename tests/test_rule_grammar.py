@@ -89,7 +89,7 @@ def test_slot_texts_read_back():
         ("PatientsAtDose(9, 3)", 0, "too many positional arguments"),
         ("PatientsAtDose(m=9)", 0, "unexpected keyword argument 'm'"),
         ("PatientsAtDose(n=9, 3)", 20, "a positional argument after a keyword one"),
-        ("ProbAbove(1.5, 0.9)", 0, "ProbAbove: ProbAbove: threshold and prob must be in (0, 1)"),
+        ("ProbAbove(1.5, 0.9)", 0, "ProbAbove: threshold and prob must be in (0, 1)"),
         ("__import__('os')", 0, "unknown name '__import__'"),
         ("", 0, "expected a rule name, got end of text"),
         ("PatientsAtDose(inf)", 15, "expected a value"),
@@ -228,3 +228,12 @@ def test_toml_errors_name_the_design_the_field_and_the_position(tmp_path):
             target = 0.25
             stopping = { rule = "PatientsAtDose", n = 9 }
         """)
+
+
+@pytest.mark.parametrize("text", ["PatientsAtDose(-3)", "PatientsAtDose(2.5)", "MaxPatients(0)",
+                                  "MinPatients(True)", "StayWithPatients('9')", "ProbAbove(0.25, 0.95, 1.5)"])
+def test_count_arguments_must_be_positive_whole_numbers(text):
+    """A patient count that is not a whole number >= 1 is an error, never truncated
+    (PatientsAtDose(2.5) used to become 2 silently)."""
+    with pytest.raises(ValueError, match="whole number >= 1"):
+        bd.parse_rule(text)

@@ -189,7 +189,8 @@ class _Parser:
         try:
             return cls(*args, **kwargs)
         except (TypeError, ValueError) as exc:
-            self.fail(pos, f"{name}: {exc}")
+            msg = str(exc)  # the class's own message names it already, usually
+            self.fail(pos, msg if msg.startswith(f"{name}:") else f"{name}: {msg}")
 
     def value(self) -> Any:
         tok = self.peek()

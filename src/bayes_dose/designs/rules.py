@@ -102,11 +102,21 @@ class AnyOf(_Combined):
         return np.logical_or.reduce([r(data, decision) for r in self.rules])
 
 
+def _count(rule: str, name: str, value: object) -> int:
+    """A patient count or level of a rule: a whole number >= 1 (never truncated)."""
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        ok, value = True, int(value)
+    if not ok or int(value) < 1:  # type: ignore[call-overload]
+        raise ValueError(f"{rule}: {name} must be a whole number >= 1, got {value!r}")
+    return int(value)  # type: ignore[call-overload]
+
+
 class MaxPatients(StoppingRule):
     """Stop once ``n`` patients have been treated."""
 
     def __init__(self, n: int):
-        self.n = int(n)
+        self.n = _count(type(self).__name__, "n", n)
 
     def __call__(self, data: DoseData, decision: Decision) -> np.ndarray:
         return data.total_n >= self.n
@@ -128,7 +138,7 @@ class PatientsAtDose(StoppingRule):
     """
 
     def __init__(self, n: int):
-        self.n = int(n)
+        self.n = _count("PatientsAtDose", "n", n)
 
     def __call__(self, data: DoseData, decision: Decision) -> np.ndarray:
         idx = np.clip(decision.next_dose, 0, None)[:, None]
@@ -149,7 +159,7 @@ class StayWithPatients(StoppingRule):
     """
 
     def __init__(self, n: int):
-        self.n = int(n)
+        self.n = _count("StayWithPatients", "n", n)
 
     def __call__(self, data: DoseData, decision: Decision) -> np.ndarray:
         at_current = data.at_current(data.n)
@@ -177,15 +187,15 @@ class ProbAbove(StoppingRule):
                  b: float = 1.0) -> None:  # fmt: skip
         self.threshold = float(threshold)
         self.prob = float(prob)
-        self.level = int(level)
+        self.level = _count("ProbAbove", "level", level)
         self.a = float(a)
         self.b = float(b)
         if not 0 < self.threshold < 1 or not 0 < self.prob < 1:
             raise ValueError(
                 f"ProbAbove: threshold and prob must be in (0, 1), got {threshold!r}, {prob!r}"
             )
-        if self.level < 1 or not (self.a > 0 and self.b > 0):
-            raise ValueError(f"ProbAbove: level must be >= 1 and a, b > 0, got {level}, {a}, {b}")
+        if not (self.a > 0 and self.b > 0):
+            raise ValueError(f"ProbAbove: a and b must be > 0, got {a}, {b}")
 
     def __call__(self, data: DoseData, decision: Decision) -> np.ndarray:
         from scipy.stats import beta
