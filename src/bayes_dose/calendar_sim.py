@@ -171,6 +171,9 @@ def run_calendar_chunk(
     window: float,
     max_n: int | None = None,
     uniforms: Callable[[int], np.ndarray] | None = None,
+    p_resp: Sequence[float] | None = None,
+    rho: float = 0.0,
+    resp_uniforms: Callable[[int], np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Simulate trials ``start..stop-1`` of one design in calendar time.
 
@@ -189,11 +192,21 @@ def run_calendar_chunk(
     max_n : int, optional
     uniforms : callable, optional
         The chunk's toxicity latent uniforms (shared cache), ``uniforms(n_patients)``.
+    p_resp : sequence of float, optional
+        True response probability per level: each patient also gets a response, drawn on
+        the cohort-time copula (:class:`_CalendarEfficacy`), known to the design on the
+        patient's assessment day (``Timeline.response_day``; default: when the DLT window
+        completes).
+    rho : float
+        Copula correlation.
+    resp_uniforms : callable, optional
+        The chunk's response-stream uniforms (shared cache), ``resp_uniforms(n_patients)``.
 
     Returns
     -------
     dict of str to ndarray
-        The cohort-time chunk variables plus :data:`TIMELINE_VARS`.
+        The cohort-time chunk variables plus :data:`TIMELINE_VARS` (and with ``p_resp``
+        ``resp``, ``patient_resp``).
     """
     p = np.asarray(true_tox, dtype=float)
     T, D = stop - start, design.n_doses
@@ -213,6 +226,8 @@ def run_calendar_chunk(
     u = uniforms(P)
     v = timeline.onset_fraction(seed, trials, P) * window
     arr = _Arrivals(timeline, seed, trials, 2 * P + 8)
+    eff = _CalendarEfficacy(design, p_resp, rho, resp_uniforms, seed, trials, p, u, window,
+                            getattr(timeline, "response_day", None))  # fmt: skip
 
     n = np.zeros((T, D), dtype=np.int64)
     y = np.zeros((T, D), dtype=np.int64)  # final DLTs per dose (complete data)
@@ -253,6 +268,7 @@ def run_calendar_chunk(
                                           window)  # fmt: skip
         else:  # hold until every treated patient is resolved (complete data)
             res = np.where(pdose[rows] > 0, np.minimum(onset[rows], dday[rows] + window), -np.inf)
+            res = eff.resolved(res, rows, pdose, dday)
             t_open = np.maximum(t_free, res.max(axis=1, initial=-np.inf))
         fin = np.isfinite(t_free)  # before the first patient nothing is held
         hold_days = np.zeros(rows.size)
@@ -264,11 +280,12 @@ def run_calendar_chunk(
             seen, pend, w = _observed(True, s0, pdose[rows, :P], dday[rows, :P],
                                       pdlt[rows, :P], onset[rows, :P], window)  # fmt: skip
             data = _tite_data(n[rows], current[rows], last_n[rows], grade2[rows], pdose[rows, :P],
-                              seen, w, pcoh[rows, :P], cohorts[rows])  # fmt: skip
+                              seen, w, pcoh[rows, :P], cohorts[rows],
+                              **eff.data(rows, s0, pdose, dday, onset, P))  # fmt: skip
             n_pend = pend.sum(axis=1)
         else:
             data = DoseData(n[rows], y[rows], current[rows], last_n[rows], last_dlt[rows],
-                            grade2[rows])  # fmt: skip
+                            grade2[rows], **eff.data(rows, t_open, pdose, dday, onset, P))  # fmt: skip
             n_pend = np.zeros(rows.size, dtype=np.int64)
         tot = total[rows]
         dec, halt, size, code = decision_step(design, data, tot, max_n, start, rows)
@@ -292,6 +309,7 @@ def run_calendar_chunk(
                 )
 
             pdose, pdlt, pcoh = pad(pdose, 0), pad(pdlt, 0), pad(pcoh, -1)
+            eff.grow(u, pad)
             parr, dday, onset, ppend = pad(parr, np.nan), pad(dday, np.nan), pad(onset, np.inf), \
                 pad(ppend, 0)  # fmt: skip
             P = P2
@@ -323,6 +341,7 @@ def run_calendar_chunk(
             pdlt[a, pos] = tox
             onset[a, pos] = np.where(tox, day + v[a, col], np.inf)
             k_dlt += tox
+            eff.dose(a, pos, col, nxt, on, tox, day)
             prev = np.where(on, day, prev)
         pdose[:, P] = 0
         pdlt[:, P] = 0
@@ -340,7 +359,7 @@ def run_calendar_chunk(
         cohorts[a] += 1
         act = a
 
-    sel = design.select(DoseData(n, y, current, last_n, last_dlt, grade2))
+    sel = design.select(DoseData(n, y, current, last_n, last_dlt, grade2, **eff.data(None)))
     width = max(int(total.max()) if T else 0, 1)
     sl = slice(0, width)
     treated = pdose[:, sl] > 0
@@ -374,14 +393,15 @@ def run_calendar_chunk(
         "patient_dlt_day": np.where(treated & np.isfinite(onset[:, sl]), onset[:, sl], np.nan),
         "patient_pending": ppend[:, sl].copy(),
         "patient_cohort": np.where(treated, pcoh[:, sl], -1).astype(np.int16),
-    }
+    } | eff.finish(sl)
 
 
 def _tite_data(n: np.ndarray, current: np.ndarray, last_n: np.ndarray, grade2: np.ndarray,
                pdose: np.ndarray, seen: np.ndarray, weight: np.ndarray, pcoh: np.ndarray,
-               cohorts: np.ndarray) -> DoseData:  # fmt: skip
+               cohorts: np.ndarray, **resp: np.ndarray | None) -> DoseData:  # fmt: skip
     """The evidence at a decision day: all treated patients, the DLTs seen so far, the
-    follow-up weights of pending patients (``DoseData.patient_*``, 0-based doses)."""
+    follow-up weights of pending patients (``DoseData.patient_*``, 0-based doses) and
+    ``resp``/``resp_dlt`` when given (:meth:`_CalendarEfficacy.data`)."""
     D = n.shape[1]
     lv = pdose.astype(np.int64) - 1
     onehot = (lv[..., None] == np.arange(D)) & seen[..., None]
@@ -389,7 +409,7 @@ def _tite_data(n: np.ndarray, current: np.ndarray, last_n: np.ndarray, grade2: n
     last = (pcoh == (cohorts - 1)[:, None]) & (lv >= 0)
     last_dlt = (last & seen).sum(axis=1).astype(np.int64)
     return DoseData(n.copy(), dlt, current.copy(), last_n.copy(), last_dlt, grade2.copy(),
-                    lv, seen.astype(np.int64), weight)  # fmt: skip
+                    lv, seen.astype(np.int64), weight, **resp)  # fmt: skip
 
 
 def _lift_suspension(design: Design, suspends: Callable[[DoseData], np.ndarray],
@@ -417,3 +437,91 @@ def _lift_suspension(design: Design, suspends: Callable[[DoseData], np.ndarray],
         idx = idx[hold]
         t[idx] = nxt[hold]
     return t
+
+
+class _CalendarEfficacy:
+    """Responses of a calendar-time chunk (no-ops without ``p_resp``).
+
+    The ``k``-th treated patient of trial ``t`` responds iff the cohort-time copula
+    uniform ``response_latent(u[t, k], v[t, k], rho) < p_resp[dose]`` (the same draw as
+    :func:`bayes_dose.simulate.run_chunk`, so responses match cohort time patient by
+    patient).  The response is *assessed* (known to the design) on ``dose day +
+    response_day`` (default: the DLT window, i.e. when the window completes, also for a
+    patient whose DLT came earlier).  A design that decides on response and waits for
+    complete data (BOIN12) also waits for every treated patient's assessment before the
+    next group opens, as its ``fit`` holds on unassessed responses; every other design
+    sees the responders assessed by the decision day.
+    """
+
+    def __init__(self, design: Design, p_resp: Sequence[float] | None, rho: float,
+                 resp_uniforms: Callable[[int], np.ndarray] | None, seed: int,
+                 trials: np.ndarray, p: np.ndarray, u: np.ndarray, window: float,
+                 response_day: float | None) -> None:  # fmt: skip
+        self.on = p_resp is not None
+        if not self.on:
+            return
+        from .efficacy import response_uniforms
+
+        self.q = np.asarray(p_resp, dtype=float)
+        self.p, self.rho = p, float(rho)
+        self.v = resp_uniforms or (lambda k: response_uniforms(seed, trials, k))
+        self.lag = float(window if response_day is None else response_day)
+        self.waits = getattr(design, "uses_efficacy", False) and \
+            getattr(design, "tite_window", None) is None  # fmt: skip
+        T, D = u.shape[0], design.n_doses
+        self.resp = np.zeros((T, D), dtype=np.int64)
+        self.both = np.zeros((T, D), dtype=np.int64)
+        self.presp = np.zeros((T, u.shape[1] + 1), dtype=np.int8)  # last column: scratch
+        self._latent(u)
+
+    def _latent(self, u: np.ndarray) -> None:
+        from .efficacy import response_latent
+
+        self.w = response_latent(u, self.v(u.shape[1]), self.rho)
+
+    def grow(self, u: np.ndarray, pad: Callable[[np.ndarray, float], np.ndarray]) -> None:
+        if self.on:
+            self.presp = pad(self.presp, 0)
+            self._latent(u)
+
+    def resolved(self, res: np.ndarray, rows: np.ndarray, pdose: np.ndarray,
+                 dday: np.ndarray) -> np.ndarray:  # fmt: skip
+        """Resolution days of the treated patients; for a design that decides on response
+        also no earlier than their assessment day."""
+        if not (self.on and self.waits):
+            return res
+        return np.where(pdose[rows] > 0, np.maximum(res, dday[rows] + self.lag), res)
+
+    def dose(self, a: np.ndarray, pos: np.ndarray, col: np.ndarray, nxt: np.ndarray,
+             on: np.ndarray, tox: np.ndarray, day: np.ndarray) -> None:  # fmt: skip
+        if self.on:
+            r = on & (self.w[a, col] < self.q[nxt])
+            self.presp[a, pos] = r
+            self.resp[a, nxt] += r
+            self.both[a, nxt] += r & tox
+            self.presp[:, -1] = 0
+
+    def data(self, rows: np.ndarray | None, t: np.ndarray | None = None,
+             pdose: np.ndarray | None = None, dday: np.ndarray | None = None,
+             onset: np.ndarray | None = None, P: int = 0
+             ) -> dict[str, np.ndarray | None]:  # fmt: skip
+        """``resp``/``resp_dlt`` for a :class:`DoseData` of trials ``rows`` at day ``t``:
+        every response when all are assessed (``rows is None``: the trial's end; or a
+        design that waited for them), else those assessed by ``t``."""
+        if not self.on:
+            return {}
+        if rows is None:
+            return {"resp": self.resp, "resp_dlt": self.both}
+        if self.waits:
+            return {"resp": self.resp[rows], "resp_dlt": self.both[rows]}
+        D = self.resp.shape[1]
+        lv = pdose[rows, :P].astype(np.int64) - 1
+        known = (lv >= 0) & (dday[rows, :P] + self.lag <= t[:, None]) & (self.presp[rows, :P] == 1)
+        hit = (lv[..., None] == np.arange(D)) & known[..., None]
+        both = hit & (onset[rows, :P] <= t[:, None])[..., None]
+        return {"resp": hit.sum(axis=1), "resp_dlt": both.sum(axis=1)}
+
+    def finish(self, sl: slice) -> dict[str, np.ndarray]:
+        if not self.on:
+            return {}
+        return {"resp": self.resp.astype(np.int16), "patient_resp": self.presp[:, sl].copy()}

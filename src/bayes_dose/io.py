@@ -41,6 +41,7 @@ A design spec is a TOML file::
                                 # { late = 0.7 } (share of DLTs in the window's 2nd half)
     waiting = "queue"           # or "turn_away"
     max_wait_days = 30          # optional ("queue" only; default: no limit)
+    response_day = 21           # optional (with efficacy: day responses are assessed)
 
 ``type`` names a design of the registry (:mod:`bayes_dose.designs.registry`; a user's
 design registered with ``bd.register_design`` works too).  Rule slots are text:
@@ -143,7 +144,8 @@ TOP_KEYS = ("protocol", "seed", "designs", "simulation", "analysis")
 SIMULATION_KEYS = ("n_trials", "target", "scenarios", "efficacy", "correlation", "timeline")
 #: Keys of ``[simulation.timeline]`` (:class:`bayes_dose.Timeline`; ``dlt_onset`` is
 #: ``"uniform"`` or a one-key table of ONSET_KEYS).
-TIMELINE_KEYS = ("accrual_per_month", "interarrival_days", "dlt_onset", "waiting", "max_wait_days")
+TIMELINE_KEYS = ("accrual_per_month", "interarrival_days", "dlt_onset", "waiting", "max_wait_days",
+                 "response_day")
 ONSET_KEYS = ("weibull", "late")
 ANALYSIS_KEYS = ("mcmc", "draws", "tune", "chains", "target_accept")
 #: Keys of a ``skeleton = {...}`` table (arguments of :func:`crm_skeleton`; ``n_doses``
@@ -514,7 +516,7 @@ def _timeline(table: Any) -> Any:
         if not (isinstance(rate, float) and rate == float("inf")):
             check_value(rate, float, f"{where} accrual_per_month")
         kw["accrual_per_month"] = float(rate)
-    for k in ("interarrival_days", "max_wait_days"):
+    for k in ("interarrival_days", "max_wait_days", "response_day"):
         if k in table:
             kw[k] = float(check_value(table[k], float, f"{where} {k}"))
     if "waiting" in table:

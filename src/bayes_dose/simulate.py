@@ -343,9 +343,11 @@ def _unit(run: _Run, start: int, stop: int,
                 if run.timeline is not None:
                     from .calendar_sim import run_calendar_chunk
 
-                    res = run_calendar_chunk(d, p, run.seed, start, stop, run.timeline,
-                                             run.staggering, run.window, run.max_n,
-                                             lambda k: cache.get(run.seed, start, stop, k))  # fmt: skip
+                    res = run_calendar_chunk(
+                        d, p, run.seed, start, stop, run.timeline, run.staggering, run.window,
+                        run.max_n, lambda k: cache.get(run.seed, start, stop, k), q, run.rho,
+                        None if vcache is None else lambda k: vcache.get(run.seed, start, stop, k),
+                    )  # fmt: skip
                 else:
                     res = run_chunk(
                         d, p, run.seed, start, stop, run.max_n,
@@ -781,11 +783,6 @@ def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: A
         eff = check_efficacy(efficacy, {s: p for s, (p, _) in table.items()})
     elif rho != 0:
         raise ValueError("correlation= without efficacy=: give efficacy={scenario: [p_resp]}")
-    if eff is not None and timeline is not None:
-        raise ValueError(
-            "simulate: efficacy= is not yet combined with timeline= (responses are drawn in "
-            "cohort time only); simulate efficacy without a timeline"
-        )
     needs = [g for g, d in designs.items() if getattr(d, "uses_efficacy", False)]
     if needs and eff is None:
         raise ValueError(
@@ -1033,7 +1030,10 @@ def simulate(
         with one ``true_tox`` curve).  Each patient then also has a response, drawn
         jointly with the DLT (Gaussian copula, :mod:`bayes_dose.efficacy`); toxicity draws
         and results of designs that ignore response are unchanged.  Needed by designs
-        that decide on response (BOIN12).
+        that decide on response (BOIN12).  With ``timeline`` the response is the same
+        draw and is known to the design on ``Timeline.response_day`` (default: when the
+        patient's DLT window completes); BOIN12 holds until every treated patient is
+        assessed (:class:`bayes_dose.calendar_sim._CalendarEfficacy`).
     correlation : float
         Correlation in (-1, 1) of the copula's latent normals (0: independent).
 

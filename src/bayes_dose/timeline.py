@@ -74,6 +74,11 @@ class Timeline:
     waiting : {"queue", "turn_away"}
     max_wait_days : float, optional
         Longest a queued patient waits for a slot (``"queue"`` only; default no limit).
+    response_day : float, optional
+        Day after the first dose on which a simulated patient's response is assessed
+        (known to the design), with ``efficacy=``; default: the end of the DLT window.
+        A design that decides on response and waits for complete data (BOIN12) holds
+        until every treated patient is assessed.
     """
 
     accrual_per_month: float | None = None
@@ -81,6 +86,7 @@ class Timeline:
     dlt_onset: Any = "uniform"
     waiting: str = "queue"
     max_wait_days: float | None = None
+    response_day: float | None = None
 
     def __post_init__(self) -> None:
         rate, gap = self.accrual_per_month, self.interarrival_days
@@ -111,6 +117,10 @@ class Timeline:
                 )
             if isinstance(w, (bool, np.bool_)) or not float(w) >= 0:
                 raise ValueError(f"Timeline: max_wait_days must be >= 0, got {w!r}")
+        r = self.response_day
+        if r is not None and (isinstance(r, (bool, np.bool_)) or not isinstance(
+                r, (int, float, np.number)) or not 0 <= float(r) < math.inf):  # fmt: skip
+            raise ValueError(f"Timeline: response_day must be a number of days >= 0, got {r!r}")
         at_once = self.unlimited or (gap is not None and float(gap) == 0)
         if at_once and (self.waiting == "turn_away" or w is not None):
             raise ValueError(
@@ -155,9 +165,10 @@ class Timeline:
         return self.accrual_per_month is not None and math.isinf(float(self.accrual_per_month))
 
     def spec(self) -> dict[str, Any]:
-        """JSON-able form (manifests, checkpoint keys)."""
+        """JSON-able form (manifests, checkpoint keys; ``response_day`` only when set)."""
         rate = self.accrual_per_month
-        return {
+        extra = {} if self.response_day is None else {"response_day": float(self.response_day)}
+        return extra | {
             "accrual_per_month": None if rate is None else (
                 "inf" if math.isinf(float(rate)) else float(rate)),
             "interarrival_days": None if self.interarrival_days is None
