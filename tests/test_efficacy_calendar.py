@@ -85,8 +85,8 @@ def test_toxicity_designs_unchanged_by_efficacy_in_calendar_time() -> None:
             continue
         np.testing.assert_array_equal(plain[v].values, eff[v].values, err_msg=v)
     # the responses are those of cohort time, patient by patient (the k-th treated patient)
-    from bayes_dose.efficacy import response_latent, response_uniforms
     from bayes_dose.crn import latent_uniforms
+    from bayes_dose.efficacy import response_latent, response_uniforms
 
     P = eff.sizes["patient"]
     u = latent_uniforms(3, np.arange(60), P)
