@@ -62,6 +62,9 @@ _LAZY = {
     "Programme": ".programme", "ProgrammeSimulation": ".programme",
     "opens_after": ".programme",
     "plots": ".plots",
+    "RandomisedStage": ".dose_optimisation", "ROSE": ".dose_optimisation",
+    "UtilityRule": ".dose_optimisation", "rose_design": ".dose_optimisation",
+    "dose_optimisation_table": ".dose_optimisation",
 }  # fmt: skip
 _MODULES = {"examples", "io", "protocols", "scenarios", "rules", "slots", "designs", "ada", "listings", "pk", "testing", "endpoints", "expansion", "response", "plots"}
 
@@ -148,3 +151,4 @@ __all__ += ["plots"]
 __all__ += ["designs", "parse_rule", "register_design", "register_rule", "register_slot", "slots"]
 __all__ += ["Timeline"]
 __all__ += ["BOIN12", "OBD", "choose_rp2d", "with_response"]
+__all__ += ["RandomisedStage", "ROSE", "UtilityRule", "rose_design", "dose_optimisation_table"]
