@@ -106,3 +106,38 @@ def test_response_day_validation_and_spec() -> None:
         bd.Timeline(interarrival_days=5, response_day="week 6")
     assert "response_day" not in bd.Timeline(interarrival_days=5).spec()  # keys unchanged
     assert bd.Timeline(interarrival_days=5, response_day=42).spec()["response_day"] == 42.0
+
+
+def test_toml_timeline_with_response_day_and_efficacy(tmp_path) -> None:
+    from bayes_dose.io import load_spec
+    from bayes_dose.workflows import simulate_spec
+
+    text = """protocol = "bat6021"
+seed = 11
+[designs.BOIN12]
+type = "BOIN12"
+target = 0.25
+phi_e = 0.2
+max_n = 18
+[simulation]
+n_trials = 30
+target = 0.25
+[simulation.scenarios.mono]
+"plateau" = [0.01, 0.02, 0.04, 0.10, 0.25, 0.45, 0.60, 0.70]
+[simulation.efficacy.mono]
+"plateau" = [0.05, 0.1, 0.2, 0.3, 0.35, 0.35, 0.35, 0.35]
+[simulation.timeline]
+accrual_per_month = 4
+response_day = 42
+"""
+    p = tmp_path / "spec.toml"
+    p.write_text(text)
+    spec = load_spec(p)
+    assert spec.timeline == bd.Timeline(accrual_per_month=4, response_day=42)
+    res = simulate_spec(spec, seed=11)
+    sims = res["mono"] if isinstance(res, dict) else res
+    sims = getattr(sims, "sims", sims)
+    assert "resp" in sims and "duration_days" in sims
+    p.write_text(text.replace("response_day = 42", "response_day = -1"))
+    with pytest.raises(ValueError, match=r"\[simulation.timeline\].*response_day"):
+        load_spec(p)
