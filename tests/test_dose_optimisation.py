@@ -201,6 +201,11 @@ def test_stage_bad_input(kwargs, match) -> None:
         bd.RandomisedStage(**kw)
 
 
+def test_numpy_doses_accepted() -> None:
+    st = bd.RandomisedStage(np.array([300, 600]), 20, bd.ROSE(0.1, 0.05))
+    assert st.doses == (300.0, 600.0)
+
+
 def test_rule_and_truth_bad_input() -> None:
     st = bd.RandomisedStage([300, 600], 20, bd.ROSE(0.1, 0.05))
     with pytest.raises(ValueError, match="one probability per dose"):

@@ -361,8 +361,8 @@ class RandomisedStage:
     rule: Rule
 
     def __post_init__(self) -> None:
-        d = list(self.doses) if isinstance(self.doses, Sequence) and not isinstance(
-            self.doses, str) else None  # fmt: skip
+        d = list(self.doses) if isinstance(self.doses, (Sequence, np.ndarray)) and not \
+            isinstance(self.doses, str) and np.ndim(self.doses) == 1 else None  # fmt: skip
         if d is None or len(d) not in (2, 3) or any(
                 isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.number))
                 for x in d):  # fmt: skip
