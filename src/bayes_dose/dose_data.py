@@ -51,6 +51,9 @@ class DoseData:
         Per-trial patients and DLTs per dose of the arm a borrowing design reads (the
         monotherapy arm of the same simulated trial, :class:`bayes_dose.Programme`); None
         otherwise.  :meth:`take` keeps them; :meth:`after_cohort` does not carry them.
+    backfill_n : ndarray of int, shape (T, D), optional
+        Backfill patients per dose (included in ``n``; :mod:`bayes_dose.backfill`); None
+        when the evidence has no backfill patients.  :meth:`take` keeps it.
     """
 
     n: np.ndarray
@@ -66,6 +69,7 @@ class DoseData:
     resp_dlt: np.ndarray | None = None
     source_n: np.ndarray | None = None
     source_dlt: np.ndarray | None = None
+    backfill_n: np.ndarray | None = None
 
     @property
     def n_trials(self) -> int:
@@ -220,5 +224,5 @@ class DoseData:
             self.n[idx], self.dlt[idx], self.current[idx], self.last_n[idx],
             self.last_dlt[idx], self.grade2[idx], sub(self.patient_dose),
             sub(self.patient_dlt), sub(self.patient_weight), sub(self.resp), sub(self.resp_dlt),
-            sub(self.source_n), sub(self.source_dlt),
+            sub(self.source_n), sub(self.source_dlt), sub(self.backfill_n),
         )  # fmt: skip

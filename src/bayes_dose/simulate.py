@@ -346,6 +346,16 @@ def _unit(run: _Run, start: int, stop: int,
                     res = run_calendar_chunk(d, p, run.seed, start, stop, run.timeline,
                                              run.staggering, run.window, run.max_n,
                                              lambda k: cache.get(run.seed, start, stop, k))  # fmt: skip
+                elif getattr(d, "backfill", None) is not None:  # backfill: its own driver
+                    from .backfill import run_backfill_chunk
+
+                    if q is not None:
+                        raise ValueError(
+                            f"designs[{g!r}]: backfill with efficacy= is simulated in "
+                            "calendar time only (give timeline=) or without efficacy"
+                        )
+                    res = run_backfill_chunk(d, p, run.seed, start, stop, run.max_n,
+                                             lambda k: cache.get(run.seed, start, stop, k))  # fmt: skip
                 else:
                     res = run_chunk(
                         d, p, run.seed, start, stop, run.max_n,
@@ -617,6 +627,8 @@ def _assemble(
                     b = a + len(r["selected"])
                     if "duration_days" in r:
                         _put_timeline(out, r, gi, si, a, b, (G, S, n_trials), P)
+                    if "backfill_n" in r:  # backfill (bayes_dose.backfill)
+                        _put_backfill(out, r, gi, si, a, b, (G, S, n_trials), D)
                     for var in _CHUNK_VARS + (tuple(_RESP_DTYPES) if efficacy is not None else ()):
                         v = r[var]
                         if var.startswith("patient_"):
@@ -658,6 +670,7 @@ def _assemble(
             "true_tox": (("scenario", "dose"), np.stack([table[s][0] for s in snames])),
             "target": (("scenario",), np.array([table[s][1] for s in snames])),
             **extra,
+            **_backfill_vars(out, dims_tp),
             **_resp_vars(out, efficacy, snames, dims_tp),
         },
         coords={
@@ -695,6 +708,28 @@ def _put_timeline(out: dict, r: dict, gi: int, si: int, a: int, b: int,
             out[var][gi, si, a:b, :w] = v[:, :w]
         else:
             out[var][gi, si, a:b] = v
+
+
+def _put_backfill(out: dict, r: dict, gi: int, si: int, a: int, b: int,
+                  shape: tuple[int, int, int], D: int) -> None:
+    """Copy a backfill chunk's ``backfill_n`` / ``n_backfill`` (zeros for other designs)."""
+    if "backfill_n" not in out:
+        out["backfill_n"] = np.zeros((*shape, D), dtype=np.int16)
+        out["n_backfill"] = np.zeros(shape, dtype=np.int16)
+    out["backfill_n"][gi, si, a:b] = r["backfill_n"]
+    out["n_backfill"][gi, si, a:b] = r["n_backfill"]
+
+
+def _backfill_vars(out: dict, dims_tp: tuple[str, ...]) -> dict:
+    from .backfill import BACKFILL_DOCS
+
+    if "backfill_n" not in out:
+        return {}
+    return {
+        "backfill_n": ((*dims_tp, "dose"), out["backfill_n"],
+                       {"long_name": BACKFILL_DOCS["backfill_n"]}),
+        "n_backfill": (dims_tp, out["n_backfill"], {"long_name": BACKFILL_DOCS["n_backfill"]}),
+    }  # fmt: skip
 
 
 def _timeline_vars(out: dict, dims_tp: tuple[str, ...]) -> dict:

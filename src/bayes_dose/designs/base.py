@@ -260,7 +260,7 @@ class Design(ABC):
         out.append(Start(self.start_level))
         if self.no_skip:
             out.append(NoSkip())
-        for key in ("escalation_limit", "coherence"):
+        for key in ("escalation_limit", "coherence", "backfill"):
             slot = getattr(self, key, None)
             if slot is not None:
                 out.append(slot)

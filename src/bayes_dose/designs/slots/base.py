@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 __all__ = ["SLOT_KINDS", "Slot", "SlotContext", "register_slot", "slot_types"]
 
 #: The slot kinds, in the order ``Design.decide`` applies them.
-SLOT_KINDS = ("titration", "start", "escalation_limit", "coherence", "max_n", "stopping")
+SLOT_KINDS = (
+    "titration", "start", "escalation_limit", "coherence", "backfill", "max_n", "stopping",
+)  # fmt: skip
 
 _SLOTS: dict[str, type[Slot]] = {}
 
