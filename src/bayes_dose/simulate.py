@@ -340,7 +340,16 @@ def _unit(run: _Run, start: int, stop: int,
                 if path.exists():
                     res = load_chunk(path, meta)
             if res is None:
-                if run.timeline is not None:
+                if run.timeline is not None and getattr(d, "backfill", None) is not None:
+                    from .backfill_calendar import run_backfill_calendar_chunk
+
+                    if q is not None:
+                        raise ValueError(f"designs[{g!r}]: backfill with efficacy= is not "
+                                         "simulated yet; drop efficacy= or backfill=")  # fmt: skip
+                    res = run_backfill_calendar_chunk(
+                        d, p, run.seed, start, stop, run.timeline, run.staggering, run.window,
+                        run.max_n, lambda k: cache.get(run.seed, start, stop, k))  # fmt: skip
+                elif run.timeline is not None:
                     from .calendar_sim import run_calendar_chunk
 
                     res = run_calendar_chunk(d, p, run.seed, start, stop, run.timeline,
@@ -351,8 +360,8 @@ def _unit(run: _Run, start: int, stop: int,
 
                     if q is not None:
                         raise ValueError(
-                            f"designs[{g!r}]: backfill with efficacy= is simulated in "
-                            "calendar time only (give timeline=) or without efficacy"
+                            f"designs[{g!r}]: backfill with efficacy= is not simulated "
+                            "yet; drop efficacy= or backfill="
                         )
                     res = run_backfill_chunk(d, p, run.seed, start, stop, run.max_n,
                                              lambda k: cache.get(run.seed, start, stop, k))  # fmt: skip
