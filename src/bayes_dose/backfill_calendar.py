@@ -142,7 +142,7 @@ def run_backfill_calendar_chunk(
             if not live.size:
                 break
             if tite:
-                bn_, by_, ball = bf_counts(rr, day)
+                _, by_, ball = bf_counts(rr, day)
                 data = DoseData(n[rr] + ball, y[rr] + by_, current[rr], last_n[rr],
                                 last_dlt[rr], grade2[rr], backfill_n=ball)  # fmt: skip
             else:
