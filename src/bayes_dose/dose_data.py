@@ -163,11 +163,16 @@ class DoseData:
         y = f["dlt"].to_numpy(dtype=np.int64)
         n = np.bincount(lv, minlength=n_doses)[None, :].astype(np.int64)
         d = np.bincount(lv, weights=y, minlength=n_doses)[None, :].astype(np.int64)
-        if len(f):
+        bfl = None  # backfill patients (Outcomes column ``role``)
+        if "role" in f.columns:
+            bfl = (f["role"] == "backfill").to_numpy()
+        escr = np.ones(len(f), dtype=bool) if bfl is None else ~bfl
+        if escr.any():
             # the last cohort is the highest cohort number (rows may be listed in any
             # order, e.g. by dose level); the current dose is its last patient's
-            cohort = f["cohort"].to_numpy()
-            last = cohort == cohort.max()
+            # (escalation patients only: backfill patients are not a cohort)
+            cohort = np.where(escr, f["cohort"].to_numpy(), np.iinfo(np.int64).min)
+            last = escr & (cohort == cohort.max())
             current = np.array([lv[np.flatnonzero(last)[-1]]])
             last_n = np.array([last.sum()])
             last_dlt = np.array([y[last].sum()])
@@ -195,6 +200,8 @@ class DoseData:
             n, d, current, last_n, last_dlt,
             np.array([int(f["grade2"].sum())]),
             lv[None, :], y[None, :], w[None, :], resp, both,
+            backfill_n=None if bfl is None else np.bincount(
+                lv[bfl], minlength=n_doses)[None, :].astype(np.int64),
         )  # fmt: skip
 
     def after_cohort(self, dose: np.ndarray, size: np.ndarray, dlt: np.ndarray) -> DoseData:
