@@ -213,7 +213,6 @@ def run_calendar_chunk(
     u = uniforms(P)
     v = timeline.onset_fraction(seed, trials, P) * window
     arr = _Arrivals(timeline, seed, trials, 2 * P + 8)
-    bfs = _backfill_state(design, p, seed, trials, window, timeline)
 
     n = np.zeros((T, D), dtype=np.int64)
     y = np.zeros((T, D), dtype=np.int64)  # final DLTs per dose (complete data)
@@ -259,10 +258,6 @@ def run_calendar_chunk(
         hold_days = np.zeros(rows.size)
         hold_days[fin] = t_open[fin] - t_free[fin]
         # the group's first patient: the first arrival that has not waited too long
-        if bfs is not None:  # arrivals while escalation waits: backfill (bayes_dose.backfill)
-            ptr[rows] = bfs.fill(rows, t_open, ptr[rows], arr, W, turned,
-                                 _esc(pdose, pdlt, onset, dday, rows, P, window), current[rows],
-                                 total[rows])  # fmt: skip
         j0, a0 = arr.take(rows, ptr[rows], t_open - W)
         s0 = np.maximum(t_open, a0)
         if tite:
@@ -275,8 +270,6 @@ def run_calendar_chunk(
             data = DoseData(n[rows], y[rows], current[rows], last_n[rows], last_dlt[rows],
                             grade2[rows])  # fmt: skip
             n_pend = np.zeros(rows.size, dtype=np.int64)
-            if bfs is not None:
-                data = bfs.evidence(data, rows, s0)
         tot = total[rows]
         dec, halt, size, code = decision_step(design, data, tot, max_n, start, rows)
         reason[rows[halt]] = code[halt]
@@ -315,10 +308,6 @@ def run_calendar_chunk(
                 day, arrive = s0, arr.days[a, j0]
             else:
                 e = prev + (second if i == 1 else gap)
-                if bfs is not None:  # backfill during the staggering gap
-                    ptr_a = np.where(on, bfs.fill(a, np.where(on, e, -np.inf), ptr_a, arr, W,
-                                                  turned, _esc(pdose, pdlt, onset, dday, a, P,
-                                                               window), nxt, tot + i), ptr_a)  # fmt: skip
                 j, arrive = arr.take(a, ptr_a, e - W)
                 day = np.maximum(e, arrive)
                 turned[a] += np.where(on, j - ptr_a, 0)
@@ -351,14 +340,11 @@ def run_calendar_chunk(
         cohorts[a] += 1
         act = a
 
-    final = DoseData(n, y, current, last_n, last_dlt, grade2)
+    sel = design.select(DoseData(n, y, current, last_n, last_dlt, grade2))
     width = max(int(total.max()) if T else 0, 1)
     sl = slice(0, width)
     treated = pdose[:, sl] > 0
     end = np.where(treated, dday[:, sl] + window, -np.inf).max(axis=1, initial=-np.inf)
-    if bfs is not None:
-        final, end = bfs.final(final, end)
-    sel = design.select(final)
     duration = np.where(total > 0, end - first_day, 0.0)
     wait = np.where(treated, dday[:, sl] - parr[:, sl], np.nan)
     with np.errstate(invalid="ignore"):
@@ -366,9 +352,9 @@ def run_calendar_chunk(
     max_wait = np.where(total > 0, np.nanmax(np.where(treated, wait, -np.inf), axis=1,
                                              initial=-np.inf), np.nan)  # fmt: skip
     queued = (treated & (wait > 0)).sum(axis=1)
-    out = {
-        "n": final.n.astype(np.int16),
-        "dlt": final.dlt.astype(np.int16),
+    return {
+        "n": n.astype(np.int16),
+        "dlt": y.astype(np.int16),
         "patient_dose": pdose[:, sl].copy(),
         "patient_dlt": pdlt[:, sl].copy(),
         "selected": (sel.dose + 1).astype(np.int8),
@@ -389,28 +375,6 @@ def run_calendar_chunk(
         "patient_pending": ppend[:, sl].copy(),
         "patient_cohort": np.where(treated, pcoh[:, sl], -1).astype(np.int16),
     }
-    if bfs is not None:  # n_patients counts the backfill patients counted in n
-        out["n_patients"] = final.n.sum(axis=1).astype(np.int16)
-        out["backfill_n"] = final.backfill_n.astype(np.int16)
-        out["n_backfill"] = final.backfill_n.sum(axis=1).astype(np.int16)
-    return out
-
-
-def _backfill_state(design: Design, p: np.ndarray, seed: int, trials: np.ndarray,
-                    window: float, timeline: Timeline) -> Any:  # fmt: skip
-    """The backfill patients of the chunk (None without ``backfill=``)."""
-    if getattr(design, "backfill", None) is None:
-        return None
-    from .backfill import CalendarBackfill
-
-    return CalendarBackfill(design, p, seed, trials, window, timeline)
-
-
-def _esc(pdose: np.ndarray, pdlt: np.ndarray, onset: np.ndarray, dday: np.ndarray,
-         rows: np.ndarray, P: int, window: float) -> tuple[np.ndarray, ...]:  # fmt: skip
-    """Escalation patients of ``rows`` as (0-based dose, DLT, resolution day)."""
-    return (pdose[rows, :P].astype(np.int64) - 1, pdlt[rows, :P],
-            np.minimum(onset[rows, :P], dday[rows, :P] + window))  # fmt: skip
 
 
 def _tite_data(n: np.ndarray, current: np.ndarray, last_n: np.ndarray, grade2: np.ndarray,
