@@ -23,7 +23,7 @@ def _proto(window: int = 21) -> bd.Protocol:
     bd.Backfill(),
     bd.Backfill(opening=bd.OpensWhenCleared() & bd.AtOrBelowCurrent(), max_total=12),
     bd.Backfill(opening=bd.BelowCurrent() | (bd.MinResponses(2) & bd.OpensWhenCleared(4)),
-                ratio=None, priority="random", wait_at_end=False),
+                ratio=None, priority="random"),
     bd.Backfill(ratio=0.5, max_per_dose=None, priority="lowest", deescalate=False),
 ])  # fmt: skip
 def test_repr_round_trips_through_the_grammar(bf: bd.Backfill) -> None:
@@ -37,7 +37,7 @@ def test_opening_text_and_design_option() -> None:
     d = bd.BOIN(0.25, 5, backfill="Backfill(max_total=12, priority='lowest')")
     assert d.backfill == bd.Backfill(max_total=12, priority="lowest")
     assert d.replace() == d and type(d)(**d.get_params()) == d
-    for design in (bd.ThreePlusThree(4), bd.BOIN12.example()):
+    for design in (bd.ThreePlusThree(4), bd.BOIN(0.3, 4, tite_window=21)):
         assert design.replace(backfill=bd.Backfill()).backfill == bd.Backfill()
 
 
@@ -120,12 +120,13 @@ def test_calendar_time_backfill_invariants() -> None:
     assert "mean_backfill_n" in oc and "mean_duration_months" in oc
 
 
-def test_tite_design_with_backfill_in_calendar_time_is_refused() -> None:
+def test_tite_design_with_backfill_in_calendar_time() -> None:
     tl = bd.Timeline(accrual_per_month=6)
-    d = bd.BOIN(0.25, 5, tite_window=21, backfill=bd.Backfill())
-    with pytest.raises(ValueError, match="TITE design"):
-        bd.simulate({"T": d}, CURVE, n_trials=5, max_n=12, progress=False, timeline=tl,
-                    protocol=_proto())  # fmt: skip
+    d = bd.BOIN(0.25, 5, tite_window=21, backfill=bd.Backfill(max_total=6))
+    sims = bd.simulate({"T": d}, CURVE, n_trials=40, seed=1, max_n=12, progress=False,
+                       timeline=tl, protocol=_proto())  # fmt: skip
+    nb = sims["n_backfill"].values
+    assert (nb <= 6).all() and (sims["backfill_n"].values <= sims["n"].values).all()
 
 
 def _cases() -> list:

@@ -41,7 +41,7 @@ BACKFILL_DOCS = {
     "n_backfill": "backfill patients in the trial (included in n_patients)",
 }
 #: Key offsets of the backfill streams (DLT, priority) from the run's seed.
-_STREAM_DLT, _STREAM_PICK, _STREAM_ONSET = 0xBF01, 0xBF02, 0xBF03
+_STREAM_DLT, _STREAM_PICK = 0xBF01, 0xBF02
 
 
 def backfill_uniforms(seed: int, trials: np.ndarray, k: int, stream: int = _STREAM_DLT
@@ -251,134 +251,6 @@ def backfill_characteristics(sims: Any) -> Any:
     out["mean_backfill_n"].attrs["long_name"] = "mean backfill patients per dose"
     out["mean_n_backfill"].attrs["long_name"] = "mean backfill patients per trial"
     return out.drop_vars([c for c in out.coords if c not in ("design", "scenario", "dose_level")])
-
-
-def _resolved(lv: np.ndarray, dlt: np.ndarray, res_day: np.ndarray, t: np.ndarray, D: int
-              ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Patients and DLTs per dose resolved by day ``t`` (per row): ``lv`` 0-based dose
-    (-1 = none), ``res_day`` the DLT day or window end."""
-    R = lv.shape[0]
-    m = (lv >= 0) & (res_day <= t[:, None])
-    idx = (np.arange(R)[:, None] * D + np.maximum(lv, 0))[m]
-    n = np.bincount(idx, minlength=R * D).reshape(R, D)
-    y = np.bincount(idx, weights=dlt[m].astype(float), minlength=R * D).reshape(R, D)
-    return n.astype(np.int64), y.astype(np.int64)
-
-
-class CalendarBackfill:
-    """Backfill patients of a calendar-time chunk (:mod:`bayes_dose.calendar_sim` calls it).
-
-    A patient who arrives while the escalation slot is closed (before the day the next
-    escalation patient may be dosed) is backfilled on arrival at the open dose chosen by
-    priority (data resolved by that day: escalation and backfill patients whose DLT
-    appeared or whose window completed), within the ratio and caps; if no dose is open
-    the timeline's rule applies (queue for escalation when the wait is short enough, else
-    turned away).  The ``j``-th backfill patient of a trial draws its DLT from
-    :func:`backfill_uniforms` (stream DLT), its onset from a stream of its own and the
-    ``"random"`` priority from the priority stream.
-    """
-
-    def __init__(self, design: Design, p: np.ndarray, seed: int, trials: np.ndarray,
-                 window: float, timeline: Any) -> None:  # fmt: skip
-        if getattr(design, "tite_window", None) is not None:
-            raise ValueError(
-                f"{type(design).__name__}: backfill with a TITE design (tite_window=) is not "
-                "simulated yet; use the design without tite_window= or without backfill="
-            )
-        self.design, self.bf, self.p = design, design.backfill, p
-        self.seed, self.trials, self.window, self.tl = seed, trials, window, timeline
-        T, D = trials.size, design.n_doses
-        self.D = D
-        bf = self.bf
-        B = bf.max_total if bf.max_total is not None else D * (bf.max_per_dose or 12)
-        self.nb = np.zeros(T, dtype=np.int64)
-        self._alloc(T, int(B))
-
-    def _alloc(self, T: int, B: int) -> None:
-        old = getattr(self, "lv", None)
-        self.lv = np.full((T, B), -1, dtype=np.int64)
-        self.day = np.full((T, B), np.nan)
-        self.tox = np.zeros((T, B), dtype=np.int64)
-        self.res = np.full((T, B), np.inf)
-        if old is not None:
-            k = old.shape[1]
-            self.lv[:, :k], self.day[:, :k] = old, self._day
-            self.tox[:, :k], self.res[:, :k] = self._tox, self._res
-        self._day, self._tox, self._res = self.day, self.tox, self.res
-        self.u = backfill_uniforms(self.seed, self.trials, B)
-        self.upick = backfill_uniforms(self.seed, self.trials, B, _STREAM_PICK)
-        v = 1.0 - backfill_uniforms(self.seed, self.trials, B, _STREAM_ONSET)
-        self.onset = self.tl.onset_quantile(v) * self.window
-
-    def counts(self, rows: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Backfill patients and DLTs per dose resolved by day ``t``."""
-        return _resolved(self.lv[rows], self.tox[rows], self.res[rows], t, self.D)
-
-    def evidence(self, data: DoseData, rows: np.ndarray, t: np.ndarray) -> DoseData:
-        """``data`` (escalation patients) plus the backfill patients resolved by ``t``."""
-        bn, by = self.counts(rows, t)
-        return DoseData(data.n + bn, data.dlt + by, data.current, data.last_n, data.last_dlt,
-                        data.grade2, backfill_n=bn)  # fmt: skip
-
-    def fill(self, rows: np.ndarray, until: np.ndarray, ptr: np.ndarray, arr: Any, wait: float,
-             turned: np.ndarray, esc: tuple[np.ndarray, ...], current: np.ndarray,
-             n_escalation: np.ndarray) -> np.ndarray:  # fmt: skip
-        """Backfill the arrivals of trials ``rows`` from ``ptr`` (aligned with ``rows``)
-        that come before ``until``; returns the updated pointers.  ``esc`` = (0-based dose,
-        DLT, resolution day) of the escalation patients of ``rows``; ``turned`` (chunk-wide)
-        counts arrivals turned away."""
-        ptr = ptr.copy()
-        live = np.flatnonzero(np.isfinite(until) & (current >= 0))
-        elv, edlt, eres = esc
-        while live.size:
-            arr.ensure(int(ptr[live].max()) + 2)
-            r = rows[live]
-            t = arr.days[r, ptr[live]]
-            keep = t < until[live]
-            live, r, t = live[keep], r[keep], t[keep]
-            if not live.size:
-                break
-            if int(self.nb[r].max()) >= self.lv.shape[1]:
-                self._alloc(self.lv.shape[0], 2 * self.lv.shape[1])
-            en, ey = _resolved(elv[live], edlt[live], eres[live], t, self.D)
-            bn, by = self.counts(r, t)
-            data = DoseData(en + bn, ey + by, current[live], np.zeros(r.size, dtype=np.int64),
-                            np.zeros(r.size, dtype=np.int64), np.zeros(r.size, dtype=np.int64),
-                            backfill_n=bn)  # fmt: skip
-            open_ = self.bf.open_doses(data, self.design, self.nb[r], n_escalation[live])
-            j = np.minimum(self.nb[r], self.lv.shape[1] - 1)
-            d = self.bf.choose(open_, self.upick[r, j])
-            ok = d >= 0
-            rb, jb, db, tb = r[ok], j[ok], d[ok], t[ok]
-            tox = self.u[rb, jb] < self.p[db]
-            self.lv[rb, jb], self.day[rb, jb], self.tox[rb, jb] = db, tb, tox
-            self.res[rb, jb] = np.where(tox, tb + self.onset[rb, jb], tb + self.window)
-            self.nb[rb] += 1
-            ptr[live[ok]] += 1
-            no = live[~ok]
-            queue = t[~ok] >= until[no] - wait
-            away = no[~queue]
-            turned[rows[away]] += 1
-            ptr[away] += 1
-            live = np.concatenate([live[ok], away])
-        return ptr
-
-    def final(self, data: DoseData, end: np.ndarray) -> tuple[DoseData, np.ndarray]:
-        """The final evidence and the trial end day: every backfill patient counted and the
-        end moved to their last window (``wait_at_end``), or only those resolved by the
-        escalation's end (BF-BOIN's published simulation)."""
-        T = data.n_trials
-        rows = np.arange(T)
-        if self.bf.wait_at_end:
-            t = np.full(T, np.inf)
-            last = np.where(self.lv >= 0, self.day + self.window, -np.inf).max(axis=1, initial=-np.inf)
-            end = np.maximum(end, last)
-        else:
-            t = end
-        bn, by = self.counts(rows, t)
-        out = DoseData(data.n + bn, data.dlt + by, data.current, data.last_n, data.last_dlt,
-                       data.grade2, backfill_n=bn)  # fmt: skip
-        return out, end
 
 
 def backfill_status(fit: Any) -> tuple[tuple[int, ...], str]:

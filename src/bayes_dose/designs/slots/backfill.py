@@ -284,12 +284,6 @@ class Backfill(Slot):
     priority : {"highest", "lowest", "random"}
     deescalate : bool
         Cap the next escalation dose below a lower dose the backfill data show too toxic.
-    wait_at_end : bool
-        Calendar time: the final analysis waits for backfill patients still in their DLT
-        window (they count, and the duration runs to their last window).  False: the
-        trial ends with the last escalation cohort's window and backfill patients not
-        resolved by then are not counted (BF-BOIN's published simulation, the R package
-        bfboin's ``end.backfill``).
 
     Examples
     --------
@@ -311,7 +305,6 @@ class Backfill(Slot):
         max_total: int | None = None,
         priority: str = "highest",
         deescalate: bool = True,
-        wait_at_end: bool = True,
     ) -> None:
         if isinstance(opening, str):
             opening = parse_opening(opening)
@@ -330,12 +323,11 @@ class Backfill(Slot):
             raise ValueError(f"Backfill: priority must be one of {PRIORITIES}, got {priority!r}")
         self.priority = priority
         self.deescalate = bool(deescalate)
-        self.wait_at_end = bool(wait_at_end)
 
     def params(self) -> dict[str, Any]:
         return {"opening": self.opening, "ratio": self.ratio, "max_per_dose": self.max_per_dose,
                 "max_total": self.max_total, "priority": self.priority,
-                "deescalate": self.deescalate, "wait_at_end": self.wait_at_end}  # fmt: skip
+                "deescalate": self.deescalate}  # fmt: skip
 
     def spec(self) -> dict[str, Any]:
         out = super().spec()
@@ -345,7 +337,7 @@ class Backfill(Slot):
     def __repr__(self) -> str:
         parts = [f"opening={self.opening!r}"] if self.opening != OpensWhenCleared() else []
         defaults = {"ratio": 1.0, "max_per_dose": 12, "max_total": None, "priority": "highest",
-                    "deescalate": True, "wait_at_end": True}  # fmt: skip
+                    "deescalate": True}  # fmt: skip
         for k, dv in defaults.items():
             v = getattr(self, k)
             if v != dv or type(v) is not type(dv):
