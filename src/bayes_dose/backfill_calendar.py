@@ -108,15 +108,23 @@ def run_backfill_calendar_chunk(
     turned = np.zeros(T, dtype=np.int64)
     max_pend = np.zeros(T, dtype=np.int64)
 
+    # the backfill patients apart (at most B per trial), for fast counts
+    blv = np.full((T, B), -1, dtype=np.int64)
+    bres = np.full((T, B), np.inf)  # resolution day: DLT day or window end
+    bseen = np.full((T, B), np.inf)  # DLT day (inf: no DLT)
+
     def bf_counts(r: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Backfill patients resolved by day ``t`` per dose (n, dlt) and all treated (n)."""
-        lv = pdose[r, :P].astype(np.int64) - 1
-        isb = prole[r, :P] == 1
-        seen = isb & (onset[r, :P] <= t[:, None])
-        done = isb & (seen | (dday[r, :P] + window <= t[:, None]))
-        oh = lv[..., None] == np.arange(D)
-        return ((oh & done[..., None]).sum(axis=1), (oh & seen[..., None]).sum(axis=1),
-                (oh & isb[..., None]).sum(axis=1))  # fmt: skip
+        lv = blv[r]
+        R = r.size
+        base = np.arange(R)[:, None] * D + np.maximum(lv, 0)
+        on = lv >= 0
+
+        def count(m: np.ndarray) -> np.ndarray:
+            return np.bincount(base[m], minlength=R * D).reshape(R, D).astype(np.int64)
+
+        tt = t[:, None]
+        return count(on & (bres[r] <= tt)), count(on & (bseen[r] <= tt)), count(on)
 
     def evidence(r: np.ndarray, t: np.ndarray) -> DoseData:
         """The count evidence at day ``t`` (complete-data designs)."""
@@ -141,18 +149,13 @@ def run_backfill_calendar_chunk(
             live, rr, day = live[~full], rr[~full], day[~full]
             if not live.size:
                 break
-            if tite:
-                _, by_, ball = bf_counts(rr, day)
-                data = DoseData(n[rr] + ball, y[rr] + by_, current[rr], last_n[rr],
-                                last_dlt[rr], grade2[rr], backfill_n=ball)  # fmt: skip
-            else:
-                data = evidence(rr, day)
-            _, _, ball = bf_counts(rr, day)
-            caps_data = DoseData(n[rr] + ball, data.dlt, current[rr], last_n[rr], last_dlt[rr],
-                                 grade2[rr], backfill_n=ball)  # fmt: skip
+            bn_, by_, ball = bf_counts(rr, day)
+            counted = ball if tite else bn_  # TITE: every treated patient (weighted)
+            data = DoseData(n[rr] + counted, y[rr] + by_, current[rr], last_n[rr],
+                            last_dlt[rr], grade2[rr], backfill_n=counted)  # fmt: skip
             open_ = bf.open_doses(data, design, nb[rr], esc[rr])
             if bf.max_per_dose is not None:  # the cap counts every treated patient
-                open_ &= caps_data.n < bf.max_per_dose
+                open_ &= n[rr] + ball < bf.max_per_dose
             d = bf.choose(open_, upick[rr, np.minimum(nb[rr], upick.shape[1] - 1)])
             ok = d >= 0
             live, rr, day, d = live[ok], rr[ok], day[ok], d[ok]
@@ -168,6 +171,9 @@ def run_backfill_calendar_chunk(
             dday[rr, pos] = day
             pdlt[rr, pos] = tox
             onset[rr, pos] = np.where(tox, day + vb[rr, j], np.inf)
+            blv[rr, j] = d
+            bseen[rr, j] = onset[rr, pos]
+            bres[rr, j] = np.where(tox, onset[rr, pos], day + window)
             first_day[rr] = np.where(np.isnan(first_day[rr]), day, first_day[rr])
             total[rr] += 1
             nb[rr] += 1
