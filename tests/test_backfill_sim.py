@@ -116,12 +116,15 @@ def test_backfill_simulates_for_every_registered_design(name):
     kw = {}
     if getattr(d, "tite_window", None) is not None:
         kw["timeline"] = TL
-    if getattr(d, "uses_efficacy", False):
-        with pytest.raises(ValueError, match="backfill with efficacy= is not simulated"):
-            bd.simulate({"b": db}, p, n_trials=5, seed=2, progress=False,
-                        efficacy={"true_tox": np.linspace(0.2, 0.5, d.n_doses)}, **kw)  # fmt: skip
-        return
+    if getattr(d, "uses_efficacy", False):  # responses with backfill: calendar time
+        eff = {"true_tox": np.linspace(0.2, 0.5, d.n_doses)}
+        with pytest.raises(ValueError, match="backfill with efficacy= is simulated in calendar"):
+            bd.simulate({"b": db}, p, n_trials=5, seed=2, progress=False, efficacy=eff)
+        kw = {"timeline": TL, "efficacy": eff}
     s = bd.simulate({"b": db}, p, n_trials=30, seed=2, progress=False, **kw)
+    if "efficacy" in kw:
+        assert (s.resp.values <= s.n.values).all()
+        assert (s.patient_resp.values.sum(-1) == s.resp.values.sum(-1)).all()
     bn, n = s.backfill_n.values, s.n.values
     assert (bn <= n).all() and (bn.sum(-1) == s.n_backfill.values).all()
     assert (s.n_backfill.values <= 6).all() and s.n_backfill.values.sum() > 0

@@ -39,7 +39,7 @@ from .timeline import Timeline
 
 __all__ = ["run_backfill_calendar_chunk"]
 
-_STREAM_ONSET = 0xBF03
+_STREAM_ONSET, _STREAM_RESP = 0xBF03, 0xBF04
 
 
 def run_backfill_calendar_chunk(
@@ -53,9 +53,18 @@ def run_backfill_calendar_chunk(
     window: float,
     max_n: int | None = None,
     uniforms: Callable[[int], np.ndarray] | None = None,
+    p_resp: Sequence[float] | None = None,
+    rho: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """As :func:`bayes_dose.calendar_sim.run_calendar_chunk` for a design with
-    ``backfill=``; adds ``backfill_n`` (trial, dose) and ``n_backfill`` (trial)."""
+    ``backfill=``; adds ``backfill_n`` (trial, dose) and ``n_backfill`` (trial).
+
+    With ``p_resp`` every patient also responds or not (Gaussian copula with the DLT,
+    correlation ``rho``, :func:`bayes_dose.efficacy.response_latent`; escalation patient
+    ``k`` on the response stream's ``v[t, k]``, backfill patient ``j`` on a backfill
+    response stream); a response is known at the end of the patient's DLT window (the
+    evidence of later decisions and of :class:`~bayes_dose.MinResponses` counts it then);
+    adds ``resp`` (trial, dose) and ``patient_resp`` (trial, patient)."""
     bf = design.backfill
     p = np.asarray(true_tox, dtype=float)
     T, D = stop - start, design.n_doses
@@ -80,6 +89,12 @@ def run_backfill_calendar_chunk(
     vb = backfill_uniforms(seed, trials, B, _STREAM_ONSET) * window
     P = E + B
     arr = _Arrivals(timeline, seed, trials, 2 * P + 8)
+    q = None if p_resp is None else np.asarray(p_resp, dtype=float)
+    if q is not None:
+        from .efficacy import response_latent, response_uniforms
+
+        ve = response_latent(u, response_uniforms(seed, trials, E), rho)
+        vbr = response_latent(ub, backfill_uniforms(seed, trials, B, _STREAM_RESP), rho)
 
     n = np.zeros((T, D), dtype=np.int64)  # escalation patients
     y = np.zeros((T, D), dtype=np.int64)
@@ -101,6 +116,7 @@ def run_backfill_calendar_chunk(
     parr, dday = blank(np.float64, np.nan), blank(np.float64, np.nan)
     onset = blank(np.float64, np.inf)
     ppend = blank(np.int16, 0)
+    presp = blank(np.int8, 0)
     ptr = np.zeros(T, dtype=np.int64)
     t_last = np.full(T, -np.inf)
     first_day = np.full(T, np.nan)
@@ -126,11 +142,21 @@ def run_backfill_calendar_chunk(
         tt = t[:, None]
         return count(on & (bres[r] <= tt)), count(on & (bseen[r] <= tt)), count(on)
 
+    def resp_counts(r: np.ndarray, t: np.ndarray) -> np.ndarray | None:
+        """Responders per dose known by day ``t`` (window complete); None without efficacy."""
+        if q is None:
+            return None
+        lv = pdose[r, :P].astype(np.int64) - 1
+        m = (lv >= 0) & (presp[r, :P] == 1) & (dday[r, :P] + window <= t[:, None])
+        R = r.size
+        idx = (np.arange(R)[:, None] * D + np.maximum(lv, 0))[m]
+        return np.bincount(idx, minlength=R * D).reshape(R, D).astype(np.int64)
+
     def evidence(r: np.ndarray, t: np.ndarray) -> DoseData:
         """The count evidence at day ``t`` (complete-data designs)."""
         bn_, by_, _ = bf_counts(r, t)
         return DoseData(n[r] + bn_, y[r] + by_, current[r], last_n[r], last_dlt[r], grade2[r],
-                        backfill_n=bn_)  # fmt: skip
+                        resp=resp_counts(r, t), backfill_n=bn_)  # fmt: skip
 
     def backfill_until(r: np.ndarray, e: np.ndarray, ptr_r: np.ndarray) -> np.ndarray:
         """Backfill arrivals of trials ``r`` before day ``e`` (from ``ptr_r``) while a dose
@@ -152,7 +178,8 @@ def run_backfill_calendar_chunk(
             bn_, by_, ball = bf_counts(rr, day)
             counted = ball if tite else bn_  # TITE: every treated patient (weighted)
             data = DoseData(n[rr] + counted, y[rr] + by_, current[rr], last_n[rr],
-                            last_dlt[rr], grade2[rr], backfill_n=counted)  # fmt: skip
+                            last_dlt[rr], grade2[rr], resp=resp_counts(rr, day),
+                            backfill_n=counted)  # fmt: skip
             open_ = bf.open_doses(data, design, nb[rr], esc[rr])
             if bf.max_per_dose is not None:  # the cap counts every treated patient
                 open_ &= n[rr] + ball < bf.max_per_dose
@@ -172,6 +199,8 @@ def run_backfill_calendar_chunk(
             pdlt[rr, pos] = tox
             onset[rr, pos] = np.where(tox, day + vb[rr, j], np.inf)
             blv[rr, j] = d
+            if q is not None:
+                presp[rr, pos] = vbr[rr, j] < q[d]
             bseen[rr, j] = onset[rr, pos]
             bres[rr, j] = np.where(tox, onset[rr, pos], day + window)
             first_day[rr] = np.where(np.isnan(first_day[rr]), day, first_day[rr])
@@ -210,7 +239,8 @@ def run_backfill_calendar_chunk(
             _, _, ball = bf_counts(rows, s0)
             data = DoseData(data.n, data.dlt, data.current, data.last_n, data.last_dlt,
                             data.grade2, data.patient_dose, data.patient_dlt,
-                            data.patient_weight, backfill_n=ball)  # fmt: skip
+                            data.patient_weight, resp=resp_counts(rows, s0),
+                            backfill_n=ball)  # fmt: skip
             n_pend = pend.sum(axis=1)
         else:
             data = evidence(rows, s0)
@@ -237,6 +267,9 @@ def run_backfill_calendar_chunk(
                 )
 
             pdose, pdlt, prole, pcoh = pad(pdose, 0), pad(pdlt, 0), pad(prole, 0), pad(pcoh, -1)
+            presp = pad(presp, 0)
+            if q is not None:
+                ve = response_latent(u, response_uniforms(seed, trials, E2), rho)
             parr, dday, onset, ppend = pad(parr, np.nan), pad(dday, np.nan), pad(onset, np.inf), \
                 pad(ppend, 0)  # fmt: skip
             E, P = E2, P + grow
@@ -266,13 +299,15 @@ def run_backfill_calendar_chunk(
             dday[a, pos] = day
             ppend[a, pos] = n_pend
             tox = on & (u[a, kk] < p[nxt])
+            if q is not None:
+                presp[a, pos] = on & (ve[a, kk] < q[nxt])
             pdlt[a, pos] = tox
             onset[a, pos] = np.where(tox, day + v[a, kk], np.inf)
             k_dlt += tox
             total[a] += on
             prev = np.where(on, day, prev)
         for x, fill in ((pdose, 0), (pdlt, 0), (prole, 0), (pcoh, -1), (onset, np.inf),
-                        (dday, np.nan)):  # fmt: skip
+                        (dday, np.nan), (presp, 0)):  # fmt: skip
             x[:, P] = fill
         ptr[a] = ptr_a
         t_last[a] = prev
@@ -290,7 +325,13 @@ def run_backfill_calendar_chunk(
     bdl = ((lv_all[..., None] == np.arange(D)) & ((prole[:, :P] == 1) & (pdlt[:, :P] == 1))
            [..., None]).sum(axis=1)  # fmt: skip
     n_fin, y_fin = n + ball, y + bdl
-    sel = design.select(DoseData(n_fin, y_fin, current, last_n, last_dlt, grade2, backfill_n=ball))
+    resp_fin = resp_counts(np.arange(T), np.full(T, np.inf))
+    both = None
+    if q is not None:
+        both = ((lv_all[..., None] == np.arange(D)) & ((presp[:, :P] == 1) & (pdlt[:, :P] == 1))
+                [..., None]).sum(axis=1)  # fmt: skip
+    sel = design.select(DoseData(n_fin, y_fin, current, last_n, last_dlt, grade2, resp=resp_fin,
+                                 resp_dlt=both, backfill_n=ball))  # fmt: skip
     width = max(int(total.max()) if T else 0, 1)
     sl = slice(0, width)
     treated = pdose[:, sl] > 0
@@ -302,7 +343,7 @@ def run_backfill_calendar_chunk(
     max_wait = np.where(total > 0, np.nanmax(np.where(treated, wait, -np.inf), axis=1,
                                              initial=-np.inf), np.nan)  # fmt: skip
     queued = (treated & (wait > 0)).sum(axis=1)
-    return {
+    out = {
         "n": n_fin.astype(np.int16),
         "dlt": y_fin.astype(np.int16),
         "patient_dose": pdose[:, sl].copy(),
@@ -327,6 +368,10 @@ def run_backfill_calendar_chunk(
         "backfill_n": ball.astype(np.int16),
         "n_backfill": nb.astype(np.int16),
     }
+    if q is not None:
+        out["resp"] = resp_fin.astype(np.int16)
+        out["patient_resp"] = np.where(treated, presp[:, sl], 0).astype(np.int8)
+    return out
 
 
 def n_all(n: np.ndarray, pdose: np.ndarray, prole: np.ndarray, rows: np.ndarray, D: int

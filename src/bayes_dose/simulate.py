@@ -343,12 +343,10 @@ def _unit(run: _Run, start: int, stop: int,
                 if run.timeline is not None and getattr(d, "backfill", None) is not None:
                     from .backfill_calendar import run_backfill_calendar_chunk
 
-                    if q is not None:
-                        raise ValueError(f"designs[{g!r}]: backfill with efficacy= is not "
-                                         "simulated yet; drop efficacy= or backfill=")  # fmt: skip
                     res = run_backfill_calendar_chunk(
                         d, p, run.seed, start, stop, run.timeline, run.staggering, run.window,
-                        run.max_n, lambda k: cache.get(run.seed, start, stop, k))  # fmt: skip
+                        run.max_n, lambda k: cache.get(run.seed, start, stop, k), q,
+                        run.rho)  # fmt: skip
                 elif run.timeline is not None:
                     from .calendar_sim import run_calendar_chunk
 
@@ -360,8 +358,8 @@ def _unit(run: _Run, start: int, stop: int,
 
                     if q is not None:
                         raise ValueError(
-                            f"designs[{g!r}]: backfill with efficacy= is not simulated "
-                            "yet; drop efficacy= or backfill="
+                            f"designs[{g!r}]: backfill with efficacy= is simulated in "
+                            "calendar time (give timeline=), not in cohort time"
                         )
                     res = run_backfill_chunk(d, p, run.seed, start, stop, run.max_n,
                                              lambda k: cache.get(run.seed, start, stop, k))  # fmt: skip
@@ -825,7 +823,8 @@ def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: A
         eff = check_efficacy(efficacy, {s: p for s, (p, _) in table.items()})
     elif rho != 0:
         raise ValueError("correlation= without efficacy=: give efficacy={scenario: [p_resp]}")
-    if eff is not None and timeline is not None:
+    if eff is not None and timeline is not None and any(  # backfill designs: backfill_calendar
+            getattr(d, "backfill", None) is None for d in designs.values()):
         raise ValueError(
             "simulate: efficacy= is not yet combined with timeline= (responses are drawn in "
             "cohort time only); simulate efficacy without a timeline"
