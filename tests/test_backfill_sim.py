@@ -231,3 +231,18 @@ def test_backfill_table_for_the_memo():
     assert (t.loc[t.design == "boin", "mean_backfill_n"] == 0).all()
     bfrows = t[t.design == "bf"]
     assert np.isclose(bfrows.mean_backfill_n.sum(), bfrows.mean_n_backfill.iloc[0])
+
+
+def test_toml_backfill_text_parses_through_the_grammar(tmp_path):
+    p = tmp_path / "bf.toml"
+    p.write_text(
+        'protocol = "bat6021"\n[designs.bf]\ntype = "BOIN"\narms = ["mono"]\ntarget = 0.25\n'
+        'max_n = 36\nstay_one_in_three = true\n'
+        'backfill = "Backfill(opening=BelowCurrent() & OpensWhenCleared(), ratio=None, '
+        'max_total=12)"\n', encoding="utf-8")  # fmt: skip
+    d = bd.io.load_designs(p)["mono"]["bf"]
+    assert d.backfill == bd.Backfill(opening=bd.BelowCurrent() & bd.OpensWhenCleared(),
+                                     ratio=None, max_total=12)  # fmt: skip
+    with pytest.raises(ValueError, match="unknown opening rule 'Opens'; known: AtOrBelowCurrent"):
+        bd.io.design_from_spec({"type": "BOIN", "n_doses": 4, "target": 0.25,
+                               "backfill": "Backfill(opening=Opens())"})

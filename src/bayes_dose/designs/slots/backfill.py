@@ -449,6 +449,10 @@ def _parser(text: str, what: str, combine: bool) -> Any:
                     return self.expr()
                 finally:
                     self.known = known
+            nxt = self.tokens[self.i + 1] if self.i + 1 < len(self.tokens) else None
+            if tok is not None and tok[0] == "name" and nxt is not None and nxt[1] == "(":
+                self.fail(tok[2], f"unknown opening rule {tok[1]!r}; known: "
+                                  f"{', '.join(sorted(_OPENINGS))}")  # fmt: skip
             return super().value()
 
     known = dict(_OPENINGS) if combine else {"Backfill": Backfill}
