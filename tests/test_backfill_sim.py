@@ -84,15 +84,35 @@ def test_priority_picks_the_highest_lowest_or_a_random_open_dose():
     assert picks == [0, 2, 3, 3]
 
 
-def test_deescalation_with_backfill_data_caps_the_next_cohort():
+def _bf_data(n, y, bn, current=1):
+    return DoseData(np.array([n]), np.array([y]), np.array([current]), np.array([3]),
+                    np.array([0]), np.array([0]), backfill_n=np.array([bn]))  # fmt: skip
+
+
+def test_bf_boin_pools_conflicting_backfill_data():
+    """BF-BOIN's conflict rule: level 1 (backfilled) says de-escalate, level 2 (current,
+    0/3) says escalate: pool levels 1-2 and decide on the pooled data."""
     d = bd.BOIN(target=0.25, n_doses=4, max_n=36, backfill=bd.Backfill())
-    data = DoseData(np.array([[9, 3, 0, 0]]), np.array([[3, 0, 0, 0]]), np.array([1]),
-                    np.array([3]), np.array([0]), np.array([0]),
-                    backfill_n=np.array([[6, 0, 0, 0]]))  # fmt: skip
+    plain = bd.BOIN(target=0.25, n_doses=4, max_n=36)
+    lam_e, lam_d = d.lambdas
+    # pooled 3/12 = 0.25 between the boundaries: stay at level 2 (BOIN alone escalates)
+    data = _bf_data([9, 3, 0, 0], [3, 0, 0, 0], [6, 0, 0, 0])
+    assert 3 / 9 >= lam_d and lam_e < 3 / 12 < lam_d
     dec = d.decide(data)
-    assert int(dec.next_dose[0]) == 0  # BOIN alone would escalate (0/3 at level 2)
-    assert "backfill data: level 1 is too toxic" in d.explain(data, dec)
-    assert int(bd.BOIN(target=0.25, n_doses=4, max_n=36).decide(data).next_dose[0]) == 2
+    assert int(dec.next_dose[0]) == 1 and int(plain.decide(data).next_dose[0]) == 2
+    assert "backfill data: level 1 disagrees with level 2; levels 1-2 pooled" in d.explain(data, dec)
+    # pooled 4/12 >= lambda_d and no cumulative prefix below it: level b* - 1 -> level 1
+    data = _bf_data([9, 3, 0, 0], [4, 0, 0, 0], [6, 0, 0, 0])
+    assert int(d.decide(data).next_dose[0]) == 0 and int(plain.decide(data).next_dose[0]) == 2
+    # pooled 2/12 <= lambda_e: escalate although level 1 alone (2/9) says stay
+    data = _bf_data([9, 3, 0, 0], [2, 0, 0, 0], [6, 0, 0, 0])
+    assert lam_e < 2 / 9 < lam_d and 2 / 12 <= lam_e
+    assert int(d.decide(data).next_dose[0]) == 2
+    # other designs read the backfill data with their own rule (3+3: 2 DLTs at level 1)
+    c = bd.ThreePlusThree(4, backfill=bd.Backfill())
+    data = _bf_data([6, 3, 0, 0], [2, 0, 0, 0], [3, 0, 0, 0])
+    dec = c.decide(data)
+    assert bool(dec.stop[0]) and "level 1 has 2+ DLTs" in c.explain(data, dec)
 
 
 # -- simulation ---------------------------------------------------------------------------
@@ -204,7 +224,7 @@ def test_fit_counts_backfill_patients_and_says_which_doses_are_open():
     f = d.fit(o)
     assert f.data.n.tolist() == [[6, 3, 0, 0]] and f.data.backfill_n.tolist() == [[3, 0, 0, 0]]
     assert int(f.data.current[0]) == 1 and int(f.data.last_n[0]) == 3
-    assert f.next_dose == 1 and "backfill data: level 1 is too toxic" in f.reason
+    assert f.next_dose == 2 and "levels 1-2 pooled" in f.reason  # 2/9 pooled: stay
     assert f.backfill_open == () and "level 1: closed: the design's rule" in f.backfill_reason
     # with no DLT among the backfill patients level 1 stays open
     o2 = bd.Outcomes.from_frame(_frame(["escalation"] * 6 + ["backfill"] * 3).assign(

@@ -346,8 +346,7 @@ class Backfill(Slot):
 
     @property
     def reasons(self) -> tuple[str, ...]:
-        return ("backfill data: level {bad} is too toxic; the next cohort goes at most to "
-                "level {next}",)  # fmt: skip
+        return ("backfill data: {why}; the next cohort goes to level {next}",)
 
     def describe(self, design: Design) -> str:
         caps = []
@@ -400,14 +399,23 @@ class Backfill(Slot):
     def apply(self, data: DoseData, proposal: Decision, ctx: SlotContext) -> Decision:
         if not self.deescalate or getattr(data, "backfill_n", None) is None:
             return proposal
+        if _pooling(ctx.design):
+            nxt, hit = boin_conflict(ctx.design, data, proposal)
+            return Decision(nxt, proposal.cohort_size, proposal.stop,
+                            np.where(hit, ctx.code(), proposal.reason))  # fmt: skip
         cap, _ = self._cap(data, ctx.design)
         capped = ~proposal.stop & (proposal.next_dose > cap)
         return Decision(np.where(capped, cap, proposal.next_dose), proposal.cohort_size,
                         proposal.stop, np.where(capped, ctx.code(), proposal.reason))  # fmt: skip
 
     def fields(self, data: DoseData, decision: Decision, trial: int, design: Design) -> dict[str, Any]:
-        _, low = self._cap(data.take(np.array([trial])), design)
-        return {"bad": int(low[0]) + 1}
+        one = data.take(np.array([trial]))
+        if _pooling(design):
+            lo = int(_conflict_parts(design, one)[0][0])
+            return {"why": f"level {lo + 1} disagrees with level {int(one.current[0]) + 1}; "
+                           f"levels {lo + 1}-{int(one.current[0]) + 1} pooled"}  # fmt: skip
+        _, low = self._cap(one, design)
+        return {"why": f"level {int(low[0]) + 1} is too toxic"}
 
 
 def parse_opening(text: str) -> BackfillOpening:
@@ -457,3 +465,66 @@ def _parser(text: str, what: str, combine: bool) -> Any:
 
     known = dict(_OPENINGS) if combine else {"Backfill": Backfill}
     return P(text, what, known, combine)
+
+
+def _pooling(design: Design) -> bool:
+    """BOIN waiting for complete data: BF-BOIN's conflict rule (:func:`boin_conflict`)."""
+    from ..boin import BOIN
+
+    return isinstance(design, BOIN) and design.tite_window is None
+
+
+_ESC, _STAY, _DE, _ELIM = 0, 1, 2, 3
+
+
+def _conflict_parts(design: Design, data: DoseData) -> tuple[np.ndarray, np.ndarray, dict]:
+    """``(b_star, conflict, tables)``: the highest level below the current one whose own
+    BOIN decision conflicts with the current dose's (-1: none)."""
+    tab = design._tables(int(data.n.sum(axis=1).max(initial=0)))  # type: ignore[attr-defined]
+    n, y = data.n, data.dlt
+    move = np.full(n.shape, _STAY)
+    move[y <= tab["esc"][n]] = _ESC
+    de = (y > tab["esc"][n]) & (y >= tab["de"][n])
+    move[de] = _DE
+    move[(n > 0) & (y >= tab["elim"][n])] = _ELIM
+    T, D = n.shape
+    d = np.clip(data.current, 0, None)
+    here = move[np.arange(T), d]
+    lower = np.arange(D)[None, :] < d[:, None]
+    bad = np.where((here == _ESC)[:, None], move != _ESC, move >= _DE) & lower & (n > 0)
+    b_star = np.where(bad.any(axis=1), D - 1 - np.argmax(bad[:, ::-1], axis=1), -1)
+    return b_star, b_star >= 0, tab
+
+
+def boin_conflict(design: Design, data: DoseData, proposal: Decision) -> tuple[np.ndarray, np.ndarray]:
+    """BF-BOIN's decision when backfill data at a lower level conflict with the current
+    dose (Zhao et al. 2024): with ``b*`` the highest lower level whose own BOIN decision
+    disagrees (not "escalate" when the current dose escalates; "de-escalate" or
+    "eliminate" when it stays or de-escalates), pool levels ``b*..d``: escalate when the
+    pooled rate is at most ``lambda_e``, stay when it lies between the boundaries, and
+    when it is at least ``lambda_d`` go to the highest level ``k`` in ``b*..d`` whose
+    cumulative data from ``b*`` to ``k`` lie below ``lambda_d`` (``b* - 1`` if none, the
+    lowest level at the bottom).  Returns the next dose and where the rule changed it."""
+    b_star, conflict, tab = _conflict_parts(design, data)
+    T, D = data.n.shape
+    nxt = proposal.next_dose.copy()
+    run = conflict & ~proposal.stop & (data.current >= 0)
+    if not run.any():
+        return nxt, np.zeros(T, dtype=bool)
+    d = np.clip(data.current, 0, None)
+    k = np.arange(D)[None, :]
+    span = (k >= b_star[:, None]) & (k <= d[:, None])
+    cn = np.cumsum(np.where(span, data.n, 0), axis=1)
+    cy = np.cumsum(np.where(span, data.dlt, 0), axis=1)
+    pn, py = cn[np.arange(T), d], cy[np.arange(T), d]
+    esc = py <= tab["esc"][pn]
+    de = ~esc & (py >= tab["de"][pn])
+    elim = design.eliminated(data)  # type: ignore[attr-defined]
+    up_ok = (d < D - 1) & ~elim[np.arange(T), np.minimum(d + 1, D - 1)]
+    safe = span & (cy < tab["de"][cn])
+    top_safe = np.where(safe.any(axis=1), D - 1 - np.argmax(safe[:, ::-1], axis=1), -1)
+    target = np.where(esc, np.where(up_ok, d + 1, d),
+                      np.where(de, np.where(top_safe >= 0, top_safe, np.maximum(b_star - 1, 0)),
+                               d))  # fmt: skip
+    new = np.where(run, target, nxt)
+    return new, run & (new != proposal.next_dose)
