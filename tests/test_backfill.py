@@ -62,8 +62,9 @@ def test_opening_rules_on_a_state() -> None:
     assert bd.OpensWhenCleared().open(data, boin).tolist() == [[True, True, False, False, False]]
     assert bd.AtOrBelowCurrent().open(data, boin).tolist() == [[True, True, True, False, False]]
     assert bd.BelowCurrent().open(data, boin).tolist() == [[True, True, False, False, False]]
-    # BOIN target 0.25: 2 DLTs in 5 >= lambda_d * 5 (lambda_d = 0.2976): level 2 closes, 3.. too
-    bad = DoseData.from_counts([[3, 5, 3, 0, 0]], [[0, 2, 0, 0, 0]], [2])
+    # BOIN target 0.25: 2 DLTs in 5 >= lambda_d * 5 (lambda_d = 0.2976), and 3 in 8 pooled
+    # with level 3 (BF-BOIN keeps a dose open when either is below): level 2 closes, 3.. too
+    bad = DoseData.from_counts([[3, 5, 3, 0, 0]], [[0, 2, 1, 0, 0]], [2])
     assert too_toxic(boin, bad).tolist() == [[False, True, True, True, True]]
     bf = bd.Backfill(max_per_dose=4)
     ok = bf.open_doses(bad, boin, np.array([2]), np.array([9]))

@@ -61,11 +61,13 @@ def test_bad_backfill_arguments_are_errors(bad, match):
 def test_boin_closes_a_dose_at_the_deescalation_boundary_and_every_dose_above():
     d = bd.BOIN(target=0.25, n_doses=4, max_n=36, backfill=bd.Backfill())
     _, lam_d = d.lambdas
-    # level 1: 2/6 = 0.33 >= lambda_d (0.298): too toxic, and so are the levels above it
-    data = DoseData.from_counts([[6, 3, 0, 0], [6, 3, 0, 0]], [[2, 0, 0, 0], [1, 0, 0, 0]],
-                                current=[1, 1])  # fmt: skip
-    assert 2 / 6 >= lam_d > 1 / 6
-    assert too_toxic(d, data).tolist() == [[True] * 4, [False] * 4]
+    # level 1: 2/6 = 0.33 >= lambda_d (0.298), and pooled with level 2 (3/9) too: too
+    # toxic, and so are the levels above it; pooled 2/9 < lambda_d keeps it open (BF-BOIN)
+    data = DoseData.from_counts([[6, 3, 0, 0], [6, 3, 0, 0], [6, 3, 0, 0]],
+                                [[2, 1, 0, 0], [2, 0, 0, 0], [1, 0, 0, 0]],
+                                current=[1, 1, 1])  # fmt: skip
+    assert 2 / 6 >= lam_d > 2 / 9 and 3 / 9 >= lam_d
+    assert too_toxic(d, data).tolist() == [[True] * 4, [False] * 4, [False] * 4]
 
 
 def test_generic_closing_uses_the_designs_own_rule():
@@ -225,7 +227,12 @@ def test_fit_counts_backfill_patients_and_says_which_doses_are_open():
     assert f.data.n.tolist() == [[6, 3, 0, 0]] and f.data.backfill_n.tolist() == [[3, 0, 0, 0]]
     assert int(f.data.current[0]) == 1 and int(f.data.last_n[0]) == 3
     assert f.next_dose == 2 and "levels 1-2 pooled" in f.reason  # 2/9 pooled: stay
-    assert f.backfill_open == () and "level 1: closed: the design's rule" in f.backfill_reason
+    # level 1 (2/6) stays open: pooled with level 2 it is 2/9 < lambda_d (BF-BOIN)
+    assert f.backfill_open == (1,) and f.backfill_reason.startswith("level 1: open")
+    o3 = bd.Outcomes.from_frame(_frame(["escalation"] * 6 + ["backfill"] * 3).assign(
+        dlt=[0, 0, 0, 1, 0, 0, 1, 1, 1]))  # fmt: skip
+    f3 = d.fit(o3)
+    assert f3.backfill_open == () and "level 1: closed: the design's rule" in f3.backfill_reason
     # with no DLT among the backfill patients level 1 stays open
     o2 = bd.Outcomes.from_frame(_frame(["escalation"] * 6 + ["backfill"] * 3).assign(
         dlt=[0] * 9))  # fmt: skip

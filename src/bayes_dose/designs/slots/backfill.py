@@ -240,15 +240,20 @@ class MinResponses(BackfillOpening):
 
 def too_toxic(design: Design, data: DoseData) -> np.ndarray:
     """Doses too toxic for backfill, shape (T, D): the design's rule applied at the dose
-    (current dose set to it) de-escalates from it, stops, or (BOIN) its observed rate is
-    at or above ``lambda_d`` or it is eliminated; closed upward (a dose above a too-toxic
-    one is too toxic)."""
+    (current dose set to it) de-escalates from it, stops, or (BOIN, as BF-BOIN) its
+    observed rate is at or above ``lambda_d`` both on its own data and pooled with the
+    next level, or it is eliminated; closed upward (a dose above a too-toxic one is too
+    toxic)."""
     from ..boin import BOIN
 
     T, D = data.n_trials, data.n_doses
     if isinstance(design, BOIN) and design.tite_window is None:
-        tab = design._tables(int(data.n.max(initial=0)))
-        bad = (data.n > 0) & (data.dlt >= tab["de"][data.n])
+        # BF-BOIN: at or above lambda_d on its own data AND pooled with the next level
+        # (a dose stays open when either is below the de-escalation boundary)
+        tab = design._tables(2 * int(data.n.max(initial=0)))
+        n2 = data.n + np.concatenate([data.n[:, 1:], np.zeros((T, 1), dtype=data.n.dtype)], 1)
+        y2 = data.dlt + np.concatenate([data.dlt[:, 1:], np.zeros((T, 1), dtype=data.dlt.dtype)], 1)
+        bad = (data.n > 0) & (data.dlt >= tab["de"][data.n]) & (y2 >= tab["de"][n2])
         bad |= design.eliminated(data)
     else:
         rows = np.repeat(np.arange(T), D)
