@@ -32,7 +32,7 @@ from .designs.base import Design
 from .dose_data import DoseData
 
 __all__ = [
-    "BACKFILL_DOCS", "backfill_characteristics", "backfill_status", "backfill_table", "backfill_uniforms", "run_backfill_chunk",
+    "BACKFILL_DOCS", "backfill_characteristics", "backfill_table", "backfill_uniforms", "run_backfill_chunk",
 ]
 
 #: Variables a chunk with backfill adds (long names for the Dataset).
@@ -251,44 +251,3 @@ def backfill_characteristics(sims: Any) -> Any:
     out["mean_backfill_n"].attrs["long_name"] = "mean backfill patients per dose"
     out["mean_n_backfill"].attrs["long_name"] = "mean backfill patients per trial"
     return out.drop_vars([c for c in out.coords if c not in ("design", "scenario", "dose_level")])
-
-
-def backfill_status(fit: Any) -> tuple[tuple[int, ...], str]:
-    """The levels open for the next backfill patient of a :class:`~bayes_dose.Fit` and
-    the reason per level (opening rule, closing by the design's rule, caps).
-
-    A fit without ``backfill=`` gives ``((), "no backfill: the design has no
-    backfill=")``; a stopped or held fit opens nothing and says so.  The ratio is counted
-    on the fit's patients (``Outcomes`` column ``role``).
-    """
-    from .designs.slots.backfill import too_toxic
-
-    design, data = fit.design, fit.data
-    bf = getattr(design, "backfill", None)
-    if bf is None:
-        return (), "no backfill: the design has no backfill="
-    if fit.stop:
-        return (), "no backfill: the trial stops (backfill ends with escalation)"
-    if fit.hold:
-        return (), "no backfill: the decision is held (" + fit.reason + ")"
-    bn = data.backfill_n if data.backfill_n is not None else np.zeros_like(data.n)
-    d2 = DoseData(data.n, data.dlt, data.current, data.last_n, data.last_dlt, data.grade2,
-                  resp=data.resp, backfill_n=bn)  # fmt: skip
-    nb = bn.sum(axis=1)
-    esc = (data.n - bn).sum(axis=1)
-    opened = bf.opening.open(d2, design)[0]
-    toxic = too_toxic(design, d2)[0]
-    ok = bf.open_doses(d2, design, nb, esc)[0]
-    parts = []
-    for i in range(data.n_doses):
-        why = (
-            "open" if ok[i]
-            else f"not opened ({bf.opening.text()} does not hold)" if not opened[i]
-            else "closed: the design's rule at this dose would de-escalate (too toxic, all "
-                 "patients counted)" if toxic[i]
-            else f"closed: {int(data.n[0, i])} patients >= max_per_dose {bf.max_per_dose}"
-            if bf.max_per_dose is not None and data.n[0, i] >= bf.max_per_dose
-            else "closed: the backfill total or ratio is reached"
-        )  # fmt: skip
-        parts.append(f"level {i + 1}: {why}")
-    return tuple(int(i) + 1 for i in np.flatnonzero(ok)), "; ".join(parts)

@@ -687,14 +687,14 @@ class Fit:
     def backfill_open(self) -> tuple[int, ...]:
         """1-based levels open for the next backfill patient (design with ``backfill=``;
         ``()`` otherwise, or when stopping or held); :attr:`backfill_reason` says why."""
-        from ..backfill import backfill_status
+        from .slots.backfill import backfill_status
 
         return backfill_status(self)[0]
 
     @property
     def backfill_reason(self) -> str:
         """Why each level is open or closed for backfill (one sentence per level)."""
-        from ..backfill import backfill_status
+        from .slots.backfill import backfill_status
 
         return backfill_status(self)[1]
 

@@ -56,6 +56,7 @@ __all__ = [
     "OpeningAll",
     "OpeningAny",
     "OpensWhenCleared",
+    "backfill_status",
     "opening_types",
     "too_toxic",
 ]  # fmt: skip
@@ -533,3 +534,42 @@ def boin_conflict(design: Design, data: DoseData, proposal: Decision) -> tuple[n
                                d))  # fmt: skip
     new = np.where(run, target, nxt)
     return new, run & (new != proposal.next_dose)
+
+
+def backfill_status(fit: Any) -> tuple[tuple[int, ...], str]:
+    """The levels open for the next backfill patient of a :class:`~bayes_dose.Fit` and
+    the reason per level (opening rule, closing by the design's rule, caps).
+
+    A fit without ``backfill=`` gives ``((), "no backfill: the design has no
+    backfill=")``; a stopped or held fit opens nothing and says so.  The ratio is counted
+    on the fit's patients (``Outcomes`` column ``role``).
+    """
+    design, data = fit.design, fit.data
+    bf = getattr(design, "backfill", None)
+    if bf is None:
+        return (), "no backfill: the design has no backfill="
+    if fit.stop:
+        return (), "no backfill: the trial stops (backfill ends with escalation)"
+    if fit.hold:
+        return (), "no backfill: the decision is held (" + fit.reason + ")"
+    bn = data.backfill_n if data.backfill_n is not None else np.zeros_like(data.n)
+    d2 = DoseData(data.n, data.dlt, data.current, data.last_n, data.last_dlt, data.grade2,
+                  resp=data.resp, backfill_n=bn)  # fmt: skip
+    nb = bn.sum(axis=1)
+    esc = (data.n - bn).sum(axis=1)
+    opened = bf.opening.open(d2, design)[0]
+    toxic = too_toxic(design, d2)[0]
+    ok = bf.open_doses(d2, design, nb, esc)[0]
+    parts = []
+    for i in range(data.n_doses):
+        why = (
+            "open" if ok[i]
+            else f"not opened ({bf.opening.text()} does not hold)" if not opened[i]
+            else "closed: the design's rule at this dose would de-escalate (too toxic, all "
+                 "patients counted)" if toxic[i]
+            else f"closed: {int(data.n[0, i])} patients >= max_per_dose {bf.max_per_dose}"
+            if bf.max_per_dose is not None and data.n[0, i] >= bf.max_per_dose
+            else "closed: the backfill total or ratio is reached"
+        )  # fmt: skip
+        parts.append(f"level {i + 1}: {why}")
+    return tuple(int(i) + 1 for i in np.flatnonzero(ok)), "; ".join(parts)
