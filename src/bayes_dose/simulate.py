@@ -925,6 +925,12 @@ def _execute(
                 f"{str(ckpt)!r}", CheckpointWarning, stacklevel=3,
             )  # fmt: skip
     mg = next((d.doses_mg for d in designs.values() if d.doses_mg is not None), None)
+    bfd = [g for g, d in designs.items() if getattr(d, "backfill", None) is not None]
+    if bfd and (store is not None or not keep):  # the reducer and store lack backfill
+        raise ValueError(
+            f"designs {bfd} have backfill=: simulate(store=) and simulate_oc do not carry "
+            "backfill patients yet; use simulate() in memory (checkpoint_dir= works)"
+        )
     sink = None
     if store is not None:
         sink = ZarrSink(store)
