@@ -496,6 +496,9 @@ def _conflict_parts(design: Design, data: DoseData) -> tuple[np.ndarray, np.ndar
     T, D = n.shape
     d = np.clip(data.current, 0, None)
     here = move[np.arange(T), d]
+    if getattr(design, "stay_one_in_three", False):  # BF-BOIN's Table 1 rule at the current dose
+        nd, yd = n[np.arange(T), d], y[np.arange(T), d]
+        here = np.where((nd == 3) & (yd == 1) & (here == _DE), _STAY, here)
     lower = np.arange(D)[None, :] < d[:, None]
     bad = np.where((here == _ESC)[:, None], move != _ESC, move >= _DE) & lower & (n > 0)
     b_star = np.where(bad.any(axis=1), D - 1 - np.argmax(bad[:, ::-1], axis=1), -1)
