@@ -283,3 +283,14 @@ def test_checkpoints_keep_the_backfill_variables_and_store_runs_refuse(tmp_path)
     assert (a.backfill_n.values == b.backfill_n.values).all() and int(b.n_backfill.sum()) > 0
     with pytest.raises(ValueError, match=r"have backfill=: simulate\(store=\) and simulate_oc"):
         bd.simulate_oc(d, p, n_trials=10, seed=4, progress=False)
+
+
+def test_protocol_text_describes_the_backfill_rules():
+    from bayes_dose.protocol_text import design_rules
+
+    d = bd.BOIN(target=0.25, n_doses=5, max_n=30,
+                backfill=bd.Backfill(opening=bd.BelowCurrent() & bd.MinResponses(1), ratio=None))
+    text = design_rules(d)[-1]
+    assert text.startswith("Backfill: a dose opens when (the dose is below the current "
+                           "escalation dose) and (at least 1 response(s) at the dose)")
+    assert "pooled (BF-BOIN)" in text and "max_n counts escalation patients" in text

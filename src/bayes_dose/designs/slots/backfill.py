@@ -365,7 +365,11 @@ class Backfill(Slot):
         return (f"Backfill: a dose opens when {self.opening.text()}; it closes when the "
                 f"design's rule at the dose would de-escalate (all its patients counted); "
                 f"{'; '.join(caps) or 'no caps'}; the {self.priority} open dose is filled "
-                "first.")  # fmt: skip
+                "first; backfill patients count in every later decision and in the MTD "
+                "selection; max_n counts escalation patients"
+                + ("; when a lower dose's own BOIN decision conflicts with the current dose's, "
+                   "the doses in between are pooled (BF-BOIN)" if _pooling(design) else "")
+                + ".")  # fmt: skip
 
     def open_doses(self, data: DoseData, design: Design, n_backfill: np.ndarray,
                    n_escalation: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
