@@ -294,3 +294,17 @@ def test_protocol_text_describes_the_backfill_rules():
     assert text.startswith("Backfill: a dose opens when (the dose is below the current "
                            "escalation dose) and (at least 1 response(s) at the dose)")
     assert "pooled (BF-BOIN)" in text and "max_n counts escalation patients" in text
+
+
+def test_a_backfill_patient_in_the_window_does_not_hold_the_escalation_decision():
+    df = _frame(["escalation"] * 6 + ["backfill"] * 3).assign(dlt=[0] * 9)
+    df["followup_days"] = [21.0] * 8 + [5.0]  # B3 is 5 days into the 21-day window
+    d = bd.BOIN(target=0.25, n_doses=4, max_n=36, backfill=bd.Backfill())
+    f = d.fit(bd.Outcomes.from_frame(df))
+    assert not f.hold and f.next_dose == 3 and f.pending == ("B3",)
+    assert f.data.n.tolist() == [[5, 3, 0, 0]] and f.data.backfill_n.tolist() == [[2, 0, 0, 0]]
+    assert "[backfill patient(s) B3 still in the DLT window: not counted yet]" in f.reason
+    # an escalation patient in the window still holds
+    df.loc[5, "followup_days"] = 3.0
+    g = d.fit(bd.Outcomes.from_frame(df))
+    assert g.hold and "P6" in g.reason and "B3" not in g.reason.split("[")[0]

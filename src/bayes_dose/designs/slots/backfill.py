@@ -56,6 +56,7 @@ __all__ = [
     "OpeningAll",
     "OpeningAny",
     "OpensWhenCleared",
+    "backfill_ids",
     "backfill_status",
     "opening_types",
     "too_toxic",
@@ -580,3 +581,11 @@ def backfill_status(fit: Any) -> tuple[tuple[int, ...], str]:
         )  # fmt: skip
         parts.append(f"level {i + 1}: {why}")
     return tuple(int(i) + 1 for i in np.flatnonzero(ok)), "; ".join(parts)
+
+
+def backfill_ids(outcomes: Any) -> set[str]:
+    """Patient ids with ``role = "backfill"`` (Outcomes column ``role``; none without it)."""
+    f = outcomes._frame
+    if "role" not in f.columns:
+        return set()
+    return set(map(str, f.loc[f["role"] == "backfill", "patient_id"]))
