@@ -138,11 +138,12 @@ def test_backfill_simulates_for_every_registered_design(name):
     kw = {}
     if getattr(d, "tite_window", None) is not None:
         kw["timeline"] = TL
-    if getattr(d, "uses_efficacy", False):  # responses with backfill: calendar time
+    if getattr(d, "uses_efficacy", False):  # responses too (both cohort and calendar time)
         eff = {"true_tox": np.linspace(0.2, 0.5, d.n_doses)}
-        with pytest.raises(ValueError, match="backfill with efficacy= is simulated in calendar"):
-            bd.simulate({"b": db}, p, n_trials=5, seed=2, progress=False, efficacy=eff)
-        kw = {"timeline": TL, "efficacy": eff}
+        kw = {"efficacy": eff}
+        cal = bd.simulate({"b": db}, p, n_trials=30, seed=2, progress=False, timeline=TL,
+                          efficacy=eff)  # fmt: skip
+        assert (cal.resp.values <= cal.n.values).all() and int(cal.n_backfill.sum()) > 0
     s = bd.simulate({"b": db}, p, n_trials=30, seed=2, progress=False, **kw)
     if "efficacy" in kw:
         assert (s.resp.values <= s.n.values).all()

@@ -41,7 +41,7 @@ BACKFILL_DOCS = {
     "n_backfill": "backfill patients in the trial (included in n_patients)",
 }
 #: Key offsets of the backfill streams (DLT, priority) from the run's seed.
-_STREAM_DLT, _STREAM_PICK = 0xBF01, 0xBF02
+_STREAM_DLT, _STREAM_PICK, _STREAM_RESP = 0xBF01, 0xBF02, 0xBF04
 
 
 def backfill_uniforms(seed: int, trials: np.ndarray, k: int, stream: int = _STREAM_DLT
@@ -64,8 +64,15 @@ def run_backfill_chunk(
     stop: int,
     max_n: int | None = None,
     uniforms: Callable[[int], np.ndarray] | None = None,
+    p_resp: Sequence[float] | None = None,
+    rho: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """Simulate trials ``start..stop-1`` of a design with ``backfill=`` in cohort time.
+
+    With ``p_resp`` patients also respond (Gaussian copula with the DLT, correlation
+    ``rho``: escalation patient ``k`` on the response stream's ``v[t, k]``, backfill patient
+    ``j`` on a backfill response stream); decisions see ``DoseData.resp`` / ``resp_dlt``
+    and the result adds ``resp`` and ``patient_resp``.
 
     Returns the variables of :func:`bayes_dose.simulate.run_chunk` (``n``, ``dlt``,
     ``n_patients`` and the patient arrays include backfill patients, in enrolment order)
@@ -93,6 +100,20 @@ def run_backfill_chunk(
     B = _cap_backfill(bf, P)
     ub = backfill_uniforms(seed, trials, B)
     upick = backfill_uniforms(seed, trials, B, _STREAM_PICK)
+    q = None if p_resp is None else np.asarray(p_resp, dtype=float)
+
+    def resp_streams() -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+        if q is None:
+            return None, None
+        from .efficacy import response_latent, response_uniforms
+
+        return (response_latent(u, response_uniforms(seed, trials, P), rho),
+                response_latent(ub, backfill_uniforms(seed, trials, B, _STREAM_RESP), rho))
+
+    ve, vb = resp_streams()
+    resp = np.zeros((T, D), dtype=np.int64) if q is not None else None
+    both = np.zeros((T, D), dtype=np.int64) if q is not None else None
+    presp: list[np.ndarray] = []
     n = np.zeros((T, D), dtype=np.int64)
     y = np.zeros((T, D), dtype=np.int64)
     bn = np.zeros((T, D), dtype=np.int64)
@@ -109,7 +130,8 @@ def run_backfill_chunk(
     act = np.arange(T)
     while act.size:
         data = DoseData(n[act], y[act], current[act], last_n[act], last_dlt[act], grade2[act],
-                        backfill_n=bn[act])  # fmt: skip
+                        resp=None if q is None else resp[act],
+                        resp_dlt=None if q is None else both[act], backfill_n=bn[act])  # fmt: skip
         tot = esc[act]
         dec, halt, size, code = decision_step(design, data, tot, max_n, start, act)
         reason[act[halt]] = code[halt]
@@ -121,12 +143,20 @@ def run_backfill_chunk(
         if need > P:
             P = grown_capacity(design, need, P)
             u = uniforms(P)
+            ve, vb = resp_streams()
         # the escalation cohort (the k-th escalation patient uses u[t, k])
         k = np.zeros(a.size, dtype=np.int64)
         for j in range(int(size.max())):
             on = j < size
             tox = on & (u[a, np.minimum(tot + j, P - 1)] < p[nxt])
             k += tox
+            if q is not None:
+                r = on & (ve[a, np.minimum(tot + j, P - 1)] < q[nxt])
+                np.add.at(resp, (a, nxt), r.astype(np.int64))
+                np.add.at(both, (a, nxt), (r & tox).astype(np.int64))
+                step_r = np.zeros(T, dtype=np.int8)
+                step_r[a] = r
+                presp.append(step_r)
             step_d = np.zeros(T, dtype=np.int8)
             step_y = np.zeros(T, dtype=np.int8)
             step_d[a] = np.where(on, nxt + 1, 0)
@@ -143,18 +173,27 @@ def run_backfill_chunk(
         while b.size:
             quota = np.floor(bf.ratio * esc[b] + 1e-9).astype(np.int64)
             data = DoseData(n[b], y[b], current[b], last_n[b], last_dlt[b], grade2[b],
-                            backfill_n=bn[b])  # fmt: skip
+                            resp=None if q is None else resp[b],
+                            resp_dlt=None if q is None else both[b], backfill_n=bn[b])  # fmt: skip
             open_ = bf.open_doses(data, design, nb[b], esc[b]) & (nb[b] < quota)[:, None]
             if nb[b].max(initial=0) >= ub.shape[1] - 1:
                 B = 2 * ub.shape[1]
                 ub = backfill_uniforms(seed, trials, B)
                 upick = backfill_uniforms(seed, trials, B, _STREAM_PICK)
+                ve, vb = resp_streams()
             d = bf.choose(open_, upick[b, nb[b]])
             on = d >= 0
             b, d = b[on], d[on]
             if not b.size:
                 break
             tox = ub[b, nb[b]] < p[d]
+            if q is not None:
+                r = vb[b, nb[b]] < q[d]
+                resp[b, d] += r
+                both[b, d] += r & tox
+                step_r = np.zeros(T, dtype=np.int8)
+                step_r[b] = r
+                presp.append(step_r)
             n[b, d] += 1
             y[b, d] += tox
             bn[b, d] += 1
@@ -166,9 +205,10 @@ def run_backfill_chunk(
             pdose.append(step_d)
             pdlt.append(step_y)
         act = a
-    sel = design.select(DoseData(n, y, current, last_n, last_dlt, grade2, backfill_n=bn))
+    sel = design.select(DoseData(n, y, current, last_n, last_dlt, grade2, resp=resp,
+                                 resp_dlt=both, backfill_n=bn))  # fmt: skip
     pd_, py_ = _compact(pdose, pdlt, T)
-    return {
+    out = {
         "n": n.astype(np.int16),
         "dlt": y.astype(np.int16),
         "patient_dose": pd_,
@@ -181,6 +221,11 @@ def run_backfill_chunk(
         "backfill_n": bn.astype(np.int16),
         "n_backfill": nb.astype(np.int16),
     }
+    if q is not None:  # patient responses in the same enrolment order as patient_dose
+        _, pr = _compact(pdose, presp, T)
+        out["resp"] = resp.astype(np.int16)
+        out["patient_resp"] = pr
+    return out
 
 
 def _compact(pdose: list[np.ndarray], pdlt: list[np.ndarray], T: int

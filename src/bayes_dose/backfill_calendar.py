@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .backfill import _STREAM_PICK, backfill_uniforms
+from .backfill import _STREAM_PICK, _STREAM_RESP, backfill_uniforms
 from .calendar_sim import _Arrivals, _lift_suspension, _observed, _tite_data
 from .crn import latent_uniforms
 from .decision_step import decision_step, grown_capacity
@@ -39,7 +39,7 @@ from .timeline import Timeline
 
 __all__ = ["run_backfill_calendar_chunk"]
 
-_STREAM_ONSET, _STREAM_RESP = 0xBF03, 0xBF04
+_STREAM_ONSET = 0xBF03
 
 
 def run_backfill_calendar_chunk(

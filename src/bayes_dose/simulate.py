@@ -356,13 +356,9 @@ def _unit(run: _Run, start: int, stop: int,
                 elif getattr(d, "backfill", None) is not None:  # backfill: its own driver
                     from .backfill import run_backfill_chunk
 
-                    if q is not None:
-                        raise ValueError(
-                            f"designs[{g!r}]: backfill with efficacy= is simulated in "
-                            "calendar time (give timeline=), not in cohort time"
-                        )
                     res = run_backfill_chunk(d, p, run.seed, start, stop, run.max_n,
-                                             lambda k: cache.get(run.seed, start, stop, k))  # fmt: skip
+                                             lambda k: cache.get(run.seed, start, stop, k), q,
+                                             run.rho)  # fmt: skip
                 else:
                     res = run_chunk(
                         d, p, run.seed, start, stop, run.max_n,
