@@ -7,7 +7,9 @@ and mean duration (months), for BF-BOIN and for BOIN without backfill.
 
 Setting simulated here, as the bfboin vignette runs it: 5 doses, target 0.25, 10 cohorts of
 3 escalation patients (``max_n=30``), ``n_earlystop=9`` (patients at the dose, backfill
-included), dose cap 12 (R ``n.cap``: a dose stays open while it has ``<= 12`` patients,
+included), the paper's Table 1 rule "1 DLT in 3 patients: stay" (``stay_one_in_three=True``;
+the vignette's ``three.plus.three = FALSE`` matches less well here: S3 correct selection
+54.7 / 53.8 % for BF-BOIN / BOIN against the paper's 57.6 / 56.7), dose cap 12 (R ``n.cap``: a dose stays open while it has ``<= 12`` patients,
 hence ``max_per_dose=13``), 3 patients a month (Poisson, "consistent with publication"),
 a one-month DLT window, patients arriving while the cohort is pending and no dose is open
 are turned away (``waiting="turn_away"``), a dose below the current one opens after a
@@ -23,15 +25,21 @@ What differs (so the tolerances below are wider than Monte Carlo error alone):
   cohort below it), and a dose closes at BOIN's de-escalation boundary on its own data
   (the paper also keeps it open when pooling it with the next dose is below the boundary);
 * duration: here first dose to the last DLT window of any patient (backfill included);
-  in the paper the end of the last escalation cohort's assessment.  Ours runs 0.3-1.5
-  months longer for BOIN and BF-BOIN alike (S3: 15.8 vs 14.3 for BOIN), so absolute
-  durations are held to 2 months while the BF-BOIN minus BOIN difference, which the
-  definitions share, is held to 0.5 months (paper: -0.4, -0.2, 0.0).
+  in the paper the end of the last escalation cohort's assessment.  Ours runs 0.5-1.0
+  months longer for BOIN and BF-BOIN alike, so absolute durations are held to 1.2 months
+  while the BF-BOIN minus BOIN difference, which the definitions share, is held to 0.5
+  months (paper: -0.4, -0.2, 0.0);
+* the final data count every backfill patient (the paper: those resolved by the end of
+  the last escalation assessment).
 
 Tolerances: 4,000 simulated trials give an MC SE of about 0.8 points on a selection
 percentage; the paper's own MC SE is not stated (the vignette's 1,000 trials: 1.5 points),
 so the combined SE is at most 1.7 points and selections must agree within 3 combined SEs
-(5 points); mean sample size within 1.5 patients (MC SE about 0.1).
+(5 points); mean sample size within 1 patient (MC SE about 0.1; observed differences
+<= 0.9).  Figures with seed 2024, 4,000 trials (paper in brackets): S1 BF-BOIN 80.3 %
+(79.9), N 17.2 (17.0), 8.9 months (8.4); BOIN 77.3 (77.0), 15.1 (15.1), 9.4 (8.8).  S2
+BF-BOIN 58.0 (57.8), 26.2 (25.5), 13.0 (12.1); BOIN 55.1 (55.6), 21.0 (20.7), 13.3 (12.3).
+S3 BF-BOIN 56.8 (57.6), 31.8 (30.9), 15.3 (14.3); BOIN 55.3 (56.7), 24.1 (23.9), 15.3 (14.3).
 """
 
 from __future__ import annotations
@@ -56,11 +64,11 @@ TABLE4 = {
     "S3": {"BF-BOIN": (57.6, 30.9, 14.3), "BOIN": (56.7, 23.9, 14.3)},
 }
 N_TRIALS = 4000
-SEL_TOL, N_TOL, DUR_TOL, DIFF_TOL = 5.0, 1.5, 2.0, 0.5
+SEL_TOL, N_TOL, DUR_TOL, DIFF_TOL = 5.0, 1.0, 1.2, 0.5
 
 
 def _designs() -> dict[str, bd.BOIN]:
-    boin = bd.BOIN(target=0.25, n_doses=5, max_n=30, n_earlystop=9)
+    boin = bd.BOIN(target=0.25, n_doses=5, max_n=30, n_earlystop=9, stay_one_in_three=True)
     bf = bd.Backfill(opening=bd.BelowCurrent() & bd.MinResponses(1), ratio=None,
                      max_per_dose=13, priority="highest")  # fmt: skip
     return {"BF-BOIN": boin.replace(backfill=bf), "BOIN": boin}
