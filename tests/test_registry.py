@@ -147,7 +147,7 @@ def test_a_registered_user_design_joins_the_suite_and_toml(tmp_path, step_up):
     assert d.get_params() == {
         "n_doses": 5, "stop_dlts": 2, "cohort_size": 3, "max_n": 15, "start_level": 1,
         "titration_levels": 0, "no_skip": True, "stopping": None, "doses_mg": None,
-        "escalation_limit": None, "coherence": None,
+        "escalation_limit": None, "coherence": None, "backfill": None,
     }  # fmt: skip
     report = check_design(d)
     assert {"spec", "vectorised", "stop", "reasons", "selection", "fit", "exact"} <= set(

@@ -58,6 +58,9 @@ _LAZY = {
     "Study": ".study", "StudySimulation": ".study",
     "Timeline": ".timeline",
     "BOIN12": ".designs.boin12", "OBD": ".obd", "choose_rp2d": ".obd",
+    "Backfill": ".designs.slots.backfill", "OpensWhenCleared": ".designs.slots.backfill",
+    "AtOrBelowCurrent": ".designs.slots.backfill", "BelowCurrent": ".designs.slots.backfill",
+    "MinResponses": ".designs.slots.backfill", "backfill_table": ".backfill",
     "with_response": ".efficacy_data",
     "Programme": ".programme", "ProgrammeSimulation": ".programme",
     "opens_after": ".programme",
@@ -152,3 +155,5 @@ __all__ += ["designs", "parse_rule", "register_design", "register_rule", "regist
 __all__ += ["Timeline"]
 __all__ += ["BOIN12", "OBD", "choose_rp2d", "with_response"]
 __all__ += ["ROSE", "RandomisedStage", "UtilityRule", "dose_optimisation_table", "rose_design"]
+__all__ += ["AtOrBelowCurrent", "Backfill", "BelowCurrent", "MinResponses", "OpensWhenCleared",
+            "backfill_table"]  # fmt: skip

@@ -51,6 +51,9 @@ class DoseData:
         Per-trial patients and DLTs per dose of the arm a borrowing design reads (the
         monotherapy arm of the same simulated trial, :class:`bayes_dose.Programme`); None
         otherwise.  :meth:`take` keeps them; :meth:`after_cohort` does not carry them.
+    backfill_n : ndarray of int, shape (T, D), optional
+        Backfill patients per dose (included in ``n``; :mod:`bayes_dose.backfill`); None
+        when the evidence has no backfill patients.  :meth:`take` keeps it.
     """
 
     n: np.ndarray
@@ -66,6 +69,7 @@ class DoseData:
     resp_dlt: np.ndarray | None = None
     source_n: np.ndarray | None = None
     source_dlt: np.ndarray | None = None
+    backfill_n: np.ndarray | None = None
 
     @property
     def n_trials(self) -> int:
@@ -159,11 +163,16 @@ class DoseData:
         y = f["dlt"].to_numpy(dtype=np.int64)
         n = np.bincount(lv, minlength=n_doses)[None, :].astype(np.int64)
         d = np.bincount(lv, weights=y, minlength=n_doses)[None, :].astype(np.int64)
-        if len(f):
+        bfl = None  # backfill patients (Outcomes column ``role``)
+        if "role" in f.columns:
+            bfl = (f["role"] == "backfill").to_numpy()
+        escr = np.ones(len(f), dtype=bool) if bfl is None else ~bfl
+        if escr.any():
             # the last cohort is the highest cohort number (rows may be listed in any
             # order, e.g. by dose level); the current dose is its last patient's
-            cohort = f["cohort"].to_numpy()
-            last = cohort == cohort.max()
+            # (escalation patients only: backfill patients are not a cohort)
+            cohort = np.where(escr, f["cohort"].to_numpy(), np.iinfo(np.int64).min)
+            last = escr & (cohort == cohort.max())
             current = np.array([lv[np.flatnonzero(last)[-1]]])
             last_n = np.array([last.sum()])
             last_dlt = np.array([y[last].sum()])
@@ -191,6 +200,8 @@ class DoseData:
             n, d, current, last_n, last_dlt,
             np.array([int(f["grade2"].sum())]),
             lv[None, :], y[None, :], w[None, :], resp, both,
+            backfill_n=None if bfl is None else np.bincount(
+                lv[bfl], minlength=n_doses)[None, :].astype(np.int64),
         )  # fmt: skip
 
     def after_cohort(self, dose: np.ndarray, size: np.ndarray, dlt: np.ndarray) -> DoseData:
@@ -220,5 +231,5 @@ class DoseData:
             self.n[idx], self.dlt[idx], self.current[idx], self.last_n[idx],
             self.last_dlt[idx], self.grade2[idx], sub(self.patient_dose),
             sub(self.patient_dlt), sub(self.patient_weight), sub(self.resp), sub(self.resp_dlt),
-            sub(self.source_n), sub(self.source_dlt),
+            sub(self.source_n), sub(self.source_dlt), sub(self.backfill_n),
         )  # fmt: skip

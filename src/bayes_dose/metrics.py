@@ -565,6 +565,10 @@ def operating_characteristics(
         from .calendar_oc import time_characteristics
 
         oc = oc.merge(time_characteristics(sims))
+    if "backfill_n" in sims:
+        from .backfill import backfill_characteristics
+
+        oc = oc.merge(backfill_characteristics(sims))
     return oc
 
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLUMNS", "DEFAULT_DLT_WINDOW", "MAX_LEVEL", "MISSING_POLICIES", "ORDER_BY", "PARSE_LETTERS",
-    "RESPONSE", "RESPONSE_CODES", "Outcomes",
+    "RESPONSE", "RESPONSE_CODES", "ROLE", "ROLES", "Outcomes",
 ]  # fmt: skip
 
 #: Columns of :meth:`Outcomes.to_frame`, in order.
@@ -54,6 +54,10 @@ ORDER_BY = ("cohort", "enroll_day", "file")
 
 #: The optional efficacy column (nullable ``Int64``: 1, 0, ``<NA>`` = not assessed).
 RESPONSE = "response"
+#: The optional column naming a patient's role: ``"escalation"`` (blank: the default) or
+#: ``"backfill"`` (a backfill patient, :class:`bayes_dose.Backfill`).
+ROLE = "role"
+ROLES = ("escalation", "backfill")
 #: What the ``response`` column accepts: 0 / 1 (numbers, text or booleans) and blank
 #: (not assessed yet -> ``<NA>``); anything else is an error naming the row and field.
 RESPONSE_CODES = "0 (no response), 1 (response) or blank (not assessed)"
@@ -367,11 +371,11 @@ class Outcomes:
             missing.append("dose_level (or dose_mg)")
         if missing:
             raise ValueError(f"{label}: missing column(s): {', '.join(missing)}")
-        unknown = set(df.columns) - set(COLUMNS) - {RESPONSE}
+        unknown = set(df.columns) - set(COLUMNS) - {RESPONSE, ROLE}
         if unknown:
             raise ValueError(
                 f"{label}: unknown column(s) {sorted(map(str, unknown))}; "
-                f"known: {', '.join((*COLUMNS, RESPONSE))}"
+                f"known: {', '.join((*COLUMNS, RESPONSE, ROLE))}"
             )
 
         n = len(df)
@@ -552,6 +556,18 @@ class Outcomes:
                             "until the assessment"
                         )
 
+        role = None
+        if ROLE in df.columns:  # backfill patients (blank: escalation)
+            role = []
+            for i, v in enumerate(df[ROLE]):
+                text = "" if _isna(v) else str(v).strip().lower()
+                if text not in ("", *ROLES):
+                    raise ValueError(
+                        f"{where(i)} field 'role': {show(ROLE, i, v)} is not a role: write "
+                        "'escalation', 'backfill' or leave it blank (escalation)"
+                    )
+                role.append(text or "escalation")
+
         order_by, order = _enrolment_order(
             arms, cohort_given if "cohort" in df.columns else None, enroll, where
         )
@@ -578,6 +594,8 @@ class Outcomes:
         )
         if response is not None:
             frame[RESPONSE] = pd.array(response, dtype="Int64")
+        if role is not None:
+            frame[ROLE] = pd.Series(role, dtype=object)
         frame = frame.iloc[order].reset_index(drop=True)
         doses = {a.name: a.doses_mg for a in protocol.arms} if protocol is not None else None
         return cls(

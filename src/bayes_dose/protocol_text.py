@@ -214,7 +214,7 @@ def design_rules(design: Any) -> list[str]:
 def _slot_lines(design: Any) -> list[str]:
     """Sentences for the optional rule slots and the user's stopping rule."""
     out = []
-    for key in ("escalation_limit", "coherence"):
+    for key in ("escalation_limit", "coherence", "backfill"):
         slot = getattr(design, key, None)
         if slot is not None:
             out.append(slot.describe(design))

@@ -47,6 +47,9 @@ CHUNK_DIMS = {"n": ("trial", "dose"), "dlt": ("trial", "dose"),
               "resp": ("trial", "dose"), "patient_resp": ("trial", "patient")}  # fmt: skip
 #: Chunk variables of runs with efficacy (``simulate(..., efficacy=...)``), saved when present.
 EFFICACY_VARS = ("resp", "patient_resp")
+#: Chunk variables of a design with ``backfill=`` (:mod:`bayes_dose.backfill`), saved when present.
+BACKFILL_VARS = ("backfill_n", "n_backfill")
+CHUNK_DIMS["backfill_n"] = ("trial", "dose")
 
 
 _META = "bayes_dose_checkpoint"
@@ -59,7 +62,8 @@ def _chunk_vars(names: Any) -> tuple[str, ...]:
     from .calendar_sim import TIMELINE_VARS
 
     eff = tuple(k for k in EFFICACY_VARS if k in names)
-    return CHUNK_VARS + eff + (TIMELINE_VARS if "duration_days" in names else ())
+    bf = tuple(k for k in BACKFILL_VARS if k in names)
+    return CHUNK_VARS + eff + (TIMELINE_VARS if "duration_days" in names else ()) + bf
 
 
 def _dims(k: str) -> tuple[str, ...]:

@@ -340,7 +340,14 @@ def _unit(run: _Run, start: int, stop: int,
                 if path.exists():
                     res = load_chunk(path, meta)
             if res is None:
-                if run.timeline is not None:
+                if run.timeline is not None and getattr(d, "backfill", None) is not None:
+                    from .backfill_calendar import run_backfill_calendar_chunk
+
+                    res = run_backfill_calendar_chunk(
+                        d, p, run.seed, start, stop, run.timeline, run.staggering, run.window,
+                        run.max_n, lambda k: cache.get(run.seed, start, stop, k), q,
+                        run.rho)  # fmt: skip
+                elif run.timeline is not None:
                     from .calendar_sim import run_calendar_chunk
 
                     res = run_calendar_chunk(
@@ -348,6 +355,12 @@ def _unit(run: _Run, start: int, stop: int,
                         run.max_n, lambda k: cache.get(run.seed, start, stop, k), q, run.rho,
                         None if vcache is None else lambda k: vcache.get(run.seed, start, stop, k),
                     )  # fmt: skip
+                elif getattr(d, "backfill", None) is not None:  # backfill: its own driver
+                    from .backfill import run_backfill_chunk
+
+                    res = run_backfill_chunk(d, p, run.seed, start, stop, run.max_n,
+                                             lambda k: cache.get(run.seed, start, stop, k), q,
+                                             run.rho)  # fmt: skip
                 else:
                     res = run_chunk(
                         d, p, run.seed, start, stop, run.max_n,
@@ -619,6 +632,8 @@ def _assemble(
                     b = a + len(r["selected"])
                     if "duration_days" in r:
                         _put_timeline(out, r, gi, si, a, b, (G, S, n_trials), P)
+                    if "backfill_n" in r:  # backfill (bayes_dose.backfill)
+                        _put_backfill(out, r, gi, si, a, b, (G, S, n_trials), D)
                     for var in _CHUNK_VARS + (tuple(_RESP_DTYPES) if efficacy is not None else ()):
                         v = r[var]
                         if var.startswith("patient_"):
@@ -660,6 +675,7 @@ def _assemble(
             "true_tox": (("scenario", "dose"), np.stack([table[s][0] for s in snames])),
             "target": (("scenario",), np.array([table[s][1] for s in snames])),
             **extra,
+            **_backfill_vars(out, dims_tp),
             **_resp_vars(out, efficacy, snames, dims_tp),
         },
         coords={
@@ -697,6 +713,28 @@ def _put_timeline(out: dict, r: dict, gi: int, si: int, a: int, b: int,
             out[var][gi, si, a:b, :w] = v[:, :w]
         else:
             out[var][gi, si, a:b] = v
+
+
+def _put_backfill(out: dict, r: dict, gi: int, si: int, a: int, b: int,
+                  shape: tuple[int, int, int], D: int) -> None:
+    """Copy a backfill chunk's ``backfill_n`` / ``n_backfill`` (zeros for other designs)."""
+    if "backfill_n" not in out:
+        out["backfill_n"] = np.zeros((*shape, D), dtype=np.int16)
+        out["n_backfill"] = np.zeros(shape, dtype=np.int16)
+    out["backfill_n"][gi, si, a:b] = r["backfill_n"]
+    out["n_backfill"][gi, si, a:b] = r["n_backfill"]
+
+
+def _backfill_vars(out: dict, dims_tp: tuple[str, ...]) -> dict:
+    from .backfill import BACKFILL_DOCS
+
+    if "backfill_n" not in out:
+        return {}
+    return {
+        "backfill_n": ((*dims_tp, "dose"), out["backfill_n"],
+                       {"long_name": BACKFILL_DOCS["backfill_n"]}),
+        "n_backfill": (dims_tp, out["n_backfill"], {"long_name": BACKFILL_DOCS["n_backfill"]}),
+    }  # fmt: skip
 
 
 def _timeline_vars(out: dict, dims_tp: tuple[str, ...]) -> dict:
@@ -879,6 +917,12 @@ def _execute(
                 f"{str(ckpt)!r}", CheckpointWarning, stacklevel=3,
             )  # fmt: skip
     mg = next((d.doses_mg for d in designs.values() if d.doses_mg is not None), None)
+    bfd = [g for g, d in designs.items() if getattr(d, "backfill", None) is not None]
+    if bfd and (store is not None or not keep):  # the reducer and store lack backfill
+        raise ValueError(
+            f"designs {bfd} have backfill=: simulate(store=) and simulate_oc do not carry "
+            "backfill patients yet; use simulate() in memory (checkpoint_dir= works)"
+        )
     sink = None
     if store is not None:
         sink = ZarrSink(store)

@@ -260,7 +260,7 @@ class Design(ABC):
         out.append(Start(self.start_level))
         if self.no_skip:
             out.append(NoSkip())
-        for key in ("escalation_limit", "coherence"):
+        for key in ("escalation_limit", "coherence", "backfill"):
             slot = getattr(self, key, None)
             if slot is not None:
                 out.append(slot)
@@ -498,7 +498,14 @@ class Design(ABC):
         pending = resolved.pending(window)
         held = () if tite else tuple(pending["patient_id"])
         held_unknown = unknown if missing is None else ()
-        evaluable = resolved._without(held + held_unknown) if held or held_unknown else resolved
+        waiting = ()  # backfill patients in their window (column role): not counted, no hold
+        if held and "role" in resolved._frame.columns:
+            from .slots.backfill import backfill_ids
+
+            bf = backfill_ids(resolved)
+            waiting, held = tuple(p for p in held if p in bf), tuple(p for p in held if p not in bf)
+        out = held + held_unknown + waiting
+        evaluable = resolved._without(out) if out else resolved
         return Evidence(
             outcomes=resolved, evaluable=evaluable, window=window, tite=tite,
             pending=pending, unknown=held_unknown, imputed=resolved.imputed,
@@ -514,7 +521,14 @@ class Design(ABC):
         tite = evidence[0].tite
         window = evidence[0].window
         frames = {p: f for e in evidence for p, f in _rows(e.outcomes).items()}
-        hold_pending = () if tite else tuple(pend["patient_id"])
+        waiting: tuple[str, ...] = ()  # backfill patients in their window: no hold
+        if not tite and len(pend) and any("role" in e.outcomes._frame.columns for e in evidence):
+            from .slots.backfill import backfill_ids
+
+            bf = set().union(*(backfill_ids(e.outcomes) for e in evidence))
+            waiting = tuple(p for p in pend["patient_id"] if p in bf)
+        hold_rows = pend[~pend["patient_id"].isin(waiting)]
+        hold_pending = () if tite else tuple(hold_rows["patient_id"])
         changes: dict[str, Any] = {
             "pending": tuple(pend["patient_id"]), "unknown": unknown or imputed,
             "missing_policy": policy, "dlt_window": window,
@@ -523,8 +537,8 @@ class Design(ABC):
         if hold_pending or unknown:
             parts = []
             if hold_pending:
-                who = "; ".join(_pending_text(r, window) for r in pend.itertuples())
-                k = len(pend)
+                who = "; ".join(_pending_text(r, window) for r in hold_rows.itertuples())
+                k = len(hold_rows)
                 parts.append(
                     f"DLT window ({window:g} days) not complete for {k} patient"
                     f"{'s' if k > 1 else ''}: {who}; no next cohort until "
@@ -552,6 +566,9 @@ class Design(ABC):
                 f" [TITE: the decision rests on {k} patient{'s' if k > 1 else ''} still in "
                 f"DLT follow-up, weighted by follow-up: {who}]"
             )
+        if waiting:
+            reason += (f" [backfill patient(s) {', '.join(waiting)} still in the DLT window: "
+                       "not counted yet]")  # fmt: skip
         if imputed and not unknown:
             what = "a DLT" if policy == "assume_dlt" else "no DLT"
             reason += (
@@ -682,6 +699,21 @@ class Fit:
     unknown: tuple[str, ...] = ()
     missing_policy: str | None = None
     dlt_window: float | None = None
+
+    @property
+    def backfill_open(self) -> tuple[int, ...]:
+        """1-based levels open for the next backfill patient (design with ``backfill=``;
+        ``()`` otherwise, or when stopping or held); :attr:`backfill_reason` says why."""
+        from .slots.backfill import backfill_status
+
+        return backfill_status(self)[0]
+
+    @property
+    def backfill_reason(self) -> str:
+        """Why each level is open or closed for backfill (one sentence per level)."""
+        from .slots.backfill import backfill_status
+
+        return backfill_status(self)[1]
 
     @property
     def mtd_label(self) -> str:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..deprecation import apply_renames
 from .rules import StoppingRule
-from .slots import Coherence, EscalationLimit
+from .slots import Backfill, Coherence, EscalationLimit
 
 if TYPE_CHECKING:
     from .base import Design
@@ -63,6 +63,14 @@ def _slot(kind: str) -> Callable[[Any], Any]:
         return v
 
     return conv
+
+
+def _backfill(v: Any) -> Any:
+    if isinstance(v, str):
+        from .slots.backfill import parse_backfill
+
+        return parse_backfill(v)
+    return v
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,9 @@ OPTIONS: tuple[Option, ...] = (
            "An extra escalation limit after no-skip (e.g. RelativeIncrements(1.0)).", False),
     Option("coherence", None, Coherence | None, _opt(_slot("coherence")),
            "No escalation right after a cohort with DLT rate >= target (Coherence(target)).",
+           False),
+    Option("backfill", None, Backfill | None, _opt(_backfill),
+           "Backfill cohorts at cleared doses (Backfill(...), see designs.slots.backfill).",
            False),
 )  # fmt: skip
 BY_NAME = {o.name: o for o in OPTIONS}
@@ -145,7 +156,8 @@ def check_options(design: Design) -> None:
         raise ValueError(f"{name}: doses_mg has {len(d.doses_mg)} entries for {d.n_doses} levels")
     if d.stopping is not None and not isinstance(d.stopping, StoppingRule):
         raise ValueError(f"{name}: stopping must be a StoppingRule, got {d.stopping!r}")
-    for key, kind in (("escalation_limit", EscalationLimit), ("coherence", Coherence)):
+    for key, kind in (("escalation_limit", EscalationLimit), ("coherence", Coherence),
+                      ("backfill", Backfill)):  # fmt: skip
         slot = getattr(d, key, None)
         if slot is None:
             continue

@@ -5,6 +5,14 @@ Order: ``titration``, ``start``, ``escalation_limit``, ``coherence``, ``max_n``,
 such as :class:`EscalationLimit`) plus :func:`register_slot`.
 """
 
+from .backfill import (
+    AtOrBelowCurrent,
+    Backfill,
+    BackfillOpening,
+    BelowCurrent,
+    MinResponses,
+    OpensWhenCleared,
+)  # fmt: skip
 from .base import SLOT_KINDS, Slot, SlotContext, register_slot, slot_types
 from .coherence import Coherence
 from .escalation_limit import EscalationLimit, NoSkip, RelativeIncrements
@@ -14,6 +22,23 @@ from .stopping import Stopping
 from .titration import Titration
 
 __all__ = [
-    "SLOT_KINDS", "Coherence", "EscalationLimit", "MaxN", "NoSkip", "RelativeIncrements",
-    "Slot", "SlotContext", "Start", "Stopping", "Titration", "register_slot", "slot_types",
+    "SLOT_KINDS",
+    "AtOrBelowCurrent",
+    "Backfill",
+    "BackfillOpening",
+    "BelowCurrent",
+    "Coherence",
+    "EscalationLimit",
+    "MaxN",
+    "MinResponses",
+    "NoSkip",
+    "OpensWhenCleared",
+    "RelativeIncrements",
+    "Slot",
+    "SlotContext",
+    "Start",
+    "Stopping",
+    "Titration",
+    "register_slot",
+    "slot_types",
 ]  # fmt: skip

@@ -29,6 +29,9 @@ __all__ = ["SLOT_KINDS", "Slot", "SlotContext", "register_slot", "slot_types"]
 
 #: The slot kinds, in the order ``Design.decide`` applies them.
 SLOT_KINDS = ("titration", "start", "escalation_limit", "coherence", "max_n", "stopping")
+#: Slot kinds outside that list: ``backfill`` (:mod:`.backfill`; it chooses where backfill
+#: patients go, and its de-escalation step runs after ``coherence`` in ``decide``).
+EXTRA_KINDS = ("backfill",)
 
 _SLOTS: dict[str, type[Slot]] = {}
 
@@ -117,8 +120,11 @@ def register_slot(cls: type[Slot]) -> type[Slot]:
     "RelativeIncrements(1.0)"`` name it); usable as a class decorator."""
     if not (isinstance(cls, type) and issubclass(cls, Slot)):
         raise ValueError(f"register_slot: expected a Slot subclass, got {cls!r}")
-    if cls.kind not in SLOT_KINDS:
-        raise ValueError(f"register_slot: {cls.__name__}.kind must be one of {SLOT_KINDS}, got {cls.kind!r}")
+    if cls.kind not in SLOT_KINDS + EXTRA_KINDS:
+        raise ValueError(
+            f"register_slot: {cls.__name__}.kind must be one of {SLOT_KINDS + EXTRA_KINDS}, "
+            f"got {cls.kind!r}"
+        )
     _SLOTS[cls.__name__] = cls
     return cls
 

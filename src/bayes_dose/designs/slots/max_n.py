@@ -17,7 +17,8 @@ MAX_N = 2
 @register_slot
 class MaxN(Slot):
     """Stop once ``n`` patients have been treated; cohorts never exceed ``n`` in total.
-    Built from ``max_n``."""
+    Built from ``max_n``.  With backfill (``DoseData.backfill_n`` set) ``n`` counts the
+    escalation patients only (BF-BOIN: N escalation patients plus the backfill ones)."""
 
     kind = "max_n"
     fixed_codes: ClassVar[tuple[int, ...]] = (MAX_N,)
@@ -30,10 +31,12 @@ class MaxN(Slot):
         return ("maximum sample size reached (N = {total} >= max_n = {max_n})",)
 
     def apply(self, data: DoseData, proposal: Decision, ctx: SlotContext) -> Decision:
-        hit = ~proposal.stop & (data.total_n >= self.n)
+        # with backfill patients (DoseData.backfill_n) max_n counts escalation patients
+        total = data.total_n if data.backfill_n is None else (data.n - data.backfill_n).sum(axis=1)
+        hit = ~proposal.stop & (total >= self.n)
         return Decision(
             proposal.next_dose,
-            np.minimum(proposal.cohort_size, np.maximum(self.n - data.total_n, 0)),
+            np.minimum(proposal.cohort_size, np.maximum(self.n - total, 0)),
             proposal.stop | hit,
             np.where(hit, ctx.code(), proposal.reason),
         )
