@@ -61,6 +61,13 @@ class NormalPrior:
         return {"mean": self.mean, "sd": self.sd}
 
 
+#: DLT probabilities at large node sets (prior grids), by (id of the parameter mapping,
+#: arm, model); entries hold the mapping (so its id stays unique) and the table.
+_PROB_CACHE: dict[tuple[int, str, Any], tuple[Mapping[str, np.ndarray], np.ndarray]] = {}
+_CACHE_MIN_NODES = 100_000
+_CACHE_ENTRIES = 4
+
+
 def _softplus(xp: Any, x: Any) -> Any:
     if xp is np:
         return np.logaddexp(0.0, x)
@@ -166,6 +173,24 @@ class CombinationModel:
         """DLT probability per dose of ``arm`` at parameter values, shape (S, D)."""
         return expit(self.arm_logit(params, arm))
 
+    def _node_prob(self, param_values: Mapping[str, np.ndarray], arm: str) -> np.ndarray:
+        """:meth:`prob` at a node set, kept for large node sets (the prior grid passes
+        the same ``param_values`` to every call: its tables are computed once).  The
+        cache holds the mapping itself, so its ``id`` cannot be reused while cached."""
+        size = np.asarray(param_values["log_alpha"]).size
+        if size < _CACHE_MIN_NODES:
+            return self.prob(param_values, arm)
+        key = (id(param_values), arm, self)
+        hit = _PROB_CACHE.get(key)
+        if hit is not None and hit[0] is param_values:
+            return hit[1]
+        out = self.prob(param_values, arm)
+        out.setflags(write=False)  # shared between calls: never modified in place
+        if len(_PROB_CACHE) >= _CACHE_ENTRIES:
+            _PROB_CACHE.clear()
+        _PROB_CACHE[key] = (param_values, out)
+        return out
+
     def summarise(
         self,
         param_values: Mapping[str, np.ndarray],
@@ -181,9 +206,9 @@ class CombinationModel:
         arm's mean DLT probability (``mono_prob_mean``).
         """
         w = np.atleast_2d(weights)
-        prob = self.prob(param_values, "combo")
+        prob = self._node_prob(param_values, "combo")
         params = {name: param_values[name] for name in self.param_names}
-        mono = {"mono_prob_mean": w @ self.prob(param_values, "mono")}
+        mono = {"mono_prob_mean": w @ self._node_prob(param_values, "mono")}
         return interval_estimate(prob, w, self.cuts, params, above, intervals, engine, mono)
 
     def spec(self) -> dict[str, Any]:
