@@ -44,14 +44,16 @@ HERMITE = (12, 16)
 #: States with at most this many patients skip stage 2 (Gauss-Hermite).
 MIN_HERMITE = 6
 #: Nodes of the coarse trapezoidal rule (the fine rule halves its step: 2 NODES - 1).
-NODES = 28
+NODES = 20
 #: Log-posterior drop (from the mode) that bounds the integration range.
-DROP = 40.0
+DROP = 20.0
 #: Largest difference between the two orders accepted (posterior mean DLT probability and
 #: plug-in curve, absolute).
 TOL = 1e-6
 #: Points of the coarse scan for the mode (over the exact grid's range).
-SCAN = 48
+SCAN = 24
+#: Products of pending factors below this are summed as logarithms instead.
+TINY = 1e-250
 DECISION_KEYS = ("beta_mean", "beta_var", "prob_plugin")
 
 
@@ -101,26 +103,45 @@ class _LogPost:
         return new
 
     def __call__(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Log posterior at ``beta`` (T, M) and the DLT curve there (T, M, D)."""
+        """Log posterior at ``beta`` (T, M) and the DLT curve there, dose-major (T, D, M)."""
         m = self.model
-        b = np.exp(beta)
+        b = np.exp(beta)[:, None, :]
+        xd = self.x[None, :, None]
         if m.link == "empiric":  # log p = exp(beta) log s: the DLT terms are one product
-            lp = b[..., None] * self.x
-            q = -np.expm1(lp)  # 1 - p, accurate near p = 1
-            out = b * self.yx[:, None]
-            out += np.einsum("td,tmd->tm", self.f, np.log(q))  # q > 0 on the grid range
+            q = -np.expm1(b * xd)  # 1 - p, accurate near p = 1
+            out = b[:, 0] * self.yx[:, None]
+            out += np.einsum("td,tdm->tm", self.f, np.log(q))  # q > 0 on the grid range
             p = 1.0 - q
         else:
-            lp, lq = m.log_prob(beta)
-            out = np.einsum("td,tmd->tm", self.y, lp)
-            out += np.einsum("td,tmd->tm", self.f, np.where(self.f[:, None, :] > 0, lq, 0.0))
+            eta = m.intercept + b * xd
+            lp, lq = -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta)
+            out = np.einsum("td,tdm->tm", self.y, lp)
+            out += np.einsum("td,tdm->tm", self.f, np.where(self.f[:, :, None] > 0, lq, 0.0))
             p = np.exp(lp)
-        for k in range(self.pd.shape[1]):  # pending patients: log(1 - w p)
-            xk = self.x[self.pd[:, k]][:, None]
-            pk = np.exp(b * xk) if m.link == "empiric" else expit(m.intercept + b * xk)
-            out += np.log1p(-self.pw[:, k, None] * pk)
+        T, D, M = p.shape
+        if self.pd.shape[1]:
+            cells = (np.arange(T)[:, None] * D + self.pd).ravel()
+            out += _pending_log(p.reshape(T * D, M)[cells].reshape(T, -1, M), self.pw)
         out += m.log_prior(beta)
         return out, p
+
+
+def _pending_log(g: np.ndarray, pw: np.ndarray) -> np.ndarray:
+    """``sum_k log(1 - w_k p_k)`` of the pending patients (T, M), from their doses'
+    curve values ``g`` (T, K, M) and weights ``pw`` (T, K): one logarithm of the product
+    per point (each factor is at least ``1 - p``, above 1e-7 on the grid range, so the
+    product of a few dozen factors stays normal; rows where it would fall below
+    :data:`TINY` are summed term by term)."""
+    K = g.shape[1]
+    prod = 1.0 - pw[:, 0, None] * g[:, 0]
+    for k in range(1, K):
+        prod *= 1.0 - pw[:, k, None] * g[:, k]
+    small = prod.min(axis=1) < TINY
+    out = np.log(prod)
+    if small.any():  # term by term where the product could lose range
+        r = np.flatnonzero(small)
+        out[r] = np.log1p(-pw[r, :, None] * g[r]).sum(axis=1)
+    return out
 
 
 def _scan(model: CRMModel, lpost: _LogPost, half: float) -> tuple[np.ndarray, ...]:
@@ -133,10 +154,9 @@ def _scan(model: CRMModel, lpost: _LogPost, half: float) -> tuple[np.ndarray, ..
     step = scan[1] - scan[0]
     lp, lq = model.log_prob(scan)  # (S, D)
     vals = lpost.y @ lp.T + lpost.f @ lq.T + model.log_prior(scan)  # (T, S)
-    pt = np.exp(lp).T  # (D, S)
-    for k in range(lpost.pd.shape[1]):
-        vals += np.log1p(-lpost.pw[:, k, None] * pt[lpost.pd[:, k]])
     T = vals.shape[0]
+    if lpost.pd.shape[1]:
+        vals += _pending_log(np.exp(lp).T[lpost.pd], lpost.pw)  # curve table (D, S), shared
     j = np.clip(np.argmax(vals, axis=1), 1, SCAN - 2)
     r = np.arange(T)
     vm, v0, vp = vals[r, j - 1], vals[r, j], vals[r, j + 1]
@@ -156,11 +176,13 @@ def _scan(model: CRMModel, lpost: _LogPost, half: float) -> tuple[np.ndarray, ..
 
 def _summaries(beta: np.ndarray, lv: np.ndarray, p: np.ndarray, lm: np.ndarray
                ) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """Posterior mean curve, mean and variance of ``beta`` from the log weights ``lv``
+    (T, M) at nodes ``beta`` and the curve ``p`` (T, D, M)."""
     w = np.exp(lv - lm[:, None])
     w /= w.sum(axis=1, keepdims=True)
     mean = (w * beta).sum(axis=1)
     var = (w * (beta - mean[:, None]) ** 2).sum(axis=1)
-    return np.einsum("tk,tkd->td", w, p), mean, var
+    return np.einsum("tk,tdk->td", w, p), mean, var
 
 
 def _hermite(order: int) -> tuple[np.ndarray, np.ndarray]:
@@ -192,20 +214,37 @@ def _stage_sinh(model: CRMModel, lpost: _LogPost, m: np.ndarray, sc: np.ndarray,
                 ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:  # fmt: skip
     """Trapezoidal rule in ``z`` with ``beta = m + sc sinh(z)`` over the range ``lo..hi``
     (fine steps at the mode, long ones in the tails), :data:`NODES` and ``2 NODES - 1``
-    nodes (nested): the fine rule's summaries and the difference (inf when the range
-    does not cover the posterior)."""
+    nodes (nested); where they differ by more than :data:`TOL`, the step is halved once
+    more (``4 NODES - 3`` nodes, compared with ``2 NODES - 1``).  Returns the finest
+    rule's summaries and the last difference (inf when the range does not cover the
+    posterior)."""
     sc = sc[:, None]
     z_lo = -np.arcsinh((m[:, None] - lo[:, None]) / sc)
     z_hi = np.arcsinh((hi[:, None] - m[:, None]) / sc)
-    z = z_lo + (z_hi - z_lo) * np.linspace(0.0, 1.0, 2 * NODES - 1)
+    u = np.linspace(0.0, 1.0, 2 * NODES - 1)
+    z = z_lo + (z_hi - z_lo) * u
     beta = m[:, None] + sc * np.sinh(z)
     lv, p = lpost(beta)
     lm = np.maximum(lm, lv.max(axis=1))
     edge = ((lv[:, 0] > lm - DROP) & (lo > -half)) | ((lv[:, -1] > lm - DROP) & (hi < half))
     lv = lv + np.log(np.cosh(z))
     fine = _summaries(beta, lv, p, lm)
-    coarse = _summaries(beta[:, ::2], lv[:, ::2], p[:, ::2], lm)
-    return fine, np.where(edge, np.inf, _check(model, coarse, fine))
+    coarse = _summaries(beta[:, ::2], lv[:, ::2], p[:, :, ::2], lm)
+    diff = np.where(edge, np.inf, _check(model, coarse, fine))
+    again = np.flatnonzero(np.isfinite(diff) & (diff > TOL))
+    if again.size:  # the midpoints: 4 NODES - 3 nodes in all
+        r = again
+        zm = z_lo[r] + (z_hi[r] - z_lo[r]) * (u[:-1] + 0.5 * u[1])
+        bm = m[r, None] + sc[r] * np.sinh(zm)
+        lvm, pm = lpost.take(r)(bm)
+        lmr = np.maximum(lm[r], lvm.max(axis=1))
+        finer = _summaries(np.concatenate([beta[r], bm], axis=1),
+                           np.concatenate([lv[r], lvm + np.log(np.cosh(zm))], axis=1),
+                           np.concatenate([p[r], pm], axis=2), lmr)  # fmt: skip
+        diff[r] = _check(model, _summaries(beta[r], lv[r], p[r], lmr), finer)
+        for f, g in zip(fine, finer, strict=True):
+            f[r] = g
+    return fine, diff
 
 
 def _quadrature(model: CRMModel, data: DoseData, target: float
