@@ -32,7 +32,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from .crm_grid import _nodes, _weighted, crm_posterior
+from ..arrays import unique_rows
+from .crm_grid import CHUNK, _nodes, _weighted, crm_posterior
 from .crm_model import CRMModel
 from .estimate import Estimate
 from .evidence import CountEvidence as DoseData
@@ -93,6 +94,7 @@ class _LogPost:
         self.model = model
         self.x = np.log(np.asarray(model.skeleton)) if model.link == "empiric" else model.x
         self.yx = self.y @ self.x  # empiric: sum of DLTs' log p is exp(beta) * yx
+        self._cells()
 
     def take(self, rows: np.ndarray) -> _LogPost:
         """The same for the trials ``rows``."""
@@ -100,48 +102,66 @@ class _LogPost:
         new.__dict__.update(self.__dict__)
         for k in ("y", "f", "pd", "pw", "yx"):
             setattr(new, k, getattr(self, k)[rows])
+        new._cells()
         return new
+
+    def _cells(self) -> None:
+        """Sparse lists, in trial order, of the (trial, dose) cells with complete DLT-free
+        patients (``ft``, ``fd``, ``fn``: trial, dose, count) and of the pending patients
+        (``pt``, ``pdd``, ``pww``), with the first entry of each trial that has any
+        (``*_start``) and those trials (``*_rows``), for ``np.*.reduceat``."""
+        self.ft, self.fd = np.nonzero(self.f)
+        self.fn = self.f[self.ft, self.fd][:, None]
+        self.f_rows, self.f_start = np.unique(self.ft, return_index=True)
+        self.pt, k = np.nonzero(self.pw > 0)
+        self.pdd, self.pww = self.pd[self.pt, k], self.pw[self.pt, k][:, None]
+        self.p_rows, self.p_start = np.unique(self.pt, return_index=True)
+
+    def pending(self, g: np.ndarray, out: np.ndarray) -> None:
+        """Add ``sum_k log(1 - w_k p_k)`` of the pending patients to ``out`` (T, M), from
+        the curve at their doses ``g`` (one row per pending patient, (P, M)): one logarithm
+        of each trial's product per point (each factor is at least ``1 - p``, above 1e-7
+        on the grid range, so a product of a few dozen factors stays normal; trials where
+        it falls below :data:`TINY` are summed term by term)."""
+        if not self.pt.size:
+            return
+        fac = 1.0 - self.pww * g
+        prod = np.multiply.reduceat(fac, self.p_start, axis=0)
+        small = prod.min(axis=1) < TINY
+        if small.any():
+            np.log(fac, out=fac)
+            prod[small] = np.add.reduceat(fac, self.p_start, axis=0)[small]
+            prod[~small] = np.log(prod[~small])
+        else:
+            np.log(prod, out=prod)
+        out[self.p_rows] += prod
 
     def __call__(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Log posterior at ``beta`` (T, M) and the DLT curve there, dose-major (T, D, M)."""
         m = self.model
-        b = np.exp(beta)[:, None, :]
+        T, M = beta.shape
+        b = np.exp(beta)
         xd = self.x[None, :, None]
         if m.link == "empiric":  # log p = exp(beta) log s: the DLT terms are one product
-            q = -np.expm1(b * xd)  # 1 - p, accurate near p = 1
-            out = b[:, 0] * self.yx[:, None]
-            out += np.einsum("td,tdm->tm", self.f, np.log(q))  # q > 0 on the grid range
-            p = 1.0 - q
+            out = b * self.yx[:, None]
+            if self.ft.size:  # log(1 - p) only where complete DLT-free patients are
+                lq = b[self.ft] * self.x[self.fd][:, None]
+                np.expm1(lq, out=lq)  # -(1 - p), accurate near p = 1
+                np.negative(lq, out=lq)
+                np.log(lq, out=lq)  # q > 0 on the grid range
+                lq *= self.fn
+                out[self.f_rows] += np.add.reduceat(lq, self.f_start, axis=0)
+            p = np.exp(b[:, None, :] * xd)
         else:
-            eta = m.intercept + b * xd
+            eta = m.intercept + b[:, None, :] * xd
             lp, lq = -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta)
             out = np.einsum("td,tdm->tm", self.y, lp)
             out += np.einsum("td,tdm->tm", self.f, np.where(self.f[:, :, None] > 0, lq, 0.0))
             p = np.exp(lp)
-        T, D, M = p.shape
-        if self.pd.shape[1]:
-            cells = (np.arange(T)[:, None] * D + self.pd).ravel()
-            out += _pending_log(p.reshape(T * D, M)[cells].reshape(T, -1, M), self.pw)
+        D = p.shape[1]
+        self.pending(p.reshape(T * D, M)[self.pt * D + self.pdd], out)
         out += m.log_prior(beta)
         return out, p
-
-
-def _pending_log(g: np.ndarray, pw: np.ndarray) -> np.ndarray:
-    """``sum_k log(1 - w_k p_k)`` of the pending patients (T, M), from their doses'
-    curve values ``g`` (T, K, M) and weights ``pw`` (T, K): one logarithm of the product
-    per point (each factor is at least ``1 - p``, above 1e-7 on the grid range, so the
-    product of a few dozen factors stays normal; rows where it would fall below
-    :data:`TINY` are summed term by term)."""
-    K = g.shape[1]
-    prod = 1.0 - pw[:, 0, None] * g[:, 0]
-    for k in range(1, K):
-        prod *= 1.0 - pw[:, k, None] * g[:, k]
-    small = prod.min(axis=1) < TINY
-    out = np.log(prod)
-    if small.any():  # term by term where the product could lose range
-        r = np.flatnonzero(small)
-        out[r] = np.log1p(-pw[r, :, None] * g[r]).sum(axis=1)
-    return out
 
 
 def _scan(model: CRMModel, lpost: _LogPost, half: float) -> tuple[np.ndarray, ...]:
@@ -155,8 +175,7 @@ def _scan(model: CRMModel, lpost: _LogPost, half: float) -> tuple[np.ndarray, ..
     lp, lq = model.log_prob(scan)  # (S, D)
     vals = lpost.y @ lp.T + lpost.f @ lq.T + model.log_prior(scan)  # (T, S)
     T = vals.shape[0]
-    if lpost.pd.shape[1]:
-        vals += _pending_log(np.exp(lp).T[lpost.pd], lpost.pw)  # curve table (D, S), shared
+    lpost.pending(np.exp(lp).T[lpost.pdd], vals)  # curve table (D, S), shared
     j = np.clip(np.argmax(vals, axis=1), 1, SCAN - 2)
     r = np.arange(T)
     vm, v0, vp = vals[r, j - 1], vals[r, j], vals[r, j + 1]
@@ -345,10 +364,37 @@ def crm_decision_estimate(model: CRMModel, data: DoseData, target: float,
         if not rows.size:
             continue
         sub = data.take(rows)
-        if strip:  # complete follow-up: the count path of the plain CRM
-            sub = type(sub)(sub.n, sub.dlt, sub.current, sub.last_n, sub.last_dlt, sub.grade2)
-        est = crm_posterior(model, sub, target, interval)
+        if strip:  # complete follow-up: the count path of the plain CRM, decision summaries
+            est = _complete_decision(model, sub.n, sub.dlt)
+        else:
+            est = crm_posterior(model, sub, target, interval)
         prob_mean[rows] = est.prob_mean
         for k in DECISION_KEYS:
             stats[k][rows] = np.asarray(est.stats[k])
     return Estimate(prob_mean=prob_mean, interval=interval, stats=stats, engine="grid")
+
+
+def _complete_decision(model: CRMModel, n: np.ndarray, dlt: np.ndarray) -> Estimate:
+    """The decision summaries of :func:`crm_posterior` on complete counts, bit for bit
+    (the same distinct rows, blocks and arithmetic as it and :meth:`CRMModel.summarise`),
+    without the credible bounds and ``p_over`` that a decision does not read."""
+    first, inverse = unique_rows(np.concatenate([n, dlt], axis=1))
+    n, dlt = n[first], dlt[first]
+    nodes = _nodes(model.prior_sd)
+    lprior = model.log_prior(nodes)
+    p = model.prob(nodes)  # (G, D)
+    U = len(first)
+    prob_mean, mean, var = np.empty((U, model.n_doses)), np.empty(U), np.empty(U)
+    for a in range(0, U, CHUNK):
+        sl = slice(a, a + CHUNK)
+        w = model.loglik_counts(nodes, n[sl], dlt[sl])
+        w += lprior
+        w -= w.max(axis=1, keepdims=True)
+        np.exp(w, out=w)
+        w = w / w.sum(axis=1, keepdims=True)
+        prob_mean[sl] = w @ p
+        mean[sl] = (w * nodes).sum(axis=1)
+        var[sl] = (w * (nodes - mean[sl, None]) ** 2).sum(axis=1)
+    stats = {"beta_mean": mean[inverse], "beta_var": var[inverse],
+             "prob_plugin": model.prob(mean)[inverse]}  # fmt: skip
+    return Estimate(prob_mean=prob_mean[inverse], interval=0.9, stats=stats, engine="grid")
