@@ -41,7 +41,7 @@ from .evidence import CountEvidence as DoseData
 __all__ = ["crm_decision_estimate", "pending_rows"]
 
 #: Gauss-Hermite orders of the first stage.
-HERMITE = (12, 16)
+HERMITE = (10, 14)
 #: States with at most this many patients skip stage 2 (Gauss-Hermite).
 MIN_HERMITE = 6
 #: Nodes of the coarse trapezoidal rule (the fine rule halves its step: 2 NODES - 1).
