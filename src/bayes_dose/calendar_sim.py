@@ -348,7 +348,10 @@ def run_calendar_chunk(
     duration = np.where(total > 0, end - first_day, 0.0)
     wait = np.where(treated, dday[:, sl] - parr[:, sl], np.nan)
     with np.errstate(invalid="ignore"):
-        mean_wait = np.where(total > 0, np.nansum(wait, axis=1) / np.maximum(total, 1), np.nan)
+        # summed in patient order (cumsum), so the trailing empty columns of a chunk's longer
+        # trials do not change the last bits (a pairwise sum would)
+        wsum = np.cumsum(np.where(treated, wait, 0.0), axis=1)[:, -1]
+        mean_wait = np.where(total > 0, wsum / np.maximum(total, 1), np.nan)
     max_wait = np.where(total > 0, np.nanmax(np.where(treated, wait, -np.inf), axis=1,
                                              initial=-np.inf), np.nan)  # fmt: skip
     queued = (treated & (wait > 0)).sum(axis=1)

@@ -1,0 +1,162 @@
+"""Calendar-time runs streamed to a Zarr store and reduced chunk by chunk (issue 12):
+the store holds exactly the in-memory trials (timeline variables included), its ``"oc"``
+group and ``simulate_oc(..., timeline=)`` have the in-memory duration OCs, and an
+interrupted run resumes from its checkpoints -- for any chunk size, bit for bit."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import bayes_dose as bd
+from bayes_dose.calendar_oc import TIME_VARS, CalendarOCReducer
+
+sim_mod = importlib.import_module("bayes_dose.simulate")
+cal_mod = importlib.import_module("bayes_dose.calendar_sim")
+
+CURVE = [0.02, 0.05, 0.10, 0.20, 0.30, 0.45, 0.60, 0.70]
+SKEL = bd.crm_skeleton(0.25, 0.05, 5, 8)
+DESIGNS = {
+    "AT+3+3": bd.ThreePlusThree(8, titration_levels=3),
+    "BOIN": bd.BOIN(0.25, 8, max_n=15),
+    "TITE-BOIN": bd.BOIN(0.25, 8, max_n=15, tite_window=21),
+    "TITE-CRM": bd.CRM(SKEL, 0.25, max_n=12, cohort_size=1, tite_window=21),
+}
+KW = dict(scenarios={"ref": CURVE, "toxic": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]},
+          n_trials=60, seed=5, progress=False,
+          timeline=bd.Timeline(accrual_per_month=3, dlt_onset=("late", 0.7)),
+          protocol=bd.protocols.bat6021())  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def memory() -> xr.Dataset:
+    return bd.simulate(DESIGNS, **KW)
+
+
+def _same(a: xr.Dataset, b: xr.Dataset) -> None:
+    b = b.copy()
+    b.attrs = a.attrs  # the manifest's date differs
+    xr.testing.assert_identical(a, b)
+
+
+def test_in_memory_calendar_runs_are_bit_identical_for_any_chunk_size(memory) -> None:
+    """Found while writing the store: ``mean_wait_days`` summed the waits over the chunk's
+    patient columns pairwise, so its last bits depended on the longest trial of the chunk."""
+    few = bd.simulate(DESIGNS, **{**KW, "n_trials": 8})
+    for kw in (dict(chunk_size=17), dict(chunk_size=1, n_trials=8), dict(chunk_size=31, n_jobs=2)):
+        run = bd.simulate(DESIGNS, **{**KW, **kw})
+        _same(few if run.sizes["trial"] == 8 else memory, run)
+
+
+@pytest.mark.parametrize("chunk", [60, 17, 1])
+def test_store_equals_in_memory(memory, tmp_path, chunk) -> None:
+    kw = KW if chunk > 1 else {**KW, "n_trials": 6}
+    mem = memory if chunk > 1 else bd.simulate(DESIGNS, **kw)
+    store = tmp_path / "cal.zarr"
+    lazy = bd.simulate(DESIGNS, store=store, chunk_size=chunk, **kw)
+    assert lazy.duration_days.chunks is not None  # lazily opened
+    assert set(TIME_VARS) <= set(lazy.data_vars)
+    _same(mem, lazy.load())
+    oc = bd.operating_characteristics(mem)
+    assert "mean_duration_months" in oc
+    xr.testing.assert_identical(oc, bd.operating_characteristics(bd.open_store(store)))
+    xr.testing.assert_equal(oc, xr.open_zarr(store, group="oc").load())
+
+
+@pytest.mark.parametrize("kw", [dict(chunk_size=60), dict(chunk_size=13),
+                                dict(chunk_size=7, n_jobs=2)], ids=["one", "ragged", "threads"])
+def test_simulate_oc_with_timeline_equals_in_memory(memory, kw) -> None:
+    res = bd.simulate_oc(DESIGNS, **{**KW, **kw})
+    oc = bd.operating_characteristics(memory)
+    xr.testing.assert_identical(oc, res.oc)
+    for v in ("mean_duration_months", "duration_months_q", "mean_suspended_days",
+              "mean_turned_away", "mean_max_pending"):
+        assert np.isfinite(res.oc[v].values).all(), v
+    assert res.oc.duration_months_q.sizes["quantile"] == 3
+    xr.testing.assert_identical(bd.concordance(memory), res.concordance)
+    assert res.sims is None and res.manifest["timeline"]["dlt_window_days"] == 21.0
+
+
+def test_simulate_oc_with_timeline_and_store(memory, tmp_path) -> None:
+    res = bd.simulate_oc(DESIGNS, store=tmp_path / "o.zarr", chunk_size=25, **KW)
+    xr.testing.assert_identical(bd.operating_characteristics(memory), res.oc)
+    _same(memory, res.sims.load())
+
+
+def test_simulate_oc_timeline_does_not_keep_patients(monkeypatch) -> None:
+    """The reducer keeps only the per-trial duration variables, never patient arrays."""
+    seen = []
+    orig = CalendarOCReducer.add
+
+    def spy(self, block):
+        seen.append(sorted(block))
+        return orig(self, block)
+
+    monkeypatch.setattr(CalendarOCReducer, "add", spy)
+    bd.simulate_oc(DESIGNS, **{**KW, "n_trials": 20}, chunk_size=10)
+    assert seen and all(not any(k.startswith("patient_") for k in keys) for keys in seen)
+    with pytest.raises(ValueError, match="protocol= is read only with timeline"):
+        bd.simulate_oc(DESIGNS, CURVE, n_trials=2, progress=False,
+                       protocol=bd.protocols.bat6021())  # fmt: skip
+
+
+def test_reducer_refuses_a_trial_added_twice(memory) -> None:
+    red = sim_mod._reducer(DESIGNS, sim_mod._scenario_table(None, KW["scenarios"]),
+                           {g: d.spec() for g, d in DESIGNS.items()}, None, None, 8,
+                           calendar_trials=60)  # fmt: skip
+    part = memory.isel(trial=slice(0, 30))
+    block = {k: part[k].to_numpy() for k in ("selected", "is_mad", "n", "dlt", "stop_reason")
+             + TIME_VARS}  # fmt: skip
+    red.add({**block, "trial_start": 0})
+    red.add({**block, "trial_start": 20})
+    with pytest.raises(ValueError, match="trial 20 was added 2 times"):
+        red.operating_characteristics()
+
+
+def test_interrupted_store_run_resumes_from_checkpoints(memory, tmp_path, monkeypatch) -> None:
+    """A run killed after some chunks leaves their checkpoints (and no store); the rerun
+    reloads them, simulates only the rest, and its store equals the in-memory run."""
+    ck, store = tmp_path / "ck", tmp_path / "cal.zarr"
+    orig = cal_mod.run_calendar_chunk
+    calls = []
+
+    def dies_after_five(*args, **kwargs):
+        if len(calls) == 5:
+            raise KeyboardInterrupt("killed")
+        calls.append(args[3])
+        return orig(*args, **kwargs)
+
+    monkeypatch.setattr(cal_mod, "run_calendar_chunk", dies_after_five)
+    with pytest.raises(KeyboardInterrupt):
+        bd.simulate(DESIGNS, store=store, checkpoint_dir=ck, chunk_size=20, **KW)
+    assert not store.exists()
+    assert len(list(ck.glob("chunk-*.nc"))) == 5
+    calls.clear()
+    monkeypatch.setattr(cal_mod, "run_calendar_chunk", lambda *a, **k: (calls.append(a[3]),
+                                                                        orig(*a, **k))[1])
+    lazy = bd.simulate(DESIGNS, store=store, checkpoint_dir=ck, chunk_size=20, **KW)
+    n_units = 3 * len(DESIGNS) * 2  # chunks x designs x scenarios
+    assert len(calls) == n_units - 5
+    _same(memory, lazy.load())
+    xr.testing.assert_equal(bd.operating_characteristics(memory),
+                            xr.open_zarr(store, group="oc").load())  # fmt: skip
+    res = bd.simulate_oc(DESIGNS, checkpoint_dir=ck, chunk_size=20, **KW)  # all reloaded
+    assert len(calls) == n_units - 5
+    xr.testing.assert_identical(bd.operating_characteristics(memory), res.oc)
+
+
+def test_store_on_dask_workers(memory, tmp_path) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    cluster = distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=2,
+                                       dashboard_address=":0")  # fmt: skip
+    try:
+        with distributed.Client(cluster) as client:
+            res = bd.simulate_oc(DESIGNS, backend="dask", client=client, chunk_size=15,
+                                 store=tmp_path / "d.zarr", **KW)  # fmt: skip
+    finally:
+        cluster.close()
+    xr.testing.assert_identical(bd.operating_characteristics(memory), res.oc)
+    _same(memory, res.sims.load())
