@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from .protocol import Protocol
 
 __all__ = [
-    "COLUMNS", "DEFAULT_DLT_WINDOW", "MAX_LEVEL", "MISSING_POLICIES", "ORDER_BY", "PARSE_LETTERS",
-    "ARRIVAL", "RESPONSE", "RESPONSE_CODES", "Outcomes",
+    "ARRIVAL", "COLUMNS", "DEFAULT_DLT_WINDOW", "MAX_LEVEL", "MISSING_POLICIES", "ORDER_BY",
+    "PARSE_LETTERS", "RESPONSE", "RESPONSE_CODES", "Outcomes",
 ]  # fmt: skip
 
 #: Columns of :meth:`Outcomes.to_frame`, in order.

@@ -30,7 +30,6 @@ result (reading them is an error, not a silent value).  ``CRM.fit`` keeps the fu
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
 from ..arrays import unique_rows
 from .crm_grid import CHUNK, _nodes, _weighted, crm_posterior
