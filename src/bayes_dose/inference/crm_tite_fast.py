@@ -85,22 +85,29 @@ class _LogPost:
 
         self.y = count(full & y)  # complete patients with a DLT per dose (T, D)
         self.f = count(full & ~y)  # complete patients without DLT
-        K = int(pend.sum(axis=1).max(initial=0))
-        order = np.argsort(~pend, axis=1, kind="stable")[:, :K]
-        self.pd = np.take_along_axis(lv, order, axis=1)  # (T, K) pending doses
-        self.pw = np.where(np.take_along_axis(pend, order, axis=1),
-                           np.take_along_axis(w, order, axis=1), 0.0)  # fmt: skip
+        self.pt, k = np.nonzero(pend & (w > 0))  # pending patients (weight 0: no term)
+        self.pdd, self.pww = dose[self.pt, k], w[self.pt, k][:, None]
+        self.n_trials = T
         self.model = model
         self.x = np.log(np.asarray(model.skeleton)) if model.link == "empiric" else model.x
         self.yx = self.y @ self.x  # empiric: sum of DLTs' log p is exp(beta) * yx
         self._cells()
 
+    def n_pending(self) -> np.ndarray:
+        """Pending patients with a positive weight per trial (T,)."""
+        return np.bincount(self.pt, minlength=self.n_trials)
+
     def take(self, rows: np.ndarray) -> _LogPost:
         """The same for the trials ``rows``."""
         new = object.__new__(_LogPost)
         new.__dict__.update(self.__dict__)
-        for k in ("y", "f", "pd", "pw", "yx"):
+        for k in ("y", "f", "yx"):
             setattr(new, k, getattr(self, k)[rows])
+        new.n_trials = len(rows)
+        inv = np.full(self.n_trials, -1)
+        inv[rows] = np.arange(len(rows))  # rows ascending: trial order is kept
+        keep = inv[self.pt] >= 0
+        new.pt, new.pdd, new.pww = inv[self.pt[keep]], self.pdd[keep], self.pww[keep]
         new._cells()
         return new
 
@@ -111,10 +118,8 @@ class _LogPost:
         (``*_start``) and those trials (``*_rows``), for ``np.*.reduceat``."""
         self.ft, self.fd = np.nonzero(self.f)
         self.fn = self.f[self.ft, self.fd][:, None]
-        self.f_rows, self.f_start = np.unique(self.ft, return_index=True)
-        self.pt, k = np.nonzero(self.pw > 0)
-        self.pdd, self.pww = self.pd[self.pt, k], self.pw[self.pt, k][:, None]
-        self.p_rows, self.p_start = np.unique(self.pt, return_index=True)
+        self.f_rows, self.f_start = _starts(self.ft)
+        self.p_rows, self.p_start = _starts(self.pt)
 
     def pending(self, g: np.ndarray, out: np.ndarray) -> None:
         """Add ``sum_k log(1 - w_k p_k)`` of the pending patients to ``out`` (T, M), from
@@ -150,7 +155,8 @@ class _LogPost:
                 np.log(lq, out=lq)  # q > 0 on the grid range
                 lq *= self.fn
                 out[self.f_rows] += np.add.reduceat(lq, self.f_start, axis=0)
-            p = np.exp(b[:, None, :] * xd)
+            p = np.multiply(b[:, None, :], xd)
+            np.exp(p, out=p)
         else:
             eta = m.intercept + b[:, None, :] * xd
             lp, lq = -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta)
@@ -161,6 +167,12 @@ class _LogPost:
         self.pending(p.reshape(T * D, M)[self.pt * D + self.pdd], out)
         out += m.log_prior(beta)
         return out, p
+
+
+def _starts(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of the sorted ``t`` and where each run starts."""
+    new = np.flatnonzero(np.r_[True, t[1:] != t[:-1]]) if t.size else t
+    return t[new], new
 
 
 def _scan(model: CRMModel, lpost: _LogPost, half: float) -> tuple[np.ndarray, ...]:
@@ -279,7 +291,7 @@ def _quadrature(model: CRMModel, data: DoseData, target: float
     out = (np.empty((T, D)), np.empty(T), np.empty(T))
     stage = np.zeros(T, dtype=np.int8)
     # few patients: skewed, prior-dominated posteriors where Gauss-Hermite rarely passes
-    n_pat = lpost.y.sum(axis=1) + lpost.f.sum(axis=1) + (lpost.pw > 0).sum(axis=1)
+    n_pat = lpost.y.sum(axis=1) + lpost.f.sum(axis=1) + lpost.n_pending()
     rows = np.flatnonzero(ok & (n_pat > MIN_HERMITE))
     if rows.size:
         res, diff = _stage_hermite(model, lpost.take(rows), m[rows], sc[rows], lm[rows])
