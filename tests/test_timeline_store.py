@@ -25,6 +25,7 @@ DESIGNS = {
     "TITE-BOIN": bd.BOIN(0.25, 8, max_n=15, tite_window=21),
     "TITE-CRM": bd.CRM(SKEL, 0.25, max_n=12, cohort_size=1, tite_window=21),
 }
+TWO = {k: DESIGNS[k] for k in ("AT+3+3", "TITE-CRM")}
 KW = dict(scenarios={"ref": CURVE, "toxic": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]},
           n_trials=60, seed=5, progress=False,
           timeline=bd.Timeline(accrual_per_month=3, dlt_onset=("late", 0.7)),
@@ -53,10 +54,11 @@ def test_in_memory_calendar_runs_are_bit_identical_for_any_chunk_size(memory) ->
 
 @pytest.mark.parametrize("chunk", [60, 17, 1])
 def test_store_equals_in_memory(memory, tmp_path, chunk) -> None:
-    kw = KW if chunk > 1 else {**KW, "n_trials": 6}
-    mem = memory if chunk > 1 else bd.simulate(DESIGNS, **kw)
+    designs = DESIGNS if chunk == 60 else TWO  # every design in one chunk; ragged: two
+    kw = KW if chunk > 1 else {**KW, "n_trials": 5, "scenarios": {"ref": CURVE}}
+    mem = bd.simulate(designs, **kw) if chunk == 1 else memory.sel(design=list(designs))
     store = tmp_path / "cal.zarr"
-    lazy = bd.simulate(DESIGNS, store=store, chunk_size=chunk, **kw)
+    lazy = bd.simulate(designs, store=store, chunk_size=chunk, **kw)
     assert lazy.duration_days.chunks is not None  # lazily opened
     assert set(TIME_VARS) <= set(lazy.data_vars)
     _same(mem, lazy.load())
@@ -81,9 +83,10 @@ def test_simulate_oc_with_timeline_equals_in_memory(memory, kw) -> None:
 
 
 def test_simulate_oc_with_timeline_and_store(memory, tmp_path) -> None:
-    res = bd.simulate_oc(DESIGNS, store=tmp_path / "o.zarr", chunk_size=25, **KW)
-    xr.testing.assert_identical(bd.operating_characteristics(memory), res.oc)
-    _same(memory, res.sims.load())
+    res = bd.simulate_oc(TWO, store=tmp_path / "o.zarr", chunk_size=25, **KW)
+    mem = memory.sel(design=list(TWO))
+    xr.testing.assert_identical(bd.operating_characteristics(mem), res.oc)
+    _same(mem, res.sims.load())
 
 
 def test_simulate_oc_timeline_does_not_keep_patients(monkeypatch) -> None:
@@ -108,44 +111,46 @@ def test_reducer_refuses_a_trial_added_twice(memory) -> None:
                            {g: d.spec() for g, d in DESIGNS.items()}, None, None, 8,
                            calendar_trials=60)  # fmt: skip
     part = memory.isel(trial=slice(0, 30))
-    block = {k: part[k].to_numpy() for k in ("selected", "is_mad", "n", "dlt", "stop_reason")
-             + TIME_VARS}  # fmt: skip
+    keys = ("selected", "is_mad", "n", "dlt", "stop_reason", *TIME_VARS)
+    block = {k: part[k].to_numpy() for k in keys}
     red.add({**block, "trial_start": 0})
     red.add({**block, "trial_start": 20})
     with pytest.raises(ValueError, match="trial 20 was added 2 times"):
         red.operating_characteristics()
 
 
-def test_interrupted_store_run_resumes_from_checkpoints(memory, tmp_path, monkeypatch) -> None:
+def test_interrupted_store_run_resumes_from_checkpoints(tmp_path, monkeypatch) -> None:
     """A run killed after some chunks leaves their checkpoints (and no store); the rerun
     reloads them, simulates only the rest, and its store equals the in-memory run."""
+    kw = {**KW, "scenarios": {"ref": CURVE}, "n_trials": 30}
+    mem = bd.simulate(TWO, **kw)
     ck, store = tmp_path / "ck", tmp_path / "cal.zarr"
     orig = cal_mod.run_calendar_chunk
     calls = []
 
-    def dies_after_five(*args, **kwargs):
-        if len(calls) == 5:
+    def dies_after_three(*args, **kwargs):
+        if len(calls) == 3:
             raise KeyboardInterrupt("killed")
         calls.append(args[3])
         return orig(*args, **kwargs)
 
-    monkeypatch.setattr(cal_mod, "run_calendar_chunk", dies_after_five)
+    monkeypatch.setattr(cal_mod, "run_calendar_chunk", dies_after_three)
     with pytest.raises(KeyboardInterrupt):
-        bd.simulate(DESIGNS, store=store, checkpoint_dir=ck, chunk_size=20, **KW)
+        bd.simulate(TWO, store=store, checkpoint_dir=ck, chunk_size=10, **kw)
     assert not store.exists()
-    assert len(list(ck.glob("chunk-*.nc"))) == 5
+    assert len(list(ck.glob("chunk-*.nc"))) == 3
     calls.clear()
     monkeypatch.setattr(cal_mod, "run_calendar_chunk", lambda *a, **k: (calls.append(a[3]),
                                                                         orig(*a, **k))[1])
-    lazy = bd.simulate(DESIGNS, store=store, checkpoint_dir=ck, chunk_size=20, **KW)
-    n_units = 3 * len(DESIGNS) * 2  # chunks x designs x scenarios
-    assert len(calls) == n_units - 5
-    _same(memory, lazy.load())
-    xr.testing.assert_equal(bd.operating_characteristics(memory),
+    lazy = bd.simulate(TWO, store=store, checkpoint_dir=ck, chunk_size=10, **kw)
+    n_units = 3 * len(TWO)  # chunks x designs
+    assert len(calls) == n_units - 3
+    _same(mem, lazy.load())
+    xr.testing.assert_equal(bd.operating_characteristics(mem),
                             xr.open_zarr(store, group="oc").load())  # fmt: skip
-    res = bd.simulate_oc(DESIGNS, checkpoint_dir=ck, chunk_size=20, **KW)  # all reloaded
-    assert len(calls) == n_units - 5
-    xr.testing.assert_identical(bd.operating_characteristics(memory), res.oc)
+    res = bd.simulate_oc(TWO, checkpoint_dir=ck, chunk_size=10, **kw)  # all reloaded
+    assert len(calls) == n_units - 3
+    xr.testing.assert_identical(bd.operating_characteristics(mem), res.oc)
 
 
 def test_store_on_dask_workers(memory, tmp_path) -> None:
@@ -154,9 +159,10 @@ def test_store_on_dask_workers(memory, tmp_path) -> None:
                                        dashboard_address=":0")  # fmt: skip
     try:
         with distributed.Client(cluster) as client:
-            res = bd.simulate_oc(DESIGNS, backend="dask", client=client, chunk_size=15,
+            res = bd.simulate_oc(TWO, backend="dask", client=client, chunk_size=15,
                                  store=tmp_path / "d.zarr", **KW)  # fmt: skip
     finally:
         cluster.close()
-    xr.testing.assert_identical(bd.operating_characteristics(memory), res.oc)
-    _same(memory, res.sims.load())
+    mem = memory.sel(design=list(TWO))
+    xr.testing.assert_identical(bd.operating_characteristics(mem), res.oc)
+    _same(mem, res.sims.load())

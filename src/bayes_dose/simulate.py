@@ -46,11 +46,11 @@ from .designs.state import DoseData
 from .manifest import build_manifest, data_sha256
 from .metrics import OCReducer, target_table
 from .sim_io import CHUNK_VARS as _CHUNK_VARS
-from .sim_io import fill_value
 from .sim_io import (
     CheckpointWarning,
     ZarrSink,
     check_writable_dir,
+    fill_value,
     load_chunk,
     remove_orphans,
     save_chunk,
