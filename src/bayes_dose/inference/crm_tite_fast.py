@@ -90,7 +90,7 @@ class _LogPost:
         self.n_trials = T
         self.model = model
         self.x = np.log(np.asarray(model.skeleton)) if model.link == "empiric" else model.x
-        self.yx = self.y @ self.x  # empiric: sum of DLTs' log p is exp(beta) * yx
+        self.yx = np.einsum("td,d->t", self.y, self.x)  # empiric: sum of DLTs' log p is exp(beta) * yx
         self._cells()
 
     def n_pending(self) -> np.ndarray:
@@ -184,7 +184,11 @@ def _scan(model: CRMModel, lpost: _LogPost, half: float) -> tuple[np.ndarray, ..
     scan = np.linspace(-half, half, SCAN)
     step = scan[1] - scan[0]
     lp, lq = model.log_prob(scan)  # (S, D)
-    vals = lpost.y @ lp.T + lpost.f @ lq.T + model.log_prior(scan)  # (T, S)
+    # (T, S); einsum, not BLAS: these products are small, and BLAS threads contend on a
+    # busy machine
+    vals = np.einsum("td,sd->ts", np.concatenate([lpost.y, lpost.f], axis=1),
+                     np.concatenate([lp, lq], axis=1), optimize=False)  # fmt: skip
+    vals += model.log_prior(scan)
     T = vals.shape[0]
     lpost.pending(np.exp(lp).T[lpost.pdd], vals)  # curve table (D, S), shared
     j = np.clip(np.argmax(vals, axis=1), 1, SCAN - 2)
