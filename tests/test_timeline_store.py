@@ -166,3 +166,54 @@ def test_store_on_dask_workers(memory, tmp_path) -> None:
     mem = memory.sel(design=list(TWO))
     xr.testing.assert_identical(bd.operating_characteristics(mem), res.oc)
     _same(mem, res.sims.load())
+
+
+SPEC = """protocol = "bat6021"
+seed = 11
+[designs."AT+3+3"]
+type = "3+3"
+titration_levels = 3
+[designs."TITE-BOIN"]
+type = "BOIN"
+target = 0.25
+max_n = 12
+tite_window = 21
+[simulation]
+n_trials = 24
+target = 0.25
+[simulation.scenarios.mono]
+"MTD at 100 mg" = [0.01, 0.02, 0.04, 0.10, 0.25, 0.45, 0.60, 0.70]
+[simulation.timeline]
+accrual_per_month = 3.0
+dlt_onset = { late = 0.7 }
+"""
+
+
+def test_cli_simulate_with_a_timeline_and_store(tmp_path, capsys) -> None:
+    """``bayes-dose simulate --store DIR`` on a ``[simulation.timeline]`` spec writes
+    ``DIR/mono.zarr`` (the in-memory trials, duration variables included) and reports the
+    same operating characteristics as the run without a store."""
+    import json
+
+    from bayes_dose import cli
+    from bayes_dose.io import load_spec
+
+    path = tmp_path / "spec.toml"
+    path.write_text(SPEC)
+    assert cli.main(["simulate", "--spec", str(path), "--format", "json", "--no-progress"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    store = tmp_path / "stores"
+    assert cli.main(["simulate", "--spec", str(path), "--format", "json", "--no-progress",
+                     "--store", str(store)]) == 0  # fmt: skip
+    out = capsys.readouterr()
+    streamed = json.loads(out.out)
+    assert "mono.zarr" in out.err
+    assert streamed["operating characteristics"] == plain["operating characteristics"]
+    assert any("E[months]" in r for r in streamed["operating characteristics"])
+    spec = load_spec(path)
+    mem = bd.simulate(spec.designs["mono"], scenarios=spec.scenarios("mono"), n_trials=24,
+                      seed=11, progress=False, protocol=spec.protocol, timeline=spec.timeline)
+    _same(mem, bd.open_store(store / "mono.zarr").load())
+    (tmp_path / "file").write_text("x")
+    assert cli.main(["simulate", "--spec", str(path), "--store", str(tmp_path / "file")]) != 0
+    assert "--store" in capsys.readouterr().err
