@@ -169,3 +169,20 @@ def test_benchmark_trials_decide_as_the_full_grid(monkeypatch, n_trials) -> None
     np.testing.assert_array_equal(new.patient_dose.values, old.patient_dose.values)
     np.testing.assert_array_equal(new.selected.values, old.selected.values)
     np.testing.assert_array_equal(new.duration_days.values, old.duration_days.values)
+
+
+@pytest.mark.parametrize("link", ["empiric", "logistic"])
+@pytest.mark.parametrize("T", [1, 300, 3000])  # einsum / BLAS blocks, several CHUNKs
+def test_selection_curve_is_the_exact_engines_bit_for_bit(link, T) -> None:
+    """CRM.select without an estimate (the simulation drivers) computes only the curve:
+    the same numbers as crm_posterior, so selections and fingerprints are unchanged."""
+    model = CRMModel(tuple(bd.crm_skeleton(0.25, 0.05, 4, 8, link=link)), link)
+    rng = np.random.default_rng(T)
+    n = rng.integers(0, 6, (T, 8))
+    data = bd.DoseData.from_counts(n, rng.binomial(n, 0.3), current=np.zeros(T, int))
+    got, ref = fast.crm_curve_estimate(model, data, 0.25), crm_posterior(model, data, 0.25)
+    np.testing.assert_array_equal(got.prob_mean, ref.prob_mean)
+    for k in fast.DECISION_KEYS:
+        np.testing.assert_array_equal(got.stats[k], ref.stats[k])
+    crm = bd.CRM(bd.crm_skeleton(0.25, 0.05, 4, 8, link=link), 0.25, link=link)
+    np.testing.assert_array_equal(crm.select(data).dose, crm.select(data, crm.estimate(data)).dose)

@@ -37,7 +37,7 @@ from .crm_model import CRMModel
 from .estimate import Estimate
 from .evidence import CountEvidence as DoseData
 
-__all__ = ["crm_decision_estimate", "pending_rows"]
+__all__ = ["crm_curve_estimate", "crm_decision_estimate", "pending_rows"]
 
 #: Gauss-Hermite orders of the first stage.
 HERMITE = (10, 14)
@@ -380,7 +380,7 @@ def crm_decision_estimate(model: CRMModel, data: DoseData, target: float,
             continue
         sub = data.take(rows)
         if strip:  # complete follow-up: the count path of the plain CRM, decision summaries
-            est = _complete_decision(model, sub.n, sub.dlt)
+            est = _complete_decision(model, sub.n, sub.dlt, interval)
         else:
             est = crm_posterior(model, sub, target, interval)
         prob_mean[rows] = est.prob_mean
@@ -389,7 +389,31 @@ def crm_decision_estimate(model: CRMModel, data: DoseData, target: float,
     return Estimate(prob_mean=prob_mean, interval=interval, stats=stats, engine="grid")
 
 
-def _complete_decision(model: CRMModel, n: np.ndarray, dlt: np.ndarray) -> Estimate:
+def crm_curve_estimate(model: CRMModel, data: DoseData, target: float,
+                       interval: float = 0.9) -> Estimate:  # fmt: skip
+    """The CRM summaries a selection reads (``prob_mean``, ``beta_mean``, ``beta_var``,
+    ``prob_plugin``): for complete counts (no pending patient) bit for bit those of
+    :func:`crm_posterior`, without its credible bounds and ``p_over``; otherwise
+    :func:`crm_decision_estimate`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import bayes_dose as bd
+    >>> from bayes_dose.inference.crm_model import CRMModel
+    >>> m = CRMModel((0.05, 0.1, 0.2, 0.35))
+    >>> d = bd.DoseData.from_counts([[3, 3, 0, 0]], [[0, 1, 0, 0]], current=[1])
+    >>> a, b = crm_curve_estimate(m, d, 0.2), crm_posterior(m, d, 0.2)
+    >>> bool(np.array_equal(a.prob_mean, b.prob_mean)), a.prob_lower is None
+    (True, True)
+    """
+    if _weighted(data):
+        return crm_decision_estimate(model, data, target, interval)
+    return _complete_decision(model, np.asarray(data.n), np.asarray(data.dlt), interval)
+
+
+def _complete_decision(model: CRMModel, n: np.ndarray, dlt: np.ndarray,
+                       interval: float = 0.9) -> Estimate:  # fmt: skip
     """The decision summaries of :func:`crm_posterior` on complete counts, bit for bit
     (the same distinct rows, blocks and arithmetic as it and :meth:`CRMModel.summarise`),
     without the credible bounds and ``p_over`` that a decision does not read."""
@@ -412,4 +436,4 @@ def _complete_decision(model: CRMModel, n: np.ndarray, dlt: np.ndarray) -> Estim
         var[sl] = (w * (nodes - mean[sl, None]) ** 2).sum(axis=1)
     stats = {"beta_mean": mean[inverse], "beta_var": var[inverse],
              "prob_plugin": model.prob(mean)[inverse]}  # fmt: skip
-    return Estimate(prob_mean=prob_mean[inverse], interval=0.9, stats=stats, engine="grid")
+    return Estimate(prob_mean=prob_mean[inverse], interval=interval, stats=stats, engine="grid")
