@@ -387,8 +387,10 @@ def _tite_data(n: np.ndarray, current: np.ndarray, last_n: np.ndarray, grade2: n
     follow-up weights of pending patients (``DoseData.patient_*``, 0-based doses)."""
     D = n.shape[1]
     lv = pdose.astype(np.int64) - 1
-    onehot = (lv[..., None] == np.arange(D)) & seen[..., None]
-    dlt = onehot.sum(axis=1).astype(np.int64)
+    T = lv.shape[0]
+    hit = seen & (lv >= 0)  # DLTs seen per (trial, dose) cell
+    cells = (lv + D * np.arange(T)[:, None])[hit]
+    dlt = np.bincount(cells, minlength=T * D).reshape(T, D).astype(np.int64)
     last = (pcoh == (cohorts - 1)[:, None]) & (lv >= 0)
     last_dlt = (last & seen).sum(axis=1).astype(np.int64)
     return DoseData(n.copy(), dlt, current.copy(), last_n.copy(), last_dlt, grade2.copy(),
