@@ -430,10 +430,14 @@ def _complete_decision(model: CRMModel, n: np.ndarray, dlt: np.ndarray,
         w += lprior
         w -= w.max(axis=1, keepdims=True)
         np.exp(w, out=w)
-        w = w / w.sum(axis=1, keepdims=True)
+        w /= w.sum(axis=1, keepdims=True)
         prob_mean[sl] = w @ p
-        mean[sl] = (w * nodes).sum(axis=1)
-        var[sl] = (w * (nodes - mean[sl, None]) ** 2).sum(axis=1)
+        tmp = np.multiply(w, nodes)
+        mean[sl] = tmp.sum(axis=1)
+        np.subtract(nodes, mean[sl, None], out=tmp)
+        np.square(tmp, out=tmp)
+        tmp *= w
+        var[sl] = tmp.sum(axis=1)
     stats = {"beta_mean": mean[inverse], "beta_var": var[inverse],
              "prob_plugin": model.prob(mean)[inverse]}  # fmt: skip
     return Estimate(prob_mean=prob_mean[inverse], interval=interval, stats=stats, engine="grid")
