@@ -29,6 +29,8 @@ result (reading them is an error, not a silent value).  ``CRM.fit`` keeps the fu
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..arrays import unique_rows
@@ -219,9 +221,13 @@ def _summaries(beta: np.ndarray, lv: np.ndarray, p: np.ndarray, lm: np.ndarray
     return np.einsum("tk,tdk->td", w, p), mean, var
 
 
+@lru_cache(maxsize=8)
 def _hermite(order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Hermite nodes and log weights times ``exp(x^2)`` (cached; read-only)."""
     x, w = np.polynomial.hermite.hermgauss(order)
-    return x, np.log(w) + x**2
+    lw = np.log(w) + x**2
+    x.flags.writeable = lw.flags.writeable = False
+    return x, lw
 
 
 def _check(model: CRMModel, a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> np.ndarray:
