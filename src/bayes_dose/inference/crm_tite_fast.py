@@ -25,6 +25,12 @@ so a TITE-CRM with complete follow-up decides exactly like the CRM.
 Only the quantities a CRM *decision* reads are returned (``prob_mean``, ``beta_mean``,
 ``beta_var``, ``prob_plugin``); credible intervals and ``p_over`` are absent from the
 result (reading them is an error, not a silent value).  ``CRM.fit`` keeps the full grid.
+Complete states get the same numbers as the exact engine bit for bit, without its credible
+bounds (:func:`crm_curve_estimate`, also what ``CRM.select`` computes in simulations).
+
+Cost: the log posterior is evaluated on sparse lists (the (trial, dose) cells with complete
+DLT-free patients, and the pending patients), so ``log(1 - p)`` is taken only where a
+patient is, and the pending terms are one logarithm of each trial's product per node.
 """
 
 from __future__ import annotations
