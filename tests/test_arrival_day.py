@@ -89,3 +89,15 @@ def test_a_tite_window_other_than_the_protocols_warns() -> None:
                                          r"is 21 days"):
         bd.simulate({"x": bd.BOIN(0.25, 8, max_n=6, tite_window=28)}, [0.05] * 8, n_trials=2,
                     progress=False, timeline=bd.Timeline(accrual_per_month=4), protocol=proto)
+
+
+def test_arms_with_and_without_arrival_days_combine() -> None:
+    """Data of two arms, one with arrival days (as Study pools them: to_frame, concat,
+    from_frame): the other arm's arrival days are blank, nothing else changes."""
+    a = bd.Outcomes.from_frame(_frame(arrival_day=[0, 2, 9]))
+    b = bd.Outcomes.from_frame(_frame(arm="combo", patient_id=["c1", "c2", "c3"]))
+    both = bd.Outcomes.from_frame(pd.concat([a.to_frame(), b.to_frame()], ignore_index=True))
+    f = both.arm("combo").to_frame()
+    assert f["arrival_day"].isna().all()
+    assert both.arm("mono").to_frame()["arrival_day"].tolist() == [0.0, 2.0, 9.0]
+    pd.testing.assert_frame_equal(f.drop(columns="arrival_day"), b.to_frame())
