@@ -6,6 +6,10 @@ Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_calendar.py [--trials 10
 :mod:`bayes_dose.inference.crm_tite_fast`, and count the trials whose doses differ).
 Targets (issue 12): BOIN and 3+3 with staggering <= 1 s, TITE-BOIN <= 2 s, TITE-CRM <= 3 s;
 cohort-time simulation no slower than before (timed here beside the calendar runs).
+On a shared machine compare against a baseline in the same session: the table also gives
+the process CPU time, and an older version runs from its own copy of the sources, e.g.
+``git archive ff5cfb5 src | tar -x -C /tmp/old`` then alternate
+``PYTHONPATH=/tmp/old/src`` and ``PYTHONPATH=src`` runs of ``--only "TITE-CRM (cohorts of 1)"``.
 
 Accrual 4 patients/month (Poisson), DLT onset late (70% in the second half of the
 21-day window), patients queue; BAT6021 staggering (24 h, 7 days, complete window).
@@ -25,12 +29,16 @@ import bayes_dose as bd
 CURVE = [0.01, 0.01, 0.02, 0.04, 0.10, 0.25, 0.45, 0.60]
 
 
-def timed(f, repeat: int) -> tuple[float, float]:
+def timed(f, repeat: int, cpu: list | None = None) -> tuple[float, float]:
+    """Median and min wall time of ``repeat`` runs (their process CPU times appended to
+    ``cpu``: steadier than wall time on a shared machine)."""
     t = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         f()
         t.append(time.perf_counter() - t0)
+        if cpu is not None:
+            cpu.append(time.process_time() - c0)
     return float(np.median(t)), float(min(t))
 
 
@@ -58,7 +66,7 @@ def main() -> None:
     print(f"{args.trials} trials, accrual 4/month, late onset 0.7, queue, BAT6021 staggering")
     bd.simulate({"w": bd.BOIN(0.25, 8, max_n=30)}, CURVE, n_trials=50, progress=False,
                 timeline=tl, protocol=proto)  # warm-up (imports)
-    print("| design | target | calendar median / min | cohort time median / min | mean months |")
+    print("| design | target | calendar median / min (CPU) | cohort time median / min | mean months |")
     print("|---|---|---|---|---|")
     for name, (d, target) in designs.items():
         if args.only not in name:
@@ -69,12 +77,14 @@ def main() -> None:
             out["s"] = bd.simulate({name: d}, CURVE, n_trials=args.trials, seed=1,
                                    progress=False, timeline=tl, protocol=proto)
 
-        med, mn = timed(cal, 1 if "CRM" in name else args.repeat)
+        cpu: list = []
+        med, mn = timed(cal, 1 if "CRM" in name else args.repeat, cpu)
         plain = d.replace(tite_window=None) if getattr(d, "tite_window", None) else d
         cmed, cmn = timed(lambda p=plain, name=name: bd.simulate({name: p}, CURVE, n_trials=args.trials,
                                                        seed=1, progress=False), args.repeat)
         months = float(out["s"].duration_days.mean()) / bd.timeline.DAYS_PER_MONTH
-        print(f"| {name} | <= {target:g} s | {med:.2f} / {mn:.2f} s | {cmed:.2f} / {cmn:.2f} s "
+        print(f"| {name} | <= {target:g} s | {med:.2f} / {mn:.2f} s ({np.median(cpu):.2f} s) "
+              f"| {cmed:.2f} / {cmn:.2f} s "
               f"| {months:.1f} |")
         if args.baseline and "CRM" in name:
             old = _full_grid_run(d, args.trials, tl, proto)

@@ -224,10 +224,7 @@ def test_simulate_timeline_errors_and_warnings() -> None:
     tite = bd.CRM(SKEL, 0.25, max_n=12, cohort_size=1, tite_window=21)
     with pytest.raises(ValueError, match=r"timeline=bd\.Timeline"):
         bd.simulate({"T": tite}, CURVE, n_trials=3, progress=False)
-    tl = bd.Timeline(accrual_per_month=2)
-    with pytest.raises(ValueError, match="does not support store="):
-        bd.simulate({"B": bd.BOIN(0.25, 8, max_n=9)}, CURVE, n_trials=3, progress=False,
-                    timeline=tl, store="x.zarr")  # fmt: skip
+    tl = bd.Timeline(accrual_per_month=2)  # store= works with a timeline: test_timeline_store.py
     with pytest.raises(ValueError, match="protocol= is read only with timeline"):
         bd.simulate({"B": bd.BOIN(0.25, 8, max_n=9)}, CURVE, n_trials=3, progress=False,
                     protocol=bd.protocols.bat6021())  # fmt: skip

@@ -148,3 +148,41 @@ def test_fit_keeps_the_full_grid_summaries() -> None:
     dec_fast = crm.decide(data)
     dec_grid = crm.decide(data, est)
     np.testing.assert_array_equal(dec_fast.next_dose, dec_grid.next_dose)
+
+
+BENCH_CURVE = [0.01, 0.01, 0.02, 0.04, 0.10, 0.25, 0.45, 0.60]
+
+
+@pytest.mark.parametrize("n_trials", [200, pytest.param(10_000, marks=pytest.mark.slow)])
+def test_benchmark_trials_decide_as_the_full_grid(monkeypatch, n_trials) -> None:
+    """The case of benchmarks/bench_calendar.py (8 doses, N = 30, cohorts of 1, BAT6021
+    staggering, 4 patients/month, late onset 0.7): every dose given and every selection
+    equal to the path with every decision on the full grid."""
+    design = bd.CRM(bd.crm_skeleton(0.25, 0.05, 6, 8), 0.25, max_n=30, cohort_size=1,
+                    tite_window=21)  # fmt: skip
+    kw = dict(n_trials=n_trials, seed=1, progress=False, protocol=bd.protocols.bat6021(),
+              timeline=bd.Timeline(accrual_per_month=4, dlt_onset=("late", 0.7)))
+    new = bd.simulate({"d": design}, BENCH_CURVE, **kw)
+    with monkeypatch.context() as mp:
+        _grid_decisions(mp)
+        old = bd.simulate({"d": design}, BENCH_CURVE, **kw)
+    np.testing.assert_array_equal(new.patient_dose.values, old.patient_dose.values)
+    np.testing.assert_array_equal(new.selected.values, old.selected.values)
+    np.testing.assert_array_equal(new.duration_days.values, old.duration_days.values)
+
+
+@pytest.mark.parametrize("link", ["empiric", "logistic"])
+@pytest.mark.parametrize("T", [1, 300, 3000])  # einsum / BLAS blocks, several CHUNKs
+def test_selection_curve_is_the_exact_engines_bit_for_bit(link, T) -> None:
+    """CRM.select without an estimate (the simulation drivers) computes only the curve:
+    the same numbers as crm_posterior, so selections and fingerprints are unchanged."""
+    model = CRMModel(tuple(bd.crm_skeleton(0.25, 0.05, 4, 8, link=link)), link)
+    rng = np.random.default_rng(T)
+    n = rng.integers(0, 6, (T, 8))
+    data = bd.DoseData.from_counts(n, rng.binomial(n, 0.3), current=np.zeros(T, int))
+    got, ref = fast.crm_curve_estimate(model, data, 0.25), crm_posterior(model, data, 0.25)
+    np.testing.assert_array_equal(got.prob_mean, ref.prob_mean)
+    for k in fast.DECISION_KEYS:
+        np.testing.assert_array_equal(got.stats[k], ref.stats[k])
+    crm = bd.CRM(bd.crm_skeleton(0.25, 0.05, 4, 8, link=link), 0.25, link=link)
+    np.testing.assert_array_equal(crm.select(data).dose, crm.select(data, crm.estimate(data)).dose)

@@ -9,12 +9,17 @@ from the order statistics: half the width of the 95% interval
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import xarray as xr
 
+from .metrics import OCReducer
 from .timeline import DAYS_PER_MONTH
 
-__all__ = ["QUANTILES", "time_characteristics", "timeline_sentence"]
+__all__ = ["QUANTILES", "TIME_VARS", "CalendarOCReducer", "time_characteristics",
+           "timeline_sentence"]  # fmt: skip
 
 #: Quantiles of the duration reported (coordinate ``quantile``).
 QUANTILES = (0.1, 0.5, 0.9)
@@ -40,6 +45,11 @@ def _quantile_se(x: np.ndarray, qs: tuple[float, ...]) -> tuple[np.ndarray, np.n
     return np.moveaxis(q, 0, -1), np.moveaxis(se, 0, -1)
 
 
+#: Per-trial variables the duration OCs read (``time_characteristics``).
+TIME_VARS = ("duration_days", "suspended_days", "n_turned_away", "n_queued", "mean_wait_days",
+             "max_pending")  # fmt: skip
+
+
 def time_characteristics(sims: xr.Dataset) -> xr.Dataset:
     """Duration (months), suspension, turned-away and waiting summaries per design x
     scenario of a calendar-time simulation.
@@ -54,7 +64,15 @@ def time_characteristics(sims: xr.Dataset) -> xr.Dataset:
     if "duration_days" not in sims:
         raise ValueError("time_characteristics: the simulation has no timeline (duration_days)")
     gs = ("design", "scenario")
-    dur = sims["duration_days"].transpose(*gs, "trial").to_numpy() / DAYS_PER_MONTH
+    arrays = {v: sims[v].transpose(*gs, "trial").to_numpy() for v in TIME_VARS}
+    return _time_oc(arrays, sims["design"].values, sims["scenario"].values)
+
+
+def _time_oc(arrays: dict, designs: np.ndarray, scenarios: np.ndarray) -> xr.Dataset:
+    """:func:`time_characteristics` from the (design, scenario, trial) arrays of
+    :data:`TIME_VARS`."""
+    gs = ("design", "scenario")
+    dur = arrays["duration_days"] / DAYS_PER_MONTH
     out: dict = {}
     m, se = _mean_se(dur)
     out["mean_duration_months"] = (gs, m, {"long_name": "mean trial duration (months, first "
@@ -72,13 +90,62 @@ def time_characteristics(sims: xr.Dataset) -> xr.Dataset:
         ("mean_max_pending", "max_pending", "mean over trials of the most patients pending "
          "at a decision"),
     ):
-        x = sims[var].transpose(*gs, "trial").to_numpy().astype(float)
+        x = arrays[var].astype(float)
         m, se = _mean_se(np.nan_to_num(x, nan=0.0))
         out[name] = (gs, m, {"long_name": doc})
         out[f"{name}_se"] = (gs, se)
-    return xr.Dataset(out, coords={"design": sims["design"].values,
-                                   "scenario": sims["scenario"].values,
+    return xr.Dataset(out, coords={"design": designs, "scenario": scenarios,
                                    "quantile": list(QUANTILES)})  # fmt: skip
+
+
+class CalendarOCReducer(OCReducer):
+    """:class:`~bayes_dose.metrics.OCReducer` of a calendar-time run: also keeps the
+    per-trial :data:`TIME_VARS` of every trial (a few numbers per trial, never the
+    patients), placed at their trial numbers, so its operating characteristics add
+    :func:`time_characteristics` with exactly the numbers of the in-memory run, for any
+    chunking, order of chunks, ``n_jobs`` or backend.
+
+    ``add(block)`` reads, besides the :class:`OCReducer` keys, ``block["trial_start"]``
+    (first trial of the block) and the :data:`TIME_VARS` (design, scenario, trial).
+    """
+
+    def __init__(self, *args: Any, n_trials: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.n_trials = int(n_trials)
+        self.parts: list[tuple[int, dict[str, np.ndarray]]] = []
+
+    def add(self, block: Mapping[str, np.ndarray]) -> None:
+        super().add(block)
+        self.parts.append((int(block["trial_start"]),
+                           {v: np.asarray(block[v]) for v in TIME_VARS}))  # fmt: skip
+
+    def merge(self, other: OCReducer) -> OCReducer:
+        super().merge(other)
+        self.parts.extend(getattr(other, "parts", []))
+        return self
+
+    def time_arrays(self) -> dict[str, np.ndarray]:
+        """The :data:`TIME_VARS` of every trial (design, scenario, trial); every trial must
+        have been added exactly once."""
+        G, S = len(self.designs), len(self.scenarios)
+        out: dict[str, np.ndarray] = {}
+        seen = np.zeros(self.n_trials, dtype=np.int64)
+        for start, part in self.parts:
+            t = part["duration_days"].shape[-1]
+            seen[start:start + t] += 1
+            for v, a in part.items():
+                if v not in out:
+                    out[v] = np.zeros((G, S, self.n_trials), dtype=a.dtype)
+                out[v][..., start:start + t] = a
+        if not (seen == 1).all():
+            bad = int(np.argmax(seen != 1))
+            raise ValueError(f"CalendarOCReducer: trial {bad} was added {int(seen[bad])} times")
+        return out
+
+    def operating_characteristics(self) -> xr.Dataset:
+        oc = super().operating_characteristics()
+        return oc.merge(_time_oc(self.time_arrays(), np.array(self.designs, dtype=object),
+                                 np.array(self.scenarios, dtype=object)))  # fmt: skip
 
 
 def _num(x: float) -> str:

@@ -367,7 +367,10 @@ def run_calendar_chunk(
     duration = np.where(total > 0, end - first_day, 0.0)
     wait = np.where(treated, dday[:, sl] - parr[:, sl], np.nan)
     with np.errstate(invalid="ignore"):
-        mean_wait = np.where(total > 0, np.nansum(wait, axis=1) / np.maximum(total, 1), np.nan)
+        # summed in patient order (cumsum), so the trailing empty columns of a chunk's longer
+        # trials do not change the last bits (a pairwise sum would)
+        wsum = np.cumsum(np.where(treated, wait, 0.0), axis=1)[:, -1]
+        mean_wait = np.where(total > 0, wsum / np.maximum(total, 1), np.nan)
     max_wait = np.where(total > 0, np.nanmax(np.where(treated, wait, -np.inf), axis=1,
                                              initial=-np.inf), np.nan)  # fmt: skip
     queued = (treated & (wait > 0)).sum(axis=1)
@@ -404,8 +407,10 @@ def _tite_data(n: np.ndarray, current: np.ndarray, last_n: np.ndarray, grade2: n
     ``resp``/``resp_dlt`` when given (:meth:`_CalendarEfficacy.data`)."""
     D = n.shape[1]
     lv = pdose.astype(np.int64) - 1
-    onehot = (lv[..., None] == np.arange(D)) & seen[..., None]
-    dlt = onehot.sum(axis=1).astype(np.int64)
+    T = lv.shape[0]
+    hit = seen & (lv >= 0)  # DLTs seen per (trial, dose) cell
+    cells = (lv + D * np.arange(T)[:, None])[hit]
+    dlt = np.bincount(cells, minlength=T * D).reshape(T, D).astype(np.int64)
     last = (pcoh == (cohorts - 1)[:, None]) & (lv >= 0)
     last_dlt = (last & seen).sum(axis=1).astype(np.int64)
     return DoseData(n.copy(), dlt, current.copy(), last_n.copy(), last_dlt, grade2.copy(),

@@ -224,6 +224,11 @@ def _args_simulate(p: argparse.ArgumentParser) -> None:
         help="keep finished chunks in DIR (verified on reload; a rerun resumes)",
     )  # fmt: skip
     p.add_argument(
+        "--store", type=Path, default=None, metavar="DIR",
+        help="write each arm's trials chunk by chunk to the Zarr store DIR/<arm>.zarr "
+        "(bounded memory; bayes_dose.open_store reads it)",
+    )  # fmt: skip
+    p.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=True,
         help="progress bar on stderr (default: on)",
     )  # fmt: skip
@@ -249,6 +254,11 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         check_writable_dir(args.checkpoint, "checkpoint folder")
     if args.out is not None:
         check_writable_dir(args.out.parent, "output folder")
+    store = getattr(args, "store", None)
+    if store is not None:
+        if store.exists() and not store.is_dir():
+            raise ValueError(f"--store {str(store)!r} is a file; give a folder")
+        check_writable_dir(store.parent if str(store.parent) else Path("."), "folder of --store")
     import warnings
 
     def one_line(message, category, *_args, **_kwargs) -> None:  # no source-line echo
@@ -257,7 +267,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = one_line
         sims = simulate_spec(spec, seed, args.n_trials, _arms(spec, args.arm),
-                             progress=args.progress, checkpoint=args.checkpoint)  # fmt: skip
+                             progress=args.progress, checkpoint=args.checkpoint,
+                             store=store)  # fmt: skip
     if not sims:
         raise ValueError("the spec has no [simulation.scenarios.ARM] for the chosen arms")
     for arm in _arms(spec, args.arm):
@@ -276,6 +287,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     if args.out is not None:
         save_simulations(sims, args.out)
         print(f"Wrote {args.out}")
+    for arm in sims if store is not None else ():
+        print(f"Wrote {store / f'{arm}.zarr'}", file=sys.stderr)
     man = json_manifest(spec, spec_path, seed, simulations=sims)
     _emit({"operating characteristics": summary, "selection": selection}, args.format, None, man)
     return 0

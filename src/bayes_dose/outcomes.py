@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from .protocol import Protocol
 
 __all__ = [
-    "COLUMNS", "DEFAULT_DLT_WINDOW", "MAX_LEVEL", "MISSING_POLICIES", "ORDER_BY", "PARSE_LETTERS",
-    "RESPONSE", "RESPONSE_CODES", "ROLE", "ROLES", "Outcomes",
+    "ARRIVAL", "COLUMNS", "DEFAULT_DLT_WINDOW", "MAX_LEVEL", "MISSING_POLICIES", "ORDER_BY",
+    "PARSE_LETTERS", "RESPONSE", "RESPONSE_CODES", "ROLE", "ROLES", "Outcomes",
 ]  # fmt: skip
 
 #: Columns of :meth:`Outcomes.to_frame`, in order.
@@ -52,6 +52,10 @@ MAX_COHORT = 1_000_000_000
 #: Values of :attr:`Outcomes.order_by`: how patients were put in enrolment order.
 ORDER_BY = ("cohort", "enroll_day", "file")
 
+#: The optional arrival column: the study day the patient arrived (was screened /
+#: consented), kept only when the input has it; a first dose (``enroll_day``) before it is
+#: an error naming the row and field.
+ARRIVAL = "arrival_day"
 #: The optional efficacy column (nullable ``Int64``: 1, 0, ``<NA>`` = not assessed).
 RESPONSE = "response"
 #: The optional column naming a patient's role: ``"escalation"`` (blank: the default) or
@@ -66,7 +70,8 @@ RESPONSE_CODES = "0 (no response), 1 (response) or blank (not assessed)"
 #: with any ``E``/``B`` in a string, ``T``/``N`` mean "no response".
 PARSE_LETTERS = {"N": (0, None), "T": (1, None), "E": (0, 1), "B": (1, 1), "?": (None, None)}
 _TOKEN = re.compile(r"^(\d+)([NTEBntebB?]+)$")
-_NUMERIC_COLUMNS = ("dose_level", "dose_mg", "cohort", "enroll_day", "followup_days", "dlt_day")
+_NUMERIC_COLUMNS = ("dose_level", "dose_mg", "cohort", "enroll_day", "followup_days", "dlt_day",
+                    ARRIVAL)
 _DLT_CODES = {"0": 0, "1": 1, "no": 0, "yes": 1, "n": 0, "y": 1, "false": 0, "true": 1,
               "unknown": pd.NA}  # fmt: skip
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -282,7 +287,7 @@ class Outcomes:
         """
         from .csv_text import read_text_csv
 
-        table = read_text_csv(path, "data file", known=(*COLUMNS, RESPONSE))
+        table = read_text_csv(path, "data file", known=(*COLUMNS, RESPONSE, ROLE, ARRIVAL))
         raw = table.frame
         label = f"data file {table.path.name!r}"
 
@@ -313,7 +318,10 @@ class Outcomes:
         an error: not yet evaluable);
         ``dlt_day`` (day of DLT onset counted from the first dose, day 1 = first dose; an
         integer in 1..the DLT window (the protocol's, else :data:`DEFAULT_DLT_WINDOW`),
-        only for patients with ``dlt = 1``, and not after their ``followup_days``).
+        only for patients with ``dlt = 1``, and not after their ``followup_days``);
+        ``arrival_day`` (:data:`ARRIVAL`: the study day the patient arrived, i.e. was
+        screened / consented, on the scale of ``enroll_day``; ``>= 0``; an ``enroll_day``
+        before it is an error naming the row; kept in :meth:`to_frame` only when given).
 
         ``dlt`` codes (case-insensitive, surrounding blanks ignored): ``0``/``1``,
         ``no``/``yes``, ``n``/``y``, ``false``/``true`` (also booleans), and ``unknown``
@@ -371,11 +379,11 @@ class Outcomes:
             missing.append("dose_level (or dose_mg)")
         if missing:
             raise ValueError(f"{label}: missing column(s): {', '.join(missing)}")
-        unknown = set(df.columns) - set(COLUMNS) - {RESPONSE, ROLE}
+        unknown = set(df.columns) - set(COLUMNS) - {RESPONSE, ROLE, ARRIVAL}
         if unknown:
             raise ValueError(
                 f"{label}: unknown column(s) {sorted(map(str, unknown))}; "
-                f"known: {', '.join((*COLUMNS, RESPONSE, ROLE))}"
+                f"known: {', '.join((*COLUMNS, RESPONSE, ROLE, ARRIVAL))}"
             )
 
         n = len(df)
@@ -500,6 +508,12 @@ class Outcomes:
             return out
 
         enroll = optional_days("enroll_day")
+        arrival = optional_days(ARRIVAL)
+        for i in np.flatnonzero(enroll < arrival):  # NaN on either side compares False
+            raise ValueError(
+                f"{where(i)} field 'enroll_day': day {enroll[i]:g} (the first dose) is before "
+                f"the patient's {ARRIVAL} ({arrival[i]:g})"
+            )
         follow = optional_days("followup_days")
         dlt_day = optional_days("dlt_day", integer=True)
         window = protocol.dlt_window_days if protocol is not None else DEFAULT_DLT_WINDOW
@@ -596,6 +610,8 @@ class Outcomes:
             frame[RESPONSE] = pd.array(response, dtype="Int64")
         if role is not None:
             frame[ROLE] = pd.Series(role, dtype=object)
+        if ARRIVAL in df.columns:
+            frame[ARRIVAL] = arrival
         frame = frame.iloc[order].reset_index(drop=True)
         doses = {a.name: a.doses_mg for a in protocol.arms} if protocol is not None else None
         return cls(
@@ -606,7 +622,7 @@ class Outcomes:
     # -- views ---------------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
         """A copy of the patient table (columns :data:`COLUMNS`, then ``response`` when the
-        data record efficacy)."""
+        data record efficacy, then ``arrival_day`` when the input had that column)."""
         return self._frame.copy()
 
     @property

@@ -50,6 +50,22 @@ EFFICACY_VARS = ("resp", "patient_resp")
 #: Chunk variables of a design with ``backfill=`` (:mod:`bayes_dose.backfill`), saved when present.
 BACKFILL_VARS = ("backfill_n", "n_backfill")
 CHUNK_DIMS["backfill_n"] = ("trial", "dose")
+#: dtypes of the calendar-time variables (:data:`bayes_dose.calendar_sim.TIMELINE_VARS`), for
+#: the layout of a Zarr store written before any chunk exists.
+TIMELINE_DTYPES = {
+    "duration_days": "f8", "suspended_days": "f8", "n_turned_away": "i4", "n_queued": "i2",
+    "mean_wait_days": "f8", "max_wait_days": "f8", "max_pending": "i2",
+    "patient_arrival_day": "f8", "patient_dose_day": "f8", "patient_dlt_day": "f8",
+    "patient_pending": "i2", "patient_cohort": "i2",
+}  # fmt: skip
+
+
+def fill_value(var: str, dtype: Any) -> Any:
+    """What an array of a run holds where a trial has no value (patients beyond its
+    last): NaN for floats, -1 for ``patient_cohort``, else 0."""
+    if np.dtype(dtype).kind == "f":
+        return np.nan
+    return -1 if var == "patient_cohort" else 0
 
 
 _META = "bayes_dose_checkpoint"
@@ -262,7 +278,10 @@ class ZarrSink:
                     arr = group[k]
                     cap = arr.shape[-1]
                     w = min(cap, -(-max(v.shape[1], 1) // self.PATIENT_CHUNK) * self.PATIENT_CHUNK)
-                    buf = np.zeros((v.shape[0], w), dtype=arr.dtype)
+                    fill = fill_value(k, arr.dtype)
+                    if fill != 0:  # NaN / -1 also beyond the trials' patients (no zeros)
+                        w = cap
+                    buf = np.full((v.shape[0], w), fill, dtype=arr.dtype)
                     buf[:, : min(w, v.shape[1])] = v[:, :w]
                     arr[gi, si, start:stop, :w] = buf
                 else:

@@ -50,6 +50,7 @@ from .sim_io import (
     CheckpointWarning,
     ZarrSink,
     check_writable_dir,
+    fill_value,
     load_chunk,
     remove_orphans,
     save_chunk,
@@ -377,19 +378,25 @@ def _unit(run: _Run, start: int, stop: int,
     red = None
     if run.reducer is not None:
         red = copy.deepcopy(run.reducer)
-        red.add(_block(results, list(run.designs), list(run.curves), run.efficacy is not None))
+        block = _block(results, list(run.designs), list(run.curves), run.efficacy is not None)
+        if run.timeline is not None:  # the duration OCs' per-trial variables
+            from .calendar_oc import TIME_VARS
+
+            block.update(_block(results, list(run.designs), list(run.curves), keys=TIME_VARS),
+                         trial_start=start)  # fmt: skip
+        red.add(block)
     width = max(int(r["n_patients"].max(initial=0)) for r in results.values())
     slots = max(r["patient_dose"].shape[1] for r in results.values())
     return _UnitResult(start, stop, results if run.keep else None, red, width, slots)
 
 
 def _block(results: Mapping[tuple[str, str], dict], names: list[str], snames: list[str],
-           resp: bool = False) -> dict:  # fmt: skip
+           resp: bool = False, keys: tuple[str, ...] | None = None) -> dict:  # fmt: skip
     """Per-trial arrays of one chunk stacked as (design, scenario, trial[, dose])."""
-    return {
-        k: np.stack([np.stack([results[(g, s)][k] for s in snames]) for g in names])
-        for k in ("selected", "is_mad", "n", "dlt", "stop_reason") + (("resp",) if resp else ())
-    }
+    if keys is None:
+        keys = ("selected", "is_mad", "n", "dlt", "stop_reason") + (("resp",) if resp else ())
+    return {k: np.stack([np.stack([results[(g, s)][k] for s in snames]) for g in names])
+            for k in keys}  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- backends
@@ -705,7 +712,7 @@ def _put_timeline(out: dict, r: dict, gi: int, si: int, a: int, b: int,
     for var in TIMELINE_VARS:
         v = np.asarray(r[var])
         if var not in out:
-            fill = np.nan if v.dtype.kind == "f" else (-1 if var == "patient_cohort" else 0)
+            fill = fill_value(var, v.dtype)
             cols = (P,) if var.startswith("patient_") else ()
             out[var] = np.full((*shape, *cols), fill, dtype=v.dtype)
         if var.startswith("patient_"):
@@ -869,22 +876,33 @@ def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: A
 
 def _reducer(designs: Mapping[str, Design], table: Mapping[str, tuple[np.ndarray, float]],
              specs: dict, target: Any, mg: Any, D: int, efficacy: Any = None,
-             rho: float = 0.0) -> OCReducer:  # fmt: skip
+             rho: float = 0.0, calendar_trials: int | None = None) -> OCReducer:  # fmt: skip
+    """The run's reducer (a calendar-time run, ``calendar_trials`` trials: also the
+    duration OCs, :class:`~bayes_dose.calendar_oc.CalendarOCReducer`)."""
     names, snames = list(designs), list(table)
     tgt = target_table(names, snames, specs, [table[s][1] for s in snames], target)
-    return OCReducer(
+    cls: Any = OCReducer
+    extra: dict[str, Any] = {}
+    if calendar_trials is not None:
+        from .calendar_oc import CalendarOCReducer
+
+        cls, extra = CalendarOCReducer, {"n_trials": calendar_trials}
+    return cls(
         names, snames, np.stack([table[s][0] for s in snames]), tgt,
         {g: list(designs[g].reasons) for g in names},
         np.asarray(mg if mg else [np.nan] * D, dtype=float),
         true_resp=None if efficacy is None else np.stack([efficacy[s] for s in snames]),
-        correlation=rho, specs=specs,
+        correlation=rho, specs=specs, **extra,
     )  # fmt: skip
 
 
 def _template(designs: Mapping[str, Design], table: Mapping[str, tuple[np.ndarray, float]],
               n_trials: int, D: int, P: int, chunk: int, manifest: dict,
-              efficacy: Any = None, rho: float = 0.0) -> xr.Dataset:  # fmt: skip
-    """The store's layout: :func:`_assemble`'s Dataset with lazy zero arrays."""
+              efficacy: Any = None, rho: float = 0.0,
+              calendar: bool = False) -> xr.Dataset:  # fmt: skip
+    """The store's layout: :func:`_assemble`'s Dataset with lazy arrays of the in-memory
+    fill (zeros; a calendar-time run's variables their own, see
+    :func:`~bayes_dose.sim_io.fill_value`)."""
     import dask.array as da
 
     G, S = len(designs), len(table)
@@ -898,6 +916,16 @@ def _template(designs: Mapping[str, Design], table: Mapping[str, tuple[np.ndarra
     for var, dt in (_DTYPES | (_RESP_DTYPES if efficacy is not None else {})).items():
         shape, ch = shapes.get(var, ((n_trials,), (chunk,)))
         arrays[var] = da.zeros((G, S, *shape), dtype=dt, chunks=(1, 1, *ch))
+    if calendar:
+        from .calendar_sim import TIMELINE_VARS
+        from .sim_io import TIMELINE_DTYPES
+
+        for var in TIMELINE_VARS:
+            shape, ch = shapes.get(var, ((n_trials, P), (chunk, pc)) if var.startswith(
+                "patient_") else ((n_trials,), (chunk,)))  # fmt: skip
+            dt = np.dtype(TIMELINE_DTYPES[var])
+            arrays[var] = da.full((G, S, *shape), fill_value(var, dt), dtype=dt,
+                                  chunks=(1, 1, *ch))  # fmt: skip
     return _assemble(designs, table, None, n_trials, D, manifest, arrays=arrays, P=P,
                      efficacy=efficacy, rho=rho)  # fmt: skip
 
@@ -929,11 +957,13 @@ def _execute(
         caps = [_patient_cap(d, prep["max_n"]) or PATIENT_GUARD for d in designs.values()]
         P = min(max(caps), PATIENT_GUARD)
         sink.create(_template(designs, table, n_trials, D, P, chunk, prep["manifest"],
-                              prep["efficacy"], prep["rho"]))  # fmt: skip
+                              prep["efficacy"], prep["rho"],
+                              prep.get("calendar") is not None))  # fmt: skip
     reducer = None
     if store is not None or not keep:
         reducer = _reducer(designs, table, prep["specs"], target, mg, D, prep["efficacy"],
-                           prep["rho"])  # fmt: skip
+                           prep["rho"],
+                           n_trials if prep.get("calendar") is not None else None)  # fmt: skip
     run = _Run(dict(designs), {s: p for s, (p, _) in table.items()}, prep["specs"], prep["seed"],
                prep["max_n"], None if ckpt is None else str(ckpt), sink,
                None if reducer is None else copy.deepcopy(reducer), keep, prep["efficacy"],
@@ -1064,8 +1094,9 @@ def simulate(
         ``n_queued``, ``mean_wait_days``, ``max_wait_days``, ``max_pending`` and per
         patient ``patient_arrival_day``, ``patient_dose_day``, ``patient_dlt_day`` (NaN:
         no DLT), ``patient_pending`` (patients pending when the patient's dose was decided).
-        Checkpoints work as in cohort time (keys include the timeline); not yet combined
-        with ``store`` (an error).
+        Checkpoints work as in cohort time (keys include the timeline); with ``store``
+        these variables are written chunk by chunk too, and the store's ``"oc"`` group
+        has the duration OCs (:func:`~bayes_dose.calendar_oc.time_characteristics`).
     protocol : Protocol, optional
         Source of the DLT window and ``staggering`` for ``timeline`` (default: the
         defaults of :class:`~bayes_dose.Protocol`: 21 days, 24 h, 7 days).
@@ -1100,11 +1131,6 @@ def simulate(
     >>> dict(sims.sizes)["trial"], int(sims.selected.max()) <= 5
     (200, True)
     """
-    if timeline is not None and store is not None:
-        raise ValueError(
-            "simulate(timeline=...) does not support store= yet; simulate in memory "
-            "(checkpoint_dir= works), or smaller n_trials per call"
-        )
     if timeline is None and protocol is not None:
         raise ValueError("simulate: protocol= is read only with timeline= (calendar time)")
     prep = _prepare(designs, true_tox, scenarios, n_trials, seed, max_n, n_jobs, backend,
@@ -1139,6 +1165,8 @@ def simulate_oc(
     target: float | Mapping[str, float] | None = None,
     efficacy: Mapping[str, Sequence[float]] | None = None,
     correlation: float = 0.0,
+    timeline: Any = None,
+    protocol: Any = None,
 ) -> SimulationSummary:
     """Simulate like :func:`simulate` but keep only the reductions: operating
     characteristics and concordance computed chunk by chunk, in bounded memory.
@@ -1146,9 +1174,13 @@ def simulate_oc(
     The numbers are exactly those of ``operating_characteristics(simulate(...), target)``
     and ``concordance(simulate(...))`` with the same arguments (the reducer sums integers;
     :class:`bayes_dose.metrics.OCReducer`), for any chunking, ``n_jobs`` or backend.
-    Parameters as in :func:`simulate` (including ``efficacy``, ``correlation``); ``target`` as in
-    :func:`bayes_dose.operating_characteristics`.  With ``store`` the trials are also
-    written to a Zarr store and ``.sims`` opens them lazily.
+    Parameters as in :func:`simulate` (including ``efficacy``, ``correlation``, ``timeline``,
+    ``protocol``); ``target`` as in :func:`bayes_dose.operating_characteristics`.  With
+    ``timeline`` the OCs add the duration OCs (``mean_duration_months``,
+    ``duration_months_q``, ...; :func:`~bayes_dose.calendar_oc.time_characteristics`),
+    equal to those of the in-memory run; for them the reducer keeps a few numbers per
+    trial (:class:`~bayes_dose.calendar_oc.CalendarOCReducer`), never the patients.  With
+    ``store`` the trials are also written to a Zarr store and ``.sims`` opens them lazily.
 
     Examples
     --------
@@ -1161,8 +1193,11 @@ def simulate_oc(
     >>> bool((res.oc.p_select == full.p_select).all()), res.sims is None
     (True, True)
     """
+    if timeline is None and protocol is not None:
+        raise ValueError("simulate_oc: protocol= is read only with timeline= (calendar time)")
     prep = _prepare(designs, true_tox, scenarios, n_trials, seed, max_n, n_jobs, backend,
-                    chunk_size, efficacy=efficacy, correlation=correlation)  # fmt: skip
+                    chunk_size, timeline, protocol, efficacy=efficacy,
+                    correlation=correlation)  # fmt: skip
     _, reducer, width, _, sink = _execute(
         designs, prep, n_jobs=prep["n_jobs"], backend=backend, client=client,
         checkpoint_dir=checkpoint_dir, progress=progress, store=store, keep=False,

@@ -130,6 +130,7 @@ def simulate_spec(
     mono_data: Any = None,
     progress: bool = False,
     checkpoint: Path | None = None,
+    store: Path | None = None,
 ) -> dict[str, Any]:
     """Simulate each arm's designs on the spec's scenarios: ``{arm: xarray.Dataset}``.
 
@@ -138,16 +139,27 @@ def simulate_spec(
     from) is given: they borrow from it, held fixed; otherwise they are left out.
     ``checkpoint``: folder of verified chunk checkpoints (see :func:`bayes_dose.simulate`).
     A spec with ``[simulation.timeline]`` simulates in calendar time (the protocol's DLT
-    window and staggering).
+    window and staggering).  ``store``: a folder; each arm's trials are written chunk by
+    chunk to the Zarr store ``<store>/<arm>.zarr`` (:func:`bayes_dose.simulate`'s
+    ``store``) and returned lazily opened.
     """
     from .study import Study
 
     n = spec_n_trials(spec, n_trials)
     study = Study.from_spec(spec, None, seed=seed, analysis=False)
     held = None if mono_data is None else _as_source(study, mono_data)
-    sims = study.simulate(n, seed, arms=arms or list(spec.designs), progress=progress,
-                          checkpoint_dir=checkpoint, held_fixed=held)  # fmt: skip
-    return dict(sims)
+    chosen = arms or list(spec.designs)
+    if store is None:
+        sims = study.simulate(n, seed, arms=chosen, progress=progress,
+                              checkpoint_dir=checkpoint, held_fixed=held)  # fmt: skip
+        return dict(sims)
+    Path(store).mkdir(parents=True, exist_ok=True)
+    out: dict[str, Any] = {}
+    for arm in chosen:  # one store per arm (the arms' designs differ)
+        out.update(study.simulate(n, seed, arms=[arm], progress=progress,
+                                  checkpoint_dir=checkpoint, held_fixed=held,
+                                  store=Path(store) / f"{arm}.zarr"))  # fmt: skip
+    return out
 
 
 def _as_source(study: Any, outcomes: Any) -> dict[str, Any]:

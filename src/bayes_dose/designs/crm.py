@@ -25,7 +25,7 @@ from scipy.special import expit, logit
 from ..deprecation import deprecated_property, renamed_kwargs
 from ..inference.crm_grid import crm_posterior  # noqa: F401 - documented here
 from ..inference.crm_model import LINKS, CRMModel
-from ..inference.crm_tite_fast import crm_decision_estimate
+from ..inference.crm_tite_fast import crm_curve_estimate, crm_decision_estimate
 from ..inference.engines import engines
 from ..inference.estimate import Estimate
 from ..outcomes import Outcomes
@@ -317,9 +317,14 @@ class CRM(Design):
         )
 
     def select(self, data: DoseData, estimate: Estimate | None = None) -> Selection:
-        """dfcrm's MTD: the dose closest to target on the final curve (no restrictions)."""
+        """dfcrm's MTD: the dose closest to target on the final curve (no restrictions).
+        Without ``estimate`` (the simulation drivers), a Bayesian CRM computes only that
+        curve (:func:`~bayes_dose.inference.crm_tite_fast.crm_curve_estimate`: the same
+        numbers as :meth:`estimate`, bit for bit)."""
         if estimate is None:
-            estimate = self.estimate(data)
+            estimate = (crm_curve_estimate(self.crm_model, data, self.target,
+                                           self.credible_level)
+                        if self.method == "bayes" else self.estimate(data))  # fmt: skip
         dose = self._closest(self._curve(estimate))
         dose = np.where(data.total_n > 0, dose, NONE)
         return Selection(dose.astype(np.int64), np.zeros(data.n_trials, dtype=bool))

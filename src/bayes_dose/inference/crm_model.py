@@ -180,6 +180,7 @@ class CRMModel:
         target: float,
         interval: float = 0.9,
         engine: str = "grid",
+        decision_only: bool = False,
         **extra: Any,
     ) -> Estimate:
         """Summarise a (weighted) sample of ``beta`` for ``T`` trials as an :class:`Estimate`.
@@ -198,6 +199,10 @@ class CRMModel:
             Mass of the central credible interval of each dose's DLT probability.
         engine : str
             Recorded in ``Estimate.engine``.
+        decision_only : bool
+            Only what a CRM decision reads: ``prob_mean``, ``beta_mean``, ``beta_var``,
+            ``prob_plugin`` (the same numbers, bit for bit); no interval and no
+            ``p_over`` (``prob_lower``/``prob_upper`` are None).
         **extra
             Passed to :class:`Estimate` (e.g. ``posterior``, ``diagnostics``).
 
@@ -250,21 +255,27 @@ class CRMModel:
         w = np.broadcast_to(w / w.sum(axis=1, keepdims=True), (T, K))
         shared = vals.shape[0] == 1
         if shared:
+            prob_mean = w @ self.prob(vals[0])  # (K, D) curve
+        else:
+            prob_mean = np.einsum("tk,tkd->td", w, self.prob(vals))  # (T, K, D)
+        mean = (w * np.broadcast_to(vals, (T, K))).sum(axis=1)
+        var = (w * (np.broadcast_to(vals, (T, K)) - mean[:, None]) ** 2).sum(axis=1)
+        if decision_only:
+            return Estimate(
+                prob_mean=prob_mean, interval=float(interval),
+                stats={"beta_mean": mean, "beta_var": var, "prob_plugin": self.prob(mean)},
+                engine=engine, **extra,
+            )  # fmt: skip
+        if shared:
             order = np.argsort(vals[0], kind="stable")
             vs = np.broadcast_to(vals[0, order], (T, K))
             ws = w if np.all(order == np.arange(K)) else w[:, order]
-            p = self.prob(vals[0])  # (K, D)
-            prob_mean = w @ p
         else:
             order = np.argsort(vals, axis=1, kind="stable")
             vs = np.take_along_axis(vals, order, axis=1)
             ws = np.take_along_axis(np.broadcast_to(w, vals.shape), order, axis=1)
-            p = self.prob(vals)  # (T, K, D)
-            prob_mean = np.einsum("tk,tkd->td", w, p)
         c = np.cumsum(ws, axis=1) - ws / 2
         p_over = _weighted_cdf(vs, c, self.beta_at(target), shared)
-        mean = (w * np.broadcast_to(vals, (T, K))).sum(axis=1)
-        var = (w * (np.broadcast_to(vals, (T, K)) - mean[:, None]) ** 2).sum(axis=1)
         alpha = (1 - interval) / 2
         b_lo = _weighted_quantile(vs, c, alpha)
         b_hi = _weighted_quantile(vs, c, 1 - alpha)

@@ -25,33 +25,43 @@ so a TITE-CRM with complete follow-up decides exactly like the CRM.
 Only the quantities a CRM *decision* reads are returned (``prob_mean``, ``beta_mean``,
 ``beta_var``, ``prob_plugin``); credible intervals and ``p_over`` are absent from the
 result (reading them is an error, not a silent value).  ``CRM.fit`` keeps the full grid.
+Complete states get the same numbers as the exact engine bit for bit, without its credible
+bounds (:func:`crm_curve_estimate`, also what ``CRM.select`` computes in simulations).
+
+Cost: the log posterior is evaluated on sparse lists (the (trial, dose) cells with complete
+DLT-free patients, and the pending patients), so ``log(1 - p)`` is taken only where a
+patient is, and the pending terms are one logarithm of each trial's product per node.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from scipy.special import expit
+from functools import lru_cache
 
-from .crm_grid import _nodes, _weighted, crm_posterior
+import numpy as np
+
+from ..arrays import unique_rows
+from .crm_grid import CHUNK, _nodes, _weighted, crm_posterior
 from .crm_model import CRMModel
 from .estimate import Estimate
 from .evidence import CountEvidence as DoseData
 
-__all__ = ["crm_decision_estimate", "pending_rows"]
+__all__ = ["crm_curve_estimate", "crm_decision_estimate", "pending_rows"]
 
 #: Gauss-Hermite orders of the first stage.
-HERMITE = (12, 16)
+HERMITE = (10, 14)
 #: States with at most this many patients skip stage 2 (Gauss-Hermite).
 MIN_HERMITE = 6
 #: Nodes of the coarse trapezoidal rule (the fine rule halves its step: 2 NODES - 1).
-NODES = 28
+NODES = 20
 #: Log-posterior drop (from the mode) that bounds the integration range.
-DROP = 40.0
+DROP = 20.0
 #: Largest difference between the two orders accepted (posterior mean DLT probability and
 #: plug-in curve, absolute).
 TOL = 1e-6
 #: Points of the coarse scan for the mode (over the exact grid's range).
-SCAN = 48
+SCAN = 24
+#: Products of pending factors below this are summed as logarithms instead.
+TINY = 1e-250
 DECISION_KEYS = ("beta_mean", "beta_var", "prob_plugin")
 
 
@@ -83,44 +93,94 @@ class _LogPost:
 
         self.y = count(full & y)  # complete patients with a DLT per dose (T, D)
         self.f = count(full & ~y)  # complete patients without DLT
-        K = int(pend.sum(axis=1).max(initial=0))
-        order = np.argsort(~pend, axis=1, kind="stable")[:, :K]
-        self.pd = np.take_along_axis(lv, order, axis=1)  # (T, K) pending doses
-        self.pw = np.where(np.take_along_axis(pend, order, axis=1),
-                           np.take_along_axis(w, order, axis=1), 0.0)  # fmt: skip
+        self.pt, k = np.nonzero(pend & (w > 0))  # pending patients (weight 0: no term)
+        self.pdd, self.pww = dose[self.pt, k], w[self.pt, k][:, None]
+        self.n_trials = T
         self.model = model
         self.x = np.log(np.asarray(model.skeleton)) if model.link == "empiric" else model.x
-        self.yx = self.y @ self.x  # empiric: sum of DLTs' log p is exp(beta) * yx
+        self.yx = np.einsum("td,d->t", self.y, self.x)  # empiric: sum of DLTs' log p is exp(beta) * yx
+        self._cells()
+
+    def n_pending(self) -> np.ndarray:
+        """Pending patients with a positive weight per trial (T,)."""
+        return np.bincount(self.pt, minlength=self.n_trials)
 
     def take(self, rows: np.ndarray) -> _LogPost:
         """The same for the trials ``rows``."""
         new = object.__new__(_LogPost)
         new.__dict__.update(self.__dict__)
-        for k in ("y", "f", "pd", "pw", "yx"):
+        for k in ("y", "f", "yx"):
             setattr(new, k, getattr(self, k)[rows])
+        new.n_trials = len(rows)
+        inv = np.full(self.n_trials, -1)
+        inv[rows] = np.arange(len(rows))  # rows ascending: trial order is kept
+        keep = inv[self.pt] >= 0
+        new.pt, new.pdd, new.pww = inv[self.pt[keep]], self.pdd[keep], self.pww[keep]
+        new._cells()
         return new
 
-    def __call__(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Log posterior at ``beta`` (T, M) and the DLT curve there (T, M, D)."""
-        m = self.model
-        b = np.exp(beta)
-        if m.link == "empiric":  # log p = exp(beta) log s: the DLT terms are one product
-            lp = b[..., None] * self.x
-            q = -np.expm1(lp)  # 1 - p, accurate near p = 1
-            out = b * self.yx[:, None]
-            out += np.einsum("td,tmd->tm", self.f, np.log(q))  # q > 0 on the grid range
-            p = 1.0 - q
+    def _cells(self) -> None:
+        """Sparse lists, in trial order, of the (trial, dose) cells with complete DLT-free
+        patients (``ft``, ``fd``, ``fn``: trial, dose, count) and of the pending patients
+        (``pt``, ``pdd``, ``pww``), with the first entry of each trial that has any
+        (``*_start``) and those trials (``*_rows``), for ``np.*.reduceat``."""
+        self.ft, self.fd = np.nonzero(self.f)
+        self.fn = self.f[self.ft, self.fd][:, None]
+        self.f_rows, self.f_start = _starts(self.ft)
+        self.p_rows, self.p_start = _starts(self.pt)
+
+    def pending(self, g: np.ndarray, out: np.ndarray) -> None:
+        """Add ``sum_k log(1 - w_k p_k)`` of the pending patients to ``out`` (T, M), from
+        the curve at their doses ``g`` (one row per pending patient, (P, M)): one logarithm
+        of each trial's product per point (each factor is at least ``1 - p``, above 1e-7
+        on the grid range, so a product of a few dozen factors stays normal; trials where
+        it falls below :data:`TINY` are summed term by term)."""
+        if not self.pt.size:
+            return
+        fac = 1.0 - self.pww * g
+        prod = np.multiply.reduceat(fac, self.p_start, axis=0)
+        small = prod.min(axis=1) < TINY
+        if small.any():
+            np.log(fac, out=fac)
+            prod[small] = np.add.reduceat(fac, self.p_start, axis=0)[small]
+            prod[~small] = np.log(prod[~small])
         else:
-            lp, lq = m.log_prob(beta)
-            out = np.einsum("td,tmd->tm", self.y, lp)
-            out += np.einsum("td,tmd->tm", self.f, np.where(self.f[:, None, :] > 0, lq, 0.0))
+            np.log(prod, out=prod)
+        out[self.p_rows] += prod
+
+    def __call__(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Log posterior at ``beta`` (T, M) and the DLT curve there, dose-major (T, D, M)."""
+        m = self.model
+        T, M = beta.shape
+        b = np.exp(beta)
+        xd = self.x[None, :, None]
+        if m.link == "empiric":  # log p = exp(beta) log s: the DLT terms are one product
+            out = b * self.yx[:, None]
+            if self.ft.size:  # log(1 - p) only where complete DLT-free patients are
+                lq = b[self.ft] * self.x[self.fd][:, None]
+                np.expm1(lq, out=lq)  # -(1 - p), accurate near p = 1
+                np.negative(lq, out=lq)
+                np.log(lq, out=lq)  # q > 0 on the grid range
+                lq *= self.fn
+                out[self.f_rows] += np.add.reduceat(lq, self.f_start, axis=0)
+            p = np.multiply(b[:, None, :], xd)
+            np.exp(p, out=p)
+        else:
+            eta = m.intercept + b[:, None, :] * xd
+            lp, lq = -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta)
+            out = np.einsum("td,tdm->tm", self.y, lp)
+            out += np.einsum("td,tdm->tm", self.f, np.where(self.f[:, :, None] > 0, lq, 0.0))
             p = np.exp(lp)
-        for k in range(self.pd.shape[1]):  # pending patients: log(1 - w p)
-            xk = self.x[self.pd[:, k]][:, None]
-            pk = np.exp(b * xk) if m.link == "empiric" else expit(m.intercept + b * xk)
-            out += np.log1p(-self.pw[:, k, None] * pk)
+        D = p.shape[1]
+        self.pending(p.reshape(T * D, M)[self.pt * D + self.pdd], out)
         out += m.log_prior(beta)
         return out, p
+
+
+def _starts(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of the sorted ``t`` and where each run starts."""
+    new = np.flatnonzero(np.r_[True, t[1:] != t[:-1]]) if t.size else t
+    return t[new], new
 
 
 def _scan(model: CRMModel, lpost: _LogPost, half: float) -> tuple[np.ndarray, ...]:
@@ -132,11 +192,13 @@ def _scan(model: CRMModel, lpost: _LogPost, half: float) -> tuple[np.ndarray, ..
     scan = np.linspace(-half, half, SCAN)
     step = scan[1] - scan[0]
     lp, lq = model.log_prob(scan)  # (S, D)
-    vals = lpost.y @ lp.T + lpost.f @ lq.T + model.log_prior(scan)  # (T, S)
-    pt = np.exp(lp).T  # (D, S)
-    for k in range(lpost.pd.shape[1]):
-        vals += np.log1p(-lpost.pw[:, k, None] * pt[lpost.pd[:, k]])
+    # (T, S); einsum, not BLAS: these products are small, and BLAS threads contend on a
+    # busy machine
+    vals = np.einsum("td,sd->ts", np.concatenate([lpost.y, lpost.f], axis=1),
+                     np.concatenate([lp, lq], axis=1), optimize=False)  # fmt: skip
+    vals += model.log_prior(scan)
     T = vals.shape[0]
+    lpost.pending(np.exp(lp).T[lpost.pdd], vals)  # curve table (D, S), shared
     j = np.clip(np.argmax(vals, axis=1), 1, SCAN - 2)
     r = np.arange(T)
     vm, v0, vp = vals[r, j - 1], vals[r, j], vals[r, j + 1]
@@ -156,16 +218,22 @@ def _scan(model: CRMModel, lpost: _LogPost, half: float) -> tuple[np.ndarray, ..
 
 def _summaries(beta: np.ndarray, lv: np.ndarray, p: np.ndarray, lm: np.ndarray
                ) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """Posterior mean curve, mean and variance of ``beta`` from the log weights ``lv``
+    (T, M) at nodes ``beta`` and the curve ``p`` (T, D, M)."""
     w = np.exp(lv - lm[:, None])
     w /= w.sum(axis=1, keepdims=True)
     mean = (w * beta).sum(axis=1)
     var = (w * (beta - mean[:, None]) ** 2).sum(axis=1)
-    return np.einsum("tk,tkd->td", w, p), mean, var
+    return np.einsum("tk,tdk->td", w, p), mean, var
 
 
+@lru_cache(maxsize=8)
 def _hermite(order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Hermite nodes and log weights times ``exp(x^2)`` (cached; read-only)."""
     x, w = np.polynomial.hermite.hermgauss(order)
-    return x, np.log(w) + x**2
+    lw = np.log(w) + x**2
+    x.flags.writeable = lw.flags.writeable = False
+    return x, lw
 
 
 def _check(model: CRMModel, a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> np.ndarray:
@@ -192,20 +260,37 @@ def _stage_sinh(model: CRMModel, lpost: _LogPost, m: np.ndarray, sc: np.ndarray,
                 ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:  # fmt: skip
     """Trapezoidal rule in ``z`` with ``beta = m + sc sinh(z)`` over the range ``lo..hi``
     (fine steps at the mode, long ones in the tails), :data:`NODES` and ``2 NODES - 1``
-    nodes (nested): the fine rule's summaries and the difference (inf when the range
-    does not cover the posterior)."""
+    nodes (nested); where they differ by more than :data:`TOL`, the step is halved once
+    more (``4 NODES - 3`` nodes, compared with ``2 NODES - 1``).  Returns the finest
+    rule's summaries and the last difference (inf when the range does not cover the
+    posterior)."""
     sc = sc[:, None]
     z_lo = -np.arcsinh((m[:, None] - lo[:, None]) / sc)
     z_hi = np.arcsinh((hi[:, None] - m[:, None]) / sc)
-    z = z_lo + (z_hi - z_lo) * np.linspace(0.0, 1.0, 2 * NODES - 1)
+    u = np.linspace(0.0, 1.0, 2 * NODES - 1)
+    z = z_lo + (z_hi - z_lo) * u
     beta = m[:, None] + sc * np.sinh(z)
     lv, p = lpost(beta)
     lm = np.maximum(lm, lv.max(axis=1))
     edge = ((lv[:, 0] > lm - DROP) & (lo > -half)) | ((lv[:, -1] > lm - DROP) & (hi < half))
     lv = lv + np.log(np.cosh(z))
     fine = _summaries(beta, lv, p, lm)
-    coarse = _summaries(beta[:, ::2], lv[:, ::2], p[:, ::2], lm)
-    return fine, np.where(edge, np.inf, _check(model, coarse, fine))
+    coarse = _summaries(beta[:, ::2], lv[:, ::2], p[:, :, ::2], lm)
+    diff = np.where(edge, np.inf, _check(model, coarse, fine))
+    again = np.flatnonzero(np.isfinite(diff) & (diff > TOL))
+    if again.size:  # the midpoints: 4 NODES - 3 nodes in all
+        r = again
+        zm = z_lo[r] + (z_hi[r] - z_lo[r]) * (u[:-1] + 0.5 * u[1])
+        bm = m[r, None] + sc[r] * np.sinh(zm)
+        lvm, pm = lpost.take(r)(bm)
+        lmr = np.maximum(lm[r], lvm.max(axis=1))
+        finer = _summaries(np.concatenate([beta[r], bm], axis=1),
+                           np.concatenate([lv[r], lvm + np.log(np.cosh(zm))], axis=1),
+                           np.concatenate([p[r], pm], axis=2), lmr)  # fmt: skip
+        diff[r] = _check(model, _summaries(beta[r], lv[r], p[r], lmr), finer)
+        for f, g in zip(fine, finer, strict=True):
+            f[r] = g
+    return fine, diff
 
 
 def _quadrature(model: CRMModel, data: DoseData, target: float
@@ -222,7 +307,7 @@ def _quadrature(model: CRMModel, data: DoseData, target: float
     out = (np.empty((T, D)), np.empty(T), np.empty(T))
     stage = np.zeros(T, dtype=np.int8)
     # few patients: skewed, prior-dominated posteriors where Gauss-Hermite rarely passes
-    n_pat = lpost.y.sum(axis=1) + lpost.f.sum(axis=1) + (lpost.pw > 0).sum(axis=1)
+    n_pat = lpost.y.sum(axis=1) + lpost.f.sum(axis=1) + lpost.n_pending()
     rows = np.flatnonzero(ok & (n_pat > MIN_HERMITE))
     if rows.size:
         res, diff = _stage_hermite(model, lpost.take(rows), m[rows], sc[rows], lm[rows])
@@ -306,10 +391,65 @@ def crm_decision_estimate(model: CRMModel, data: DoseData, target: float,
         if not rows.size:
             continue
         sub = data.take(rows)
-        if strip:  # complete follow-up: the count path of the plain CRM
-            sub = type(sub)(sub.n, sub.dlt, sub.current, sub.last_n, sub.last_dlt, sub.grade2)
-        est = crm_posterior(model, sub, target, interval)
+        if strip:  # complete follow-up: the count path of the plain CRM, decision summaries
+            est = _complete_decision(model, sub.n, sub.dlt, interval)
+        else:
+            est = crm_posterior(model, sub, target, interval)
         prob_mean[rows] = est.prob_mean
         for k in DECISION_KEYS:
             stats[k][rows] = np.asarray(est.stats[k])
     return Estimate(prob_mean=prob_mean, interval=interval, stats=stats, engine="grid")
+
+
+def crm_curve_estimate(model: CRMModel, data: DoseData, target: float,
+                       interval: float = 0.9) -> Estimate:  # fmt: skip
+    """The CRM summaries a selection reads (``prob_mean``, ``beta_mean``, ``beta_var``,
+    ``prob_plugin``): for complete counts (no pending patient) bit for bit those of
+    :func:`crm_posterior`, without its credible bounds and ``p_over``; otherwise
+    :func:`crm_decision_estimate`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import bayes_dose as bd
+    >>> from bayes_dose.inference.crm_model import CRMModel
+    >>> m = CRMModel((0.05, 0.1, 0.2, 0.35))
+    >>> d = bd.DoseData.from_counts([[3, 3, 0, 0]], [[0, 1, 0, 0]], current=[1])
+    >>> a, b = crm_curve_estimate(m, d, 0.2), crm_posterior(m, d, 0.2)
+    >>> bool(np.array_equal(a.prob_mean, b.prob_mean)), a.prob_lower is None
+    (True, True)
+    """
+    if _weighted(data):
+        return crm_decision_estimate(model, data, target, interval)
+    return _complete_decision(model, np.asarray(data.n), np.asarray(data.dlt), interval)
+
+
+def _complete_decision(model: CRMModel, n: np.ndarray, dlt: np.ndarray,
+                       interval: float = 0.9) -> Estimate:  # fmt: skip
+    """The decision summaries of :func:`crm_posterior` on complete counts, bit for bit
+    (the same distinct rows, blocks and arithmetic as it and :meth:`CRMModel.summarise`),
+    without the credible bounds and ``p_over`` that a decision does not read."""
+    first, inverse = unique_rows(np.concatenate([n, dlt], axis=1))
+    n, dlt = n[first], dlt[first]
+    nodes = _nodes(model.prior_sd)
+    lprior = model.log_prior(nodes)
+    p = model.prob(nodes)  # (G, D)
+    U = len(first)
+    prob_mean, mean, var = np.empty((U, model.n_doses)), np.empty(U), np.empty(U)
+    for a in range(0, U, CHUNK):
+        sl = slice(a, a + CHUNK)
+        w = model.loglik_counts(nodes, n[sl], dlt[sl])
+        w += lprior
+        w -= w.max(axis=1, keepdims=True)
+        np.exp(w, out=w)
+        w /= w.sum(axis=1, keepdims=True)
+        prob_mean[sl] = w @ p
+        tmp = np.multiply(w, nodes)
+        mean[sl] = tmp.sum(axis=1)
+        np.subtract(nodes, mean[sl, None], out=tmp)
+        np.square(tmp, out=tmp)
+        tmp *= w
+        var[sl] = tmp.sum(axis=1)
+    stats = {"beta_mean": mean[inverse], "beta_var": var[inverse],
+             "prob_plugin": model.prob(mean)[inverse]}  # fmt: skip
+    return Estimate(prob_mean=prob_mean[inverse], interval=interval, stats=stats, engine="grid")
