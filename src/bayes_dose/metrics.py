@@ -560,6 +560,10 @@ def operating_characteristics(
     :func:`bayes_dose.calendar_oc.time_characteristics`: ``mean_duration_months``,
     ``duration_months_q`` (coordinate ``quantile``), suspension, turned away (with SEs).
     """
+    if "arm" in sims.dims:  # a programme (bd.Programme.simulate): per arm + programme OCs
+        from .arm_dataset import programme_oc
+
+        return programme_oc(sims, target)
     oc = _reduce(sims, OCReducer.for_sims(sims, target)).operating_characteristics()
     if "duration_days" in sims:
         from .calendar_oc import time_characteristics
@@ -591,6 +595,10 @@ def concordance(sims: xr.Dataset) -> xr.Dataset:
     >>> float(c.kappa.sel(design_a="a", design_b="a").item())
     1.0
     """
+    if "arm" in sims.dims:  # a programme (bd.Programme.simulate): per arm
+        from .arm_dataset import per_arm
+
+        return per_arm(sims, concordance)
     return _reduce(sims, OCReducer.for_sims(sims, quantities=())).concordance()
 
 

@@ -13,11 +13,14 @@ patients are independent while every design of one arm meets the same patients. 
 design of the second arm that does not borrow (3+3, BOIN, CRM, BLRM) therefore gives
 exactly ``bd.simulate(..., seed=arm_seed(seed, 1))``.
 
-Output.  The arms have different dose grids, so :meth:`Programme.simulate` returns a
-:class:`ProgrammeSimulation`: one :func:`bayes_dose.simulate`-style Dataset per arm
-(``result["mono"]``; :func:`bayes_dose.operating_characteristics` and ``concordance``
-work on each) and a programme-level Dataset of per-trial totals (``result.trials``:
-total patients, total DLTs, correct selection in both arms).
+Output.  :meth:`Programme.simulate` returns one ``xarray.Dataset`` with an ``arm``
+dimension (layout: :mod:`bayes_dose.arm_dataset`; the arms' dose grids differ, so the
+``dose`` dimension is padded to the larger arm, with ``dose_mg`` (arm, dose) and
+``n_doses`` (arm)).  :func:`bayes_dose.arm_view` ``(ds, "mono")`` gives an arm's own
+Dataset back exactly; :func:`bayes_dose.operating_characteristics` and
+:func:`bayes_dose.concordance` of the programme Dataset are per arm (an ``arm``
+dimension), plus the programme's OCs (``programme_*``: correct selection in both arms,
+total N, total DLTs, each with its Monte Carlo SE).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from .simulate import (
 )
 from .simulate import simulate as _simulate
 
-__all__ = ["OpensAfter", "Programme", "ProgrammeSimulation", "arm_seed", "opens_after"]
+__all__ = ["OpensAfter", "Programme", "arm_seed", "opens_after"]
 
 
 @dataclass(frozen=True)
@@ -78,60 +81,6 @@ def arm_seed(seed: int, position: int) -> int:
     return int(np.random.SeedSequence((int(seed), int(position))).generate_state(1)[0])
 
 
-@dataclass
-class ProgrammeSimulation:
-    """Simulated programmes: ``arms`` maps arm name to its simulation Dataset (dims
-    design, scenario, trial, dose, patient); ``trials`` holds the programme-level
-    per-trial totals (dims design, scenario, trial; ``design`` = second-arm design, its
-    first-arm partner in coordinate ``source_design``)."""
-
-    arms: dict[str, xr.Dataset]
-    trials: xr.Dataset
-
-    def __getitem__(self, arm: str) -> xr.Dataset:
-        if arm not in self.arms:
-            raise KeyError(f"no arm {arm!r}; arms are {list(self.arms)}")
-        return self.arms[arm]
-
-    def operating_characteristics(
-        self, target: float | Mapping[str, float] | None = None
-    ) -> dict[str, xr.Dataset]:
-        """:func:`bayes_dose.operating_characteristics` per arm, and under ``"programme"``:
-        ``p_correct_both`` (correct selection in both arms), ``mean_total_n``,
-        ``mean_total_dlt``, each with its Monte Carlo SE (``_se``)."""
-        from .metrics import operating_characteristics
-
-        out = {a: operating_characteristics(ds, target) for a, ds in self.arms.items()}
-        tr = self.trials if target is None else _trials(self.arms, self._pairs(), target)
-        T = tr.sizes["trial"]
-        if "correct_both" not in tr:
-            raise ValueError(
-                "Programme: correct selection needs a target for every design x scenario: "
-                "pass target=, or use designs with a target or library scenarios"
-            )
-        p = tr["correct_both"].astype(float).mean("trial")
-        data = {
-            "p_correct_both": p,
-            "p_correct_both_se": np.sqrt(p * (1 - p) / T),
-        }
-        for v, name in (("total_n", "mean_total_n"), ("total_dlt", "mean_total_dlt")):
-            x = tr[v].astype(float)
-            data[name] = x.mean("trial")
-            data[f"{name}_se"] = x.std("trial", ddof=1) / np.sqrt(T) if T > 1 else x.mean("trial") * np.nan
-        out["programme"] = xr.Dataset(data)
-        return out
-
-    def concordance(self) -> dict[str, xr.Dataset]:
-        """:func:`bayes_dose.concordance` of each arm's designs (common random numbers
-        within an arm)."""
-        from .metrics import concordance
-
-        return {a: concordance(ds) for a, ds in self.arms.items()}
-
-    def _pairs(self) -> dict[str, str]:
-        return dict(zip(self.trials["design"].values, self.trials["source_design"].values, strict=True))
-
-
 class Programme:
     """Two arms simulated together, trial by trial (module docstring).
 
@@ -155,9 +104,9 @@ class Programme:
     >>> prog = bd.Programme(
     ...     arms={"mono": {"3+3": bd.ThreePlusThree(3)}, "combo": {"3+3": bd.ThreePlusThree(2)}},
     ...     opens=bd.opens_after("mono"))
-    >>> res = prog.simulate({"mono": [0.05, 0.1, 0.4], "combo": [0.1, 0.5]}, n_trials=20, seed=1)
-    >>> sorted(res.arms), int(res.trials["total_n"].min()) >= 6
-    (['combo', 'mono'], True)
+    >>> ds = prog.simulate({"mono": [0.05, 0.1, 0.4], "combo": [0.1, 0.5]}, n_trials=20, seed=1)
+    >>> ds["arm"].values.tolist(), int(ds["programme_total_n"].min()) >= 6
+    (['mono', 'combo'], True)
     """
 
     def __init__(
@@ -245,7 +194,7 @@ class Programme:
         n_jobs: int = 1,
         chunk_size: int | None = None,
         progress: bool = False,
-    ) -> ProgrammeSimulation:
+    ) -> xr.Dataset:
         """Simulate ``n_trials`` programmes per scenario pair.
 
         Parameters
@@ -260,7 +209,10 @@ class Programme:
 
         Returns
         -------
-        ProgrammeSimulation
+        xarray.Dataset
+            Dimension ``arm`` (layout: :mod:`bayes_dose.arm_dataset`), programme variables
+            ``programme_total_n``, ``programme_total_dlt`` (design = second-arm design,
+            coordinate ``source_design``).
         """
         pairs = self._pairs_of(scenarios)
         n_trials = _integer("n_trials", n_trials, 1)
@@ -272,7 +224,7 @@ class Programme:
         second = self._second(first, {s: p[self.second] for s, p in pairs.items()}, n_trials,
                               arm_seed(seed, 1), max_n, n_jobs, chunk_size)  # fmt: skip
         arms = {self.first: first, self.second: second}
-        return ProgrammeSimulation(arms, _trials(arms, self.source, None))
+        return _stack(arms, self.source)
 
     def _second(self, first: xr.Dataset, curves: Mapping[str, Any], n_trials: int, seed: int,
                 max_n: int | None, n_jobs: int, chunk_size: int | None) -> xr.Dataset:  # fmt: skip
@@ -340,7 +292,7 @@ class Programme:
         return _assemble(designs, table, results, n_trials, D, manifest)
 
 
-def _correct(ds: xr.Dataset, target: float | Mapping[str, float] | None) -> xr.DataArray:
+def correct_selection(ds: xr.Dataset, target: float | Mapping[str, float] | None) -> xr.DataArray:
     """Per trial: the selection is the true MTD (0 = none acceptable), as ``pcs``."""
     from .metrics import _targets
     from .scenarios import true_mtd
@@ -360,22 +312,20 @@ def _correct(ds: xr.Dataset, target: float | Mapping[str, float] | None) -> xr.D
                                           coords={"design": ds["design"], "scenario": ds["scenario"]})  # fmt: skip
 
 
-def _trials(arms: Mapping[str, xr.Dataset], source: Mapping[str, str],
-            target: float | Mapping[str, float] | None) -> xr.Dataset:  # fmt: skip
+def _stack(arms: Mapping[str, xr.Dataset], source: Mapping[str, str]) -> xr.Dataset:
+    """The arms stacked along ``arm`` with the programme totals per second-arm design."""
+    from .arm_dataset import stack_arms
+
     first, second = (arms[a] for a in arms)
     names = list(source)
     mono = [source[g] for g in names]
     f = first.sel(design=mono).assign_coords(design=names)
     sec = second.sel(design=names)
-    out = xr.Dataset({
-        "total_n": (f["n_patients"].astype(np.int64) + sec["n_patients"].astype(np.int64)),
-        "total_dlt": (f["dlt"].sum("dose").astype(np.int64) + sec["dlt"].sum("dose").astype(np.int64)),
-    })  # fmt: skip
-    try:
-        out["correct_both"] = _correct(first, target).sel(design=mono).assign_coords(
-            design=names) & _correct(second, target).sel(design=names)  # fmt: skip
-    except ValueError:
-        if target is not None:
-            raise  # without a target the variable is left out (never a guessed MTD)
-    out = out.drop_vars([v for v in out.coords if v not in ("design", "scenario", "trial")])
-    return out.assign_coords(source_design=("design", np.array(mono, dtype=object)))
+    tot = {
+        "programme_total_n": f["n_patients"].astype(np.int64) + sec["n_patients"].astype(np.int64),
+        "programme_total_dlt": (f["dlt"].sum("dose").astype(np.int64)
+                                + sec["dlt"].sum("dose").astype(np.int64)),
+    }  # fmt: skip
+    tot = {k: v.drop_vars([c for c in v.coords if c not in ("design", "scenario", "trial")])
+           for k, v in tot.items()}  # fmt: skip
+    return stack_arms(arms, {"vars": tot, "source": dict(source)})
