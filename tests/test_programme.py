@@ -39,6 +39,14 @@ def _same(a: xr.Dataset, b: xr.Dataset) -> None:
         np.testing.assert_array_equal(x.to_numpy(), z.to_numpy(), err_msg=v)
 
 
+def _same_oc(stacked: xr.Dataset, own: xr.Dataset) -> None:
+    """The arm's slice of a stacked OC Dataset equals the arm's own OCs, value for value."""
+    for v in own.data_vars:
+        x = stacked[v].sel({d: own[d] for d in own[v].dims if d in own.coords})
+        np.testing.assert_array_equal(x.transpose(*own[v].dims).to_numpy().astype(float),
+                                      own[v].to_numpy().astype(float), err_msg=v)  # fmt: skip
+
+
 def _fixed(combo, n, y, curve, n_trials, seed):
     """The combination arm simulated with these monotherapy counts held fixed."""
     stored = combo.replace(mono_data=_outcomes(n, y))

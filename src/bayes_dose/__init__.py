@@ -59,7 +59,7 @@ _LAZY = {
     "Timeline": ".timeline",
     "BOIN12": ".designs.boin12", "OBD": ".obd", "choose_rp2d": ".obd",
     "with_response": ".efficacy_data",
-    "Programme": ".programme", "opens_after": ".programme",
+    "Programme": ".programme", "opens_after": ".programme", "opens_when_cleared": ".programme",
     "arm_view": ".arm_dataset", "programme_characteristics": ".arm_dataset",
     "plots": ".plots",
 }  # fmt: skip
@@ -143,7 +143,7 @@ __all__ += ["ada", "endpoints", "expansion", "listings", "pk", "response", "test
 __all__ += ["SimulationSummary", "open_store", "simulate_oc"]
 __all__ += ["EXNEX", "BorrowingReport", "CombinationFit", "Exchangeable", "TauPrior"]
 __all__ += ["Study", "StudySimulation"]
-__all__ += ["Programme", "arm_view", "opens_after", "programme_characteristics"]
+__all__ += ["Programme", "arm_view", "opens_after", "opens_when_cleared", "programme_characteristics"]
 __all__ += ["plots"]
 __all__ += ["designs", "parse_rule", "register_design", "register_rule", "register_slot", "slots"]
 __all__ += ["Timeline"]

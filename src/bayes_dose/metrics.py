@@ -556,6 +556,10 @@ def operating_characteristics(
     >>> int(oc.true_mtd.item()), bool(abs(oc.p_select.sum("dose_level") + oc.p_none - 1).max() < 1e-12)
     (3, True)
 
+    A programme's Dataset (dimension ``arm``, :meth:`bayes_dose.Programme.simulate`) gets
+    each arm's OCs stacked along ``arm`` (NaN where an arm has no such design or level)
+    and the programme's (:func:`bayes_dose.arm_dataset.programme_characteristics`).
+
     A calendar-time simulation (``simulate(..., timeline=...)``) also gets
     :func:`bayes_dose.calendar_oc.time_characteristics`: ``mean_duration_months``,
     ``duration_months_q`` (coordinate ``quantile``), suspension, turned away (with SEs).
@@ -564,6 +568,12 @@ def operating_characteristics(
         from .arm_dataset import programme_oc
 
         return programme_oc(sims, target)
+    if "arm" in sims.dims:  # a programme (bd.Programme): per arm, plus the programme's
+        from .arm_dataset import per_arm, programme_characteristics
+
+        oc = per_arm(sims, operating_characteristics, target=target)
+        prog = programme_characteristics(sims, target)
+        return oc.merge(prog, compat="override").assign_attrs(prog.attrs)
     oc = _reduce(sims, OCReducer.for_sims(sims, target)).operating_characteristics()
     if "duration_days" in sims:
         from .calendar_oc import time_characteristics
@@ -594,8 +604,15 @@ def concordance(sims: xr.Dataset) -> xr.Dataset:
     >>> c = bd.concordance(sims)
     >>> float(c.kappa.sel(design_a="a", design_b="a").item())
     1.0
+
+    A programme's Dataset (dimension ``arm``, :meth:`bayes_dose.Programme.simulate`) gets
+    each arm's concordance stacked along ``arm``.
     """
     if "arm" in sims.dims:  # a programme (bd.Programme.simulate): per arm
+        from .arm_dataset import per_arm
+
+        return per_arm(sims, concordance)
+    if "arm" in sims.dims:  # a programme (bd.Programme): per arm
         from .arm_dataset import per_arm
 
         return per_arm(sims, concordance)
