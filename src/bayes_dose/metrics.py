@@ -568,12 +568,6 @@ def operating_characteristics(
         from .arm_dataset import programme_oc
 
         return programme_oc(sims, target)
-    if "arm" in sims.dims:  # a programme (bd.Programme): per arm, plus the programme's
-        from .arm_dataset import per_arm, programme_characteristics
-
-        oc = per_arm(sims, operating_characteristics, target=target)
-        prog = programme_characteristics(sims, target)
-        return oc.merge(prog, compat="override").assign_attrs(prog.attrs)
     oc = _reduce(sims, OCReducer.for_sims(sims, target)).operating_characteristics()
     if "duration_days" in sims:
         from .calendar_oc import time_characteristics
@@ -609,10 +603,6 @@ def concordance(sims: xr.Dataset) -> xr.Dataset:
     each arm's concordance stacked along ``arm``.
     """
     if "arm" in sims.dims:  # a programme (bd.Programme.simulate): per arm
-        from .arm_dataset import per_arm
-
-        return per_arm(sims, concordance)
-    if "arm" in sims.dims:  # a programme (bd.Programme): per arm
         from .arm_dataset import per_arm
 
         return per_arm(sims, concordance)
