@@ -111,7 +111,7 @@ def test_never_above_highest_mono_dose_cleared():
 
 def test_combination_blrm_sees_mono_data_accrued_by_then():
     """opens_when_cleared(level=4) on the DLT wall: the combination BLRM's first decision sees
-    12 monotherapy patients (cohorts 1-4), not the final 21; the programme's combination
+    12 monotherapy patients (cohorts 1-4), not the final 18; the programme's combination
     trial equals a hand-built trial: decision k sees Part I after cohort min(4 + k, 6)."""
     combo = _combo_blrm()
     prog = bd.Programme(arms={"mono": {"c": _mono()}, "combo": {"c": combo}},
@@ -153,4 +153,4 @@ def test_combination_blrm_sees_mono_data_accrued_by_then():
         got = c["patient_dose"].to_numpy()[t]
         assert got[got > 0].tolist() == doses
         assert c["n"].to_numpy()[t].tolist() == n.tolist()
-    assert sum(after[4][0]) == 12 and sum(after[6][0]) == 21
+    assert sum(after[4][0]) == 12 and sum(after[6][0]) == 18
