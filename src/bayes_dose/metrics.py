@@ -569,6 +569,16 @@ def operating_characteristics(
 
         return programme_oc(sims, target)
     oc = _reduce(sims, OCReducer.for_sims(sims, target)).operating_characteristics()
+    if "n_flagged_decisions" in sims:  # decisions on unverified grid results (nothing silent)
+        f = sims["n_flagged_decisions"].astype(float)
+        T = sims.sizes["trial"]
+        p = (f > 0).mean("trial")
+        oc["p_flagged"] = p.assign_attrs(long_name="trials with >= 1 decision on a flagged "
+                                                   "grid result")  # fmt: skip
+        oc["p_flagged_se"] = np.sqrt(p * (1 - p) / T)
+        oc["mean_flagged_decisions"] = f.mean("trial")
+        oc["mean_flagged_decisions_se"] = (f.std("trial", ddof=1) / np.sqrt(T) if T > 1
+                                           else f.mean("trial") * np.nan)  # fmt: skip
     if "duration_days" in sims:
         from .calendar_oc import time_characteristics
 

@@ -54,12 +54,14 @@ _META = "bayes_dose_checkpoint"
 
 def _chunk_vars(names: Any) -> tuple[str, ...]:
     """The variables a chunk carries: :data:`CHUNK_VARS`, plus the efficacy ones of an
-    ``efficacy`` run (:data:`EFFICACY_VARS`) and the calendar-time ones
-    (:data:`bayes_dose.calendar_sim.TIMELINE_VARS`) of a ``timeline`` run."""
+    ``efficacy`` run (:data:`EFFICACY_VARS`), the calendar-time ones
+    (:data:`bayes_dose.calendar_sim.TIMELINE_VARS`) of a ``timeline`` run and
+    ``n_flagged_decisions``."""
     from .calendar_sim import TIMELINE_VARS
 
     eff = tuple(k for k in EFFICACY_VARS if k in names)
-    return CHUNK_VARS + eff + (TIMELINE_VARS if "duration_days" in names else ())
+    flag = ("n_flagged_decisions",) if "n_flagged_decisions" in names else ()
+    return CHUNK_VARS + eff + (TIMELINE_VARS if "duration_days" in names else ()) + flag
 
 
 def _dims(k: str) -> tuple[str, ...]:

@@ -61,7 +61,7 @@ __all__ = [
 ]  # fmt: skip
 
 #: Format version of chunk checkpoints (part of their hash).
-_CHECKPOINT_VERSION = 3
+_CHECKPOINT_VERSION = 4  # 4: chunks carry n_flagged_decisions
 #: Patient slots (trials x patients x designs x scenarios) per default chunk.
 CHUNK_SLOTS = 250_000
 _RNG = (
@@ -147,7 +147,8 @@ def run_chunk(
         ``patient_dlt`` (trial, patient); ``selected`` (1-based, 0 = none), ``is_mad``,
         ``stop_reason`` (design reason code), ``n_patients``, ``n_cohorts`` (trial,),
         ``patient_cohort`` (trial, patient; 0-based cohort, -1 = none: not assembled by
-        :func:`simulate`); with ``p_resp`` also ``resp`` (trial, dose) and
+        :func:`simulate`), ``n_flagged_decisions`` (trial,: decisions resting on a grid
+        result flagged as unverified, ``Estimate.grid_flags``); with ``p_resp`` also ``resp`` (trial, dose) and
         ``patient_resp`` (trial, patient).
     """
     p = np.asarray(true_tox, dtype=float)
@@ -171,6 +172,8 @@ def run_chunk(
     cohorts = np.zeros(T, dtype=np.int64)
     pdose = np.zeros((T, P + 1), dtype=np.int8)  # last column: scratch for padding
     pcoh = np.full((T, P + 1), -1, dtype=np.int16)
+    n_flag = np.zeros(T, dtype=np.int64)
+    flags: list[np.ndarray] = []
     reason = np.full(T, -1, dtype=np.int64)
     act = np.arange(T)
     sched = source if hasattr(source, "at") else None
@@ -191,7 +194,8 @@ def run_chunk(
                             source_n=None if sn is None else sn[act],
                             source_dlt=None if sy is None else sy[act])  # fmt: skip
         tot = total[act]
-        dec, halt, size, code = decision_step(design, data, tot, max_n, start, act)
+        dec, halt, size, code = decision_step(design, data, tot, max_n, start, act, flags)
+        n_flag[act] += flags.pop()
         wait = np.zeros(act.size, dtype=bool)
         if sched is not None:  # the ceiling: wait for Part I, or stop (Programme)
             halt, code, wait = sched.gate(act, cohorts[act], dec.next_dose, halt, code)
@@ -247,6 +251,7 @@ def run_chunk(
         "n_patients": total.astype(np.int16),
         "n_cohorts": cohorts.astype(np.int16),
         "patient_cohort": np.where(treated, pcoh[:, :width], -1).astype(np.int16),
+        "n_flagged_decisions": n_flag.astype(np.int16),
     } | eff.finish(pdose, treated, width)
 
 
@@ -646,6 +651,9 @@ def _assemble(
                     b = a + len(r["selected"])
                     if "duration_days" in r:
                         _put_timeline(out, r, gi, si, a, b, (G, S, n_trials), P)
+                    if "n_flagged_decisions" in r:  # kept only when some are flagged
+                        out.setdefault("n_flagged_decisions", np.zeros((G, S, n_trials), np.int16))
+                        out["n_flagged_decisions"][gi, si, a:b] = r["n_flagged_decisions"]
                     for var in _CHUNK_VARS + (tuple(_RESP_DTYPES) if efficacy is not None else ()):
                         v = r[var]
                         if var.startswith("patient_"):
@@ -687,6 +695,7 @@ def _assemble(
             "true_tox": (("scenario", "dose"), np.stack([table[s][0] for s in snames])),
             "target": (("scenario",), np.array([table[s][1] for s in snames])),
             **extra,
+            **_flag_vars(out, dims_tp),
             **_resp_vars(out, efficacy, snames, dims_tp),
         },
         coords={
@@ -734,6 +743,17 @@ def _timeline_vars(out: dict, dims_tp: tuple[str, ...]) -> dict:
               {"long_name": doc})
         for var, doc in TIMELINE_DOCS.items() if var in out
     }  # fmt: skip
+
+
+def _flag_vars(out: Mapping[str, Any], dims_tp: tuple[str, ...]) -> dict[str, Any]:
+    """``n_flagged_decisions`` when some decision of the run rested on a flagged grid
+    result (absent: none did; nothing to report)."""
+    f = out.get("n_flagged_decisions")
+    if f is None or not f.any():
+        return {}
+    return {"n_flagged_decisions": (dims_tp, f, {
+        "long_name": "decisions resting on a grid result flagged as unverified "
+                     "(Estimate.grid_flags: mass at the grid edge, refinement or IS ESS short)"})}
 
 
 def _resp_vars(out: Mapping[str, Any], efficacy: Mapping[str, np.ndarray] | None,
