@@ -256,6 +256,15 @@ class ZarrSink:
         try:
             for k in _chunk_vars(res):
                 v = np.asarray(res[k])
+                if k == "n_flagged_decisions" and k not in group:  # not in the store layout
+                    if v.any():
+                        warnings.warn(
+                            f"store {self.path.name}: {int(v.sum())} decisions of trials "
+                            f"{start}..{stop - 1} rested on flagged grid results "
+                            "(n_flagged_decisions is not kept in a store; simulate without "
+                            "store= to keep it)", UserWarning, stacklevel=2,
+                        )  # fmt: skip
+                    continue
                 if k.startswith("patient_"):
                     arr = group[k]
                     cap = arr.shape[-1]
