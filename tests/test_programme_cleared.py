@@ -154,3 +154,21 @@ def test_combination_blrm_sees_mono_data_accrued_by_then():
         assert got[got > 0].tolist() == doses
         assert c["n"].to_numpy()[t].tolist() == n.tolist()
     assert sum(after[4][0]) == 12 and sum(after[6][0]) == 18
+
+
+def test_scheduled_bit_identical_across_chunks_and_jobs():
+    combo = {"3+3": bd.ThreePlusThree(5, doses_mg=COMBO_MG),
+             "BOIN": bd.BOIN(0.25, n_doses=5, max_n=12, doses_mg=COMBO_MG)}  # fmt: skip
+    prog = bd.Programme(arms={"mono": {"3+3": _mono()}, "combo": combo},
+                        opens=bd.opens_after("mono") | bd.opens_when_cleared("mono", level=4))
+    scen = {"mono": [0.01, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.6],
+            "combo": [0.05, 0.1, 0.2, 0.3, 0.5]}  # fmt: skip
+    a = prog.simulate(scen, n_trials=40, seed=8)
+    b = prog.simulate(scen, n_trials=40, seed=8, n_jobs=2, chunk_size=7)
+    for v in a.data_vars:
+        np.testing.assert_array_equal(a[v].to_numpy(), b[v].to_numpy(), err_msg=v)
+    # the mono arm of the scheduled programme is bd.simulate's
+    ref = bd.simulate({"3+3": _mono()}, scen["mono"], n_trials=40, seed=8, progress=False)
+    m = bd.arm_view(a, "mono")
+    for v in ("n", "dlt", "selected", "stop_reason", "n_patients", "patient_dose"):
+        np.testing.assert_array_equal(m[v].to_numpy(), ref[v].to_numpy(), err_msg=v)
