@@ -54,3 +54,14 @@ def test_no_flags_no_variable():
                        seed=1, progress=False)  # fmt: skip
     assert "n_flagged_decisions" not in sims
     assert "p_flagged" not in bd.operating_characteristics(sims, target=0.3)
+
+
+def test_memo_sentence_when_flagged():
+    from bayes_dose.flagged import flagged_notes
+
+    sims = bd.simulate({"c": _combo()}, [0.3, 0.5, 0.6, 0.7, 0.8], n_trials=4, seed=3,
+                       progress=False)  # fmt: skip
+    (line,) = flagged_notes({"combo": sims})
+    p = float((sims["n_flagged_decisions"] > 0).mean())
+    assert line.startswith(f"Simulation of c (arm combo): {p:.1%} of the 4 simulated trials")
+    assert "flagged as unverified" in line

@@ -869,6 +869,8 @@ def report(
     """
     import jinja2
 
+    from .flagged import flagged_notes
+
     if not isinstance(comparison, Comparison):
         raise ValueError(f"report: expected a Comparison, got {type(comparison).__name__}")
     cut = _overdose_cut(overdose_cut, protocol)
@@ -945,7 +947,7 @@ def report(
         "title": title or "Dose-finding design memo",
         "date": date or datetime.now(UTC).strftime("%Y-%m-%d"),
         "cutoff": _cutoff_text(comparison, data_cutoff),
-        "notes": list(notes),
+        "notes": [*notes, *flagged_notes(simulation, programme)],
         "summary": summary,
         "summary_tables": summary_tables,
         "protocol": protocol,
