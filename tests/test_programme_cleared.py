@@ -172,3 +172,29 @@ def test_scheduled_bit_identical_across_chunks_and_jobs():
     m = bd.arm_view(a, "mono")
     for v in ("n", "dlt", "selected", "stop_reason", "n_patients", "patient_dose"):
         np.testing.assert_array_equal(m[v].to_numpy(), ref[v].to_numpy(), err_msg=v)
+
+
+def test_opens_after_bit_identical_to_the_previous_programme():
+    """opens_after keeps the programme of the previous session bit for bit: this digest of
+    both arms' trial variables was computed by that code (commit ff5cfb5, where
+    Programme.simulate returned ProgrammeSimulation) and equals today's arm views."""
+    import hashlib
+
+    proto = bd.protocols.bat6021()
+    mono = bd.BLRM(proto.arm("mono").doses_mg, reference_dose=300, max_n=9)
+    combo = bd.CombinationBLRM(mono=mono, doses=proto.arm("combo").doses_mg,
+                               grid=(7, 7, 15, 25), max_n=9, method="grid")  # fmt: skip
+    prog = bd.Programme(arms={"mono": {"BLRM": mono, "3+3": bd.ThreePlusThree(8)},
+                              "combo": {"BLRM": combo, "BOIN": bd.BOIN(0.25, n_doses=5, max_n=9)}},
+                        opens=bd.opens_after("mono"))  # fmt: skip
+    res = prog.simulate({"mono": [0.02, 0.05, 0.1, 0.15, 0.25, 0.35, 0.45, 0.55],
+                         "combo": [0.05, 0.1, 0.2, 0.35, 0.5]}, n_trials=4, seed=13)  # fmt: skip
+    h = hashlib.sha256()
+    for arm in ("mono", "combo"):
+        ds = bd.arm_view(res, arm)
+        for v in ("n", "dlt", "selected", "is_mad", "stop_reason", "n_patients", "n_cohorts",
+                  "patient_dose", "patient_dlt"):  # fmt: skip
+            a = np.ascontiguousarray(ds[v].values)
+            h.update(f"{arm}/{v}/{a.dtype.str}/{a.shape}".encode())
+            h.update(a.tobytes())
+    assert h.hexdigest() == "a66b1160fcfb5699bd5375d9d15835ab3b7c32df543543bb82298028508da71b"
