@@ -643,7 +643,7 @@ def _oc_context(
         for k, a in enumerate(arm_names(programme)):
             part = "Part I" if k == 0 else "Part II, opens after Part I ends"
             arms.append(_oc_entry(f"{a}, programme ({part}; cohort time)",
-                                  arm_view(programme, a), target, [], []))  # fmt: skip
+                                  arm_view(programme, a), target, [], [], figures=False))  # fmt: skip
     return arms
 
 
@@ -663,8 +663,8 @@ def _programme_designs(programme: Any) -> dict[str, list[str]]:
             for k, a in enumerate(arm_names(programme))}  # fmt: skip
 
 
-def _oc_entry(arm: str, ds: Any, target: float | None, missing: list, elsewhere: list
-              ) -> dict[str, Any]:  # fmt: skip
+def _oc_entry(arm: str, ds: Any, target: float | None, missing: list, elsewhere: list,
+              figures: bool = True) -> dict[str, Any]:  # fmt: skip
     from .metrics import operating_characteristics, overdose_risk_planned
 
     entry: dict[str, Any] = {"name": arm, "missing": missing, "elsewhere": elsewhere,
@@ -689,7 +689,7 @@ def _oc_entry(arm: str, ds: Any, target: float | None, missing: list, elsewhere:
             "summary": format_summary_table(oc_summary_table(oc, sc, planned)),
             "duration": format_duration_table(oc_duration_table(oc, sc)) if timed
             else None,
-            "figure": _png(scenario_figure(oc, sc)),
+            "figure": _png(scenario_figure(oc, sc)) if figures else None,
         })  # fmt: skip
     return entry
 
@@ -736,13 +736,13 @@ def _timeline_text(ds: Any) -> str:
 
 
 def _concordance_table(simulation: Any, programme: Any = None) -> pd.DataFrame | None:
-    if programme is not None:  # both arms of the programme, on their common random numbers
+    if programme is not None:  # the programme's Part II designs, on common random numbers
         from .arm_dataset import arm_names, arm_view
 
         sims = dict(simulation) if isinstance(simulation, Mapping) else (
             {} if simulation is None else {"": simulation})  # fmt: skip
-        simulation = {**sims, **{f"{a} (programme)": arm_view(programme, a)
-                                 for a in arm_names(programme)}}  # fmt: skip
+        second = arm_names(programme)[-1]
+        simulation = {**sims, f"{second} (programme)": arm_view(programme, second)}
     if simulation is None:
         return None
     _, _, conc = oc_summary(simulation)
@@ -878,6 +878,9 @@ def report(
     manifest = build_manifest(
         comparison, protocol=protocol, seed=seed, inputs=inputs, simulation=simulation
     )
+    if programme is not None:  # the programme's arms' manifests (each arm's attributes)
+        manifest["programme"] = {a: {k: _plain(v) for k, v in at.items() if k != "reasons"}
+                                 for a, at in json.loads(programme.attrs["arm_attrs"]).items()}  # fmt: skip
     manifest["overdose_cut"] = cut
     agreement = comparison.agreement()
     shadow = comparison.shadow()

@@ -127,8 +127,8 @@ class Study:
         Simulate in calendar time (:class:`bayes_dose.Timeline`, with the protocol's DLT
         window and staggering); default: cohort time.
     programme_n_trials : int, optional
-        Trials per scenario pair of the programme (:meth:`simulate`; default: as many as
-        the arms').  The combination BLRM decides in ~10 ms, so a smaller number keeps a
+        Trials per scenario pair of the programme (:meth:`simulate`; default and at
+        most: as many as the arms').  The combination BLRM decides in ~10 ms, so a smaller number keeps a
         memo quick; the memo states it.
 
     Examples
@@ -377,7 +377,7 @@ class Study:
         prog, prog_notes = None, []
         if joint:
             prog, prog_notes, prog_skipped = self._simulate_programme(
-                joint, self.programme_n_trials or n, seed)  # fmt: skip
+                joint, min(self.programme_n_trials or n, n), seed)  # fmt: skip
             skipped.update(prog_skipped)
         for arm in chosen:
             designs, arm_held, arm_skipped = self._simulable(arm, fixed)
