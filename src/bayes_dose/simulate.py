@@ -1095,7 +1095,11 @@ def simulate(
         ``manifest`` (JSON: versions, design specs, seed, scenarios, n_trials, date,
         input hash) and ``reasons`` (JSON: reason templates per design).  With
         ``efficacy`` also ``resp`` (responders per trial and dose), ``patient_resp`` and
-        ``true_resp``, and attr ``correlation``.
+        ``true_resp``, and attr ``correlation``.  When some decision rested on a grid
+        result flagged as unverified (``Estimate.grid_flags``), also
+        ``n_flagged_decisions`` (design, scenario, trial) (not kept with ``store=``: a
+        warning gives the count); :func:`bayes_dose.operating_characteristics` then adds
+        ``p_flagged`` and ``mean_flagged_decisions``.
 
     Examples
     --------
