@@ -67,3 +67,30 @@ def test_memo_shows_both_arms_and_the_programme(tmp_path):
 
     back = xr.open_dataset(tmp_path / "memo" / "simulation.nc", group="programme")
     assert int(back.sizes["arm"]) == 2
+
+
+def test_calendar_time_study_simulates_the_programme_in_calendar_time():
+    """A study with a timeline: the programme is in calendar time too (as the arms), equal
+    to bd.Programme.simulate(timeline=, protocol=), and the programme table gives its
+    duration in months."""
+    from bayes_dose.report import programme_table
+
+    tl = bd.Timeline(accrual_per_month=4.0)
+    study, combo, blrm = _study(programme_n_trials=2, timeline=tl)
+    sims = study.simulate(n_trials=3)
+    prog = sims.programme
+    assert "programme_duration_days" in prog and "duration_days" in sims["mono"]
+    direct = bd.Programme(
+        arms={"mono": {"3+3": bd.ThreePlusThree(8), "BLRM": blrm},
+              "combo": {"3+3": bd.ThreePlusThree(5), "combo BLRM": combo}},
+        opens=bd.opens_after("mono"), source={"combo BLRM": "BLRM"},
+    ).simulate({"s": {"mono": MONO, "combo": COMBO}}, n_trials=2, seed=4, timeline=tl,
+               protocol=study.protocol)  # fmt: skip
+    np.testing.assert_array_equal(prog["programme_duration_days"].to_numpy(),
+                                  direct["programme_duration_days"].to_numpy())  # fmt: skip
+    assert any("in calendar time" in n for n in sims.notes)
+    tab = programme_table(prog, 0.25)
+    row = tab[tab["Part II design"] == "combo BLRM"].iloc[0]
+    months = prog["programme_duration_days"].sel(design="combo BLRM").to_numpy() / 30.4375
+    assert row["Months, Part I start to Part II end (mean ± SE)"].startswith(
+        f"{months.mean():.1f} ± ")

@@ -299,7 +299,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                 if name not in done:
                     print(f"bayes-dose simulate: note: {name} (arm {arm}) simulated with the "
                           "arm it borrows from as one programme (Part II after Part I, "
-                          f"cohort time, {sims[joint].sizes['trial']} trials): see arm "
+                          f"{sims[joint].sizes['trial']} trials): see arm "
                           f"{joint!r}", file=sys.stderr)  # fmt: skip
                 continue
             if name not in done:

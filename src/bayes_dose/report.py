@@ -642,7 +642,9 @@ def _oc_context(
 
         for k, a in enumerate(arm_names(programme)):
             part = "Part I" if k == 0 else "Part II, opens after Part I ends"
-            arms.append(_oc_entry(f"{a}, programme ({part}; cohort time)",
+            timed = "programme_duration_days" in programme
+            arms.append(_oc_entry(f"{a}, programme ({part}; "
+                                  f"{'calendar' if timed else 'cohort'} time)",
                                   arm_view(programme, a), target, [], [], figures=False))  # fmt: skip
     return arms
 
@@ -697,7 +699,8 @@ def _oc_entry(arm: str, ds: Any, target: float | None, missing: list, elsewhere:
 def programme_table(programme: Any, target: float | None = None) -> pd.DataFrame | None:
     """The programme's OCs per Part II design x scenario pair (estimate ± MC SE): its
     Part I design, correct selection in both arms (%), mean total patients and DLTs of
-    both arms; None without a programme."""
+    both arms and, in calendar time, the programme's duration in months; None without a
+    programme."""
     if programme is None:
         return None
     from .arm_dataset import programme_characteristics
@@ -719,6 +722,9 @@ def programme_table(programme: Any, target: float | None = None) -> pd.DataFrame
                 "Correct in both arms (% ± SE)": pm("programme_p_correct_both", 100.0),
                 "Patients, both arms (mean ± SE)": pm("programme_mean_total_n"),
                 "DLTs, both arms (mean ± SE)": pm("programme_mean_total_dlt"),
+                **({"Months, Part I start to Part II end (mean ± SE)":
+                    pm("programme_mean_duration_months")}
+                   if "programme_mean_duration_months" in pc else {}),
             })  # fmt: skip
     return pd.DataFrame(rows)
 

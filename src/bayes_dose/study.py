@@ -11,7 +11,8 @@ Arms are simulated one at a time (:meth:`Study.simulate`).  A design that borrow
 another arm (:attr:`Design.borrows_from <bayes_dose.Design.borrows_from>`) that has
 designs and scenarios in the study is simulated with that arm as one programme
 (:class:`bayes_dose.Programme`: Part II opens after Part I ends and borrows the simulated
-Part I counts of the same trial; both arms' designs, cohort time;
+Part I counts of the same trial; both arms' designs, in the study's time (calendar
+time with its ``timeline``);
 :attr:`StudySimulation.programme`); otherwise it is simulated with that arm's observed
 data held fixed, and the result says so.
 """
@@ -39,7 +40,8 @@ class StudySimulation(Mapping):
         simulated with that arm as one programme (:class:`bayes_dose.Programme`, Part II
         opening after Part I ends): both arms' designs, dimension ``arm``.
     programme_notes : tuple of str
-        How the programme was simulated (pairing of scenarios, trials, cohort time).
+        How the programme was simulated (pairing of scenarios, trials, calendar or
+        cohort time).
     held_fixed : dict
         ``{"arm/design": {"source_arm", "patients", "sha256"}}``: designs that borrow
         from another arm, simulated with that arm's observed data held fixed (also in the
@@ -350,7 +352,8 @@ class Study:
             Simulate the designs that borrow from an arm with designs and scenarios in the
             study together with that arm, as one :class:`bayes_dose.Programme` (default
             True; :attr:`StudySimulation.programme`), instead of holding the arm's observed
-            data fixed.  Cohort time; ``programme_n_trials`` trials per scenario pair.
+            data fixed.  In the same time as the arms (``timeline``);
+            ``programme_n_trials`` trials per scenario pair.
 
         Returns
         -------
@@ -377,7 +380,7 @@ class Study:
         prog, prog_notes = None, []
         if joint:
             prog, prog_notes, prog_skipped = self._simulate_programme(
-                joint, min(self.programme_n_trials or n, n), seed)  # fmt: skip
+                joint, min(self.programme_n_trials or n, n), seed, timeline)  # fmt: skip
             skipped.update(prog_skipped)
         for arm in chosen:
             designs, arm_held, arm_skipped = self._simulable(arm, fixed)
@@ -435,10 +438,11 @@ class Study:
                     e["designs"].append(name)
         return out
 
-    def _simulate_programme(self, joint: Mapping[str, dict[str, Any]], n: int, seed: int
-                            ) -> tuple[Any, list[str], dict[str, str]]:  # fmt: skip
+    def _simulate_programme(self, joint: Mapping[str, dict[str, Any]], n: int, seed: int,
+                            timeline: Any = None) -> tuple[Any, list[str], dict[str, str]]:  # fmt: skip
         """The borrowing designs and their source arm simulated as one
-        :class:`bayes_dose.Programme` (cohort time, Part II after Part I)."""
+        :class:`bayes_dose.Programme` (Part II after Part I; in calendar time with the
+        study's timeline and protocol, else cohort time)."""
         from .designs.base import Design
         from .programme import Programme, opens_after
 
@@ -464,7 +468,8 @@ class Study:
                 for p, (a, b) in e["pairs"].items()}  # fmt: skip
         try:
             prog = Programme({src: first, arm: second}, opens=opens_after(src), source=source)
-            ds = prog.simulate(scen, n_trials=n, seed=seed)
+            ds = prog.simulate(scen, n_trials=n, seed=seed, timeline=timeline,
+                               protocol=self.protocol if timeline is not None else None)  # fmt: skip
         except ValueError as exc:
             skipped.update({f"{arm}/{g}": f"not simulated as a programme: {exc}"
                             for g in e["designs"]})  # fmt: skip
@@ -475,7 +480,9 @@ class Study:
             f"Part I ends, and every Part II decision borrows the final Part I counts of the "
             f"same simulated trial (Part I design paired: "
             f"{', '.join(f'{g} <- {prog.source[g]}' for g in e['designs'])}); scenarios "
-            f"paired {e['how']}; in cohort time (the programme has no calendar time)."
+            f"paired {e['how']}; "
+            + ("in calendar time, as the arms (Part II opens when Part I's last DLT window "
+               "is complete)." if timeline is not None else "in cohort time.")
         ]
         return ds, notes, skipped
 
