@@ -6,6 +6,7 @@ import pytest
 import xarray as xr
 
 import bayes_dose as bd
+from bayes_dose.arm_dataset import arm_view
 from bayes_dose.programme import arm_seed
 
 GRID = (7, 7, 15, 25)
@@ -38,6 +39,14 @@ def _same(a: xr.Dataset, b: xr.Dataset) -> None:
         np.testing.assert_array_equal(x.to_numpy(), z.to_numpy(), err_msg=v)
 
 
+def _same_oc(stacked: xr.Dataset, own: xr.Dataset) -> None:
+    """The arm's slice of a stacked OC Dataset equals the arm's own OCs, value for value."""
+    for v in own.data_vars:
+        x = stacked[v].sel({d: own[d] for d in own[v].dims if d in own.coords})
+        np.testing.assert_array_equal(x.transpose(*own[v].dims).to_numpy().astype(float),
+                                      own[v].to_numpy().astype(float), err_msg=v)  # fmt: skip
+
+
 def _fixed(combo, n, y, curve, n_trials, seed):
     """The combination arm simulated with these monotherapy counts held fixed."""
     stored = combo.replace(mono_data=_outcomes(n, y))
@@ -52,12 +61,12 @@ def test_constant_mono_counts_equal_stored_mono_data():
                         opens=bd.opens_after("mono"))  # fmt: skip
     res = prog.simulate({"mono": [0, 0, 0, 1, 1, 1, 1, 1], "combo": COMBO_CURVE},
                         n_trials=6, seed=3)  # fmt: skip
-    mn = res["mono"]["n"].isel(design=0, scenario=0).to_numpy()
-    my = res["mono"]["dlt"].isel(design=0, scenario=0).to_numpy()
+    mn = arm_view(res, "mono")["n"].isel(design=0, scenario=0).to_numpy()
+    my = arm_view(res, "mono")["dlt"].isel(design=0, scenario=0).to_numpy()
     assert (mn == mn[0]).all() and (my == my[0]).all()
     assert mn[0].tolist() == [3, 3, 6, 3, 0, 0, 0, 0] and my[0].tolist() == [0, 0, 0, 3, 0, 0, 0, 0]
     ref = _fixed(combo, mn[0], my[0], COMBO_CURVE, 6, arm_seed(3, 1))
-    _same(res["combo"], ref)
+    _same(arm_view(res, "combo"), ref)
 
 
 def test_each_trial_borrows_its_own_monotherapy_outcome():
@@ -75,9 +84,9 @@ def test_each_trial_borrows_its_own_monotherapy_outcome():
         "random": {"mono": [0.05, 0.1, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65], "combo": COMBO_CURVE},
     }
     res = prog.simulate(scen, n_trials=4, seed=5)
-    c = res["combo"].isel(design=0)
+    c = arm_view(res, "combo").isel(design=0)
     assert not np.array_equal(c["n"].sel(scenario="safe"), c["n"].sel(scenario="wall"))
-    mono = res["mono"].isel(design=0)
+    mono = arm_view(res, "mono").isel(design=0)
     rand_n = mono["n"].sel(scenario="random").to_numpy()
     assert len({tuple(r) for r in rand_n}) > 1  # the random arm's trials differ
     for s in scen:
@@ -95,34 +104,56 @@ def test_non_borrowing_arms_equal_bd_simulate_and_totals():
     prog = bd.Programme(arms={"mono": mono, "combo": combo}, opens=bd.opens_after("mono"))
     m_curve, c_curve = [0.05, 0.1, 0.2, 0.3, 0.5], [0.1, 0.2, 0.3, 0.45]
     res = prog.simulate({"mono": m_curve, "combo": c_curve}, n_trials=30, seed=11)
-    _same(res["mono"], bd.simulate(mono, m_curve, n_trials=30, seed=11, progress=False))
+    _same(arm_view(res, "mono"), bd.simulate(mono, m_curve, n_trials=30, seed=11, progress=False))
     ref = bd.simulate(combo, c_curve, n_trials=30, seed=arm_seed(11, 1), progress=False)
-    _same(res["combo"], ref)
+    _same(arm_view(res, "combo"), ref)
     assert arm_seed(11, 1) != 11
-    tr = res.trials
+    tr = res
+    # the arm dimension: dose padded to the larger arm, each arm cut out exactly
+    assert res.sizes["dose"] == 5 and res["n_doses"].values.tolist() == [5, 4]
+    assert (res["n"].sel(arm="combo").isel(dose=4) == 0).all()
+    for arm, own in (("combo", ref), ("mono", bd.simulate(mono, m_curve, n_trials=30, seed=11,
+                                                          progress=False))):  # fmt: skip
+        view = arm_view(res, arm)
+        xr.testing.assert_equal(view, own)
+        assert {v: view[v].dtype for v in view.data_vars} == {v: own[v].dtype for v in own.data_vars}
     np.testing.assert_array_equal(
-        tr["total_n"].to_numpy(),
-        res["mono"]["n_patients"].to_numpy().astype(int) + ref["n_patients"].to_numpy(),
+        tr["programme_total_n"].to_numpy(),
+        arm_view(res, "mono")["n_patients"].to_numpy().astype(int) + ref["n_patients"].to_numpy(),
     )
-    oc = res.operating_characteristics(target=0.3)
+    oc = bd.operating_characteristics(res, target=0.3)
     # P(correct in both arms) from the per-arm correct selections, independent computation
     mtd_m, mtd_c = bd.scenarios.true_mtd(m_curve, 0.3), bd.scenarios.true_mtd(c_curve, 0.3)
-    both = (res["mono"]["selected"].to_numpy() == mtd_m) & (ref["selected"].to_numpy() == mtd_c)
+    both = (arm_view(res, "mono")["selected"].to_numpy() == mtd_m) & (ref["selected"].to_numpy() == mtd_c)
     p = both.mean(axis=-1)
-    np.testing.assert_allclose(oc["programme"]["p_correct_both"].to_numpy(), p, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(oc["programme"]["p_correct_both_se"].to_numpy(),
+    np.testing.assert_allclose(oc["programme_p_correct_both"].to_numpy(), p, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(oc["programme_p_correct_both_se"].to_numpy(),
                                np.sqrt(p * (1 - p) / 30), rtol=0, atol=1e-12)  # fmt: skip
-    tot = tr["total_dlt"].to_numpy().astype(float)
-    np.testing.assert_allclose(oc["programme"]["mean_total_dlt"].to_numpy(), tot.mean(-1))
-    np.testing.assert_allclose(oc["programme"]["mean_total_n_se"].to_numpy(),
-                               tr["total_n"].to_numpy().std(-1, ddof=1) / np.sqrt(30))  # fmt: skip
-    # per-arm OCs are bd.operating_characteristics of each arm
-    xr.testing.assert_equal(oc["combo"], bd.operating_characteristics(ref, 0.3))
-    conc = res.concordance()
-    xr.testing.assert_equal(conc["combo"], bd.concordance(ref))
-    assert set(conc) == {"mono", "combo"}
-    with pytest.raises(ValueError, match="target"):
-        res.operating_characteristics()  # plain curves, 3+3 has no target: no guessed MTD
+    tot = tr["programme_total_dlt"].to_numpy().astype(float)
+    np.testing.assert_allclose(oc["programme_mean_total_dlt"].to_numpy(), tot.mean(-1))
+    np.testing.assert_allclose(oc["programme_mean_total_n_se"].to_numpy(),
+                               tr["programme_total_n"].to_numpy().std(-1, ddof=1) / np.sqrt(30))  # fmt: skip
+    # per-arm OCs are bd.operating_characteristics of each arm's own Dataset, exactly
+    _same_per_arm(oc.sel(arm="combo"), bd.operating_characteristics(ref, 0.3))
+    _same_per_arm(oc.sel(arm="mono"), bd.operating_characteristics(
+        bd.simulate(mono, m_curve, n_trials=30, seed=11, progress=False), 0.3))
+    conc = bd.concordance(res)
+    assert conc["arm"].values.tolist() == ["mono", "combo"]
+    _same_per_arm(conc.sel(arm="combo"), bd.concordance(ref))
+    # without a target (plain curves, 3+3 has none): no guessed MTD, the reason is noted
+    oc0 = bd.operating_characteristics(res)
+    assert "programme_p_correct_both" not in oc0 and "target" in oc0.attrs["note"]
+
+
+def _same_per_arm(stacked: xr.Dataset, own: xr.Dataset) -> None:
+    """An arm's slice of a stacked OC / concordance Dataset equals the arm's own, exactly
+    (on the arm's designs, levels and categories; dtypes may widen by the padding)."""
+    sub = stacked.sel({d: own[d].values for d in own.dims if d in stacked.dims})
+    for v in own.data_vars:
+        a, b = sub[v].transpose(*own[v].dims).to_numpy(), own[v].to_numpy()
+        np.testing.assert_array_equal(a.astype(b.dtype), b, err_msg=v)
+        if b.dtype.kind not in "fcO":  # no value changed by a widened dtype
+            np.testing.assert_array_equal(np.asarray(a, dtype=float), b.astype(float), err_msg=v)
 
 
 def test_bit_identical_across_n_jobs_and_chunk_size():
@@ -134,8 +165,8 @@ def test_bit_identical_across_n_jobs_and_chunk_size():
     a = prog.simulate(scen, n_trials=5, seed=2)
     b = prog.simulate(scen, n_trials=5, seed=2, n_jobs=2, chunk_size=2)
     for arm in ("mono", "combo"):
-        _same(a[arm], b[arm])
-    xr.testing.assert_equal(a.trials, b.trials)
+        _same(arm_view(a, arm), arm_view(b, arm))
+    xr.testing.assert_identical(a.drop_attrs(), b.drop_attrs())
 
 
 def test_errors_are_explicit():
@@ -166,11 +197,11 @@ def test_blrm_mono_arm_paired_by_name():
     assert prog.source == {"BLRM": "BLRM"}
     m_curve = [0.02, 0.05, 0.1, 0.15, 0.25, 0.35, 0.45, 0.55]
     res = prog.simulate({"mono": m_curve, "combo": COMBO_CURVE}, n_trials=3, seed=7)
-    m = res["mono"].sel(design="BLRM", scenario="true_tox")
+    m = arm_view(res, "mono").sel(design="BLRM", scenario="true_tox")
     for t in range(3):
         ref = _fixed(combo, m["n"][t].to_numpy(), m["dlt"][t].to_numpy(), COMBO_CURVE, t + 1,
                      arm_seed(7, 1))  # fmt: skip
-        _same(res["combo"].isel(design=0, scenario=0, trial=t),
+        _same(arm_view(res, "combo").isel(design=0, scenario=0, trial=t),
               ref.isel(design=0, scenario=0, trial=t))  # fmt: skip
     other = bd.BLRM([10, 20, 40, 80, 160, 320, 480, 640], reference_dose=300)
     with pytest.raises(ValueError, match="monotherapy doses"):

@@ -61,7 +61,9 @@ def test_compare_equals_compare_on_the_bundled_example(study, designs, out):
 
 
 def test_simulate_equals_simulate_per_arm_and_says_what_was_held_fixed(study, designs, out):
-    sims = study.simulate(n_trials=12, seed=5)
+    # programme=False: the observed data held fixed (the default simulates the borrowing
+    # design with the mono arm as one programme: tests/test_programme_study.py)
+    sims = study.simulate(n_trials=12, seed=5, programme=False)
     assert isinstance(sims, bd.StudySimulation) and list(sims) == ["mono", "combo"]
     xr.testing.assert_equal(
         sims["mono"],
@@ -119,9 +121,11 @@ def test_report_writes_the_memo_with_a_manifest(study, out, tmp_path):
     assert man["seed"] == 5 and man["protocol"]["name"] == study.protocol.name
     assert man["inputs_sha256"]["outcomes[combo]"] == data_sha256(out.arm("combo"))
     assert set(man["designs"]) == {"mono", "combo"}
-    assert man["simulation"]["combo"]["held_fixed"]["combo BLRM"]["source_arm"] == "mono"
+    # the combination BLRM is simulated with the mono arm as one programme (not held fixed)
+    assert "held_fixed" not in man["simulation"]["combo"]
+    assert "combo BLRM" in man["programme"]["combo"]["manifest"]["programme"]["source"]
     md = files["markdown"].read_text()
-    assert "borrows from the observed data of arm 'mono'" in md and "Not simulated" not in md
+    assert "as one programme" in md and "Not simulated" not in md
     assert (tmp_path / "memo" / "outcomes.csv").read_text() == out.to_csv_frame().to_csv(index=False)
     with xr.open_dataset(files["simulation"], group="combo", engine="h5netcdf") as ds:
         assert ds.sizes["trial"] == 6

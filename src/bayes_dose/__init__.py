@@ -62,8 +62,8 @@ _LAZY = {
     "AtOrBelowCurrent": ".designs.slots.backfill", "BelowCurrent": ".designs.slots.backfill",
     "MinResponses": ".designs.slots.backfill", "backfill_table": ".backfill",
     "with_response": ".efficacy_data",
-    "Programme": ".programme", "ProgrammeSimulation": ".programme",
-    "opens_after": ".programme",
+    "Programme": ".programme", "opens_after": ".programme", "opens_when_cleared": ".programme",
+    "arm_view": ".arm_dataset", "programme_characteristics": ".arm_dataset",
     "plots": ".plots",
     "RandomisedStage": ".dose_optimisation", "ROSE": ".dose_optimisation",
     "UtilityRule": ".dose_optimisation", "rose_design": ".dose_optimisation",
@@ -149,7 +149,7 @@ __all__ += ["ada", "endpoints", "expansion", "listings", "pk", "response", "test
 __all__ += ["SimulationSummary", "open_store", "simulate_oc"]
 __all__ += ["EXNEX", "BorrowingReport", "CombinationFit", "Exchangeable", "TauPrior"]
 __all__ += ["Study", "StudySimulation"]
-__all__ += ["Programme", "ProgrammeSimulation", "opens_after"]
+__all__ += ["Programme", "arm_view", "opens_after", "opens_when_cleared", "programme_characteristics"]
 __all__ += ["plots"]
 __all__ += ["designs", "parse_rule", "register_design", "register_rule", "register_slot", "slots"]
 __all__ += ["Timeline"]

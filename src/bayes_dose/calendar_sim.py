@@ -255,6 +255,8 @@ def run_calendar_chunk(
     suspended = np.zeros(T)
     turned = np.zeros(T, dtype=np.int64)
     max_pend = np.zeros(T, dtype=np.int64)
+    n_flag = np.zeros(T, dtype=np.int64)  # decisions on flagged grid results
+    flags: list[np.ndarray] = []
 
     act = np.arange(T)
     while act.size:
@@ -288,7 +290,8 @@ def run_calendar_chunk(
                             grade2[rows], **eff.data(rows, t_open, pdose, dday, onset, P))  # fmt: skip
             n_pend = np.zeros(rows.size, dtype=np.int64)
         tot = total[rows]
-        dec, halt, size, code = decision_step(design, data, tot, max_n, start, rows)
+        dec, halt, size, code = decision_step(design, data, tot, max_n, start, rows, flags)
+        n_flag[rows] += flags.pop()
         reason[rows[halt]] = code[halt]
         go = ~halt
         a, nxt, size, tot = rows[go], dec.next_dose[go], size[go], tot[go]
@@ -396,6 +399,7 @@ def run_calendar_chunk(
         "patient_dlt_day": np.where(treated & np.isfinite(onset[:, sl]), onset[:, sl], np.nan),
         "patient_pending": ppend[:, sl].copy(),
         "patient_cohort": np.where(treated, pcoh[:, sl], -1).astype(np.int16),
+        "n_flagged_decisions": n_flag.astype(np.int16),
     } | eff.finish(sl)
 
 

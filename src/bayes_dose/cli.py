@@ -127,8 +127,37 @@ def _add_spec_args(p: argparse.ArgumentParser, data: bool = True) -> None:
         )  # fmt: skip
     p.add_argument("--seed", type=nonnegative_int, default=None,
                    help="seed (default: the spec's, else 0)")  # fmt: skip
+    p.add_argument(
+        "--borrowing", choices=BORROWING_CHOICES, default=None,
+        help="borrowing model of every design that borrows from another arm (the combination "
+             "BLRM), replacing the spec's: full or no pooling, exchangeable (default tau "
+             "prior) or exnex (prior EX weight 0.5); default: the spec's",
+    )  # fmt: skip
     p.add_argument("--format", choices=("table", "json"), default=None,
                    help="output format (default: from --out's extension, else table)")  # fmt: skip
+
+
+BORROWING_CHOICES = ("full", "none", "exchangeable", "exnex")
+
+
+def _with_borrowing(spec: Any, choice: str) -> None:
+    """Give every design of ``spec`` with a ``borrowing`` parameter the model ``choice``
+    (``--borrowing``); a ValueError when no design has one (nothing silent)."""
+    import bayes_dose as bd
+
+    model = {"full": "full", "none": "none", "exchangeable": bd.Exchangeable(),
+             "exnex": bd.EXNEX(p_exch=0.5)}[choice]  # fmt: skip
+    found = 0
+    for designs in spec.designs.values():
+        for name, d in list(designs.items()):
+            params = d.get_params() if hasattr(d, "get_params") else {}
+            if "borrowing" in params:
+                designs[name] = d.replace(borrowing=model, **({"borrow": None}
+                                                               if "borrow" in params else {}))
+                found += 1
+    if not found:
+        raise ValueError(f"--borrowing {choice}: no design of the spec borrows from another arm "
+                         "(only the combination BLRM has a borrowing model)")  # fmt: skip
 
 
 def _load(args: argparse.Namespace, data: bool = True) -> tuple[Any, Any, Path]:
@@ -137,6 +166,8 @@ def _load(args: argparse.Namespace, data: bool = True) -> tuple[Any, Any, Path]:
 
     spec_path = args.spec if args.spec is not None else _bundled_spec()
     spec = load_spec(spec_path)
+    if getattr(args, "borrowing", None) is not None:
+        _with_borrowing(spec, args.borrowing)
     out = None
     if data:
         if args.data is None:
@@ -273,7 +304,15 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         raise ValueError("the spec has no [simulation.scenarios.ARM] for the chosen arms")
     for arm in _arms(spec, args.arm):
         done = set(sims[arm]["design"].values.tolist()) if arm in sims else set()
+        joint = f"{arm} (programme)"
         for name in spec.designs[arm]:
+            if joint in sims and name in sims[joint]["design"].values.tolist():
+                if name not in done:
+                    print(f"bayes-dose simulate: note: {name} (arm {arm}) simulated with the "
+                          "arm it borrows from as one programme (Part II after Part I, "
+                          f"{sims[joint].sizes['trial']} trials): see arm "
+                          f"{joint!r}", file=sys.stderr)  # fmt: skip
+                continue
             if name not in done:
                 why = (
                     "it borrows from another arm's data and the spec holds none (simulate it "

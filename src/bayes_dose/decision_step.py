@@ -18,11 +18,27 @@ PATIENT_GUARD = 1000
 
 
 def decision_step(design: Design, data: DoseData, total: np.ndarray, max_n: int | None,
-                  start: int, rows: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+                  start: int, rows: np.ndarray, flagged: list | None = None
+                  ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """One decision of the running trials ``rows`` (both simulation drivers): the design's
     decision, then the simulation cap ``max_n`` on patients; ``(decision, halt, cohort
-    size, reason code)``.  A design proposing no cohort without stopping is an error."""
-    dec = design.decide(data)
+    size, reason code)``.  A design proposing no cohort without stopping is an error.
+
+    ``flagged``: a list to which the per-row flags of the decision's estimate are appended
+    (``Estimate.stats["grid_flag"]``: the grid result could not be verified; all False for
+    estimates without the flag).  The estimate is the one ``design.decide`` would compute
+    itself (designs keeping :meth:`Design.decide`), so decisions are unchanged."""
+    if flagged is not None and design.uses_estimate and type(design).decide is Design.decide:
+        est = design.estimate(data)
+        dec = design.decide(data, est)
+        flag = est.stats.get("grid_flag") if est.stats else None
+        T = data.n_trials
+        flagged.append(np.zeros(T, dtype=bool) if flag is None
+                       else np.broadcast_to(np.asarray(flag, dtype=bool).reshape(-1), (T,)))  # fmt: skip
+    else:
+        dec = design.decide(data)
+        if flagged is not None:
+            flagged.append(np.zeros(data.n_trials, dtype=bool))
     halt = dec.stop.copy()
     size = dec.cohort_size.copy()
     code = dec.reason.copy()

@@ -141,7 +141,8 @@ class DesignSpec:
 
 #: Valid keys of each part of a spec (others are typos: rejected with the nearest name).
 TOP_KEYS = ("protocol", "seed", "designs", "simulation", "analysis")
-SIMULATION_KEYS = ("n_trials", "target", "scenarios", "efficacy", "correlation", "timeline")
+SIMULATION_KEYS = ("n_trials", "target", "scenarios", "efficacy", "correlation", "timeline",
+                   "programme_n_trials")
 #: Keys of ``[simulation.timeline]`` (:class:`bayes_dose.Timeline`; ``dlt_onset`` is
 #: ``"uniform"`` or a one-key table of ONSET_KEYS).
 TIMELINE_KEYS = ("accrual_per_month", "interarrival_days", "dlt_onset", "waiting", "max_wait_days",
@@ -455,6 +456,9 @@ def _simulation(table: Any, proto: Protocol) -> dict[str, Any]:
     sim = dict(table)
     if "n_trials" in sim:
         sim["n_trials"] = _check_int(sim["n_trials"], "[simulation] n_trials", 1)
+    if "programme_n_trials" in sim:
+        sim["programme_n_trials"] = _check_int(sim["programme_n_trials"],
+                                               "[simulation] programme_n_trials", 1)  # fmt: skip
     if "target" in sim:
         sim["target"] = _check_probability(sim["target"], "[simulation] target")
     scen = sim.get("scenarios", {})

@@ -556,11 +556,29 @@ def operating_characteristics(
     >>> int(oc.true_mtd.item()), bool(abs(oc.p_select.sum("dose_level") + oc.p_none - 1).max() < 1e-12)
     (3, True)
 
+    A programme's Dataset (dimension ``arm``, :meth:`bayes_dose.Programme.simulate`) gets
+    each arm's OCs stacked along ``arm`` (NaN where an arm has no such design or level)
+    and the programme's (:func:`bayes_dose.arm_dataset.programme_characteristics`).
+
     A calendar-time simulation (``simulate(..., timeline=...)``) also gets
     :func:`bayes_dose.calendar_oc.time_characteristics`: ``mean_duration_months``,
     ``duration_months_q`` (coordinate ``quantile``), suspension, turned away (with SEs).
     """
+    if "arm" in sims.dims:  # a programme (bd.Programme.simulate): per arm + programme OCs
+        from .arm_dataset import programme_oc
+
+        return programme_oc(sims, target)
     oc = _reduce(sims, OCReducer.for_sims(sims, target)).operating_characteristics()
+    if "n_flagged_decisions" in sims:  # decisions on unverified grid results (nothing silent)
+        f = sims["n_flagged_decisions"].astype(float)
+        T = sims.sizes["trial"]
+        p = (f > 0).mean("trial")
+        oc["p_flagged"] = p.assign_attrs(long_name="trials with >= 1 decision on a flagged "
+                                                   "grid result")  # fmt: skip
+        oc["p_flagged_se"] = np.sqrt(p * (1 - p) / T)
+        oc["mean_flagged_decisions"] = f.mean("trial")
+        oc["mean_flagged_decisions_se"] = (f.std("trial", ddof=1) / np.sqrt(T) if T > 1
+                                           else f.mean("trial") * np.nan)  # fmt: skip
     if "duration_days" in sims:
         from .calendar_oc import time_characteristics
 
@@ -594,7 +612,14 @@ def concordance(sims: xr.Dataset) -> xr.Dataset:
     >>> c = bd.concordance(sims)
     >>> float(c.kappa.sel(design_a="a", design_b="a").item())
     1.0
+
+    A programme's Dataset (dimension ``arm``, :meth:`bayes_dose.Programme.simulate`) gets
+    each arm's concordance stacked along ``arm``.
     """
+    if "arm" in sims.dims:  # a programme (bd.Programme.simulate): per arm
+        from .arm_dataset import per_arm
+
+        return per_arm(sims, concordance)
     return _reduce(sims, OCReducer.for_sims(sims, quantities=())).concordance()
 
 

@@ -1,27 +1,59 @@
 """Part I (monotherapy) and Part II (combination) simulated as one programme.
 
 :class:`Programme` simulates two arms trial by trial: simulated programme ``t`` runs
-trial ``t`` of the first arm (Part I) to its end, then opens the second arm (Part II,
-:func:`opens_after`: the protocol submits the Part I data first).  A design of the second
-arm that borrows from the first (:class:`bayes_dose.CombinationBLRM`) sees, in every
-decision of programme ``t``, the **final** per-dose counts of Part I of the same
-programme ``t`` (``DoseData.source_n``/``source_dlt``), never a fixed data set.
+trial ``t`` of the first arm (Part I) and opens the second arm (Part II) by an opening
+rule.  A design of the second arm that borrows from the first
+(:class:`bayes_dose.CombinationBLRM`) sees, in every decision of programme ``t``, the
+per-dose counts of Part I of the same programme ``t`` accrued by then
+(``DoseData.source_n``/``source_dlt``), never a fixed data set.
+
+Opening rules
+-------------
+* :func:`opens_after` ``(arm)``: Part II opens when Part I has ended (the protocol: the
+  Part I data go to the regulator first); every combination decision sees Part I's final
+  counts, and Part II's designs run by their own rules.
+* :func:`opens_when_cleared` ``(arm, level)``: Part II opens after the first Part I cohort
+  at whose end monotherapy level ``level`` (1-based) is **cleared**: at least
+  ``min_patients`` (default 3) patients treated at that level and DLTs in at most 1/6 of
+  them (the MTD rule of the protocol; the same rule :class:`~bayes_dose.CombinationBLRM`
+  uses for its starting dose).  If Part I ends without clearing it, Part II does not open
+  (stop reason "Part II not opened").
+* ``rule_a | rule_b`` (:class:`AnyOf`): opens at whichever comes first, e.g.
+  ``opens_after("mono") | opens_when_cleared("mono", level=4)``.
+
+Clock (cohort time), for every rule except a plain :func:`opens_after`: Part I's cohorts
+are numbered 1..K; Part II opens after Part I cohort ``c0``; from then on the arms take
+turns, one Part II turn per Part I cohort: the Part II decision of turn ``k`` (k = 0, 1,
+...) sees Part I's counts after cohort ``min(c0 + k, K)``.  A turn is a Part II cohort, or
+a wait: the **ceiling** -- Part II never goes above the highest monotherapy dose cleared
+by then (combination level ``j`` is allowed iff its single-agent dose in mg is at most the
+highest cleared monotherapy dose; both arms' designs need ``doses_mg``) -- makes a Part II
+proposal above it wait one turn while Part I still runs, and stop the Part II trial
+(reason "above the highest monotherapy dose cleared") once Part I has ended; a Part II
+trial with no cleared monotherapy dose at or below any combination level stops (reason
+"no monotherapy dose cleared").  The selection is capped at the ceiling too.  In calendar
+time (``timeline=``) only :func:`opens_after` is simulated: Part II opens on the day Part
+I's last DLT window completes (an error says so for the other rules).
 
 Random numbers.  Each arm has its own common random numbers (:mod:`bayes_dose.crn`):
 the first arm uses ``seed``, the second :func:`arm_seed` ``(seed, 1)``, so the arms'
-patients are independent while every design of one arm meets the same patients.  A
-design of the second arm that does not borrow (3+3, BOIN, CRM, BLRM) therefore gives
-exactly ``bd.simulate(..., seed=arm_seed(seed, 1))``.
+patients are independent while every design of one arm meets the same patients.  Under
+:func:`opens_after` a design of the second arm that does not borrow (3+3, BOIN, CRM,
+BLRM) therefore gives exactly ``bd.simulate(..., seed=arm_seed(seed, 1))``.
 
-Output.  The arms have different dose grids, so :meth:`Programme.simulate` returns a
-:class:`ProgrammeSimulation`: one :func:`bayes_dose.simulate`-style Dataset per arm
-(``result["mono"]``; :func:`bayes_dose.operating_characteristics` and ``concordance``
-work on each) and a programme-level Dataset of per-trial totals (``result.trials``:
-total patients, total DLTs, correct selection in both arms).
+Output.  :meth:`Programme.simulate` returns one ``xarray.Dataset`` with an ``arm``
+dimension (layout: :mod:`bayes_dose.arm_dataset`; ``bd.arm_view(ds, "mono")`` is the
+first arm's own Dataset) and the programme's per-trial totals ``programme_total_n``,
+``programme_total_dlt`` (and ``programme_duration_days`` in calendar time: Part I's first
+dose to Part II's last DLT window), indexed by the second arm's designs.
+:func:`bayes_dose.operating_characteristics` and :func:`bayes_dose.concordance` work on
+it per arm, plus the programme OCs (:func:`bayes_dose.arm_dataset.programme_characteristics`:
+correct selection in both arms, total N, total DLTs, duration, with MC SEs).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -46,14 +78,87 @@ from .simulate import (
 )
 from .simulate import simulate as _simulate
 
-__all__ = ["OpensAfter", "Programme", "ProgrammeSimulation", "arm_seed", "opens_after"]
+__all__ = [
+    "AnyOf", "OpensAfter", "OpensWhenCleared", "Programme", "SourceSchedule", "arm_seed",
+    "correct_selection", "opens_after", "opens_when_cleared",
+]  # fmt: skip
+
+#: Stop reasons Part II designs get under a schedule (appended to each design's reasons).
+SCHEDULE_REASONS = (
+    "Part II not opened: Part I ended without clearing the opening level",
+    "Part II stopped: no monotherapy dose cleared at or below a combination level",
+    "Part II stopped: the next combination level is above the highest monotherapy dose "
+    "cleared when Part I ended",
+)
+
+
+class _Rule:
+    def __or__(self, other: Any) -> AnyOf:
+        if not isinstance(other, _Rule):
+            return NotImplemented
+        return AnyOf((*_terms(self), *_terms(other)))
+
+
+def _terms(rule: _Rule) -> tuple[_Rule, ...]:
+    return rule.rules if isinstance(rule, AnyOf) else (rule,)
 
 
 @dataclass(frozen=True)
-class OpensAfter:
-    """Opening rule: the other arm opens once every trial of ``arm`` has ended."""
+class OpensAfter(_Rule):
+    """Opening rule: the other arm opens once the trial of ``arm`` has ended."""
 
     arm: str
+
+    def open_at(self, cum_n: np.ndarray, cum_y: np.ndarray, K: np.ndarray) -> np.ndarray:
+        """Part I cohort after which Part II opens, per trial (-1: never)."""
+        return K.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class OpensWhenCleared(_Rule):
+    """Opening rule: the other arm opens once ``arm`` has cleared ``level`` (1-based):
+    at least ``min_patients`` treated there, DLTs in at most 1/6 of them."""
+
+    arm: str
+    level: int
+    min_patients: int = 3
+
+    def open_at(self, cum_n: np.ndarray, cum_y: np.ndarray, K: np.ndarray) -> np.ndarray:
+        """Part I cohort after which Part II opens, per trial (-1: never)."""
+        L = self.level - 1
+        if L >= cum_n.shape[2]:
+            raise ValueError(f"opens_when_cleared: level {self.level} but arm {self.arm!r} "
+                             f"has {cum_n.shape[2]} levels")  # fmt: skip
+        ok = cleared(cum_n[:, :, L], cum_y[:, :, L], self.min_patients)
+        ok[:, 0] = False
+        c = np.arange(cum_n.shape[1])[None, :]
+        ok &= c <= K[:, None]
+        return np.where(ok.any(axis=1), np.argmax(ok, axis=1), -1).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class AnyOf(_Rule):
+    """Opening rule: whichever of ``rules`` opens first (``rule_a | rule_b``)."""
+
+    rules: tuple[_Rule, ...]
+
+    @property
+    def arm(self) -> str:
+        arms = {r.arm for r in self.rules}
+        if len(arms) != 1:
+            raise ValueError(f"opening rules name different arms: {sorted(arms)}")
+        return arms.pop()
+
+    @property
+    def min_patients(self) -> int:
+        return min([r.min_patients for r in self.rules if isinstance(r, OpensWhenCleared)] or [3])
+
+    def open_at(self, cum_n: np.ndarray, cum_y: np.ndarray, K: np.ndarray) -> np.ndarray:
+        """Part I cohort after which Part II opens, per trial (-1: never)."""
+        at = np.stack([r.open_at(cum_n, cum_y, K) for r in self.rules])
+        big = np.iinfo(np.int64).max
+        first = np.where(at >= 0, at, big).min(axis=0)
+        return np.where(first == big, -1, first)
 
 
 def opens_after(arm: str) -> OpensAfter:
@@ -70,6 +175,31 @@ def opens_after(arm: str) -> OpensAfter:
     return OpensAfter(arm)
 
 
+def opens_when_cleared(arm: str, level: int, min_patients: int = 3) -> OpensWhenCleared:
+    """The second arm opens once ``arm`` has cleared monotherapy ``level`` (1-based): at
+    least ``min_patients`` patients treated there with DLTs in at most 1/6 of them; it
+    never goes above the highest monotherapy dose cleared by then (module docstring).
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> rule = bd.opens_after("mono") | bd.opens_when_cleared("mono", level=4)
+    >>> [type(r).__name__ for r in rule.rules], rule.arm
+    (['OpensAfter', 'OpensWhenCleared'], 'mono')
+    """
+    if not isinstance(arm, str) or not arm:
+        raise ValueError(f"opens_when_cleared: arm must be a non-empty arm name, got {arm!r}")
+    for name, v in (("level", level), ("min_patients", min_patients)):
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
+            raise ValueError(f"opens_when_cleared: {name} must be a whole number >= 1, got {v!r}")
+    return OpensWhenCleared(arm, int(level), int(min_patients))
+
+
+def cleared(n: np.ndarray, y: np.ndarray, min_patients: int = 3) -> np.ndarray:
+    """Levels cleared: at least ``min_patients`` treated, DLTs in at most 1/6 of them."""
+    return (n >= min_patients) & (6 * y <= n)
+
+
 def arm_seed(seed: int, position: int) -> int:
     """Seed of the arm at ``position`` (0 = the first arm: ``seed`` itself; later arms:
     ``SeedSequence((seed, position)).generate_state(1)[0]``, independent streams)."""
@@ -78,58 +208,135 @@ def arm_seed(seed: int, position: int) -> int:
     return int(np.random.SeedSequence((int(seed), int(position))).generate_state(1)[0])
 
 
-@dataclass
-class ProgrammeSimulation:
-    """Simulated programmes: ``arms`` maps arm name to its simulation Dataset (dims
-    design, scenario, trial, dose, patient); ``trials`` holds the programme-level
-    per-trial totals (dims design, scenario, trial; ``design`` = second-arm design, its
-    first-arm partner in coordinate ``source_design``)."""
+def cumulative_counts(res: Mapping[str, np.ndarray], D: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per trial, Part I's counts after each cohort: ``(n, dlt)`` of shape
+    ``(T, K_max + 1, D)``, row ``c`` = after ``c`` cohorts (from ``run_chunk``'s
+    ``patient_dose``, ``patient_dlt``, ``patient_cohort``)."""
+    pd_, pl, pc = (np.asarray(res[k]) for k in ("patient_dose", "patient_dlt", "patient_cohort"))
+    T = pd_.shape[0]
+    K = int(np.asarray(res["n_cohorts"]).max(initial=0))
+    n = np.zeros((T, K + 1, D), dtype=np.int64)
+    y = np.zeros((T, K + 1, D), dtype=np.int64)
+    t, k = np.nonzero(pd_ > 0)
+    np.add.at(n, (t, pc[t, k].astype(np.int64) + 1, pd_[t, k].astype(np.int64) - 1), 1)
+    np.add.at(y, (t, pc[t, k].astype(np.int64) + 1, pd_[t, k].astype(np.int64) - 1),
+              pl[t, k].astype(np.int64))  # fmt: skip
+    return n.cumsum(axis=1), y.cumsum(axis=1)
 
-    arms: dict[str, xr.Dataset]
-    trials: xr.Dataset
 
-    def __getitem__(self, arm: str) -> xr.Dataset:
-        if arm not in self.arms:
-            raise KeyError(f"no arm {arm!r}; arms are {list(self.arms)}")
-        return self.arms[arm]
+class SourceSchedule:
+    """What the Part II decisions of a chunk see under an opening rule (module docstring):
+    Part I counts after cohort ``min(c0 + turn, K)``, the ceiling, waits and stops.
 
-    def operating_characteristics(
-        self, target: float | Mapping[str, float] | None = None
-    ) -> dict[str, xr.Dataset]:
-        """:func:`bayes_dose.operating_characteristics` per arm, and under ``"programme"``:
-        ``p_correct_both`` (correct selection in both arms), ``mean_total_n``,
-        ``mean_total_dlt``, each with its Monte Carlo SE (``_se``)."""
-        from .metrics import operating_characteristics
+    Parameters
+    ----------
+    cum_n, cum_y : ndarray, shape (T, K_max + 1, D_source)
+        Part I counts after each cohort (:func:`cumulative_counts`), chunk rows.
+    K : ndarray, shape (T,)
+        Part I cohorts per trial.
+    open_at : ndarray, shape (T,)
+        Part I cohort after which Part II opens (-1: never).
+    ceiling_of : ndarray, shape (D_source + 1,)
+        0-based highest combination level allowed when the highest cleared Part I level
+        is ``i - 1`` (index 0: none cleared), ``-1``: none.
+    codes : tuple of 3 int
+        Reason codes of :data:`SCHEDULE_REASONS` for this design.
+    min_patients : int
+    """
 
-        out = {a: operating_characteristics(ds, target) for a, ds in self.arms.items()}
-        tr = self.trials if target is None else _trials(self.arms, self._pairs(), target)
-        T = tr.sizes["trial"]
-        if "correct_both" not in tr:
-            raise ValueError(
-                "Programme: correct selection needs a target for every design x scenario: "
-                "pass target=, or use designs with a target or library scenarios"
-            )
-        p = tr["correct_both"].astype(float).mean("trial")
-        data = {
-            "p_correct_both": p,
-            "p_correct_both_se": np.sqrt(p * (1 - p) / T),
-        }
-        for v, name in (("total_n", "mean_total_n"), ("total_dlt", "mean_total_dlt")):
-            x = tr[v].astype(float)
-            data[name] = x.mean("trial")
-            data[f"{name}_se"] = x.std("trial", ddof=1) / np.sqrt(T) if T > 1 else x.mean("trial") * np.nan
-        out["programme"] = xr.Dataset(data)
-        return out
+    def __init__(self, cum_n: np.ndarray, cum_y: np.ndarray, K: np.ndarray,
+                 open_at: np.ndarray, ceiling_of: np.ndarray, codes: tuple[int, int, int],
+                 min_patients: int = 3) -> None:  # fmt: skip
+        self.cum_n, self.cum_y, self.K = cum_n, cum_y, np.asarray(K, dtype=np.int64)
+        self.open_at, self.ceiling_of = np.asarray(open_at, dtype=np.int64), ceiling_of
+        self.codes, self.min_patients = codes, min_patients
+        self.waits = np.zeros(self.K.size, dtype=np.int64)
 
-    def concordance(self) -> dict[str, xr.Dataset]:
-        """:func:`bayes_dose.concordance` of each arm's designs (common random numbers
-        within an arm)."""
-        from .metrics import concordance
+    def _m(self, rows: np.ndarray, k: np.ndarray) -> np.ndarray:
+        return np.minimum(np.maximum(self.open_at[rows], 0) + k + self.waits[rows], self.K[rows])
 
-        return {a: concordance(ds) for a, ds in self.arms.items()}
+    def at(self, rows: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Part I counts seen by the decision of ``rows`` after ``k`` Part II cohorts."""
+        m = self._m(rows, k)
+        return self.cum_n[rows, m], self.cum_y[rows, m]
 
-    def _pairs(self) -> dict[str, str]:
-        return dict(zip(self.trials["design"].values, self.trials["source_design"].values, strict=True))
+    def ceiling(self, rows: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """Highest 0-based combination level allowed (-1: none; or not opened)."""
+        n, y = self.at(rows, k)
+        ok = cleared(n, y, self.min_patients)
+        top = np.where(ok.any(axis=1), n.shape[1] - 1 - np.argmax(ok[:, ::-1], axis=1), -1)
+        return np.where(self.open_at[rows] < 0, -1, self.ceiling_of[top + 1])
+
+    def gate(self, rows: np.ndarray, k: np.ndarray, nxt: np.ndarray, halt: np.ndarray,
+             code: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+        """``(halt, code, wait)`` after the design's decision ``nxt``: not opened / no dose
+        cleared stop; a proposal above the ceiling waits while Part I runs, else stops."""
+        cap = self.ceiling(rows, k)
+        closed = self.open_at[rows] < 0
+        none = ~closed & (cap < 0)
+        over = ~halt & ~closed & ~none & (nxt > cap)
+        done = self._m(rows, k) >= self.K[rows]
+        wait = over & ~done
+        late = over & done
+        code = np.where(closed, self.codes[0], np.where(none, self.codes[1],
+                        np.where(late, self.codes[2], code)))  # fmt: skip
+        self.waits[rows[wait]] += 1
+        return halt | closed | none | late, code, wait
+
+
+def ceiling_table(mono_mg: Any, combo_mg: Any) -> np.ndarray:
+    """``ceiling_of`` of :class:`SourceSchedule`: for each highest cleared monotherapy
+    level (index 0: none), the highest combination level whose single-agent dose (mg) is
+    at most that dose (-1: none)."""
+    m, c = np.asarray(mono_mg, dtype=float), np.asarray(combo_mg, dtype=float)
+    out = [-1]
+    for mg in m:
+        ok = np.flatnonzero(c <= mg * (1 + 1e-12))
+        out.append(int(ok[-1]) if ok.size else -1)
+    return np.asarray(out, dtype=np.int64)
+
+
+class _Sourced:
+    """A borrowing design given one trial's fixed source counts (calendar-time chunks of
+    one trial: the calendar driver takes no ``source``)."""
+
+    def __init__(self, design: Design, n: np.ndarray, y: np.ndarray) -> None:
+        self._design, self._n, self._y = design, np.asarray(n)[None], np.asarray(y)[None]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._design, name)
+
+    def _data(self, data: Any) -> Any:
+        T = data.n_trials
+        return dataclasses.replace(data, source_n=np.repeat(self._n, T, 0),
+                                   source_dlt=np.repeat(self._y, T, 0))  # fmt: skip
+
+    def decide(self, data: Any, estimate: Any = None) -> Any:
+        return self._design.decide(self._data(data), estimate)
+
+    def select(self, data: Any, estimate: Any = None) -> Any:
+        return self._design.select(self._data(data), estimate)
+
+
+def correct_selection(ds: xr.Dataset, target: float | Mapping[str, float] | None) -> xr.DataArray:
+    """Per trial: the selection is the true MTD (0 = none acceptable), as ``pcs``; a
+    ValueError when some design x scenario has no target."""
+    from .metrics import _targets
+    from .scenarios import true_mtd
+
+    tg = _targets(ds, target)
+    mtd = np.full(tg.shape, -1, dtype=np.int64)
+    for gi in range(tg.shape[0]):
+        for si in range(tg.shape[1]):
+            if np.isfinite(tg[gi, si]):
+                mtd[gi, si] = true_mtd(ds["true_tox"].values[si], float(tg[gi, si]))
+    if (mtd < 0).any():
+        raise ValueError(
+            "correct selection needs a target for every design x scenario (give "
+            "target=, designs with a target, or library scenarios)"
+        )
+    return ds["selected"] == xr.DataArray(mtd, dims=("design", "scenario"),
+                                          coords={"design": ds["design"], "scenario": ds["scenario"]})  # fmt: skip
 
 
 class Programme:
@@ -140,8 +347,10 @@ class Programme:
     arms : dict
         ``{first_arm: {name: Design}, second_arm: {name: Design}}``, e.g.
         ``{"mono": {...}, "combo": {...}}``; the first arm is the one named by ``opens``.
-    opens : OpensAfter
-        ``bd.opens_after(first_arm)``: the second arm opens after the first ends.
+    opens : opening rule
+        ``bd.opens_after(first_arm)`` (the second arm opens after the first ends),
+        ``bd.opens_when_cleared(first_arm, level=...)``, or several joined by ``|``
+        (whichever first; module docstring).
     source : dict, optional
         ``{second-arm design: first-arm design}``: whose per-trial final counts a
         borrowing design reads, and with which design it is paired in the programme
@@ -155,20 +364,21 @@ class Programme:
     >>> prog = bd.Programme(
     ...     arms={"mono": {"3+3": bd.ThreePlusThree(3)}, "combo": {"3+3": bd.ThreePlusThree(2)}},
     ...     opens=bd.opens_after("mono"))
-    >>> res = prog.simulate({"mono": [0.05, 0.1, 0.4], "combo": [0.1, 0.5]}, n_trials=20, seed=1)
-    >>> sorted(res.arms), int(res.trials["total_n"].min()) >= 6
-    (['combo', 'mono'], True)
+    >>> ds = prog.simulate({"mono": [0.05, 0.1, 0.4], "combo": [0.1, 0.5]}, n_trials=20, seed=1)
+    >>> ds["arm"].values.tolist(), int(ds["programme_total_n"].min()) >= 6
+    (['mono', 'combo'], True)
     """
 
     def __init__(
         self,
         arms: Mapping[str, Mapping[str, Design]],
-        opens: OpensAfter,
+        opens: _Rule,
         source: Mapping[str, str] | None = None,
     ) -> None:
-        if not isinstance(opens, OpensAfter):
+        if not isinstance(opens, _Rule):
             raise ValueError(
-                f"Programme: opens must be bd.opens_after(arm), got {type(opens).__name__}"
+                "Programme: opens must be bd.opens_after(arm), bd.opens_when_cleared(arm, "
+                f"level=...) or rules joined by |, got {type(opens).__name__}"
             )
         if not isinstance(arms, Mapping) or len(arms) != 2:
             raise ValueError(
@@ -177,7 +387,8 @@ class Programme:
                 f"{list(arms) if isinstance(arms, Mapping) else arms!r}"
             )
         if opens.arm not in arms:
-            raise ValueError(f"Programme: opens_after({opens.arm!r}) names no arm of {list(arms)}")
+            raise ValueError(f"Programme: the opening rule's arm {opens.arm!r} names no arm of "
+                             f"{list(arms)}")  # fmt: skip
         first = opens.arm
         second = next(a for a in arms if a != first)
         for a in (first, second):
@@ -218,6 +429,16 @@ class Programme:
                         f"Programme: {g!r} borrows over monotherapy doses {list(m.doses)} mg, "
                         f"{first!r} design {s!r} has {list(mg)} mg"
                     )
+        self.scheduled = not isinstance(opens, OpensAfter)
+        if self.scheduled:  # the ceiling compares single-agent doses in mg
+            for g, d in arms[second].items():
+                m, c = arms[first][self.source[g]].doses_mg, d.doses_mg
+                if m is None or c is None:
+                    raise ValueError(
+                        f"Programme: {opens!r} caps {second!r} at the highest {first!r} dose "
+                        f"cleared (in mg): give {first!r} design {self.source[g]!r} and "
+                        f"{second!r} design {g!r} doses_mg"
+                    )
 
     def _pairs_of(self, scenarios: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         if not isinstance(scenarios, Mapping) or not scenarios:
@@ -245,7 +466,9 @@ class Programme:
         n_jobs: int = 1,
         chunk_size: int | None = None,
         progress: bool = False,
-    ) -> ProgrammeSimulation:
+        timeline: Any = None,
+        protocol: Any = None,
+    ) -> xr.Dataset:
         """Simulate ``n_trials`` programmes per scenario pair.
 
         Parameters
@@ -256,26 +479,63 @@ class Programme:
         n_trials, seed, max_n, n_jobs, chunk_size, progress
             As in :func:`bayes_dose.simulate` (results are bit-identical for any
             ``n_jobs`` and ``chunk_size``); the second arm uses ``arm_seed(seed, 1)``.
-            The progress bar covers the first arm only.
+            The progress bar covers the first arm under :func:`opens_after` only.
+        timeline : Timeline, optional
+            Both arms in calendar time (:class:`bayes_dose.Timeline`, with ``protocol``'s
+            DLT window and staggering); Part II opens when Part I's last DLT window is
+            complete (:func:`opens_after` only).
 
         Returns
         -------
-        ProgrammeSimulation
+        xarray.Dataset
+            Dimension ``arm`` (layout: :mod:`bayes_dose.arm_dataset`), programme variables
+            ``programme_total_n``, ``programme_total_dlt`` (and ``programme_duration_days``
+            with a timeline), design = second-arm design, coordinate ``source_design``.
         """
         pairs = self._pairs_of(scenarios)
         n_trials = _integer("n_trials", n_trials, 1)
-        first = _simulate(
-            self.arms[self.first], scenarios={s: p[self.first] for s, p in pairs.items()},
-            n_trials=n_trials, seed=seed, max_n=max_n, n_jobs=n_jobs, chunk_size=chunk_size,
-            progress=progress,
-        )  # fmt: skip
-        second = self._second(first, {s: p[self.second] for s, p in pairs.items()}, n_trials,
-                              arm_seed(seed, 1), max_n, n_jobs, chunk_size)  # fmt: skip
-        arms = {self.first: first, self.second: second}
-        return ProgrammeSimulation(arms, _trials(arms, self.source, None))
+        cal = None
+        if timeline is not None:
+            if self.scheduled:
+                raise ValueError(
+                    f"Programme.simulate: {self.opens!r} is simulated in cohort time only; "
+                    "in calendar time (timeline=) use bd.opens_after(arm)"
+                )
+            from .calendar_sim import calendar_settings
 
-    def _second(self, first: xr.Dataset, curves: Mapping[str, Any], n_trials: int, seed: int,
-                max_n: int | None, n_jobs: int, chunk_size: int | None) -> xr.Dataset:  # fmt: skip
+            cal = calendar_settings({**self.arms[self.first], **self.arms[self.second]},
+                                    timeline, protocol)  # fmt: skip
+        n_jobs = _integer("n_jobs", n_jobs, 1)
+        chunk = _integer("chunk_size", n_trials if chunk_size is None else chunk_size, 1)
+        curves1 = {s: p[self.first] for s, p in pairs.items()}
+        sched = None
+        if self.scheduled:  # Part I by the programme's own loop: it keeps the cohorts
+            designs = self.arms[self.first]
+            table = _scenario_table(None, curves1)
+            levels = {q.size for q, _ in table.values()}
+            _check_designs(designs, levels, max_n)
+            results = _run_arm(designs, table, seed, n_trials, max_n, n_jobs, chunk, None, None)
+            sched = {}
+            for g in dict.fromkeys(self.source.values()):
+                for sc in table:
+                    sched[(g, sc)] = _cumulative(results[(g, sc)], designs[g].n_doses, n_trials)
+            first = _assemble(designs, table, results, n_trials, levels.pop(),
+                              _manifest(designs, table, seed, n_trials, max_n, None,
+                                        {"opens": repr(self.opens)}))  # fmt: skip
+        else:
+            extra = {} if timeline is None else {"timeline": timeline, "protocol": protocol}
+            first = _simulate(
+                self.arms[self.first], scenarios=curves1, n_trials=n_trials, seed=seed,
+                max_n=max_n, n_jobs=n_jobs, chunk_size=chunk_size, progress=progress, **extra,
+            )  # fmt: skip
+        second = self._second(first, sched, {s: p[self.second] for s, p in pairs.items()},
+                              n_trials, arm_seed(seed, 1), max_n, n_jobs, chunk, cal)  # fmt: skip
+        arms = {self.first: first, self.second: second}
+        return _stack(arms, self.source)
+
+    def _second(self, first: xr.Dataset, sched: dict | None, curves: Mapping[str, Any],
+                n_trials: int, seed: int, max_n: int | None, n_jobs: int, chunk: int,
+                cal: dict | None) -> xr.Dataset:  # fmt: skip
         designs = self.arms[self.second]
         table = _scenario_table(None, curves)
         plain = {g: d for g, d in designs.items() if not d.borrows_from}
@@ -289,93 +549,143 @@ class Programme:
                 raise ValueError(f"scenarios have {sorted(levels)} levels, design {g!r} {d.n_doses}")
             if max_n is None and d.max_n is None and d.stopping is None and not d.self_limiting:
                 raise ValueError(f"{self.second!r} design {g!r} has no max_n and no stopping rule")
-        n_jobs = _integer("n_jobs", n_jobs, 1)
-        chunk = _integer("chunk_size", n_trials if chunk_size is None else chunk_size, 1)
-        chunks = _chunks(n_trials, chunk)
-        src = {
-            (g, s): (first["n"].sel(design=self.source[g], scenario=s).values,
-                     first["dlt"].sel(design=self.source[g], scenario=s).values)
-            for g, d in designs.items() if d.borrows_from for s in table
-        }  # fmt: skip
+        if sched is None:
+            src = {
+                (g, s): (first["n"].sel(design=self.source[g], scenario=s).values,
+                         first["dlt"].sel(design=self.source[g], scenario=s).values)
+                for g, d in designs.items() if d.borrows_from for s in table
+            }  # fmt: skip
 
-        def unit(ab: tuple[int, int]) -> dict[tuple[str, str], tuple[int, dict]]:
-            a, b = ab
-            cache = _Uniforms()
-            out = {}
-            for s, (p, _) in table.items():
-                for g, d in designs.items():
-                    so = src.get((g, s))
-                    res = run_chunk(d, p, seed, a, b, max_n,
-                                    lambda k: cache.get(seed, a, b, k),
-                                    source=None if so is None else (so[0][a:b], so[1][a:b]))  # fmt: skip
-                    out[(g, s)] = (a, res)
-            return out
-
-        if n_jobs > 1:
-            with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-                parts = list(pool.map(unit, chunks))
+            def source_of(g: str, s: str, a: int, b: int) -> Any:
+                so = src.get((g, s))
+                return None if so is None else (so[0][a:b], so[1][a:b])
         else:
-            parts = [unit(c) for c in chunks]
-        results: dict[tuple[str, str], list[tuple[int, dict]]] = {
-            (g, s): [] for g in designs for s in table
-        }
-        for part in parts:
-            for key, item in part.items():
-                results[key].append(item)
-        specs = {g: d.spec() for g, d in designs.items()}
-        inputs = {
-            "designs": specs,
-            "scenarios": {s: {"true_tox": p.tolist(), "target": None if np.isnan(t) else t}
-                          for s, (p, t) in table.items()},
-            "seed": seed, "n_trials": n_trials, "max_n": max_n, "rng": _RNG,
-            "programme": {"opens_after": self.first, "source": dict(self.source),
-                          "first_arm_input_hash": json.loads(first.attrs["manifest"]).get("input_hash")},
-        }  # fmt: skip
-        manifest = build_manifest(
-            numpy=np.__version__, xarray=xr.__version__, **inputs,
-            date=datetime.now(UTC).isoformat(timespec="seconds"),
-            input_hash=data_sha256(json.dumps(inputs, sort_keys=True).encode()),
-        )  # fmt: skip
-        D = levels.pop()
-        return _assemble(designs, table, results, n_trials, D, manifest)
+            opened = {}
+            for g, d in designs.items():
+                m = self.arms[self.first][self.source[g]]
+                ceil = ceiling_table(m.doses_mg, d.doses_mg)
+                R = len(d.reasons)
+                for s in table:
+                    cn, cy, K = sched[(self.source[g], s)]
+                    opened[(g, s)] = (cn, cy, K, self.opens.open_at(cn, cy, K), ceil,
+                                      (R, R + 1, R + 2))  # fmt: skip
+            mp = getattr(self.opens, "min_patients", 3)
+
+            def source_of(g: str, s: str, a: int, b: int) -> Any:
+                cn, cy, K, at, ceil, codes = opened[(g, s)]
+                return SourceSchedule(cn[a:b], cy[a:b], K[a:b], at[a:b], ceil, codes, mp)
+
+        results = _run_arm(designs, table, seed, n_trials, max_n, n_jobs, chunk, source_of, cal)
+        manifest = _manifest(designs, table, seed, n_trials, max_n, cal, {
+            "opens": repr(self.opens), "source": dict(self.source),
+            "first_arm_input_hash": json.loads(first.attrs["manifest"]).get("input_hash")})  # fmt: skip
+        ds = _assemble(designs, table, results, n_trials, levels.pop(), manifest)
+        if sched is not None:  # the schedule's stop reasons follow each design's own
+            reasons = json.loads(ds.attrs["reasons"])
+            ds.attrs["reasons"] = json.dumps({g: [*r, *SCHEDULE_REASONS] for g, r in reasons.items()})
+        return ds
 
 
-def _correct(ds: xr.Dataset, target: float | Mapping[str, float] | None) -> xr.DataArray:
-    """Per trial: the selection is the true MTD (0 = none acceptable), as ``pcs``."""
-    from .metrics import _targets
-    from .scenarios import true_mtd
+def _run_arm(designs: Mapping[str, Design], table: Mapping[str, Any], seed: int, n_trials: int,
+             max_n: int | None, n_jobs: int, chunk: int, source_of: Any, cal: dict | None
+             ) -> dict[tuple[str, str], list[tuple[int, dict]]]:  # fmt: skip
+    """Chunk results of an arm (cohort or calendar time), common random numbers across its
+    designs; ``source_of(design, scenario, a, b)`` gives a chunk's ``run_chunk(source=)``."""
+    from .calendar_sim import run_calendar_chunk
 
-    tg = _targets(ds, target)
-    mtd = np.full(tg.shape, -1, dtype=np.int64)
-    for gi in range(tg.shape[0]):
-        for si in range(tg.shape[1]):
-            if np.isfinite(tg[gi, si]):
-                mtd[gi, si] = true_mtd(ds["true_tox"].values[si], float(tg[gi, si]))
-    if (mtd < 0).any():
-        raise ValueError(
-            "Programme: correct selection needs a target for every design x scenario (give "
-            "target=, designs with a target, or library scenarios)"
-        )
-    return ds["selected"] == xr.DataArray(mtd, dims=("design", "scenario"),
-                                          coords={"design": ds["design"], "scenario": ds["scenario"]})  # fmt: skip
+    def unit(ab: tuple[int, int]) -> dict[tuple[str, str], list[tuple[int, dict]]]:
+        a, b = ab
+        cache = _Uniforms()
+        out: dict[tuple[str, str], list[tuple[int, dict]]] = {}
+        for s, (p, _) in table.items():
+            for g, d in designs.items():
+                so = None if source_of is None else source_of(g, s, a, b)
+
+                def uni(k: int, a: int = a, b: int = b) -> np.ndarray:
+                    return cache.get(seed, a, b, k)
+
+                if cal is None:
+                    out[(g, s)] = [(a, run_chunk(d, p, seed, a, b, max_n, uni, source=so))]
+                elif so is None:
+                    out[(g, s)] = [(a, run_calendar_chunk(d, p, seed, a, b, cal["timeline"],
+                                                          cal["staggering"], cal["window"],
+                                                          max_n, uni))]  # fmt: skip
+                else:  # the calendar driver takes no source: one trial at a time
+                    out[(g, s)] = [
+                        (t, run_calendar_chunk(
+                            _Sourced(d, so[0][t - a], so[1][t - a]), p, seed, t, t + 1,
+                            cal["timeline"], cal["staggering"], cal["window"], max_n,
+                            lambda k, i=t - a, uni=uni: uni(k)[i:i + 1]))
+                        for t in range(a, b)
+                    ]  # fmt: skip
+        return out
+
+    chunks = _chunks(n_trials, chunk)
+    if n_jobs > 1:
+        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+            parts = list(pool.map(unit, chunks))
+    else:
+        parts = [unit(c) for c in chunks]
+    results: dict[tuple[str, str], list[tuple[int, dict]]] = {
+        (g, s): [] for g in designs for s in table
+    }
+    for part in parts:
+        for key, items in part.items():
+            results[key].extend(items)
+    return results
 
 
-def _trials(arms: Mapping[str, xr.Dataset], source: Mapping[str, str],
-            target: float | Mapping[str, float] | None) -> xr.Dataset:  # fmt: skip
+def _cumulative(parts: list[tuple[int, dict]], D: int, n_trials: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Part I counts after each cohort over all trials (padded with the final counts)."""
+    got = [(a, *cumulative_counts(r, D), np.asarray(r["n_cohorts"], dtype=np.int64))
+           for a, r in parts]  # fmt: skip
+    Km = max(c[1].shape[1] for c in got)
+    cn = np.zeros((n_trials, Km, D), dtype=np.int64)
+    cy = np.zeros((n_trials, Km, D), dtype=np.int64)
+    K = np.zeros(n_trials, dtype=np.int64)
+    for a, n, y, k in got:
+        b = a + n.shape[0]
+        pad = ((0, 0), (0, Km - n.shape[1]), (0, 0))
+        cn[a:b], cy[a:b], K[a:b] = np.pad(n, pad, mode="edge"), np.pad(y, pad, mode="edge"), k
+    return cn, cy, K
+
+
+def _manifest(designs: Mapping[str, Design], table: Mapping[str, Any], seed: int,
+              n_trials: int, max_n: int | None, cal: dict | None,
+              programme: Mapping[str, Any]) -> dict:  # fmt: skip
+    inputs = {
+        "designs": {g: d.spec() for g, d in designs.items()},
+        "scenarios": {s: {"true_tox": p.tolist(), "target": None if np.isnan(t) else t}
+                      for s, (p, t) in table.items()},
+        "seed": seed, "n_trials": n_trials, "max_n": max_n, "rng": _RNG,
+        "programme": dict(programme),
+        **({"timeline": cal["spec"]} if cal is not None else {}),
+    }  # fmt: skip
+    return build_manifest(
+        numpy=np.__version__, xarray=xr.__version__, **inputs,
+        date=datetime.now(UTC).isoformat(timespec="seconds"),
+        input_hash=data_sha256(json.dumps(inputs, sort_keys=True, default=str).encode()),
+    )  # fmt: skip
+
+
+def _stack(arms: Mapping[str, xr.Dataset], source: Mapping[str, str]) -> xr.Dataset:
+    """The arms stacked along ``arm`` with the programme totals per second-arm design."""
+    from .arm_dataset import stack_arms
+
     first, second = (arms[a] for a in arms)
     names = list(source)
     mono = [source[g] for g in names]
     f = first.sel(design=mono).assign_coords(design=names)
     sec = second.sel(design=names)
-    out = xr.Dataset({
-        "total_n": (f["n_patients"].astype(np.int64) + sec["n_patients"].astype(np.int64)),
-        "total_dlt": (f["dlt"].sum("dose").astype(np.int64) + sec["dlt"].sum("dose").astype(np.int64)),
-    })  # fmt: skip
-    try:
-        out["correct_both"] = _correct(first, target).sel(design=mono).assign_coords(
-            design=names) & _correct(second, target).sel(design=names)  # fmt: skip
-    except ValueError:
-        if target is not None:
-            raise  # without a target the variable is left out (never a guessed MTD)
-    out = out.drop_vars([v for v in out.coords if v not in ("design", "scenario", "trial")])
-    return out.assign_coords(source_design=("design", np.array(mono, dtype=object)))
+    tot = {
+        "programme_total_n": f["n_patients"].astype(np.int64) + sec["n_patients"].astype(np.int64),
+        "programme_total_dlt": (f["dlt"].sum("dose").astype(np.int64)
+                                + sec["dlt"].sum("dose").astype(np.int64)),
+    }  # fmt: skip
+    if "duration_days" in first and "duration_days" in sec:  # Part I's first dose to the end
+        gap = sec["patient_dose_day"].min("patient", skipna=True).fillna(0.0)
+        tot["programme_duration_days"] = f["duration_days"] + gap + sec["duration_days"]
+    tot = {k: v.drop_vars([c for c in v.coords if c not in ("design", "scenario", "trial")])
+           for k, v in tot.items()}  # fmt: skip
+    return stack_arms(arms, {"vars": tot, "source": dict(source)})

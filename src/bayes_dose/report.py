@@ -613,49 +613,120 @@ def _oc_context(
     simulation: Any,
     target: float | None,
     not_simulated: Mapping[str, str],
+    programme: Any = None,
 ) -> list[dict[str, Any]]:
-    """Per arm: the get.oc tables of every scenario, its figure, and what was not simulated."""
-    from .metrics import operating_characteristics, overdose_risk_planned
-
+    """Per arm: the get.oc tables of every scenario, its figure, and what was not simulated
+    (or was simulated in the programme); then the programme's arms (Part I, Part II)."""
     sims = {} if simulation is None else (
         simulation if isinstance(simulation, Mapping) else {comparison.arms[0]: simulation})  # fmt: skip
+    joint = _programme_designs(programme)
     arms = []
     for arm in list(comparison.arms) + [a for a in sims if a not in comparison.arms]:
         ds = sims.get(arm)
         names = list(comparison.designs.get(arm, {}))
         simulated = [] if ds is None else [str(d) for d in ds["design"].to_numpy()]
-        missing = []
+        missing, elsewhere = [], []
         for n in names:
-            if n not in simulated:
-                why = not_simulated.get(f"{arm}/{n}", not_simulated.get(n))
-                missing.append({"design": n, "why": why or (
-                    "no simulation of this arm was given to the report" if ds is None
-                    else "not in the simulation given to the report")})  # fmt: skip
-        entry: dict[str, Any] = {"name": arm, "missing": missing, "scenarios": [],
-                                 "n_trials": None, "timeline": None}  # fmt: skip
-        if ds is not None:
-            oc = operating_characteristics(ds, target=target)
-            planned = overdose_risk_planned(ds, target=target)
-            entry["n_trials"] = int(oc.attrs["n_trials"])
-            timed = "mean_duration_months" in oc  # calendar time (simulate(timeline=))
-            if timed:
-                entry["timeline"] = _timeline_text(ds)
-            for sc in oc["scenario"].to_numpy():
-                sc = str(sc)
-                m = int(oc["true_mtd"].sel(scenario=sc).max())
-                mg = oc["dose_mg"].to_numpy()
-                entry["scenarios"].append({
-                    "name": sc,
-                    "true_mtd": "none (every dose too toxic)" if m == 0 else (
-                        _level(m, mg[m - 1]) if m > 0 else "undefined (no target)"),
-                    "layout": format_oc_table(get_oc_table(oc, sc)),
-                    "summary": format_summary_table(oc_summary_table(oc, sc, planned)),
-                    "duration": format_duration_table(oc_duration_table(oc, sc)) if timed
-                    else None,
-                    "figure": _png(scenario_figure(oc, sc)),
-                })  # fmt: skip
-        arms.append(entry)
+            if n in simulated:
+                continue
+            if n in joint.get(arm, ()):
+                elsewhere.append({"design": n, "where": _PROGRAMME_WHERE})
+                continue
+            why = not_simulated.get(f"{arm}/{n}", not_simulated.get(n))
+            missing.append({"design": n, "why": why or (
+                "no simulation of this arm was given to the report" if ds is None
+                else "not in the simulation given to the report")})  # fmt: skip
+        arms.append(_oc_entry(arm, ds, target, missing, elsewhere))
+    if programme is not None:
+        from .arm_dataset import arm_names, arm_view
+
+        for k, a in enumerate(arm_names(programme)):
+            part = "Part I" if k == 0 else "Part II, opens after Part I ends"
+            timed = "programme_duration_days" in programme
+            arms.append(_oc_entry(f"{a}, programme ({part}; "
+                                  f"{'calendar' if timed else 'cohort'} time)",
+                                  arm_view(programme, a), target, [], [], figures=False))  # fmt: skip
     return arms
+
+
+_PROGRAMME_WHERE = ("simulated with the arm it borrows from as one programme: see the "
+                    "programme's arms and the programme table below")  # fmt: skip
+
+
+def _programme_designs(programme: Any) -> dict[str, list[str]]:
+    """``{arm: [designs]}`` of a programme Dataset (designs each arm has)."""
+    if programme is None:
+        return {}
+    from .arm_dataset import arm_names
+
+    idx = programme["design_index"].to_numpy()
+    designs = [str(g) for g in programme["design"].to_numpy()]
+    return {a: [g for g, i in zip(designs, idx[k], strict=True) if i >= 0]
+            for k, a in enumerate(arm_names(programme))}  # fmt: skip
+
+
+def _oc_entry(arm: str, ds: Any, target: float | None, missing: list, elsewhere: list,
+              figures: bool = True) -> dict[str, Any]:  # fmt: skip
+    from .metrics import operating_characteristics, overdose_risk_planned
+
+    entry: dict[str, Any] = {"name": arm, "missing": missing, "elsewhere": elsewhere,
+                             "scenarios": [], "n_trials": None, "timeline": None}  # fmt: skip
+    if ds is None:
+        return entry
+    oc = operating_characteristics(ds, target=target)
+    planned = overdose_risk_planned(ds, target=target)
+    entry["n_trials"] = int(oc.attrs["n_trials"])
+    timed = "mean_duration_months" in oc  # calendar time (simulate(timeline=))
+    if timed:
+        entry["timeline"] = _timeline_text(ds)
+    for sc in oc["scenario"].to_numpy():
+        sc = str(sc)
+        m = int(oc["true_mtd"].sel(scenario=sc).max())
+        mg = oc["dose_mg"].to_numpy()
+        entry["scenarios"].append({
+            "name": sc,
+            "true_mtd": "none (every dose too toxic)" if m == 0 else (
+                _level(m, mg[m - 1]) if m > 0 else "undefined (no target)"),
+            "layout": format_oc_table(get_oc_table(oc, sc)),
+            "summary": format_summary_table(oc_summary_table(oc, sc, planned)),
+            "duration": format_duration_table(oc_duration_table(oc, sc)) if timed
+            else None,
+            "figure": _png(scenario_figure(oc, sc)) if figures else None,
+        })  # fmt: skip
+    return entry
+
+
+def programme_table(programme: Any, target: float | None = None) -> pd.DataFrame | None:
+    """The programme's OCs per Part II design x scenario pair (estimate ± MC SE): its
+    Part I design, correct selection in both arms (%), mean total patients and DLTs of
+    both arms and, in calendar time, the programme's duration in months; None without a
+    programme."""
+    if programme is None:
+        return None
+    from .arm_dataset import programme_characteristics
+
+    pc = programme_characteristics(programme, target)
+    rows = []
+    for g in pc["design"].to_numpy():
+        for sc in pc["scenario"].to_numpy():
+            o = pc.sel(design=g, scenario=sc)
+
+            def pm(v: str, scale: float = 1.0, o: Any = o) -> str:
+                if v not in o:
+                    return "not computed (no target)"
+                return f"{scale * float(o[v]):.1f} ± {scale * float(o[f'{v}_se']):.1f}"
+
+            rows.append({
+                "Part II design": str(g), "Part I design": str(o["source_design"].item()),
+                "Scenario": str(sc),
+                "Correct in both arms (% ± SE)": pm("programme_p_correct_both", 100.0),
+                "Patients, both arms (mean ± SE)": pm("programme_mean_total_n"),
+                "DLTs, both arms (mean ± SE)": pm("programme_mean_total_dlt"),
+                **({"Months, Part I start to Part II end (mean ± SE)":
+                    pm("programme_mean_duration_months")}
+                   if "programme_mean_duration_months" in pc else {}),
+            })  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def _timeline_text(ds: Any) -> str:
@@ -670,7 +741,14 @@ def _timeline_text(ds: Any) -> str:
     return timeline_sentence(spec)
 
 
-def _concordance_table(simulation: Any) -> pd.DataFrame | None:
+def _concordance_table(simulation: Any, programme: Any = None) -> pd.DataFrame | None:
+    if programme is not None:  # the programme's Part II designs, on common random numbers
+        from .arm_dataset import arm_names, arm_view
+
+        sims = dict(simulation) if isinstance(simulation, Mapping) else (
+            {} if simulation is None else {"": simulation})  # fmt: skip
+        second = arm_names(programme)[-1]
+        simulation = {**sims, f"{second} (programme)": arm_view(programme, second)}
     if simulation is None:
         return None
     _, _, conc = oc_summary(simulation)
@@ -737,6 +815,7 @@ def report(
     date: str | None = None,
     not_simulated: Mapping[str, str] | None = None,
     sections: Sequence[Any] | None = None,
+    programme: Any = None,
 ) -> Report:
     """Render the design memo of a comparison as self-contained HTML and Markdown.
 
@@ -778,6 +857,9 @@ def report(
     sections : sequence, optional
         Extra sections, each with ``title``, ``to_markdown()`` and ``to_html()``, rendered
         after the design comparison and before the appendix.
+    programme : xarray.Dataset, optional
+        From :meth:`bayes_dose.Programme.simulate` (dimension ``arm``): OC tables of both
+        arms, the programme table (:func:`programme_table`) and concordance of both arms.
 
     Returns
     -------
@@ -793,6 +875,8 @@ def report(
     """
     import jinja2
 
+    from .flagged import flagged_notes
+
     if not isinstance(comparison, Comparison):
         raise ValueError(f"report: expected a Comparison, got {type(comparison).__name__}")
     cut = _overdose_cut(overdose_cut, protocol)
@@ -800,6 +884,9 @@ def report(
     manifest = build_manifest(
         comparison, protocol=protocol, seed=seed, inputs=inputs, simulation=simulation
     )
+    if programme is not None:  # the programme's arms' manifests (each arm's attributes)
+        manifest["programme"] = {a: {k: _plain(v) for k, v in at.items() if k != "reasons"}
+                                 for a, at in json.loads(programme.attrs["arm_attrs"]).items()}  # fmt: skip
     manifest["overdose_cut"] = cut
     agreement = comparison.agreement()
     shadow = comparison.shadow()
@@ -869,7 +956,7 @@ def report(
         "title": title or "Dose-finding design memo",
         "date": date or datetime.now(UTC).strftime("%Y-%m-%d"),
         "cutoff": _cutoff_text(comparison, data_cutoff),
-        "notes": list(notes),
+        "notes": [*notes, *flagged_notes(simulation, programme)],
         "summary": summary,
         "summary_tables": summary_tables,
         "protocol": protocol,
@@ -877,11 +964,14 @@ def report(
         "mtd_rule": mtd_rule_text(protocol.mtd_rule) if protocol is not None else None,
         "cut": f"{cut:g}",
         "arms": arms,
-        "oc_arms": _oc_context(comparison, simulation, target, dict(not_simulated or {})),
+        "oc_arms": _oc_context(comparison, simulation, target, dict(not_simulated or {}),
+                               programme),
+        "programme": programme_table(programme, target),
         "oc_definitions": OVERDOSE_DEFINITIONS,
         "oc_obd": OBD_DEFINITION if _has_efficacy(simulation) else None,
         "oc": oc,
-        "concordance": concordance if concordance is not None else _concordance_table(simulation),
+        "concordance": concordance if concordance is not None else _concordance_table(
+            simulation, programme),
         "extra": [{"title": s.title, "id": f"extra-{i + 1}", "md": s.to_markdown(),
                    "html": s.to_html()} for i, s in enumerate(extra)],
         "diagnostics": diag if len(diag) else None,

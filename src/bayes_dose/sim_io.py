@@ -73,13 +73,15 @@ _META = "bayes_dose_checkpoint"
 
 def _chunk_vars(names: Any) -> tuple[str, ...]:
     """The variables a chunk carries: :data:`CHUNK_VARS`, plus the efficacy ones of an
-    ``efficacy`` run (:data:`EFFICACY_VARS`) and the calendar-time ones
-    (:data:`bayes_dose.calendar_sim.TIMELINE_VARS`) of a ``timeline`` run."""
+    ``efficacy`` run (:data:`EFFICACY_VARS`), the calendar-time ones
+    (:data:`bayes_dose.calendar_sim.TIMELINE_VARS`) of a ``timeline`` run and
+    ``n_flagged_decisions``."""
     from .calendar_sim import TIMELINE_VARS
 
     eff = tuple(k for k in EFFICACY_VARS if k in names)
     bf = tuple(k for k in BACKFILL_VARS if k in names)
-    return CHUNK_VARS + eff + (TIMELINE_VARS if "duration_days" in names else ()) + bf
+    flag = ("n_flagged_decisions",) if "n_flagged_decisions" in names else ()
+    return CHUNK_VARS + eff + (TIMELINE_VARS if "duration_days" in names else ()) + bf + flag
 
 
 def _dims(k: str) -> tuple[str, ...]:
@@ -274,6 +276,15 @@ class ZarrSink:
         try:
             for k in _chunk_vars(res):
                 v = np.asarray(res[k])
+                if k == "n_flagged_decisions" and k not in group:  # not in the store layout
+                    if v.any():
+                        warnings.warn(
+                            f"store {self.path.name}: {int(v.sum())} decisions of trials "
+                            f"{start}..{stop - 1} rested on flagged grid results "
+                            "(n_flagged_decisions is not kept in a store; simulate without "
+                            "store= to keep it)", UserWarning, stacklevel=2,
+                        )  # fmt: skip
+                    continue
                 if k.startswith("patient_"):
                     arr = group[k]
                     cap = arr.shape[-1]

@@ -62,7 +62,7 @@ __all__ = [
 ]  # fmt: skip
 
 #: Format version of chunk checkpoints (part of their hash).
-_CHECKPOINT_VERSION = 3
+_CHECKPOINT_VERSION = 4  # 4: chunks carry n_flagged_decisions
 #: Patient slots (trials x patients x designs x scenarios) per default chunk.
 CHUNK_SLOTS = 250_000
 _RNG = (
@@ -135,15 +135,22 @@ def run_chunk(
     source : (n, dlt), optional
         Per-trial counts of the arm a borrowing design reads, shape (stop - start,
         D_source) each (row ``i`` belongs to trial ``start + i``); carried in every
-        ``DoseData`` as ``source_n``/``source_dlt`` (:class:`bayes_dose.Programme`).
+        ``DoseData`` as ``source_n``/``source_dlt`` (:class:`bayes_dose.Programme`).  Or a
+        schedule (:class:`bayes_dose.programme.SourceSchedule`: ``at(rows, k)`` gives the
+        counts the decision of chunk rows ``rows`` after ``k`` cohorts sees, ``gate``
+        which trials wait for the source arm or stop): the selection is capped at
+        ``ceiling(rows, k)`` (-1: none).
 
     Returns
     -------
     dict of str to ndarray
         ``n``, ``dlt`` (trial, dose); ``patient_dose`` (1-based, 0 = none) and
         ``patient_dlt`` (trial, patient); ``selected`` (1-based, 0 = none), ``is_mad``,
-        ``stop_reason`` (design reason code), ``n_patients``, ``n_cohorts`` (trial,);
-        with ``p_resp`` also ``resp`` (trial, dose) and ``patient_resp`` (trial, patient).
+        ``stop_reason`` (design reason code), ``n_patients``, ``n_cohorts`` (trial,),
+        ``patient_cohort`` (trial, patient; 0-based cohort, -1 = none: not assembled by
+        :func:`simulate`), ``n_flagged_decisions`` (trial,: decisions resting on a grid
+        result flagged as unverified, ``Estimate.grid_flags``); with ``p_resp`` also ``resp`` (trial, dose) and
+        ``patient_resp`` (trial, patient).
     """
     p = np.asarray(true_tox, dtype=float)
     T, D = stop - start, design.n_doses
@@ -165,11 +172,21 @@ def run_chunk(
     total = np.zeros(T, dtype=np.int64)
     cohorts = np.zeros(T, dtype=np.int64)
     pdose = np.zeros((T, P + 1), dtype=np.int8)  # last column: scratch for padding
+    pcoh = np.full((T, P + 1), -1, dtype=np.int16)
+    n_flag = np.zeros(T, dtype=np.int64)
+    flags: list[np.ndarray] = []
     reason = np.full(T, -1, dtype=np.int64)
     act = np.arange(T)
-    sn, sy = (None, None) if source is None else (np.asarray(a, dtype=np.int64) for a in source)
+    sched = source if hasattr(source, "at") else None
+    sn, sy = (None, None) if source is None or sched is not None else (
+        np.asarray(a, dtype=np.int64) for a in source)  # fmt: skip
     while act.size:
-        if act.size == T:  # every trial running: no copies
+        if sched is not None:  # the source counts accrued by this decision (Programme)
+            sn_a, sy_a = sched.at(act, cohorts[act])
+            data = DoseData(n[act], y[act], current[act], last_n[act], last_dlt[act], grade2[act],
+                            resp=eff.take(act), resp_dlt=eff.take(act, both=True),
+                            source_n=sn_a, source_dlt=sy_a)  # fmt: skip
+        elif act.size == T:  # every trial running: no copies
             data = DoseData(n, y, current, last_n, last_dlt, grade2, resp=eff.resp,
                             resp_dlt=eff.both, source_n=sn, source_dlt=sy)  # fmt: skip
         else:
@@ -178,23 +195,34 @@ def run_chunk(
                             source_n=None if sn is None else sn[act],
                             source_dlt=None if sy is None else sy[act])  # fmt: skip
         tot = total[act]
-        dec, halt, size, code = decision_step(design, data, tot, max_n, start, act)
+        dec, halt, size, code = decision_step(design, data, tot, max_n, start, act, flags)
+        n_flag[act] += flags.pop()
+        wait = np.zeros(act.size, dtype=bool)
+        if sched is not None:  # the ceiling: wait for Part I, or stop (Programme)
+            halt, code, wait = sched.gate(act, cohorts[act], dec.next_dose, halt, code)
         reason[act[halt]] = code[halt]
-        go = ~halt
+        go = ~halt & ~wait
+        held = act[wait]
         a, nxt, size, tot = act[go], dec.next_dose[go], size[go], tot[go]
         if not a.size:
+            if held.size:
+                act = held
+                continue
             break
         need = int((tot + size).max())
         if need > P:
             P = grown_capacity(design, need, P)
             u = uniforms(P)
             eff.grow(u)
-            pdose = np.pad(pdose[:, :-1], ((0, 0), (0, P + 1 - pdose.shape[1] + 1)))
+            grow = ((0, 0), (0, P + 1 - pdose.shape[1] + 1))
+            pdose = np.pad(pdose[:, :-1], grow)
+            pcoh = np.pad(pcoh[:, :-1], grow, constant_values=-1)
         j = np.arange(int(size.max()))
         pos = tot[:, None] + j[None, :]
         valid = j[None, :] < size[:, None]
         pos = np.where(valid, pos, P)
         pdose[a[:, None], pos] = (nxt + 1)[:, None]
+        pcoh[a[:, None], pos] = cohorts[a][:, None]
         k = ((u[a[:, None], np.minimum(pos, P - 1)] < p[nxt][:, None]) & valid).sum(axis=1)
         eff.cohort(a, nxt, pos, valid, P)
         nxt_state = data.take(go).after_cohort(nxt, size, k)  # the shared state transition
@@ -202,9 +230,13 @@ def run_chunk(
         current[a], last_n[a], last_dlt[a] = nxt_state.current, nxt_state.last_n, nxt_state.last_dlt
         total[a] += size
         cohorts[a] += 1
-        act = a
+        act = np.union1d(a, held) if held.size else a
+    if sched is not None:
+        sn, sy = sched.at(np.arange(T), cohorts)
+        cap = sched.ceiling(np.arange(T), cohorts)
     sel = design.select(DoseData(n, y, current, last_n, last_dlt, grade2, resp=eff.resp,
                                  resp_dlt=eff.both, source_n=sn, source_dlt=sy))  # fmt: skip
+    sdose = sel.dose if sched is None else np.where(cap < 0, -1, np.minimum(sel.dose, cap))
     width = max(int(total.max()) if T else 0, 1)
     pdose = pdose[:, :width]
     treated = pdose > 0
@@ -214,11 +246,13 @@ def run_chunk(
         "dlt": y.astype(np.int16),
         "patient_dose": pdose,
         "patient_dlt": pdlt,
-        "selected": (sel.dose + 1).astype(np.int8),
-        "is_mad": np.asarray(sel.is_mad, dtype=bool) & (sel.dose >= 0),
+        "selected": (sdose + 1).astype(np.int8),
+        "is_mad": np.asarray(sel.is_mad, dtype=bool) & (sdose >= 0),
         "stop_reason": reason.astype(np.int16),
         "n_patients": total.astype(np.int16),
         "n_cohorts": cohorts.astype(np.int16),
+        "patient_cohort": np.where(treated, pcoh[:, :width], -1).astype(np.int16),
+        "n_flagged_decisions": n_flag.astype(np.int16),
     } | eff.finish(pdose, treated, width)
 
 
@@ -641,6 +675,9 @@ def _assemble(
                         _put_timeline(out, r, gi, si, a, b, (G, S, n_trials), P)
                     if "backfill_n" in r:  # backfill (bayes_dose.backfill)
                         _put_backfill(out, r, gi, si, a, b, (G, S, n_trials), D)
+                    if "n_flagged_decisions" in r:  # kept only when some are flagged
+                        out.setdefault("n_flagged_decisions", np.zeros((G, S, n_trials), np.int16))
+                        out["n_flagged_decisions"][gi, si, a:b] = r["n_flagged_decisions"]
                     for var in _CHUNK_VARS + (tuple(_RESP_DTYPES) if efficacy is not None else ()):
                         v = r[var]
                         if var.startswith("patient_"):
@@ -683,6 +720,7 @@ def _assemble(
             "target": (("scenario",), np.array([table[s][1] for s in snames])),
             **extra,
             **_backfill_vars(out, dims_tp),
+            **_flag_vars(out, dims_tp),
             **_resp_vars(out, efficacy, snames, dims_tp),
         },
         coords={
@@ -752,6 +790,17 @@ def _timeline_vars(out: dict, dims_tp: tuple[str, ...]) -> dict:
               {"long_name": doc})
         for var, doc in TIMELINE_DOCS.items() if var in out
     }  # fmt: skip
+
+
+def _flag_vars(out: Mapping[str, Any], dims_tp: tuple[str, ...]) -> dict[str, Any]:
+    """``n_flagged_decisions`` when some decision of the run rested on a flagged grid
+    result (absent: none did; nothing to report)."""
+    f = out.get("n_flagged_decisions")
+    if f is None or not f.any():
+        return {}
+    return {"n_flagged_decisions": (dims_tp, f, {
+        "long_name": "decisions resting on a grid result flagged as unverified "
+                     "(Estimate.grid_flags: mass at the grid edge, refinement or IS ESS short)"})}
 
 
 def _resp_vars(out: Mapping[str, Any], efficacy: Mapping[str, np.ndarray] | None,
@@ -1121,7 +1170,11 @@ def simulate(
         ``manifest`` (JSON: versions, design specs, seed, scenarios, n_trials, date,
         input hash) and ``reasons`` (JSON: reason templates per design).  With
         ``efficacy`` also ``resp`` (responders per trial and dose), ``patient_resp`` and
-        ``true_resp``, and attr ``correlation``.
+        ``true_resp``, and attr ``correlation``.  When some decision rested on a grid
+        result flagged as unverified (``Estimate.grid_flags``), also
+        ``n_flagged_decisions`` (design, scenario, trial) (not kept with ``store=``: a
+        warning gives the count); :func:`bayes_dose.operating_characteristics` then adds
+        ``p_flagged`` and ``mean_flagged_decisions``.
 
     Examples
     --------

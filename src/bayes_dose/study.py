@@ -7,12 +7,14 @@ The application layer of the package: the command line, the workflows
 which calls the library's own functions (:func:`bayes_dose.compare`,
 :func:`bayes_dose.simulate`, :func:`bayes_dose.report`) and adds no rules of its own.
 
-Arms are simulated one at a time (:meth:`Study.simulate`); a design that borrows from
-another arm (:attr:`Design.borrows_from <bayes_dose.Design.borrows_from>`) is simulated
-with that arm's observed data held fixed, and the result says so.  A programme that
-simulates the arms jointly (the monotherapy arm's simulated data feeding the combination
-arm's decisions) replaces :meth:`Study.simulate` only: it keeps the protocol, designs,
-data, scenarios, :meth:`Study.compare` and :meth:`Study.report`.
+Arms are simulated one at a time (:meth:`Study.simulate`).  A design that borrows from
+another arm (:attr:`Design.borrows_from <bayes_dose.Design.borrows_from>`) that has
+designs and scenarios in the study is simulated with that arm as one programme
+(:class:`bayes_dose.Programme`: Part II opens after Part I ends and borrows the simulated
+Part I counts of the same trial; both arms' designs, in the study's time (calendar
+time with its ``timeline``);
+:attr:`StudySimulation.programme`); otherwise it is simulated with that arm's observed
+data held fixed, and the result says so.
 """
 
 from __future__ import annotations
@@ -33,6 +35,13 @@ class StudySimulation(Mapping):
 
     Attributes
     ----------
+    programme : xarray.Dataset or None
+        The designs that borrow from an arm that has designs and scenarios in the study,
+        simulated with that arm as one programme (:class:`bayes_dose.Programme`, Part II
+        opening after Part I ends): both arms' designs, dimension ``arm``.
+    programme_notes : tuple of str
+        How the programme was simulated (pairing of scenarios, trials, calendar or
+        cohort time).
     held_fixed : dict
         ``{"arm/design": {"source_arm", "patients", "sha256"}}``: designs that borrow
         from another arm, simulated with that arm's observed data held fixed (also in the
@@ -44,10 +53,15 @@ class StudySimulation(Mapping):
     """
 
     def __init__(self, sims: Mapping[str, Any], held_fixed: Mapping[str, dict],
-                 not_simulated: Mapping[str, str]) -> None:  # fmt: skip
+                 not_simulated: Mapping[str, str], programme: Any = None,
+                 programme_notes: Sequence[str] = ()) -> None:  # fmt: skip
         self._sims = dict(sims)
         self.held_fixed = dict(held_fixed)
         self.not_simulated = dict(not_simulated)
+        #: the designs that borrow, simulated with their source arm as one programme
+        #: (:meth:`bayes_dose.Programme.simulate`: one Dataset with an ``arm`` dimension)
+        self.programme = programme
+        self.programme_notes = tuple(programme_notes)
 
     def __getitem__(self, arm: str) -> Any:
         return self._sims[arm]
@@ -69,17 +83,21 @@ class StudySimulation(Mapping):
         for key, h in self.held_fixed.items():
             arm, name = key.split("/", 1)
             by_source.setdefault((h["source_arm"], h["patients"]), []).append(f"{name} (arm {arm})")
-        return tuple(
+        return self.programme_notes + tuple(
             f"Simulation of {', '.join(names)}: each simulated trial borrows from the observed "
             f"data of arm {src!r} ({n} patients), held fixed."
             for (src, n), names in by_source.items()
         )
 
     def to_netcdf(self, path: str | Path) -> Path:
-        """All arms in one NetCDF file, one group per arm (atomic write)."""
+        """All arms in one NetCDF file, one group per arm, and the programme in group
+        ``programme`` (atomic write)."""
         from .sim_io import write_netcdf_groups
 
-        return write_netcdf_groups(self._sims, Path(path))
+        groups = dict(self._sims)
+        if self.programme is not None:
+            groups["programme"] = self.programme
+        return write_netcdf_groups(groups, Path(path))
 
 
 class Study:
@@ -110,6 +128,10 @@ class Study:
     timeline : Timeline, optional
         Simulate in calendar time (:class:`bayes_dose.Timeline`, with the protocol's DLT
         window and staggering); default: cohort time.
+    programme_n_trials : int, optional
+        Trials per scenario pair of the programme (:meth:`simulate`; default and at
+        most: as many as the arms').  The combination BLRM decides in ~10 ms, so a smaller number keeps a
+        memo quick; the memo states it.
 
     Examples
     --------
@@ -150,6 +172,7 @@ class Study:
         efficacy: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
         correlation: float = 0.0,
         timeline: Any = None,
+        programme_n_trials: int | None = None,
     ) -> None:
         from .outcomes import Outcomes
         from .protocol import Protocol
@@ -189,6 +212,7 @@ class Study:
         self.seed = 0 if seed is None else int(seed)
         self.target = target
         self.n_trials = n_trials
+        self.programme_n_trials = programme_n_trials
         self.mcmc = list(mcmc)
         self.mcmc_kwargs = dict(mcmc_kwargs or {})
         extra = sorted(set(efficacy or {}) - set(self.designs))
@@ -243,6 +267,7 @@ class Study:
             efficacy={a: e for a in spec.designs if (e := spec.efficacy(a))},
             correlation=spec.simulation.get("correlation", 0.0),
             timeline=spec.simulation.get("timeline"),
+            programme_n_trials=spec.simulation.get("programme_n_trials"),
         )  # fmt: skip
 
     # -- arms ---------------------------------------------------------------------------
@@ -297,6 +322,7 @@ class Study:
         checkpoint_dir: str | Path | None = None,
         held_fixed: Mapping[str, Any] | None = None,
         timeline: Any = None,
+        programme: bool = True,
         **kwargs: Any,
     ) -> StudySimulation:
         """Simulate each arm's designs on its scenarios with :func:`bayes_dose.simulate`.
@@ -322,6 +348,12 @@ class Study:
         timeline : Timeline, optional
             Simulate in calendar time (default: the study's ``timeline``; none: cohort
             time); the DLT window and staggering are the study's protocol's.
+        programme : bool
+            Simulate the designs that borrow from an arm with designs and scenarios in the
+            study together with that arm, as one :class:`bayes_dose.Programme` (default
+            True; :attr:`StudySimulation.programme`), instead of holding the arm's observed
+            data fixed.  In the same time as the arms (``timeline``);
+            ``programme_n_trials`` trials per scenario pair.
 
         Returns
         -------
@@ -344,8 +376,18 @@ class Study:
         sims: dict[str, Any] = {}
         held: dict[str, dict] = {}
         skipped: dict[str, str] = {}
+        joint = self._programme_designs(chosen) if programme else {}
+        prog, prog_notes = None, []
+        if joint:
+            prog, prog_notes, prog_skipped = self._simulate_programme(
+                joint, min(self.programme_n_trials or n, n), seed, timeline)  # fmt: skip
+            skipped.update(prog_skipped)
         for arm in chosen:
             designs, arm_held, arm_skipped = self._simulable(arm, fixed)
+            for name in joint.get(arm, {}).get("designs", ()):  # simulated in the programme
+                designs.pop(name, None)
+                arm_held.pop(f"{arm}/{name}", None)
+                arm_skipped.pop(f"{arm}/{name}", None)
             scen = self.scenarios.get(arm)
             if not scen:
                 for name in self.designs[arm]:
@@ -365,7 +407,84 @@ class Study:
                 )
                 held.update(arm_held)
             sims[arm] = ds
-        return StudySimulation(sims, held, skipped)
+        return StudySimulation(sims, held, skipped, prog, prog_notes)
+
+    def _programme_designs(self, chosen: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """``{arm: {"source": arm, "designs": [names], "pairs": {pair: (s1, s2)}, "how"}}``:
+        the designs of ``chosen`` arms that borrow from one other arm with designs and
+        scenarios in the study, whose scenarios pair up (same names, else same count, in
+        order)."""
+        from .designs.base import Design
+
+        out: dict[str, dict[str, Any]] = {}
+        for arm in chosen:
+            for name, d in self.designs[arm].items():
+                src = _borrows(d)
+                if (not isinstance(d, Design) or len(src) != 1 or src[0] == arm
+                        or src[0] not in self.designs or not self.scenarios.get(src[0])
+                        or not self.scenarios.get(arm)):  # fmt: skip
+                    continue
+                s1, s2 = list(self.scenarios[src[0]]), list(self.scenarios[arm])
+                if set(s1) == set(s2):
+                    pairs, how = {s: (s, s) for s in s2}, "by name"
+                elif len(s1) == len(s2):
+                    pairs = {f"{a} / {b}": (a, b) for a, b in zip(s1, s2, strict=True)}
+                    how = "in the order given (their names differ)"
+                else:
+                    continue
+                e = out.setdefault(arm, {"source": src[0], "designs": [], "pairs": pairs,
+                                         "how": how})  # fmt: skip
+                if e["source"] == src[0]:
+                    e["designs"].append(name)
+        return out
+
+    def _simulate_programme(self, joint: Mapping[str, dict[str, Any]], n: int, seed: int,
+                            timeline: Any = None) -> tuple[Any, list[str], dict[str, str]]:  # fmt: skip
+        """The borrowing designs and their source arm simulated as one
+        :class:`bayes_dose.Programme` (Part II after Part I; in calendar time with the
+        study's timeline and protocol, else cohort time)."""
+        from .designs.base import Design
+        from .programme import Programme, opens_after
+
+        arm, e = next(iter(joint.items()))
+        skipped = {f"{a}/{g}": (f"a second borrowing arm ({a!r}); the programme simulates "
+                                f"one pair of arms, {e['source']!r} -> {arm!r}")
+                   for a, f in list(joint.items())[1:] for g in f["designs"]}  # fmt: skip
+        src = e["source"]
+
+        def plain(a: str) -> dict[str, Any]:
+            return {g: d for g, d in self.designs[a].items()
+                    if isinstance(d, Design) and not _borrows(d)}  # fmt: skip
+
+        first = plain(src)
+        second = {**plain(arm), **{g: self.designs[arm][g] for g in e["designs"]}}
+        source = {}
+        for g in e["designs"]:
+            m = getattr(self.designs[arm][g], "mono", None)
+            same = [k for k, d in first.items() if m is not None and d.spec() == m.spec()]
+            if same:
+                source[g] = same[0]
+        scen = {p: {src: self.scenarios[src][a], arm: self.scenarios[arm][b]}
+                for p, (a, b) in e["pairs"].items()}  # fmt: skip
+        try:
+            prog = Programme({src: first, arm: second}, opens=opens_after(src), source=source)
+            ds = prog.simulate(scen, n_trials=n, seed=seed, timeline=timeline,
+                               protocol=self.protocol if timeline is not None else None)  # fmt: skip
+        except ValueError as exc:
+            skipped.update({f"{arm}/{g}": f"not simulated as a programme: {exc}"
+                            for g in e["designs"]})  # fmt: skip
+            return None, [], skipped
+        notes = [
+            f"Programme: {', '.join(e['designs'])} (arm {arm}) simulated with arm {src} as one "
+            f"programme ({n} trials per scenario pair, seed {seed}): Part II opens after "
+            f"Part I ends, and every Part II decision borrows the final Part I counts of the "
+            f"same simulated trial (Part I design paired: "
+            f"{', '.join(f'{g} <- {prog.source[g]}' for g in e['designs'])}); scenarios "
+            f"paired {e['how']}; "
+            + ("in calendar time, as the arms (Part II opens when Part I's last DLT window "
+               "is complete)." if timeline is not None else "in cohort time.")
+        ]
+        return ds, notes, skipped
 
     def _simulable(self, arm: str, fixed: Mapping[str, Any]
                    ) -> tuple[dict[str, Any], dict[str, dict], dict[str, str]]:  # fmt: skip
@@ -486,7 +605,7 @@ class Study:
                 inputs=inputs, notes=notes,
                 title=title or f"{self.protocol.name}: what each design recommends",
                 target=self.target, not_simulated=not_simulated, overdose_cut=overdose_cut,
-                data_cutoff=data_cutoff,
+                data_cutoff=data_cutoff, programme=sims.programme if sims else None,
             )  # fmt: skip
             files = rep.write(out)
         with steps("writing the data behind the memo (outcomes, comparison, shadow CSVs)"):

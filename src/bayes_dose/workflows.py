@@ -135,8 +135,12 @@ def simulate_spec(
     """Simulate each arm's designs on the spec's scenarios: ``{arm: xarray.Dataset}``.
 
     Designs that read another arm (:attr:`Design.borrows_from`, e.g. the combination
-    BLRM) are simulated only when ``mono_data`` (the observed data of the arm they borrow
-    from) is given: they borrow from it, held fixed; otherwise they are left out.
+    BLRM) are simulated with that arm as one programme when the spec has designs and
+    scenarios for it (:meth:`bayes_dose.Study.simulate`): the programme's arms are added
+    as ``"<arm> (programme)"`` (each its own Dataset, :func:`bayes_dose.arm_view`; cohort
+    time, ``[simulation] programme_n_trials`` trials).  Otherwise they are simulated only
+    when ``mono_data`` (the observed data of the arm they borrow from) is given: they
+    borrow from it, held fixed; otherwise they are left out.
     ``checkpoint``: folder of verified chunk checkpoints (see :func:`bayes_dose.simulate`).
     A spec with ``[simulation.timeline]`` simulates in calendar time (the protocol's DLT
     window and staggering).  ``store``: a folder; each arm's trials are written chunk by
@@ -151,8 +155,15 @@ def simulate_spec(
     chosen = arms or list(spec.designs)
     if store is None:
         sims = study.simulate(n, seed, arms=chosen, progress=progress,
-                              checkpoint_dir=checkpoint, held_fixed=held)  # fmt: skip
-        return dict(sims)
+                              checkpoint_dir=checkpoint, held_fixed=held,
+                              programme=mono_data is None)  # fmt: skip
+        out = dict(sims)
+        if sims.programme is not None:
+            from .arm_dataset import arm_names, arm_view
+
+            out.update({f"{a} (programme)": arm_view(sims.programme, a)
+                        for a in arm_names(sims.programme)})  # fmt: skip
+        return out
     Path(store).mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {}
     for arm in chosen:  # one store per arm (the arms' designs differ)
