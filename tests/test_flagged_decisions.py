@@ -65,3 +65,19 @@ def test_memo_sentence_when_flagged():
     p = float((sims["n_flagged_decisions"] > 0).mean())
     assert line.startswith(f"Simulation of c (arm combo): {p:.1%} of the 4 simulated trials")
     assert "flagged as unverified" in line
+
+
+def test_backfill_drivers_count_flagged_decisions_too():
+    """A design with backfill= runs in its own drivers (cohort and calendar time); they
+    count flagged decisions as the plain drivers do (the variable was missing before)."""
+    proto = bd.protocols.bat6021()
+    mono = bd.BLRM(proto.arm("mono").doses_mg, reference_dose=300)
+    mono_data = bd.Outcomes.parse("4NNN 5NNN 6TNN 6NNN", arm="mono")
+    combo = bd.CombinationBLRM(mono=mono, doses=proto.arm("combo").doses_mg, grid=(5, 5, 7, 9),
+                               max_n=9, method="grid", mono_data=mono_data,
+                               backfill=bd.Backfill(max_total=3))  # fmt: skip
+    curve = [0.3, 0.5, 0.6, 0.7, 0.8]
+    sims = bd.simulate({"c": combo}, curve, n_trials=4, seed=3, progress=False)
+    got = sims["n_flagged_decisions"].isel(design=0, scenario=0).to_numpy()
+    assert got.shape == (4,) and got.sum() > 0
+    assert (got <= sims["n_cohorts"].isel(design=0, scenario=0).to_numpy() + 1).all()

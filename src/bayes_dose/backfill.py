@@ -123,6 +123,8 @@ def run_backfill_chunk(
     grade2 = np.zeros(T, dtype=np.int64)
     esc = np.zeros(T, dtype=np.int64)  # escalation patients
     nb = np.zeros(T, dtype=np.int64)  # backfill patients
+    n_flag = np.zeros(T, dtype=np.int64)  # decisions on flagged grid results
+    flags: list[np.ndarray] = []
     cohorts = np.zeros(T, dtype=np.int64)
     reason = np.full(T, -1, dtype=np.int64)
     pdose: list[np.ndarray] = []  # per enrolment step: (T,) dose (1-based, 0 none)
@@ -133,7 +135,8 @@ def run_backfill_chunk(
                         resp=None if q is None else resp[act],
                         resp_dlt=None if q is None else both[act], backfill_n=bn[act])  # fmt: skip
         tot = esc[act]
-        dec, halt, size, code = decision_step(design, data, tot, max_n, start, act)
+        dec, halt, size, code = decision_step(design, data, tot, max_n, start, act, flags)
+        n_flag[act] += flags.pop()
         reason[act[halt]] = code[halt]
         go = ~halt
         a, nxt, size, tot = act[go], dec.next_dose[go], size[go], tot[go]
@@ -220,6 +223,7 @@ def run_backfill_chunk(
         "n_cohorts": cohorts.astype(np.int16),
         "backfill_n": bn.astype(np.int16),
         "n_backfill": nb.astype(np.int16),
+        "n_flagged_decisions": n_flag.astype(np.int16),
     }
     if q is not None:  # patient responses in the same enrolment order as patient_dose
         _, pr = _compact(pdose, presp, T)

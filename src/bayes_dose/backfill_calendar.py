@@ -105,6 +105,8 @@ def run_backfill_calendar_chunk(
     total = np.zeros(T, dtype=np.int64)  # patient slots used (escalation + backfill)
     esc = np.zeros(T, dtype=np.int64)
     nb = np.zeros(T, dtype=np.int64)
+    n_flag = np.zeros(T, dtype=np.int64)  # decisions on flagged grid results
+    flags: list[np.ndarray] = []
     cohorts = np.zeros(T, dtype=np.int64)
     reason = np.full(T, -1, dtype=np.int64)
 
@@ -246,7 +248,8 @@ def run_backfill_calendar_chunk(
             data = evidence(rows, s0)
             n_pend = np.zeros(rows.size, dtype=np.int64)
         tot = esc[rows]
-        dec, halt, size, code = decision_step(design, data, tot, max_n, start, rows)
+        dec, halt, size, code = decision_step(design, data, tot, max_n, start, rows, flags)
+        n_flag[rows] += flags.pop()
         reason[rows[halt]] = code[halt]
         go = ~halt
         a, nxt, size, tot = rows[go], dec.next_dose[go], size[go], tot[go]
@@ -367,6 +370,7 @@ def run_backfill_calendar_chunk(
         "patient_cohort": np.where(treated, pcoh[:, sl], -1).astype(np.int16),
         "backfill_n": ball.astype(np.int16),
         "n_backfill": nb.astype(np.int16),
+        "n_flagged_decisions": n_flag.astype(np.int16),
     }
     if q is not None:
         out["resp"] = resp_fin.astype(np.int16)
