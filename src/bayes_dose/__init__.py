@@ -67,7 +67,7 @@ _LAZY = {
     "plots": ".plots",
     "RandomisedStage": ".dose_optimisation", "ROSE": ".dose_optimisation",
     "UtilityRule": ".dose_optimisation", "rose_design": ".dose_optimisation",
-    "dose_optimisation_table": ".dose_optimisation",
+    "dose_optimisation_table": ".dose_optimisation", "DoseOptimisationSection": ".dose_optimisation",
 }  # fmt: skip
 _MODULES = {"examples", "io", "protocols", "scenarios", "rules", "slots", "designs", "ada", "listings", "pk", "testing", "endpoints", "expansion", "response", "plots"}
 
@@ -154,6 +154,13 @@ __all__ += ["plots"]
 __all__ += ["designs", "parse_rule", "register_design", "register_rule", "register_slot", "slots"]
 __all__ += ["Timeline"]
 __all__ += ["BOIN12", "OBD", "choose_rp2d", "with_response"]
-__all__ += ["ROSE", "RandomisedStage", "UtilityRule", "dose_optimisation_table", "rose_design"]
+__all__ += [
+    "ROSE",
+    "DoseOptimisationSection",
+    "RandomisedStage",
+    "UtilityRule",
+    "dose_optimisation_table",
+    "rose_design",
+]  # fmt: skip
 __all__ += ["AtOrBelowCurrent", "Backfill", "BelowCurrent", "MinResponses", "OpensWhenCleared",
             "backfill_table"]  # fmt: skip

@@ -80,6 +80,7 @@ from .efficacy import check_correlation, joint_probabilities, response_latent
 __all__ = [
     "ROSE",
     "STAGE_STREAM",
+    "DoseOptimisationSection",
     "RandomisedStage",
     "RoseDesign",
     "SampleSize",
@@ -743,3 +744,69 @@ def dose_optimisation_table(stage: RandomisedStage, scenarios: Mapping[str, Sequ
                      "p_correct": s.p_correct, "n_per_arm": stage.n_per_arm,
                      "n_for_target": n_t, "reason": s.reason + "; " + note})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+@dataclass
+class DoseOptimisationSection:
+    """A memo section (``bd.report(..., sections=[...])``) answering "how many patients
+    per arm to choose between the stage's doses?": :func:`dose_optimisation_table` as a
+    table, the rule in words, and each scenario's reason.
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> from bayes_dose.dose_optimisation import DoseOptimisationSection
+    >>> st = bd.RandomisedStage([300, 600], 25, bd.ROSE(margin=0.15, boundary=0.05))
+    >>> sec = DoseOptimisationSection(st, {"plateau": [0.35, 0.35], "rising": [0.2, 0.35]})
+    >>> "| plateau |" in sec.to_markdown() and "<table" in sec.to_html()
+    True
+    """
+
+    stage: RandomisedStage
+    scenarios: Mapping[str, Sequence[float]]
+    target: float = 0.8
+    p_tox: Mapping[str, Sequence[float]] | None = None
+    correlation: float = 0.0
+    max_n: int = 300
+    title: str = "Randomised dose-optimisation stage"
+
+    def table(self) -> pd.DataFrame:
+        """The section's table (one row per scenario)."""
+        return dose_optimisation_table(self.stage, self.scenarios, self.target, self.p_tox,
+                                       self.correlation, self.max_n)  # fmt: skip
+
+    def _shown(self) -> tuple[pd.DataFrame, list[str]]:
+        t = self.table()
+        shown = t.drop(columns=["reason", "indifference"]).rename(columns={
+            "scenario": "Scenario", "truly_better": "Truly better dose (mg)",
+            "p_correct": f"P(correct) at n = {self.stage.n_per_arm}",
+            "n_for_target": f"n per arm for P(correct) >= {self.target:g}",
+            "n_per_arm": "n per arm"})  # fmt: skip
+        shown = shown.rename(columns=lambda c: f"True response {c[5:]} mg" if c.startswith(
+            "true_") else f"P(select {c[9:]} mg)" if c.startswith("p_select_") else c)  # fmt: skip
+        for c in shown.columns:
+            if shown[c].dtype.kind == "f":
+                shown[c] = shown[c].map(lambda v: "n/a" if math.isnan(v) else f"{v:.3g}")
+        return shown, [f"{r.scenario}: {r.reason}" for r in t.itertuples()]
+
+    def _intro(self) -> str:
+        return (f"Patients are randomised between {', '.join(f'{d:g}' for d in self.stage.doses)}"
+                f" mg, {self.stage.n_per_arm} per arm; rule: {self.stage.rule!r}. "
+                "Probabilities are exact (binomial enumeration).")
+
+    def to_markdown(self) -> str:
+        from .report import _md_table
+
+        shown, reasons = self._shown()
+        return "\n".join([self._intro(), "", _md_table(shown), "",
+                          *[f"- {r}" for r in reasons]])  # fmt: skip
+
+    def to_html(self) -> str:
+        import html
+
+        from .report import _html_table
+
+        shown, reasons = self._shown()
+        items = "".join(f"<li>{html.escape(r)}</li>" for r in reasons)
+        return (f"<p>{html.escape(self._intro())}</p>{_html_table(shown)}"
+                f"<ul>{items}</ul>")

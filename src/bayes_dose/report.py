@@ -691,9 +691,26 @@ def _oc_entry(arm: str, ds: Any, target: float | None, missing: list, elsewhere:
             "summary": format_summary_table(oc_summary_table(oc, sc, planned)),
             "duration": format_duration_table(oc_duration_table(oc, sc)) if timed
             else None,
+            "backfill": _backfill_memo_table(ds, sc) if "backfill_n" in ds else None,
             "figure": _png(scenario_figure(oc, sc)) if figures else None,
         })  # fmt: skip
     return entry
+
+
+def _backfill_memo_table(ds: Any, scenario: str) -> pd.DataFrame:
+    """Mean backfill patients per dose level (of all patients there) and per trial, for
+    each design of one scenario (:func:`bayes_dose.backfill_table`)."""
+    from .backfill import backfill_table
+
+    t = backfill_table(ds.sel(scenario=[scenario]))
+    rows = []
+    for g, part in t.groupby("design", sort=False):
+        row = {"Design": g}
+        for r in part.itertuples():
+            row[f"Level {r.dose_level}"] = f"{r.mean_backfill_n:.2f} of {r.mean_n:.2f}"
+        row["Backfill patients per trial"] = f"{part['mean_n_backfill'].iloc[0]:.2f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def programme_table(programme: Any, target: float | None = None) -> pd.DataFrame | None:
