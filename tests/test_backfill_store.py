@@ -93,3 +93,44 @@ def test_runs_without_backfill_have_no_backfill_ocs_and_reducer_needs_the_arrays
                  ("selected", "is_mad", "stop_reason")} | {
                      "n": np.zeros((2, 2, 3, 8), dtype=np.int64),
                      "dlt": np.zeros((2, 2, 3, 8), dtype=np.int64)})  # fmt: skip
+
+
+@pytest.mark.parametrize("timeline", [False, True], ids=["cohort", "calendar"])
+def test_store_and_oc_with_efficacy_checkpoints_and_an_uncapped_backfill(tmp_path, timeline):
+    """Efficacy, checkpoints (a second run reloads them) and ``max_total=None`` (the
+    store's patient columns come from the drivers' bound) together."""
+    designs = {"BF": bd.BOIN(target=0.25, n_doses=8, max_n=24, backfill=bd.Backfill(),
+                             stay_one_in_three=True),
+               "BOIN": DESIGNS["BOIN"]}  # fmt: skip
+    kw = dict(n_trials=30, seed=3, progress=False, chunk_size=13,
+              efficacy={"true_tox": [0.1, 0.2, 0.3, 0.4, 0.5, 0.5, 0.5, 0.5]})  # fmt: skip
+    if timeline:
+        kw["timeline"] = TL
+    mem = bd.simulate(designs, P8, **{**kw, "chunk_size": None})
+    assert int(mem.n_backfill.sel(design="BF").max()) > 0
+    for run in range(2):  # fresh, then from the checkpoints
+        path = tmp_path / f"e{run}.zarr"
+        bd.simulate(designs, P8, store=path, checkpoint_dir=tmp_path / "ck", **kw)
+        _same(mem, bd.open_store(path).load())
+    oc_mem = bd.operating_characteristics(mem)
+    oc = bd.simulate_oc(designs, P8, **kw).oc
+    assert "mean_resp" in oc and "mean_backfill_n" in oc
+    for v in oc_mem.data_vars:
+        xr.testing.assert_identical(oc_mem[v], oc[v])
+
+
+def test_ratio_none_backfill_in_cohort_time_is_still_an_error_with_a_store(tmp_path):
+    """``Backfill(ratio=None)`` has no cohort-time rule: in memory, with a store and in
+    ``simulate_oc`` the same ValueError (and no store is left behind)."""
+    d = {"BF": bd.BOIN(target=0.25, n_doses=8, max_n=12, backfill=bd.Backfill(ratio=None))}
+    for call in (lambda: bd.simulate(d, P8, n_trials=5, progress=False,
+                                     store=tmp_path / "r.zarr"),
+                 lambda: bd.simulate_oc(d, P8, n_trials=5, progress=False)):  # fmt: skip
+        with pytest.raises(ValueError, match="no cohort-time rule"):
+            call()
+    assert not list(tmp_path.glob("r.zarr*"))
+    kw = dict(n_trials=20, seed=1, progress=False, timeline=TL)  # calendar time: works
+    mem = bd.simulate(d, P8, **kw)
+    assert int(mem.n_backfill.max()) > 0
+    bd.simulate(d, P8, store=tmp_path / "t.zarr", chunk_size=7, **kw)
+    _same(mem, bd.open_store(tmp_path / "t.zarr").load())

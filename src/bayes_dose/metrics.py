@@ -582,6 +582,8 @@ def operating_characteristics(
     A calendar-time simulation (``simulate(..., timeline=...)``) also gets
     :func:`bayes_dose.calendar_oc.time_characteristics`: ``mean_duration_months``,
     ``duration_months_q`` (coordinate ``quantile``), suspension, turned away (with SEs).
+    A run with backfill designs also gets ``mean_backfill_n`` (per dose) and
+    ``mean_n_backfill`` (per trial), with SEs (zeros for designs without backfill).
     """
     oc = _reduce(sims, OCReducer.for_sims(sims, target)).operating_characteristics()
     if "duration_days" in sims:

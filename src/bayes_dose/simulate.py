@@ -497,12 +497,15 @@ def _patient_cap(d: Design, max_n: int | None) -> int | None:
 def _store_cap(d: Design, max_n: int | None) -> int:
     """Patient columns a store keeps for design ``d``: its cap (else the guard); with
     backfill, its escalation patients plus the backfill drivers' bound on backfill
-    patients (``max_total``, else ``ceil(ratio * E) + 1`` or ``2 E``, the larger)."""
+    patients (``max_total``, else ``ceil(ratio * E) + 1`` or ``2 E``, the larger; no
+    ``ratio``: ``2 E``)."""
     bf = getattr(d, "backfill", None)
     if bf is None:
         return _patient_cap(d, max_n) or PATIENT_GUARD
     E = _patient_cap(d, max_n) or 6 * d.n_doses
-    B = bf.max_total if bf.max_total is not None else max(2 * E, int(np.ceil(bf.ratio * E)) + 1)
+    B = bf.max_total
+    if B is None:  # ratio=None: calendar time only
+        B = max(2 * E, 0 if bf.ratio is None else int(np.ceil(bf.ratio * E)) + 1)
     return E + int(B)
 
 
