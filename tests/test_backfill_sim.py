@@ -276,14 +276,14 @@ def test_toml_backfill_text_parses_through_the_grammar(tmp_path):
                                "backfill": "Backfill(opening=Opens())"})
 
 
-def test_checkpoints_keep_the_backfill_variables_and_store_runs_refuse(tmp_path):
+def test_checkpoints_keep_the_backfill_variables_and_simulate_oc_has_them(tmp_path):
     d = {"bf": bd.BOIN(target=0.25, n_doses=4, max_n=18, backfill=bd.Backfill(max_total=6))}
     p = [0.05, 0.15, 0.3, 0.5]
     a = bd.simulate(d, p, n_trials=60, seed=4, progress=False, checkpoint_dir=tmp_path)
     b = bd.simulate(d, p, n_trials=60, seed=4, progress=False, checkpoint_dir=tmp_path)  # reloaded
     assert (a.backfill_n.values == b.backfill_n.values).all() and int(b.n_backfill.sum()) > 0
-    with pytest.raises(ValueError, match=r"have backfill=: simulate\(store=\) and simulate_oc"):
-        bd.simulate_oc(d, p, n_trials=10, seed=4, progress=False)
+    oc = bd.simulate_oc(d, p, n_trials=60, seed=4, progress=False).oc  # tests/test_backfill_store.py
+    assert float(oc.mean_n_backfill.squeeze()) == pytest.approx(float(a.n_backfill.mean()), 1e-12)
 
 
 def test_protocol_text_describes_the_backfill_rules():

@@ -282,8 +282,10 @@ def backfill_table(sims: Any) -> pd.DataFrame:
 
 def backfill_characteristics(sims: Any) -> Any:
     """``mean_backfill_n`` (design, scenario, dose_level) and ``mean_n_backfill``
-    (design, scenario), each with ``*_se`` (sd / sqrt(T)); merged into
-    :func:`bayes_dose.operating_characteristics` of a run with backfill."""
+    (design, scenario), each with ``*_se`` (sd / sqrt(T)), from the in-memory trials.
+    :func:`bayes_dose.operating_characteristics` (and ``simulate_oc``, the store's ``"oc"``
+    group) reduce the same numbers chunk by chunk from exact integer sums
+    (:data:`bayes_dose.metrics.TRIAL_QUANTITIES`), equal to these up to rounding."""
     import xarray as xr
 
     T = sims.sizes["trial"]

@@ -105,6 +105,8 @@ class TrialBlock:
     n_reasons: int
     resp: np.ndarray | None = None  # responders (G, S, T, D) of runs with efficacy
     obd: np.ndarray | None = None  # true OBD per (design, scenario), 1-based, 0 = none
+    backfill_n: np.ndarray | None = None  # backfill patients (G, S, T, D) of backfill runs
+    n_backfill: np.ndarray | None = None  # backfill patients per trial (G, S, T)
 
     @property
     def levels(self) -> np.ndarray:
@@ -140,6 +142,7 @@ class TrialQuantity:
     needs_mtd: bool = False
     long_name: str = ""
     needs_efficacy: bool = False  # reduced only for runs with efficacy (block.resp)
+    needs_backfill: bool = False  # reduced only for runs with backfill (block.backfill_n)
 
 
 #: Per-trial quantities reduced by :class:`OCReducer` (name -> quantity), in output order.
@@ -196,6 +199,10 @@ for _q in (
                   long_name="mean responders per dose"),
     TrialQuantity("mean_total_resp", "count", lambda b: b.resp.sum(axis=-1),
                   needs_efficacy=True, long_name="mean responders per trial"),
+    TrialQuantity("mean_backfill_n", "count", lambda b: b.backfill_n, "dose_level",
+                  needs_backfill=True, long_name="mean backfill patients per dose"),
+    TrialQuantity("mean_n_backfill", "count", lambda b: b.n_backfill,
+                  needs_backfill=True, long_name="mean backfill patients per trial"),
 ):  # fmt: skip
     register_trial_quantity(_q)
 
@@ -244,6 +251,10 @@ class OCReducer:
         The copula correlation of the run (for the true OBD's expected utilities).
     specs : dict, optional
         Design specs (their ``utility``).
+    backfill : bool
+        A run with backfill designs (:mod:`bayes_dose.backfill`): adds ``mean_backfill_n``
+        and ``mean_n_backfill``; every block then carries ``backfill_n`` (G, S, t, D) and
+        ``n_backfill`` (G, S, t), zeros for designs without backfill.
 
     Notes
     -----
@@ -265,6 +276,7 @@ class OCReducer:
         true_resp: np.ndarray | None = None,
         correlation: float = 0.0,
         specs: Mapping[str, Any] | None = None,
+        backfill: bool = False,
     ) -> None:
         self.designs = [str(g) for g in designs]
         self.scenarios = [str(s) for s in scenarios]
@@ -275,8 +287,10 @@ class OCReducer:
         self.true_resp = None if true_resp is None else np.asarray(true_resp, dtype=float)
         self.correlation = float(correlation)
         eff = self.true_resp is not None
+        self.backfill = bool(backfill)
         self.quantities = (
-            [k for k, q in TRIAL_QUANTITIES.items() if eff or not q.needs_efficacy]
+            [k for k, q in TRIAL_QUANTITIES.items()
+             if (eff or not q.needs_efficacy) and (self.backfill or not q.needs_backfill)]
             if quantities is None else list(quantities)
         )  # fmt: skip
         G, S = len(self.designs), len(self.scenarios)
@@ -313,6 +327,7 @@ class OCReducer:
             true_resp=sims["true_resp"].to_numpy() if eff else None,
             correlation=float(sims.attrs.get("correlation", 0.0)),
             specs=json.loads(sims.attrs.get("manifest", "{}")).get("designs", {}),
+            backfill="backfill_n" in sims,
         )  # fmt: skip
 
     # -- accumulate
@@ -325,10 +340,17 @@ class OCReducer:
         reason = np.asarray(block["stop_reason"]).astype(np.int64)
         self.n_reasons = max(self.n_reasons, int(reason.max(initial=-1)) + 1)
         resp = block.get("resp") if hasattr(block, "get") else None
+        bfn = block.get("backfill_n") if hasattr(block, "get") else None
+        nbf = block.get("n_backfill") if hasattr(block, "get") else None
+        if self.backfill and (bfn is None or nbf is None):
+            raise ValueError("a reducer of a backfill run needs block['backfill_n'] and "
+                             "block['n_backfill']")
         b = TrialBlock(
             sel, np.asarray(block["is_mad"], dtype=bool), np.asarray(block["n"]).astype(np.int64),
             np.asarray(block["dlt"]).astype(np.int64), reason, self.mtd, self.n_reasons,
             None if resp is None else np.asarray(resp).astype(np.int64), self.obd,
+            None if bfn is None else np.asarray(bfn).astype(np.int64),
+            None if nbf is None else np.asarray(nbf).astype(np.int64),
         )  # fmt: skip
         for name in self.quantities:
             q = TRIAL_QUANTITIES[name]
@@ -517,7 +539,8 @@ def _reduce(sims: xr.Dataset, red: OCReducer) -> OCReducer:
     for a in range(0, max(T, 1), BLOCK):
         part = sims.isel(trial=slice(a, a + BLOCK))
         keys = ("selected", "is_mad", "n", "dlt", "stop_reason") + (
-            ("resp",) if red.true_resp is not None else ())
+            ("resp",) if red.true_resp is not None else ()) + (
+            ("backfill_n", "n_backfill") if red.backfill else ())
         red.add({k: part[k].to_numpy() for k in keys})
     return red
 
@@ -563,6 +586,8 @@ def operating_characteristics(
     A calendar-time simulation (``simulate(..., timeline=...)``) also gets
     :func:`bayes_dose.calendar_oc.time_characteristics`: ``mean_duration_months``,
     ``duration_months_q`` (coordinate ``quantile``), suspension, turned away (with SEs).
+    A run with backfill designs also gets ``mean_backfill_n`` (per dose) and
+    ``mean_n_backfill`` (per trial), with SEs (zeros for designs without backfill).
     """
     if "arm" in sims.dims:  # a programme (bd.Programme.simulate): per arm + programme OCs
         from .arm_dataset import programme_oc
@@ -583,10 +608,6 @@ def operating_characteristics(
         from .calendar_oc import time_characteristics
 
         oc = oc.merge(time_characteristics(sims))
-    if "backfill_n" in sims:
-        from .backfill import backfill_characteristics
-
-        oc = oc.merge(backfill_characteristics(sims))
     return oc
 
 

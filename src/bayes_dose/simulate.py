@@ -418,6 +418,8 @@ def _unit(run: _Run, start: int, stop: int,
 
             block.update(_block(results, list(run.designs), list(run.curves), keys=TIME_VARS),
                          trial_start=start)  # fmt: skip
+        if run.reducer.backfill:  # zeros for designs without backfill, as in memory
+            block.update(_backfill_block(results, list(run.designs), list(run.curves)))
         red.add(block)
     width = max(int(r["n_patients"].max(initial=0)) for r in results.values())
     slots = max(r["patient_dose"].shape[1] for r in results.values())
@@ -431,6 +433,28 @@ def _block(results: Mapping[tuple[str, str], dict], names: list[str], snames: li
         keys = ("selected", "is_mad", "n", "dlt", "stop_reason") + (("resp",) if resp else ())
     return {k: np.stack([np.stack([results[(g, s)][k] for s in snames]) for g in names])
             for k in keys}  # fmt: skip
+
+
+def _has_backfill(designs: Mapping[str, Design]) -> bool:
+    return any(getattr(d, "backfill", None) is not None for d in designs.values())
+
+
+def _backfill_block(results: Mapping[tuple[str, str], dict], names: list[str],
+                    snames: list[str]) -> dict:  # fmt: skip
+    """``backfill_n`` (G, S, t, D) and ``n_backfill`` (G, S, t) of one chunk; zeros for
+    designs without backfill."""
+    out = {}
+    for k in ("backfill_n", "n_backfill"):
+        rows = []
+        for g in names:
+            row = []
+            for s in snames:
+                r = results[(g, s)]
+                row.append(r[k] if k in r else np.zeros(
+                    r["n"].shape if k == "backfill_n" else r["selected"].shape, dtype=np.int16))
+            rows.append(np.stack(row))
+        out[k] = np.stack(rows)
+    return out
 
 
 # ----------------------------------------------------------------------------- backends
@@ -502,6 +526,21 @@ def default_chunk_size(
 def _patient_cap(d: Design, max_n: int | None) -> int | None:
     caps = [c for c in (max_n, d.max_n) if c is not None]
     return min(caps) if caps else None
+
+
+def _store_cap(d: Design, max_n: int | None) -> int:
+    """Patient columns a store keeps for design ``d``: its cap (else the guard); with
+    backfill, its escalation patients plus the backfill drivers' bound on backfill
+    patients (``max_total``, else ``ceil(ratio * E) + 1`` or ``2 E``, the larger; no
+    ``ratio``: ``2 E``)."""
+    bf = getattr(d, "backfill", None)
+    if bf is None:
+        return _patient_cap(d, max_n) or PATIENT_GUARD
+    E = _patient_cap(d, max_n) or 6 * d.n_doses
+    B = bf.max_total
+    if B is None:  # ratio=None: calendar time only
+        B = max(2 * E, 0 if bf.ratio is None else int(np.ceil(bf.ratio * E)) + 1)
+    return E + int(B)
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -925,9 +964,11 @@ def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: A
 
 def _reducer(designs: Mapping[str, Design], table: Mapping[str, tuple[np.ndarray, float]],
              specs: dict, target: Any, mg: Any, D: int, efficacy: Any = None,
-             rho: float = 0.0, calendar_trials: int | None = None) -> OCReducer:  # fmt: skip
+             rho: float = 0.0, calendar_trials: int | None = None,
+             backfill: bool = False) -> OCReducer:  # fmt: skip
     """The run's reducer (a calendar-time run, ``calendar_trials`` trials: also the
-    duration OCs, :class:`~bayes_dose.calendar_oc.CalendarOCReducer`)."""
+    duration OCs, :class:`~bayes_dose.calendar_oc.CalendarOCReducer`; ``backfill``: also
+    the backfill OCs)."""
     names, snames = list(designs), list(table)
     tgt = target_table(names, snames, specs, [table[s][1] for s in snames], target)
     cls: Any = OCReducer
@@ -941,14 +982,14 @@ def _reducer(designs: Mapping[str, Design], table: Mapping[str, tuple[np.ndarray
         {g: list(designs[g].reasons) for g in names},
         np.asarray(mg if mg else [np.nan] * D, dtype=float),
         true_resp=None if efficacy is None else np.stack([efficacy[s] for s in snames]),
-        correlation=rho, specs=specs, **extra,
+        correlation=rho, specs=specs, backfill=backfill, **extra,
     )  # fmt: skip
 
 
 def _template(designs: Mapping[str, Design], table: Mapping[str, tuple[np.ndarray, float]],
               n_trials: int, D: int, P: int, chunk: int, manifest: dict,
               efficacy: Any = None, rho: float = 0.0,
-              calendar: bool = False) -> xr.Dataset:  # fmt: skip
+              calendar: bool = False, backfill: bool = False) -> xr.Dataset:  # fmt: skip
     """The store's layout: :func:`_assemble`'s Dataset with lazy arrays of the in-memory
     fill (zeros; a calendar-time run's variables their own, see
     :func:`~bayes_dose.sim_io.fill_value`)."""
@@ -975,6 +1016,10 @@ def _template(designs: Mapping[str, Design], table: Mapping[str, tuple[np.ndarra
             dt = np.dtype(TIMELINE_DTYPES[var])
             arrays[var] = da.full((G, S, *shape), fill_value(var, dt), dtype=dt,
                                   chunks=(1, 1, *ch))  # fmt: skip
+    if backfill:  # int16 zeros, as _put_backfill in memory
+        arrays["backfill_n"] = da.zeros((G, S, n_trials, D), dtype=np.int16,
+                                        chunks=(1, 1, chunk, D))  # fmt: skip
+        arrays["n_backfill"] = da.zeros((G, S, n_trials), dtype=np.int16, chunks=(1, 1, chunk))
     return _assemble(designs, table, None, n_trials, D, manifest, arrays=arrays, P=P,
                      efficacy=efficacy, rho=rho)  # fmt: skip
 
@@ -994,25 +1039,20 @@ def _execute(
                 f"{str(ckpt)!r}", CheckpointWarning, stacklevel=3,
             )  # fmt: skip
     mg = next((d.doses_mg for d in designs.values() if d.doses_mg is not None), None)
-    bfd = [g for g, d in designs.items() if getattr(d, "backfill", None) is not None]
-    if bfd and (store is not None or not keep):  # the reducer and store lack backfill
-        raise ValueError(
-            f"designs {bfd} have backfill=: simulate(store=) and simulate_oc do not carry "
-            "backfill patients yet; use simulate() in memory (checkpoint_dir= works)"
-        )
     sink = None
     if store is not None:
         sink = ZarrSink(store)
-        caps = [_patient_cap(d, prep["max_n"]) or PATIENT_GUARD for d in designs.values()]
+        caps = [_store_cap(d, prep["max_n"]) for d in designs.values()]
         P = min(max(caps), PATIENT_GUARD)
         sink.create(_template(designs, table, n_trials, D, P, chunk, prep["manifest"],
                               prep["efficacy"], prep["rho"],
-                              prep.get("calendar") is not None))  # fmt: skip
+                              prep.get("calendar") is not None, _has_backfill(designs)))
     reducer = None
     if store is not None or not keep:
         reducer = _reducer(designs, table, prep["specs"], target, mg, D, prep["efficacy"],
                            prep["rho"],
-                           n_trials if prep.get("calendar") is not None else None)  # fmt: skip
+                           n_trials if prep.get("calendar") is not None else None,
+                           _has_backfill(designs))  # fmt: skip
     run = _Run(dict(designs), {s: p for s, (p, _) in table.items()}, prep["specs"], prep["seed"],
                prep["max_n"], None if ckpt is None else str(ckpt), sink,
                None if reducer is None else copy.deepcopy(reducer), keep, prep["efficacy"],
