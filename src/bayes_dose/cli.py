@@ -143,10 +143,10 @@ BORROWING_CHOICES = ("full", "none", "exchangeable", "exnex")
 def _with_borrowing(spec: Any, choice: str) -> None:
     """Give every design of ``spec`` with a ``borrowing`` parameter the model ``choice``
     (``--borrowing``); a ValueError when no design has one (nothing silent)."""
-    import bayes_dose as bd
+    from .inference.borrowing import EXNEX, Exchangeable
 
-    model = {"full": "full", "none": "none", "exchangeable": bd.Exchangeable(),
-             "exnex": bd.EXNEX(p_exch=0.5)}[choice]  # fmt: skip
+    model = {"full": "full", "none": "none", "exchangeable": Exchangeable(),
+             "exnex": EXNEX(p_exch=0.5)}[choice]  # fmt: skip
     found = 0
     for designs in spec.designs.values():
         for name, d in list(designs.items()):
