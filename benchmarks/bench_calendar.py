@@ -48,6 +48,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", default="")
     ap.add_argument("--baseline", action="store_true")
+    ap.add_argument("--n-jobs", type=int, default=1, help="simulate(n_jobs=...): threads")
     args = ap.parse_args()
     skel = bd.crm_skeleton(0.25, 0.05, 6, 8)
     proto = bd.protocols.bat6021()
@@ -63,7 +64,8 @@ def main() -> None:
     }  # fmt: skip
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, numpy {np.__version__}, load {os.getloadavg()[0]:.1f}")
-    print(f"{args.trials} trials, accrual 4/month, late onset 0.7, queue, BAT6021 staggering")
+    print(f"{args.trials} trials, accrual 4/month, late onset 0.7, queue, BAT6021 staggering, "
+          f"n_jobs={args.n_jobs} (calendar time)")
     bd.simulate({"w": bd.BOIN(0.25, 8, max_n=30)}, CURVE, n_trials=50, progress=False,
                 timeline=tl, protocol=proto)  # warm-up (imports)
     print("| design | target | calendar median / min (CPU) | cohort time median / min | mean months |")
@@ -75,7 +77,8 @@ def main() -> None:
 
         def cal(d=d, out=out, name=name):
             out["s"] = bd.simulate({name: d}, CURVE, n_trials=args.trials, seed=1,
-                                   progress=False, timeline=tl, protocol=proto)
+                                   progress=False, timeline=tl, protocol=proto,
+                                   n_jobs=args.n_jobs)  # fmt: skip
 
         cpu: list = []
         med, mn = timed(cal, 1 if "CRM" in name else args.repeat, cpu)

@@ -1082,7 +1082,14 @@ def _execute(
     chunks = _chunks(n_trials, chunk)
     try:
         if backend == "local":
-            _run_local(run, chunks, n_jobs, on_done, bar.update)
+            from contextlib import nullcontext
+
+            from threadpoolctl import threadpool_limits
+
+            # with several worker threads, one BLAS thread each: BLAS threads on top of the
+            # workers oversubscribe the cores (TITE-CRM, 10,000 trials: 2.7 -> 2.1 s)
+            with threadpool_limits(limits=1, user_api="blas") if n_jobs > 1 else nullcontext():
+                _run_local(run, chunks, n_jobs, on_done, bar.update)
         else:
             _run_dask(run, chunks, n_jobs, client, on_done)
     except BaseException:
