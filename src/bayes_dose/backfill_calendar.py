@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .backfill import _STREAM_PICK, _STREAM_RESP, backfill_uniforms
-from .calendar_sim import _Arrivals, _lift_suspension, _observed, _tite_data
+from .calendar_sim import _Arrivals, _lift_suspension, _observed, _tite_data, calendar_outputs
 from .crn import latent_uniforms
 from .decision_step import decision_step, grown_capacity
 from .designs.base import Design
@@ -338,40 +338,11 @@ def run_backfill_calendar_chunk(
     width = max(int(total.max()) if T else 0, 1)
     sl = slice(0, width)
     treated = pdose[:, sl] > 0
-    end = np.where(treated, dday[:, sl] + window, -np.inf).max(axis=1, initial=-np.inf)
-    duration = np.where(total > 0, end - first_day, 0.0)
-    wait = np.where(treated, dday[:, sl] - parr[:, sl], np.nan)
-    with np.errstate(invalid="ignore"):
-        mean_wait = np.where(total > 0, np.nansum(wait, axis=1) / np.maximum(total, 1), np.nan)
-    max_wait = np.where(total > 0, np.nanmax(np.where(treated, wait, -np.inf), axis=1,
-                                             initial=-np.inf), np.nan)  # fmt: skip
-    queued = (treated & (wait > 0)).sum(axis=1)
-    out = {
-        "n": n_fin.astype(np.int16),
-        "dlt": y_fin.astype(np.int16),
-        "patient_dose": pdose[:, sl].copy(),
-        "patient_dlt": pdlt[:, sl].copy(),
-        "selected": (sel.dose + 1).astype(np.int8),
-        "is_mad": np.asarray(sel.is_mad, dtype=bool) & (sel.dose >= 0),
-        "stop_reason": reason.astype(np.int16),
-        "n_patients": total.astype(np.int16),
-        "n_cohorts": cohorts.astype(np.int16),
-        "duration_days": duration,
-        "suspended_days": suspended,
-        "n_turned_away": turned.astype(np.int32),
-        "n_queued": queued.astype(np.int16),
-        "mean_wait_days": mean_wait,
-        "max_wait_days": max_wait,
-        "max_pending": max_pend.astype(np.int16),
-        "patient_arrival_day": np.where(treated, parr[:, sl], np.nan),
-        "patient_dose_day": np.where(treated, dday[:, sl], np.nan),
-        "patient_dlt_day": np.where(treated & np.isfinite(onset[:, sl]), onset[:, sl], np.nan),
-        "patient_pending": ppend[:, sl].copy(),
-        "patient_cohort": np.where(treated, pcoh[:, sl], -1).astype(np.int16),
-        "backfill_n": ball.astype(np.int16),
-        "n_backfill": nb.astype(np.int16),
-        "n_flagged_decisions": n_flag.astype(np.int16),
-    }
+    out = calendar_outputs(n_fin, y_fin, sel, reason, total, cohorts, pdose, pdlt, dday, parr,
+                           onset, ppend, pcoh, window, first_day, suspended, turned, max_pend,
+                           n_flag)  # fmt: skip
+    out["backfill_n"] = ball.astype(np.int16)
+    out["n_backfill"] = nb.astype(np.int16)
     if q is not None:
         out["resp"] = resp_fin.astype(np.int16)
         out["patient_resp"] = np.where(treated, presp[:, sl], 0).astype(np.int8)

@@ -363,8 +363,24 @@ def run_calendar_chunk(
         act = a
 
     sel = design.select(DoseData(n, y, current, last_n, last_dlt, grade2, **eff.data(None)))
-    width = max(int(total.max()) if T else 0, 1)
-    sl = slice(0, width)
+    sl = slice(0, max(int(total.max()) if T else 0, 1))
+    return calendar_outputs(n, y, sel, reason, total, cohorts, pdose, pdlt, dday, parr, onset,
+                            ppend, pcoh, window, first_day, suspended, turned, max_pend,
+                            n_flag) | eff.finish(sl)  # fmt: skip
+
+
+def calendar_outputs(n: np.ndarray, y: np.ndarray, sel: Any, reason: np.ndarray,
+                     total: np.ndarray, cohorts: np.ndarray, pdose: np.ndarray,
+                     pdlt: np.ndarray, dday: np.ndarray, parr: np.ndarray, onset: np.ndarray,
+                     ppend: np.ndarray, pcoh: np.ndarray, window: float, first_day: np.ndarray,
+                     suspended: np.ndarray, turned: np.ndarray, max_pend: np.ndarray,
+                     n_flag: np.ndarray) -> dict[str, np.ndarray]:  # fmt: skip
+    """A calendar-time chunk's result arrays (both calendar drivers: this module's and
+    :mod:`bayes_dose.backfill_calendar`): final counts and selection, duration (first dose
+    to the last window completed), waits, and the per-patient days, on the patient columns
+    of the chunk's longest trial."""
+    T = total.shape[0]
+    sl = slice(0, max(int(total.max()) if T else 0, 1))
     treated = pdose[:, sl] > 0
     end = np.where(treated, dday[:, sl] + window, -np.inf).max(axis=1, initial=-np.inf)
     duration = np.where(total > 0, end - first_day, 0.0)
@@ -400,7 +416,7 @@ def run_calendar_chunk(
         "patient_pending": ppend[:, sl].copy(),
         "patient_cohort": np.where(treated, pcoh[:, sl], -1).astype(np.int16),
         "n_flagged_decisions": n_flag.astype(np.int16),
-    } | eff.finish(sl)
+    }
 
 
 def _tite_data(n: np.ndarray, current: np.ndarray, last_n: np.ndarray, grade2: np.ndarray,
