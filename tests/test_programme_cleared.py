@@ -198,3 +198,17 @@ def test_opens_after_bit_identical_to_the_previous_programme():
             h.update(f"{arm}/{v}/{a.dtype.str}/{a.shape}".encode())
             h.update(a.tobytes())
     assert h.hexdigest() == "a66b1160fcfb5699bd5375d9d15835ab3b7c32df543543bb82298028508da71b"
+
+
+def test_opening_below_every_combination_dose_waits_for_part_one():
+    """Part II opened when mono level 3 (10 mg) is cleared, below the lowest combination
+    dose (30 mg): no combination level is allowed yet, so Part II waits while Part I runs
+    (it used to stop at once, with 0 patients in every trial).  Safe mono curve: Part I
+    clears 30 mg two cohorts later, and Part II then treats its first cohort at level 1."""
+    combo = bd.ThreePlusThree(5, doses_mg=COMBO_MG)
+    prog = bd.Programme(arms={"mono": {"3+3": _mono()}, "combo": {"3+3": combo}},
+                        opens=bd.opens_when_cleared("mono", level=3))  # fmt: skip
+    res = prog.simulate({"mono": [0.0] * 8, "combo": [0.0] * 5}, n_trials=3, seed=2)
+    c = bd.arm_view(res, "combo").isel(design=0, scenario=0)
+    assert (c["n_patients"].to_numpy() > 0).all()
+    assert (c["patient_dose"].to_numpy()[:, :3] == 1).all()

@@ -29,9 +29,10 @@ a wait: the **ceiling** -- Part II never goes above the highest monotherapy dose
 by then (combination level ``j`` is allowed iff its single-agent dose in mg is at most the
 highest cleared monotherapy dose; both arms' designs need ``doses_mg``) -- makes a Part II
 proposal above it wait one turn while Part I still runs, and stop the Part II trial
-(reason "above the highest monotherapy dose cleared") once Part I has ended; a Part II
-trial with no cleared monotherapy dose at or below any combination level stops (reason
-"no monotherapy dose cleared").  The selection is capped at the ceiling too.  In calendar
+(reason "above the highest monotherapy dose cleared") once Part I has ended; while no cleared
+monotherapy dose lies at or above any combination level (e.g. Part II opened at a level
+below the lowest combination dose), Part II waits too, and stops (reason "no monotherapy
+dose cleared") only if Part I ends that way.  The selection is capped at the ceiling too.  In calendar
 time (``timeline=``) only :func:`opens_after` is simulated: Part II opens on the day Part
 I's last DLT window completes (an error says so for the other rules).
 
@@ -273,15 +274,15 @@ class SourceSchedule:
         cleared stop; a proposal above the ceiling waits while Part I runs, else stops."""
         cap = self.ceiling(rows, k)
         closed = self.open_at[rows] < 0
-        none = ~closed & (cap < 0)
-        over = ~halt & ~closed & ~none & (nxt > cap)
+        none = ~closed & (cap < 0)  # no combination level allowed yet
+        over = ~halt & ~closed & (none | (nxt > cap))
         done = self._m(rows, k) >= self.K[rows]
-        wait = over & ~done
+        wait = over & ~done  # Part I still runs: wait a turn (it may clear more)
         late = over & done
-        code = np.where(closed, self.codes[0], np.where(none, self.codes[1],
+        code = np.where(closed, self.codes[0], np.where(late & none, self.codes[1],
                         np.where(late, self.codes[2], code)))  # fmt: skip
         self.waits[rows[wait]] += 1
-        return halt | closed | none | late, code, wait
+        return halt | closed | late, code, wait
 
 
 def ceiling_table(mono_mg: Any, combo_mg: Any) -> np.ndarray:
