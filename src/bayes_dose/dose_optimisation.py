@@ -230,6 +230,16 @@ def _check_rule(rule: Rule) -> None:
             raise ValueError(f"{name}: {f} must be a number, got {v!r}")
         if not 0 <= float(v) < math.inf or (f == "margin" and float(v) == 0):
             raise ValueError(f"{name}: {f} must be {'> 0' if f == 'margin' else '>= 0'}, got {v!r}")
+        if isinstance(rule, ROSE) and float(v) >= 1:  # differences of two response rates
+            raise ValueError(f"{name}: {f} is a difference of response rates and must be < 1, "
+                             f"got {v!r}")  # fmt: skip
+    if rule.boundary is not None and float(rule.boundary) > float(rule.margin):
+        import warnings
+
+        warnings.warn(f"{name}: boundary {rule.boundary!r} is above the margin {rule.margin!r}: "
+                      "the higher dose is chosen only when it beats the lower by more than the "
+                      "margin that makes it better (rose_design gives boundary <= margin)",
+                      UserWarning, stacklevel=3)  # fmt: skip
 
 
 def _cut(rule: Rule, n: int) -> int:
@@ -715,7 +725,7 @@ def rose_design(p_high: float, margin: float, pcs_low: float = 0.6, pcs_high: fl
 def dose_optimisation_table(stage: RandomisedStage, scenarios: Mapping[str, Sequence[float]],
                             target: float = 0.8,
                             p_tox: Mapping[str, Sequence[float]] | None = None,
-                            correlation: float = 0.0, max_n: int = 300) -> pd.DataFrame:  # fmt: skip
+                            correlation: float = 0.0, max_n: int = 500) -> pd.DataFrame:  # fmt: skip
     """One row per scenario for a memo section: true scores, the truly better dose, P(select
     each dose) and P(correct) at the stage's ``n_per_arm``, and the ``n`` per arm for
     ``target`` (NaN when not reached by ``max_n``; the reason column says so).
@@ -767,7 +777,7 @@ class DoseOptimisationSection:
     target: float = 0.8
     p_tox: Mapping[str, Sequence[float]] | None = None
     correlation: float = 0.0
-    max_n: int = 300
+    max_n: int = 500
     title: str = "Randomised dose-optimisation stage"
 
     def table(self) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BadCell", "RecordsError", "cell_number"]
+__all__ = ["BadCell", "RecordsError", "cell_number", "flag"]
 
 
 class BadCell(Exception):
@@ -61,3 +61,24 @@ class RecordsError(ValueError):
         else:
             msg = f"{len(self.errors)} problems in {self.what}:\n  " + "\n  ".join(self.errors)
         super().__init__(msg)
+
+
+def flag(owner: str, name: str, value: Any) -> bool:
+    """``value`` as a bool when it is one (Python or NumPy), else a ValueError naming the
+    argument: ``bool("no")`` is True, so a text or a number would silently switch the
+    option on.
+
+    Examples
+    --------
+    >>> flag("BOIN", "extrasafe", False)
+    False
+    >>> flag("BOIN", "extrasafe", "no")
+    Traceback (most recent call last):
+    ...
+    ValueError: BOIN: extrasafe must be True or False, got 'no'
+    """
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"{owner}: {name} must be True or False, got {value!r}")

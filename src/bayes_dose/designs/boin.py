@@ -41,6 +41,7 @@ from scipy.stats import beta as beta_dist
 
 from ..arrays import isotonic_rows, unique_rows
 from ..deprecation import renamed_kwargs
+from ..errors import flag
 from ..inference.estimate import Estimate
 from . import tite_boin
 from .base import Design
@@ -274,14 +275,14 @@ class BOIN(Design):
         self.p_saf = 0.6 * self.target if p_saf is None else float(p_saf)
         self.p_tox = 1.4 * self.target if p_tox is None else float(p_tox)
         self.elimination_cutoff = float(elimination_cutoff)
-        self.extrasafe = bool(extrasafe)
+        self.extrasafe = flag("BOIN", "extrasafe", extrasafe)
         self.offset = float(offset)
         self.n_earlystop = None if n_earlystop is None else int(n_earlystop)
         _check(self.target, self.p_saf, self.p_tox, self.elimination_cutoff, self.offset)
         if self.n_earlystop is not None and self.n_earlystop < 1:
             raise ValueError(f"BOIN: n_earlystop must be >= 1, got {self.n_earlystop}")
         self._tab: dict[str, np.ndarray] | None = None
-        self.stay_one_in_three = bool(stay_one_in_three)
+        self.stay_one_in_three = flag("BOIN", "stay_one_in_three", stay_one_in_three)
         if self.stay_one_in_three:  # its own reason (code STAY_1_IN_3); default codes unchanged
             self.own_reasons = (
                 *BOIN.own_reasons,

@@ -23,6 +23,7 @@ import numpy as np
 from scipy.special import expit, logit
 
 from ..deprecation import deprecated_property, renamed_kwargs
+from ..errors import flag
 from ..inference.crm_grid import crm_posterior  # noqa: F401 - documented here
 from ..inference.crm_model import LINKS, CRMModel
 from ..inference.crm_tite_fast import crm_curve_estimate, crm_decision_estimate
@@ -210,7 +211,7 @@ class CRM(Design):
         self.link = link
         self.prior_sd = float(prior_sd)
         self.intercept = float(intercept)
-        self.coherent = bool(coherent)
+        self.coherent = flag("CRM", "coherent", coherent)
         self.tite_window = None if tite_window is None else float(tite_window)
         self.method = method
         self.selection = selection

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from ...errors import flag
 from ..state import Decision, DoseData
 from .base import Slot, SlotContext, register_slot
 
@@ -224,7 +225,7 @@ class MinResponses(BackfillOpening):
     simulation, a ``response`` column in real data)."""
 
     def __init__(self, k: int = 1) -> None:
-        if int(k) != k or k < 1:
+        if isinstance(k, (bool, np.bool_)) or int(k) != k or k < 1:
             raise ValueError(f"MinResponses: k must be a whole number >= 1, got {k!r}")
         self.k = int(k)
 
@@ -329,7 +330,7 @@ class Backfill(Slot):
         if priority not in PRIORITIES:
             raise ValueError(f"Backfill: priority must be one of {PRIORITIES}, got {priority!r}")
         self.priority = priority
-        self.deescalate = bool(deescalate)
+        self.deescalate = flag("Backfill", "deescalate", deescalate)
 
     def params(self) -> dict[str, Any]:
         return {"opening": self.opening, "ratio": self.ratio, "max_per_dose": self.max_per_dose,

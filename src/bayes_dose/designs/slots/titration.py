@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from ...errors import flag
 from ..state import Decision, DoseData
 from .base import Slot, SlotContext, register_slot
 
@@ -33,7 +34,7 @@ class Titration(Slot):
 
     def __init__(self, levels: int, grade2: bool = False) -> None:
         self.levels = int(levels)
-        self.grade2 = bool(grade2)
+        self.grade2 = flag(type(self).__name__, "grade2", grade2)
 
     @property
     def reasons(self) -> tuple[str, ...]:
