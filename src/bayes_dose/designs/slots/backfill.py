@@ -9,7 +9,9 @@ and a priority among the open doses) and BF-BOIN (Zhao, Yuan, Korn & Freidlin 20
   :class:`BelowCurrent`, :class:`MinResponses` (at least ``k`` responders at the dose).
 * **Closing**: a dose is closed for backfill when the design's own rule, applied at that
   dose with all its patients (escalation and backfill), would de-escalate from it, stop or
-  eliminate it (BOIN: observed rate ``>= lambda_d`` or eliminated; 3+3: too many DLTs;
+  eliminate it (BOIN, as BF-BOIN: observed rate ``>= lambda_d`` both on the dose's own
+  data and pooled with the next level -- so a dose stays open while either is below the
+  boundary, e.g. 2/6 next to 0/3 -- or eliminated; 3+3: too many DLTs;
   CRM / BLRM: the model recommends a lower dose, e.g. its overdose control binds); every
   dose above a closed one is closed too.  A dose is also closed when it holds
   ``max_per_dose`` patients (escalation and backfill, as BF-BOIN's ``n.cap``) or when
@@ -21,9 +23,9 @@ and a priority among the open doses) and BF-BOIN (Zhao, Yuan, Korn & Freidlin 20
 * **De-escalation with the backfill data** (``deescalate=True``, the step of ``decide``):
   when a dose below the current one is closed as too toxic by its pooled data, the next
   escalation cohort goes at most to the dose below it (BF-BOIN's "a backfilled dose
-  closes and de-escalation applies").  Simplification: BF-BOIN's pooling of the
-  conflicting doses ``b*..d`` to decide whether the current dose may still be kept is
-  not applied; the cap is the dose below the lowest too-toxic one.
+  closes and de-escalation applies").  BOIN (BF-BOIN) instead pools the conflicting
+  doses ``b*..d`` and decides on the pooled data (see :func:`too_toxic` and the reason
+  text); other designs take the cap below the lowest too-toxic dose.
 
 Simulation (:mod:`bayes_dose.backfill`): in **cohort time**, after each escalation cohort,
 backfill patients are treated one by one at the open dose chosen by priority until the
