@@ -140,9 +140,13 @@ def test_non_borrowing_arms_equal_bd_simulate_and_totals():
     conc = bd.concordance(res)
     assert conc["arm"].values.tolist() == ["mono", "combo"]
     _same_per_arm(conc.sel(arm="combo"), bd.concordance(ref))
-    # without a target (plain curves, 3+3 has none): no guessed MTD, the reason is noted
+    # without a target (plain curves, 3+3 has none): no guessed MTD -- NaN for the designs
+    # without one (the other OCs stay), and the note names them
     oc0 = bd.operating_characteristics(res)
-    assert "programme_p_correct_both" not in oc0 and "target" in oc0.attrs["note"]
+    p0 = oc0["programme_p_correct_both"]
+    assert np.isnan(float(p0.sel(design="3+3").squeeze()))
+    assert np.isfinite(float(p0.sel(design="BOIN").squeeze()))
+    assert "no target" in oc0.attrs["note"] and "3+3" in oc0.attrs["note"]
 
 
 def _same_per_arm(stacked: xr.Dataset, own: xr.Dataset) -> None:
@@ -207,3 +211,22 @@ def test_blrm_mono_arm_paired_by_name():
     with pytest.raises(ValueError, match="monotherapy doses"):
         bd.Programme(arms={"mono": {"BLRM": other}, "combo": {"BLRM": combo}},
                      opens=bd.opens_after("mono"))  # fmt: skip
+
+
+def test_correct_both_is_nan_only_for_the_design_without_a_target():
+    """A 3+3 (no target) beside a BOIN (target 0.3) in the combination arm: the BOIN pair
+    gets its programme P(correct in both arms), the 3+3 pair NaN (it used to drop the
+    variable for every design: KeyError)."""
+    mono = {"BOIN": bd.BOIN(0.3, 4, max_n=12)}
+    combo = {"BOIN": bd.BOIN(0.3, 3, max_n=9), "3+3": bd.ThreePlusThree(3)}
+    prog = bd.Programme(arms={"mono": mono, "combo": combo}, opens=bd.opens_after("mono"),
+                        source={"3+3": "BOIN"})  # fmt: skip
+    res = prog.simulate({"mono": [0.05, 0.15, 0.3, 0.5], "combo": [0.1, 0.3, 0.5]},
+                        n_trials=40, seed=3)  # fmt: skip
+    oc = bd.operating_characteristics(res)
+    p = oc["programme_p_correct_both"]
+    assert np.isnan(float(p.sel(design="3+3").squeeze()))
+    m = bd.arm_view(res, "mono").sel(design="BOIN").isel(scenario=0)["selected"].to_numpy()
+    c = bd.arm_view(res, "combo").sel(design="BOIN").isel(scenario=0)["selected"].to_numpy()
+    assert float(p.sel(design="BOIN").squeeze()) == np.mean((m == 3) & (c == 2))
+    assert "3+3" in oc.attrs["note"]

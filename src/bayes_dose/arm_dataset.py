@@ -252,21 +252,22 @@ def programme_characteristics(ds: xr.Dataset, target: float | Mapping[str, float
         se = x.std("trial", ddof=1) / np.sqrt(T) if T > 1 else x.mean("trial") * np.nan
         return x.mean("trial"), se
 
-    try:
-        from .programme import correct_selection
+    from .programme import correct_selection
 
-        first, second = (arm_view(ds, a) for a in names)
-        c1 = correct_selection(first, target).sel(design=[src[g] for g in pairs])
-        c2 = correct_selection(second, target).sel(design=pairs)
-        both = xr.DataArray(c1.values & c2.values, dims=c2.dims,
-                            coords={"design": pairs, "scenario": ds["scenario"].values})  # fmt: skip
-        p = both.astype(float).mean("trial")
-        data["programme_p_correct_both"] = p
-        data["programme_p_correct_both_se"] = np.sqrt(p * (1 - p) / T)
-    except ValueError as exc:
-        if target is not None:
-            raise
-        attrs["note"] = f"programme_p_correct_both not computed: {exc}"
+    first, second = (arm_view(ds, a) for a in names)
+    c1 = correct_selection(first, target).sel(design=[src[g] for g in pairs])
+    c2 = correct_selection(second, target).sel(design=pairs)
+    both = xr.DataArray(c1.values * c2.values, dims=c2.dims,
+                        coords={"design": pairs, "scenario": ds["scenario"].values})  # fmt: skip
+    p = both.mean("trial")  # NaN where either arm's design has no target
+    data["programme_p_correct_both"] = p
+    data["programme_p_correct_both_se"] = np.sqrt(p * (1 - p) / T)
+    missing = [f"{g} / {s}" for g in pairs for s in ds["scenario"].values
+               if np.isnan(float(p.sel(design=g, scenario=s)))]  # fmt: skip
+    if missing:
+        attrs["note"] = ("programme_p_correct_both is NaN where a design of either arm has "
+                         "no target (give target= or designs with a target): "
+                         + ", ".join(missing))  # fmt: skip
     for v, name in (("programme_total_n", "programme_mean_total_n"),
                     ("programme_total_dlt", "programme_mean_total_dlt")):  # fmt: skip
         data[name], data[f"{name}_se"] = mean_se(sub[v])

@@ -320,8 +320,9 @@ class _Sourced:
 
 
 def correct_selection(ds: xr.Dataset, target: float | Mapping[str, float] | None) -> xr.DataArray:
-    """Per trial: the selection is the true MTD (0 = none acceptable), as ``pcs``; a
-    ValueError when some design x scenario has no target."""
+    """Per trial: the selection is the true MTD (0 = none acceptable), as ``pcs``; float,
+    NaN for a design x scenario without a target (e.g. a 3+3 on a scenario that names
+    none)."""
     from .metrics import _targets
     from .scenarios import true_mtd
 
@@ -331,13 +332,9 @@ def correct_selection(ds: xr.Dataset, target: float | Mapping[str, float] | None
         for si in range(tg.shape[1]):
             if np.isfinite(tg[gi, si]):
                 mtd[gi, si] = true_mtd(ds["true_tox"].values[si], float(tg[gi, si]))
-    if (mtd < 0).any():
-        raise ValueError(
-            "correct selection needs a target for every design x scenario (give "
-            "target=, designs with a target, or library scenarios)"
-        )
-    return ds["selected"] == xr.DataArray(mtd, dims=("design", "scenario"),
-                                          coords={"design": ds["design"], "scenario": ds["scenario"]})  # fmt: skip
+    truth = xr.DataArray(mtd, dims=("design", "scenario"),
+                         coords={"design": ds["design"], "scenario": ds["scenario"]})  # fmt: skip
+    return (ds["selected"] == truth).astype(float).where(truth >= 0)
 
 
 class Programme:

@@ -729,7 +729,7 @@ def programme_table(programme: Any, target: float | None = None) -> pd.DataFrame
             o = pc.sel(design=g, scenario=sc)
 
             def pm(v: str, scale: float = 1.0, o: Any = o) -> str:
-                if v not in o:
+                if v not in o or np.isnan(float(o[v])):
                     return "not computed (no target)"
                 return f"{scale * float(o[v]):.1f} ± {scale * float(o[f'{v}_se']):.1f}"
 
