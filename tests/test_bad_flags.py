@@ -41,3 +41,12 @@ def test_memo_section_and_sample_size_search_the_same_range():
     n = st.sample_size(0.8, [0.30, 0.32]).n_per_arm
     t = bd.DoseOptimisationSection(st, {"plateau": [0.30, 0.32]}).table()
     assert t["n_for_target"].iloc[0] == n == 320
+
+
+def test_backfill_refuses_text_numbers_and_the_class():
+    with pytest.raises(ValueError, match="ratio must be > 0"):
+        bd.Backfill(ratio="1")
+    with pytest.raises(ValueError, match="max_total must be a whole number"):
+        bd.Backfill(max_total=True)
+    with pytest.raises(ValueError, match=r"write bd\.Backfill\(\)"):
+        bd.BOIN(0.25, 5, backfill=bd.Backfill)

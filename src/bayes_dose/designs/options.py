@@ -66,10 +66,13 @@ def _slot(kind: str) -> Callable[[Any], Any]:
 
 
 def _backfill(v: Any) -> Any:
-    if isinstance(v, str):
-        from .slots.backfill import parse_backfill
+    from .slots.backfill import Backfill, parse_backfill
 
+    if isinstance(v, str):
         return parse_backfill(v)
+    if v is not None and not isinstance(v, Backfill):
+        hint = " (the class: write bd.Backfill())" if v is Backfill else ""
+        raise ValueError(f"backfill= must be a bd.Backfill(...), its text or None, got {v!r}{hint}")
     return v
 
 

@@ -321,11 +321,13 @@ class Backfill(Slot):
         self.opening = OpensWhenCleared() if opening is None else opening
         if not isinstance(self.opening, BackfillOpening):
             raise ValueError(f"Backfill: opening must be an opening rule, got {opening!r}")
-        if ratio is not None and (not np.isfinite(ratio) or ratio <= 0):
+        if ratio is not None and (isinstance(ratio, (bool, np.bool_)) or not isinstance(
+                ratio, (int, float, np.integer, np.floating)) or not np.isfinite(ratio)
+                or ratio <= 0):  # fmt: skip
             raise ValueError(f"Backfill: ratio must be > 0 or None, got {ratio!r}")
         self.ratio = None if ratio is None else float(ratio)
         for name, v in (("max_per_dose", max_per_dose), ("max_total", max_total)):
-            if v is not None and (int(v) != v or v < 1):
+            if v is not None and (isinstance(v, (bool, np.bool_, str)) or int(v) != v or v < 1):
                 raise ValueError(f"Backfill: {name} must be a whole number >= 1 or None, got {v!r}")
         self.max_per_dose = None if max_per_dose is None else int(max_per_dose)
         self.max_total = None if max_total is None else int(max_total)
@@ -575,7 +577,7 @@ def backfill_status(fit: Any) -> tuple[tuple[int, ...], str]:
     for i in range(data.n_doses):
         why = (
             "open" if ok[i]
-            else f"not opened ({bf.opening.text()} does not hold)" if not opened[i]
+            else f"not opened (needs: {bf.opening.text()})" if not opened[i]
             else "closed: the design's rule at this dose would de-escalate (too toxic, all "
                  "patients counted)" if toxic[i]
             else f"closed: {int(data.n[0, i])} patients >= max_per_dose {bf.max_per_dose}"
