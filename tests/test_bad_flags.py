@@ -50,3 +50,23 @@ def test_backfill_refuses_text_numbers_and_the_class():
         bd.Backfill(max_total=True)
     with pytest.raises(ValueError, match=r"write bd\.Backfill\(\)"):
         bd.BOIN(0.25, 5, backfill=bd.Backfill)
+
+
+def test_backfill_patients_in_an_escalation_cohort_do_not_warn():
+    """A backfill patient at level 1 numbered with the escalation cohort at level 3 is not a
+    mixed cohort (backfill patients join other levels while a cohort is treated); an
+    escalation patient there still is."""
+    import warnings
+
+    import pandas as pd
+
+    rows = [(1, 1, 1, ""), (2, 1, 1, ""), (3, 1, 1, ""), (4, 2, 2, ""), (5, 2, 2, ""),
+            (6, 2, 2, ""), (7, 3, 3, ""), (8, 1, 3, "backfill"), (9, 3, 3, "")]  # fmt: skip
+    df = pd.DataFrame(rows, columns=["patient_id", "dose_level", "cohort", "role"])
+    df["arm"], df["dlt"] = "mono", 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bd.Outcomes.from_frame(df)
+    df.loc[7, "role"] = ""
+    with pytest.warns(UserWarning, match="check the cohort column"):
+        bd.Outcomes.from_frame(df)

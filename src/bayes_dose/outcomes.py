@@ -589,7 +589,8 @@ class Outcomes:
             cohort = cohort_given.astype(np.int64)
         else:
             cohort = _runs([arms[k] for k in order], levels[order])[np.argsort(order)]
-        _warn_mixed_cohorts(arms, levels, cohort, where)
+        _warn_mixed_cohorts(arms, levels, cohort, where,
+                            None if role is None else [r == "backfill" for r in role])
 
         frame = pd.DataFrame(
             {
@@ -1090,11 +1091,16 @@ def _enrolment_order(
 
 
 def _warn_mixed_cohorts(
-    arms: Sequence[str], levels: np.ndarray, cohort: np.ndarray, where: Callable[[int], str]
+    arms: Sequence[str], levels: np.ndarray, cohort: np.ndarray, where: Callable[[int], str],
+    backfill: Sequence[bool] | None = None,
 ) -> None:
+    """Warn when an escalation cohort is treated at two levels (backfill patients, who
+    join at other levels while a cohort is treated, are left out)."""
     seen: dict[tuple[str, int], tuple[int, int]] = {}
     warned: set[tuple[str, int]] = set()
     for i, (a, c) in enumerate(zip(arms, cohort, strict=True)):
+        if backfill is not None and backfill[i]:
+            continue
         k = (a, int(c))
         if k not in seen:
             seen[k] = (int(levels[i]), i)
