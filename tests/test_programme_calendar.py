@@ -78,9 +78,13 @@ class PartOne:
                 return r
         return math.inf
 
+    def at(self, open_day, s):
+        """Counts known on Part II day ``s`` (Part II opened on ``open_day``)."""
+        return self.counts(lambda r: r - open_day <= s)
+
     def ceiling(self, open_day, s):
         """Highest combination level (1-based, 0: none) allowed on Part II day ``s``."""
-        return _allowed(*self.counts(lambda r: r - open_day <= s))
+        return _allowed(*self.at(open_day, s))
 
     def ever(self, open_day, s):
         """Highest combination level allowed on some day up to Part II day ``s``."""
@@ -150,7 +154,7 @@ def test_opens_on_the_clearing_day_and_never_above_the_ceiling():
                     total += 1
             bound += why in SCHEDULE_REASONS[1:]
             sel = int(c["selected"][t])
-            assert sel <= max([one.ceiling(o[t], s) for s, _, _ in groups] + [0]) or not groups
+            assert sel <= one.ever(o[t], math.inf)  # capped (at its last decision day's)
             if groups:  # programme duration: first Part I dose to the later arm's end
                 end2 = o[t] + max(pdd[cols].max() for _, _, cols in groups) + WINDOW
                 first = np.nanmin(m["patient_dose_day"].to_numpy()[t])
@@ -321,12 +325,12 @@ def test_borrowing_design_sees_the_counts_known_on_each_decision_day():
         dosed = [k for k in range(len(mine) - 1) if mine[k + 1][0][0] > mine[k][0][0]]
         assert len(dosed) == len(groups) and mine[-1][0][0] == c["n_patients"][t]
         days = sorted({r - o[t] for r, _, _ in one.resolved})
-        snaps = [one.counts(lambda r, s=s: r - o[t] <= s) for s in days]
+        snaps = [one.at(o[t], s) for s in days]
         last = -1
         for k, (_, sn, sy) in enumerate(mine):
             if k in dosed:  # decided on the group's first dosing day
                 s = groups[dosed.index(k)][0]
-                n, y = one.counts(lambda r, s=s: r - o[t] <= s)
+                n, y = one.at(o[t], s)
                 assert sn[0].tolist() == n.tolist() and sy[0].tolist() == y.tolist()
                 checked += 1
                 last = max([j for j, d in enumerate(days) if d <= s], default=-1)

@@ -32,21 +32,43 @@ proposal above it wait one turn while Part I still runs, and stop the Part II tr
 (reason "above the highest monotherapy dose cleared") once Part I has ended; while no cleared
 monotherapy dose lies at or above any combination level (e.g. Part II opened at a level
 below the lowest combination dose), Part II waits too, and stops (reason "no monotherapy
-dose cleared") only if Part I ends that way.  The selection is capped at the ceiling too.  In calendar
-time (``timeline=``) only :func:`opens_after` is simulated: Part II opens on the day Part
-I's last DLT window completes (an error says so for the other rules).
+dose cleared") only if Part I ends that way.  The selection is capped at the ceiling too.
+
+Clock (calendar time, ``timeline=``): both arms live in days; Part I runs as
+:func:`bayes_dose.simulate` runs it with the timeline.  A Part I patient's DLT outcome is
+*known* from the day it resolves -- the DLT day, else the day the DLT window completes;
+pending patients are not counted (:class:`DayCounts`).  :func:`opens_after` opens Part II
+on the day Part I's last DLT window completes (final counts, no ceiling: as in cohort
+time); :func:`opens_when_cleared` on the first day the level is cleared by the outcomes
+known that day (never if Part I ends without clearing it: the same stop reason); ``|`` on
+the earlier day.  Part II's own clock (its ``patient_*_day``) starts on its opening day,
+kept as ``programme_open_day`` (Part I's clock).  From then on the arms run concurrently
+(:class:`DaySchedule`, the cohort-time rule in days): a Part II group is decided on the
+day its first patient is dosed (for a design that needs complete data, no earlier than
+every Part II patient is resolved), with the Part I counts known that day, under the
+ceiling; a proposal above it waits until the next day Part I's information changes (its
+patients queue or are turned away by the timeline's rule) and stops with the cohort-time
+reason once every Part I patient is resolved.  The selection sees the counts of Part II's
+last decision day and is capped at its ceiling.  A group is not split: its later
+(staggered) patients follow the group's decision even if a Part I DLT lowers the ceiling
+between their dosing days, as a cohort in cohort time.
 
 Random numbers.  Each arm has its own common random numbers (:mod:`bayes_dose.crn`):
 the first arm uses ``seed``, the second :func:`arm_seed` ``(seed, 1)``, so the arms'
 patients are independent while every design of one arm meets the same patients.  Under
 :func:`opens_after` a design of the second arm that does not borrow (3+3, BOIN, CRM,
-BLRM) therefore gives exactly ``bd.simulate(..., seed=arm_seed(seed, 1))``.
+BLRM) therefore gives exactly ``bd.simulate(..., seed=arm_seed(seed, 1))``; under the
+other rules it gives the same Part II trial in every trial where the ceiling never bound
+(no wait, no stop, no capped selection) -- in calendar time too, as Part II's days count
+from its opening day.
 
 Output.  :meth:`Programme.simulate` returns one ``xarray.Dataset`` with an ``arm``
 dimension (layout: :mod:`bayes_dose.arm_dataset`; ``bd.arm_view(ds, "mono")`` is the
 first arm's own Dataset) and the programme's per-trial totals ``programme_total_n``,
-``programme_total_dlt`` (and ``programme_duration_days`` in calendar time: Part I's first
-dose to Part II's last DLT window), indexed by the second arm's designs.
+``programme_total_dlt`` (and in calendar time ``programme_duration_days``: Part I's first
+dose to the later of the two arms' last DLT windows; under a rule other than a plain
+:func:`opens_after` also ``programme_open_day``, NaN: not opened), indexed by the second
+arm's designs.
 :func:`bayes_dose.operating_characteristics` and :func:`bayes_dose.concordance` work on
 it per arm, plus the programme OCs (:func:`bayes_dose.arm_dataset.programme_characteristics`:
 correct selection in both arms, total N, total DLTs, duration, with MC SEs).
@@ -54,7 +76,6 @@ correct selection in both arms, total N, total DLTs, duration, with MC SEs).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -80,7 +101,8 @@ from .simulate import (
 from .simulate import simulate as _simulate
 
 __all__ = [
-    "AnyOf", "OpensAfter", "OpensWhenCleared", "Programme", "SourceSchedule", "arm_seed",
+    "AnyOf", "DayCounts", "DaySchedule", "OpensAfter", "OpensWhenCleared", "Programme",
+    "SourceSchedule", "arm_seed",
     "correct_selection", "opens_after", "opens_when_cleared",
 ]  # fmt: skip
 
@@ -354,7 +376,7 @@ class DayCounts:
         on = np.take_along_axis(treated, order, axis=1)
         tox = np.take_along_axis(treated & np.isfinite(dlt_day), order, axis=1)
         hit = (lv[..., None] == np.arange(D)) & on[..., None]
-        T, P = dose.shape
+        T = dose.shape[0]
         zero = np.zeros((T, 1, D), dtype=np.int64)
         cn = np.concatenate([zero, hit.cumsum(axis=1)], axis=1)
         cy = np.concatenate([zero, (hit & tox[..., None]).cumsum(axis=1)], axis=1)
@@ -563,18 +585,23 @@ class Programme:
         n_trials, seed, max_n, n_jobs, chunk_size, progress
             As in :func:`bayes_dose.simulate` (results are bit-identical for any
             ``n_jobs`` and ``chunk_size``); the second arm uses ``arm_seed(seed, 1)``.
-            The progress bar covers the first arm under :func:`opens_after` only.
+            The progress bar covers the first arm under :func:`opens_after` or with a
+            timeline only.
         timeline : Timeline, optional
             Both arms in calendar time (:class:`bayes_dose.Timeline`, with ``protocol``'s
-            DLT window and staggering); Part II opens when Part I's last DLT window is
-            complete (:func:`opens_after` only).
+            DLT window and staggering) under every opening rule: Part II opens when Part
+            I's last DLT window is complete (:func:`opens_after`) or on the first day the
+            Part I outcomes known clear the level (:func:`opens_when_cleared`), then runs
+            concurrently, each decision seeing the Part I counts known that day (module
+            docstring).
 
         Returns
         -------
         xarray.Dataset
             Dimension ``arm`` (layout: :mod:`bayes_dose.arm_dataset`), programme variables
             ``programme_total_n``, ``programme_total_dlt`` (and ``programme_duration_days``
-            with a timeline), design = second-arm design, coordinate ``source_design``.
+            with a timeline, plus ``programme_open_day`` under a rule other than a plain
+            :func:`opens_after`), design = second-arm design, coordinate ``source_design``.
         """
         pairs = self._pairs_of(scenarios)
         n_trials = _integer("n_trials", n_trials, 1)
