@@ -185,6 +185,41 @@ def test_non_borrowing_designs_shift_in_time_only():
     assert (w["programme_duration_days"] < a["programme_duration_days"]).mean() > 0.9
 
 
+
+def test_non_borrowing_designs_equal_opens_after_until_the_ceiling_binds():
+    """(c, in general) With a binding ceiling, a non-borrowing Part II trial under
+    opens_when_cleared repeats the opens_after trial group by group (same days from its
+    opening, levels, patients, DLTs) up to the first group the ceiling held back: there
+    the opens_after group's level is above the ceiling of the Part I counts known on its
+    decision day; after it the trial was delayed (a wait) or stopped."""
+    a = _run(bd.opens_after("mono"), n_trials=60, seed=12)
+    w = _run(bd.opens_when_cleared("mono", level=4), n_trials=60, seed=12)
+    m = bd.arm_view(w, "mono").sel(design="3+3", scenario="true_tox")
+    same = held = 0
+    for g in _combo():
+        ca, cw = (bd.arm_view(x, "combo").sel(design=g, scenario="true_tox") for x in (a, w))
+        o = w["programme_open_day"].sel(design=g, scenario="true_tox").to_numpy()
+
+        def rows(c, t):
+            dlt = c["patient_dlt"].to_numpy()[t]
+            day = c["patient_dose_day"].to_numpy()[t]
+            return [(s, lv, day[cols].tolist(), dlt[cols].tolist()) for s, lv, cols in _groups(c, t)]
+
+        for t in range(60):
+            if np.isnan(o[t]):
+                continue
+            ga, gw = rows(ca, t), rows(cw, t)
+            k = next((j for j in range(len(ga)) if j >= len(gw) or ga[j] != gw[j]), len(ga))
+            if k == len(ga):  # never held back: the same trial
+                assert gw == ga
+                same += 1
+                continue
+            s, level = ga[k][0], ga[k][1]
+            assert level > PartOne(m, t).ceiling(o[t], s), (g, t, k)
+            held += 1
+    assert same > 20 and held > 20
+
+
 def test_never_cleared_not_opened_and_or_opens_at_the_end():
     """(d) DLT wall at mono level 5: level 5 is never cleared, Part II never opens (its
     reason), the programme lasts as long as Part I; (e) with ``opens_after | ...`` it
