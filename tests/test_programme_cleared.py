@@ -44,9 +44,10 @@ def test_rules_or_and_errors():
     prog = bd.Programme(arms={"mono": {"a": _mono()},
                               "combo": {"a": bd.ThreePlusThree(5, doses_mg=COMBO_MG)}},
                         opens=bd.opens_when_cleared("mono", 4))  # fmt: skip
-    with pytest.raises(ValueError, match="cohort time only"):
-        prog.simulate({"mono": WALL, "combo": [0.1] * 5}, n_trials=2,
-                      timeline=bd.Timeline(accrual_per_month=4.0))  # fmt: skip
+    # calendar time too (tests/test_programme_calendar.py): Part II's opening day is kept
+    cal = prog.simulate({"mono": WALL, "combo": [0.1] * 5}, n_trials=2,
+                        timeline=bd.Timeline(accrual_per_month=4.0))  # fmt: skip
+    assert cal["programme_open_day"].notnull().all()
 
 
 def test_ceiling_waits_then_stops_and_selection_capped():

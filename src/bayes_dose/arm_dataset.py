@@ -24,7 +24,8 @@ attributes are kept in the attribute ``arm_attrs``).
 Programme variables (no ``arm`` dimension; ``design`` = the second arm's design, its
 first-arm partner in coordinate ``source_design``, ``""`` for designs of the first arm
 only, whose cells hold -1 / NaN): ``programme_total_n``, ``programme_total_dlt`` and, in
-calendar time, ``programme_duration_days``.
+calendar time, ``programme_duration_days`` (and ``programme_open_day``: Part II's opening
+day on Part I's clock, under a rule other than a plain ``opens_after``).
 
 :func:`bayes_dose.operating_characteristics` and :func:`bayes_dose.concordance` of such a
 Dataset are those of each arm's own Dataset, stacked along ``arm`` (outer join over

@@ -34,6 +34,7 @@ completed.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -174,6 +175,7 @@ def run_calendar_chunk(
     p_resp: Sequence[float] | None = None,
     rho: float = 0.0,
     resp_uniforms: Callable[[int], np.ndarray] | None = None,
+    source: Any = None,
 ) -> dict[str, np.ndarray]:
     """Simulate trials ``start..stop-1`` of one design in calendar time.
 
@@ -201,6 +203,15 @@ def run_calendar_chunk(
         Copula correlation.
     resp_uniforms : callable, optional
         The chunk's response-stream uniforms (shared cache), ``resp_uniforms(n_patients)``.
+    source : (n, dlt) or schedule, optional
+        As in :func:`bayes_dose.simulate.run_chunk` (:class:`bayes_dose.Programme`): fixed
+        per-trial counts of the arm a borrowing design reads, shape (stop - start,
+        D_source) each; or a day schedule
+        (:class:`bayes_dose.programme.DaySchedule`) whose ``at(rows, day)`` gives the
+        counts known on the decision day -- the day the group's first patient is dosed
+        -- and whose ``gate`` makes a decision wait (until ``resume(rows, day)``) or stop;
+        no group opens before day 0 and the selection sees the counts of the last
+        decision day, capped at ``ceiling(rows, day)`` (-1: none).
 
     Returns
     -------
@@ -258,12 +269,20 @@ def run_calendar_chunk(
     n_flag = np.zeros(T, dtype=np.int64)  # decisions on flagged grid results
     flags: list[np.ndarray] = []
 
+    sched = source if hasattr(source, "at") else None
+    sn, sy = (None, None) if source is None or sched is not None else (
+        np.asarray(x, dtype=np.int64) for x in source)  # fmt: skip
+    not_before = np.zeros(T)  # a schedule's opening day (day 0) and the days waits end
+    dec_day = np.zeros(T)  # a schedule's last decision day per trial
+
     act = np.arange(T)
     while act.size:
         rows = act
         t_free = t_last[rows] + gap  # the 24-hour rule (-inf before the first patient)
         if tite:
             t_open = t_free.copy()
+            if sched is not None:
+                t_open = np.maximum(t_open, not_before[rows])
             if suspends is not None:
                 t_open = _lift_suspension(design, suspends, rows, t_open, n, current, last_n,
                                           pdose, dday, pdlt, onset, pcoh, cohorts, grade2,
@@ -272,30 +291,48 @@ def run_calendar_chunk(
             res = np.where(pdose[rows] > 0, np.minimum(onset[rows], dday[rows] + window), -np.inf)
             res = eff.resolved(res, rows, pdose, dday)
             t_open = np.maximum(t_free, res.max(axis=1, initial=-np.inf))
+            if sched is not None:
+                t_open = np.maximum(t_open, not_before[rows])
         fin = np.isfinite(t_free)  # before the first patient nothing is held
         hold_days = np.zeros(rows.size)
         hold_days[fin] = t_open[fin] - t_free[fin]
         # the group's first patient: the first arrival that has not waited too long
         j0, a0 = arr.take(rows, ptr[rows], t_open - W)
         s0 = np.maximum(t_open, a0)
+        src: dict[str, np.ndarray] = {}
+        if sched is not None:  # the source arm's counts known on the decision day
+            src = dict(zip(("source_n", "source_dlt"), sched.at(rows, s0), strict=True))
+        elif sn is not None:
+            src = {"source_n": sn[rows], "source_dlt": sy[rows]}
         if tite:
             seen, pend, w = _observed(True, s0, pdose[rows, :P], dday[rows, :P],
                                       pdlt[rows, :P], onset[rows, :P], window)  # fmt: skip
             data = _tite_data(n[rows], current[rows], last_n[rows], grade2[rows], pdose[rows, :P],
                               seen, w, pcoh[rows, :P], cohorts[rows],
-                              **eff.data(rows, s0, pdose, dday, onset, P))  # fmt: skip
+                              **eff.data(rows, s0, pdose, dday, onset, P), **src)  # fmt: skip
             n_pend = pend.sum(axis=1)
         else:
             data = DoseData(n[rows], y[rows], current[rows], last_n[rows], last_dlt[rows],
-                            grade2[rows], **eff.data(rows, t_open, pdose, dday, onset, P))  # fmt: skip
+                            grade2[rows], **eff.data(rows, t_open, pdose, dday, onset, P),
+                            **src)  # fmt: skip
             n_pend = np.zeros(rows.size, dtype=np.int64)
         tot = total[rows]
         dec, halt, size, code = decision_step(design, data, tot, max_n, start, rows, flags)
         n_flag[rows] += flags.pop()
-        reason[rows[halt]] = code[halt]
+        held = rows[:0]
         go = ~halt
+        if sched is not None:  # the schedule: wait for the source arm, or stop
+            halt, code, wait = sched.gate(rows, s0, dec.next_dose, halt, code)
+            dec_day[rows] = s0
+            held = rows[wait]
+            not_before[held] = sched.resume(held, s0[wait])
+            go = ~halt & ~wait
+        reason[rows[halt]] = code[halt]
         a, nxt, size, tot = rows[go], dec.next_dose[go], size[go], tot[go]
         if not a.size:
+            if held.size:
+                act = held
+                continue
             break
         j0, s0, n_pend = j0[go], s0[go], n_pend[go]
         suspended[a] += hold_days[go]  # counted when the next group opens
@@ -360,9 +397,17 @@ def run_calendar_chunk(
         current[a], last_n[a], last_dlt[a] = nxt_state.current, nxt_state.last_n, nxt_state.last_dlt
         total[a] += size
         cohorts[a] += 1
-        act = a
+        act = np.union1d(a, held) if held.size else a
 
-    sel = design.select(DoseData(n, y, current, last_n, last_dlt, grade2, **eff.data(None)))
+    if sched is not None:
+        everyone = np.arange(T)
+        sn, sy = sched.at(everyone, dec_day)
+    fin_src = {} if sn is None else {"source_n": sn, "source_dlt": sy}
+    sel = design.select(DoseData(n, y, current, last_n, last_dlt, grade2, **eff.data(None),
+                                 **fin_src))  # fmt: skip
+    if sched is not None:  # the selection is capped at the ceiling too
+        cap = sched.ceiling(everyone, dec_day)
+        sel = dataclasses.replace(sel, dose=np.where(cap < 0, -1, np.minimum(sel.dose, cap)))
     sl = slice(0, max(int(total.max()) if T else 0, 1))
     return calendar_outputs(n, y, sel, reason, total, cohorts, pdose, pdlt, dday, parr, onset,
                             ppend, pcoh, window, first_day, suspended, turned, max_pend,

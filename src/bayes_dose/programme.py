@@ -32,21 +32,43 @@ proposal above it wait one turn while Part I still runs, and stop the Part II tr
 (reason "above the highest monotherapy dose cleared") once Part I has ended; while no cleared
 monotherapy dose lies at or above any combination level (e.g. Part II opened at a level
 below the lowest combination dose), Part II waits too, and stops (reason "no monotherapy
-dose cleared") only if Part I ends that way.  The selection is capped at the ceiling too.  In calendar
-time (``timeline=``) only :func:`opens_after` is simulated: Part II opens on the day Part
-I's last DLT window completes (an error says so for the other rules).
+dose cleared") only if Part I ends that way.  The selection is capped at the ceiling too.
+
+Clock (calendar time, ``timeline=``): both arms live in days; Part I runs as
+:func:`bayes_dose.simulate` runs it with the timeline.  A Part I patient's DLT outcome is
+*known* from the day it resolves -- the DLT day, else the day the DLT window completes;
+pending patients are not counted (:class:`DayCounts`).  :func:`opens_after` opens Part II
+on the day Part I's last DLT window completes (final counts, no ceiling: as in cohort
+time); :func:`opens_when_cleared` on the first day the level is cleared by the outcomes
+known that day (never if Part I ends without clearing it: the same stop reason); ``|`` on
+the earlier day.  Part II's own clock (its ``patient_*_day``) starts on its opening day,
+kept as ``programme_open_day`` (Part I's clock).  From then on the arms run concurrently
+(:class:`DaySchedule`, the cohort-time rule in days): a Part II group is decided on the
+day its first patient is dosed (for a design that needs complete data, no earlier than
+every Part II patient is resolved), with the Part I counts known that day, under the
+ceiling; a proposal above it waits until the next day Part I's information changes (its
+patients queue or are turned away by the timeline's rule) and stops with the cohort-time
+reason once every Part I patient is resolved.  The selection sees the counts of Part II's
+last decision day and is capped at its ceiling.  A group is not split: its later
+(staggered) patients follow the group's decision even if a Part I DLT lowers the ceiling
+between their dosing days, as a cohort in cohort time.
 
 Random numbers.  Each arm has its own common random numbers (:mod:`bayes_dose.crn`):
 the first arm uses ``seed``, the second :func:`arm_seed` ``(seed, 1)``, so the arms'
 patients are independent while every design of one arm meets the same patients.  Under
 :func:`opens_after` a design of the second arm that does not borrow (3+3, BOIN, CRM,
-BLRM) therefore gives exactly ``bd.simulate(..., seed=arm_seed(seed, 1))``.
+BLRM) therefore gives exactly ``bd.simulate(..., seed=arm_seed(seed, 1))``; under the
+other rules it gives the same Part II trial in every trial where the ceiling never bound
+(no wait, no stop, no capped selection) -- in calendar time too, as Part II's days count
+from its opening day.
 
 Output.  :meth:`Programme.simulate` returns one ``xarray.Dataset`` with an ``arm``
 dimension (layout: :mod:`bayes_dose.arm_dataset`; ``bd.arm_view(ds, "mono")`` is the
 first arm's own Dataset) and the programme's per-trial totals ``programme_total_n``,
-``programme_total_dlt`` (and ``programme_duration_days`` in calendar time: Part I's first
-dose to Part II's last DLT window), indexed by the second arm's designs.
+``programme_total_dlt`` (and in calendar time ``programme_duration_days``: Part I's first
+dose to the later of the two arms' last DLT windows; under a rule other than a plain
+:func:`opens_after` also ``programme_open_day``, NaN: not opened), indexed by the second
+arm's designs.
 :func:`bayes_dose.operating_characteristics` and :func:`bayes_dose.concordance` work on
 it per arm, plus the programme OCs (:func:`bayes_dose.arm_dataset.programme_characteristics`:
 correct selection in both arms, total N, total DLTs, duration, with MC SEs).
@@ -54,7 +76,6 @@ correct selection in both arms, total N, total DLTs, duration, with MC SEs).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -80,7 +101,8 @@ from .simulate import (
 from .simulate import simulate as _simulate
 
 __all__ = [
-    "AnyOf", "OpensAfter", "OpensWhenCleared", "Programme", "SourceSchedule", "arm_seed",
+    "AnyOf", "DayCounts", "DaySchedule", "OpensAfter", "OpensWhenCleared", "Programme",
+    "SourceSchedule", "arm_seed",
     "correct_selection", "opens_after", "opens_when_cleared",
 ]  # fmt: skip
 
@@ -114,6 +136,11 @@ class OpensAfter(_Rule):
         """Part I cohort after which Part II opens, per trial (-1: never)."""
         return K.astype(np.int64)
 
+    def open_day(self, known: DayCounts) -> np.ndarray:
+        """Calendar time: Part II's opening day per trial, Part I's clock (inf: never) --
+        the day Part I's last DLT window completes."""
+        return known.end_day.copy()
+
 
 @dataclass(frozen=True)
 class OpensWhenCleared(_Rule):
@@ -135,6 +162,13 @@ class OpensWhenCleared(_Rule):
         c = np.arange(cum_n.shape[1])[None, :]
         ok &= c <= K[:, None]
         return np.where(ok.any(axis=1), np.argmax(ok, axis=1), -1).astype(np.int64)
+
+    def open_day(self, known: DayCounts) -> np.ndarray:
+        """Calendar time: the first day the level is cleared by the Part I information
+        known that day, per trial, Part I's clock (inf: never)."""
+        m = self.open_at(known.cum_n, known.cum_y, known.K)
+        day = known.day[np.arange(m.size), np.maximum(m, 1) - 1]
+        return np.where(m >= 1, day, np.inf)
 
 
 @dataclass(frozen=True)
@@ -160,6 +194,10 @@ class AnyOf(_Rule):
         big = np.iinfo(np.int64).max
         first = np.where(at >= 0, at, big).min(axis=0)
         return np.where(first == big, -1, first)
+
+    def open_day(self, known: DayCounts) -> np.ndarray:
+        """Calendar time: the earliest opening day of ``rules`` (inf: never)."""
+        return np.stack([r.open_day(known) for r in self.rules]).min(axis=0)
 
 
 def opens_after(arm: str) -> OpensAfter:
@@ -297,26 +335,88 @@ def ceiling_table(mono_mg: Any, combo_mg: Any) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
-class _Sourced:
-    """A borrowing design given one trial's fixed source counts (calendar-time chunks of
-    one trial: the calendar driver takes no ``source``)."""
+@dataclass(frozen=True)
+class DayCounts:
+    """Part I's information in calendar time, per trial: a patient's DLT outcome is known
+    from the day it resolves (the DLT day, else the day the DLT window completes); pending
+    patients are not counted.
 
-    def __init__(self, design: Design, n: np.ndarray, y: np.ndarray) -> None:
-        self._design, self._n, self._y = design, np.asarray(n)[None], np.asarray(y)[None]
+    Attributes
+    ----------
+    day : ndarray, shape (T, P)
+        Resolution days, sorted (Part I's clock; inf beyond the trial's ``K`` patients).
+    cum_n, cum_y : ndarray, shape (T, P + 1, D)
+        Row ``m``: the counts known on ``day[:, m - 1]`` (every patient resolved by then,
+        ties included; row 0: none).
+    K : ndarray, shape (T,)
+        Part I patients.
+    end_day : ndarray, shape (T,)
+        The day Part I's last DLT window completes.
+    """
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._design, name)
+    day: np.ndarray
+    cum_n: np.ndarray
+    cum_y: np.ndarray
+    K: np.ndarray
+    end_day: np.ndarray
 
-    def _data(self, data: Any) -> Any:
-        T = data.n_trials
-        return dataclasses.replace(data, source_n=np.repeat(self._n, T, 0),
-                                   source_dlt=np.repeat(self._y, T, 0))  # fmt: skip
+    @classmethod
+    def of(cls, dose: np.ndarray, dose_day: np.ndarray, dlt_day: np.ndarray, window: float,
+           D: int) -> DayCounts:  # fmt: skip
+        """From a calendar-time arm's ``patient_dose`` (1-based, 0: none),
+        ``patient_dose_day`` and ``patient_dlt_day`` (NaN: no DLT), shape (T, P)."""
+        dose = np.asarray(dose, dtype=np.int64)
+        treated = dose > 0
+        with np.errstate(invalid="ignore"):
+            done = np.asarray(dose_day, dtype=float) + window
+            r = np.where(treated, np.fmin(np.asarray(dlt_day, dtype=float), done), np.inf)
+        order = np.argsort(r, axis=1, kind="stable")
+        day = np.take_along_axis(r, order, axis=1)
+        lv = np.take_along_axis(np.where(treated, dose - 1, 0), order, axis=1)
+        on = np.take_along_axis(treated, order, axis=1)
+        tox = np.take_along_axis(treated & np.isfinite(dlt_day), order, axis=1)
+        hit = (lv[..., None] == np.arange(D)) & on[..., None]
+        T = dose.shape[0]
+        zero = np.zeros((T, 1, D), dtype=np.int64)
+        cn = np.concatenate([zero, hit.cumsum(axis=1)], axis=1)
+        cy = np.concatenate([zero, (hit & tox[..., None]).cumsum(axis=1)], axis=1)
+        known = (day[:, None, :] <= day[:, :, None]).sum(axis=2)  # ties: that day's last row
+        rows = np.concatenate([np.zeros((T, 1), dtype=np.int64), known], axis=1)
+        cn = np.take_along_axis(cn, rows[..., None], axis=1)
+        cy = np.take_along_axis(cy, rows[..., None], axis=1)
+        end = np.where(treated, done, -np.inf).max(axis=1, initial=-np.inf)
+        return cls(day, cn, cy, treated.sum(axis=1), np.where(np.isfinite(end), end, 0.0))
 
-    def decide(self, data: Any, estimate: Any = None) -> Any:
-        return self._design.decide(self._data(data), estimate)
 
-    def select(self, data: Any, estimate: Any = None) -> Any:
-        return self._design.select(self._data(data), estimate)
+class DaySchedule(SourceSchedule):
+    """:class:`SourceSchedule` in calendar time (module docstring): the Part II decision
+    of day ``d`` (Part II's clock, day 0 = its opening day) sees the Part I counts known
+    on that day; a proposal above the ceiling waits until the next day Part I's
+    information changes (:meth:`resume`) and stops once every Part I patient is resolved.
+
+    Parameters
+    ----------
+    day : ndarray, shape (T, P)
+        Part I's resolution days on Part II's clock (:class:`DayCounts` ``day`` minus the
+        opening day), sorted, inf padded.
+    cum_n, cum_y, K, ceiling_of, codes, min_patients
+        As :class:`SourceSchedule`, over Part I patients resolved instead of cohorts.
+    open_at : ndarray, shape (T,)
+        ``0``: Part II opened (on its day 0), ``-1``: never.
+    """
+
+    def __init__(self, day: np.ndarray, cum_n: np.ndarray, cum_y: np.ndarray, K: np.ndarray,
+                 open_at: np.ndarray, ceiling_of: np.ndarray, codes: tuple[int, int, int],
+                 min_patients: int = 3) -> None:  # fmt: skip
+        super().__init__(cum_n, cum_y, K, open_at, ceiling_of, codes, min_patients)
+        self.day = day
+
+    def _m(self, rows: np.ndarray, k: np.ndarray) -> np.ndarray:
+        return (self.day[rows] <= np.asarray(k, dtype=float)[:, None]).sum(axis=1)
+
+    def resume(self, rows: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """The next day Part I's information changes, for waiting ``rows``."""
+        return self.day[rows, self._m(rows, day)]
 
 
 def correct_selection(ds: xr.Dataset, target: float | Mapping[str, float] | None) -> xr.DataArray:
@@ -428,6 +528,14 @@ class Programme:
                         f"{first!r} design {s!r} has {list(mg)} mg"
                     )
         self.scheduled = not isinstance(opens, OpensAfter)
+        for a, why in ((second, "the second arm"), (first, "the first arm under " + repr(opens))):
+            bf = [g for g, d in arms[a].items() if getattr(d, "backfill", None) is not None]
+            if bf and (a == second or self.scheduled):
+                raise ValueError(
+                    f"Programme: {a!r} design(s) {bf} have backfill=, which the programme does "
+                    f"not simulate in {why} (only bd.opens_after's first arm is bd.simulate's); "
+                    "simulate them without backfill, or that arm alone with bd.simulate"
+                )
         if self.scheduled:  # the ceiling compares single-agent doses in mg
             for g, d in arms[second].items():
                 m, c = arms[first][self.source[g]].doses_mg, d.doses_mg
@@ -477,28 +585,28 @@ class Programme:
         n_trials, seed, max_n, n_jobs, chunk_size, progress
             As in :func:`bayes_dose.simulate` (results are bit-identical for any
             ``n_jobs`` and ``chunk_size``); the second arm uses ``arm_seed(seed, 1)``.
-            The progress bar covers the first arm under :func:`opens_after` only.
+            The progress bar covers the first arm under :func:`opens_after` or with a
+            timeline only.
         timeline : Timeline, optional
             Both arms in calendar time (:class:`bayes_dose.Timeline`, with ``protocol``'s
-            DLT window and staggering); Part II opens when Part I's last DLT window is
-            complete (:func:`opens_after` only).
+            DLT window and staggering) under every opening rule: Part II opens when Part
+            I's last DLT window is complete (:func:`opens_after`) or on the first day the
+            Part I outcomes known clear the level (:func:`opens_when_cleared`), then runs
+            concurrently, each decision seeing the Part I counts known that day (module
+            docstring).
 
         Returns
         -------
         xarray.Dataset
             Dimension ``arm`` (layout: :mod:`bayes_dose.arm_dataset`), programme variables
             ``programme_total_n``, ``programme_total_dlt`` (and ``programme_duration_days``
-            with a timeline), design = second-arm design, coordinate ``source_design``.
+            with a timeline, plus ``programme_open_day`` under a rule other than a plain
+            :func:`opens_after`), design = second-arm design, coordinate ``source_design``.
         """
         pairs = self._pairs_of(scenarios)
         n_trials = _integer("n_trials", n_trials, 1)
         cal = None
         if timeline is not None:
-            if self.scheduled:
-                raise ValueError(
-                    f"Programme.simulate: {self.opens!r} is simulated in cohort time only; "
-                    "in calendar time (timeline=) use bd.opens_after(arm)"
-                )
             from .calendar_sim import calendar_settings
 
             cal = calendar_settings({**self.arms[self.first], **self.arms[self.second]},
@@ -507,7 +615,7 @@ class Programme:
         chunk = _integer("chunk_size", n_trials if chunk_size is None else chunk_size, 1)
         curves1 = {s: p[self.first] for s, p in pairs.items()}
         sched = None
-        if self.scheduled:  # Part I by the programme's own loop: it keeps the cohorts
+        if self.scheduled and cal is None:  # Part I by the programme's own loop: it keeps the cohorts
             designs = self.arms[self.first]
             table = _scenario_table(None, curves1)
             levels = {q.size for q, _ in table.values()}
@@ -526,10 +634,22 @@ class Programme:
                 self.arms[self.first], scenarios=curves1, n_trials=n_trials, seed=seed,
                 max_n=max_n, n_jobs=n_jobs, chunk_size=chunk_size, progress=progress, **extra,
             )  # fmt: skip
+        days = None
+        if self.scheduled and cal is not None:  # Part I's information day by day
+            days = {}
+            for g in dict.fromkeys(self.source.values()):
+                for sc in pairs:
+                    at = first.sel(design=g, scenario=sc)
+                    known = DayCounts.of(at["patient_dose"].values, at["patient_dose_day"].values,
+                                         at["patient_dlt_day"].values, cal["window"],
+                                         self.arms[self.first][g].n_doses)  # fmt: skip
+                    days[(g, sc)] = (known, self.opens.open_day(known))
+            sched = days
         second = self._second(first, sched, {s: p[self.second] for s, p in pairs.items()},
                               n_trials, arm_seed(seed, 1), max_n, n_jobs, chunk, cal)  # fmt: skip
         arms = {self.first: first, self.second: second}
-        return _stack(arms, self.source)
+        return _stack(arms, self.source, None if days is None else
+                      {k: o for k, (_, o) in days.items()})  # fmt: skip
 
     def _second(self, first: xr.Dataset, sched: dict | None, curves: Mapping[str, Any],
                 n_trials: int, seed: int, max_n: int | None, n_jobs: int, chunk: int,
@@ -539,7 +659,7 @@ class Programme:
         plain = {g: d for g, d in designs.items() if not d.borrows_from}
         levels = {p.size for p, _ in table.values()}
         if plain:
-            _check_designs(plain, levels, max_n)
+            _check_designs(plain, levels, max_n, None if cal is None else cal["timeline"])
         for g, d in designs.items():
             if g in plain:
                 continue
@@ -557,7 +677,7 @@ class Programme:
             def source_of(g: str, s: str, a: int, b: int) -> Any:
                 so = src.get((g, s))
                 return None if so is None else (so[0][a:b], so[1][a:b])
-        else:
+        elif cal is None:
             opened = {}
             for g, d in designs.items():
                 m = self.arms[self.first][self.source[g]]
@@ -572,6 +692,23 @@ class Programme:
             def source_of(g: str, s: str, a: int, b: int) -> Any:
                 cn, cy, K, at, ceil, codes = opened[(g, s)]
                 return SourceSchedule(cn[a:b], cy[a:b], K[a:b], at[a:b], ceil, codes, mp)
+        else:  # calendar time: Part II's clock starts on its opening day
+            opened = {}
+            for g, d in designs.items():
+                m = self.arms[self.first][self.source[g]]
+                ceil = ceiling_table(m.doses_mg, d.doses_mg)
+                R = len(d.reasons)
+                for s in table:
+                    known, day0 = sched[(self.source[g], s)]
+                    ok = np.isfinite(day0)
+                    ev = known.day - np.where(ok, day0, 0.0)[:, None]
+                    opened[(g, s)] = (ev, known, np.where(ok, 0, -1), ceil, (R, R + 1, R + 2))
+            mp = getattr(self.opens, "min_patients", 3)
+
+            def source_of(g: str, s: str, a: int, b: int) -> Any:
+                ev, kn, at, ceil, codes = opened[(g, s)]
+                return DaySchedule(ev[a:b], kn.cum_n[a:b], kn.cum_y[a:b], kn.K[a:b], at[a:b],
+                                   ceil, codes, mp)  # fmt: skip
 
         results = _run_arm(designs, table, seed, n_trials, max_n, n_jobs, chunk, source_of, cal)
         manifest = _manifest(designs, table, seed, n_trials, max_n, cal, {
@@ -604,18 +741,10 @@ def _run_arm(designs: Mapping[str, Design], table: Mapping[str, Any], seed: int,
 
                 if cal is None:
                     out[(g, s)] = [(a, run_chunk(d, p, seed, a, b, max_n, uni, source=so))]
-                elif so is None:
+                else:
                     out[(g, s)] = [(a, run_calendar_chunk(d, p, seed, a, b, cal["timeline"],
                                                           cal["staggering"], cal["window"],
-                                                          max_n, uni))]  # fmt: skip
-                else:  # the calendar driver takes no source: one trial at a time
-                    out[(g, s)] = [
-                        (t, run_calendar_chunk(
-                            _Sourced(d, so[0][t - a], so[1][t - a]), p, seed, t, t + 1,
-                            cal["timeline"], cal["staggering"], cal["window"], max_n,
-                            lambda k, i=t - a, uni=uni: uni(k)[i:i + 1]))
-                        for t in range(a, b)
-                    ]  # fmt: skip
+                                                          max_n, uni, source=so))]  # fmt: skip
         return out
 
     chunks = _chunks(n_trials, chunk)
@@ -667,8 +796,11 @@ def _manifest(designs: Mapping[str, Design], table: Mapping[str, Any], seed: int
     )  # fmt: skip
 
 
-def _stack(arms: Mapping[str, xr.Dataset], source: Mapping[str, str]) -> xr.Dataset:
-    """The arms stacked along ``arm`` with the programme totals per second-arm design."""
+def _stack(arms: Mapping[str, xr.Dataset], source: Mapping[str, str],
+           open_day: Mapping[tuple[str, str], np.ndarray] | None = None) -> xr.Dataset:
+    """The arms stacked along ``arm`` with the programme totals per second-arm design;
+    ``open_day[(first-arm design, scenario)]``: Part II's opening day in calendar time
+    (Part I's clock, inf: never) under a rule other than a plain ``opens_after``."""
     from .arm_dataset import stack_arms
 
     first, second = (arms[a] for a in arms)
@@ -681,7 +813,19 @@ def _stack(arms: Mapping[str, xr.Dataset], source: Mapping[str, str]) -> xr.Data
         "programme_total_dlt": (f["dlt"].sum("dose").astype(np.int64)
                                 + sec["dlt"].sum("dose").astype(np.int64)),
     }  # fmt: skip
-    if "duration_days" in first and "duration_days" in sec:  # Part I's first dose to the end
+    if open_day is not None:  # overlapping arms: to the later of the two arms' ends
+        sc = [str(x) for x in f["scenario"].values]
+        o = np.stack([np.stack([open_day[(m, x)] for x in sc]) for m in mono])
+        day0 = xr.DataArray(np.where(np.isfinite(o), o, np.nan), dims=("design", "scenario", "trial"),
+                            coords={"design": names, "scenario": f["scenario"], "trial": f["trial"]})  # fmt: skip
+        first_dose = f["patient_dose_day"].min("patient", skipna=True)
+        gap = sec["patient_dose_day"].min("patient", skipna=True)
+        end2 = (day0 - first_dose) + gap + sec["duration_days"]
+        tot["programme_duration_days"] = xr.where(sec["n_patients"] > 0,
+                                                  np.maximum(f["duration_days"], end2),
+                                                  f["duration_days"])  # fmt: skip
+        tot["programme_open_day"] = day0
+    elif "duration_days" in first and "duration_days" in sec:  # Part I's first dose to the end
         gap = sec["patient_dose_day"].min("patient", skipna=True).fillna(0.0)
         tot["programme_duration_days"] = f["duration_days"] + gap + sec["duration_days"]
     tot = {k: v.drop_vars([c for c in v.coords if c not in ("design", "scenario", "trial")])

@@ -457,7 +457,8 @@ class Study:
                     if isinstance(d, Design) and not _borrows(d)}  # fmt: skip
 
         first = plain(src)
-        second = {**plain(arm), **{g: self.designs[arm][g] for g in e["designs"]}}
+        second = {**{g: d for g, d in plain(arm).items() if getattr(d, "backfill", None) is None},
+                  **{g: self.designs[arm][g] for g in e["designs"]}}  # no backfill in Part II
         source = {}
         for g in e["designs"]:
             m = getattr(self.designs[arm][g], "mono", None)
