@@ -31,8 +31,8 @@ highest cleared monotherapy dose; both arms' designs need ``doses_mg``) -- makes
 proposal above it wait one turn while Part I still runs, and stop the Part II trial
 (reason "above the highest monotherapy dose cleared") once Part I has ended; while no cleared
 monotherapy dose lies at or above any combination level (e.g. Part II opened at a level
-below the lowest combination dose), Part II waits too, and stops (reason "no monotherapy
-dose cleared") only if Part I ends that way.  The selection is capped at the ceiling too.
+below the lowest combination dose), Part II waits too, and stops (reason "no combination
+level at or below the highest monotherapy dose cleared") only if Part I ends that way.  The selection is capped at the ceiling too.
 
 Clock (calendar time, ``timeline=``): both arms live in days; Part I runs as
 :func:`bayes_dose.simulate` runs it with the timeline.  A Part I patient's DLT outcome is
@@ -109,7 +109,8 @@ __all__ = [
 #: Stop reasons Part II designs get under a schedule (appended to each design's reasons).
 SCHEDULE_REASONS = (
     "Part II not opened: Part I ended without clearing the opening level",
-    "Part II stopped: no monotherapy dose cleared at or below a combination level",
+    "Part II stopped: no combination level at or below the highest monotherapy dose "
+    "cleared when Part I ended",
     "Part II stopped: the next combination level is above the highest monotherapy dose "
     "cleared when Part I ended",
 )
@@ -536,6 +537,13 @@ class Programme:
                     f"not simulate in {why} (only bd.opens_after's first arm is bd.simulate's); "
                     "simulate them without backfill, or that arm alone with bd.simulate"
                 )
+        for rule in _terms(opens):  # a level the first arm lacks: refused before Part I runs
+            if isinstance(rule, OpensWhenCleared):
+                for s in dict.fromkeys(self.source.values()):
+                    D = arms[first][s].n_doses
+                    if rule.level > D:
+                        raise ValueError(f"opens_when_cleared: level {rule.level} but {first!r} "
+                                         f"design {s!r} has {D} levels")  # fmt: skip
         if self.scheduled:  # the ceiling compares single-agent doses in mg
             for g, d in arms[second].items():
                 m, c = arms[first][self.source[g]].doses_mg, d.doses_mg
