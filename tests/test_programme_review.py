@@ -62,6 +62,11 @@ def test_no_dose_cleared_reason_says_what_happened():
         "cleared when Part I ended")
 
 
+def one(x):
+    """The value of design BOIN (one scenario)."""
+    return float(x.sel(design="BOIN").squeeze())
+
+
 def _opened_by_reason(ds, g):
     c = bd.arm_view(ds, "combo").sel(design=g)
     code = json.loads(c.attrs["reasons"])[g].index(SCHEDULE_REASONS[0])
@@ -87,9 +92,9 @@ def test_p_opened_and_open_day_in_the_programme_ocs():
     np.testing.assert_allclose(oc["programme_p_opened_se"].sel(design="BOIN").to_numpy(),
                                np.sqrt(p * (1 - p) / 80), rtol=0, atol=1e-12)  # fmt: skip
     months = o[0][opened[0]] / DAYS_PER_MONTH
-    np.testing.assert_allclose(float(oc["programme_mean_open_months"].sel(design="BOIN")),
+    np.testing.assert_allclose(one(oc["programme_mean_open_months"]),
                                months.mean(), rtol=1e-12)  # fmt: skip
-    np.testing.assert_allclose(float(oc["programme_mean_open_months_se"].sel(design="BOIN")),
+    np.testing.assert_allclose(one(oc["programme_mean_open_months_se"]),
                                months.std(ddof=1) / np.sqrt(months.size), rtol=1e-12)  # fmt: skip
     k = int((~opened).sum())
     assert f"did not open in {k} of 80" in oc.attrs["note"]
@@ -105,12 +110,12 @@ def test_part_two_never_opened_is_flagged(calendar):
     ds = prog.simulate({"mono": MONO_CURVE, "combo": COMBO_CURVE}, n_trials=10, seed=1, **kw)
     assert not _opened_by_reason(ds, "BOIN").any()
     oc = bd.operating_characteristics(ds)
-    assert float(oc["programme_p_opened"].sel(design="BOIN")) == 0.0
+    assert one(oc["programme_p_opened"]) == 0.0
     assert "did not open in 10 of 10" in oc.attrs["note"]
     pc = bd.programme_characteristics(ds)
     assert "did not open in 10 of 10" in pc.attrs["note"]
     if calendar:
-        assert np.isnan(float(pc["programme_mean_open_months"].sel(design="BOIN")))
+        assert np.isnan(one(pc["programme_mean_open_months"]))
 
 
 def test_opens_after_programme_ocs_unchanged():
@@ -124,5 +129,25 @@ def test_opens_after_programme_ocs_unchanged():
         {"mono": MONO_CURVE, "combo": COMBO_CURVE}, n_trials=5, seed=1, timeline=TL,
         protocol=PROTO)  # fmt: skip
     pc = bd.programme_characteristics(ds)
-    assert float(pc["programme_p_opened"].sel(design="BOIN")) == 1.0
+    assert one(pc["programme_p_opened"]) == 1.0
     assert "did not open" not in pc.attrs.get("note", "")
+
+
+def test_programme_table_shows_the_opening():
+    """The memo's programme table: how often and when Part II opened; "never opened"
+    where it did not (not "no target")."""
+    from bayes_dose.report import programme_table
+
+    prog = _prog(bd.opens_when_cleared("mono", level=6))
+    ds = prog.simulate({"a": {"mono": MONO_CURVE, "combo": COMBO_CURVE},
+                        "b": {"mono": WALL4, "combo": COMBO_CURVE}}, n_trials=40, seed=3,
+                       timeline=TL, protocol=PROTO)  # fmt: skip
+    pc = bd.programme_characteristics(ds)
+    tab = programme_table(ds).set_index("Scenario")
+    p, se = (100 * float(pc[v].sel(design="BOIN", scenario="a")) for v in
+             ("programme_p_opened", "programme_p_opened_se"))  # fmt: skip
+    assert tab.loc["a", "Part II opened (% ± SE)"] == f"{p:.1f} ± {se:.1f}"
+    assert tab.loc["b", "Part II opened (% ± SE)"] == "0.0 ± 0.0"
+    assert tab.loc["b", "Months to Part II opening, if opened (mean ± SE)"] == (
+        "not computed (never opened)")
+    assert "Months, Part I start to the later arm's end (mean ± SE)" in tab
