@@ -71,7 +71,10 @@ dose to the later of the two arms' last DLT windows; under a rule other than a p
 arm's designs.
 :func:`bayes_dose.operating_characteristics` and :func:`bayes_dose.concordance` work on
 it per arm, plus the programme OCs (:func:`bayes_dose.arm_dataset.programme_characteristics`:
-correct selection in both arms, total N, total DLTs, duration, with MC SEs).
+correct selection in both arms, total N, total DLTs, duration, with MC SEs; under a rule
+other than a plain :func:`opens_after` also ``programme_p_opened`` and, in calendar time,
+``programme_mean_open_months``, with a note where Part II did not open in every programme:
+the second arm's own OCs count those programmes as no patients, no selection, 0 days).
 """
 
 from __future__ import annotations
@@ -602,6 +605,9 @@ class Programme:
             Part I outcomes known clear the level (:func:`opens_when_cleared`), then runs
             concurrently, each decision seeing the Part I counts known that day (module
             docstring).
+        protocol : Protocol, optional
+            With ``timeline``: the DLT window and staggering of both arms (default: a
+            21-day window and the defaults of :class:`bayes_dose.protocol.Staggering`).
 
         Returns
         -------
