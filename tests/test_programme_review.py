@@ -76,8 +76,8 @@ def _opened_by_reason(ds, g):
 def test_p_opened_and_open_day_in_the_programme_ocs():
     """Calendar time: programme_p_opened = the share of programmes with an opening day
     (independent: programme_open_day finite; also: the stop reason is not "not opened"),
-    programme_mean_open_months = mean opening day / 30.4375 over those programmes, with MC
-    SEs; a note says in how many programmes Part II did not open."""
+    programme_mean_open_months = mean (opening day - Part I's first dose) / 30.4375 over
+    those programmes, with MC SEs; a note says in how many programmes Part II did not open."""
     prog = _prog(bd.opens_when_cleared("mono", level=6))
     ds = prog.simulate({"mono": MONO_CURVE, "combo": COMBO_CURVE}, n_trials=80, seed=3,
                        timeline=TL, protocol=PROTO)  # fmt: skip
@@ -91,7 +91,10 @@ def test_p_opened_and_open_day_in_the_programme_ocs():
                                rtol=0, atol=1e-12)  # fmt: skip
     np.testing.assert_allclose(oc["programme_p_opened_se"].sel(design="BOIN").to_numpy(),
                                np.sqrt(p * (1 - p) / 80), rtol=0, atol=1e-12)  # fmt: skip
-    months = o[0][opened[0]] / DAYS_PER_MONTH
+    first_dose = np.nanmin(bd.arm_view(ds, "mono").sel(design="BOIN")["patient_dose_day"]
+                           .to_numpy()[0], axis=-1)  # from Part I's first dose, as the duration
+    assert (first_dose > 0).all()
+    months = (o[0] - first_dose)[opened[0]] / DAYS_PER_MONTH
     np.testing.assert_allclose(one(oc["programme_mean_open_months"]),
                                months.mean(), rtol=1e-12)  # fmt: skip
     np.testing.assert_allclose(one(oc["programme_mean_open_months_se"]),

@@ -240,8 +240,8 @@ def programme_characteristics(ds: xr.Dataset, target: float | Mapping[str, float
 
     Under an opening rule other than a plain :func:`~bayes_dose.opens_after` also
     ``programme_p_opened`` (share of programmes in which Part II opened) and, in calendar
-    time, ``programme_mean_open_months`` (Part II's opening day on Part I's clock, over the
-    programmes in which it opened; SE ``sd / sqrt(number opened)``).  Where Part II did not
+    time, ``programme_mean_open_months`` (Part I's first dose to Part II's opening, as the
+    duration, over the programmes in which it opened; SE ``sd / sqrt(number opened)``).  Where Part II did not
     open in every programme, attribute ``note`` says so: the second arm's own OCs count
     those programmes as no patients, no selection and 0 days."""
     names = arm_names(ds)
@@ -288,7 +288,10 @@ def programme_characteristics(ds: xr.Dataset, target: float | Mapping[str, float
         po = opened.mean("trial")
         data["programme_p_opened"], data["programme_p_opened_se"] = po, np.sqrt(po * (1 - po) / T)
         if "programme_open_day" in ds:
-            o = sub["programme_open_day"] / DAYS_PER_MONTH
+            d0 = first["patient_dose_day"].min("patient", skipna=True).sel(
+                design=[src[g] for g in pairs]).assign_coords(design=pairs)  # Part I's first dose
+            o = (sub["programme_open_day"] - d0.drop_vars(
+                [c for c in d0.coords if c not in ("design", "scenario", "trial")])) / DAYS_PER_MONTH
             k = o.notnull().sum("trial")
             data["programme_mean_open_months"] = o.mean("trial", skipna=True).where(k > 0)
             data["programme_mean_open_months_se"] = (o.std("trial", ddof=1, skipna=True)

@@ -15,8 +15,9 @@ Opening rules
 * :func:`opens_when_cleared` ``(arm, level)``: Part II opens after the first Part I cohort
   at whose end monotherapy level ``level`` (1-based) is **cleared**: at least
   ``min_patients`` (default 3) patients treated at that level and DLTs in at most 1/6 of
-  them (the MTD rule of the protocol; the same rule :class:`~bayes_dose.CombinationBLRM`
-  uses for its starting dose).  If Part I ends without clearing it, Part II does not open
+  them (the protocol's DLT fraction; the same rule :class:`~bayes_dose.CombinationBLRM`
+  uses for its starting dose.  The BAT6021 protocol's MTD rule asks for 6 patients:
+  ``min_patients=proto.mtd_rule.min_patients`` applies it, to the opening and the ceiling).  If Part I ends without clearing it, Part II does not open
   (stop reason "Part II not opened").
 * ``rule_a | rule_b`` (:class:`AnyOf`): opens at whichever comes first, e.g.
   ``opens_after("mono") | opens_when_cleared("mono", level=4)``.
@@ -73,7 +74,7 @@ arm's designs.
 it per arm, plus the programme OCs (:func:`bayes_dose.arm_dataset.programme_characteristics`:
 correct selection in both arms, total N, total DLTs, duration, with MC SEs; under a rule
 other than a plain :func:`opens_after` also ``programme_p_opened`` and, in calendar time,
-``programme_mean_open_months``, with a note where Part II did not open in every programme:
+``programme_mean_open_months`` (from Part I's first dose), with a note where Part II did not open in every programme:
 the second arm's own OCs count those programmes as no patients, no selection, 0 days).
 """
 
