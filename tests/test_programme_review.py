@@ -154,3 +154,12 @@ def test_programme_table_shows_the_opening():
     assert tab.loc["b", "Months to Part II opening, if opened (mean ± SE)"] == (
         "not computed (never opened)")
     assert "Months, Part I start to the later arm's end (mean ± SE)" in tab
+
+
+def test_backfill_opening_rule_is_not_taken_for_a_programme_rule():
+    """bd.OpensWhenCleared is the *backfill* opening rule (bd.Backfill(opening=...)); given
+    to Programme(opens=) the error must say so instead of "got OpensWhenCleared"."""
+    with pytest.raises(ValueError, match=r"bd\.opens_when_cleared.*got OpensWhenCleared \(a backfill opening rule"):
+        _prog(bd.OpensWhenCleared())
+    with pytest.raises(ValueError, match=r"got str"):
+        _prog("mono")

@@ -479,9 +479,11 @@ class Programme:
         source: Mapping[str, str] | None = None,
     ) -> None:
         if not isinstance(opens, _Rule):
+            slot = type(opens).__module__.endswith("slots.backfill")
             raise ValueError(
                 "Programme: opens must be bd.opens_after(arm), bd.opens_when_cleared(arm, "
                 f"level=...) or rules joined by |, got {type(opens).__name__}"
+                + (" (a backfill opening rule, for bd.Backfill(opening=...))" if slot else "")
             )
         if not isinstance(arms, Mapping) or len(arms) != 2:
             raise ValueError(
