@@ -455,9 +455,10 @@ class Programme:
         ``bd.opens_when_cleared(first_arm, level=...)``, or several joined by ``|``
         (whichever first; module docstring).
     source : dict, optional
-        ``{second-arm design: first-arm design}``: whose per-trial final counts a
-        borrowing design reads, and with which design it is paired in the programme
-        totals.  Default: the first-arm design with the same name, else the first one.
+        ``{second-arm design: first-arm design}``: whose per-trial counts a borrowing
+        design reads (final under :func:`opens_after`, those accrued or known by each
+        decision under the other rules), whose doses give the ceiling, and with which
+        design it is paired in the programme totals.  Default: the first-arm design with the same name, else the first one.
         A borrowing design's stored ``mono_data`` is not used here: each trial reads its
         own simulated monotherapy counts.
 
