@@ -163,3 +163,25 @@ def test_backfill_opening_rule_is_not_taken_for_a_programme_rule():
         _prog(bd.OpensWhenCleared())
     with pytest.raises(ValueError, match=r"got str"):
         _prog("mono")
+
+
+def test_p_correct_both_and_totals_in_calendar_time_from_the_arms():
+    """Calendar time, opens_when_cleared: P(correct in both arms) and the total N / DLTs
+    recomputed from each arm's own selections and counts (independent of the programme
+    code), and never above either arm's pcs."""
+    ds = _prog(bd.opens_when_cleared("mono", level=4)).simulate(
+        {"mono": MONO_CURVE, "combo": COMBO_CURVE}, n_trials=60, seed=9, timeline=TL,
+        protocol=PROTO)  # fmt: skip
+    m = bd.arm_view(ds, "mono").sel(design="BOIN", scenario="true_tox")
+    c = bd.arm_view(ds, "combo").sel(design="BOIN", scenario="true_tox")
+    mtd_m, mtd_c = (bd.scenarios.true_mtd(x, 0.25) for x in (MONO_CURVE, COMBO_CURVE))
+    both = (m["selected"].to_numpy() == mtd_m) & (c["selected"].to_numpy() == mtd_c)
+    oc = bd.operating_characteristics(ds)
+    np.testing.assert_allclose(one(oc["programme_p_correct_both"]), both.mean(), rtol=0, atol=1e-12)
+    for a in ("mono", "combo"):
+        assert one(oc["programme_p_correct_both"]) <= float(oc["pcs"].sel(arm=a, design="BOIN")
+                                                            .squeeze()) + 1e-12  # fmt: skip
+    tot_n = m["n_patients"].to_numpy().astype(int) + c["n_patients"].to_numpy().astype(int)
+    tot_y = m["dlt"].to_numpy().sum(-1) + c["dlt"].to_numpy().sum(-1)
+    np.testing.assert_allclose(one(oc["programme_mean_total_n"]), tot_n.mean(), rtol=1e-12)
+    np.testing.assert_allclose(one(oc["programme_mean_total_dlt"]), tot_y.mean(), rtol=1e-12)
