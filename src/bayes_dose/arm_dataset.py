@@ -235,7 +235,15 @@ def programme_characteristics(ds: xr.Dataset, target: float | Mapping[str, float
     of each arm's curve; left out, with the reason in attribute ``note``, when some
     design x scenario has no target), ``programme_mean_total_n``,
     ``programme_mean_total_dlt`` and, in calendar time, ``programme_mean_duration_months``
-    (Part I's first dose to Part II's last DLT window)."""
+    (Part I's first dose to the later of the two arms' last DLT windows; Part I's end where
+    Part II did not open).
+
+    Under an opening rule other than a plain :func:`~bayes_dose.opens_after` also
+    ``programme_p_opened`` (share of programmes in which Part II opened) and, in calendar
+    time, ``programme_mean_open_months`` (Part I's first dose to Part II's opening, as the
+    duration, over the programmes in which it opened; SE ``sd / sqrt(number opened)``).  Where Part II did not
+    open in every programme, attribute ``note`` says so: the second arm's own OCs count
+    those programmes as no patients, no selection and 0 days."""
     names = arm_names(ds)
     if "programme_total_n" not in ds or len(names) != 2:
         raise ValueError("programme_characteristics: not a simulated programme "
@@ -275,12 +283,50 @@ def programme_characteristics(ds: xr.Dataset, target: float | Mapping[str, float
     if "programme_duration_days" in ds:
         m, se = mean_se(sub["programme_duration_days"] / DAYS_PER_MONTH)
         data["programme_mean_duration_months"], data["programme_mean_duration_months_se"] = m, se
+    opened = _opened(second, pairs)
+    if opened is not None:  # a schedule: Part II may not open
+        po = opened.mean("trial")
+        data["programme_p_opened"], data["programme_p_opened_se"] = po, np.sqrt(po * (1 - po) / T)
+        if "programme_open_day" in ds:
+            d0 = first["patient_dose_day"].min("patient", skipna=True).sel(
+                design=[src[g] for g in pairs]).assign_coords(design=pairs)  # Part I's first dose
+            o = (sub["programme_open_day"] - d0.drop_vars(
+                [c for c in d0.coords if c not in ("design", "scenario", "trial")])) / DAYS_PER_MONTH
+            k = o.notnull().sum("trial")
+            data["programme_mean_open_months"] = o.mean("trial", skipna=True).where(k > 0)
+            data["programme_mean_open_months_se"] = (o.std("trial", ddof=1, skipna=True)
+                                                     / np.sqrt(k)).where(k > 1)  # fmt: skip
+        shut = [f"{T - int(opened.sel(design=g, scenario=s).sum())} of {T} programmes "
+                f"({g} / {s})" for g in pairs for s in ds["scenario"].values
+                if not bool(opened.sel(design=g, scenario=s).all())]  # fmt: skip
+        if shut:
+            text = ("Part II did not open in " + ", ".join(shut) + ": the second arm's own "
+                    "OCs count them as no patients, no selection and 0 days (programme_p_opened)")
+            attrs["note"] = f"{attrs['note']}; {text}" if "note" in attrs else text
     out = xr.Dataset({k: v.drop_vars([c for c in v.coords if c not in ("design", "scenario")])
                       for k, v in data.items()})  # fmt: skip
     out = out.assign_coords(source_design=("design", np.array([src[g] for g in pairs],
                                                               dtype=object)))  # fmt: skip
     out.attrs.update(attrs)
     return out
+
+
+def _opened(second: xr.Dataset, designs: list[str]) -> xr.DataArray | None:
+    """Per second-arm design x scenario x trial: Part II opened (its stop reason is not
+    "Part II not opened"); None when no design has that reason (a plain opens_after)."""
+    from .programme import SCHEDULE_REASONS
+
+    reasons = json.loads(second.attrs.get("reasons", "{}"))
+    if "stop_reason" not in second or not any(SCHEDULE_REASONS[0] in reasons.get(g, [])
+                                              for g in designs):  # fmt: skip
+        return None
+    parts = []
+    for g in designs:
+        r = reasons.get(g, [])
+        code = r.index(SCHEDULE_REASONS[0]) if SCHEDULE_REASONS[0] in r else -1
+        parts.append(second["stop_reason"].sel(design=g) != code)
+    out = xr.concat(parts, dim="design").assign_coords(design=designs)
+    return out.drop_vars([c for c in out.coords if c not in ("design", "scenario", "trial")])
 
 
 def programme_oc(ds: xr.Dataset, target: float | Mapping[str, float] | None = None) -> xr.Dataset:

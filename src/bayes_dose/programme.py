@@ -15,8 +15,9 @@ Opening rules
 * :func:`opens_when_cleared` ``(arm, level)``: Part II opens after the first Part I cohort
   at whose end monotherapy level ``level`` (1-based) is **cleared**: at least
   ``min_patients`` (default 3) patients treated at that level and DLTs in at most 1/6 of
-  them (the MTD rule of the protocol; the same rule :class:`~bayes_dose.CombinationBLRM`
-  uses for its starting dose).  If Part I ends without clearing it, Part II does not open
+  them (the protocol's DLT fraction; the same rule :class:`~bayes_dose.CombinationBLRM`
+  uses for its starting dose.  The BAT6021 protocol's MTD rule asks for 6 patients:
+  ``min_patients=proto.mtd_rule.min_patients`` applies it, to the opening and the ceiling).  If Part I ends without clearing it, Part II does not open
   (stop reason "Part II not opened").
 * ``rule_a | rule_b`` (:class:`AnyOf`): opens at whichever comes first, e.g.
   ``opens_after("mono") | opens_when_cleared("mono", level=4)``.
@@ -31,8 +32,8 @@ highest cleared monotherapy dose; both arms' designs need ``doses_mg``) -- makes
 proposal above it wait one turn while Part I still runs, and stop the Part II trial
 (reason "above the highest monotherapy dose cleared") once Part I has ended; while no cleared
 monotherapy dose lies at or above any combination level (e.g. Part II opened at a level
-below the lowest combination dose), Part II waits too, and stops (reason "no monotherapy
-dose cleared") only if Part I ends that way.  The selection is capped at the ceiling too.
+below the lowest combination dose), Part II waits too, and stops (reason "no combination
+level at or below the highest monotherapy dose cleared") only if Part I ends that way.  The selection is capped at the ceiling too.
 
 Clock (calendar time, ``timeline=``): both arms live in days; Part I runs as
 :func:`bayes_dose.simulate` runs it with the timeline.  A Part I patient's DLT outcome is
@@ -71,7 +72,10 @@ dose to the later of the two arms' last DLT windows; under a rule other than a p
 arm's designs.
 :func:`bayes_dose.operating_characteristics` and :func:`bayes_dose.concordance` work on
 it per arm, plus the programme OCs (:func:`bayes_dose.arm_dataset.programme_characteristics`:
-correct selection in both arms, total N, total DLTs, duration, with MC SEs).
+correct selection in both arms, total N, total DLTs, duration, with MC SEs; under a rule
+other than a plain :func:`opens_after` also ``programme_p_opened`` and, in calendar time,
+``programme_mean_open_months`` (from Part I's first dose), with a note where Part II did not open in every programme:
+the second arm's own OCs count those programmes as no patients, no selection, 0 days).
 """
 
 from __future__ import annotations
@@ -109,7 +113,8 @@ __all__ = [
 #: Stop reasons Part II designs get under a schedule (appended to each design's reasons).
 SCHEDULE_REASONS = (
     "Part II not opened: Part I ended without clearing the opening level",
-    "Part II stopped: no monotherapy dose cleared at or below a combination level",
+    "Part II stopped: no combination level at or below the highest monotherapy dose "
+    "cleared when Part I ended",
     "Part II stopped: the next combination level is above the highest monotherapy dose "
     "cleared when Part I ended",
 )
@@ -450,9 +455,10 @@ class Programme:
         ``bd.opens_when_cleared(first_arm, level=...)``, or several joined by ``|``
         (whichever first; module docstring).
     source : dict, optional
-        ``{second-arm design: first-arm design}``: whose per-trial final counts a
-        borrowing design reads, and with which design it is paired in the programme
-        totals.  Default: the first-arm design with the same name, else the first one.
+        ``{second-arm design: first-arm design}``: whose per-trial counts a borrowing
+        design reads (final under :func:`opens_after`, those accrued or known by each
+        decision under the other rules), whose doses give the ceiling, and with which
+        design it is paired in the programme totals.  Default: the first-arm design with the same name, else the first one.
         A borrowing design's stored ``mono_data`` is not used here: each trial reads its
         own simulated monotherapy counts.
 
@@ -474,9 +480,11 @@ class Programme:
         source: Mapping[str, str] | None = None,
     ) -> None:
         if not isinstance(opens, _Rule):
+            slot = type(opens).__module__.endswith("slots.backfill")
             raise ValueError(
                 "Programme: opens must be bd.opens_after(arm), bd.opens_when_cleared(arm, "
                 f"level=...) or rules joined by |, got {type(opens).__name__}"
+                + (" (a backfill opening rule, for bd.Backfill(opening=...))" if slot else "")
             )
         if not isinstance(arms, Mapping) or len(arms) != 2:
             raise ValueError(
@@ -536,6 +544,13 @@ class Programme:
                     f"not simulate in {why} (only bd.opens_after's first arm is bd.simulate's); "
                     "simulate them without backfill, or that arm alone with bd.simulate"
                 )
+        for rule in _terms(opens):  # a level the first arm lacks: refused before Part I runs
+            if isinstance(rule, OpensWhenCleared):
+                for s in dict.fromkeys(self.source.values()):
+                    D = arms[first][s].n_doses
+                    if rule.level > D:
+                        raise ValueError(f"opens_when_cleared: level {rule.level} but {first!r} "
+                                         f"design {s!r} has {D} levels")  # fmt: skip
         if self.scheduled:  # the ceiling compares single-agent doses in mg
             for g, d in arms[second].items():
                 m, c = arms[first][self.source[g]].doses_mg, d.doses_mg
@@ -594,6 +609,9 @@ class Programme:
             Part I outcomes known clear the level (:func:`opens_when_cleared`), then runs
             concurrently, each decision seeing the Part I counts known that day (module
             docstring).
+        protocol : Protocol, optional
+            With ``timeline``: the DLT window and staggering of both arms (default: a
+            21-day window and the defaults of :class:`bayes_dose.protocol.Staggering`).
 
         Returns
         -------

@@ -716,8 +716,9 @@ def _backfill_memo_table(ds: Any, scenario: str) -> pd.DataFrame:
 def programme_table(programme: Any, target: float | None = None) -> pd.DataFrame | None:
     """The programme's OCs per Part II design x scenario pair (estimate ± MC SE): its
     Part I design, correct selection in both arms (%), mean total patients and DLTs of
-    both arms and, in calendar time, the programme's duration in months; None without a
-    programme."""
+    both arms and, in calendar time, the programme's duration in months; under an opening
+    rule other than a plain ``opens_after`` also how often Part II opened (%) and, in
+    calendar time, when (months); None without a programme."""
     if programme is None:
         return None
     from .arm_dataset import programme_characteristics
@@ -728,9 +729,9 @@ def programme_table(programme: Any, target: float | None = None) -> pd.DataFrame
         for sc in pc["scenario"].to_numpy():
             o = pc.sel(design=g, scenario=sc)
 
-            def pm(v: str, scale: float = 1.0, o: Any = o) -> str:
+            def pm(v: str, scale: float = 1.0, o: Any = o, why: str = "no target") -> str:
                 if v not in o or np.isnan(float(o[v])):
-                    return "not computed (no target)"
+                    return f"not computed ({why})"
                 return f"{scale * float(o[v]):.1f} ± {scale * float(o[f'{v}_se']):.1f}"
 
             rows.append({
@@ -739,9 +740,16 @@ def programme_table(programme: Any, target: float | None = None) -> pd.DataFrame
                 "Correct in both arms (% ± SE)": pm("programme_p_correct_both", 100.0),
                 "Patients, both arms (mean ± SE)": pm("programme_mean_total_n"),
                 "DLTs, both arms (mean ± SE)": pm("programme_mean_total_dlt"),
-                **({"Months, Part I start to Part II end (mean ± SE)":
+                **({("Months, Part I start to the later arm's end (mean ± SE)"
+                     if "programme_p_opened" in pc else  # the arms overlap
+                     "Months, Part I start to Part II end (mean ± SE)"):
                     pm("programme_mean_duration_months")}
                    if "programme_mean_duration_months" in pc else {}),
+                **({"Part II opened (% ± SE)": pm("programme_p_opened", 100.0)}
+                   if "programme_p_opened" in pc else {}),
+                **({"Months to Part II opening, if opened (mean ± SE)":
+                    pm("programme_mean_open_months", why="never opened")}
+                   if "programme_mean_open_months" in pc else {}),
             })  # fmt: skip
     return pd.DataFrame(rows)
 
