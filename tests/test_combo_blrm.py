@@ -7,9 +7,8 @@ import pytest
 from scipy.special import expit, logit
 
 import bayes_dose as bd
-from bayes_dose.inference.blrm_grid import FLAG_CUT
 from bayes_dose.designs.state import DoseData
-from bayes_dose.inference.blrm_grid import GridEngine
+from bayes_dose.inference.blrm_grid import FLAG_CUT, GridEngine
 
 SMALL = (13, 13, 31, 45)
 
