@@ -32,19 +32,22 @@ COMBO = [0.04, 0.10, 0.25, 0.45, 0.60]
 TARGET = 10_000
 
 
-def run(method: str, n: int, n_jobs: int, seed: int = 1) -> dict:
+def run(method: str, n: int, n_jobs: int, seed: int = 1, grid: tuple | None = None) -> dict:
     proto = bd.protocols.bat6021()
     mono = bd.BLRM(proto.arm("mono").doses_mg, reference_dose=300, max_n=30)
     combo = bd.CombinationBLRM(mono=mono, doses=proto.arm("combo").doses_mg, max_n=30,
-                               method=method, borrowing="full")  # fmt: skip
-    seen = {"decisions": 0, "states": set()}
+                               method=method, borrowing="full",
+                               **({} if grid is None else {"grid": grid}))  # fmt: skip
+    seen = {"decisions": 0, "states": set(), "flagged": 0}
     inner = combo.estimate
 
     def counting(data: DoseData, *a, **k):
         seen["decisions"] += data.n_trials
         for row in np.concatenate([data.n, data.dlt, data.source_n, data.source_dlt], axis=1):
             seen["states"].add(row.tobytes())
-        return inner(data, *a, **k)
+        est = inner(data, *a, **k)
+        seen["flagged"] += int(np.asarray(est.stats.get("grid_flag", False)).sum())
+        return est
 
     t0 = time.perf_counter()
     # the engine's one-off tables (the 4-D prior grid), shared by later runs in this process
@@ -56,17 +59,18 @@ def run(method: str, n: int, n_jobs: int, seed: int = 1) -> dict:
     w0, c0 = time.perf_counter(), time.process_time()
     res = prog.simulate({"mono": MONO, "combo": COMBO}, n_trials=n, seed=seed, n_jobs=n_jobs)
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    sel = bd.arm_view(res, "combo")["selected"].values.ravel()
     out = {
         "method": method, "programmes": n, "n_jobs": n_jobs, "build_s": round(build, 1),
         "wall_s": round(wall, 1),
         "cpu_s": round(cpu, 1), "combo_decisions": seen["decisions"],
+        "flagged_decisions": seen["flagged"],
         "distinct_states": len(seen["states"]),
         f"wall_s_scaled_to_{TARGET}": round(wall * TARGET / n, 0),
         f"cpu_s_scaled_to_{TARGET}": round(cpu * TARGET / n, 0),
-        "combo_selection (none, 1..5)": (np.bincount(res["combo"]["selected"].values.ravel(),
-                                                      minlength=6) / n).round(3).tolist(),
+        "combo_selection (none, 1..5)": (np.bincount(sel, minlength=6) / n).round(3).tolist(),
     }  # fmt: skip
-    out["_selected"] = res["combo"]["selected"].values.ravel()
+    out["_selected"] = sel
     return out
 
 

@@ -21,6 +21,9 @@ Opening rules
   (stop reason "Part II not opened").
 * ``rule_a | rule_b`` (:class:`AnyOf`): opens at whichever comes first, e.g.
   ``opens_after("mono") | opens_when_cleared("mono", level=4)``.
+* A plain :func:`opens_after` leaves Part II's designs to their own rules; with
+  ``Programme(..., ceiling=True)`` it keeps the **ceiling** below as well (Part II then
+  opens when Part I ends and never goes above the highest monotherapy dose cleared).
 
 Clock (cohort time), for every rule except a plain :func:`opens_after`: Part I's cohorts
 are numbered 1..K; Part II opens after Part I cohort ``c0``; from then on the arms take
@@ -454,6 +457,11 @@ class Programme:
         ``bd.opens_after(first_arm)`` (the second arm opens after the first ends),
         ``bd.opens_when_cleared(first_arm, level=...)``, or several joined by ``|``
         (whichever first; module docstring).
+    ceiling : bool
+        Under :func:`opens_after`, also cap the second arm at the highest first-arm dose
+        cleared (the rules that open earlier always do; module docstring): a proposal
+        above it stops the second-arm trial, the selection is capped.  Default ``False``:
+        :func:`opens_after` alone leaves the second arm's design to its own rules.
     source : dict, optional
         ``{second-arm design: first-arm design}``: whose per-trial counts a borrowing
         design reads (final under :func:`opens_after`, those accrued or known by each
@@ -478,7 +486,10 @@ class Programme:
         arms: Mapping[str, Mapping[str, Design]],
         opens: _Rule,
         source: Mapping[str, str] | None = None,
+        ceiling: bool = False,
     ) -> None:
+        if not isinstance(ceiling, bool | np.bool_):
+            raise ValueError(f"Programme: ceiling must be True or False, got {ceiling!r}")
         if not isinstance(opens, _Rule):
             slot = type(opens).__module__.endswith("slots.backfill")
             raise ValueError(
@@ -535,6 +546,11 @@ class Programme:
                         f"Programme: {g!r} borrows over monotherapy doses {list(m.doses)} mg, "
                         f"{first!r} design {s!r} has {list(mg)} mg"
                     )
+        if ceiling and isinstance(opens, OpensAfter):
+            # the ceiling without opening earlier: the scheduled path of a one-rule AnyOf
+            opens = AnyOf((opens,))
+            self.opens = opens
+        self.ceiling = bool(ceiling) or not isinstance(opens, OpensAfter)
         self.scheduled = not isinstance(opens, OpensAfter)
         for a, why in ((second, "the second arm"), (first, "the first arm under " + repr(opens))):
             bf = [g for g, d in arms[a].items() if getattr(d, "backfill", None) is not None]
