@@ -711,38 +711,18 @@ class Programme:
             def source_of(g: str, s: str, a: int, b: int) -> Any:
                 so = src.get((g, s))
                 return None if so is None else (so[0][a:b], so[1][a:b])
-        elif cal is None:
+        else:  # a schedule: cohort time, or calendar time (Part II's clock starts on its opening day)
+            mp = getattr(self.opens, "min_patients", 3)
             opened = {}
             for g, d in designs.items():
-                m = self.arms[self.first][self.source[g]]
-                ceil = ceiling_table(m.doses_mg, d.doses_mg)
+                ceil = ceiling_table(self.arms[self.first][self.source[g]].doses_mg, d.doses_mg)
                 R = len(d.reasons)
                 for s in table:
-                    cn, cy, K = sched[(self.source[g], s)]
-                    opened[(g, s)] = (cn, cy, K, self.opens.open_at(cn, cy, K), ceil,
-                                      (R, R + 1, R + 2))  # fmt: skip
-            mp = getattr(self.opens, "min_patients", 3)
+                    opened[(g, s)] = _opening(self.opens, sched[(self.source[g], s)], ceil,
+                                              (R, R + 1, R + 2), mp, cal is None)  # fmt: skip
 
             def source_of(g: str, s: str, a: int, b: int) -> Any:
-                cn, cy, K, at, ceil, codes = opened[(g, s)]
-                return SourceSchedule(cn[a:b], cy[a:b], K[a:b], at[a:b], ceil, codes, mp)
-        else:  # calendar time: Part II's clock starts on its opening day
-            opened = {}
-            for g, d in designs.items():
-                m = self.arms[self.first][self.source[g]]
-                ceil = ceiling_table(m.doses_mg, d.doses_mg)
-                R = len(d.reasons)
-                for s in table:
-                    known, day0 = sched[(self.source[g], s)]
-                    ok = np.isfinite(day0)
-                    ev = known.day - np.where(ok, day0, 0.0)[:, None]
-                    opened[(g, s)] = (ev, known, np.where(ok, 0, -1), ceil, (R, R + 1, R + 2))
-            mp = getattr(self.opens, "min_patients", 3)
-
-            def source_of(g: str, s: str, a: int, b: int) -> Any:
-                ev, kn, at, ceil, codes = opened[(g, s)]
-                return DaySchedule(ev[a:b], kn.cum_n[a:b], kn.cum_y[a:b], kn.K[a:b], at[a:b],
-                                   ceil, codes, mp)  # fmt: skip
+                return opened[(g, s)](a, b)
 
         results = _run_arm(designs, table, seed, n_trials, max_n, n_jobs, chunk, source_of, cal)
         manifest = _manifest(designs, table, seed, n_trials, max_n, cal, {
@@ -753,6 +733,22 @@ class Programme:
             reasons = json.loads(ds.attrs["reasons"])
             ds.attrs["reasons"] = json.dumps({g: [*r, *SCHEDULE_REASONS] for g, r in reasons.items()})
         return ds
+
+
+def _opening(opens: Any, entry: Any, ceil: np.ndarray, codes: tuple[int, int, int], mp: int,
+             cohort_time: bool) -> Any:  # fmt: skip
+    """Rows ``a:b`` of one Part I schedule as Part II's source: the counts and opening
+    step per cohort (cohort time) or per day since Part II opened (calendar time)."""
+    if cohort_time:
+        cn, cy, K = entry
+        at = opens.open_at(cn, cy, K)
+        return lambda a, b: SourceSchedule(cn[a:b], cy[a:b], K[a:b], at[a:b], ceil, codes, mp)
+    known, day0 = entry
+    ok = np.isfinite(day0)
+    ev = known.day - np.where(ok, day0, 0.0)[:, None]
+    at = np.where(ok, 0, -1)
+    return lambda a, b: DaySchedule(ev[a:b], known.cum_n[a:b], known.cum_y[a:b], known.K[a:b],
+                                    at[a:b], ceil, codes, mp)  # fmt: skip
 
 
 def _run_arm(designs: Mapping[str, Design], table: Mapping[str, Any], seed: int, n_trials: int,
