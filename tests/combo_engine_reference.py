@@ -94,9 +94,10 @@ class _Posterior:
 class _Frame:
     """Outer Gauss-Legendre frame and inner panels for one inner parameter."""
 
-    def __init__(self, post, inner, n_outer, n_panels):
+    def __init__(self, post, inner, n_outer, n_panels, box=BOX):
         self.post, self.inner = post, inner
         self.n_outer, self.n_panels = n_outer, n_panels
+        self.box = box
         # full parameter vector order (la, lb, p2, e); inner index
         self.k_in = 3 if inner == "eta" else 2
         self.k_out = [k for k in range(4) if k != self.k_in]
@@ -111,7 +112,7 @@ class _Frame:
 
     def nodes(self, m, L):
         g, w = np.polynomial.legendre.leggauss(self.n_outer)
-        g, w = g * BOX, w * BOX
+        g, w = g * self.box, w * self.box
         G = np.stack(np.meshgrid(g, g, g, indexing="ij")).reshape(3, -1)
         W = np.einsum("i,j,k->ijk", w, w, w).ravel()
         return m[:, None] + L @ G, W
@@ -211,11 +212,21 @@ def _summaries(frame, m, L, i_lo, i_hi, doses):
             above[ci, d] = (W * (part.sum(axis=1) + tail[np.arange(S), k + 1])).sum() / total
     out["above"] = above
     out["edge"] = float(dens[:, :PANEL].sum() + dens[:, -PANEL:].sum()) / float(dens.sum())
+    n = frame.n_outer
+    ijk = np.stack(np.meshgrid(*[np.arange(n)] * 3, indexing="ij")).reshape(3, -1)
+    layer = ((ijk == 0) | (ijk == n - 1)).any(axis=0)
+    out["edge_outer"] = float(Wd[layer].sum() / total)
     return out
 
 
-def reference(model, mono_counts, combo_counts, n_outer=24, n_panels=8, locate=5, inner=None):
+def reference(model, mono_counts, combo_counts, n_outer=24, n_panels=8, locate=5, inner=None,
+              box=BOX):
     """Reference summaries of a ``CombinationModel`` posterior (see module docstring).
+
+    ``box``: half-width of the outer box in posterior SDs.  The default (6) truncates
+    posteriors with heavy tails (e.g. Part I data with a DLT at a low dose and the rest
+    high up: the ``log beta`` tail); ``edge_outer`` in the result is the posterior mass
+    in the outermost Gauss-Legendre layer of the box (of the ``eta`` frame), which shows it.
 
     ``inner``: force the inner parameter (``"eta"`` or ``"partner"``) for every dose;
     default: per dose, the one that moves its logit more over its posterior spread.
@@ -226,7 +237,7 @@ def reference(model, mono_counts, combo_counts, n_outer=24, n_panels=8, locate=5
     D = len(post.r)
     res = {}
     for ax in ("eta", "partner"):
-        fr = _Frame(post, ax, n_outer, n_panels)
+        fr = _Frame(post, ax, n_outer, n_panels, box)
         res[ax] = (fr, *_locate(fr, locate))
     # moments of all four parameters (from the eta frame)
     fr, m, L, lo, hi = res["eta"]
@@ -253,7 +264,7 @@ def reference(model, mono_counts, combo_counts, n_outer=24, n_panels=8, locate=5
         if doses:
             s = _summaries(*res[ax], doses)
             above[:, doses] = s["above"][:, doses]
-    out = {k: base[k] for k in ("mean", *NAMES, "edge")}
+    out = {k: base[k] for k in ("mean", *NAMES, "edge", "edge_outer")}
     out["p_under"] = 1.0 - above[0]
     out["p_target"] = above[0] - above[1]
     out["p_over"] = above[1]
