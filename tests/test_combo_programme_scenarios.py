@@ -29,36 +29,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import bayes_dose as bd
 from bayes_dose.inference.blrm_grid import GridEngine
 from bayes_dose.inference.combo_quadrature import ComboQuadrature
 from combo_exact_first_decision import first_decision
+from combo_states import KEYS, counts, errors, programme_design
 
 DATA = json.loads(
     (Path(__file__).parent / "reference_data" / "combo_programme_scenarios.json").read_text()
 )
 TOL = 1e-3
-KEYS = ("p_under", "p_target", "p_over")
 
 
 @pytest.fixture(scope="module")
 def model():
-    proto = bd.protocols.bat6021()
-    mono = bd.BLRM(proto.arm("mono").doses_mg, reference_dose=300, max_n=30)
-    return bd.CombinationBLRM(mono=mono, doses=proto.arm("combo").doses_mg, max_n=30,
-                              method="grid").model  # fmt: skip
-
-
-def _counts(states):
-    arr = {k: np.array([s[k] for s in states]) for k in ("mono_n", "mono_dlt", "combo_n", "combo_dlt")}
-    return {"mono": (arr["mono_n"], arr["mono_dlt"]), "combo": (arr["combo_n"], arr["combo_dlt"])}
-
-
-def _errors(est, states):
-    return np.array([
-        max(np.abs(np.asarray(est.stats[k][i]) - np.asarray(s[k])).max() for k in KEYS)
-        for i, s in enumerate(states)
-    ])  # fmt: skip
+    return programme_design().model
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +72,8 @@ def test_first_decision_references_recomputed(model, i):
 @pytest.mark.parametrize("part", ["first_decisions", "states"])
 def test_default_grid_within_1e3_where_unflagged(grid, part):
     states = DATA[part]
-    est = grid.estimate(_counts(states))
-    err = _errors(est, states)
+    est = grid.estimate(counts(states))
+    err = errors(est, states)
     flag = np.asarray(est.stats["grid_flag"])
     assert (~flag).sum() >= 5
     assert (err[~flag] <= TOL).all(), (err[~flag].max(), np.flatnonzero(~flag & (err > TOL)))
@@ -98,8 +82,8 @@ def test_default_grid_within_1e3_where_unflagged(grid, part):
 @pytest.mark.parametrize("part", ["first_decisions", "states"])
 def test_quadrature_within_1e3_where_unflagged(model, part):
     states = DATA[part]
-    est = ComboQuadrature(model).estimate(_counts(states))
-    err = _errors(est, states)
+    est = ComboQuadrature(model).estimate(counts(states))
+    err = errors(est, states)
     flag = np.asarray(est.stats["grid_flag"])
     assert (~flag).sum() >= 5
     assert (err[~flag] <= TOL).all(), (err[~flag].max(), np.flatnonzero(~flag & (err > TOL)))

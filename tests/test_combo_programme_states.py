@@ -24,40 +24,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import bayes_dose as bd
 from bayes_dose.inference.blrm_grid import CUT_TOL, FLAG_CUT, GridEngine
+from combo_states import counts, errors, programme_design
 
 DATA = json.loads(
     (Path(__file__).parent / "reference_data" / "combo_programme_states.json").read_text()
 )
 STATES = DATA["states"]
 TOL = 1e-3
-KEYS = ("p_under", "p_target", "p_over")
 
 
 @pytest.fixture(scope="module")
 def combo():
-    proto = bd.protocols.bat6021()
-    mono = bd.BLRM(proto.arm("mono").doses_mg, reference_dose=300, max_n=30)
-    return bd.CombinationBLRM(mono=mono, doses=proto.arm("combo").doses_mg, max_n=30,
-                              method="grid")  # fmt: skip
-
-
-def _counts():
-    arr = {k: np.array([s[k] for s in STATES]) for k in ("mono_n", "mono_dlt", "combo_n", "combo_dlt")}
-    return {"mono": (arr["mono_n"], arr["mono_dlt"]), "combo": (arr["combo_n"], arr["combo_dlt"])}
-
-
-def _errors(est):
-    return np.array([
-        max(np.abs(np.asarray(est.stats[k][i]) - np.asarray(s[k])).max() for k in KEYS)
-        for i, s in enumerate(STATES)
-    ])  # fmt: skip
+    return programme_design()
 
 
 @pytest.fixture(scope="module")
 def default_grid(combo):
-    return GridEngine(combo.model, combo.grid).estimate(_counts())
+    return GridEngine(combo.model, combo.grid).estimate(counts(STATES))
 
 
 def test_default_grid_within_1e3_or_flagged(default_grid):
@@ -65,7 +49,7 @@ def test_default_grid_within_1e3_or_flagged(default_grid):
     these states; every state it does not flag is within 1e-3, and the cut check (the
     two best cut axes disagree by more than ``CUT_TOL``) is what flags the states it is
     off on, and says why."""
-    err = _errors(default_grid)
+    err = errors(default_grid, STATES)
     flag = np.asarray(default_grid.stats["grid_flag"])
     assert (err[~flag] <= TOL).all(), (err[~flag].max(), np.flatnonzero(~flag & (err > TOL)))
     assert (err > TOL).any()  # the check has something to catch
@@ -77,8 +61,8 @@ def test_default_grid_within_1e3_or_flagged(default_grid):
 def test_finer_grid_resolves_most_programme_states(combo):
     """A prior grid finer on the single-agent axes (25 x 25 x 41 x 61): within 1e-3
     wherever it does not flag, and it flags fewer than half of the states."""
-    est = GridEngine(combo.model, (25, 25, 41, 61)).estimate(_counts())
-    err = _errors(est)
+    est = GridEngine(combo.model, (25, 25, 41, 61)).estimate(counts(STATES))
+    err = errors(est, STATES)
     flag = np.asarray(est.stats["grid_flag"])
     assert (err[~flag] <= TOL).all(), (err[~flag].max(), np.flatnonzero(~flag & (err > TOL)))
     assert (~flag).sum() > len(STATES) // 2
@@ -99,10 +83,10 @@ def test_auto_within_1e3_or_flagged(combo):
     from bayes_dose.designs.state import DoseData
 
     auto = combo.replace(method="auto")
-    c = _counts()
+    c = counts(STATES)
     n, y = c["combo"]
     data = DoseData.from_counts(n, y, np.zeros(len(STATES), dtype=int))
     est = auto.estimate(data, mono_counts=c["mono"])
-    err = _errors(est)
+    err = errors(est, STATES)
     flag = np.asarray(est.stats["grid_flag"])
     assert (err[~flag] <= TOL).all(), (err[~flag].max(), np.flatnonzero(~flag & (err > TOL)))
