@@ -8,8 +8,9 @@ log beta, logit p2)`` the combination logit is ``a0 + eta d / d*``, so
     P(p12(d) >= c | log alpha, log beta, logit p2) = Phi(-(eta*(c) - m_eta) / s_eta),
     eta*(c) = (logit c - a0) d* / d,
 
-in closed form; ``logit p2`` is integrated by Gauss-Hermite (a smooth integrand) and
-``(log alpha, log beta)`` by the midpoint rule on a fine grid of the whitened prior
+in closed form (or, symmetrically, the cut along ``logit p2`` given ``eta``); the other of
+the two is integrated by the trapezoid rule on +-8 prior SDs (a smooth integrand, steep at
+low doses: hence many points) and ``(log alpha, log beta)`` by the midpoint rule on a fine grid of the whitened prior
 coordinates (the integrand is smooth there too: the rule converges geometrically).
 Written from the model's definition, sharing no code with the engines; no frame, no box
 chosen from the posterior, so heavy tails cannot be cut off unseen (``edge`` reports the
@@ -35,6 +36,8 @@ def first_decision(model, mono_n, mono_dlt, n=800, span=9.0, n_other=161, exact=
     other one by the trapezoid rule on +-8 prior SDs (``n_other`` points).  The two
     choices are independent computations of the same integrals.
     """
+    if exact not in ("eta", "partner"):
+        raise ValueError(f"first_decision: exact must be 'eta' or 'partner', got {exact!r}")
     pr = model.mono.prior
     (ma, mb), (sa, sb), r = pr.mean, pr.sd, pr.corr
     ref = model.mono.reference_dose
@@ -58,21 +61,21 @@ def first_decision(model, mono_n, mono_dlt, n=800, span=9.0, n_other=161, exact=
     keep = w > 1e-18 * w.max()
     wk, lak, lbk = w[keep], la[keep], lb[keep]
     pp, ip = model.partner_prior, model.interaction_prior
+    p2, w2 = _trapezoid(pp.mean, pp.sd, n_other)
+    eta, we = _trapezoid(ip.mean, ip.sd, n_other)
     above = np.empty((2, len(dc)))
     for d in range(len(dc)):
         e1 = (lak + np.exp(lbk) * xc[d])[:, None]
         for k, c in enumerate(model.cuts):
             if exact == "eta":
-                p2, gw = _trapezoid(pp.mean, pp.sd, n_other)
                 lq0 = log_expit(-e1) + log_expit(-p2)[None, :]
                 a0 = np.log(-np.expm1(lq0)) - lq0
                 z = ((logit(c) - a0) / rc[d] - ip.mean) / ip.sd
-                above[k, d] = wk @ (ndtr(-z) @ gw)
+                above[k, d] = wk @ (ndtr(-z) @ w2)
             else:
-                eta, gw = _trapezoid(ip.mean, ip.sd, n_other)
                 ls = log_expit(-(logit(c) - rc[d] * eta))[None, :] - log_expit(-e1)  # log s
                 with np.errstate(divide="ignore", invalid="ignore"):
                     p2s = np.log(-np.expm1(np.minimum(ls, -1e-300))) - ls
                 z = np.where(ls < 0, (p2s - pp.mean) / pp.sd, -np.inf)
-                above[k, d] = wk @ (ndtr(-z) @ gw)
+                above[k, d] = wk @ (ndtr(-z) @ we)
     return {"p_under": 1 - above[0], "p_target": above[0] - above[1], "p_over": above[1], "edge": edge}
