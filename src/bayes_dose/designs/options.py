@@ -26,9 +26,12 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from ..deprecation import apply_renames
 from .rules import StoppingRule
@@ -42,8 +45,44 @@ __all__ = ["OPTIONS", "BaseOptions", "Option", "check_options", "set_options"]
 _REQUIRED = inspect.Parameter.empty
 
 
+class _Refused(Exception):
+    """A base option's value that cannot be taken; the message completes "name ..."."""
+
+
 def _opt(conv: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda v: None if v is None else conv(v)
+
+
+def _whole(v: Any) -> int:
+    """A whole number: ``int(7.9)`` is 7 and ``int(True)`` is 1, so neither is taken."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer, float,
+                                                              np.floating)):
+        raise _Refused("must be a whole number")
+    if isinstance(v, (float, np.floating)) and not (math.isfinite(v) and v == int(v)):
+        raise _Refused("must be a whole number")
+    return int(v)
+
+
+def _flag(v: Any) -> bool:
+    """True or False: ``bool("False")`` is True, so text and numbers are refused."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    raise _Refused("must be True or False")
+
+
+def _doses(v: Any) -> tuple[float, ...]:
+    if isinstance(v, (str, bytes)) or not isinstance(v, (Sequence, np.ndarray)):
+        raise _Refused("must be a sequence of doses (mg)")
+    bad = _Refused("must hold positive finite doses (mg)")
+    out = []
+    for d in np.asarray(v, dtype=object).ravel().tolist() if isinstance(v, np.ndarray) else v:
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, float, np.number)):
+            raise bad
+        x = float(d)
+        if not (math.isfinite(x) and x > 0):
+            raise bad
+        out.append(x)
+    return tuple(out)
 
 
 def _rule(v: Any) -> Any:
@@ -92,19 +131,19 @@ class Option:
 
 #: The base options, in signature order (``n_doses`` has no default).
 OPTIONS: tuple[Option, ...] = (
-    Option("n_doses", _REQUIRED, int, int, "Number of dose levels."),
-    Option("cohort_size", 3, int, int, "Patients per cohort (after titration)."),
-    Option("max_n", None, int | None, _opt(int), "Stop when this many patients were treated."),
-    Option("start_level", 1, int, int, "1-based starting level."),
-    Option("titration_levels", 0, int, int,
+    Option("n_doses", _REQUIRED, int, _whole, "Number of dose levels."),
+    Option("cohort_size", 3, int, _whole, "Patients per cohort (after titration)."),
+    Option("max_n", None, int | None, _opt(_whole), "Stop when this many patients were treated."),
+    Option("start_level", 1, int, _whole, "1-based starting level."),
+    Option("titration_levels", 0, int, _whole,
            "Accelerated titration over levels 1..titration_levels (0 = none)."),
-    Option("titration_grade2", False, bool, bool,
+    Option("titration_grade2", False, bool, _flag,
            "Also end titration at the second grade-2 drug-related toxicity."),
-    Option("no_skip", True, bool, bool,
+    Option("no_skip", True, bool, _flag,
            "Never escalate past one level above the highest level tried."),
     Option("stopping", None, StoppingRule | None, _opt(_rule),
            "Extra stopping rule (a StoppingRule or its text, see rule_grammar)."),
-    Option("doses_mg", None, tuple[float, ...] | None, _opt(lambda v: tuple(float(d) for d in v)),
+    Option("doses_mg", None, tuple[float, ...] | None, _opt(_doses),
            "Dose labels (mg) for tables and plots (and mg-based escalation limits)."),
     Option("escalation_limit", None, EscalationLimit | None, _opt(_slot("escalation_limit")),
            "An extra escalation limit after no-skip (e.g. RelativeIncrements(1.0)).", False),
@@ -134,9 +173,14 @@ class BaseOptions:
 
 
 def set_options(design: Design, values: Mapping[str, Any]) -> None:
-    """Normalise and store base options on ``design``."""
+    """Normalise and store base options on ``design`` (``ValueError`` naming a value it
+    cannot take)."""
     for k, v in values.items():
-        setattr(design, k, BY_NAME[k].convert(v))
+        try:
+            value = BY_NAME[k].convert(v)
+        except _Refused as e:
+            raise ValueError(f"{type(design).__name__}: {k} {e}, got {v!r}") from None
+        setattr(design, k, value)
 
 
 def check_options(design: Design) -> None:
