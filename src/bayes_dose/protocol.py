@@ -8,7 +8,6 @@ protocol amendment changes a file, not code.
 
 from __future__ import annotations
 
-import itertools
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 import tomli_w
 
+from . import checks
 from .dlt_rules import parse_dlt_rules
 
 __all__ = ["Arm", "MTDRule", "Protocol", "Staggering"]
@@ -52,22 +52,27 @@ class Arm:
     assumptions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        doses = tuple(float(d) for d in self.doses_mg)
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"Arm: field 'name' must be a non-empty string, got {self.name!r}")
+        owner = f"Arm {self.name!r}"
+        if isinstance(self.doses_mg, Sequence) and not isinstance(self.doses_mg, str) \
+                and len(self.doses_mg) == 0:
+            raise ValueError(f"{owner}: field 'doses_mg' must list at least one dose")
+        doses = checks.doses(owner, "field 'doses_mg'", self.doses_mg)
         object.__setattr__(self, "doses_mg", doses)
-        object.__setattr__(self, "assumptions", tuple(self.assumptions))
-        if not self.name:
-            raise ValueError("Arm: field 'name' must be a non-empty string")
-        if len(doses) == 0:
-            raise ValueError(f"Arm {self.name!r}: field 'doses_mg' must list at least one dose")
-        if any(d <= 0 for d in doses):
-            raise ValueError(f"Arm {self.name!r}: field 'doses_mg' must be positive, got {doses}")
-        if any(b <= a for a, b in itertools.pairwise(doses)):
-            raise ValueError(f"Arm {self.name!r}: field 'doses_mg' must increase, got {doses}")
-        if not 1 <= self.start_level <= len(doses):
-            raise ValueError(
-                f"Arm {self.name!r}: field 'start_level' must be in 1..{len(doses)}, "
-                f"got {self.start_level}"
-            )
+        object.__setattr__(self, "start_level", checks.whole(
+            owner, "field 'start_level'", self.start_level, low=1, high=len(doses)))
+        if not isinstance(self.label, str):
+            raise ValueError(f"{owner}: field 'label' must be a text, got {self.label!r}")
+        if self.partner is not None and not isinstance(self.partner, str):
+            raise ValueError(f"{owner}: field 'partner' must be a text or None, "
+                             f"got {self.partner!r}")  # fmt: skip
+        texts = self.assumptions
+        if isinstance(texts, str) or not isinstance(texts, Sequence) or \
+                not all(isinstance(t, str) for t in texts):
+            raise ValueError(f"{owner}: field 'assumptions' must be a list of texts, "
+                             f"got {texts!r}")  # fmt: skip
+        object.__setattr__(self, "assumptions", tuple(texts))
 
     @property
     def n_doses(self) -> int:
@@ -98,8 +103,8 @@ class MTDRule:
         object.__setattr__(self, "max_dlt_fraction", Fraction(self.max_dlt_fraction))
         if not 0 <= self.max_dlt_fraction < 1:
             raise ValueError("MTDRule: field 'max_dlt_fraction' must be in [0, 1)")
-        if self.min_patients < 1:
-            raise ValueError("MTDRule: field 'min_patients' must be >= 1")
+        object.__setattr__(self, "min_patients",
+                           checks.whole("MTDRule", "min_patients", self.min_patients, low=1))
 
     def acceptable(self, n: Any, dlt: Any) -> Any:
         """Whether ``dlt`` DLTs among ``n`` patients satisfy the rule.
@@ -352,15 +357,14 @@ class Protocol:
             raise ValueError(f"Protocol {self.name!r}: field 'arms' must list at least one arm")
         if len(set(names)) != len(names):
             raise ValueError(f"Protocol {self.name!r}: field 'arms' has duplicate names {names}")
-        if self.dlt_window_days <= 0:
-            raise ValueError("Protocol: field 'dlt_window_days' must be positive")
+        for key, low in (("dlt_window_days", 1), ("cycle_days", 1), ("titration_levels", 0)):
+            object.__setattr__(self, key, checks.whole("Protocol", f"field {key!r}",
+                                                       getattr(self, key), low=low))  # fmt: skip
         if self.escalation_variant not in ("deescalation", "escalation_only"):
             raise ValueError(
                 "Protocol: field 'escalation_variant' must be 'deescalation' or "
                 f"'escalation_only', got {self.escalation_variant!r}"
             )
-        if self.titration_levels < 0:
-            raise ValueError("Protocol: field 'titration_levels' must be >= 0")
 
     # -- access -----------------------------------------------------------------
     @property
@@ -440,13 +444,13 @@ class Protocol:
             title=data.get("title", data["name"]),
             drug=data["drug"],
             arms=tuple(arms),
-            dlt_window_days=int(data.get("dlt_window_days", 21)),
-            cycle_days=int(data.get("cycle_days", 21)),
-            titration_levels=int(data.get("titration_levels", 0)),
+            dlt_window_days=data.get("dlt_window_days", 21),
+            cycle_days=data.get("cycle_days", 21),
+            titration_levels=data.get("titration_levels", 0),
             escalation_variant=data.get("escalation_variant", "deescalation"),
             source=data.get("source", ""),
             mtd_rule=MTDRule(
-                Fraction(mtd.get("max_dlt_fraction", "1/6")), int(mtd.get("min_patients", 6))
+                Fraction(mtd.get("max_dlt_fraction", "1/6")), mtd.get("min_patients", 6)
             ),
             staggering=Staggering(**data.get("staggering", {})),
             expansion=data.get("expansion", {}),

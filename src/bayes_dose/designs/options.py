@@ -26,13 +26,11 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from ..checks import doses, flag, whole
 from ..deprecation import apply_renames
 from .rules import StoppingRule
 from .slots import Backfill, Coherence, EscalationLimit
@@ -45,44 +43,29 @@ __all__ = ["OPTIONS", "BaseOptions", "Option", "check_options", "set_options"]
 _REQUIRED = inspect.Parameter.empty
 
 
-class _Refused(Exception):
-    """A base option's value that cannot be taken; the message completes "name ..."."""
-
-
 def _opt(conv: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda v: None if v is None else conv(v)
 
 
-def _whole(v: Any) -> int:
-    """A whole number: ``int(7.9)`` is 7 and ``int(True)`` is 1, so neither is taken."""
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer, float,
-                                                              np.floating)):
-        raise _Refused("must be a whole number")
-    if isinstance(v, (float, np.floating)) and not (math.isfinite(v) and v == int(v)):
-        raise _Refused("must be a whole number")
-    return int(v)
+class _Refused(Exception):
+    """A base option's value that cannot be taken (set_options names design and option)."""
 
 
-def _flag(v: Any) -> bool:
-    """True or False: ``bool("False")`` is True, so text and numbers are refused."""
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    raise _Refused("must be True or False")
+def _strict(check: Callable[..., Any], **bounds: Any) -> Callable[[Any], Any]:
+    """A :mod:`bayes_dose.checks` check as a converter: ``int(7.9)`` is 7 and
+    ``bool("False")`` is True, so such values are refused, not coerced."""
+
+    def conv(v: Any) -> Any:
+        try:
+            return check("", "", v, **bounds)
+        except ValueError as e:  # "<owner>: <name> must ..., got ..."
+            raise _Refused(str(e).split(": ", 1)[1].lstrip()) from None
+
+    return conv
 
 
-def _doses(v: Any) -> tuple[float, ...]:
-    if isinstance(v, (str, bytes)) or not isinstance(v, (Sequence, np.ndarray)):
-        raise _Refused("must be a sequence of doses (mg)")
-    bad = _Refused("must hold positive finite doses (mg)")
-    out = []
-    for d in np.asarray(v, dtype=object).ravel().tolist() if isinstance(v, np.ndarray) else v:
-        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, float, np.number)):
-            raise bad
-        x = float(d)
-        if not (math.isfinite(x) and x > 0):
-            raise bad
-        out.append(x)
-    return tuple(out)
+_whole = _strict(whole)
+_doses = _strict(doses, increasing=False)
 
 
 def _rule(v: Any) -> Any:
@@ -137,9 +120,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("start_level", 1, int, _whole, "1-based starting level."),
     Option("titration_levels", 0, int, _whole,
            "Accelerated titration over levels 1..titration_levels (0 = none)."),
-    Option("titration_grade2", False, bool, _flag,
+    Option("titration_grade2", False, bool, _strict(flag),
            "Also end titration at the second grade-2 drug-related toxicity."),
-    Option("no_skip", True, bool, _flag,
+    Option("no_skip", True, bool, _strict(flag),
            "Never escalate past one level above the highest level tried."),
     Option("stopping", None, StoppingRule | None, _opt(_rule),
            "Extra stopping rule (a StoppingRule or its text, see rule_grammar)."),
@@ -179,7 +162,7 @@ def set_options(design: Design, values: Mapping[str, Any]) -> None:
         try:
             value = BY_NAME[k].convert(v)
         except _Refused as e:
-            raise ValueError(f"{type(design).__name__}: {k} {e}, got {v!r}") from None
+            raise ValueError(f"{type(design).__name__}: {k} {e}") from None
         setattr(design, k, value)
 
 

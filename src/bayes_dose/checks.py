@@ -1,0 +1,135 @@
+"""Checks of arguments given in Python: exact types, no silent coercion.
+
+``int(7.9)`` is 7, ``int(True)`` is 1, ``float("21")`` is 21.0 and ``bool("no")`` is
+True: each would turn a typing slip into a plausible wrong result.  These helpers take a
+value only when it already is what the parameter means, and otherwise raise a
+``ValueError`` naming the owner and the parameter.  (TOML specs are checked against the
+constructors' type hints by :func:`bayes_dose.spec_check.check_value`; these serve the
+Python API, where NumPy scalars are common and integral floats such as ``21.0`` are taken.)
+
+Examples
+--------
+>>> whole("Protocol", "dlt_window_days", 21.0, low=1)
+21
+>>> whole("Protocol", "dlt_window_days", 21.9, low=1)
+Traceback (most recent call last):
+...
+ValueError: Protocol: dlt_window_days must be a whole number >= 1, got 21.9
+>>> real("BLRM", "ewoc", True, low=0, high=1)
+Traceback (most recent call last):
+...
+ValueError: BLRM: ewoc must be a number in [0, 1], got True
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import flag
+
+__all__ = ["doses", "flag", "real", "whole"]
+
+_REAL = (int, float, np.integer, np.floating)
+
+
+def _is_real(v: Any) -> bool:
+    return isinstance(v, _REAL) and not isinstance(v, (bool, np.bool_))
+
+
+def _range(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    if low is not None and high is not None:
+        return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if low is not None:
+        return f" {'>' if low_open else '>='} {low:g}"
+    if high is not None:
+        return f" {'<' if high_open else '<='} {high:g}"
+    return ""
+
+
+def whole(owner: str, name: str, value: Any, *, low: int | None = None,
+          high: int | None = None) -> int:  # fmt: skip
+    """``value`` as an ``int`` when it is a whole number in ``[low, high]``.
+
+    Booleans, text and floats with a fraction (or NaN) are refused; an integral float
+    (``6.0``) and NumPy integers are taken.
+
+    Examples
+    --------
+    >>> whole("MTDRule", "min_patients", 6, low=1)
+    6
+    >>> whole("MTDRule", "min_patients", True, low=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: MTDRule: min_patients must be a whole number >= 1, got True
+    """
+    ok = _is_real(value) and math.isfinite(value) and float(value) == int(value)
+    if ok:
+        out = int(value)
+        ok = (low is None or out >= low) and (high is None or out <= high)
+    if not ok:
+        raise ValueError(f"{owner}: {name} must be a whole number"
+                         f"{_range(low, high, False, False)}, got {value!r}")  # fmt: skip
+    return out
+
+
+def real(owner: str, name: str, value: Any, *, low: float | None = None,
+         high: float | None = None, low_open: bool = False, high_open: bool = False,
+         finite: bool = True) -> float:  # fmt: skip
+    """``value`` as a ``float`` when it is a real number (not a bool or text) in range.
+
+    ``low_open`` / ``high_open`` exclude the bounds; ``finite=False`` lets ``inf`` through
+    (NaN never passes).
+
+    Examples
+    --------
+    >>> real("CRM", "prior_sd", 1.16, low=0, low_open=True)
+    1.16
+    >>> real("CRM", "prior_sd", float("inf"), low=0, low_open=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: CRM: prior_sd must be a finite number > 0, got inf
+    """
+    ok = _is_real(value) and not math.isnan(value) and (not finite or math.isfinite(value))
+    if ok:
+        x = float(value)
+        ok = (low is None or (x > low if low_open else x >= low)) and (
+            high is None or (x < high if high_open else x <= high)
+        )
+    if not ok:
+        what = "a finite number" if finite else "a number"
+        raise ValueError(f"{owner}: {name} must be {what}"
+                         f"{_range(low, high, low_open, high_open)}, got {value!r}")  # fmt: skip
+    return x
+
+
+def doses(owner: str, name: str, value: Any, *, increasing: bool = True) -> tuple[float, ...]:
+    """A non-empty 1-D sequence of positive finite doses (mg), increasing by default.
+
+    Examples
+    --------
+    >>> doses("BLRM", "doses", [1, 3, 10])
+    (1.0, 3.0, 10.0)
+    >>> doses("BLRM", "doses", "123")
+    Traceback (most recent call last):
+    ...
+    ValueError: BLRM: doses must be a sequence of doses (mg), got '123'
+    """
+    if isinstance(value, np.ndarray):
+        items = value.tolist() if value.ndim == 1 else None
+    elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        items = list(value)
+    else:
+        items = None
+    if not items:
+        raise ValueError(f"{owner}: {name} must be a sequence of doses (mg), got {value!r}")
+    if not all(_is_real(d) and math.isfinite(d) and d > 0 for d in items):
+        raise ValueError(f"{owner}: {name} must hold positive finite doses (mg), got {value!r}")
+    out = tuple(float(d) for d in items)
+    if increasing and any(b <= a for a, b in itertools.pairwise(out)):
+        raise ValueError(f"{owner}: {name} must increase, got {out}")
+    return out
