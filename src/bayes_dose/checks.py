@@ -101,7 +101,8 @@ def real(owner: str, name: str, value: Any, *, low: float | None = None,
             high is None or (x < high if high_open else x <= high)
         )
     if not ok:
-        what = "a finite number" if finite else "a number"
+        bounded = low is not None and high is not None
+        what = "a finite number" if finite and not bounded else "a number"
         raise ValueError(f"{owner}: {name} must be {what}"
                          f"{_range(low, high, low_open, high_open)}, got {value!r}")  # fmt: skip
     return x
