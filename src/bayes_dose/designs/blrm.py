@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .. import checks
 from ..inference.blrm_grid import grid_engine
 from ..inference.blrm_model import CATEGORIES, BLRMModel, BLRMPrior
 from ..inference.engines import engines
@@ -75,6 +76,34 @@ class BLRMFit(Fit):
         return df
 
 
+def target_interval_of(owner: str, value: Any) -> tuple[float, float]:
+    """``(lo, hi)`` with ``0 < lo < hi < 1`` (numbers, not text), or a ValueError."""
+    bad = ValueError(f"{owner}: target_interval must be (lo, hi) with 0 < lo < hi < 1, "
+                     f"got {value!r}")  # fmt: skip
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)) \
+            or len(value) != 2:
+        raise bad
+    try:
+        lo, hi = (checks.real(owner, "target_interval", c, low=0, high=1) for c in value)
+    except ValueError:
+        raise bad from None
+    if not 0 < lo < hi < 1:
+        raise bad
+    return lo, hi
+
+
+def point_counts(owner: str, value: Any, n: int) -> tuple[int, ...]:
+    """``n`` grid point counts, whole numbers >= 3, or a ValueError naming ``owner``."""
+    bad = ValueError(f"{owner}: grid must be {n} whole numbers >= 3, got {value!r}")
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)) \
+            or len(value) != n:
+        raise bad
+    try:
+        return tuple(checks.whole(owner, "grid", g, low=3) for g in value)
+    except ValueError:
+        raise bad from None
+
+
 class EWOCDesign(Design):
     """Decision rule shared by the BLRM designs (see module docstring)."""
 
@@ -103,22 +132,11 @@ class EWOCDesign(Design):
         max_increment: float | None = None,
     ) -> None:
         name = type(self).__name__
-        self.target_interval = tuple(float(c) for c in target_interval)
-        if (
-            len(self.target_interval) != 2
-            or not 0 < self.target_interval[0] < self.target_interval[1] < 1
-        ):
-            raise ValueError(
-                f"{name}: target_interval must be (lo, hi) with 0 < lo < hi < 1, got {target_interval}"
-            )
-        self.ewoc = float(ewoc)
-        if not 0 < self.ewoc <= 1:
-            raise ValueError(f"{name}: ewoc must be in (0, 1], got {ewoc}")
-        self.max_increment = None if max_increment is None else float(max_increment)
-        if self.max_increment is not None and self.max_increment <= 1:
-            raise ValueError(
-                f"{name}: max_increment must be > 1 (2.0 = at most doubling), got {max_increment}"
-            )
+        self.target_interval = target_interval_of(name, target_interval)
+        self.ewoc = checks.real(name, "ewoc", ewoc, low=0, low_open=True, high=1)
+        self.max_increment = None if max_increment is None else checks.real(
+            name, "max_increment", max_increment, low=1, low_open=True)
+        # (2.0 = at most doubling)
 
     def _own_templates(self) -> tuple[str, ...]:
         inc = "none" if self.max_increment is None else f"{self.max_increment:g}x"
@@ -304,21 +322,19 @@ class BLRM(EWOCDesign):
         grid: tuple[int, int] = (61, 121),
         tite_window: float | None = None,
     ) -> None:
-        self.tite_window = None if tite_window is None else float(tite_window)
-        if self.tite_window is not None and not self.tite_window > 0:
-            raise ValueError(f"BLRM: tite_window must be > 0 days, got {tite_window}")
-        self.doses = tuple(float(d) for d in doses)
-        self.reference_dose = float(reference_dose)
+        self.tite_window = None if tite_window is None else checks.real(
+            "BLRM", "tite_window", tite_window, low=0, low_open=True)  # days
+        self.doses = checks.doses("BLRM", "doses", doses)
+        self.reference_dose = checks.real("BLRM", "reference_dose", reference_dose, low=0,
+                                          low_open=True)  # fmt: skip
         self.prior = BLRMPrior() if prior is None else prior
-        self.grid = tuple(int(g) for g in grid)
+        self.grid = point_counts("BLRM", grid, 2)
         self.doses_mg = self.doses
         super().__init__(
             len(self.doses), target_interval=target_interval, ewoc=ewoc,
             max_increment=max_increment,
         )  # fmt: skip
         self.model = BLRMModel(self.doses, self.reference_dose, self.prior, self.target_interval)
-        if len(self.grid) != 2:
-            raise ValueError(f"BLRM: grid must be two point counts, got {grid}")
 
     def estimate(self, data: DoseData, engine: str = "grid", **kwargs: Any) -> Estimate:
         """Posterior summaries per dose for every trial.

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import beta as beta_dist
 
+from .. import checks
 from ..arrays import isotonic_rows, unique_rows
 from ..deprecation import renamed_kwargs
 from ..errors import flag
@@ -63,6 +64,17 @@ def _lambdas(target: float, p_saf: float, p_tox: float) -> tuple[float, float]:
         p_tox * (1 - target) / (target * (1 - p_tox))
     )
     return float(lam_e), float(lam_d)
+
+
+def probabilities(owner: str, target: Any, p_saf: Any, p_tox: Any) -> tuple[float, float, float]:
+    """``target``, ``p_saf`` and ``p_tox`` (default 0.6 and 1.4 x target) as numbers in
+    (0, 1): text, booleans and sequences are refused, not coerced."""
+    def p(name: str, v: Any) -> float:
+        return checks.real(owner, name, v, low=0, high=1, low_open=True, high_open=True)
+
+    t = p("target", target)
+    return (t, 0.6 * t if p_saf is None else p("p_saf", p_saf),
+            1.4 * t if p_tox is None else p("p_tox", p_tox))  # fmt: skip
 
 
 def _check(target: float, p_saf: float, p_tox: float, cutoff: float, offset: float) -> None:
@@ -137,11 +149,9 @@ def boin_boundaries(
     (0.2365, 0.3585)
     """
     target = float(target)
-    p_saf = 0.6 * target if p_saf is None else float(p_saf)
-    p_tox = 1.4 * target if p_tox is None else float(p_tox)
+    target, p_saf, p_tox = probabilities("boin_boundaries", target, p_saf, p_tox)
     _check(target, p_saf, p_tox, float(elimination_cutoff), 0.0)
-    if int(up_to_n) < 1:
-        raise ValueError(f"boin_boundaries: up_to_n must be >= 1, got {up_to_n}")
+    up_to_n = checks.whole("boin_boundaries", "up_to_n", up_to_n, low=1)
     lam_e, lam_d = _lambdas(target, p_saf, p_tox)
     n = np.arange(1, int(up_to_n) + 1)
     esc = np.floor(lam_e * n).astype(np.int64)
@@ -268,16 +278,14 @@ class BOIN(Design):
         stay_one_in_three: bool = False,
     ) -> None:
         # n_doses, cohort_size and max_n: base options listed for their positions
-        self.tite_window = None if tite_window is None else float(tite_window)
-        if self.tite_window is not None and not 0 < self.tite_window < np.inf:
-            raise ValueError(f"BOIN: tite_window must be > 0 days, got {tite_window!r}")
-        self.target = float(target)
-        self.p_saf = 0.6 * self.target if p_saf is None else float(p_saf)
-        self.p_tox = 1.4 * self.target if p_tox is None else float(p_tox)
-        self.elimination_cutoff = float(elimination_cutoff)
+        self.tite_window = None if tite_window is None else checks.real(
+            "BOIN", "tite_window", tite_window, low=0, low_open=True)  # days
+        self.target, self.p_saf, self.p_tox = probabilities("BOIN", target, p_saf, p_tox)
+        self.elimination_cutoff = checks.real("BOIN", "elimination_cutoff", elimination_cutoff)
         self.extrasafe = flag("BOIN", "extrasafe", extrasafe)
-        self.offset = float(offset)
-        self.n_earlystop = None if n_earlystop is None else int(n_earlystop)
+        self.offset = checks.real("BOIN", "offset", offset)
+        self.n_earlystop = None if n_earlystop is None else checks.whole(
+            "BOIN", "n_earlystop", n_earlystop, low=1)
         _check(self.target, self.p_saf, self.p_tox, self.elimination_cutoff, self.offset)
         if self.n_earlystop is not None and self.n_earlystop < 1:
             raise ValueError(f"BOIN: n_earlystop must be >= 1, got {self.n_earlystop}")

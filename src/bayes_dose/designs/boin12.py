@@ -53,11 +53,12 @@ import pandas as pd
 from scipy.special import betainc, betaincc
 from scipy.stats import beta as beta_dist
 
+from .. import checks
 from ..arrays import isotonic_rows, unique_rows
 from ..inference.estimate import Estimate
 from ..outcomes import Outcomes
 from .base import Design, Fit
-from .boin import _lambdas
+from .boin import _lambdas, probabilities
 from .options import BaseOptions
 from .state import NONE, Decision, DoseData, Selection
 from .utility import DEFAULT_UTILITY, check_utility
@@ -235,15 +236,13 @@ class BOIN12(Design):
         p_tox: float | None = None,
     ) -> None:
         # n_doses, cohort_size and max_n: base options listed for their positions
-        self.target = float(target)
-        self.phi_e = float(phi_e)
+        self.target, self.p_saf, self.p_tox = probabilities("BOIN12", target, p_saf, p_tox)
+        self.phi_e = checks.real("BOIN12", "phi_e", phi_e)
         self.utility = check_utility(utility)
-        self.n_star = int(n_star)
-        self.n_explore = int(n_explore)
-        self.c_t = float(c_t)
-        self.c_e = float(c_e)
-        self.p_saf = 0.6 * self.target if p_saf is None else float(p_saf)
-        self.p_tox = 1.4 * self.target if p_tox is None else float(p_tox)
+        self.n_star = checks.whole("BOIN12", "n_star", n_star, low=1)
+        self.n_explore = checks.whole("BOIN12", "n_explore", n_explore, low=1)
+        self.c_t = checks.real("BOIN12", "c_t", c_t)
+        self.c_e = checks.real("BOIN12", "c_e", c_e)
         if not 0 < self.target < 1:
             raise ValueError(f"BOIN12: target must be in (0, 1), got {target!r}")
         if not 0 < self.phi_e < 1:

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import checks
+from ..errors import flag
 from ..inference.borrowing import (
     EXNEX,
     BorrowingReport,
@@ -40,7 +42,7 @@ from ..inference.engines import engines
 from ..inference.estimate import Estimate
 from ..outcomes import Outcomes
 from .base import Fit
-from .blrm import BLRM, BLRMFit, EWOCDesign
+from .blrm import BLRM, BLRMFit, EWOCDesign, point_counts
 from .options import BaseOptions
 from .state import DoseData
 
@@ -89,6 +91,8 @@ def _borrowing_from_table(table: Mapping[str, Any]) -> str | Exchangeable:
 
 def _borrowing_spec(borrow: bool | None, borrowing: Any) -> str | Exchangeable:
     """The borrowing model from ``borrowing`` and its alias ``borrow``."""
+    if borrow is not None:
+        flag("CombinationBLRM", "borrow", borrow)
     if borrowing is None:
         return "none" if borrow is False else "full"
     if isinstance(borrowing, Mapping):
@@ -274,10 +278,8 @@ class CombinationBLRM(EWOCDesign):
                     f"CombinationBLRM: mono_data holds arms {mono_data.arms}, not {source_arm!r}"
                 )
         self.mono_data = mono_data
-        self.doses = tuple(float(d) for d in doses)
-        self.grid = tuple(int(g) for g in grid)
-        if len(self.grid) != 4:
-            raise ValueError(f"CombinationBLRM: grid must be four point counts, got {grid}")
+        self.doses = checks.doses("CombinationBLRM", "doses", doses)
+        self.grid = point_counts("CombinationBLRM", grid, 4)
         self.doses_mg = self.doses
         if method not in ("auto", "quadrature", "grid"):
             raise ValueError(

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, logit
 
+from .. import checks
 from ..deprecation import deprecated_property, renamed_kwargs
 from ..errors import flag
 from ..inference.crm_grid import crm_posterior  # noqa: F401 - documented here
@@ -77,7 +78,8 @@ def crm_skeleton(
     [0.084, 0.1567, 0.25, 0.3545, 0.4603]
     """
     target, hw = float(target), float(halfwidth)
-    nu, K = int(mtd_guess), int(n_doses)
+    nu = checks.whole("crm_skeleton", "mtd_guess", mtd_guess)
+    K = checks.whole("crm_skeleton", "n_doses", n_doses)
     if not 0 < target < 1:
         raise ValueError(f"crm_skeleton: target must be in (0, 1), got {target}")
     if not 0 < hw < min(target, 1 - target):
@@ -130,6 +132,18 @@ class CRMFit(Fit):
     beta_var: float
     prob_tox_plugin: np.ndarray
 
+
+
+def _skeleton(value: Any) -> tuple[float, ...]:
+    """The skeleton as a tuple of probabilities; a scalar, text or a 2-D array is refused
+    (``ravel`` had flattened a 2-D skeleton into more levels)."""
+    items = value.tolist() if isinstance(value, np.ndarray) and value.ndim == 1 else value
+    ok = isinstance(items, (list, tuple)) and len(items) > 0
+    ok = ok and all(isinstance(p, (int, float, np.integer, np.floating))
+                    and not isinstance(p, (bool, np.bool_)) for p in items)  # fmt: skip
+    if not ok:
+        raise ValueError(f"CRM: skeleton must be a 1-D sequence of probabilities, got {value!r}")
+    return tuple(float(p) for p in items)
 
 class CRM(Design):
     """Continual reassessment method (dfcrm 0.2-2.1), optionally time-to-event (TITE).
@@ -204,18 +218,21 @@ class CRM(Design):
         selection: str = "plugin",
         credible_level: float = 0.9,
     ) -> None:
-        skel = tuple(float(v) for v in np.asarray(skeleton, dtype=float).ravel())
+        skel = _skeleton(skeleton)
         self.n_doses = len(skel)
         self.skeleton = skel
-        self.target = float(target)
+        self.target = checks.real("CRM", "target", target, low=0, high=1, low_open=True,
+                                  high_open=True)  # fmt: skip
         self.link = link
-        self.prior_sd = float(prior_sd)
-        self.intercept = float(intercept)
+        self.prior_sd = checks.real("CRM", "prior_sd", prior_sd, low=0, low_open=True)
+        self.intercept = checks.real("CRM", "intercept", intercept)
         self.coherent = flag("CRM", "coherent", coherent)
-        self.tite_window = None if tite_window is None else float(tite_window)
+        self.tite_window = None if tite_window is None else checks.real(
+            "CRM", "tite_window", tite_window, low=0, low_open=True)  # days
         self.method = method
         self.selection = selection
-        self.credible_level = float(credible_level)
+        self.credible_level = checks.real("CRM", "credible_level", credible_level, low=0,
+                                          high=1, low_open=True, high_open=True)  # fmt: skip
         if link not in LINKS:
             raise ValueError(
                 f"CRM: link (the dose-toxicity model) must be one of {LINKS}, got {link!r}"

@@ -17,7 +17,6 @@ indicators exactly within each grid cell.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
+from .. import checks
 from .estimate import Estimate
 
 __all__ = [
@@ -219,16 +219,10 @@ class BLRMModel:
     decision_arm = "arm"
 
     def __post_init__(self) -> None:
-        doses = tuple(float(d) for d in self.doses)
-        object.__setattr__(self, "doses", doses)
-        object.__setattr__(self, "reference_dose", float(self.reference_dose))
+        object.__setattr__(self, "doses", checks.doses("BLRM", "doses", self.doses))
+        object.__setattr__(self, "reference_dose", checks.real(
+            "BLRM", "reference_dose", self.reference_dose, low=0, low_open=True))
         object.__setattr__(self, "cuts", tuple(float(c) for c in self.cuts))
-        if not doses or min(doses) <= 0:
-            raise ValueError(f"BLRM: 'doses' must be positive, got {doses}")
-        if any(b <= a for a, b in itertools.pairwise(doses)):
-            raise ValueError(f"BLRM: 'doses' must increase, got {doses}")
-        if not (self.reference_dose > 0 and np.isfinite(self.reference_dose)):
-            raise ValueError(f"BLRM: 'reference_dose' must be positive, got {self.reference_dose}")
         lo, hi = self.cuts
         if not 0 < lo < hi < 1:
             raise ValueError(

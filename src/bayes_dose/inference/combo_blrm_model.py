@@ -21,7 +21,6 @@ cell by cell (see :mod:`.blrm_grid`).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
+from .. import checks
 from .blrm_model import BLRMModel, interval_estimate
 from .estimate import Estimate
 
@@ -102,12 +102,8 @@ class CombinationModel:
     decision_arm = "combo"
 
     def __post_init__(self) -> None:
-        doses = tuple(float(d) for d in self.combo_doses)
-        object.__setattr__(self, "combo_doses", doses)
-        if not doses or min(doses) <= 0:
-            raise ValueError(f"CombinationBLRM: 'doses' must be positive, got {doses}")
-        if any(b <= a for a, b in itertools.pairwise(doses)):
-            raise ValueError(f"CombinationBLRM: 'doses' must increase, got {doses}")
+        object.__setattr__(self, "combo_doses",
+                           checks.doses("CombinationBLRM", "doses", self.combo_doses))
 
     @property
     def cuts(self) -> tuple[float, float]:

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, log_expit
 
+from .. import checks
 from .blrm_grid import _logpost
 from .blrm_model import CATEGORIES, weighted_quantiles
 from .estimate import Estimate
@@ -98,21 +99,15 @@ class QuadratureSettings:
     cache_size: int = 100_000
 
     def __post_init__(self) -> None:
-        if int(self.order) < 4 or int(self.max_order) < int(self.order):
-            raise ValueError(
-                f"QuadratureSettings: need 4 <= order <= max_order, got {self.order}, "
-                f"{self.max_order}"
-            )
+        own = "QuadratureSettings"
+        for name, low in (("order", 4), ("max_order", 4), ("cache_size", 0)):
+            object.__setattr__(self, name, checks.whole(own, name, getattr(self, name), low=low))
+        if self.max_order < self.order:
+            raise ValueError(f"{own}: need 4 <= order <= max_order, got {self.order}, "
+                             f"{self.max_order}")  # fmt: skip
         for name in ("step", "width", "tol"):
-            v = float(getattr(self, name))
-            if not (v > 0 and np.isfinite(v)):
-                raise ValueError(f"QuadratureSettings: {name!r} must be positive, got {v}")
-        if int(self.cache_size) < 0:
-            raise ValueError(f"QuadratureSettings: cache_size must be >= 0, got {self.cache_size}")
-        for name in ("order", "max_order", "cache_size"):
-            object.__setattr__(self, name, int(getattr(self, name)))
-        for name in ("step", "width", "tol"):
-            object.__setattr__(self, name, float(getattr(self, name)))
+            object.__setattr__(self, name, checks.real(own, name, getattr(self, name), low=0,
+                                                       low_open=True))  # fmt: skip
 
     @classmethod
     def coerce(cls, value: Any) -> QuadratureSettings:
