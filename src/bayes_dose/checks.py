@@ -32,7 +32,7 @@ import numpy as np
 
 from .errors import flag
 
-__all__ = ["doses", "flag", "real", "whole"]
+__all__ = ["check_seed", "doses", "flag", "real", "whole"]
 
 _REAL = (int, float, np.integer, np.floating)
 
@@ -134,3 +134,22 @@ def doses(owner: str, name: str, value: Any, *, increasing: bool = True) -> tupl
     if increasing and any(b <= a for a, b in itertools.pairwise(out)):
         raise ValueError(f"{owner}: {name} must increase, got {out}")
     return out
+
+
+def check_seed(seed: Any, owner: str = "") -> int:
+    """``seed`` as an int when it is a non-negative integer; a float (even ``1.0``), a bool
+    or text is refused: a seed is an identity, not a quantity.
+
+    Examples
+    --------
+    >>> check_seed(7)
+    7
+    >>> check_seed(True, "Study")
+    Traceback (most recent call last):
+    ...
+    ValueError: Study: seed must be a non-negative integer, got True
+    """
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"{owner + ': ' if owner else ''}seed must be a non-negative integer, "
+                         f"got {seed!r}")  # fmt: skip
+    return int(seed)

@@ -93,6 +93,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .checks import check_seed
 from .designs.base import Design
 from .manifest import build_manifest, data_sha256
 from .simulate import (
@@ -639,6 +640,8 @@ class Programme:
         """
         pairs = self._pairs_of(scenarios)
         n_trials = _integer("n_trials", n_trials, 1)
+        seed = check_seed(seed, "Programme.simulate")
+        max_n = None if max_n is None else _integer("max_n", max_n, 1)
         cal = None
         if timeline is not None:
             from .calendar_sim import calendar_settings

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .checks import check_seed
 from .crn import latent_uniforms
 from .decision_step import PATIENT_GUARD, decision_step, grown_capacity
 from .designs.base import Design
@@ -571,6 +572,8 @@ def _curve(name: str, curve: Any) -> np.ndarray:
         raise ValueError(f"{where}: true_tox must be real probabilities, got {raw.tolist()}")
     if raw.dtype.kind == "b" or any(isinstance(v, (bool, np.bool_)) for v in raw.tolist()):
         raise ValueError(f"{where}: true_tox must be probabilities, not booleans: {raw.tolist()}")
+    if raw.dtype.kind in "USO" and any(isinstance(v, (str, bytes)) for v in raw.tolist()):
+        raise ValueError(f"{where}: true_tox must be numbers, got {raw.tolist()}")
     try:
         p = raw.astype(float)
     except (TypeError, ValueError):
@@ -602,7 +605,11 @@ def _scenario_table(
     if not items:
         raise ValueError("scenarios is empty")
     out = {}
+    given: dict[str, Any] = {}
     for name, curve in items.items():
+        if str(name) in given:  # 1 and "1": one column of results, one curve lost
+            raise ValueError(f"scenario names {given[str(name)]!r} and {name!r} are the same name")
+        given[str(name)] = name
         p = _curve(str(name), curve)
         out[str(name)] = (p, float(getattr(curve, "target", np.nan)))
     return out
@@ -922,9 +929,7 @@ def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: A
             f"designs {needs} decide on response: give efficacy={{scenario: [p_resp per dose]}}"
         )
     n_trials = _integer("n_trials", n_trials, 1)
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    seed = int(seed)
+    seed = check_seed(seed)
     max_n = None if max_n is None else _integer("max_n", max_n, 1)
     if backend not in ("local", "dask"):
         raise ValueError(f"backend must be 'local' or 'dask', got {backend!r}")

@@ -24,6 +24,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import checks
+from .checks import check_seed
 from .manifest import build_manifest, data_sha256, design_specs
 
 __all__ = ["Study", "StudySimulation"]
@@ -209,10 +211,13 @@ class Study:
                 "Study: data must be Outcomes or {arm: Outcomes}, got " + type(data).__name__
             )
         self.scenarios = self._check_scenarios(scenarios or {})
-        self.seed = 0 if seed is None else int(seed)
-        self.target = target
-        self.n_trials = n_trials
-        self.programme_n_trials = programme_n_trials
+        self.seed = 0 if seed is None else check_seed(seed, "Study")
+        self.target = None if target is None else checks.real(
+            "Study", "target", target, low=0, high=1, low_open=True, high_open=True)
+        self.n_trials = None if n_trials is None else checks.whole(
+            "Study", "n_trials", n_trials, low=1)
+        self.programme_n_trials = None if programme_n_trials is None else checks.whole(
+            "Study", "programme_n_trials", programme_n_trials, low=1)
         self.mcmc = list(mcmc)
         self.mcmc_kwargs = dict(mcmc_kwargs or {})
         extra = sorted(set(efficacy or {}) - set(self.designs))
@@ -220,7 +225,7 @@ class Study:
             raise ValueError(f"Study: efficacy given for arms {extra} without designs "
                              f"(arms: {list(self.designs)})")  # fmt: skip
         self.efficacy = {a: dict(e) for a, e in (efficacy or {}).items()}
-        self.correlation = correlation
+        self.correlation = checks.real("Study", "correlation", correlation, low=-1, high=1)
         if timeline is not None and not isinstance(timeline, Timeline):
             raise ValueError(
                 f"Study: timeline must be a bayes_dose.Timeline, got {type(timeline).__name__}"
