@@ -89,7 +89,7 @@ def test_slot_texts_read_back():
         ("PatientsAtDose(9, 3)", 0, "too many positional arguments"),
         ("PatientsAtDose(m=9)", 0, "unexpected keyword argument 'm'"),
         ("PatientsAtDose(n=9, 3)", 20, "a positional argument after a keyword one"),
-        ("ProbAbove(1.5, 0.9)", 0, "ProbAbove: threshold and prob must be in (0, 1)"),
+        ("ProbAbove(1.5, 0.9)", 0, "ProbAbove: threshold must be a number in (0, 1), got 1.5"),
         ("__import__('os')", 0, "unknown name '__import__'"),
         ("", 0, "expected a rule name, got end of text"),
         ("PatientsAtDose(inf)", 15, "expected a value"),

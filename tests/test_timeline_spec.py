@@ -101,7 +101,7 @@ def test_spec_without_timeline_is_cohort_time(tmp_path):
         ("accrual_per_month = 2\nwaiting = 1\n", r"\[simulation.timeline\] waiting: must be a string"),
         ("accrual_per_month = 2\nwaiting = \"turn_away\"\nmax_wait_days = 5\n",
          r"max_wait_days applies to waiting='queue'"),
-        ("accrual_per_month = 2\nmax_wait_days = -3\n", r"max_wait_days must be >= 0"),
+        ("accrual_per_month = 2\nmax_wait_days = -3\n", r"max_wait_days must be a number >= 0, got -3"),
         ("accrual_per_month = inf\nwaiting = \"turn_away\"\n", r"unlimited accrual"),
         ("accrual_per_month = 2\ndlt_onset = \"late\"\n",
          r"dlt_onset: unknown onset 'late'; write \"uniform\", \{ weibull = 2.0 \}"),

@@ -32,7 +32,7 @@ import numpy as np
 
 from .errors import flag
 
-__all__ = ["check_seed", "doses", "flag", "real", "whole"]
+__all__ = ["check_seed", "doses", "flag", "real", "reals", "whole"]
 
 _REAL = (int, float, np.integer, np.floating)
 
@@ -106,6 +106,24 @@ def real(owner: str, name: str, value: Any, *, low: float | None = None,
         raise ValueError(f"{owner}: {name} must be {what}"
                          f"{_range(low, high, low_open, high_open)}, got {value!r}")  # fmt: skip
     return x
+
+
+def reals(owner: str, name: str, value: Any, n: int, **bounds: Any) -> tuple[float, ...]:
+    """Exactly ``n`` real numbers (each as :func:`real` with ``bounds``), as a tuple.
+
+    Examples
+    --------
+    >>> reals("BLRMPrior", "field 'sd'", [2, 1], 2, low=0, low_open=True)
+    (2.0, 1.0)
+    >>> reals("BLRMPrior", "field 'mean'", 0, 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: BLRMPrior: field 'mean' must be 2 numbers, got 0
+    """
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)) \
+            or np.ndim(value) != 1 or len(value) != n:
+        raise ValueError(f"{owner}: {name} must be {n} numbers, got {value!r}")
+    return tuple(real(owner, name, v, **bounds) for v in value)
 
 
 def doses(owner: str, name: str, value: Any, *, increasing: bool = True) -> tuple[float, ...]:

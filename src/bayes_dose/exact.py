@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln, xlog1py, xlogy
 
+from . import checks
 from .designs.state import DoseData
 
 if TYPE_CHECKING:
@@ -212,12 +213,16 @@ class OCAccumulator:
 
 def check_true_tox(design: Design, true_tox: np.ndarray | list[float]) -> np.ndarray:
     """``true_tox`` as a float array of the design's length, validated."""
-    p = np.asarray(true_tox, dtype=float)
-    if p.shape != (design.n_doses,):
-        raise ValueError(f"true_tox has {p.size} values for a design with {design.n_doses} levels")
-    if np.any((p < 0) | (p > 1)) or np.any(np.isnan(p)):
-        raise ValueError(f"true_tox must be probabilities in [0, 1], got {p.tolist()}")
-    return p
+    if np.ndim(true_tox) == 1 and len(true_tox) != design.n_doses:
+        raise ValueError(f"true_tox has {len(true_tox)} values for a design with "
+                         f"{design.n_doses} levels")  # fmt: skip
+    values = true_tox.tolist() if isinstance(true_tox, np.ndarray) else true_tox
+    try:
+        p = checks.reals("exact", "true_tox", values, design.n_doses, low=0, high=1)
+    except ValueError:
+        raise ValueError(f"true_tox must be {design.n_doses} probabilities in [0, 1] (numbers, "
+                         f"not text or booleans), got {true_tox!r}") from None  # fmt: skip
+    return np.array(p)
 
 
 def exact_operating_characteristics(
@@ -243,6 +248,8 @@ def exact_operating_characteristics(
     (0.0266, 12.709)
     """
     p = check_true_tox(design, true_tox)
+    max_cohorts = checks.whole("exact_operating_characteristics", "max_cohorts", max_cohorts,
+                               low=1)
     frontier = DoseData.empty(1, design.n_doses)
     prob = np.ones(1)
     acc = OCAccumulator(design)

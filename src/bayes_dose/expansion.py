@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from . import checks
 from .deprecation import deprecated_property, renamed_kwargs
 
 __all__ = [
@@ -139,7 +140,8 @@ def simon_oc(r1: int, n1: int, r: int, n: int, p: float | Sequence[float]) -> pd
     >>> simon_oc(1, 10, 5, 29, [0.1, 0.3]).round(4).to_dict("list")
     {'p': [0.1, 0.3], 'pet': [0.7361, 0.1493], 'en': [15.0141, 26.1631], 'p_promising': [0.0471, 0.8051]}
     """
-    r1, n1, r, n = int(r1), int(n1), int(r), int(n)
+    r1, n1, r, n = (checks.whole("simon_oc", k, v) for k, v in (("r1", r1), ("n1", n1), ("r", r),
+                                                                 ("n", n)))  # fmt: skip
     if not (0 < n1 < n and 0 <= r1 < n1 and r1 <= r < n):
         raise ValueError(
             f"two-stage design r1/n1={r1}/{n1}, r/n={r}/{n}: need 0 < n1 < n, "
@@ -204,9 +206,7 @@ def simon(
     beta = _check_prob("beta", beta)
     if kind not in ("optimal", "minimax"):
         raise ValueError(f"kind must be 'optimal' or 'minimax', got {kind!r}")
-    nmax = int(nmax)
-    if not 2 <= nmax <= 1000:
-        raise ValueError(f"nmax must be in 2..1000, got {nmax}")
+    nmax = checks.whole("simon", "nmax", nmax, low=2, high=1000)
     best: tuple | None = None  # (key, design tuple)
     for n in range(2, nmax + 1):
         found_here = False
@@ -464,10 +464,10 @@ def pp_boundaries(
     >>> b["x_lower"].tolist(), b["x_upper"].tolist()
     ([0, 2, 5, 9], [4, 7, 9, 10])
     """
-    looks = [int(v) for v in looks]
+    looks = [checks.whole("pp_boundaries", "looks", v) for v in looks]
     if not looks or sorted(set(looks)) != looks or looks[0] < 1:
         raise ValueError(f"looks must be increasing positive patient numbers, got {looks}")
-    max_n = looks[-1] if max_n is None else int(max_n)
+    max_n = looks[-1] if max_n is None else checks.whole("pp_boundaries", "max_n", max_n)
     if max_n < looks[-1]:
         raise ValueError(f"max_n={max_n} is below the last look {looks[-1]}")
     p0 = _check_prob("p0", p0)
@@ -655,7 +655,7 @@ def pp_design_search(
     >>> [round(float(t.iloc[0][c]), 3) for c in ("theta_t", "phi_l", "alpha", "power", "en0")]
     [0.9, 0.2, 0.068, 0.807, 12.336]
     """
-    max_n = int(max_n)
+    max_n = checks.whole("pp_design_search", "max_n", max_n, low=2)
     alpha, beta = _check_prob("alpha", alpha), _check_prob("beta", beta)
     if looks is None:
         looks = tuple(range(min(10, max_n - 1), max_n))

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import checks
 from .designs.utility import DEFAULT_UTILITY, check_utility
 from .outcomes import Outcomes
 
@@ -180,9 +181,8 @@ class OBD:
         if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin < 1:
             raise ValueError(f"OBD: margin must be in [0, 1), got {margin!r}")
         self.margin = float(margin)
-        if min_resp is not None and (isinstance(min_resp, bool) or not 0 <= float(min_resp) <= 1):
-            raise ValueError(f"OBD: min_resp must be in [0, 1], got {min_resp!r}")
-        self.min_resp = None if min_resp is None else float(min_resp)
+        self.min_resp = None if min_resp is None else checks.real("OBD", "min_resp", min_resp,
+                                                                  low=0, high=1)  # fmt: skip
 
     def __repr__(self) -> str:
         return (f"OBD(method={self.method!r}, utility={self.utility}, margin={self.margin}, "

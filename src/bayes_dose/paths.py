@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from . import checks
+from .checks import flag
 from .deprecation import renamed_kwargs
 from .designs.state import DoseData
 from .exact import ExactOC, OCAccumulator, binom_pmf, branch, check_true_tox, state_codes
@@ -354,6 +356,7 @@ def dose_paths(
     5.92
     """
     _check_one_arm(design, "dose_paths")
+    max_cohorts = checks.whole("dose_paths", "max_cohorts", max_cohorts, low=1)
     if cohort_sizes is None:
         sizes: list[int | None] = [None] * max_cohorts
         full = True
@@ -361,8 +364,8 @@ def dose_paths(
         sizes = list(cohort_sizes)
         full = False
         for i, c in enumerate(sizes):
-            if c is not None and (not isinstance(c, (int, np.integer)) or c < 1):
-                raise ValueError(f"dose_paths: cohort_sizes[{i}] must be a positive int, got {c!r}")
+            if c is not None:
+                sizes[i] = checks.whole("dose_paths", f"cohort_sizes[{i}]", c, low=1)
     root, start_label = _start_state(design, start)
     keep_last = design.uses_last_cohort
     parents = [np.array([-1])]
@@ -374,7 +377,7 @@ def dose_paths(
     next_id = 1
     n_states = 0
     bar = None
-    if progress:
+    if flag("dose_paths", "progress", progress):
         from tqdm.auto import tqdm
 
         bar = tqdm(total=None if full else len(sizes) + 1, desc="paths", unit="cohort",
@@ -485,17 +488,16 @@ def decision_table(
     """
     if not designs:
         raise ValueError("decision_table: no designs given")
-    if up_to_n < 1:
-        raise ValueError(f"decision_table: up_to_n must be >= 1, got {up_to_n}")
-    step = 3 if cohort_size is None else int(cohort_size)
-    if step < 1:
-        raise ValueError(f"decision_table: cohort_size must be >= 1, got {cohort_size}")
+    up_to_n = checks.whole("decision_table", "up_to_n", up_to_n, low=1)
+    step = 3 if cohort_size is None else checks.whole("decision_table", "cohort_size",
+                                                      cohort_size, low=1)  # fmt: skip
     ns = list(range(step, up_to_n + 1, step)) or [up_to_n]
     rows = [(n, y) for n in ns for y in range(n + 1)]
     cols: dict[tuple[str, str], list[Any]] = {}
     for name, d in designs.items():
         _check_one_arm(d, f"decision_table: design {name!r}")
-        lv = (2 if d.n_doses >= 3 else 1) if level is None else int(level)
+        lv = (2 if d.n_doses >= 3 else 1) if level is None else checks.whole(
+            "decision_table", "level", level)
         if not 1 <= lv <= d.n_doses:
             raise ValueError(f"decision_table: level {lv} outside 1..{d.n_doses} of {name!r}")
         n = np.zeros((len(rows), d.n_doses), dtype=np.int64)

@@ -93,6 +93,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from . import checks
 from .checks import check_seed
 from .designs.base import Design
 from .manifest import build_manifest, data_sha256
@@ -159,6 +160,14 @@ class OpensWhenCleared(_Rule):
     arm: str
     level: int
     min_patients: int = 3
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.arm, str) or not self.arm:
+            raise ValueError(f"opens_when_cleared: arm must be a non-empty arm name, "
+                             f"got {self.arm!r}")  # fmt: skip
+        for name in ("level", "min_patients"):
+            object.__setattr__(self, name, checks.whole("opens_when_cleared", name,
+                                                        getattr(self, name), low=1))  # fmt: skip
 
     def open_at(self, cum_n: np.ndarray, cum_y: np.ndarray, K: np.ndarray) -> np.ndarray:
         """Part I cohort after which Part II opens, per trial (-1: never)."""
@@ -235,12 +244,7 @@ def opens_when_cleared(arm: str, level: int, min_patients: int = 3) -> OpensWhen
     >>> [type(r).__name__ for r in rule.rules], rule.arm
     (['OpensAfter', 'OpensWhenCleared'], 'mono')
     """
-    if not isinstance(arm, str) or not arm:
-        raise ValueError(f"opens_when_cleared: arm must be a non-empty arm name, got {arm!r}")
-    for name, v in (("level", level), ("min_patients", min_patients)):
-        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
-            raise ValueError(f"opens_when_cleared: {name} must be a whole number >= 1, got {v!r}")
-    return OpensWhenCleared(arm, int(level), int(min_patients))
+    return OpensWhenCleared(arm, level, min_patients)
 
 
 def cleared(n: np.ndarray, y: np.ndarray, min_patients: int = 3) -> np.ndarray:
@@ -641,6 +645,7 @@ class Programme:
         pairs = self._pairs_of(scenarios)
         n_trials = _integer("n_trials", n_trials, 1)
         seed = check_seed(seed, "Programme.simulate")
+        checks.flag("Programme.simulate", "progress", progress)
         max_n = None if max_n is None else _integer("max_n", max_n, 1)
         cal = None
         if timeline is not None:

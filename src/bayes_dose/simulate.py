@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .checks import check_seed
+from .checks import check_seed, flag
 from .crn import latent_uniforms
 from .decision_step import PATIENT_GUARD, decision_step, grown_capacity
 from .designs.base import Design
@@ -633,6 +633,9 @@ def _check_designs(
 ) -> int:
     if not isinstance(designs, Mapping) or not designs:
         raise ValueError("designs must be a non-empty dict {name: Design}")
+    names = [n for n in designs if not isinstance(n, str)]
+    if names:  # names label the results (a 'design' coordinate of text)
+        raise ValueError(f"design names must be text, got {names[0]!r} in {list(designs)}")
     for name, d in designs.items():
         if not isinstance(d, Design):
             raise ValueError(f"designs[{name!r}] is not a Design: {type(d).__name__}")
@@ -872,6 +875,7 @@ class _NoBar:
 
 
 def _progress_bar(total: int, show: bool) -> Any:
+    show = flag("simulate", "progress", show)
     """A tqdm bar over trials x designs x scenarios (imported only when shown: tqdm.auto
     warns in kernels without widgets)."""
     if not show or not total:

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from . import checks
 from .crn import latent_uniforms
 
 __all__ = ["DAYS_PER_MONTH", "Timeline"]
@@ -115,8 +116,8 @@ class Timeline:
                 raise ValueError(
                     "Timeline: max_wait_days applies to waiting='queue' (turn_away waits 0 days)"
                 )
-            if isinstance(w, (bool, np.bool_)) or not float(w) >= 0:
-                raise ValueError(f"Timeline: max_wait_days must be >= 0, got {w!r}")
+            object.__setattr__(self, "max_wait_days", checks.real(
+                "Timeline", "max_wait_days", w, low=0, finite=False))
         r = self.response_day
         if r is not None and (isinstance(r, (bool, np.bool_)) or not isinstance(
                 r, (int, float, np.number)) or not 0 <= float(r) < math.inf):  # fmt: skip

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import checks
 from .state import Decision, DoseData
 
 __all__ = [
@@ -104,12 +105,7 @@ class AnyOf(_Combined):
 
 def _count(rule: str, name: str, value: object) -> int:
     """A patient count or level of a rule: a whole number >= 1 (never truncated)."""
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        ok, value = True, int(value)
-    if not ok or int(value) < 1:  # type: ignore[call-overload]
-        raise ValueError(f"{rule}: {name} must be a whole number >= 1, got {value!r}")
-    return int(value)  # type: ignore[call-overload]
+    return checks.whole(rule, name, value, low=1)
 
 
 class MaxPatients(StoppingRule):
@@ -185,11 +181,12 @@ class ProbAbove(StoppingRule):
 
     def __init__(self, threshold: float, prob: float, level: int = 1, a: float = 1.0,
                  b: float = 1.0) -> None:  # fmt: skip
-        self.threshold = float(threshold)
-        self.prob = float(prob)
+        unit = {"low": 0, "high": 1, "low_open": True, "high_open": True}
+        self.threshold = checks.real("ProbAbove", "threshold", threshold, **unit)
+        self.prob = checks.real("ProbAbove", "prob", prob, **unit)
         self.level = _count("ProbAbove", "level", level)
-        self.a = float(a)
-        self.b = float(b)
+        self.a = checks.real("ProbAbove", "a", a, low=0, low_open=True)
+        self.b = checks.real("ProbAbove", "b", b, low=0, low_open=True)
         if not 0 < self.threshold < 1 or not 0 < self.prob < 1:
             raise ValueError(
                 f"ProbAbove: threshold and prob must be in (0, 1), got {threshold!r}, {prob!r}"

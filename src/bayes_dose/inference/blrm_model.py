@@ -61,19 +61,12 @@ class BLRMPrior:
     corr: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("mean", "sd"):
-            v = getattr(self, name)
-            if len(v) != 2:
-                raise ValueError(f"BLRMPrior: field {name!r} needs 2 values, got {v!r}")
-            v = tuple(float(x) for x in v)
-            if not all(np.isfinite(v)):
-                raise ValueError(f"BLRMPrior: field {name!r} must be finite, got {v!r}")
-            object.__setattr__(self, name, v)
-        if min(self.sd) <= 0:
-            raise ValueError(f"BLRMPrior: field 'sd' must be positive, got {self.sd}")
-        object.__setattr__(self, "corr", float(self.corr))
-        if not -1 < self.corr < 1:
-            raise ValueError(f"BLRMPrior: field 'corr' must be in (-1, 1), got {self.corr}")
+        own = "BLRMPrior"
+        object.__setattr__(self, "mean", checks.reals(own, "field 'mean'", self.mean, 2))
+        object.__setattr__(self, "sd", checks.reals(own, "field 'sd'", self.sd, 2, low=0,
+                                                    low_open=True))  # fmt: skip
+        object.__setattr__(self, "corr", checks.real(own, "field 'corr'", self.corr, low=-1,
+                                                     high=1, low_open=True, high_open=True))
 
     @property
     def cov(self) -> np.ndarray:

@@ -52,6 +52,7 @@ import numpy as np
 from scipy import optimize, special, stats
 from scipy.special import expit
 
+from .. import checks
 from .adapters import Graph, register_model
 from .blrm_adapter import BLRMAdapter, CombinationAdapter, _blrm_terms
 from .blrm_model import BLRMPrior, interval_estimate, interval_summary, weighted_quantiles
@@ -108,14 +109,10 @@ class TauPrior:
     def __post_init__(self) -> None:
         for name in ("median", "sd_log"):
             v = getattr(self, name)
-            if np.ndim(v) == 0:
+            if np.ndim(v) == 0 and not isinstance(v, (str, bytes)):
                 v = (v, v)
-            if len(v) != 2:
-                raise ValueError(f"TauPrior: field {name!r} needs 2 values, got {v!r}")
-            v = tuple(float(x) for x in v)
-            if not all(np.isfinite(v)) or min(v) <= 0:
-                raise ValueError(f"TauPrior: field {name!r} must be positive, got {v!r}")
-            object.__setattr__(self, name, v)
+            object.__setattr__(self, name, checks.reals("TauPrior", f"field {name!r}", v, 2,
+                                                        low=0, low_open=True))  # fmt: skip
 
     def spec(self) -> dict[str, Any]:
         return {"median": list(self.median), "sd_log": list(self.sd_log)}
@@ -205,9 +202,8 @@ class EXNEX(Exchangeable):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        p = float(self.p_exch)
-        if not 0 < p < 1:
-            raise ValueError(f"EXNEX: p_exch must be in (0, 1), got {self.p_exch!r}")
+        p = checks.real("EXNEX", "p_exch", self.p_exch, low=0, high=1, low_open=True,
+                        high_open=True)  # fmt: skip
         object.__setattr__(self, "p_exch", p)
         if self.nex_prior is not None and not isinstance(self.nex_prior, BLRMPrior):
             raise ValueError("EXNEX: nex_prior must be a BLRMPrior")

@@ -50,12 +50,9 @@ class NormalPrior:
     sd: float = 1.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "mean", float(self.mean))
-        object.__setattr__(self, "sd", float(self.sd))
-        if not np.isfinite(self.mean):
-            raise ValueError(f"NormalPrior: field 'mean' must be finite, got {self.mean}")
-        if not (self.sd > 0 and np.isfinite(self.sd)):
-            raise ValueError(f"NormalPrior: field 'sd' must be positive, got {self.sd}")
+        object.__setattr__(self, "mean", checks.real("NormalPrior", "field 'mean'", self.mean))
+        object.__setattr__(self, "sd", checks.real("NormalPrior", "field 'sd'", self.sd, low=0,
+                                                   low_open=True))  # fmt: skip
 
     def spec(self) -> dict[str, float]:
         return {"mean": self.mean, "sd": self.sd}

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ... import checks
 from ..state import Decision, DoseData
 from .base import Slot, SlotContext, register_slot
 
@@ -30,9 +31,8 @@ class Coherence(Slot):
     uses_last_cohort = True
 
     def __init__(self, target: float) -> None:
-        self.target = float(target)
-        if not 0 < self.target < 1:
-            raise ValueError(f"Coherence: target must be in (0, 1), got {target!r}")
+        self.target = checks.real("Coherence", "target", target, low=0, high=1, low_open=True,
+                                  high_open=True)  # fmt: skip
 
     @property
     def reasons(self) -> tuple[str, ...]:

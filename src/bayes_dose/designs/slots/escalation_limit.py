@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from ... import checks
 from ..state import Decision, DoseData
 from .base import Slot, SlotContext, cap_where, register_slot
 
@@ -92,9 +93,15 @@ class RelativeIncrements(EscalationLimit):
         intervals: Sequence[float] | None = None,
         basis: str = "last",
     ) -> None:
-        inc = np.atleast_1d(np.asarray(max_increase, dtype=float))
-        self.max_increase = float(inc[0]) if np.ndim(max_increase) == 0 else tuple(map(float, inc))
-        self.intervals = None if intervals is None else tuple(float(x) for x in intervals)
+        own = type(self).__name__
+        if np.ndim(max_increase) == 0:
+            self.max_increase = checks.real(own, "max_increase", max_increase)
+        else:
+            self.max_increase = checks.reals(own, "max_increase", max_increase,
+                                             len(max_increase))  # fmt: skip
+        self.intervals = None if intervals is None else checks.reals(
+            own, "intervals", intervals, len(intervals))
+        inc = np.atleast_1d(np.asarray(self.max_increase, dtype=float))
         self.basis = basis
         cuts = np.zeros(1) if self.intervals is None else np.asarray(self.intervals)
         if basis not in BASES:
