@@ -19,8 +19,9 @@ PKG = SRC / "bayes_dose"
 #: Modules not named are in the application layer.
 LAYERS = ("data", "inference", "designs", "application", "cli")
 DATA = {
-    "_version", "deprecation", "dose_data", "errors", "csv_text", "xport", "arrays", "crn", "manifest", "protocol",
-    "protocols", "dlt_rules", "outcomes", "examples", "dlt", "listings",
+    "_version", "deprecation", "dose_data", "errors", "checks", "csv_text", "xport", "arrays",
+    "crn", "manifest", "protocol", "protocols", "dlt_rules", "outcomes", "examples", "dlt",
+    "listings",
 }  # fmt: skip
 CLI = {"cli", "cli_pk", "cli_util", "__main__"}
 
