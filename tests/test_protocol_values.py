@@ -23,9 +23,9 @@ def _with(**fields):
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"dlt_window_days": True}, r"field 'dlt_window_days' must be a whole number >= 1, got True"),
-        ({"dlt_window_days": 21.9}, r"field 'dlt_window_days' must be a whole number >= 1, got 21\.9"),
-        ({"dlt_window_days": "21"}, r"field 'dlt_window_days' must be a whole number >= 1, got '21'"),
+        ({"dlt_window_days": True}, r"field 'dlt_window_days' must be a finite number > 0, got True"),
+        ({"dlt_window_days": 0}, r"field 'dlt_window_days' must be a finite number > 0, got 0"),
+        ({"dlt_window_days": "21"}, r"field 'dlt_window_days' must be a finite number > 0, got '21'"),
         ({"cycle_days": -1}, r"field 'cycle_days' must be a whole number >= 1, got -1"),
         ({"titration_levels": 2.9}, r"field 'titration_levels' must be a whole number >= 0, got 2\.9"),
         ({"mtd_rule": {"max_dlt_fraction": "1/6", "min_patients": 6.7}},
@@ -44,7 +44,7 @@ def test_a_boolean_window_in_a_toml_file_is_an_error_not_a_one_day_window(tmp_pa
     text = path.read_text().replace("dlt_window_days = 21", "dlt_window_days = true")
     assert "dlt_window_days = true" in text
     path.write_text(text)
-    with pytest.raises(ValueError, match="field 'dlt_window_days' must be a whole number"):
+    with pytest.raises(ValueError, match="field 'dlt_window_days' must be a finite number > 0"):
         bd.Protocol.from_toml(path)
 
 
@@ -71,8 +71,8 @@ def test_arm_fields_are_checked(arm, message):
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"dlt_window_days": float("nan")}, r"field 'dlt_window_days' must be a whole number >= 1"),
-        ({"dlt_window_days": 21.5}, r"field 'dlt_window_days' must be a whole number >= 1"),
+        ({"dlt_window_days": float("nan")}, r"field 'dlt_window_days' must be a finite number > 0"),
+        ({"dlt_window_days": float("inf")}, r"field 'dlt_window_days' must be a finite number > 0"),
         ({"cycle_days": 0}, r"field 'cycle_days' must be a whole number >= 1"),
         ({"titration_levels": 1.5}, r"field 'titration_levels' must be a whole number >= 0"),
     ],
@@ -93,6 +93,7 @@ def test_whole_floats_are_taken_and_the_bundled_protocol_round_trips():
     assert again == PROTO
     p = dataclasses.replace(PROTO, dlt_window_days=28.0, cycle_days=28.0)
     assert type(p.dlt_window_days) is int and p.dlt_window_days == 28
+    assert dataclasses.replace(PROTO, dlt_window_days=30.4375).dlt_window_days == 30.4375
     assert bd.MTDRule(min_patients=6.0).min_patients == 6
     arm = bd.Arm("m", "m", [1, 3, 10], start_level=2.0)
     assert arm.doses_mg == (1.0, 3.0, 10.0) and type(arm.start_level) is int

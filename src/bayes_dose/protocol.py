@@ -357,7 +357,11 @@ class Protocol:
             raise ValueError(f"Protocol {self.name!r}: field 'arms' must list at least one arm")
         if len(set(names)) != len(names):
             raise ValueError(f"Protocol {self.name!r}: field 'arms' has duplicate names {names}")
-        for key, low in (("dlt_window_days", 1), ("cycle_days", 1), ("titration_levels", 0)):
+        # a DLT window may be fractional (30.4375 days = one month); whole days stay ints
+        w = checks.real("Protocol", "field 'dlt_window_days'", self.dlt_window_days, low=0,
+                        low_open=True)  # fmt: skip
+        object.__setattr__(self, "dlt_window_days", int(w) if w == int(w) else w)
+        for key, low in (("cycle_days", 1), ("titration_levels", 0)):
             object.__setattr__(self, key, checks.whole("Protocol", f"field {key!r}",
                                                        getattr(self, key), low=low))  # fmt: skip
         if self.escalation_variant not in ("deescalation", "escalation_only"):
