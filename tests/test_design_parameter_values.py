@@ -103,3 +103,21 @@ def test_what_the_parameters_mean_is_still_taken():
     assert bd.BOIN(0.3, 4, n_earlystop=6.0).n_earlystop == 6
     assert len(bd.boin_boundaries(0.3, up_to_n=6.0)) == 6
     assert bd.crm_skeleton(0.25, 0.05, mtd_guess=3.0, n_doses=5) == bd.crm_skeleton(0.25, 0.05, 3, 5)
+
+
+def test_pandas_series_fractions_and_zero_d_arrays_are_taken():
+    """Correct inputs a first version of the checks refused (review finding)."""
+    from fractions import Fraction
+
+    import numpy as np
+    import pandas as pd
+
+    assert bd.BLRM(pd.Series(DOSES), 10).doses == DOSES
+    assert bd.CRM(pd.Series(SK), 0.25).skeleton == SK
+    assert bd.Arm("m", "m", pd.Series(DOSES)).doses_mg == DOSES
+    assert bd.BOIN(Fraction(1, 4), 5).target == 0.25
+    assert bd.BOIN(np.array(0.25), np.array(5)).n_doses == 5
+    assert bd.BLRM(DOSES, np.array(10)).reference_dose == 10.0
+    a = bd.exact_operating_characteristics(bd.BOIN(0.25, 4, max_n=9), pd.Series([.05, .1, .25, .4]))
+    b = bd.exact_operating_characteristics(bd.BOIN(0.25, 4, max_n=9), [.05, .1, .25, .4])
+    assert a.expected_n == b.expected_n

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+import numbers
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,11 +35,26 @@ from .errors import flag
 
 __all__ = ["check_seed", "doses", "flag", "real", "reals", "whole"]
 
-_REAL = (int, float, np.integer, np.floating)
-
-
 def _is_real(v: Any) -> bool:
-    return isinstance(v, _REAL) and not isinstance(v, (bool, np.bool_))
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
+def _scalar(v: Any) -> Any:
+    """A 0-d array as its element (``np.array(0.25)`` is a number)."""
+    return v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v
+
+
+def _items(value: Any) -> list[Any] | None:
+    """The elements of a 1-D sequence (list, tuple, range, 1-D array, pandas Series), else
+    None (text, scalars, sets, 2-D arrays)."""
+    if isinstance(value, (str, bytes)):
+        return None
+    if isinstance(value, Sequence):
+        return list(value)
+    if hasattr(value, "__array__") and not isinstance(value, (Mapping, set)):
+        arr = np.asarray(value)
+        return arr.tolist() if arr.ndim == 1 else None
+    return None
 
 
 def _range(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
@@ -67,6 +83,7 @@ def whole(owner: str, name: str, value: Any, *, low: int | None = None,
     ...
     ValueError: MTDRule: min_patients must be a whole number >= 1, got True
     """
+    value = _scalar(value)
     ok = _is_real(value) and math.isfinite(value) and float(value) == int(value)
     if ok:
         out = int(value)
@@ -94,6 +111,7 @@ def real(owner: str, name: str, value: Any, *, low: float | None = None,
     ...
     ValueError: CRM: prior_sd must be a finite number > 0, got inf
     """
+    value = _scalar(value)
     ok = _is_real(value) and not math.isnan(value) and (not finite or math.isfinite(value))
     if ok:
         x = float(value)
@@ -120,10 +138,10 @@ def reals(owner: str, name: str, value: Any, n: int, **bounds: Any) -> tuple[flo
     ...
     ValueError: BLRMPrior: field 'mean' must be 2 numbers, got 0
     """
-    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)) \
-            or np.ndim(value) != 1 or len(value) != n:
+    items = _items(value)
+    if items is None or len(items) != n:
         raise ValueError(f"{owner}: {name} must be {n} numbers, got {value!r}")
-    return tuple(real(owner, name, v, **bounds) for v in value)
+    return tuple(real(owner, name, v, **bounds) for v in items)
 
 
 def doses(owner: str, name: str, value: Any, *, increasing: bool = True) -> tuple[float, ...]:
@@ -138,12 +156,7 @@ def doses(owner: str, name: str, value: Any, *, increasing: bool = True) -> tupl
     ...
     ValueError: BLRM: doses must be a sequence of doses (mg), got '123'
     """
-    if isinstance(value, np.ndarray):
-        items = value.tolist() if value.ndim == 1 else None
-    elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-        items = list(value)
-    else:
-        items = None
+    items = _items(value)
     if not items:
         raise ValueError(f"{owner}: {name} must be a sequence of doses (mg), got {value!r}")
     if not all(_is_real(d) and math.isfinite(d) and d > 0 for d in items):

@@ -137,13 +137,11 @@ class CRMFit(Fit):
 def _skeleton(value: Any) -> tuple[float, ...]:
     """The skeleton as a tuple of probabilities; a scalar, text or a 2-D array is refused
     (``ravel`` had flattened a 2-D skeleton into more levels)."""
-    items = value.tolist() if isinstance(value, np.ndarray) and value.ndim == 1 else value
-    ok = isinstance(items, (list, tuple)) and len(items) > 0
-    ok = ok and all(isinstance(p, (int, float, np.integer, np.floating))
-                    and not isinstance(p, (bool, np.bool_)) for p in items)  # fmt: skip
-    if not ok:
-        raise ValueError(f"CRM: skeleton must be a 1-D sequence of probabilities, got {value!r}")
-    return tuple(float(p) for p in items)
+    try:
+        return checks.reals("CRM", "skeleton", value, len(value))
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"CRM: skeleton must be a 1-D sequence of probabilities, got {value!r}") from None
 
 class CRM(Design):
     """Continual reassessment method (dfcrm 0.2-2.1), optionally time-to-event (TITE).
