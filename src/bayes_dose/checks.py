@@ -35,6 +35,7 @@ from .errors import flag
 
 __all__ = ["check_seed", "doses", "flag", "real", "reals", "whole"]
 
+
 def _is_real(v: Any) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
 
