@@ -84,8 +84,8 @@ THRESHOLDS = [
     ("lab-g4-intervention", {**AST, "ATOXGR": 4, "INTERVFL": "Y"}, True,
      "nonhaem_lab_g3_4_intervention_or_hospitalisation"),
     ("lab-g2-intervention", {**AST, "ATOXGR": 2, "INTERVFL": "Y"}, False, "grade"),
-    # SOC Investigations counts as laboratory-detected even when LABFL says N
-    ("lab-by-soc", {**AST, "LABFL": "N"}, False, "condition"),
+    # SOC Investigations counts as laboratory-detected when LABFL is blank
+    ("lab-by-soc", {**AST, "LABFL": None}, False, "condition"),
     # LABFL=Y outside SOC Investigations: laboratory-detected
     ("lab-by-flag", {"AEDECOD": "Hyperglycaemia", "AESOC": SOC_MET, "LABFL": "Y"}, False,
      "condition"),
@@ -316,7 +316,7 @@ def test_bad_arguments() -> None:
         bd.adjudicate_dlt(ae({}), SUBJECTS, PROTO, errors="ignore")
     with pytest.raises(ValueError, match="cutoff_day"):
         bd.adjudicate_dlt(ae({}), SUBJECTS, PROTO, cutoff_day=0)
-    with pytest.raises(ValueError, match="after cutoff_day"):
+    with pytest.raises(ValueError, match="after the data cut-off"):
         bd.adjudicate_dlt(ae({"AENDY": None, "ASTDY": 9}), SUBJECTS, PROTO, cutoff_day=8)
     with pytest.raises(ValueError, match="has no dlt_rules"):
         bd.adjudicate_dlt(ae({}), SUBJECTS, dataclasses.replace(PROTO, dlt_rules=()))

@@ -68,7 +68,8 @@ def test_protocol_file_and_cutoff(tmp_path: Path, capsys: pytest.CaptureFixture[
     proto.write_text(text)
     out = tmp_path / "o.csv"
     args = ["dlt", AE_CSV, "--subjects", ADSL_CSV, "--protocol", str(proto), "--out", str(out)]
-    assert main([*args, "--cutoff-day", "21"]) == 0
+    # the subjects were enrolled on trial days 1-372: a cut-off on that calendar
+    assert main([*args, "--cutoff-calendar-day", "400"]) == 0
     got = pd.read_csv(out).set_index("patient_id")
     assert got.loc["C08", "dlt"] == 1 and got.loc["M07", "dlt"] == 1
     assert int(got.dlt.sum()) == 7

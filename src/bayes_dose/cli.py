@@ -533,7 +533,10 @@ def _args_dlt(p: argparse.ArgumentParser) -> None:
     p.add_argument("ae", type=Path, help="adverse-event listing (ADAE-like .csv or .xpt)")
     p.add_argument("--subjects", type=Path, required=True, help="subject table (ADSL-like)")
     p.add_argument("--protocol", type=Path, default=None, help="protocol TOML (default BAT6021)")
-    p.add_argument("--cutoff-day", type=int, default=None, help="study day of the data cut-off")
+    p.add_argument("--cutoff-day", type=int, default=None,
+                   help="study day of the data cut-off (the same for every subject)")
+    p.add_argument("--cutoff-calendar-day", type=int, default=None,
+                   help="trial-calendar day of the data cut-off (the calendar of ENRLDY)")
     p.add_argument("--out", type=Path, default=None, help="write the cohort data (CSV)")
     p.add_argument("--audit", type=Path, default=None, help="write the audit table (CSV)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
@@ -554,7 +557,8 @@ def _cmd_dlt(args: argparse.Namespace) -> int:
     if args.protocol is not None and not args.protocol.is_file():
         raise ValueError(f"protocol file {str(args.protocol)!r} not found")
     proto = Protocol.from_toml(args.protocol) if args.protocol is not None else bat6021()
-    outcomes, audit = adjudicate_dlt(args.ae, args.subjects, proto, cutoff_day=args.cutoff_day)
+    outcomes, audit = adjudicate_dlt(args.ae, args.subjects, proto, cutoff_day=args.cutoff_day,
+                                     cutoff_calendar_day=args.cutoff_calendar_day)
     frame = outcomes.to_frame()
     written = outcomes.to_csv_frame()  # unknown DLT status written as "unknown"
     if args.out is not None:

@@ -565,10 +565,15 @@ def _events(
     ae: pd.DataFrame,
     arms: dict[str, str],
     terms: dict[str, str],
-    cutoff_day: int | None,
+    cutoffs: Mapping[str, int],
     problems: _Problems,
     loc: Callable[[int], str],
+    followups: Mapping[str, float] | None = None,
+    window: float | None = None,
 ) -> list[_Event]:
+    """The AE rows as events; ``cutoffs`` holds each subject's study day of the data
+    cut-off (absent: no cut-off), ``followups`` each subject's recorded DLT follow-up."""
+    followups = {} if followups is None else followups
     out: list[_Event] = []
     for i in range(len(ae)):
         uid = _text(ae["USUBJID"].iat[i])
@@ -642,6 +647,19 @@ def _events(
                 pass
         if start is not None and end is not None and end < start:
             problems.add(f"{where} field 'AENDY': end day {end} is before onset day {start}")
+        cutoff_day = cutoffs.get(uid) if uid is not None else None
+        fu = followups.get(uid) if uid is not None else None
+        if start is not None and cutoff_day is not None and cutoff_day < start:
+            problems.add(
+                f"{where} field 'ASTDY': onset day {start} is after the data cut-off (the "
+                f"subject's study day {cutoff_day}{' (ongoing event)' if end is None else ''})"
+            )
+        if (start is not None and fu is not None and window is not None and fu < start <= window):
+            problems.add(
+                f"{where} field 'ASTDY': onset day {start} is after the subject's recorded DLT "
+                f"follow-up (DLTFUDY {fu:g} days): the subject was followed at least to day "
+                f"{start}"
+            )
         duration: int | None = None
         if start is not None:
             if end is not None:
@@ -649,21 +667,23 @@ def _events(
             elif durn is not None:
                 duration = durn
             elif cutoff_day is not None:
-                if cutoff_day < start:
-                    problems.add(
-                        f"{where} field 'ASTDY': onset day {start} is after cutoff_day "
-                        f"{cutoff_day} (ongoing event)"
-                    )
                 duration = cutoff_day - start + 1
+        soc = _text(ae["AESOC"].iat[i]) if "AESOC" in ae.columns else None
+        lab = facts.get("LABFL")
+        if soc is not None and soc.casefold() == "investigations":
+            # an event coded under Investigations is a laboratory finding
+            if lab == "N":
+                problems.add(
+                    f"{where} field 'LABFL': 'N' (not laboratory-detected) contradicts AESOC "
+                    f"{soc!r} (an Investigations term is a laboratory finding); correct "
+                    "one of the two"
+                )
+            lab = "Y"
         if len(problems.items) > n_before:
             continue
         term = _text(ae["AEDECOD"].iat[i])
         category = match_term(term, terms)
         unmatched = looks_haematological(term) if category is None else None
-        soc = _text(ae["AESOC"].iat[i]) if "AESOC" in ae.columns else None
-        lab = facts.get("LABFL")
-        if soc is not None and soc.casefold() == "investigations":
-            lab = "Y"
         out.append(
             _Event(
                 row=i,
@@ -685,6 +705,44 @@ def _events(
     return out
 
 
+def _cutoffs(
+    subj: list[_Subject],
+    cutoff_day: int | None,
+    calendar_day: int | None,
+    problems: _Problems,
+) -> dict[str, int]:
+    """Each subject's study day of the data cut-off (empty: no cut-off)."""
+    enrol = {s.usubjid: s.extra.get("enroll_day") for s in subj}
+    if cutoff_day is not None:
+        days = sorted({float(v) for v in enrol.values() if v is not None and not _missing(v)})
+        if len(days) > 1:
+            raise ValueError(
+                f"adjudicate_dlt: cutoff_day {cutoff_day} is a study day, but subjects were "
+                f"enrolled on different trial days (ENRLDY {days[0]:g} to {days[-1]:g}), so it "
+                "would mean a different date for each; give cutoff_calendar_day (the cut-off on "
+                "the ENRLDY calendar) instead"
+            )
+        return {s.usubjid: int(cutoff_day) for s in subj}
+    if calendar_day is None:
+        return {}
+    out: dict[str, int] = {}
+    for s in subj:
+        e = enrol[s.usubjid]
+        if e is None or _missing(e):
+            raise ValueError(
+                f"adjudicate_dlt: cutoff_calendar_day needs every subject's ENRLDY; subject "
+                f"{s.usubjid!r} has none"
+            )
+        day = int(calendar_day - int(e) + 1)
+        if day < 1:
+            problems.add(
+                f"subject {s.usubjid!r} field 'ENRLDY': enrolled on trial day {int(e)}, after "
+                f"the data cut-off (cutoff_calendar_day {calendar_day})"
+            )
+        out[s.usubjid] = day
+    return out
+
+
 # -- the public function ----------------------------------------------------------------
 def adjudicate_dlt(
     ae: pd.DataFrame | str | os.PathLike,
@@ -693,6 +751,7 @@ def adjudicate_dlt(
     cutoff_day: int | None = None,
     errors: Literal["raise", "collect"] = "raise",
     columns: Mapping[str, str] | None = None,
+    cutoff_calendar_day: int | None = None,
 ) -> tuple[Outcomes, pd.DataFrame]:
     """Adjudicate dose-limiting toxicities from an adverse-event listing.
 
@@ -717,16 +776,24 @@ def adjudicate_dlt(
     protocol : Protocol
         Supplies the arms' doses, the DLT window, rules and term mapping.
     cutoff_day : int, optional
-        Study day of the data cut-off: an ongoing event (blank ``AENDY``) lasts
-        ``cutoff_day - ASTDY + 1`` days.  Without it, an ongoing event's duration is an
-        unknown fact.  When ``DLTFUDY`` is absent it also sets follow-up to
-        ``min(cutoff_day, window)`` days.
+        Study day of the data cut-off, the same for every subject (a subject table
+        whose ``ENRLDY`` differ between subjects needs ``cutoff_calendar_day``): an
+        ongoing event (blank ``AENDY``) lasts ``cutoff_day - ASTDY + 1`` days.  Without a
+        cut-off, an ongoing event's duration is an unknown fact.  When ``DLTFUDY`` is
+        absent it also sets follow-up to ``min(cutoff_day, window)`` days.  An event with
+        onset after the cut-off is an error.
     errors : {"raise", "collect"}
         ``"raise"``: the first impossible value raises; ``"collect"``: one
         :class:`AdjudicationError` listing every bad row.
     columns : mapping, optional
         Renames input columns to the standard names, e.g. ``{"AETOXGRN": "ATOXGR"}``
         (applied to both tables).
+    cutoff_calendar_day : int, optional
+        Day of the data cut-off on the trial calendar of ``ENRLDY`` (required in the
+        subject table): subject ``s`` is at study day ``cutoff_calendar_day - ENRLDY_s +
+        1`` then, which serves as its ``cutoff_day`` (ongoing events, and follow-up
+        ``min(that, window)`` when ``DLTFUDY`` is absent).  A subject enrolled after the
+        cut-off is an error.  Not with ``cutoff_day``.
 
     Returns
     -------
@@ -769,11 +836,16 @@ def adjudicate_dlt(
         raise ValueError(
             f"adjudicate_dlt: protocol must be a Protocol, got {type(protocol).__name__}"
         )
-    if cutoff_day is not None and (
-        isinstance(cutoff_day, bool) or not isinstance(cutoff_day, (int, np.integer))
-        or cutoff_day < 1
-    ):  # fmt: skip
-        raise ValueError(f"adjudicate_dlt: cutoff_day must be a study day >= 1, got {cutoff_day!r}")
+    for name, day in (("cutoff_day", cutoff_day), ("cutoff_calendar_day", cutoff_calendar_day)):
+        if day is not None and (
+            isinstance(day, bool) or not isinstance(day, (int, np.integer)) or day < 1
+        ):  # fmt: skip
+            raise ValueError(f"adjudicate_dlt: {name} must be a day >= 1, got {day!r}")
+    if cutoff_day is not None and cutoff_calendar_day is not None:
+        raise ValueError(
+            "adjudicate_dlt: give cutoff_day (a study day) or cutoff_calendar_day (a day of "
+            "the ENRLDY calendar), not both"
+        )
     if columns is not None and (
         not isinstance(columns, Mapping)
         or not all(isinstance(k, str) and isinstance(v, str) for k, v in columns.items())
@@ -798,10 +870,13 @@ def adjudicate_dlt(
         uid = _text(subj_df["USUBJID"].iat[i])
         if uid is not None:
             arms.setdefault(uid, "")
-    events = _events(ae_df, arms, terms, cutoff_day, problems, ae_loc)
+    window = protocol.dlt_window_days
+    cutoffs = _cutoffs(subj, cutoff_day, cutoff_calendar_day, problems)
+    followups = {s.usubjid: s.extra["followup_days"] for s in subj if "followup_days" in s.extra
+                 and not _missing(s.extra["followup_days"])}  # fmt: skip
+    events = _events(ae_df, arms, terms, cutoffs, problems, ae_loc, followups, window)
     problems.check()
 
-    window = protocol.dlt_window_days
     rows = []
     for ev in events:
         v = _adjudicate_event(rules, ev, window)
@@ -837,6 +912,6 @@ def adjudicate_dlt(
     for target in _SUBJECT_OPTIONAL.values():
         if any(target in s.extra for s in subj):
             frame[target] = [s.extra.get(target, np.nan) for s in subj]
-    if "followup_days" not in frame.columns and cutoff_day is not None:
-        frame["followup_days"] = float(min(cutoff_day, window))
+    if "followup_days" not in frame.columns and cutoffs:
+        frame["followup_days"] = [float(min(cutoffs[s.usubjid], window)) for s in subj]
     return Outcomes.from_frame(frame, protocol=protocol), audit

@@ -272,12 +272,25 @@ def parse_dlt_rules(
     >>> r[0].grade_min, r[0].applies(None)
     (5, True)
     """
-    categories = set(validate_dlt_terms(terms).values())
+    mapping = validate_dlt_terms(terms)
+    categories = set(mapping.values())
     parsed = tuple(_rule(r, i, categories) for i, r in enumerate(rules))
     names = [r.name for r in parsed]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ValueError(f"dlt_rules: duplicate rule name(s) {dup}")
+    # a category no rule names (a misspelt one, say) would take its events out of the
+    # non-haematological rules without putting them under any haematological one
+    named = {t for r in parsed for t in r.applies_to}
+    for cat in sorted(categories) if parsed else ():
+        if "haematological" not in named and f"haematological:{cat}" not in named:
+            term = next(t for t, c in terms.items() if c == cat)
+            targeted = sorted(t for t in named if t.startswith("haematological"))
+            raise ValueError(
+                f"dlt_terms[{term!r}]: category {cat!r} is named by no rule's applies_to "
+                f"(the rules name {targeted or 'no haematological category'}); its events "
+                "would be judged by the 'any' rules alone"
+            )
     return parsed
 
 
