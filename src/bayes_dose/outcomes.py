@@ -106,7 +106,7 @@ class Outcomes:
         self,
         frame: pd.DataFrame,
         doses_mg: dict[str, tuple[float, ...]] | None = None,
-        dlt_window: int | None = None,
+        dlt_window: float | None = None,
         missing_policy: str | None = None,
         imputed: tuple[str, ...] = (),
         order_by: str = "file",
