@@ -56,7 +56,8 @@ Parameters a design needs from the protocol are filled in per arm when not given
 Everything is checked as it is read (:mod:`bayes_dose.spec_check`): unknown keys at the
 top level, in ``[simulation]``, ``[analysis]``, a design table or a skeleton table are
 errors naming the nearest valid key; each value must have its parameter's type (an
-integer is not ``3.7`` or ``true``, a boolean not ``"no"``, a number is finite);
+integer is not ``3.7`` or ``true`` but may be written ``30.0``, a boolean not ``"no"``, a
+number is finite; a seed is an integer, not ``7.0``);
 ``arms`` is a list of the protocol's arms, and so are the arms of
 ``[simulation.scenarios.ARM]``, whose curves have one probability in [0, 1] per level;
 ``[simulation.efficacy.ARM]`` gives a response curve for every scenario of the arm (same
@@ -591,6 +592,8 @@ def _load(raw: Mapping[str, Any], path: Path) -> DesignSpec:
     proto = _protocol(raw.get("protocol"), path.parent)
     seed = raw.get("seed")
     if seed is not None:
+        if isinstance(seed, float):  # a seed is an identity, not a quantity (as check_seed)
+            raise ValueError(f"field 'seed': must be an integer, got {seed!r} (float)")
         check_value(seed, int, "field 'seed'")
         if seed < 0:
             raise ValueError(f"field 'seed' must be >= 0, got {seed}")

@@ -71,7 +71,7 @@ def expected_utility(
     """
     from .efficacy import joint_probabilities
 
-    u = np.asarray(check_utility(utility))
+    u = np.asarray(check_utility(utility, "expected_utility"))
     return joint_probabilities(p_tox, p_resp, rho) @ u
 
 
@@ -177,7 +177,7 @@ class OBD:
         if method not in METHODS:
             raise ValueError(f"OBD: method must be one of {METHODS}, got {method!r}")
         self.method = method
-        self.utility = check_utility(utility)
+        self.utility = check_utility(utility, "OBD")
         if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin < 1:
             raise ValueError(f"OBD: margin must be in [0, 1), got {margin!r}")
         self.margin = float(margin)

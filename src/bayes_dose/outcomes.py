@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from . import checks
 from .deprecation import deprecated_method
 
 if TYPE_CHECKING:
@@ -105,11 +106,13 @@ class Outcomes:
         self,
         frame: pd.DataFrame,
         doses_mg: dict[str, tuple[float, ...]] | None = None,
-        dlt_window: int | None = None,
+        dlt_window: float | None = None,
         missing_policy: str | None = None,
         imputed: tuple[str, ...] = (),
         order_by: str = "file",
     ):
+        if dlt_window is not None:  # checked, kept as given (a protocol's int stays an int)
+            checks.real("Outcomes", "dlt_window", dlt_window, low=0, low_open=True)
         self._frame = frame
         self._doses_mg = dict(doses_mg or {})
         self._dlt_window = dlt_window
@@ -472,6 +475,15 @@ class Outcomes:
                 mg[i] = given
             else:
                 raise ValueError(f"{where(i)} field 'dose_level': missing")
+        if protocol is None and has_mg:  # no grid to check against: one dose per level
+            first: dict[tuple[str, int], int] = {}
+            for i in np.flatnonzero(~np.isnan(mg)):
+                j = first.setdefault((arms[i], int(levels[i])), int(i))
+                if abs(mg[i] - mg[j]) > 1e-9 * max(1.0, mg[j]):
+                    raise ValueError(
+                        f"{where(i)} field 'dose_mg': {mg[i]:g} mg at dose level {levels[i]} "
+                        f"of arm {arms[i]!r} differs from {mg[j]:g} mg at that level on {where(j)}"
+                    )
 
         dlt: list[object] = []
         for i, v in enumerate(df["dlt"]):
@@ -844,9 +856,7 @@ class Outcomes:
         >>> out.pending(21)[["patient_id", "days_left", "window_complete_day"]].to_dict("list")
         {'patient_id': ['C'], 'days_left': [14.0], 'window_complete_day': [35.0]}
         """
-        window = float(window_days)
-        if not np.isfinite(window) or window <= 0:
-            raise ValueError(f"Outcomes.pending: window_days must be > 0, got {window_days!r}")
+        window = checks.real("Outcomes.pending", "window_days", window_days, low=0, low_open=True)
         f = self._frame
         cols = ["patient_id", "arm", "dose_level", "followup_days", "days_left",
                 "window_complete_day"]  # fmt: skip

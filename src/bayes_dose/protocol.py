@@ -8,9 +8,12 @@ protocol amendment changes a file, not code.
 
 from __future__ import annotations
 
+import math
+import numbers
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -92,6 +95,25 @@ class Arm:
         raise ValueError(f"arm {self.name!r} has no dose {dose_mg} mg (doses: {self.doses_mg})")
 
 
+def _fraction(value: Any) -> Fraction:
+    """An MTD rule's DLT fraction: a number or a text such as ``"1/6"`` (the TOML form),
+    in [0, 1); booleans, NaN and other text are refused (``Fraction(False)`` is 0)."""
+    value = value.item() if isinstance(value, np.ndarray) and value.ndim == 0 else value
+    out = None
+    if isinstance(value, str):
+        try:
+            out = Fraction(value.strip())
+        except (ValueError, ZeroDivisionError):
+            out = None
+    elif isinstance(value, (numbers.Real, Decimal)) and not isinstance(value, (bool, np.bool_)) \
+            and math.isfinite(value):
+        out = Fraction(value)
+    if out is None or not 0 <= out < 1:
+        raise ValueError("MTDRule: field 'max_dlt_fraction' must be a fraction in [0, 1) "
+                         f"(a number or a text such as '1/6'), got {value!r}")  # fmt: skip
+    return out
+
+
 @dataclass(frozen=True)
 class MTDRule:
     """MTD = highest dose with DLT in at most ``max_dlt_fraction`` of at least ``min_patients``."""
@@ -100,9 +122,7 @@ class MTDRule:
     min_patients: int = 6
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "max_dlt_fraction", Fraction(self.max_dlt_fraction))
-        if not 0 <= self.max_dlt_fraction < 1:
-            raise ValueError("MTDRule: field 'max_dlt_fraction' must be in [0, 1)")
+        object.__setattr__(self, "max_dlt_fraction", _fraction(self.max_dlt_fraction))
         object.__setattr__(self, "min_patients",
                            checks.whole("MTDRule", "min_patients", self.min_patients, low=1))
 
@@ -172,8 +192,10 @@ class Staggering:
 
     def __post_init__(self) -> None:
         for name in ("hours_between_patients", "days_after_first_patient"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < np.inf:
+            v = getattr(self, name)  # NumPy numbers are taken; booleans, text, Fractions not
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer,
+                                                                     np.floating)) \
+                    or not 0 <= v < np.inf:  # fmt: skip
                 raise ValueError(f"Staggering: field {name!r} must be a number >= 0, got {v!r}")
             object.__setattr__(self, name, float(v))
         if not isinstance(self.complete_window_before_next_group, bool):
@@ -348,6 +370,14 @@ class Protocol:
     source: str = ""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"Protocol: field 'name' must be a non-empty text, got {self.name!r}")
+        for key in ("title", "drug", "source"):
+            if not isinstance(getattr(self, key), str):
+                raise ValueError(f"Protocol: field {key!r} must be a text, "
+                                 f"got {getattr(self, key)!r}")  # fmt: skip
+        if not isinstance(self.expansion, Mapping):
+            raise ValueError(f"Protocol: field 'expansion' must be a table, got {self.expansion!r}")
         object.__setattr__(self, "arms", tuple(self.arms))
         object.__setattr__(self, "dlt_rules", tuple(dict(r) for r in self.dlt_rules))
         object.__setattr__(self, "dlt_terms", dict(self.dlt_terms))
@@ -453,9 +483,7 @@ class Protocol:
             titration_levels=data.get("titration_levels", 0),
             escalation_variant=data.get("escalation_variant", "deescalation"),
             source=data.get("source", ""),
-            mtd_rule=MTDRule(
-                Fraction(mtd.get("max_dlt_fraction", "1/6")), mtd.get("min_patients", 6)
-            ),
+            mtd_rule=MTDRule(mtd.get("max_dlt_fraction", "1/6"), mtd.get("min_patients", 6)),
             staggering=Staggering(**data.get("staggering", {})),
             expansion=data.get("expansion", {}),
             dlt_rules=tuple(data.get("dlt_rules", ())),

@@ -1,7 +1,8 @@
 """Checks of TOML spec values: known keys (with the nearest valid name) and exact types.
 
 TOML gives ``int``, ``float``, ``bool``, ``str``, lists and tables; a design parameter
-typed ``int`` must get an integer (not ``3.7``, not ``true``), a ``float`` a finite
+typed ``int`` must get a whole number (not ``3.7``, not ``true``; ``30.0`` is taken as
+``30``, as the Python API takes it), a ``float`` a finite
 number, a ``bool`` a boolean (not ``"no"``).  Each error names where the value is
 (``design 'CRM' (arm 'mono'): field 'cohort_size'``).
 """
@@ -77,6 +78,8 @@ def check_value(value: Any, hint: Any, where: str) -> Any:
     3
     >>> check_value([0.1, 0.2], tuple[float, ...], "field 'skeleton'")
     (0.1, 0.2)
+    >>> check_value(3.0, int, "field 'cohort_size'")
+    3
     >>> check_value(3.7, int, "field 'cohort_size'")
     Traceback (most recent call last):
     ...
@@ -107,6 +110,8 @@ def _check_one(value: Any, hint: Any, where: str) -> Any:
             raise ValueError(f"{where}: must be true or false, got {_describe(value)}")
         return value
     if hint is int:
+        if isinstance(value, float) and math.isfinite(value) and value == int(value):
+            return int(value)  # 30.0 is 30 (checks.whole takes it so in Python)
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{where}: must be an integer, got {_describe(value)}")
         return value

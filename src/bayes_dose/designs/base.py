@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .. import checks
 from ..inference.engines import engines
 from ..inference.estimate import Estimate
 from ..manifest import build_manifest, data_sha256
@@ -457,9 +458,12 @@ class Design(ABC):
     # -- patients not evaluable yet (pending follow-up, unknown DLT status) ----------------
     def _window(self, outcomes: Outcomes, dlt_window: float | None) -> float:
         """The DLT window (days) pending patients are measured against."""
+        if dlt_window is not None:  # a positive finite number of days (fractional allowed)
+            dlt_window = checks.real(f"{type(self).__name__}.fit", "dlt_window", dlt_window,
+                                     low=0, low_open=True)  # fmt: skip
         tite = getattr(self, "tite_window", None)
         if tite is not None:
-            if dlt_window is not None and float(dlt_window) != float(tite):
+            if dlt_window is not None and dlt_window != float(tite):
                 raise ValueError(
                     f"{type(self).__name__}.fit: dlt_window={dlt_window!r} differs from the "
                     f"design's tite_window={tite:g}"
@@ -474,13 +478,9 @@ class Design(ABC):
                 )  # fmt: skip
             return float(tite)
         if dlt_window is not None:
-            w = float(dlt_window)
-            if not np.isfinite(w) or w <= 0:
-                raise ValueError(
-                    f"{type(self).__name__}.fit: dlt_window must be > 0 days, got {dlt_window!r}"
-                )
-            return w
-        return float(outcomes.dlt_window_days or DEFAULT_DLT_WINDOW)
+            return dlt_window
+        proto = outcomes.dlt_window_days
+        return float(DEFAULT_DLT_WINDOW if proto is None else proto)
 
     def _evidence(
         self, outcomes: Outcomes, missing: str | None, dlt_window: float | None

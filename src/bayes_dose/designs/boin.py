@@ -148,14 +148,15 @@ def boin_boundaries(
     >>> round(tab.attrs["lambda_e"], 4), round(tab.attrs["lambda_d"], 4)
     (0.2365, 0.3585)
     """
-    target = float(target)
     target, p_saf, p_tox = probabilities("boin_boundaries", target, p_saf, p_tox)
-    _check(target, p_saf, p_tox, float(elimination_cutoff), 0.0)
+    elimination_cutoff = checks.real("boin_boundaries", "elimination_cutoff", elimination_cutoff,
+                                     low=0, high=1, low_open=True, high_open=True)  # fmt: skip
+    _check(target, p_saf, p_tox, elimination_cutoff, 0.0)
     up_to_n = checks.whole("boin_boundaries", "up_to_n", up_to_n, low=1)
     lam_e, lam_d = _lambdas(target, p_saf, p_tox)
     n = np.arange(1, int(up_to_n) + 1)
     esc = np.floor(lam_e * n).astype(np.int64)
-    elim = _first_exceeding(target, n, float(elimination_cutoff))
+    elim = _first_exceeding(target, n, elimination_cutoff)
     de = np.minimum(np.ceil(lam_d * n).astype(np.int64), elim)
     df = pd.DataFrame(
         {
@@ -170,7 +171,7 @@ def boin_boundaries(
     )
     df.attrs.update(
         lambda_e=lam_e, lambda_d=lam_d, target=target, p_saf=p_saf, p_tox=p_tox,
-        elimination_cutoff=float(elimination_cutoff),
+        elimination_cutoff=elimination_cutoff,
     )  # fmt: skip
     return df
 

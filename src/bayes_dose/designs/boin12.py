@@ -120,7 +120,7 @@ def desirability_table(
     >>> t.set_index(["n", "dlt", "resp"]).rds.loc[[(0, 0, 0), (3, 0, 3), (9, 3, 1)]].tolist()
     [60.0, 91.0, 7.0]
     """
-    u = check_utility(utility)
+    u = check_utility(utility, "desirability_table")
     if abs(u[0] + u[3] - u[1] - u[2]) > 1e-9:
         raise ValueError(
             "desirability_table: marginal counts define the utility only when it is additive "
@@ -238,7 +238,7 @@ class BOIN12(Design):
         # n_doses, cohort_size and max_n: base options listed for their positions
         self.target, self.p_saf, self.p_tox = probabilities("BOIN12", target, p_saf, p_tox)
         self.phi_e = checks.real("BOIN12", "phi_e", phi_e)
-        self.utility = check_utility(utility)
+        self.utility = check_utility(utility, "BOIN12")
         self.n_star = checks.whole("BOIN12", "n_star", n_star, low=1)
         self.n_explore = checks.whole("BOIN12", "n_explore", n_explore, low=1)
         self.c_t = checks.real("BOIN12", "c_t", c_t)

@@ -77,11 +77,12 @@ def crm_skeleton(
     >>> [round(p, 4) for p in bd.crm_skeleton(0.25, 0.05, mtd_guess=3, n_doses=5)]
     [0.084, 0.1567, 0.25, 0.3545, 0.4603]
     """
-    target, hw = float(target), float(halfwidth)
+    target = checks.real("crm_skeleton", "target", target, low=0, high=1, low_open=True,
+                         high_open=True)  # fmt: skip
+    hw = checks.real("crm_skeleton", "halfwidth", halfwidth)
+    a = checks.real("crm_skeleton", "intercept", intercept)  # used by the logistic link
     nu = checks.whole("crm_skeleton", "mtd_guess", mtd_guess)
     K = checks.whole("crm_skeleton", "n_doses", n_doses)
-    if not 0 < target < 1:
-        raise ValueError(f"crm_skeleton: target must be in (0, 1), got {target}")
     if not 0 < hw < min(target, 1 - target):
         raise ValueError(
             f"crm_skeleton: halfwidth must be in (0, min(target, 1 - target)), got {hw}"
@@ -106,7 +107,6 @@ def crm_skeleton(
         for k in range(nu - 1, K - 1):
             x[k + 1] = np.exp(np.log(x[k]) * np.log(hi) / np.log(lo))
         return tuple(float(v) for v in x)
-    a = float(intercept)
     x[nu - 1] = logit(target) - a
     for k in range(nu - 1, 0, -1):
         x[k - 1] = x[k] * (logit(lo) - a) / (logit(hi) - a)

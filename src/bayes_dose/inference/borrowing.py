@@ -118,15 +118,12 @@ class TauPrior:
         return {"median": list(self.median), "sd_log": list(self.sd_log)}
 
 
-def _check_rho(rho: Any) -> float | str:
+def _check_rho(rho: Any, owner: str = "borrowing") -> float | str:
     if isinstance(rho, str):
         if rho != "uniform":
-            raise ValueError(f"borrowing: rho must be 'uniform' or a number in (-1, 1), got {rho!r}")
+            raise ValueError(f"{owner}: rho must be 'uniform' or a number in (-1, 1), got {rho!r}")
         return rho
-    r = float(rho)
-    if not -1 < r < 1:
-        raise ValueError(f"borrowing: rho must be in (-1, 1), got {rho!r}")
-    return r
+    return checks.real(owner, "rho", rho, low=-1, high=1, low_open=True, high_open=True)
 
 
 @dataclass(frozen=True)
@@ -163,7 +160,7 @@ class Exchangeable:
             )
         if self.mu_prior is not None and not isinstance(self.mu_prior, BLRMPrior):
             raise ValueError(f"{type(self).__name__}: mu_prior must be a BLRMPrior")
-        object.__setattr__(self, "rho", _check_rho(self.rho))
+        object.__setattr__(self, "rho", _check_rho(self.rho, type(self).__name__))
 
     def spec(self) -> dict[str, Any]:
         return {

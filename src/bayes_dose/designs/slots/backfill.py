@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from ... import checks
 from ...errors import flag
 from ..state import Decision, DoseData
 from .base import Slot, SlotContext, register_slot
@@ -174,9 +175,8 @@ class OpensWhenCleared(BackfillOpening):
     escalation patients there (default: the design's cohort size)."""
 
     def __init__(self, min_patients: int | None = None) -> None:
-        if min_patients is not None and (int(min_patients) != min_patients or min_patients < 1):
-            raise ValueError(f"OpensWhenCleared: min_patients must be a whole number >= 1, got {min_patients!r}")
-        self.min_patients = None if min_patients is None else int(min_patients)
+        self.min_patients = None if min_patients is None else checks.whole(
+            "OpensWhenCleared", "min_patients", min_patients, low=1)
 
     def params(self) -> dict[str, Any]:
         return {} if self.min_patients is None else {"min_patients": self.min_patients}
