@@ -49,10 +49,29 @@ def test_toml_round_trip(tmp_path):
 
 def test_user_protocol_from_toml(tmp_path):
     (tmp_path / "mine.toml").write_text(
-        'name = "X"\ndrug = "Y"\n[[arms]]\nname = "a"\nlabel = "A"\ndoses_mg = [5, 10, 20]\n'
+        'name = "X"\ndrug = "Y"\ndlt_window_days = 28\n'
+        '[[arms]]\nname = "a"\nlabel = "A"\ndoses_mg = [5, 10, 20]\n'
     )
     p = bd.Protocol.from_toml(tmp_path / "mine.toml")
     assert p.arm("a").n_doses == 3 and p.arm("a").level_of(10) == 2
+    assert p.dlt_window_days == 28
+
+
+def test_protocol_needs_its_dlt_window_and_known_table_fields():
+    # a trial fact: no silent 21-day default (audit finding 6)
+    d = bd.protocols.bat6021().to_dict()
+    with pytest.raises(ValueError, match="missing field 'dlt_window_days'"):
+        bd.Protocol.from_dict({k: v for k, v in d.items() if k != "dlt_window_days"})
+    # a misspelt key of [mtd_rule] used to fall back to the 1/6, 6 default
+    bad = {**d, "mtd_rule": {"max_dlt_fractoin": "1/3", "min_patients": 6}}
+    with pytest.raises(ValueError, match=r"\[mtd_rule\] has unknown field\(s\) \['max_dlt_fractoin'\]"):
+        bd.Protocol.from_dict(bad)
+    with pytest.raises(ValueError, match=r"\[staggering\] has unknown field"):
+        bd.Protocol.from_dict({**d, "staggering": {"hours_between_patient": 24}})
+    with pytest.raises(ValueError, match="'mtd_rule' must be a table"):
+        bd.Protocol.from_dict({**d, "mtd_rule": "1/6"})
+    # the bundled protocol round-trips unchanged
+    assert bd.Protocol.from_dict(d) == bd.protocols.bat6021()
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ confusion counts the same way.  A new per-trial quantity is added with
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -34,7 +35,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .scenarios import true_mtd
+from .scenarios import tied_mtd_levels, true_mtd
 
 __all__ = [
     "TRIAL_QUANTITIES",
@@ -297,10 +298,19 @@ class OCReducer:
         self.D = self.true_tox.shape[1]
         self.mtd = np.full((G, S), -1, dtype=np.int64)
         self.obd = np.full((G, S), -1, dtype=np.int64)
+        self.notes: list[str] = []  # ambiguous truths (tied true MTD levels)
         for gi in range(G):
             for si in range(S):
                 if not np.isnan(self.target[gi, si]):
                     self.mtd[gi, si] = true_mtd(self.true_tox[si], self.target[gi, si])
+                    tied = tied_mtd_levels(self.true_tox[si], self.target[gi, si])
+                    if len(tied) > 1:
+                        note = (f"scenario {self.scenarios[si]!r}: levels {tied} are equally close "
+                                f"to the target {self.target[gi, si]:g}; only level {tied[0]} "
+                                "counts as the correct selection (ties: the lower level)")
+                        if note not in self.notes:
+                            self.notes.append(note)
+                            warnings.warn(note, UserWarning, stacklevel=2)
                     if eff:
                         from .obd import DEFAULT_UTILITY, true_obd
 
@@ -483,6 +493,7 @@ class OCReducer:
                 "true_mtd_rule": "level with true DLT probability closest to the target (ties: "
                 "lower); none when every level exceeds target + 0.1",
                 "se": "Monte Carlo standard errors: sqrt(p(1-p)/T) and sd/sqrt(T)",
+                **({"note": "; ".join(self.notes)} if self.notes else {}),
             },
         )
 

@@ -463,9 +463,23 @@ class Protocol:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"protocol: unknown field(s) {sorted(unknown)}")
-        for required in ("name", "drug", "arms"):
+        for required in ("name", "drug", "arms", "dlt_window_days"):
             if required not in data:
-                raise ValueError(f"protocol: missing field {required!r}")
+                raise ValueError(
+                    f"protocol: missing field {required!r}"
+                    + (" (the DLT observation window, e.g. dlt_window_days = 21; no default "
+                       "is assumed)" if required == "dlt_window_days" else "")
+                )
+        for table, fields in (("mtd_rule", ("max_dlt_fraction", "min_patients")),
+                              ("staggering", tuple(Staggering.__dataclass_fields__))):
+            value = data.get(table, {})
+            if not isinstance(value, Mapping):
+                raise ValueError(f"protocol: field {table!r} must be a table, got {value!r}")
+            extra = sorted(set(value) - set(fields))
+            if extra:
+                raise ValueError(
+                    f"protocol: [{table}] has unknown field(s) {extra}; fields are {list(fields)}"
+                )
         arms = []
         for i, a in enumerate(data["arms"]):
             try:

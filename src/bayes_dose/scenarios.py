@@ -31,7 +31,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["ARMS", "Scenario", "library", "true_mtd"]
+__all__ = ["ARMS", "Scenario", "library", "tied_mtd_levels", "true_mtd"]
 
 #: A dose is "no acceptable dose" territory when even the closest level is this far above.
 NONE_MARGIN = 0.1
@@ -48,6 +48,23 @@ def true_mtd(true_tox: Sequence[float], target: float) -> int:
         return 0
     # distances rounded so that ties in decimal (|0.15 - 0.25| vs |0.35 - 0.25|) are ties
     return int(np.argmin(np.round(np.abs(p - target), 12))) + 1
+
+
+def tied_mtd_levels(true_tox: Sequence[float], target: float) -> list[int]:
+    """1-based levels tied for closest to ``target`` (more than one: :func:`true_mtd`
+    counts only the lowest as correct, so the "correct selection" of such a curve is a
+    convention); empty when no level is acceptable.
+
+    Examples
+    --------
+    >>> from bayes_dose.scenarios import tied_mtd_levels
+    >>> tied_mtd_levels([0.10, 0.25, 0.25, 0.50], 0.25), tied_mtd_levels([0.1, 0.2, 0.4], 0.25)
+    ([2, 3], [2])
+    """
+    if true_mtd(true_tox, target) == 0:
+        return []
+    d = np.round(np.abs(np.asarray(true_tox, dtype=float) - target), 12)
+    return [int(i) + 1 for i in np.flatnonzero(d == d.min())]
 
 
 class Scenario(list):
