@@ -600,7 +600,9 @@ class Outcomes:
         if "cohort" in df.columns:
             cohort = cohort_given.astype(np.int64)
         else:
-            cohort = _runs([arms[k] for k in order], levels[order])[np.argsort(order)]
+            cohort = _runs([arms[k] for k in order], levels[order],
+                           None if role is None else [role[k] == "backfill" for k in order],
+                           )[np.argsort(order)]
         _warn_mixed_cohorts(arms, levels, cohort, where,
                             None if role is None else [r == "backfill" for r in role])
 
@@ -1126,12 +1128,28 @@ def _warn_mixed_cohorts(
             )
 
 
-def _runs(arms: Sequence[str], levels: np.ndarray) -> np.ndarray:
-    """Cohort numbers as runs of consecutive patients with the same arm and level."""
+def _runs(
+    arms: Sequence[str], levels: np.ndarray, backfill: Sequence[bool] | None = None
+) -> np.ndarray:
+    """Cohort numbers inferred from the enrolment order: within each arm, a run of
+    escalation patients at one level is one cohort, whatever patients of other arms are
+    enrolled in between; a backfill patient joins the cohort its arm is treating (as a
+    cohort column would record it), so neither splits an escalation cohort."""
     out = np.zeros(len(levels), dtype=np.int64)
+    current: dict[str, tuple[int, int]] = {}  # arm -> (level, cohort) of its escalation run
     c = 0
     for i in range(len(levels)):
-        if i == 0 or arms[i] != arms[i - 1] or levels[i] != levels[i - 1]:
-            c += 1
+        a = arms[i]
+        if backfill is not None and backfill[i]:
+            if a not in current:
+                c += 1
+                current[a] = (-1, c)  # before any escalation patient: a cohort of its own
+            out[i] = current[a][1]
+            continue
+        if a in current and current[a][0] == int(levels[i]):
+            out[i] = current[a][1]
+            continue
+        c += 1
+        current[a] = (int(levels[i]), c)
         out[i] = c
     return out
