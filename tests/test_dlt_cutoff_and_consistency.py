@@ -60,9 +60,16 @@ def test_calendar_cutoff_errors() -> None:
         bd.adjudicate_dlt(ae(), subjects(ENRLDY=[1, 372]), PROTO, cutoff_calendar_day=True)
 
 
-def test_same_enrolment_day_keeps_study_day_cutoff() -> None:
-    _, audit = bd.adjudicate_dlt(ae(), subjects(ENRLDY=[5, 5]), PROTO, cutoff_day=11)
-    assert int(audit.loc[0, "duration_days"]) == 7 and audit.loc[0, "outcome"] == "dlt"
+def test_study_day_cutoff_only_where_it_is_unambiguous() -> None:
+    # every subject enrolled on trial day 1 (or no ENRLDY): study day = trial day
+    for subj in (subjects(ENRLDY=[1, 1]), subjects()):
+        _, audit = bd.adjudicate_dlt(ae(), subj, PROTO, cutoff_day=11)
+        assert int(audit.loc[0, "duration_days"]) == 7 and audit.loc[0, "outcome"] == "dlt"
+    # one subject enrolled on day 372 with "cut-off 380": a calendar day or a study day?
+    with pytest.raises(ValueError, match="cutoff_calendar_day"):
+        bd.adjudicate_dlt(ae(), subjects(ENRLDY=[372, 372]), PROTO, cutoff_day=380)
+    _, audit = bd.adjudicate_dlt(ae(), subjects(ENRLDY=[5, 5]), PROTO, cutoff_calendar_day=15)
+    assert int(audit.loc[0, "duration_days"]) == 7  # study day 15 - 5 + 1 = 11
 
 
 def test_closed_event_after_cutoff_is_an_error() -> None:

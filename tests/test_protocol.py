@@ -70,6 +70,10 @@ def test_protocol_needs_its_dlt_window_and_known_table_fields():
         bd.Protocol.from_dict({**d, "staggering": {"hours_between_patient": 24}})
     with pytest.raises(ValueError, match="'mtd_rule' must be a table"):
         bd.Protocol.from_dict({**d, "mtd_rule": "1/6"})
+    with pytest.raises(ValueError, match="'arms' must be a list"):
+        bd.Protocol.from_dict({**d, "arms": 5})
+    with pytest.raises(ValueError, match=r"arms\[0\] must be a table"):
+        bd.Protocol.from_dict({**d, "arms": ["mono"]})
     # the bundled protocol round-trips unchanged
     assert bd.Protocol.from_dict(d) == bd.protocols.bat6021()
 

@@ -715,12 +715,13 @@ def _cutoffs(
     enrol = {s.usubjid: s.extra.get("enroll_day") for s in subj}
     if cutoff_day is not None:
         days = sorted({float(v) for v in enrol.values() if v is not None and not _missing(v)})
-        if len(days) > 1:
+        if days and days != [1.0]:
             raise ValueError(
-                f"adjudicate_dlt: cutoff_day {cutoff_day} is a study day, but subjects were "
-                f"enrolled on different trial days (ENRLDY {days[0]:g} to {days[-1]:g}), so it "
-                "would mean a different date for each; give cutoff_calendar_day (the cut-off on "
-                "the ENRLDY calendar) instead"
+                f"adjudicate_dlt: cutoff_day {cutoff_day} is a study day (day 1 = a subject's "
+                f"first dose), but the subject table gives enrolment days on the trial calendar "
+                f"(ENRLDY {days[0]:g} to {days[-1]:g}): a study day would mean a different date "
+                "for each subject, and a trial-calendar day given as cutoff_day would be read "
+                "as a study day; give cutoff_calendar_day (the cut-off on the ENRLDY calendar)"
             )
         return {s.usubjid: int(cutoff_day) for s in subj}
     if calendar_day is None:
@@ -776,8 +777,8 @@ def adjudicate_dlt(
     protocol : Protocol
         Supplies the arms' doses, the DLT window, rules and term mapping.
     cutoff_day : int, optional
-        Study day of the data cut-off, the same for every subject (a subject table
-        whose ``ENRLDY`` differ between subjects needs ``cutoff_calendar_day``): an
+        Study day of the data cut-off, the same for every subject (a subject table with
+        ``ENRLDY`` other than 1 needs ``cutoff_calendar_day``): an
         ongoing event (blank ``AENDY``) lasts ``cutoff_day - ASTDY + 1`` days.  Without a
         cut-off, an ongoing event's duration is an unknown fact.  When ``DLTFUDY`` is
         absent it also sets follow-up to ``min(cutoff_day, window)`` days.  An event with

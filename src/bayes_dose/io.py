@@ -584,6 +584,11 @@ def _arms_of(name: str, t: Mapping[str, Any], proto: Protocol) -> list[str]:
             )
     if len(set(arms)) != len(arms):
         raise ValueError(f"{where}: an arm is listed twice: {arms}")
+    if not arms:
+        raise ValueError(
+            f"{where}: is empty, so the design would run on no arm; list its arms (protocol "
+            f"arms: {all_arms}) or remove the design"
+        )
     return arms
 
 

@@ -481,7 +481,12 @@ class Protocol:
                     f"protocol: [{table}] has unknown field(s) {extra}; fields are {list(fields)}"
                 )
         arms = []
+        if not isinstance(data["arms"], Sequence) or isinstance(data["arms"], (str, bytes)):
+            raise ValueError(f"protocol: field 'arms' must be a list of arm tables, got "
+                             f"{data['arms']!r}")  # fmt: skip
         for i, a in enumerate(data["arms"]):
+            if not isinstance(a, Mapping):
+                raise ValueError(f"protocol: arms[{i}] must be a table, got {a!r}")
             try:
                 arms.append(Arm(**{**a, "doses_mg": tuple(a["doses_mg"])}))
             except (TypeError, KeyError) as exc:

@@ -448,12 +448,32 @@ class Design(ABC):
                 f"{type(self).__name__}.fit: expected Outcomes, got {type(outcomes).__name__}"
             )
         engines[engine]  # an unknown name is an error listing the registered engines
+        self._check_dose_grid(outcomes)
         ev = self._evidence(outcomes, missing, dlt_window)
         data = self._data_from(ev.evaluable)
         est = self.estimate(data, engine=engine, **engine_kwargs)
         dec = self.decide(data, est)
         sel = self.select(data, est)
         return self._finish(self._make_fit(ev.outcomes, data, est, dec, sel), ev)
+
+    def _check_dose_grid(self, outcomes: Outcomes) -> None:
+        """The design's doses (mg) must be the data's dose grid (read with a protocol):
+        otherwise a level would mean one dose in the data and another in the model."""
+        own = self.doses_mg
+        if own is None:
+            return
+        arms = outcomes.arms
+        if len(arms) != 1:
+            arms = tuple(a for a in arms if a == getattr(self, "arm", None))
+        for arm in arms:
+            mg = outcomes.doses_mg(arm)
+            if mg and tuple(float(x) for x in mg) != tuple(float(x) for x in own):
+                raise ValueError(
+                    f"{type(self).__name__}.fit: the design's doses "
+                    f"[{', '.join(f'{x:g}' for x in own)}] mg are not arm {arm!r}'s dose grid "
+                    f"[{', '.join(f'{x:g}' for x in mg)}] mg in the data; "
+                    "give the design the arm's doses"
+                )
 
     # -- patients not evaluable yet (pending follow-up, unknown DLT status) ----------------
     def _window(self, outcomes: Outcomes, dlt_window: float | None) -> float:

@@ -1,0 +1,29 @@
+"""A design whose doses are not the data's dose grid, and a spec design on no arm, are
+errors (audit findings 9 and 12: both used to run without a word)."""
+
+from __future__ import annotations
+
+import pytest
+
+import bayes_dose as bd
+
+MONO = (1, 3, 10, 30, 100, 300, 600, 900)
+
+
+def test_fit_refuses_a_design_on_another_dose_grid() -> None:
+    out = bd.examples.bat6021_outcomes().arm("mono")
+    wrong = bd.BLRM((1, 3, 10, 30, 100, 300, 500, 900), reference_dose=300)
+    with pytest.raises(ValueError, match=r"doses \[1, 3, 10, 30, 100, 300, 500, 900\] mg are not"):
+        wrong.fit(out)
+    # the protocol's grid: fits as before
+    fit = bd.BLRM(MONO, reference_dose=300).fit(out)
+    assert fit.next_dose is not None or fit.stop
+    # data without a dose grid (no protocol): nothing to compare
+    bd.ThreePlusThree(4, doses_mg=(5, 10, 20, 40)).fit(bd.Outcomes.parse("1NNN 2NNN"))
+
+
+def test_spec_design_with_no_arm_is_an_error(tmp_path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text('protocol = "bat6021"\n[designs.b]\ntype = "BOIN"\ntarget = 0.25\narms = []\n')
+    with pytest.raises(ValueError, match="field 'arms': is empty"):
+        bd.io.load_spec(path)
