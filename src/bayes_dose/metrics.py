@@ -330,6 +330,7 @@ class OCReducer:
                  quantities: Any = None) -> OCReducer:  # fmt: skip
         """A reducer with the layout, targets and reasons of a simulation Dataset."""
         eff = "true_resp" in sims and "resp" in sims
+        _check_truth_against_manifest(sims)
         return cls(
             sims["design"].values, sims["scenario"].values, sims["true_tox"].to_numpy(),
             _targets(sims, target), json.loads(sims.attrs.get("reasons", "{}")),
@@ -538,6 +539,32 @@ class OCReducer:
 
 def _se_prop(p: np.ndarray, T: int) -> np.ndarray:
     return np.sqrt(p * (1 - p) / T)
+
+
+def _check_truth_against_manifest(sims: xr.Dataset) -> None:
+    """The true curves a Dataset carries must be those its manifest records: operating
+    characteristics of an edited (or mislabelled) truth would look right and be wrong."""
+    try:
+        recorded = json.loads(sims.attrs.get("manifest", "{}")).get("scenarios", {})
+    except (TypeError, ValueError):
+        return
+    if not isinstance(recorded, Mapping) or "true_tox" not in sims:
+        return
+    names = [str(x) for x in sims["scenario"].values]
+    tox = sims["true_tox"].to_numpy()
+    for i, name in enumerate(names):
+        entry = recorded.get(name)
+        curve = entry.get("true_tox") if isinstance(entry, Mapping) else None
+        if curve is None:
+            continue
+        want = np.asarray(curve, dtype=float)
+        if want.shape != tox[i].shape or not np.allclose(want, tox[i], rtol=0, atol=1e-12):
+            raise ValueError(
+                f"operating characteristics: scenario {name!r} has true_tox "
+                f"{np.round(tox[i], 6).tolist()} in the Dataset but {want.tolist()} in its "
+                "manifest (the curve it was simulated under); the Dataset was edited or "
+                "mislabelled"
+            )
 
 
 #: Trials per block when reducing a whole Dataset (bounds the int64 temporaries; a lazily
