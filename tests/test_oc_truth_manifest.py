@@ -23,7 +23,7 @@ def test_edited_true_tox_is_refused(tmp_path) -> None:
     assert int(oc["true_mtd"].item()) == 3
     edited = ds.copy()
     edited["true_tox"] = edited["true_tox"] * 0 + np.array([0.05, 0.25, 0.30, 0.40])
-    with pytest.raises(ValueError, match="in the Dataset but .* in its manifest"):
+    with pytest.raises(ValueError, match=r"in the Dataset but .* in its manifest"):
         bd.operating_characteristics(edited)
 
 
