@@ -26,6 +26,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,7 +34,7 @@ import numpy as np
 
 from .errors import flag
 
-__all__ = ["check_seed", "doses", "flag", "real", "reals", "whole"]
+__all__ = ["check_seed", "doses", "flag", "real", "reals", "warn_if_not_monotone", "whole"]
 
 
 def _is_real(v: Any) -> bool:
@@ -185,3 +186,28 @@ def check_seed(seed: Any, owner: str = "") -> int:
         raise ValueError(f"{owner + ': ' if owner else ''}seed must be a non-negative integer, "
                          f"got {seed!r}")  # fmt: skip
     return int(seed)
+
+
+def warn_if_not_monotone(where: str, p: np.ndarray, done: str, stacklevel: int) -> None:
+    """Warn (``UserWarning``) when a true DLT curve decreases somewhere: the methods
+    take it as given (``done``: what was done with it), but a curve that is not
+    monotone is more often a typo than a scenario.
+
+    Examples
+    --------
+    >>> import warnings, numpy as np
+    >>> from bayes_dose.checks import warn_if_not_monotone
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     warn_if_not_monotone("demo", np.array([0.1, 0.3, 0.2]), "used as given", 2)
+    >>> str(w[0].message)
+    'demo: the true DLT curve is not monotone (level 3: 0.2 < level 2: 0.3); used as given'
+    """
+    if np.any(np.diff(p) < 0):
+        drop = int(np.argmax(np.diff(p) < 0))
+        warnings.warn(
+            f"{where}: the true DLT curve is not monotone (level {drop + 2}: {p[drop + 1]:g} < "
+            f"level {drop + 1}: {p[drop]:g}); {done}",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )

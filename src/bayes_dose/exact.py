@@ -9,8 +9,6 @@ of cohorts.
 
 from __future__ import annotations
 
-import warnings
-
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -225,14 +223,7 @@ def check_true_tox(design: Design, true_tox: np.ndarray | list[float]) -> np.nda
         raise ValueError(f"true_tox must be {design.n_doses} probabilities in [0, 1] (numbers, "
                          f"not text or booleans), got {true_tox!r}") from None  # fmt: skip
     arr = np.array(p)
-    if np.any(np.diff(arr) < 0):  # as simulate: computed as given, but said
-        drop = int(np.argmax(np.diff(arr) < 0))
-        warnings.warn(
-            f"exact: the true DLT curve is not monotone (level {drop + 2}: {arr[drop + 1]:g} < "
-            f"level {drop + 1}: {arr[drop]:g}); computed as given",
-            UserWarning,
-            stacklevel=3,
-        )
+    checks.warn_if_not_monotone("exact", arr, "computed as given", stacklevel=3)
     return arr
 
 

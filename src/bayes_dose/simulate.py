@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .checks import check_seed, flag
+from .checks import check_seed, flag, warn_if_not_monotone
 from .crn import latent_uniforms
 from .decision_step import PATIENT_GUARD, decision_step, grown_capacity
 from .designs.base import Design
@@ -580,14 +580,7 @@ def _curve(name: str, curve: Any) -> np.ndarray:
         raise ValueError(f"{where}: true_tox must be numbers, got {raw.tolist()}") from None
     if np.any(np.isnan(p)) or np.any((p < 0) | (p > 1)):
         raise ValueError(f"{where}: true_tox must be in [0, 1], got {p.tolist()}")
-    if np.any(np.diff(p) < 0):
-        drop = int(np.argmax(np.diff(p) < 0))
-        warnings.warn(
-            f"{where}: the true DLT curve is not monotone (level {drop + 2}: {p[drop + 1]:g} < "
-            f"level {drop + 1}: {p[drop]:g}); simulated as given",
-            UserWarning,
-            stacklevel=5,
-        )
+    warn_if_not_monotone(where, p, "simulated as given", stacklevel=5)
     return p
 
 
