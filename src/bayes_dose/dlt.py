@@ -568,12 +568,11 @@ def _events(
     cutoffs: Mapping[str, int],
     problems: _Problems,
     loc: Callable[[int], str],
-    followups: Mapping[str, float] | None = None,
-    window: float | None = None,
+    followups: Mapping[str, float],
+    window: float,
 ) -> list[_Event]:
     """The AE rows as events; ``cutoffs`` holds each subject's study day of the data
     cut-off (absent: no cut-off), ``followups`` each subject's recorded DLT follow-up."""
-    followups = {} if followups is None else followups
     out: list[_Event] = []
     for i in range(len(ae)):
         uid = _text(ae["USUBJID"].iat[i])
@@ -654,7 +653,7 @@ def _events(
                 f"{where} field 'ASTDY': onset day {start} is after the data cut-off (the "
                 f"subject's study day {cutoff_day}{' (ongoing event)' if end is None else ''})"
             )
-        if (start is not None and fu is not None and window is not None and fu < start <= window):
+        if start is not None and fu is not None and fu < start <= window:
             problems.add(
                 f"{where} field 'ASTDY': onset day {start} is after the subject's recorded DLT "
                 f"follow-up (DLTFUDY {fu:g} days): the subject was followed at least to day "

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .scenarios import tied_mtd_levels, true_mtd
+from .scenarios import tied_mtd_levels
 
 __all__ = [
     "TRIAL_QUANTITIES",
@@ -302,8 +302,8 @@ class OCReducer:
         for gi in range(G):
             for si in range(S):
                 if not np.isnan(self.target[gi, si]):
-                    self.mtd[gi, si] = true_mtd(self.true_tox[si], self.target[gi, si])
                     tied = tied_mtd_levels(self.true_tox[si], self.target[gi, si])
+                    self.mtd[gi, si] = tied[0] if tied else 0  # true_mtd: ties -> the lower
                     if len(tied) > 1:
                         note = (f"scenario {self.scenarios[si]!r}: levels {tied} are equally close "
                                 f"to the target {self.target[gi, si]:g}; only level {tied[0]} "

@@ -597,14 +597,14 @@ class Outcomes:
         order_by, order = _enrolment_order(
             arms, cohort_given if "cohort" in df.columns else None, enroll, where
         )
+        backfill = None if role is None else [r == "backfill" for r in role]
         if "cohort" in df.columns:
             cohort = cohort_given.astype(np.int64)
         else:
             cohort = _runs([arms[k] for k in order], levels[order],
-                           None if role is None else [role[k] == "backfill" for k in order],
+                           None if backfill is None else [backfill[k] for k in order],
                            )[np.argsort(order)]
-        _warn_mixed_cohorts(arms, levels, cohort, where,
-                            None if role is None else [r == "backfill" for r in role])
+        _warn_mixed_cohorts(arms, levels, cohort, where, backfill)
 
         frame = pd.DataFrame(
             {

@@ -37,17 +37,25 @@ __all__ = ["ARMS", "Scenario", "library", "tied_mtd_levels", "true_mtd"]
 NONE_MARGIN = 0.1
 
 
-def true_mtd(true_tox: Sequence[float], target: float) -> int:
-    """1-based true MTD: the level whose true DLT probability is closest to ``target``
-    (ties: the lower level); 0 when every level exceeds ``target + 0.1`` (no acceptable
-    dose, so the correct decision is to select none)."""
+def _closest_levels(true_tox: Sequence[float], target: float) -> list[int]:
+    """1-based levels whose true DLT probability is closest to ``target`` (distances
+    rounded so that ties in decimal, |0.15 - 0.25| vs |0.35 - 0.25|, are ties); empty
+    when every level exceeds ``target + 0.1``."""
     p = np.asarray(true_tox, dtype=float)
     if not 0 < target < 1:
         raise ValueError(f"target must be in (0, 1), got {target}")
     if np.round(p.min() - target, 12) > NONE_MARGIN:  # rounded: 0.45 vs 0.35 + 0.1 is equal
-        return 0
-    # distances rounded so that ties in decimal (|0.15 - 0.25| vs |0.35 - 0.25|) are ties
-    return int(np.argmin(np.round(np.abs(p - target), 12))) + 1
+        return []
+    d = np.round(np.abs(p - target), 12)
+    return [int(i) + 1 for i in np.flatnonzero(d == d.min())]
+
+
+def true_mtd(true_tox: Sequence[float], target: float) -> int:
+    """1-based true MTD: the level whose true DLT probability is closest to ``target``
+    (ties: the lower level); 0 when every level exceeds ``target + 0.1`` (no acceptable
+    dose, so the correct decision is to select none)."""
+    levels = _closest_levels(true_tox, target)
+    return levels[0] if levels else 0
 
 
 def tied_mtd_levels(true_tox: Sequence[float], target: float) -> list[int]:
@@ -61,10 +69,7 @@ def tied_mtd_levels(true_tox: Sequence[float], target: float) -> list[int]:
     >>> tied_mtd_levels([0.10, 0.25, 0.25, 0.50], 0.25), tied_mtd_levels([0.1, 0.2, 0.4], 0.25)
     ([2, 3], [2])
     """
-    if true_mtd(true_tox, target) == 0:
-        return []
-    d = np.round(np.abs(np.asarray(true_tox, dtype=float) - target), 12)
-    return [int(i) + 1 for i in np.flatnonzero(d == d.min())]
+    return _closest_levels(true_tox, target)
 
 
 class Scenario(list):
