@@ -543,7 +543,9 @@ def _args_dlt(p: argparse.ArgumentParser) -> None:
     p.epilog = (
         "Exit codes: 0 adjudicated; 2 bad input; 3 outputs written but some events are "
         "queries (a blank fact decides whether they are DLTs): those patients' DLT is "
-        "'unknown' until the facts are filled in."
+        "'unknown' until the facts are filled in.  A grade >= 2 event with blank causality "
+        "or onset makes the patient's grade2 'unknown' (noted on stderr; not a DLT query, so "
+        "the exit code does not change)."
     )
 
 
@@ -567,6 +569,7 @@ def _cmd_dlt(args: argparse.Namespace) -> int:
         audit.to_csv(args.audit, index=False)
     queries = audit[audit["outcome"] == "query"]
     unknown = frame.loc[frame["dlt"].isna(), "patient_id"].tolist()
+    grade2_unknown = list(outcomes.grade2_unknown())
     if args.format == "json":
         doc = {
             "protocol": proto.name,
@@ -575,6 +578,7 @@ def _cmd_dlt(args: argparse.Namespace) -> int:
             "queries": json.loads(queries[["USUBJID", "row", "query", "rule"]].to_json(
                 orient="records")),
             "unknown": unknown,
+            "grade2_unknown": grade2_unknown,
         }  # fmt: skip
         print(json.dumps(doc, indent=1))
     else:
@@ -605,6 +609,14 @@ def _cmd_dlt(args: argparse.Namespace) -> int:
         for path in (args.out, args.audit):
             if path is not None:
                 print(f"Wrote {path}")
+    if grade2_unknown:  # not a DLT query (exit code unchanged), but never silent
+        print(
+            f"bayes-dose dlt: grade-2 toxicity status unknown for {', '.join(grade2_unknown)} "
+            "(an event of grade >= 2 with blank AREL or ASTDY, or of blank ATOXGR; written as "
+            "grade2 'unknown'): accelerated titration with titration_grade2 holds when it "
+            "decides; fill the blank facts",
+            file=sys.stderr,
+        )
     if len(queries):
         print(
             f"bayes-dose dlt: {len(queries)} quer{'y' if len(queries) == 1 else 'ies'}; DLT "

@@ -10,7 +10,10 @@ Facts are three-valued: a blank fact (say ``TRANSFFL``) is *unknown*, not "N".  
 that might be a DLT depending on an unknown fact is a *query* (audit outcome ``"query"``,
 the facts in the audit's ``query`` column): its patient's DLT status is unknown (``NA``)
 unless another event of the patient is a DLT, and designs hold on such patients until the
-query is resolved (or a policy is given).  Fill facts known to be absent with ``N`` / ``0``.
+query is resolved (or a policy is given).  The grade-2 status accelerated titration reads
+(``Outcomes`` column ``grade2``) is three-valued the same way: a grade >= 2 event with blank
+causality or onset makes it unknown, and a titration design whose decision depends on it
+holds.  Fill facts known to be absent with ``N`` / ``0``.
 Missing-value codes written into cells (``NA``, ``NULL``, ``#N/A``, ...) are errors, not
 blanks: a blank cell is the only way to say "unknown".
 """
@@ -389,16 +392,19 @@ def _adjudicate_event(rules: tuple[DLTRule, ...], ev: _Event, window: int) -> _V
             + (": informs RP2D, not escalation" if crit.met else ""),
         )  # fmt: skip
     possible = crit.outcome in ("dlt", "query")  # a DLT for some value of the blank facts
+    # a grade >= 2 event whose causality or onset is blank may be a grade-2 toxicity
+    g2 = "; grade-2 toxicity status unknown" if (ev.grade or 0) >= 2 else ""
     if ev.start is None:
         if not possible:
-            return _Verdict(crit.met, crit.outcome, f"{crit.reason} (ASTDY blank)")
+            note = g2 if ev.related is not False else ""
+            return _Verdict(crit.met, crit.outcome, f"{crit.reason} (ASTDY blank{note})")
         more = f"; also {crit.reason}" if crit.outcome == "query" else meets
         return _query(crit.met, ("ASTDY", *crit.missing), f"missing fact: ASTDY{more}")
     if ev.related is False:
         return _Verdict(crit.met, "unrelated", f"unrelated (AREL {ev.arel}){meets}")
     if ev.related is None:
         if not possible:
-            return _Verdict(crit.met, crit.outcome, f"{crit.reason} (AREL blank)")
+            return _Verdict(crit.met, crit.outcome, f"{crit.reason} (AREL blank{g2})")
         more = f"; also {crit.reason}" if crit.outcome == "query" else meets
         return _query(crit.met, ("AREL", *crit.missing), f"missing fact: AREL{more}")
     return crit
@@ -799,8 +805,11 @@ def adjudicate_dlt(
     -------
     outcomes : Outcomes
         One patient per subject, in subject-table order (``dlt`` = 1 if any DLT event,
-        else unknown (``<NA>``) if any event is a query, else 0; ``grade2`` = any related
-        grade >= 2 event in the window).
+        else unknown (``<NA>``) if any event is a query, else 0; ``dlt_day`` = the onset
+        day ``ASTDY`` of the earliest DLT event (NaN without DLT); ``grade2`` = 1 if any
+        related grade >= 2 event in the window, else unknown (``<NA>``) if a grade >= 2
+        event (or one of blank grade) has blank causality or onset and nothing else rules
+        it out (the audit's ``rule`` says "grade-2 toxicity status unknown"), else 0).
     audit : DataFrame
         One row per AE row (columns :data:`AUDIT_COLUMNS`): ``is_dlt``, ``rule`` (the
         rule that fired, or the reason it did not), ``outcome`` (a code from
@@ -898,8 +907,16 @@ def adjudicate_dlt(
 
     dlt_ids = set(audit.loc[audit["is_dlt"], "USUBJID"])
     query_ids = set(audit.loc[audit["outcome"] == "query", "USUBJID"]) - dlt_ids
-    g2 = audit["related"].fillna(False) & audit["in_window"].fillna(False)
-    g2_ids = set(audit.loc[g2 & (audit["ATOXGR"].fillna(0) >= 2), "USUBJID"])
+    # grade2 is three-valued like dlt: a grade >= 2 event is a grade-2 toxicity when related
+    # and in the window; with its causality, onset or grade blank (and none of them ruling
+    # it out) the patient's grade-2 status is unknown unless another event decides it
+    rel, inside, grade = audit["related"], audit["in_window"], audit["ATOXGR"]
+    g2 = (rel.fillna(False) & inside.fillna(False) & (grade.fillna(0) >= 2)).astype(bool)
+    maybe = (rel.fillna(True) & inside.fillna(True) & (grade.fillna(2) >= 2)).astype(bool)
+    g2_ids = set(audit.loc[g2, "USUBJID"])
+    g2_unknown = set(audit.loc[maybe & ~g2, "USUBJID"]) - g2_ids
+    # the DLT day: onset (ASTDY) of the patient's earliest DLT event (in the window)
+    dlt_day = audit.loc[audit["is_dlt"]].groupby("USUBJID")["ASTDY"].min()
     frame = pd.DataFrame({
         "patient_id": [s.usubjid for s in subj],
         "arm": [s.arm for s in subj],
@@ -907,7 +924,10 @@ def adjudicate_dlt(
         "dose_mg": [s.dose_mg for s in subj],
         "dlt": [1 if s.usubjid in dlt_ids else "unknown" if s.usubjid in query_ids else 0
                 for s in subj],
-        "grade2": [int(s.usubjid in g2_ids) for s in subj],
+        "grade2": [1 if s.usubjid in g2_ids else "unknown" if s.usubjid in g2_unknown else 0
+                   for s in subj],
+        "dlt_day": [float(dlt_day[s.usubjid]) if s.usubjid in dlt_ids else np.nan
+                    for s in subj],
     })  # fmt: skip
     for target in _SUBJECT_OPTIONAL.values():
         if any(target in s.extra for s in subj):

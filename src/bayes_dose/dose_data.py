@@ -138,7 +138,9 @@ class DoseData:
 
         With ``tite_window`` a patient without DLT weighs
         ``min(followup_days / tite_window, 1)``; a missing follow-up of a patient without DLT
-        is an error (its weight cannot be guessed).
+        is an error (its weight cannot be guessed).  An unknown DLT status, or an unknown
+        grade-2 status (:meth:`Outcomes.grade2_unknown`), is an error: counts cannot hold it
+        (designs resolve it first, or hold).
         """
         f = outcomes.to_frame()
         if len(set(f["arm"])) > 1:
@@ -158,6 +160,14 @@ class DoseData:
                 f"row {i} (patient_id={f['patient_id'].iat[i]!r}) field 'dlt': DLT status "
                 "unknown; resolve the query, or fit with missing='assume_dlt' or "
                 "'assume_not' (Outcomes.resolve_unknown)"
+            )
+        unknown_g2 = f["grade2"].isna().to_numpy()
+        if unknown_g2.any():  # neither counted nor left out: the count would be silently low
+            i = int(np.flatnonzero(unknown_g2)[0])
+            raise ValueError(
+                f"row {i} (patient_id={f['patient_id'].iat[i]!r}) field 'grade2': grade-2 "
+                "toxicity status unknown (an event of grade >= 2 with blank causality or onset, "
+                "or of blank grade); resolve the query (grade2 0 or 1)"
             )
         lv = f["dose_level"].to_numpy(dtype=np.int64) - 1
         y = f["dlt"].to_numpy(dtype=np.int64)
@@ -198,7 +208,7 @@ class DoseData:
             w = np.where(y == 1, 1.0, frac)
         return cls(
             n, d, current, last_n, last_dlt,
-            np.array([int(f["grade2"].sum())]),
+            np.array([int(f["grade2"].to_numpy(dtype=np.int64).sum())]),
             lv[None, :], y[None, :], w[None, :], resp, both,
             backfill_n=None if bfl is None else np.bincount(
                 lv[bfl], minlength=n_doses)[None, :].astype(np.int64),

@@ -2,10 +2,10 @@
 
 :class:`Outcomes` is an immutable, validated table of patients (arm, 1-based dose level,
 dose in mg, DLT 0/1 or unknown (pandas nullable ``Int64``, ``<NA>`` = unknown), cohort,
-enrolment day, days of DLT follow-up, and an optional grade-2 flag used by accelerated
-titration).  Bad input raises ``ValueError`` naming the row (the file line for CSV input,
-header = line 1) and the field, and showing the value as written; nothing is silently
-dropped or coerced into a wrong count.
+enrolment day, days of DLT follow-up, and an optional grade-2 flag (0, 1 or unknown) used
+by accelerated titration).  Bad input raises ``ValueError`` naming the row (the file line
+for CSV input, header = line 1) and the field, and showing the value as written; nothing is
+silently dropped or coerced into a wrong count.
 
 **Efficacy.** An optional column ``response`` (see :data:`RESPONSE_CODES`) records a binary
 efficacy outcome per patient (e.g. objective response, or a PD marker above a threshold):
@@ -330,8 +330,10 @@ class Outcomes:
         ``no``/``yes``, ``n``/``y``, ``false``/``true`` (also booleans), and ``unknown``
         (or ``pandas.NA``): the patient's DLT status is unknown, e.g. an unresolved
         adjudication query; designs hold on such patients.  A blank ``dlt`` (``None``,
-        NaN, ``""``) or any other code is an error.  ``grade2`` takes the same yes/no
-        codes; blank means 0.
+        NaN, ``""``) or any other code is an error.  ``grade2`` takes the same codes,
+        ``unknown`` included (e.g. a grade >= 2 event whose causality or onset is blank:
+        :meth:`grade2_unknown`; a design whose decision depends on it holds); blank
+        means 0.
 
         Patients are put in enrolment order: by ``cohort`` when given, else by
         ``enroll_day`` when every patient has one, else in row order;
@@ -545,18 +547,18 @@ class Outcomes:
         if "cohort" in df.columns and n and np.isnan(cohort_given).any():
             i = int(np.flatnonzero(np.isnan(cohort_given))[0])
             raise ValueError(f"{where(i)} field 'cohort': missing")
-        grade2 = np.zeros(n, dtype=np.int64)
+        grade2: list[object] = [0] * n
         if "grade2" in df.columns:
             for i, v in enumerate(df["grade2"]):
                 code = _code(v)
                 if code is _BLANK:
                     continue
-                if code is None or code is pd.NA:
+                if code is None:
                     raise ValueError(
                         f"{where(i)} field 'grade2': {show('grade2', i, v)} is not 0 or 1 "
-                        "(or yes/no, y/n, true/false)"
+                        "(or yes/no, y/n, true/false) or 'unknown'"
                     )
-                grade2[i] = int(code)  # type: ignore[call-overload]
+                grade2[i] = code
 
         response = None
         if RESPONSE in df.columns:
@@ -616,7 +618,7 @@ class Outcomes:
                 "cohort": cohort,
                 "enroll_day": enroll,
                 "followup_days": follow,
-                "grade2": grade2,
+                "grade2": pd.array(grade2, dtype="Int64"),
                 "dlt_day": dlt_day,
             },
             columns=list(COLUMNS),
@@ -654,8 +656,9 @@ class Outcomes:
         return tuple(str(p) for p in f.loc[f[RESPONSE].isna(), "patient_id"])
 
     def to_csv_frame(self) -> pd.DataFrame:
-        """The patient table as written to CSV: an unknown DLT status is the text
-        ``unknown`` (a blank cell would not read back: the readers refuse blank DLTs).
+        """The patient table as written to CSV: an unknown DLT or grade-2 status is the
+        text ``unknown`` (a blank cell would not read back: the readers refuse blank DLTs
+        and read a blank ``grade2`` as 0).
 
         Examples
         --------
@@ -663,7 +666,8 @@ class Outcomes:
         [0, 'unknown']
         """
         frame = self.to_frame()
-        return frame.assign(dlt=frame["dlt"].astype(object).where(frame["dlt"].notna(), "unknown"))
+        return frame.assign(**{c: frame[c].astype(object).where(frame[c].notna(), "unknown")
+                               for c in ("dlt", "grade2")})  # fmt: skip
 
     def __len__(self) -> int:
         return len(self._frame)
@@ -674,6 +678,8 @@ class Outcomes:
         )
         k = len(self.unknown())
         unk = f"; unknown DLT status {k}" if k else ""
+        k2 = len(self.grade2_unknown())
+        unk += f"; unknown grade-2 status {k2}" if k2 else ""
         return (
             f"<Outcomes {len(self)} patients ({arms or 'none'}); "
             f"DLTs {int(self._frame['dlt'].sum())}{unk}; ordered by {self._order_by}>"
@@ -820,6 +826,30 @@ class Outcomes:
         """
         f = self._frame
         return tuple(str(p) for p in f.loc[f["dlt"].isna(), "patient_id"])
+
+    def grade2_unknown(self) -> tuple[str, ...]:
+        """Patient ids whose grade-2 toxicity status is unknown (``grade2`` is ``<NA>``),
+        in enrolment order: e.g. a grade >= 2 event with blank causality or onset.
+
+        Accelerated titration with ``titration_grade2=True`` reads this status; a fit
+        whose decision depends on it holds (designs not reading it are unaffected).
+
+        Examples
+        --------
+        >>> import pandas as pd, bayes_dose as bd
+        >>> bd.Outcomes.from_frame(pd.DataFrame({"patient_id": ["A", "B"], "arm": "mono",
+        ...     "dose_level": [1, 2], "dlt": 0, "grade2": [0, "unknown"]})).grade2_unknown()
+        ('B',)
+        """
+        f = self._frame
+        return tuple(str(p) for p in f.loc[f["grade2"].isna(), "patient_id"])
+
+    def _grade2_filled(self, value: int) -> Outcomes:
+        """The data with every unknown grade-2 status set to ``value`` (0 or 1): for
+        evidence whose use does not depend on it (see ``Design._evidence``)."""
+        f = self._frame.copy()
+        f["grade2"] = f["grade2"].fillna(value)
+        return self._derive(f)
 
     def pending(self, window_days: float, as_of: int | None = None) -> pd.DataFrame:
         """Patients without a DLT whose DLT follow-up is shorter than the window.

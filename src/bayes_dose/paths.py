@@ -293,7 +293,9 @@ def _start_state(design: Design, start: Outcomes | None) -> tuple[DoseData, str]
         return DoseData.empty(1, design.n_doses), ""
     if not isinstance(start, Outcomes):
         raise ValueError(f"dose_paths: start must be Outcomes or None, got {type(start).__name__}")
-    data = DoseData.from_outcomes(start, design.n_doses)
+    if start.grade2_unknown() and not design._reads_grade2():
+        start = start._grade2_filled(0)  # not read by the design's decisions
+    data = DoseData.from_outcomes(start, design.n_doses)  # else: an unknown is an error
     window = getattr(design, "tite_window", None) or start.dlt_window_days or DEFAULT_DLT_WINDOW
     pending = start.pending(window)
     if len(pending):  # paths grow on counts: a pending patient would count as complete

@@ -411,7 +411,11 @@ class Design(ABC):
           rests on.  Data without ``followup_days`` are taken as complete
           (``outcomes.has_followup`` is False);
         * patients with unknown DLT status (:meth:`Outcomes.unknown`), unless ``missing``
-          says how to count them.
+          says how to count them;
+        * with ``titration_grade2=True``, patients of unknown grade-2 status
+          (:meth:`Outcomes.grade2_unknown`) when the titration decision depends on them
+          (when it does not, the reason says so).  ``missing`` does not fill them; designs
+          not reading grade-2 toxicities ignore them.
 
         A held fit's estimates and MTD use the evaluable patients only.
 
@@ -526,11 +530,32 @@ class Design(ABC):
             waiting, held = tuple(p for p in held if p in bf), tuple(p for p in held if p not in bf)
         out = held + held_unknown + waiting
         evaluable = resolved._without(out) if out else resolved
+        grade2, held_grade2 = self._grade2_unknown(evaluable)
+        if grade2:
+            evaluable = evaluable._grade2_filled(0)  # the decision does not depend on it, or holds
         return Evidence(
             outcomes=resolved, evaluable=evaluable, window=window, tite=tite,
             pending=pending, unknown=held_unknown, imputed=resolved.imputed,
-            missing_policy=resolved.missing_policy,
+            missing_policy=resolved.missing_policy, grade2_unknown=grade2,
+            grade2_held=held_grade2,
         )  # fmt: skip
+
+    def _reads_grade2(self) -> bool:
+        """Whether decisions read grade-2 toxicities (accelerated titration with
+        ``titration_grade2=True``)."""
+        return any(isinstance(s, Titration) and s.grade2 for s in self.slots())
+
+    def _grade2_unknown(self, evaluable: Outcomes) -> tuple[tuple[str, ...], bool]:
+        """(patients of unknown grade-2 status, whether the decision depends on them).
+
+        Titration is active while fewer than two grade-2 toxicities are seen, so the
+        decision depends on the unknown ones exactly when titration would go on with
+        none of them a grade-2 toxicity and end with all of them."""
+        ids = evaluable.grade2_unknown()
+        if not ids or not self._reads_grade2():
+            return ids, False
+        none, every = (self._data_from(evaluable._grade2_filled(v)) for v in (0, 1))
+        return ids, bool((self.titration_active(none) != self.titration_active(every)).any())
 
     def _finish(self, fit: Fit, *evidence: Evidence) -> Fit:
         """Put the hold (or the TITE / missing-policy notes) on a fit."""
@@ -554,7 +579,9 @@ class Design(ABC):
             "missing_policy": policy, "dlt_window": window,
         }  # fmt: skip
         reason = fit.reason
-        if hold_pending or unknown:
+        grade2 = tuple(p for e in evidence if self._reads_grade2() for p in e.grade2_unknown)
+        held_grade2 = tuple(p for e in evidence if e.grade2_held for p in e.grade2_unknown)
+        if hold_pending or unknown or held_grade2:
             parts = []
             if hold_pending:
                 who = "; ".join(_pending_text(r, window) for r in hold_rows.itertuples())
@@ -570,6 +597,15 @@ class Design(ABC):
                     f"DLT status unknown for {who}; resolve the "
                     f"{'queries' if len(unknown) > 1 else 'query'}, or fit with "
                     "missing='assume_dlt' or missing='assume_not'"
+                )
+            if held_grade2:
+                who = ", ".join(_where(frames[p]) for p in held_grade2)
+                parts.append(
+                    f"grade-2 toxicity status unknown for {who} (an event of grade >= 2 with "
+                    "blank causality or onset, or of blank grade), and accelerated titration ends at the second "
+                    "grade-2 toxicity: whether it goes on depends on "
+                    f"{'them' if len(held_grade2) > 1 else 'it'}; resolve the "
+                    f"{'queries' if len(held_grade2) > 1 else 'query'} (grade2 0 or 1)"
                 )
             n_eval = sum(len(e.evaluable) for e in evidence)
             reason = (
@@ -589,6 +625,9 @@ class Design(ABC):
         if waiting:
             reason += (f" [backfill patient(s) {', '.join(waiting)} still in the DLT window: "
                        "not counted yet]")  # fmt: skip
+        if grade2 and not held_grade2:
+            reason += (f" [grade-2 toxicity status unknown for {', '.join(grade2)}: does not "
+                       "change this decision]")  # fmt: skip
         if imputed and not unknown:
             what = "a DLT" if policy == "assume_dlt" else "no DLT"
             reason += (
@@ -689,8 +728,9 @@ class Fit:
         The engine's output (posterior and diagnostics for PyMC).
     hold : bool
         The design cannot decide yet: patients are pending (DLT window not complete, non-
-        TITE design) or have unknown DLT status; then ``next_dose`` and ``cohort_size``
-        are None, ``stop`` is False and ``reason`` names the patients.
+        TITE design) or have unknown DLT status, or an unknown grade-2 status decides
+        accelerated titration (``titration_grade2=True``); then ``next_dose`` and
+        ``cohort_size`` are None, ``stop`` is False and ``reason`` names the patients.
     pending : tuple of str
         Patients without DLT still inside the DLT window (a TITE design weights them).
     unknown : tuple of str
@@ -798,6 +838,10 @@ class Evidence:
     unknown: tuple[str, ...]
     imputed: tuple[str, ...]
     missing_policy: str | None
+    #: evaluable patients of unknown grade-2 status (counted as none in ``evaluable``)
+    grade2_unknown: tuple[str, ...] = ()
+    #: whether the decision depends on them (then the fit holds)
+    grade2_held: bool = False
 
 
 def _rows(outcomes: Outcomes) -> dict[str, Any]:

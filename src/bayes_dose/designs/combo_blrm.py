@@ -380,7 +380,7 @@ class CombinationBLRM(EWOCDesign):
         if mono is None or len(mono) == 0:
             z = np.zeros((1, D), dtype=np.int64)
             return z, z.copy()
-        d = DoseData.from_outcomes(mono, D)
+        d = DoseData.from_outcomes(mono._grade2_filled(0), D)  # grade-2 status not read
         return d.n, d.dlt
 
     # -- estimate and fit ------------------------------------------------------------------
