@@ -63,7 +63,10 @@ def test_recommend_table_to_file(spec, data, tmp_path):
     assert cli.main(["recommend", "--spec", str(spec), "--data", str(data), "--arm", "combo",
                      "--out", str(out)]) == 0  # fmt: skip
     text = out.read_text()
-    assert "== recommendations" in text and "combo" in text and "mono" not in text
+    rec, notes = text.split("== patients not counted in full")
+    assert "== recommendations" in rec and "combo" in rec and "mono" not in rec
+    # the monotherapy patients are named as not analysed, not dropped without a word
+    assert "[mono] not analysed: 18 patients" in notes
 
 
 def test_recommend_bad_arm(spec, capsys):

@@ -171,6 +171,29 @@ def reads_all_arms(design: Any) -> bool:
     return bool(getattr(design, "reads_all_arms", False))
 
 
+def _not_analysed(designs: Mapping[str, Mapping[str, Any]], data: Mapping[str, Outcomes]
+                  ) -> dict[str, int]:  # fmt: skip
+    """``{arm: patients}``: the arms of ``data`` holding patients that no design is for
+    and no design reads (:attr:`Design.borrows_from <bayes_dose.Design.borrows_from>`; an
+    object saying only ``reads_all_arms`` reads every arm).
+
+    Examples
+    --------
+    >>> import bayes_dose as bd
+    >>> out = bd.examples.bat6021_outcomes()
+    >>> _not_analysed({"mono": {"3+3": bd.ThreePlusThree(8)}}, {a: out.arm(a) for a in out.arms})
+    {'combo': 15}
+    """
+    read = set(designs)
+    for ds in designs.values():
+        for d in ds.values():
+            borrows = getattr(d, "borrows_from", None)
+            if borrows is None and getattr(d, "reads_all_arms", False):
+                return {}
+            read.update(borrows or ())
+    return {a: len(o) for a, o in data.items() if a not in read and len(o)}
+
+
 def _normalise(designs: Mapping[str, Any], arms: tuple[str, ...]) -> dict[str, dict[str, Design]]:
     if not designs:
         raise ValueError("compare: no designs given")
@@ -289,6 +312,10 @@ class Comparison:
         of the decision engine; decisions come from ``fits``).
     missing : str or None
         Policy for unknown DLT statuses given to every fit (``compare(missing=...)``).
+    not_analysed : dict of arm -> int
+        Arms of the data whose patients no design is for and no design reads (e.g.
+        combination patients given with monotherapy designs only), with their numbers of
+        patients: not in any decision (:meth:`not_analysed_notes`).
     """
 
     designs: dict[str, dict[str, Design]]
@@ -302,6 +329,16 @@ class Comparison:
     mcmc_kwargs: Mapping[str, Any] = field(default_factory=dict)
     missing: str | None = None
     obd: Any = None  # an OBD selector (bayes_dose.obd.OBD) applied below each design's MTD
+    not_analysed: dict[str, int] = field(default_factory=dict)
+
+    def not_analysed_notes(self) -> list[str]:
+        """One sentence per arm of the data left out of every decision
+        (:attr:`not_analysed`); empty when every arm with patients was analysed."""
+        return [
+            f"[{arm}] not analysed: {n} patient{'s' if n != 1 else ''} of arm {arm!r} in the "
+            "data; no design here is for this arm and none borrows from it"
+            for arm, n in self.not_analysed.items()
+        ]
 
     def obd_of(self, arm: str, name: str) -> tuple[int | None, str]:
         """The OBD of design ``name`` on ``arm`` and its reason: the design's own (BOIN12),
@@ -512,6 +549,8 @@ class Comparison:
         ag = self.agreement()
         if len(ag):
             out += "\n\n" + "\n".join(ag["summary"])
+        if self.not_analysed:
+            out += "\n\n" + "\n".join(self.not_analysed_notes())
         return out
 
     def _repr_html_(self) -> str:
@@ -523,6 +562,10 @@ class Comparison:
         if len(ag):
             parts.append("<h4>Agreement with the protocol design</h4><ul>")
             parts += [f"<li>{html.escape(s)}</li>" for s in ag["summary"]]
+            parts.append("</ul>")
+        if self.not_analysed:
+            parts.append("<h4>Data not analysed</h4><ul>")
+            parts += [f"<li>{html.escape(s)}</li>" for s in self.not_analysed_notes()]
             parts.append("</ul>")
         return "\n".join(parts)
 
@@ -682,6 +725,7 @@ def compare(
         mcmc_kwargs=dict(mcmc_kwargs or {}),
         missing=missing,
         obd=obd,
+        not_analysed=_not_analysed(per_arm, data),
     )
 
 

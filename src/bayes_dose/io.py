@@ -51,7 +51,9 @@ basis='max')"``, ``"Coherence(0.25)"``); their names are the registered rules an
 
 Parameters a design needs from the protocol are filled in per arm when not given:
 ``n_doses`` (levels of the arm), ``doses_mg`` (its dose grid), ``doses`` (BLRM) and
-``mtd_rule`` (the protocol's MTD definition, 3+3).
+``mtd_rule`` (the protocol's MTD definition, 3+3).  ``doses`` / ``doses_mg`` given in a
+design table must be the arm's dose grid (an error naming the design and the field
+otherwise).
 
 Everything is checked as it is read (:mod:`bayes_dose.spec_check`): unknown keys at the
 top level, in ``[simulation]``, ``[analysis]``, a design table or a skeleton table are
@@ -61,7 +63,11 @@ number is finite; a seed is an integer, not ``7.0``);
 ``arms`` is a list of the protocol's arms, and so are the arms of
 ``[simulation.scenarios.ARM]``, whose curves have one probability in [0, 1] per level;
 ``[simulation.efficacy.ARM]`` gives a response curve for every scenario of the arm (same
-names), and ``correlation`` is a number in (-1, 1).
+names), and ``correlation`` is a number in (-1, 1).  A setting nothing would read is an
+error naming it: ``correlation`` or ``[simulation.timeline] response_day`` without
+response curves, sampler settings of ``[analysis]`` without designs in ``mcmc``,
+scenarios of an arm without designs, and ``programme_n_trials`` without a design that
+borrows from another arm of the spec with scenarios for both arms.
 """
 
 from __future__ import annotations
@@ -227,6 +233,8 @@ def design_from_spec(
     checked against the parameter's type (an integer is an integer, a boolean a
     boolean, a number finite); unknown parameters are errors naming the nearest valid
     one.  With ``protocol``, a design taking ``mtd_rule`` gets the protocol's MTD rule.
+    With ``arm``, ``doses`` / ``doses_mg`` given must be the arm's dose grid (filled in
+    when not given).
 
     Examples
     --------
@@ -287,6 +295,7 @@ def design_from_spec(
                 f"{where}: field 'skeleton': {len(sk)} values for the arm's {arm.n_doses} "
                 f"dose levels"
             )
+        _check_doses(params, arm, where)
         # a design's own arm is the spec's arm (e.g. CombinationBLRM(arm=...))
         defaults = {"n_doses": arm.n_doses, "doses_mg": arm.doses_mg, "doses": arm.doses_mg,
                     "arm": arm.name}  # fmt: skip
@@ -300,6 +309,26 @@ def design_from_spec(
     except (TypeError, ValueError) as exc:
         msg = str(exc)
         raise ValueError(msg if msg.startswith(where) else f"{where}: {msg}") from exc
+
+
+def _check_doses(params: Mapping[str, Any], arm: Arm, where: str) -> None:
+    """Doses given in a spec (``doses``, ``doses_mg``) must be the protocol arm's dose
+    grid: a level would otherwise mean one dose in the data and another in the design
+    (``Design.fit`` refuses such a design on data read with the protocol)."""
+    grid = tuple(float(x) for x in arm.doses_mg)
+    for k in ("doses", "doses_mg"):
+        v = params.get(k)
+        if not isinstance(v, (tuple, list)) or not all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) for x in v
+        ):
+            continue  # not a dose list: the design's own checks say what is wrong
+        if tuple(float(x) for x in v) != grid:
+            raise ValueError(
+                f"{where}: field {k!r}: doses [{', '.join(f'{float(x):g}' for x in v)}] mg "
+                f"differ from the protocol arm {arm.name!r}'s doses_mg "
+                f"[{', '.join(f'{x:g}' for x in grid)}] mg; leave {k!r} out (the arm's doses "
+                "are filled in) or change the protocol"
+            )
 
 
 def design_table(design: Any, refs: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -504,6 +533,11 @@ def _simulation(table: Any, proto: Protocol) -> dict[str, Any]:
         )
     if "timeline" in sim:
         sim["timeline"] = _timeline(sim["timeline"])
+        if sim["timeline"].response_day is not None and not eff_out:
+            raise ValueError(
+                "[simulation.timeline] response_day: given without [simulation.efficacy.ARM] "
+                "response curves (no responses are simulated), it would be ignored"
+            )
     return sim
 
 
@@ -563,6 +597,13 @@ def _analysis(table: Any) -> dict[str, Any]:
             ana[k] = _check_int(ana[k], f"[analysis] {k}", lo)
     if "target_accept" in ana:
         ana["target_accept"] = _check_probability(ana["target_accept"], "[analysis] target_accept")
+    sampler = [k for k in ana if k != "mcmc"]
+    if sampler and not ana.get("mcmc"):
+        raise ValueError(
+            f"[analysis] {', '.join(sampler)}: given without designs in [analysis] mcmc (no "
+            "design is fitted with MCMC), it would be ignored; name the designs to check "
+            '(e.g. mcmc = ["BLRM"]) or remove the setting'
+        )
     return ana
 
 
@@ -633,9 +674,11 @@ def _load(raw: Mapping[str, Any], path: Path) -> DesignSpec:
             designs[a][name] = design_from_spec(
                 {**base, **over}, proto.arm(a), name, designs, protocol=proto
             )
+    designs = {a: d for a, d in designs.items() if d}
+    _check_read(simulation, designs)
     spec = DesignSpec(
         protocol=proto,
-        designs={a: d for a, d in designs.items() if d},
+        designs=designs,
         seed=seed,
         simulation=simulation,
         analysis=analysis,
@@ -644,6 +687,40 @@ def _load(raw: Mapping[str, Any], path: Path) -> DesignSpec:
     )
     spec.mcmc()  # unknown designs in [analysis] mcmc: an error now, not at report time
     return spec
+
+
+def _check_read(simulation: Mapping[str, Any], designs: Mapping[str, Mapping[str, Any]]) -> None:
+    """``[simulation]`` settings nothing would read are errors naming the key and why (as
+    ``correlation`` without response curves): scenarios of an arm without designs, and
+    ``programme_n_trials`` without a design that borrows from another arm of the spec
+    (:attr:`Design.borrows_from <bayes_dose.Design.borrows_from>`) with scenarios for
+    both arms (:meth:`bayes_dose.Study.simulate` simulates only those as a programme)."""
+    scen = simulation.get("scenarios", {})
+    for a in scen:
+        if a not in designs:
+            raise ValueError(
+                f"[simulation.scenarios.{a}]: arm {a!r} has no designs in the spec (designs "
+                f"run on arms {list(designs)}), so its scenarios would be ignored"
+            )
+    if "programme_n_trials" not in simulation:
+        return
+    where = "[simulation] programme_n_trials"
+    pairs = [(a, name, b[0]) for a, ds in designs.items() for name, d in ds.items()
+             if len(b := tuple(getattr(d, "borrows_from", None) or ())) == 1
+             and b[0] != a and b[0] in designs]  # fmt: skip
+    if not pairs:
+        raise ValueError(
+            f"{where}: no design borrows from another arm with designs in the spec (e.g. a "
+            "CombinationBLRM with borrow = true), so no programme is simulated and it would "
+            "be ignored"
+        )
+    if not any(scen.get(a) and scen.get(src) for a, _, src in pairs):
+        a, name, src = pairs[0]
+        raise ValueError(
+            f"{where}: design {name!r} (arm {a!r}) borrows from arm {src!r}, but the spec "
+            f"does not give [simulation.scenarios.{a}] and [simulation.scenarios.{src}] both, "
+            "so no programme is simulated and it would be ignored"
+        )
 
 
 def load_spec(path: str | Path) -> DesignSpec:

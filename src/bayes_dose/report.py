@@ -981,7 +981,7 @@ def report(
         "title": title or "Dose-finding design memo",
         "date": date or datetime.now(UTC).strftime("%Y-%m-%d"),
         "cutoff": _cutoff_text(comparison, data_cutoff),
-        "notes": [*notes, *flagged_notes(simulation, programme)],
+        "notes": [*notes, *comparison.not_analysed_notes(), *flagged_notes(simulation, programme)],
         "summary": summary,
         "summary_tables": summary_tables,
         "protocol": protocol,

@@ -304,17 +304,26 @@ class Study:
         """Every design on its arm's data: :func:`bayes_dose.compare`.
 
         A design that borrows from other arms (:attr:`Design.borrows_from`) is given every
-        arm's data; arms with designs but no patients get empty data.  ``kwargs`` go to
+        arm's data; arms with designs but no patients get empty data.  The patients of an
+        arm that has no designs and that no design borrows from are in no decision: the
+        result names that arm and their number (:attr:`Comparison.not_analysed
+        <bayes_dose.Comparison.not_analysed>`).  ``kwargs`` go to
         :func:`bayes_dose.compare` (``reference``, ``rp2d_rule``, ``engine``, ``missing``,
         ...; ``mcmc`` and ``mcmc_kwargs`` default to the study's).
         """
+        import dataclasses
+
         from .compare import compare
 
         arms = [*self.designs, *(a for a in self.source_arms if a in self.data)]
         data = {a: self.outcomes(a) for a in dict.fromkeys(arms)}
         kwargs.setdefault("mcmc", self.mcmc)
         kwargs.setdefault("mcmc_kwargs", self.mcmc_kwargs)
-        return compare(self.designs, data, **kwargs)
+        cmp = compare(self.designs, data, **kwargs)
+        left = {a: len(o) for a, o in self.data.items() if a not in data and len(o)}
+        if not left:
+            return cmp
+        return dataclasses.replace(cmp, not_analysed={**cmp.not_analysed, **left})
 
     # -- simulate -----------------------------------------------------------------------
     def simulate(

@@ -65,8 +65,9 @@ def decision_trail(design: Any, outcomes: Any) -> list[str]:
 
 def patient_notes(cmp: Any) -> list[str]:
     """Sentences on the patients the fits could not count in full: holds, pending
-    follow-up (with the days left), unknown DLT status, and data without follow-up."""
-    lines = []
+    follow-up (with the days left), unknown DLT status, data without follow-up, and the
+    arms of the data no design analysed (:attr:`Comparison.not_analysed`)."""
+    lines = list(cmp.not_analysed_notes())
     held: dict[str, list[str]] = {}
     for (arm, name), fit in cmp.fits.items():
         if fit.hold:
