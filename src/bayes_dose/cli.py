@@ -736,6 +736,7 @@ def _cmd_endpoints(args: argparse.Namespace) -> int:
         se.ada_incidence.to_csv(args.out / "ada_incidence.csv", index=False)
         se.bor.table.to_csv(args.out / "best_overall_response.csv", index=False)
         se.bor.excluded.to_csv(args.out / "response_excluded.csv", index=False)
+        se.bor.flags.to_csv(args.out / "response_flagged.csv", index=False)
         print(f"Wrote {args.out / 'endpoints.md'}, endpoints.html and the tables")
     if args.memo is not None:
         from .report import report
