@@ -316,6 +316,13 @@ def test_pr_contradicting_the_sum_of_diameters_is_an_error(sods, match):
         response.validate_responses(visits("S", [43, 85], ["PR", "PR"], sods=sods))
 
 
+def test_pr_contradiction_in_an_edited_validated_frame_is_still_an_error():
+    v = response.validate_responses(visits("S", [43, 85], ["PR", "PR"]))
+    v.loc[2, "sum_diameters"] = 49.0
+    with pytest.raises(ValueError, match=r"row 2 \(subject 'S'\) field 'sum_diameters': PR on day 85"):
+        response.best_overall_response(v)
+
+
 def test_pr_at_exactly_30_percent_and_zero_baseline():
     b = response.best_overall_response(visits("S", [43, 85], ["PR", "PR"], sods=[35.0, 30.0]))
     assert b.table.bor.iat[0] == "PR" and b.table.best_pct_change.iat[0] == pytest.approx(-40.0)

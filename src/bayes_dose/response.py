@@ -459,11 +459,12 @@ def best_overall_response(
     excluded = pd.DataFrame(excl, columns=["source_row", "subject", "day", "response", "reason"])
     rule = CONFIRMATION_RULE.format(confirm_days=confirm_days, sd_min_days=sd_min_days)
     src, sid, dd = (df[c].to_numpy() for c in ("source_row", "subject", "day"))
-    flags = pd.DataFrame(
-        [(src[i], sid[i], int(dd[i]), "PR", text)
-         for i, is_error, text in _pr_sod_checks(df, first_dose_day) if not is_error],
-        columns=list(excluded.columns),
-    )  # fmt: skip
+    pr_checks = _pr_sod_checks(df, first_dose_day)
+    for i, is_error, text in pr_checks:  # a frame validated, then edited
+        if is_error:
+            raise ValueError(f"{src[i]} (subject {sid[i]!r}) field 'sum_diameters': {text}")
+    flags = pd.DataFrame([(src[i], sid[i], int(dd[i]), "PR", text) for i, _, text in pr_checks],
+                         columns=list(excluded.columns))  # fmt: skip
     return BOR(table=table, excluded=excluded, rule=rule, flags=flags)
 
 
