@@ -11,6 +11,7 @@ import xarray as xr
 
 import bayes_dose as bd
 from bayes_dose import cli
+from bayes_dose.workflows import bundled_spec
 
 SPEC = """
 protocol = "bat6021"
@@ -101,6 +102,37 @@ def test_boundaries_decision_table(spec, capsys):
     row = {(r["n"], r["dlt"]): r for r in rows}
     assert row[(3, 2)]["3+3"] == "D" and row[(3, 2)]["3+3 esc"] == "X"
     assert cli.main(["boundaries"]) == 2
+
+
+def test_boundaries_spec_states_the_history_behind_the_table(spec, tmp_path, capsys):
+    assert cli.main(["boundaries", "--spec", str(spec), "--arm", "mono", "--format", "json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert next(iter(obj)) == "history behind the decision table (arm mono)"
+    assert obj["history behind the decision table (arm mono)"].splitlines() == [
+        "cohort size 3: the cohort size of every design of arm mono in the spec",
+        "n = 3, 6, 9 patients treated at the level below, y of them with DLTs; the last cohort "
+        "of min(n, 3) patients holds min(y, 3) of the DLTs",
+        "3+3: level 2 (3 mg), after level 1 (1 mg) with 3 patients and 0 DLTs",
+        "3+3: its accelerated titration (levels 1-3) is switched off",
+    ]
+    # a design the table cannot show is named, not dropped in silence
+    capsys.readouterr()
+    assert cli.main(["boundaries", "--spec", str(bundled_spec()), "--arm", "combo",
+                     "--up-to-n", "3"]) == 0  # fmt: skip
+    text = capsys.readouterr().out
+    assert "== history behind the decision table (arm combo)" in text
+    assert "3+3, BOIN, CRM: level 2 (100 mg), after level 1 (30 mg) with 3 patients and 0 DLTs" in text
+    assert "not in the table: combo BLRM (its decisions read the other arms' data)" in text
+    # designs with different cohort sizes: refused unless --cohort-size says which step
+    p = tmp_path / "sizes.toml"
+    p.write_text('protocol = "bat6021"\n[designs."3+3"]\ntype = "ThreePlusThree"\n'
+                 '[designs.BOIN]\ntype = "BOIN"\ntarget = 0.25\ncohort_size = 2\n')  # fmt: skip
+    capsys.readouterr()
+    assert cli.main(["boundaries", "--spec", str(p), "--arm", "combo"]) == 2
+    err = capsys.readouterr().err
+    assert "cohort sizes differ (3+3: 3, BOIN: 2)" in err and "--cohort-size" in err
+    assert cli.main(["boundaries", "--spec", str(p), "--arm", "combo", "--cohort-size", "2"]) == 0
+    assert "cohort size 2: --cohort-size" in capsys.readouterr().out
 
 
 def test_simulate_writes_netcdf(spec, tmp_path, capsys):

@@ -103,3 +103,41 @@ def test_designs_reading_several_arms_are_refused():
         bd.dose_paths(combo, [3])
     with pytest.raises(ValueError, match="several arms"):
         bd.decision_table({"combo BLRM": combo})
+
+
+def test_decision_table_states_the_history_it_rests_on():
+    doses = (1.0, 3.0, 10.0, 30.0, 100.0)
+    t = bd.decision_table({"3+3": bd.ThreePlusThree(5, titration_levels=2, doses_mg=doses),
+                           "BOIN": bd.BOIN(0.25, 5, doses_mg=doses)}, up_to_n=6)  # fmt: skip
+    assert t.attrs["setting"] == (
+        "n = 3, 6 patients treated at the level below, y of them with DLTs; the last cohort "
+        "of min(n, 3) patients holds min(y, 3) of the DLTs",
+        "3+3, BOIN: level 2 (3 mg), after level 1 (1 mg) with 3 patients and 0 DLTs",
+        "3+3: its accelerated titration (levels 1-2) is switched off",
+    )
+    t = bd.decision_table({"b": bd.BOIN(0.25, 5), "c": bd.BOIN(0.25, 2)}, up_to_n=5,
+                          cohort_size=2, level=None)  # fmt: skip
+    assert t.attrs["setting"] == (
+        "n = 2, 4 patients treated at the level below, y of them with DLTs; the last cohort "
+        "of min(n, 2) patients holds min(y, 2) of the DLTs",
+        "b: level 2, after level 1 with 2 patients and 0 DLTs",
+        "c: level 1, no lower level treated",
+    )
+    t = bd.decision_table({"b": bd.BOIN(0.25, 5)}, up_to_n=3, level=4)
+    assert t.attrs["setting"][1] == "b: level 4, after levels 1-3 with 3 patients and 0 DLTs each"
+
+
+def test_decision_table_history_is_the_one_decided_on():
+    # a CRM's decision depends on the whole history: rebuild the stated one and compare
+    from bayes_dose.designs.state import DoseData
+
+    crm = bd.CRM(target=0.25, skeleton=(0.05, 0.1, 0.2, 0.3, 0.4))
+    t = bd.decision_table({"crm": crm}, up_to_n=6, level=3)
+    assert t.attrs["setting"][1] == "crm: level 3, after levels 1-2 with 3 patients and 0 DLTs each"
+    for n, y in [(3, 1), (6, 2), (6, 4)]:
+        counts = np.array([[3, 3, n, 0, 0]])
+        dlts = np.array([[0, 0, y, 0, 0]])
+        data = DoseData.from_counts(counts, dlts, np.array([2]), np.array([3]), np.array([min(y, 3)]))
+        dec = crm.decide(data)
+        want = None if dec.stop[0] else int(dec.next_dose[0]) + 1
+        assert t.loc[(n, y), ("crm", "next")] == want, (n, y)

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def visits(subject: str, days, resps, sods=None, arm="mono", dose=100.0, cohort="NSCLC"):
     days = [-3, *days]
     resps = [None, *resps]
-    sods = [50.0, *(sods or [40.0] * (len(days) - 1))]
+    sods = [50.0, *(sods or [30.0] * (len(days) - 1))]
     return pd.DataFrame({"subject": subject, "arm": arm, "dose_mg": dose, "cohort": cohort,
                          "day": days, "response": resps, "sum_diameters": sods})  # fmt: skip
 
@@ -298,3 +298,86 @@ def test_pymc_matches_grid(model):
     if model == "exnex":
         assert np.all(np.abs(mc.prob_ex - grid.prob_ex) < 0.06)
     assert mc.diagnostics["divergences"] <= 5
+
+
+# -- PR against the sum of diameters (RECIST 1.1: >= 30 % decrease from baseline) ---------
+@pytest.mark.parametrize(
+    ("sods", "match"),
+    [
+        ([55.0, 30.0], r"row 1 \(subject 'S'\) field 'sum_diameters': PR on day 43 but the sum of "
+                       r"diameters 55 mm is \+10% from the baseline 50 mm"),
+        ([30.0, 40.0], r"row 2 \(subject 'S'\) field 'sum_diameters': PR on day 85 but the sum of "
+                       r"diameters 40 mm is -20% from the baseline 50 mm"),
+    ],
+    ids=["increase", "decrease_below_30"],
+)
+def test_pr_contradicting_the_sum_of_diameters_is_an_error(sods, match):
+    with pytest.raises(ValueError, match=match):
+        response.validate_responses(visits("S", [43, 85], ["PR", "PR"], sods=sods))
+
+
+def test_pr_contradiction_in_an_edited_validated_frame_is_still_an_error():
+    v = response.validate_responses(visits("S", [43, 85], ["PR", "PR"]))
+    v.loc[2, "sum_diameters"] = 49.0
+    with pytest.raises(ValueError, match=r"row 2 \(subject 'S'\) field 'sum_diameters': PR on day 85"):
+        response.best_overall_response(v)
+
+
+def test_pr_at_exactly_30_percent_and_zero_baseline():
+    b = response.best_overall_response(visits("S", [43, 85], ["PR", "PR"], sods=[35.0, 30.0]))
+    assert b.table.bor.iat[0] == "PR" and b.table.best_pct_change.iat[0] == pytest.approx(-40.0)
+    assert b.flags.empty
+    # baseline sum 0: nothing to shrink, a PR contradicts it
+    v = visits("S", [43, 85], ["PR", "PR"], sods=[0.0, 0.0])
+    v.loc[0, "sum_diameters"] = 0.0
+    with pytest.raises(ValueError, match=r"row 1 .*field 'sum_diameters': PR on day 43 but the "
+                                         r"baseline sum of diameters is 0 mm"):
+        response.validate_responses(v)
+
+
+def test_pr_without_baseline_or_visit_sum_is_flagged():
+    # no baseline row at all
+    v = visits("A", [43, 85], ["PR", "PR"], sods=[30.0, 30.0]).iloc[1:]
+    # a blank baseline sum
+    w = visits("B", [43, 85], ["PR", "SD"], sods=[30.0, 30.0])
+    w.loc[0, "sum_diameters"] = np.nan
+    # the PR visit's own sum blank (baseline present)
+    x = visits("C", [43, 85], ["SD", "PR"], sods=[30.0, np.nan])
+    b = response.best_overall_response(pd.concat([v, w, x], ignore_index=True))
+    assert b.flags[["source_row", "subject", "day", "response"]].values.tolist() == [
+        ["row 0", "A", 43, "PR"], ["row 1", "A", 85, "PR"], ["row 3", "B", 43, "PR"],
+        ["row 7", "C", 85, "PR"],
+    ]  # fmt: skip
+    assert b.flags.reason.tolist() == [
+        "PR not checked against the sum of diameters: no baseline row",
+        "PR not checked against the sum of diameters: no baseline row",
+        "PR not checked against the sum of diameters: baseline sum of diameters blank",
+        "PR not checked against the sum of diameters: sum of diameters blank at this visit",
+    ]
+    # the BORs themselves are unchanged (the investigator's responses are used, flagged)
+    assert b.table.set_index("subject").bor.to_dict() == {"A": "PR", "B": "SD", "C": "SD"}
+
+
+def test_listing_pr_contradiction_names_line_subject_field(tmp_path):
+    raw = pd.read_csv(ROOT / "src/bayes_dose/data/bat6021_response.csv", dtype=str,
+                      keep_default_na=False)  # fmt: skip
+    i = int(np.nonzero((raw["OVRLRESP"] == "PR").to_numpy())[0][0])
+    sid = raw.USUBJID[i]
+    base = float(raw.SUMDIAM[(raw.USUBJID == sid) & (raw.ADY.astype(int) <= 1)].iloc[-1])
+    bad = raw.copy()
+    bad.loc[i, "SUMDIAM"] = f"{base + 5:g}"
+    p = tmp_path / "resp.csv"
+    bad.to_csv(p, index=False)
+    with pytest.raises(ValueError, match=rf"line {i + 2} \(subject '{sid}'\) field 'SUMDIAM': PR "
+                                         rf"on day {raw.ADY[i]} but the sum of diameters"):
+        response.read_response_listing(p)
+
+
+def test_bundled_listing_has_no_flagged_pr():
+    b = response.best_overall_response(response.bundled_response_listing())
+    assert list(b.flags.columns) == ["source_row", "subject", "day", "response", "reason"]
+    assert b.flags.empty
+    from bayes_dose.workflows import response_tables
+
+    tables, _, _ = response_tables()
+    assert tables["flagged records"].empty

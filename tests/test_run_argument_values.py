@@ -58,8 +58,8 @@ def _programme(opens):
         ({"seed": True}, r"seed must be a non-negative integer, got True"),
         ({"seed": 1.5}, r"seed must be a non-negative integer, got 1\.5"),
         ({"seed": -1}, r"seed must be a non-negative integer, got -1"),
-        ({"max_n": True}, r"max_n must be an integer >= 1, got True"),
-        ({"max_n": 6.5}, r"max_n must be an integer >= 1, got 6\.5"),
+        ({"max_n": True}, r"Programme.simulate: max_n must be a whole number >= 1, got True"),
+        ({"max_n": 6.5}, r"Programme.simulate: max_n must be a whole number >= 1, got 6\.5"),
     ],
 )
 def test_programme_arguments_are_checked_under_every_opening_rule(opens, kw, message):

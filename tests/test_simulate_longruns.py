@@ -331,14 +331,14 @@ def test_cli_progress_moves(tmp_path, capsys) -> None:
         (dict(true_tox=[True, False, True, True, True]), "not booleans"),
         (dict(scenarios=[CURVE5, CURVE5]), "scenarios must be a dict"),
         (dict(scenarios={"s": {"l1": 0.1}}), "scenario 's': .*got a dict"),
-        (dict(true_tox=CURVE5, n_trials=2.7), "n_trials must be an integer.*not truncated"),
-        (dict(true_tox=CURVE5, n_trials=True), "n_trials must be an integer"),
-        (dict(true_tox=CURVE5, n_trials="10"), "n_trials must be an integer"),
+        (dict(true_tox=CURVE5, n_trials=2.7), r"simulate: n_trials must be a whole number >= 1, got 2\.7"),
+        (dict(true_tox=CURVE5, n_trials=True), r"simulate: n_trials must be a whole number >= 1, got True"),
+        (dict(true_tox=CURVE5, n_trials="10"), r"simulate: n_trials must be a whole number >= 1, got '10'"),
         (dict(true_tox=CURVE5, seed=True), "seed must be a non-negative integer"),
         (dict(true_tox=CURVE5, seed=1.0), "seed must be a non-negative integer"),
-        (dict(true_tox=CURVE5, max_n=24.5), "max_n must be an integer"),
-        (dict(true_tox=CURVE5, chunk_size=0), "chunk_size must be >= 1"),
-        (dict(true_tox=CURVE5, n_jobs=1.5), "n_jobs must be an integer"),
+        (dict(true_tox=CURVE5, max_n=24.5), r"simulate: max_n must be a whole number >= 1, got 24\.5"),
+        (dict(true_tox=CURVE5, chunk_size=0), r"simulate: chunk_size must be a whole number >= 1, got 0"),
+        (dict(true_tox=CURVE5, n_jobs=1.5), r"simulate: n_jobs must be a whole number >= 1, got 1\.5"),
     ],
 )
 def test_bad_simulate_inputs_are_clear_errors(kwargs, match) -> None:
@@ -372,3 +372,12 @@ def test_selected_values_survive_the_checkpoint_round_trip(run) -> None:
     first, again, _ = run
     second = again()
     assert np.array_equal(first.selected.to_numpy(), second.selected.to_numpy())
+
+
+def test_simulate_oc_names_itself_in_argument_errors() -> None:
+    with pytest.raises(ValueError, match=r"simulate_oc: n_trials must be a whole number >= 1, got 0"):
+        bd.simulate_oc({"3+3": bd.ThreePlusThree(5)}, CURVE5, n_trials=0, progress=False)
+    # NumPy integers and integral floats are taken as before
+    a = bd.simulate({"3+3": bd.ThreePlusThree(5)}, CURVE5, n_trials=np.int64(3), seed=1,
+                    chunk_size=np.float64(2.0), progress=False)  # fmt: skip
+    assert a.sizes["trial"] == 3

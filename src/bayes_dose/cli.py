@@ -453,7 +453,9 @@ def _args_boundaries(p: argparse.ArgumentParser) -> None:
         help="largest number of patients at a dose (default: 30 for BOIN, 9 for --spec; "
         "--n-max is the old name)",
     )  # fmt: skip
-    p.add_argument("--cohort-size", type=int, default=3, help="cohort size (decision tables)")
+    p.add_argument("--cohort-size", type=int, default=None,
+                   help="step in n of the decision tables (default: the cohort size of the "
+                   "spec's designs; required when they differ)")  # fmt: skip
     p.add_argument(
         "--spec", type=Path, default=None,
         help="instead of --target: the decision table of every design of the spec's --arm",
@@ -490,8 +492,29 @@ def _cmd_boundaries(args: argparse.Namespace) -> int:
         spec = load_spec(args.spec)
         arm = _arms(spec, args.arm)[0]
         designs = {k: d for k, d in spec.designs[arm].items() if not d.requires_other_arms}
+        left_out = [k for k in spec.designs[arm] if k not in designs]
+        if not designs:
+            raise ValueError(f"--spec: every design of arm {arm} ({', '.join(left_out)}) reads "
+                             "the other arms' data; no decision table without them")  # fmt: skip
         up_to_n = 9 if args.up_to_n is None else args.up_to_n
-        t = decision_table(designs, up_to_n=up_to_n, cohort_size=args.cohort_size)
+        if args.cohort_size is None:
+            sizes = {k: getattr(d, "cohort_size", None) for k, d in designs.items()}
+            if len(set(sizes.values())) != 1 or None in sizes.values():
+                raise ValueError(
+                    f"--spec: the cohort sizes differ ({', '.join(f'{k}: {v}' for k, v in sizes.items())}) "
+                    f"between the designs of arm {arm}: give --cohort-size for the step in n"
+                )  # fmt: skip
+            step = int(next(iter(sizes.values())))
+            step_src = f"the cohort size of every design of arm {arm} in the spec"
+        else:
+            step, step_src = args.cohort_size, "--cohort-size"
+        t = decision_table(designs, up_to_n=up_to_n, cohort_size=step)
+        tables[f"history behind the decision table (arm {arm})"] = "\n".join([
+            f"cohort size {step}: {step_src}", *t.attrs["setting"],
+            *([f"not in the table: {', '.join(left_out)} "
+               f"({'its' if len(left_out) == 1 else 'their'} decisions read the other arms' data)"]
+              if left_out else []),
+        ])  # fmt: skip
         flat = t.xs("action", axis=1, level="field").reset_index()
         tables[f"decision table (arm {arm}; E/S/D/X = escalate/stay/de-escalate/stop)"] = flat
         tables[f"protocol text (arm {arm})"] = "\n\n".join(
@@ -748,6 +771,7 @@ def _cmd_endpoints(args: argparse.Namespace) -> int:
         se.ada_incidence.to_csv(args.out / "ada_incidence.csv", index=False)
         se.bor.table.to_csv(args.out / "best_overall_response.csv", index=False)
         se.bor.excluded.to_csv(args.out / "response_excluded.csv", index=False)
+        se.bor.flags.to_csv(args.out / "response_flagged.csv", index=False)
         print(f"Wrote {args.out / 'endpoints.md'}, endpoints.html and the tables")
     if args.memo is not None:
         from .report import report

@@ -462,10 +462,13 @@ def decision_table(
     """What each design does after 0..n DLTs in a cohort at a dose, side by side.
 
     For ``n`` = cohort, 2 cohorts, ... up to ``up_to_n`` patients treated at ``level``
-    (default: the level each design starts escalation at, past any titration; other levels
-    empty) and ``y`` = 0..n DLTs among them, each design's decision: ``"E"`` escalate,
-    ``"S"`` stay, ``"D"`` de-escalate, ``"X"`` stop (lower doses untreated, so a stop at
-    the lowest treated level is the design's safety stop), with the reason.
+    (default: level 2, level 1 for a design with fewer than 3 doses) and ``y`` = 0..n DLTs
+    among them, each design's decision: ``"E"`` escalate, ``"S"`` stay, ``"D"`` de-escalate,
+    ``"X"`` stop, with the reason.  Every row rests on the same history: each lower level
+    treated with one cohort and no DLT, higher levels untreated, the last cohort of
+    ``min(n, cohort_size)`` patients at ``level`` holding ``min(y, cohort_size)`` of the
+    DLTs, and a design's accelerated titration switched off.  ``attrs["setting"]`` states
+    it, one sentence per line (doses in mg where the designs carry them).
 
     Parameters
     ----------
@@ -479,7 +482,8 @@ def decision_table(
 
     Returns
     -------
-    DataFrame with index (``n``, ``dlt``) and, per design, the action and next level.
+    DataFrame with index (``n``, ``dlt``) and, per design, the action and next level;
+    ``attrs["setting"]``: tuple of str, the history the table rests on.
 
     Examples
     --------
@@ -487,6 +491,8 @@ def decision_table(
     >>> t = bd.decision_table({"3+3": bd.ThreePlusThree(5)}, up_to_n=6)
     >>> t.loc[(3, 0), ("3+3", "action")], t.loc[(3, 1), ("3+3", "action")]
     ('E', 'S')
+    >>> t.attrs["setting"][1]
+    '3+3: level 2, after level 1 with 3 patients and 0 DLTs'
     """
     if not designs:
         raise ValueError("decision_table: no designs given")
@@ -496,6 +502,8 @@ def decision_table(
     ns = list(range(step, up_to_n + 1, step)) or [up_to_n]
     rows = [(n, y) for n in ns for y in range(n + 1)]
     cols: dict[tuple[str, str], list[Any]] = {}
+    where: dict[str, list[str]] = {}  # history sentence -> designs
+    titrated: list[str] = []
     for name, d in designs.items():
         _check_one_arm(d, f"decision_table: design {name!r}")
         lv = (2 if d.n_doses >= 3 else 1) if level is None else checks.whole(
@@ -524,6 +532,33 @@ def decision_table(
             None if s else int(x) + 1 for s, x in zip(dec.stop, dec.next_dose, strict=True)
         ]
         cols[(name, "reason")] = [dd.explain(data, dec, i) for i in range(len(rows))]
+        where.setdefault(_history_sentence(d, lv, step), []).append(name)
+        if dd is not d:
+            titrated.append(f"{name}: its accelerated titration (levels 1-{d.titration_levels}) "
+                            "is switched off")  # fmt: skip
     df = pd.DataFrame(cols, index=pd.MultiIndex.from_tuples(rows, names=["n", "dlt"]))
     df.columns = pd.MultiIndex.from_tuples(df.columns, names=["design", "field"])
+    df.attrs["setting"] = (
+        f"n = {', '.join(map(str, ns))} patients treated at the level below, y of them with "
+        f"DLTs; the last cohort of min(n, {step}) patients holds min(y, {step}) of the DLTs",
+        *(f"{', '.join(names)}: {text}" for text, names in where.items()),
+        *titrated,
+    )
     return df
+
+
+def _history_sentence(design: Design, level: int, step: int) -> str:
+    """The level of a :func:`decision_table` and the clean lower levels, with doses."""
+    doses = getattr(design, "doses_mg", None)
+
+    def mg(lo: int, hi: int) -> str:
+        if doses is None:
+            return ""
+        return f" ({doses[lo - 1]:g} mg)" if lo == hi else f" ({doses[lo - 1]:g}-{doses[hi - 1]:g} mg)"
+
+    here = f"level {level}{mg(level, level)}"
+    if level == 1:
+        return f"{here}, no lower level treated"
+    if level == 2:
+        return f"{here}, after level 1{mg(1, 1)} with {step} patients and 0 DLTs"
+    return f"{here}, after levels 1-{level - 1}{mg(1, level - 1)} with {step} patients and 0 DLTs each"

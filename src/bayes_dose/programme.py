@@ -102,7 +102,6 @@ from .simulate import (
     _assemble,
     _check_designs,
     _chunks,
-    _integer,
     _scenario_table,
     _Uniforms,
     run_chunk,
@@ -643,18 +642,19 @@ class Programme:
             :func:`opens_after`), design = second-arm design, coordinate ``source_design``.
         """
         pairs = self._pairs_of(scenarios)
-        n_trials = _integer("n_trials", n_trials, 1)
+        n_trials = checks.whole("Programme.simulate", "n_trials", n_trials, low=1)
         seed = check_seed(seed, "Programme.simulate")
         checks.flag("Programme.simulate", "progress", progress)
-        max_n = None if max_n is None else _integer("max_n", max_n, 1)
+        max_n = None if max_n is None else checks.whole("Programme.simulate", "max_n", max_n, low=1)
         cal = None
         if timeline is not None:
             from .calendar_sim import calendar_settings
 
             cal = calendar_settings({**self.arms[self.first], **self.arms[self.second]},
                                     timeline, protocol)  # fmt: skip
-        n_jobs = _integer("n_jobs", n_jobs, 1)
-        chunk = _integer("chunk_size", n_trials if chunk_size is None else chunk_size, 1)
+        n_jobs = checks.whole("Programme.simulate", "n_jobs", n_jobs, low=1)
+        chunk = checks.whole("Programme.simulate", "chunk_size",
+                             n_trials if chunk_size is None else chunk_size, low=1)
         curves1 = {s: p[self.first] for s, p in pairs.items()}
         sched = None
         if self.scheduled and cal is None:  # Part I by the programme's own loop: it keeps the cohorts

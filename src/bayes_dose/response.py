@@ -16,6 +16,11 @@ confirmed CR + PR, the disease-control rate CR + PR + SD (SD including non-CR/no
 over all subjects of the group (NE counted as non-responders), with Clopper-Pearson
 intervals.
 
+A PR row is checked against the sum of target-lesion diameters: a sum not at least
+:data:`PR_MIN_DECREASE` (30) % below the subject's baseline sum (or a baseline sum of 0) is
+an error naming the row; a PR that cannot be checked (no baseline row, a blank baseline or
+visit sum) is used as recorded and listed in :attr:`BOR.flags`.
+
 The Bayesian hierarchical model across tumour cohorts is in :mod:`bayes_dose.basket`
 (re-exported here as :func:`hierarchical_orr`).
 """
@@ -37,6 +42,7 @@ __all__ = [
     "BOR",
     "CATEGORIES",
     "CONFIRMATION_RULE",
+    "PR_MIN_DECREASE",
     "RESPONSE_COLUMNS",
     "RESPONSE_SCHEMA",
     "HierarchicalFit",
@@ -96,6 +102,8 @@ def _schema():
 #: listing schema of a tumour-response listing (:mod:`bayes_dose.listings`)
 RESPONSE_SCHEMA = _schema()
 _ORDER = {"CR": 0, "PR": 1, "SD": 2, "PD": 3, "NE": 4}
+#: RECIST 1.1: a partial response needs at least this decrease (%) of the sum of diameters
+PR_MIN_DECREASE = 30.0
 CONFIRMATION_RULE = (
     "RECIST 1.1 with confirmation: assessments after the first PD are not used; CR needs a "
     "later CR >= {confirm_days} days after it, PR a later CR/PR >= {confirm_days} days after "
@@ -106,6 +114,48 @@ CONFIRMATION_RULE = (
 
 
 # -- reading and validation ---------------------------------------------------------------
+def _pr_sod_checks(df: pd.DataFrame, first_dose_day: int) -> list[tuple[int, bool, str]]:
+    """Each PR row against the subject's baseline sum of diameters (RECIST 1.1).
+
+    Returns ``(position, is_error, text)`` per PR row that contradicts the sums (the sum is
+    not >= :data:`PR_MIN_DECREASE` % below a baseline sum, or the baseline sum is 0: error)
+    or cannot be checked (no baseline row, a blank baseline sum, a blank sum at the visit:
+    flag).  The baseline is the subject's last row on or before ``first_dose_day``, as in
+    :func:`best_overall_response`; positions are 0-based rows of ``df``.
+    """
+    d = pd.DataFrame({"subject": df["subject"].to_numpy(), "day": df["day"].to_numpy(),
+                      "pr": df["response"].fillna("").astype(str).to_numpy() == "PR",
+                      "sod": df["sum_diameters"].to_numpy(dtype=float)})  # fmt: skip
+    out: list[tuple[int, bool, str]] = []
+    unchecked = "PR not checked against the sum of diameters: "
+    for _, g in d.groupby("subject", sort=False):
+        g = g.sort_values("day", kind="stable")
+        base = g[g.day <= first_dose_day]
+        for pos, r in zip(g.index, g.itertuples(), strict=True):
+            if not r.pr:
+                continue
+            if base.empty:
+                out.append((int(pos), False, unchecked + "no baseline row"))
+                continue
+            b, bday = float(base.sod.iloc[-1]), int(base.day.iloc[-1])
+            if not np.isfinite(b):
+                out.append((int(pos), False, unchecked + "baseline sum of diameters blank"))
+            elif not np.isfinite(r.sod):
+                out.append((int(pos), False, unchecked + "sum of diameters blank at this visit"))
+            elif b == 0:
+                out.append((int(pos), True, f"PR on day {r.day} but the baseline sum of diameters "
+                            f"is 0 mm (day {bday}): no target lesion to shrink"))  # fmt: skip
+            else:
+                pct = float(np.round(100.0 * (r.sod - b) / b, 10))
+                if pct > -PR_MIN_DECREASE:
+                    out.append((int(pos), True, (
+                        f"PR on day {r.day} but the sum of diameters {r.sod:g} mm is "
+                        f"{round(pct, 2):+g}% from the baseline {b:g} mm (day {bday}); RECIST 1.1 "
+                        f"PR needs a decrease of at least {PR_MIN_DECREASE:g}%"
+                    )))  # fmt: skip
+    return out
+
+
 def validate_responses(
     frame: pd.DataFrame,
     *,
@@ -121,7 +171,10 @@ def validate_responses(
     blank subject/day, a day that is not a whole number, an unknown RECIST category, a
     response at baseline or a blank one after it, a negative or non-numeric sum of
     diameters, two assessments of a subject on one day, a subject whose arm, dose or
-    cohort changes between rows.  The result has a ``source_row`` column.
+    cohort changes between rows, a PR whose sum of diameters is not at least
+    :data:`PR_MIN_DECREASE` % below the subject's baseline sum (RECIST 1.1; a PR that cannot
+    be checked, without a baseline or visit sum, is listed in :attr:`BOR.flags` instead).
+    The result has a ``source_row`` column.
     """
     missing = [c for c in RESPONSE_COLUMNS if c not in frame.columns]
     if missing:
@@ -209,6 +262,9 @@ def validate_responses(
                 f"{where(i, col)}: subject {df.subject[i]} has more than one {col} "
                 f"({sorted(map(str, df.loc[df.subject == df.subject[i], col].unique()))})"
             )
+    for i, is_error, text in _pr_sod_checks(df, first_dose_day):
+        if is_error:
+            raise ValueError(f"{where(i, 'sum_diameters')}: {text}")
     return df
 
 
@@ -263,11 +319,15 @@ class BOR:
     confirmed, first_response_day, confirm_day, pd_day, last_day, n_assessments,
     baseline_sod, best_pct_change, reason``).  ``excluded``: every listing row not used for
     the best response (``source_row, subject, day, response, reason``).  ``rule``: the sentence.
+    ``flags``: the PR rows that could not be checked against the sum of diameters (no
+    baseline row, a blank baseline or visit sum; same columns as ``excluded``); they are
+    used as recorded.
     """
 
     table: pd.DataFrame
     excluded: pd.DataFrame
     rule: str
+    flags: pd.DataFrame
 
 
 def best_overall_response(
@@ -398,7 +458,14 @@ def best_overall_response(
         table[c] = pd.array(table[c].tolist(), dtype="Int64")
     excluded = pd.DataFrame(excl, columns=["source_row", "subject", "day", "response", "reason"])
     rule = CONFIRMATION_RULE.format(confirm_days=confirm_days, sd_min_days=sd_min_days)
-    return BOR(table=table, excluded=excluded, rule=rule)
+    src, sid, dd = (df[c].to_numpy() for c in ("source_row", "subject", "day"))
+    pr_checks = _pr_sod_checks(df, first_dose_day)
+    for i, is_error, text in pr_checks:  # a frame validated, then edited
+        if is_error:
+            raise ValueError(f"{src[i]} (subject {sid[i]!r}) field 'sum_diameters': {text}")
+    flags = pd.DataFrame([(src[i], sid[i], int(dd[i]), "PR", text) for i, _, text in pr_checks],
+                         columns=list(excluded.columns))  # fmt: skip
+    return BOR(table=table, excluded=excluded, rule=rule, flags=flags)
 
 
 # -- ORR / DCR ----------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .checks import check_seed, flag, warn_if_not_monotone
+from .checks import check_seed, flag, warn_if_not_monotone, whole
 from .crn import latent_uniforms
 from .decision_step import PATIENT_GUARD, decision_step, grown_capacity
 from .designs.base import Design
@@ -608,18 +608,6 @@ def _scenario_table(
     return out
 
 
-def _integer(name: str, value: Any, low: int) -> int:
-    """``value`` as an int >= ``low``; floats with a fraction, booleans and text are errors."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float,
-                                                                      np.floating)):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if isinstance(value, (float, np.floating)) and not (np.isfinite(value) and value == int(value)):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r} (not truncated)")
-    if int(value) < low:
-        raise ValueError(f"{name} must be >= {low}, got {value!r}")
-    return int(value)
-
-
 def _check_designs(
     designs: Mapping[str, Design], n_doses: set[int], max_n: int | None = None,
     timeline: Any = None,
@@ -904,7 +892,7 @@ class SimulationSummary:
 def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: Any, max_n: Any,
              n_jobs: Any, backend: Any, chunk_size: Any, timeline: Any = None,
              protocol: Any = None, efficacy: Any = None,
-             correlation: Any = 0.0) -> dict[str, Any]:  # fmt: skip
+             correlation: Any = 0.0, owner: str = "simulate") -> dict[str, Any]:  # fmt: skip
     table = _scenario_table(true_tox, scenarios)
     D = _check_designs(designs, {p.size for p, _ in table.values()}, max_n, timeline)
     calendar = None
@@ -925,15 +913,15 @@ def _prepare(designs: Any, true_tox: Any, scenarios: Any, n_trials: Any, seed: A
         raise ValueError(
             f"designs {needs} decide on response: give efficacy={{scenario: [p_resp per dose]}}"
         )
-    n_trials = _integer("n_trials", n_trials, 1)
+    n_trials = whole(owner, "n_trials", n_trials, low=1)
     seed = check_seed(seed)
-    max_n = None if max_n is None else _integer("max_n", max_n, 1)
+    max_n = None if max_n is None else whole(owner, "max_n", max_n, low=1)
     if backend not in ("local", "dask"):
         raise ValueError(f"backend must be 'local' or 'dask', got {backend!r}")
-    n_jobs = _integer("n_jobs", n_jobs, 1)
+    n_jobs = whole(owner, "n_jobs", n_jobs, low=1)
     if chunk_size is None:
         chunk_size = default_chunk_size(designs, len(table), n_trials, max_n, n_jobs, backend)
-    chunk_size = _integer("chunk_size", chunk_size, 1)
+    chunk_size = whole(owner, "chunk_size", chunk_size, low=1)
 
     specs = {g: d.spec() for g, d in designs.items()}
     inputs = {
@@ -1299,7 +1287,7 @@ def simulate_oc(
         raise ValueError("simulate_oc: protocol= is read only with timeline= (calendar time)")
     prep = _prepare(designs, true_tox, scenarios, n_trials, seed, max_n, n_jobs, backend,
                     chunk_size, timeline, protocol, efficacy=efficacy,
-                    correlation=correlation)  # fmt: skip
+                    correlation=correlation, owner="simulate_oc")  # fmt: skip
     _, reducer, width, _, sink = _execute(
         designs, prep, n_jobs=prep["n_jobs"], backend=backend, client=client,
         checkpoint_dir=checkpoint_dir, progress=progress, store=store, keep=False,

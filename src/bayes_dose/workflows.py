@@ -249,7 +249,7 @@ def response_tables(
     listing: Path | None = None, by: Sequence[str] = ("arm", "dose_mg"), confirm_days: int = 28,
     sd_min_days: int = 35, model: str = "exnex",
 ) -> tuple[dict[str, Any], Any, Any]:  # fmt: skip
-    """BOR rule, ORR by ``by``, ORR by expansion cohort, hierarchical model, excluded rows."""
+    """BOR rule, ORR by ``by``, ORR by expansion cohort, hierarchical model, excluded and flagged rows."""
     from . import response
 
     visits = response.read_response_listing(listing)
@@ -263,4 +263,5 @@ def response_tables(
         tables[f"hierarchical ({model}, grid): raw vs posterior ORR"] = fit.table()
     tables["best overall response"] = bor.table.drop(columns=["reason"])
     tables["excluded records"] = bor.excluded
+    tables["flagged records"] = bor.flags
     return tables, bor, fit
