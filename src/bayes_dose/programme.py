@@ -620,8 +620,10 @@ class Programme:
         n_trials, seed, max_n, n_jobs, chunk_size, progress
             As in :func:`bayes_dose.simulate` (results are bit-identical for any
             ``n_jobs`` and ``chunk_size``); the second arm uses ``arm_seed(seed, 1)``.
-            The progress bar covers the first arm under :func:`opens_after` or with a
-            timeline only.
+            Without ``chunk_size`` the arms the programme runs itself (the second arm, and
+            a first arm under a rule other than :func:`opens_after`) are split into
+            ``n_jobs`` chunks.  The progress bar covers the first arm under
+            :func:`opens_after` or with a timeline only.
         timeline : Timeline, optional
             Both arms in calendar time (:class:`bayes_dose.Timeline`, with ``protocol``'s
             DLT window and staggering) under every opening rule: Part II opens when Part
@@ -653,8 +655,11 @@ class Programme:
             cal = calendar_settings({**self.arms[self.first], **self.arms[self.second]},
                                     timeline, protocol)  # fmt: skip
         n_jobs = checks.whole("Programme.simulate", "n_jobs", n_jobs, low=1)
+        # the programme's own loop (Part II, a scheduled Part I): one chunk per worker by
+        # default, so that every worker has one (the combination BLRM deduplicates states
+        # within a chunk: fewer, larger chunks repeat less work)
         chunk = checks.whole("Programme.simulate", "chunk_size",
-                             n_trials if chunk_size is None else chunk_size, low=1)
+                             -(-n_trials // n_jobs) if chunk_size is None else chunk_size, low=1)
         curves1 = {s: p[self.first] for s, p in pairs.items()}
         sched = None
         if self.scheduled and cal is None:  # Part I by the programme's own loop: it keeps the cohorts

@@ -141,9 +141,9 @@ class CRMModel:
         y = np.asarray(dlt, dtype=float)
         a = np.concatenate([y, np.asarray(n, dtype=float) - y], axis=1)  # (T, 2D)
         b = np.concatenate([lp, lq], axis=1)  # (G, 2D)
-        if a.shape[0] < 512:  # small blocks: avoid BLAS thread start-up on busy machines
-            return np.einsum("tk,gk->tg", a, b, optimize=False)
-        return a @ b.T
+        # einsum for every block size: a row's bits do not depend on its block (a BLAS
+        # product, or switching between the two by block size, made them depend on it)
+        return np.einsum("tk,gk->tg", a, b, optimize=False)
 
     def loglik_weighted(
         self, beta: np.ndarray, dose: np.ndarray, dlt: np.ndarray, weight: np.ndarray
@@ -255,7 +255,7 @@ class CRMModel:
         w = np.broadcast_to(w / w.sum(axis=1, keepdims=True), (T, K))
         shared = vals.shape[0] == 1
         if shared:
-            prob_mean = w @ self.prob(vals[0])  # (K, D) curve
+            prob_mean = curve_mean(w, self.prob(vals[0]))  # (K, D) curve
         else:
             prob_mean = np.einsum("tk,tkd->td", w, self.prob(vals))  # (T, K, D)
         mean = (w * np.broadcast_to(vals, (T, K))).sum(axis=1)
@@ -303,6 +303,14 @@ class CRMModel:
             "prior_sd": self.prior_sd,
             "intercept": self.intercept,
         }
+
+
+def curve_mean(w: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """Posterior mean curve ``w @ prob`` (weights (T, G), curve at the nodes (G, D)), by
+    ``einsum``: every row's bits are the same whatever the other rows of its block.  A BLAS
+    product rounds the rows of a block's edge tiles differently on some CPUs (AVX-512
+    OpenBLAS kernels), which made a trial's posterior depend on its chunk."""
+    return np.einsum("tg,dg->td", w, np.ascontiguousarray(np.transpose(prob)), optimize=False)
 
 
 def _weighted_quantile(vs: np.ndarray, c: np.ndarray, q: float) -> np.ndarray:

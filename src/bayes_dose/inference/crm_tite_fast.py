@@ -41,7 +41,7 @@ import numpy as np
 
 from ..arrays import unique_rows
 from .crm_grid import CHUNK, _nodes, _weighted, crm_posterior
-from .crm_model import CRMModel
+from .crm_model import CRMModel, curve_mean
 from .estimate import Estimate
 from .evidence import CountEvidence as DoseData
 
@@ -443,7 +443,7 @@ def _complete_decision(model: CRMModel, n: np.ndarray, dlt: np.ndarray,
         w -= w.max(axis=1, keepdims=True)
         np.exp(w, out=w)
         w /= w.sum(axis=1, keepdims=True)
-        prob_mean[sl] = w @ p
+        prob_mean[sl] = curve_mean(w, p)
         tmp = np.multiply(w, nodes)
         mean[sl] = tmp.sum(axis=1)
         np.subtract(nodes, mean[sl, None], out=tmp)
