@@ -84,6 +84,9 @@ def test_cli_recommend_names_the_arm_it_did_not_analyse(capsys):
     assert {r["arm"] for r in obj["recommendations"]} == {"mono"}
     notes = [r["note"] for r in obj["patients not counted in full"]]
     assert any(n.startswith(f"[combo] not analysed: {N_COMBO} patients") for n in notes), notes
+    # the spec has combination designs: --arm left them out, not their absence
+    (note,) = [n for n in notes if "not analysed" in n]
+    assert "no design here is for this arm" not in note and "--arm mono" in note, note
     # the combination arm borrows from the monotherapy arm: nothing left out
     assert main(["recommend", "--arm", "combo", "--format", "json"]) == 0
     obj = json.loads(capsys.readouterr().out)

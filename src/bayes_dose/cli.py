@@ -235,7 +235,9 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
             "reason"]  # fmt: skip
     ag = cmp.agreement()
     tables: dict[str, Any] = {"recommendations": cmp.table()[cols], "agreement": ag}
-    notes = patient_notes(cmp)
+    left = {a: f"--arm {args.arm} left out the spec's designs for this arm"
+            for a in spec.designs if a not in arms}  # fmt: skip
+    notes = patient_notes(cmp, left)
     if notes:
         tables["patients not counted in full"] = pd.DataFrame({"note": notes})
     man = json_manifest(spec, spec_path, None, data=args.data, designs=cmp.designs)

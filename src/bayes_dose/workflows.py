@@ -63,12 +63,13 @@ def decision_trail(design: Any, outcomes: Any) -> list[str]:
     return lines
 
 
-def patient_notes(cmp: Any) -> list[str]:
+def patient_notes(cmp: Any, why: Mapping[str, str] | None = None) -> list[str]:
     """Sentences on the patients the fits could not count in full: holds, pending
     follow-up (with the days left), unknown DLT status, unknown grade-2 status read by a
     held accelerated titration (``titration_grade2=True``), data without follow-up, and the
-    arms of the data no design analysed (:attr:`Comparison.not_analysed`)."""
-    lines = list(cmp.not_analysed_notes())
+    arms of the data no design analysed (:attr:`Comparison.not_analysed`; ``why``: the
+    reason per arm, :meth:`Comparison.not_analysed_notes`)."""
+    lines = list(cmp.not_analysed_notes(why))
     held: dict[str, list[str]] = {}
     for (arm, name), fit in cmp.fits.items():
         if fit.hold:
