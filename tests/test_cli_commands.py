@@ -110,7 +110,7 @@ def test_boundaries_spec_states_the_history_behind_the_table(spec, tmp_path, cap
     assert next(iter(obj)) == "history behind the decision table (arm mono)"
     assert obj["history behind the decision table (arm mono)"].splitlines() == [
         "cohort size 3: the cohort size of every design of arm mono in the spec",
-        "n = 3, 6, 9 patients treated at the level below, y of them with DLTs; the last cohort "
+        "n = 3, 6, 9 patients treated at the level named for each design below, y of them with DLTs; the last cohort "
         "of min(n, 3) patients holds min(y, 3) of the DLTs",
         "3+3: level 2 (3 mg), after level 1 (1 mg) with 3 patients and 0 DLTs",
         "3+3: its accelerated titration (levels 1-3) is switched off",
