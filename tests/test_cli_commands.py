@@ -135,6 +135,14 @@ def test_boundaries_spec_states_the_history_behind_the_table(spec, tmp_path, cap
     assert "cohort size 2: --cohort-size" in capsys.readouterr().out
 
 
+def test_boundaries_cohort_size_without_spec_is_refused(capsys):
+    # the BOIN boundaries (--target) go patient by patient: a step in n would be ignored
+    assert cli.main(["boundaries", "--target", "0.25", "--cohort-size", "7"]) == 2
+    err = capsys.readouterr().err
+    assert "--cohort-size" in err and "--spec" in err and "ignored" in err, err
+    assert cli.main(["boundaries", "--target", "0.25", "--up-to-n", "3"]) == 0
+
+
 def test_simulate_writes_netcdf(spec, tmp_path, capsys):
     out = tmp_path / "sims.nc"
     assert cli.main(["simulate", "--spec", str(spec), "--out", str(out), "--seed", "3",

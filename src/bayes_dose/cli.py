@@ -456,7 +456,7 @@ def _args_boundaries(p: argparse.ArgumentParser) -> None:
         "--n-max is the old name)",
     )  # fmt: skip
     p.add_argument("--cohort-size", type=int, default=None,
-                   help="step in n of the decision tables (default: the cohort size of the "
+                   help="step in n of the --spec decision tables (default: the cohort size of the "
                    "spec's designs; required when they differ)")  # fmt: skip
     p.add_argument(
         "--spec", type=Path, default=None,
@@ -474,6 +474,9 @@ def _cmd_boundaries(args: argparse.Namespace) -> int:
 
     if args.target is None and args.spec is None:
         raise ValueError("give --target (BOIN boundaries) or --spec (decision tables)")
+    if args.cohort_size is not None and args.spec is None:
+        raise ValueError("--cohort-size is the step in n of the --spec decision tables; the BOIN "
+                         "boundaries of --target go patient by patient, so it would be ignored")  # fmt: skip
     import pandas as pd
 
     from .protocol_text import boin_boundary_text, design_rules
