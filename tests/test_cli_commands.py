@@ -110,7 +110,7 @@ def test_boundaries_spec_states_the_history_behind_the_table(spec, tmp_path, cap
     assert next(iter(obj)) == "history behind the decision table (arm mono)"
     assert obj["history behind the decision table (arm mono)"].splitlines() == [
         "cohort size 3: the cohort size of every design of arm mono in the spec",
-        "n = 3, 6, 9 patients treated at the level below, y of them with DLTs; the last cohort "
+        "n = 3, 6, 9 patients treated at the level named for each design below, y of them with DLTs; the last cohort "
         "of min(n, 3) patients holds min(y, 3) of the DLTs",
         "3+3: level 2 (3 mg), after level 1 (1 mg) with 3 patients and 0 DLTs",
         "3+3: its accelerated titration (levels 1-3) is switched off",
@@ -133,6 +133,14 @@ def test_boundaries_spec_states_the_history_behind_the_table(spec, tmp_path, cap
     assert "cohort sizes differ (3+3: 3, BOIN: 2)" in err and "--cohort-size" in err
     assert cli.main(["boundaries", "--spec", str(p), "--arm", "combo", "--cohort-size", "2"]) == 0
     assert "cohort size 2: --cohort-size" in capsys.readouterr().out
+
+
+def test_boundaries_cohort_size_without_spec_is_refused(capsys):
+    # the BOIN boundaries (--target) go patient by patient: a step in n would be ignored
+    assert cli.main(["boundaries", "--target", "0.25", "--cohort-size", "7"]) == 2
+    err = capsys.readouterr().err
+    assert "--cohort-size" in err and "--spec" in err and "ignored" in err, err
+    assert cli.main(["boundaries", "--target", "0.25", "--up-to-n", "3"]) == 0
 
 
 def test_simulate_writes_netcdf(spec, tmp_path, capsys):

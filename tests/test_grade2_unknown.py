@@ -184,3 +184,19 @@ def test_cli_dlt_writes_and_says_the_unknown_grade2(tmp_path: Path, capsys) -> N
     assert bd.Outcomes.read_csv(written, protocol=PROTO).grade2_unknown() == ("S2",)
     assert main([*args, "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["grade2_unknown"] == ["S2"]
+
+
+def test_patient_notes_name_the_unknown_grade2_behind_a_hold() -> None:
+    # the hold note says "until the patients below are evaluable": the patient must be below
+    from bayes_dose.workflows import patient_notes
+
+    out = adjudicate({}, {"USUBJID": "S2", "AREL": ""})
+    cmp = bd.compare({"mono": {"AT": AT_G2, "3+3": bd.ThreePlusThree(8, titration_levels=3)}}, out)
+    assert cmp.fits[("mono", "AT")].hold and not cmp.fits[("mono", "3+3")].hold
+    notes = patient_notes(cmp)
+    assert notes[0].startswith("[mono] on hold") and notes[0].endswith(": AT")
+    assert ("[mono] unknown grade-2 status: S2 (level 2; accelerated titration of AT reads "
+            "it)") in notes, notes
+    # decided without it: the fit's reason says so, no note
+    out = adjudicate({"ATOXGR": "1"}, {"USUBJID": "S2", "AREL": ""})
+    assert not any("grade-2" in n for n in patient_notes(bd.compare({"mono": {"AT": AT_G2}}, out)))

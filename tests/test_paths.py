@@ -110,7 +110,7 @@ def test_decision_table_states_the_history_it_rests_on():
     t = bd.decision_table({"3+3": bd.ThreePlusThree(5, titration_levels=2, doses_mg=doses),
                            "BOIN": bd.BOIN(0.25, 5, doses_mg=doses)}, up_to_n=6)  # fmt: skip
     assert t.attrs["setting"] == (
-        "n = 3, 6 patients treated at the level below, y of them with DLTs; the last cohort "
+        "n = 3, 6 patients treated at the level named for each design below, y of them with DLTs; the last cohort "
         "of min(n, 3) patients holds min(y, 3) of the DLTs",
         "3+3, BOIN: level 2 (3 mg), after level 1 (1 mg) with 3 patients and 0 DLTs",
         "3+3: its accelerated titration (levels 1-2) is switched off",
@@ -118,7 +118,7 @@ def test_decision_table_states_the_history_it_rests_on():
     t = bd.decision_table({"b": bd.BOIN(0.25, 5), "c": bd.BOIN(0.25, 2)}, up_to_n=5,
                           cohort_size=2, level=None)  # fmt: skip
     assert t.attrs["setting"] == (
-        "n = 2, 4 patients treated at the level below, y of them with DLTs; the last cohort "
+        "n = 2, 4 patients treated at the level named for each design below, y of them with DLTs; the last cohort "
         "of min(n, 2) patients holds min(y, 2) of the DLTs",
         "b: level 2, after level 1 with 2 patients and 0 DLTs",
         "c: level 1, no lower level treated",

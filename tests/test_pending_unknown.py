@@ -268,9 +268,15 @@ def test_recommend_text_shows_holds_and_pending_patients(tmp_path, capsys):
     assert "[combo] pending: C15 (level 2, 14 of 21 days, window completes on study day 392" in text
     assert "[combo] on hold (no next cohort until the patients below are evaluable): 3+3, BOIN" in text
     assert "hold: DLT window (21 days) not complete for 1 patient: C15" in text
-    # the bundled example has complete follow-up: no such section
+    # the bundled example has complete follow-up: no pending or held patient (the section
+    # only names the combination patients --arm mono left out, Comparison.not_analysed)
     assert main(["recommend", "--arm", "mono"]) == 0
-    assert "not counted in full" not in capsys.readouterr().out
+    text = capsys.readouterr().out
+    section = text[text.index("== patients not counted in full"):].splitlines()[2:]
+    assert [s.strip() for s in section if s.strip()] == [
+        "[combo] not analysed: 15 patients of arm 'combo' in the data; --arm mono left out "
+        "the spec's designs for this arm"
+    ]
     assert proto.dlt_window_days == 21
 
 

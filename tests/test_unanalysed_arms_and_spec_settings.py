@@ -84,6 +84,9 @@ def test_cli_recommend_names_the_arm_it_did_not_analyse(capsys):
     assert {r["arm"] for r in obj["recommendations"]} == {"mono"}
     notes = [r["note"] for r in obj["patients not counted in full"]]
     assert any(n.startswith(f"[combo] not analysed: {N_COMBO} patients") for n in notes), notes
+    # the spec has combination designs: --arm left them out, not their absence
+    (note,) = [n for n in notes if "not analysed" in n]
+    assert "no design here is for this arm" not in note and "--arm mono" in note, note
     # the combination arm borrows from the monotherapy arm: nothing left out
     assert main(["recommend", "--arm", "combo", "--format", "json"]) == 0
     obj = json.loads(capsys.readouterr().out)
@@ -188,3 +191,27 @@ def test_settings_that_are_read_still_load(tmp_path):
     assert spec.simulation["programme_n_trials"] == 10 and spec.analysis["draws"] == 1000
     ok = HEAD + BOIN + '[analysis]\nmcmc = ["B"]\ndraws = 10\n[simulation]\n' + MONO_SCEN
     assert load_spec(_write(tmp_path, ok)).mcmc(1) == (["B"], {"draws": 10, "random_seed": 1})
+
+
+def test_programme_n_trials_needs_scenarios_that_pair(tmp_path):
+    # Study.simulate pairs the two arms' scenarios by name, else by position when the
+    # counts agree; here neither (4 mono scenarios, 3 combo ones under other names), so no
+    # programme is simulated and programme_n_trials would be ignored
+    text = _bundled_spec().read_text()
+    combo = text[text.index("[simulation.scenarios.combo]"):text.index("# Designs decide")]
+    unpaired = ('[simulation.scenarios.combo]\n"low" = [0.04, 0.10, 0.25, 0.45, 0.60]\n'
+                '"high" = [0.10, 0.25, 0.45, 0.60, 0.70]\n"safe" = [0.02, 0.04, 0.06, 0.08, 0.10]\n\n')
+    path = _write(tmp_path, text.replace(combo, unpaired))
+    st = bd.Study.from_spec(load_spec(_bundled_spec()))
+    assert st._programme_designs(list(st.designs))  # the bundled scenarios pair (by name)
+    with pytest.raises(ValueError) as exc:
+        load_spec(path)
+    msg = str(exc.value)
+    assert "[simulation] programme_n_trials" in msg and "ignored" in msg, msg
+    assert "4 scenarios" in msg and "3 scenarios" in msg, msg
+    # same count, other names: paired in the order given, so it is read
+    three = unpaired + '"toxic" = [0.45, 0.55, 0.65, 0.75, 0.85]\n'
+    spec = load_spec(_write(tmp_path, text.replace(combo, three)))
+    st = bd.Study.from_spec(spec)
+    assert spec.simulation["programme_n_trials"] == 10
+    assert st._programme_designs(list(st.designs))["combo"]["how"].startswith("in the order")

@@ -235,7 +235,9 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
             "reason"]  # fmt: skip
     ag = cmp.agreement()
     tables: dict[str, Any] = {"recommendations": cmp.table()[cols], "agreement": ag}
-    notes = patient_notes(cmp)
+    left = {a: f"--arm {args.arm} left out the spec's designs for this arm"
+            for a in spec.designs if a not in arms}  # fmt: skip
+    notes = patient_notes(cmp, left)
     if notes:
         tables["patients not counted in full"] = pd.DataFrame({"note": notes})
     man = json_manifest(spec, spec_path, None, data=args.data, designs=cmp.designs)
@@ -454,7 +456,7 @@ def _args_boundaries(p: argparse.ArgumentParser) -> None:
         "--n-max is the old name)",
     )  # fmt: skip
     p.add_argument("--cohort-size", type=int, default=None,
-                   help="step in n of the decision tables (default: the cohort size of the "
+                   help="step in n of the --spec decision tables (default: the cohort size of the "
                    "spec's designs; required when they differ)")  # fmt: skip
     p.add_argument(
         "--spec", type=Path, default=None,
@@ -472,6 +474,9 @@ def _cmd_boundaries(args: argparse.Namespace) -> int:
 
     if args.target is None and args.spec is None:
         raise ValueError("give --target (BOIN boundaries) or --spec (decision tables)")
+    if args.cohort_size is not None and args.spec is None:
+        raise ValueError("--cohort-size is the step in n of the --spec decision tables; the BOIN "
+                         "boundaries of --target go patient by patient, so it would be ignored")  # fmt: skip
     import pandas as pd
 
     from .protocol_text import boin_boundary_text, design_rules

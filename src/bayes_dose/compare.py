@@ -331,12 +331,16 @@ class Comparison:
     obd: Any = None  # an OBD selector (bayes_dose.obd.OBD) applied below each design's MTD
     not_analysed: dict[str, int] = field(default_factory=dict)
 
-    def not_analysed_notes(self) -> list[str]:
+    def not_analysed_notes(self, why: Mapping[str, str] | None = None) -> list[str]:
         """One sentence per arm of the data left out of every decision
-        (:attr:`not_analysed`); empty when every arm with patients was analysed."""
+        (:attr:`not_analysed`); empty when every arm with patients was analysed.
+
+        ``why`` maps an arm to the reason said instead of the default "no design here is
+        for this arm and none borrows from it" (e.g. the CLI's ``--arm`` left out designs
+        the spec has for it)."""
         return [
             f"[{arm}] not analysed: {n} patient{'s' if n != 1 else ''} of arm {arm!r} in the "
-            "data; no design here is for this arm and none borrows from it"
+            f"data; {(why or {}).get(arm, 'no design here is for this arm and none borrows from it')}"
             for arm, n in self.not_analysed.items()
         ]
 

@@ -67,7 +67,7 @@ names), and ``correlation`` is a number in (-1, 1).  A setting nothing would rea
 error naming it: ``correlation`` or ``[simulation.timeline] response_day`` without
 response curves, sampler settings of ``[analysis]`` without designs in ``mcmc``,
 scenarios of an arm without designs, and ``programme_n_trials`` without a design that
-borrows from another arm of the spec with scenarios for both arms.
+borrows from another arm of the spec with scenarios for both arms that pair (same names, or as many).
 """
 
 from __future__ import annotations
@@ -694,7 +694,8 @@ def _check_read(simulation: Mapping[str, Any], designs: Mapping[str, Mapping[str
     ``correlation`` without response curves): scenarios of an arm without designs, and
     ``programme_n_trials`` without a design that borrows from another arm of the spec
     (:attr:`Design.borrows_from <bayes_dose.Design.borrows_from>`) with scenarios for
-    both arms (:meth:`bayes_dose.Study.simulate` simulates only those as a programme)."""
+    both arms that pair (:func:`bayes_dose.study.scenario_pairs`;
+    :meth:`bayes_dose.Study.simulate` simulates only those as a programme)."""
     scen = simulation.get("scenarios", {})
     for a in scen:
         if a not in designs:
@@ -720,6 +721,18 @@ def _check_read(simulation: Mapping[str, Any], designs: Mapping[str, Mapping[str
             f"{where}: design {name!r} (arm {a!r}) borrows from arm {src!r}, but the spec "
             f"does not give [simulation.scenarios.{a}] and [simulation.scenarios.{src}] both, "
             "so no programme is simulated and it would be ignored"
+        )
+    from .study import scenario_pairs
+
+    both = [(a, name, src) for a, name, src in pairs if scen.get(a) and scen.get(src)]
+    if all(scenario_pairs(scen[src], scen[a]) is None for a, _, src in both):
+        a, name, src = both[0]
+        raise ValueError(
+            f"{where}: design {name!r} (arm {a!r}) borrows from arm {src!r}, but their "
+            f"scenarios do not pair ({len(scen[src])} scenarios of {src!r}, {len(scen[a])} "
+            f"scenarios of {a!r}, not the same names): the programme pairs them by name, else "
+            "in the order given when there are as many, so no programme is simulated and it "
+            "would be ignored"
         )
 
 

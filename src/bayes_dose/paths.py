@@ -539,7 +539,7 @@ def decision_table(
     df = pd.DataFrame(cols, index=pd.MultiIndex.from_tuples(rows, names=["n", "dlt"]))
     df.columns = pd.MultiIndex.from_tuples(df.columns, names=["design", "field"])
     df.attrs["setting"] = (
-        f"n = {', '.join(map(str, ns))} patients treated at the level below, y of them with "
+        f"n = {', '.join(map(str, ns))} patients treated at the level named for each design below, y of them with "
         f"DLTs; the last cohort of min(n, {step}) patients holds min(y, {step}) of the DLTs",
         *(f"{', '.join(names)}: {text}" for text, names in where.items()),
         *titrated,

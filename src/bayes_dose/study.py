@@ -438,14 +438,10 @@ class Study:
                         or src[0] not in self.designs or not self.scenarios.get(src[0])
                         or not self.scenarios.get(arm)):  # fmt: skip
                     continue
-                s1, s2 = list(self.scenarios[src[0]]), list(self.scenarios[arm])
-                if set(s1) == set(s2):
-                    pairs, how = {s: (s, s) for s in s2}, "by name"
-                elif len(s1) == len(s2):
-                    pairs = {f"{a} / {b}": (a, b) for a, b in zip(s1, s2, strict=True)}
-                    how = "in the order given (their names differ)"
-                else:
+                paired = scenario_pairs(self.scenarios[src[0]], self.scenarios[arm])
+                if paired is None:
                     continue
+                pairs, how = paired
                 e = out.setdefault(arm, {"source": src[0], "designs": [], "pairs": pairs,
                                          "how": how})  # fmt: skip
                 if e["source"] == src[0]:
@@ -669,6 +665,30 @@ class Study:
     def __repr__(self) -> str:
         arms = ", ".join(f"{a!r}: {list(ds)}" for a, ds in self.designs.items())
         return f"Study({self.protocol.name!r}, designs={{{arms}}})"
+
+
+def scenario_pairs(first: Sequence[str], second: Sequence[str]
+                   ) -> tuple[dict[str, tuple[str, str]], str] | None:  # fmt: skip
+    """How a programme pairs the scenarios of its two arms: ``({pair: (s1, s2)}, how)`` by
+    name when both arms have the same names, else in the order given when they have as
+    many; None when neither (no programme is simulated).
+
+    Examples
+    --------
+    >>> scenario_pairs(["a", "b"], ["b", "a"])
+    ({'b': ('b', 'b'), 'a': ('a', 'a')}, 'by name')
+    >>> scenario_pairs(["a"], ["x"])[0]
+    {'a / x': ('a', 'x')}
+    >>> scenario_pairs(["a", "b"], ["x"]) is None
+    True
+    """
+    s1, s2 = list(first), list(second)
+    if set(s1) == set(s2):
+        return {s: (s, s) for s in s2}, "by name"
+    if len(s1) == len(s2):
+        return ({f"{a} / {b}": (a, b) for a, b in zip(s1, s2, strict=True)},
+                "in the order given (their names differ)")  # fmt: skip
+    return None
 
 
 #: What :func:`_borrows` says for an object reading every arm (``reads_all_arms``).

@@ -63,11 +63,13 @@ def decision_trail(design: Any, outcomes: Any) -> list[str]:
     return lines
 
 
-def patient_notes(cmp: Any) -> list[str]:
+def patient_notes(cmp: Any, why: Mapping[str, str] | None = None) -> list[str]:
     """Sentences on the patients the fits could not count in full: holds, pending
-    follow-up (with the days left), unknown DLT status, data without follow-up, and the
-    arms of the data no design analysed (:attr:`Comparison.not_analysed`)."""
-    lines = list(cmp.not_analysed_notes())
+    follow-up (with the days left), unknown DLT status, unknown grade-2 status read by a
+    held accelerated titration (``titration_grade2=True``), data without follow-up, and the
+    arms of the data no design analysed (:attr:`Comparison.not_analysed`; ``why``: the
+    reason per arm, :meth:`Comparison.not_analysed_notes`)."""
+    lines = list(cmp.not_analysed_notes(why))
     held: dict[str, list[str]] = {}
     for (arm, name), fit in cmp.fits.items():
         if fit.hold:
@@ -106,6 +108,18 @@ def patient_notes(cmp: Any) -> list[str]:
                     f"counted by missing={fit.missing_policy!r}" if fit.missing_policy else "hold"
                 )
                 lines.append(f"[{arm}] unknown DLT status: {p} ({how})")
+    grade2: dict[tuple[str, str], list[str]] = {}  # (arm, patient) -> held designs reading it
+    levels: dict[tuple[str, str], int] = {}
+    for (arm, name), fit in cmp.fits.items():
+        reads = getattr(fit.design, "_reads_grade2", None)
+        if fit.hold and callable(reads) and reads():
+            f = fit.outcomes.to_frame().set_index("patient_id")
+            for p in fit.outcomes.grade2_unknown():
+                grade2.setdefault((arm, p), []).append(name)
+                levels[(arm, p)] = int(f.at[p, "dose_level"])
+    for (arm, p), names in grade2.items():
+        lines.append(f"[{arm}] unknown grade-2 status: {p} (level {levels[(arm, p)]}; "
+                     f"accelerated titration of {', '.join(names)} reads it)")  # fmt: skip
     for arm, o in cmp.outcomes.items():
         if arm in cmp.designs and len(o) and not o.has_followup:
             lines.append(
