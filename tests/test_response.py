@@ -381,3 +381,15 @@ def test_bundled_listing_has_no_flagged_pr():
 
     tables, _, _ = response_tables()
     assert tables["flagged records"].empty
+
+
+def test_pr_just_short_of_30_percent_is_not_shown_as_30():
+    """A PR 29.996 % below baseline is refused, and the message shows a figure that differs
+    from the 30 % it needs (rounded to -30 % it contradicted itself)."""
+    v = visits("S", [43, 85], ["PR", "PR"], [175.01, 175.01])
+    v.loc[0, "sum_diameters"] = 250.0
+    with pytest.raises(ValueError, match=r"-29\.996% from the baseline 250 mm"):
+        response.validate_responses(v)
+    ok = visits("S", [43, 85], ["PR", "PR"], [175.0, 175.0])
+    ok.loc[0, "sum_diameters"] = 250.0
+    assert len(response.validate_responses(ok)) == 3  # exactly 30 %: a PR

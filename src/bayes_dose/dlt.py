@@ -807,9 +807,10 @@ def adjudicate_dlt(
         One patient per subject, in subject-table order (``dlt`` = 1 if any DLT event,
         else unknown (``<NA>``) if any event is a query, else 0; ``dlt_day`` = the onset
         day ``ASTDY`` of the earliest DLT event (NaN without DLT); ``grade2`` = 1 if any
-        related grade >= 2 event in the window, else unknown (``<NA>``) if a grade >= 2
-        event (or one of blank grade) has blank causality or onset and nothing else rules
-        it out (the audit's ``rule`` says "grade-2 toxicity status unknown"), else 0).
+        related grade >= 2 event in the window, else unknown (``<NA>``) if an event of
+        grade >= 2 has blank causality or onset, or an event has a blank grade, and nothing
+        else rules it out (for a grade >= 2 event the audit's ``rule`` says "grade-2
+        toxicity status unknown"), else 0).
     audit : DataFrame
         One row per AE row (columns :data:`AUDIT_COLUMNS`): ``is_dlt``, ``rule`` (the
         rule that fired, or the reason it did not), ``outcome`` (a code from

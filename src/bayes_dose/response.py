@@ -148,9 +148,12 @@ def _pr_sod_checks(df: pd.DataFrame, first_dose_day: int) -> list[tuple[int, boo
             else:
                 pct = float(np.round(100.0 * (r.sod - b) / b, 10))
                 if pct > -PR_MIN_DECREASE:
+                    digits = 2  # enough digits that the figure shown is not the 30 % it misses
+                    while round(pct, digits) <= -PR_MIN_DECREASE and digits < 10:
+                        digits += 1
                     out.append((int(pos), True, (
                         f"PR on day {r.day} but the sum of diameters {r.sod:g} mm is "
-                        f"{round(pct, 2):+g}% from the baseline {b:g} mm (day {bday}); RECIST 1.1 "
+                        f"{round(pct, digits):+g}% from the baseline {b:g} mm (day {bday}); RECIST 1.1 "
                         f"PR needs a decrease of at least {PR_MIN_DECREASE:g}%"
                     )))  # fmt: skip
     return out
