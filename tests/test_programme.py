@@ -231,32 +231,3 @@ def test_correct_both_is_nan_only_for_the_design_without_a_target():
     assert float(p.sel(design="BOIN").squeeze()) == np.mean((m == 3) & (c == 2))
     assert "3+3" in oc.attrs["note"]
 
-
-def test_n_jobs_without_chunk_size_gives_every_worker_a_chunk(monkeypatch):
-    """With n_jobs > 1 and no chunk_size, the arms run by the programme's own loop are split
-    into one chunk per worker (one chunk of all trials would leave the other workers idle);
-    the results stay bit-identical to n_jobs=1."""
-    import bayes_dose.programme as prog_mod
-
-    _, combo = _designs()
-    prog = bd.Programme(arms={"mono": {"c": bd.ThreePlusThree(8)},
-                              "combo": {"c": combo, "3+3": bd.ThreePlusThree(5)}},
-                        opens=bd.opens_after("mono"))  # fmt: skip
-    scen = {"mono": [0.05, 0.1, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65], "combo": COMBO_CURVE}
-    seen = []
-    real = prog_mod._chunks
-
-    def spy(n, chunk):
-        seen.append((n, chunk))
-        return real(n, chunk)
-
-    monkeypatch.setattr(prog_mod, "_chunks", spy)
-    a = prog.simulate(scen, n_trials=7, seed=2)
-    assert seen == [(7, 7)]
-    seen.clear()
-    b = prog.simulate(scen, n_trials=7, seed=2, n_jobs=2)
-    assert seen == [(7, 4)]  # ceil(7 / 2): two chunks of Part II for the two workers
-    seen.clear()
-    prog.simulate(scen, n_trials=7, seed=2, n_jobs=2, chunk_size=3)
-    assert seen == [(7, 3)]  # an explicit chunk_size is kept
-    xr.testing.assert_identical(a.drop_attrs(), b.drop_attrs())

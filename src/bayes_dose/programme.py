@@ -621,8 +621,8 @@ class Programme:
             As in :func:`bayes_dose.simulate` (results are bit-identical for any
             ``n_jobs`` and ``chunk_size``); the second arm uses ``arm_seed(seed, 1)``.
             Without ``chunk_size`` the arms the programme runs itself (the second arm, and
-            a first arm under a rule other than :func:`opens_after`) are split into
-            ``n_jobs`` chunks.  The progress bar covers the first arm under
+            a first arm under a rule other than :func:`opens_after`) are one chunk.  The
+            progress bar covers the first arm under
             :func:`opens_after` or with a timeline only.
         timeline : Timeline, optional
             Both arms in calendar time (:class:`bayes_dose.Timeline`, with ``protocol``'s
@@ -655,11 +655,12 @@ class Programme:
             cal = calendar_settings({**self.arms[self.first], **self.arms[self.second]},
                                     timeline, protocol)  # fmt: skip
         n_jobs = checks.whole("Programme.simulate", "n_jobs", n_jobs, low=1)
-        # the programme's own loop (Part II, a scheduled Part I): one chunk per worker by
-        # default, so that every worker has one (the combination BLRM deduplicates states
-        # within a chunk: fewer, larger chunks repeat less work)
+        # the programme's own loop (Part II, a scheduled Part I) runs all trials as one
+        # chunk by default: the combination BLRM deduplicates states within a chunk, and its
+        # matrix products already use both cores (one chunk per worker measured slower,
+        # benchmarks/RESULTS.md)
         chunk = checks.whole("Programme.simulate", "chunk_size",
-                             -(-n_trials // n_jobs) if chunk_size is None else chunk_size, low=1)
+                             n_trials if chunk_size is None else chunk_size, low=1)
         curves1 = {s: p[self.first] for s, p in pairs.items()}
         sched = None
         if self.scheduled and cal is None:  # Part I by the programme's own loop: it keeps the cohorts
