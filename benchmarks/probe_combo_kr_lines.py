@@ -50,17 +50,13 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 from numpy.polynomial import chebyshev as cheb_np
+
+# the benchmark model (priors, doses, cuts) as in the round-1 probe beside this file
+from probe_combo_pure_lines import LCS, MA, MB, ME, MP, SA, SB, SE, SP, XC, XM
+from probe_combo_pure_lines import _softplus as _sp
 from scipy.special import log_expit, ndtr, sici
 
-MA, MB, SA, SB = -1.0986, 0.0, 2.0, 1.0  # BLRM prior of (log alpha, log beta), independent
-MP, SP = -2.9444389791664403, 0.8  # logit P(DLT) of tislelizumab alone
-ME, SE = 0.0, 1.121  # interaction
-REF = 300.0
-XM = np.log(np.array([1, 3, 10, 30, 100, 300, 600, 900.0]) / REF)
-DC = np.array([30, 100, 300, 600, 900.0])
-XC = np.log(DC / REF)
-RR = DC / REF
-LCS = np.log(np.array([0.16, 0.33]) / (1 - np.array([0.16, 0.33])))
+RR = np.exp(XC)  # d / d* of the combination doses
 DATA = Path(__file__).resolve().parents[1] / "tests" / "reference_data"
 
 ZR = 6.0  # range of the map's fit in z1
@@ -119,13 +115,6 @@ def build_map(nm, ym, U=12.0, hu=0.1, deg_p=10, deg_c=8):
     Cm = cheb_np.chebfit(xx, mu2[sup], deg_c, w=wts)
     Cs = cheb_np.chebfit(xx, np.log(sd2[sup]), deg_c, w=wts)
     return (Pc, G0, Cm, Cs, float(0.5 * (lo + hi)), float(0.5 * (hi - lo)), m, L)
-
-
-@njit(cache=True, error_model="numpy")
-def _sp(x):
-    if x > 0:
-        return x + math.log1p(math.exp(-x))
-    return math.log1p(math.exp(x))
 
 
 @njit(cache=True, error_model="numpy")

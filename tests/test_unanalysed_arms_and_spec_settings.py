@@ -105,6 +105,16 @@ def _write(tmp_path, text):
     return p
 
 
+def _refused(path, parts):
+    """load_spec refuses the spec with a message naming the file and every part."""
+    with pytest.raises(ValueError) as exc:
+        load_spec(path)
+    msg = str(exc.value)
+    assert str(path) in msg, msg
+    for part in parts:
+        assert part in msg, msg
+
+
 @pytest.mark.parametrize(
     ("table", "parts"),
     [
@@ -119,13 +129,7 @@ def _write(tmp_path, text):
     ],
 )  # fmt: skip
 def test_spec_doses_other_than_the_protocol_arm_are_an_error(tmp_path, table, parts):
-    path = _write(tmp_path, HEAD + table)
-    with pytest.raises(ValueError) as exc:
-        load_spec(path)
-    msg = str(exc.value)
-    assert str(path) in msg, msg
-    for part in parts:
-        assert part in msg, msg
+    _refused(_write(tmp_path, HEAD + table), parts)
 
 
 def test_spec_doses_equal_to_the_protocol_arm_load(tmp_path):
@@ -167,13 +171,7 @@ MONO_SCEN = '[simulation.scenarios.mono]\n"s" = [0.01, 0.02, 0.04, 0.1, 0.25, 0.
     ],
 )  # fmt: skip
 def test_ignored_spec_settings_are_errors(tmp_path, text, parts):
-    path = _write(tmp_path, text)
-    with pytest.raises(ValueError) as exc:
-        load_spec(path)
-    msg = str(exc.value)
-    assert str(path) in msg, msg
-    for part in parts:
-        assert part in msg, msg
+    _refused(_write(tmp_path, text), parts)
 
 
 def test_programme_n_trials_needs_scenarios_of_both_arms(tmp_path):
