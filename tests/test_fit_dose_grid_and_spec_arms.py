@@ -27,3 +27,17 @@ def test_spec_design_with_no_arm_is_an_error(tmp_path) -> None:
     path.write_text('protocol = "bat6021"\n[designs.b]\ntype = "BOIN"\ntarget = 0.25\narms = []\n')
     with pytest.raises(ValueError, match="field 'arms': is empty"):
         bd.io.load_spec(path)
+
+
+def test_a_design_without_doses_mg_must_have_the_arms_number_of_levels():
+    """A design without dose labels (BOIN(0.25, 8)) fitted to an arm whose data know a
+    dose grid of another length (the 5 combination levels) is refused with the counts;
+    before, xarray's 'conflicting sizes for dimension' leaked out of the fit."""
+    out = bd.examples.bat6021_outcomes()
+    with pytest.raises(ValueError, match=r"BOIN\.fit: the design has 8 dose levels, arm "
+                       r"'combo' has 5 in the data"):  # fmt: skip
+        bd.BOIN(0.25, 8).fit(out.arm("combo"))
+    with pytest.raises(ValueError, match=r"arm 'combo', design 'BOIN'.*8 dose levels.*"
+                       r"give designs per arm"):  # fmt: skip
+        bd.compare({"BOIN": bd.BOIN(0.25, n_doses=8)}, out)
+    assert len(bd.BOIN(0.25, 5).fit(out.arm("combo")).prob_tox) == 5  # the arm's levels fit

@@ -21,6 +21,7 @@ import pandas as pd
 
 from .designs.base import Design, Fit
 from .designs.three_plus_three import ThreePlusThree
+from .errors import DoseGridError
 from .inference.engines import engines
 from .outcomes import Outcomes
 
@@ -248,15 +249,10 @@ def _fit_one(
     try:
         if reads_all_arms(design):
             return design.fit(data, engine=engine, **kw)
-        out = data[arm]
-        mg = out.doses_mg(arm)
-        d_mg = getattr(design, "doses_mg", None)
-        if mg and d_mg and tuple(mg) != tuple(d_mg):
-            raise ValueError(
-                f"design {name!r} has doses {list(d_mg)} mg, arm {arm!r} has {list(mg)} mg; "
-                "give designs per arm ({arm: {name: design}})"
-            )
-        return design.fit(out, engine=engine, **kw)
+        return design.fit(data[arm], engine=engine, **kw)
+    except DoseGridError as exc:  # Design.fit's check of the arm's dose grid
+        raise ValueError(f"compare: arm {arm!r}, design {name!r}: {exc}; give designs per "
+                         "arm ({arm: {name: design}})") from exc  # fmt: skip
     except ValueError as exc:
         raise ValueError(f"compare: arm {arm!r}, design {name!r}: {exc}") from exc
 

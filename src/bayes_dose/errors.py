@@ -8,7 +8,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BadCell", "RecordsError", "cell_number", "flag"]
+__all__ = ["BadCell", "DoseGridError", "RecordsError", "cell_number", "flag"]
+
+
+class DoseGridError(ValueError):
+    """A design's dose levels (mg, or their number) are not its data arm's dose grid."""
 
 
 class BadCell(Exception):

@@ -325,7 +325,7 @@ def _check_doses(params: Mapping[str, Any], arm: Arm, where: str) -> None:
         if tuple(float(x) for x in v) != grid:
             raise ValueError(
                 f"{where}: field {k!r}: doses [{', '.join(f'{float(x):g}' for x in v)}] mg "
-                f"differ from the protocol arm {arm.name!r}'s doses_mg "
+                f"differ from the doses_mg of the protocol arm {arm.name!r} "
                 f"[{', '.join(f'{x:g}' for x in grid)}] mg; leave {k!r} out (the arm's doses "
                 "are filled in) or change the protocol"
             )

@@ -560,5 +560,10 @@ def _history_sentence(design: Design, level: int, step: int) -> str:
     if level == 1:
         return f"{here}, no lower level treated"
     if level == 2:
-        return f"{here}, after level 1{mg(1, 1)} with {step} patients and 0 DLTs"
-    return f"{here}, after levels 1-{level - 1}{mg(1, level - 1)} with {step} patients and 0 DLTs each"
+        return f"{here}, after level 1{mg(1, 1)} with {_patients(step)} and 0 DLTs"
+    return (f"{here}, after levels 1-{level - 1}{mg(1, level - 1)} with {_patients(step)} and "
+            "0 DLTs each")  # fmt: skip
+
+
+def _patients(n: int) -> str:
+    return f"{n} patient{'' if n == 1 else 's'}"

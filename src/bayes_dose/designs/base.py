@@ -38,6 +38,7 @@ import pandas as pd
 import xarray as xr
 
 from .. import checks
+from ..errors import DoseGridError
 from ..inference.engines import engines
 from ..inference.estimate import Estimate
 from ..manifest import build_manifest, data_sha256
@@ -461,20 +462,28 @@ class Design(ABC):
         return self._finish(self._make_fit(ev.outcomes, data, est, dec, sel), ev)
 
     def _check_dose_grid(self, outcomes: Outcomes) -> None:
-        """The design's doses (mg) must be the data's dose grid (read with a protocol):
-        otherwise a level would mean one dose in the data and another in the model."""
+        """The design's doses (mg) must be the data's dose grid (read with a protocol), and
+        a design without doses must have its number of levels: otherwise a level would mean
+        one dose in the data and another in the model."""
         own = self.doses_mg
-        if own is None:
-            return
         arms = outcomes.arms
         if len(arms) != 1:
             arms = tuple(a for a in arms if a == getattr(self, "arm", None))
         for arm in arms:
             mg = outcomes.doses_mg(arm)
+            if own is None:  # no dose labels: the number of levels must still agree
+                if mg and len(mg) != self.n_doses:
+                    raise DoseGridError(
+                        f"{type(self).__name__}.fit: the design has {self.n_doses} dose "
+                        f"levels, arm {arm!r} has {len(mg)} in the data "
+                        f"([{', '.join(f'{x:g}' for x in mg)}] mg); give the design the "
+                        "arm's number of levels"
+                    )
+                continue
             if mg and tuple(float(x) for x in mg) != tuple(float(x) for x in own):
-                raise ValueError(
+                raise DoseGridError(
                     f"{type(self).__name__}.fit: the design's doses "
-                    f"[{', '.join(f'{x:g}' for x in own)}] mg are not arm {arm!r}'s dose grid "
+                    f"[{', '.join(f'{x:g}' for x in own)}] mg are not the dose grid of arm {arm!r} "
                     f"[{', '.join(f'{x:g}' for x in mg)}] mg in the data; "
                     "give the design the arm's doses"
                 )
