@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import checks
+
 __all__ = [
     "BUNDLED_SPEC", "atomic_folder", "bundled_spec", "decision_trail", "patient_notes",
     "quiet_steps", "response_tables", "save_simulations", "simulate_spec", "write_memo",
@@ -132,9 +134,7 @@ def patient_notes(cmp: Any, why: Mapping[str, str] | None = None) -> list[str]:
 def spec_n_trials(spec: Any, n_trials: int | None) -> int:
     """Trials per design and scenario: ``n_trials``, else the spec's, else 200."""
     n = n_trials if n_trials is not None else spec.simulation.get("n_trials", 200)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n_trials must be a positive integer, got {n!r}")
-    return n
+    return checks.whole("simulate", "n_trials", n, low=1)
 
 
 def simulate_spec(
