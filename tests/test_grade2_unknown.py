@@ -200,3 +200,78 @@ def test_patient_notes_name_the_unknown_grade2_behind_a_hold() -> None:
     # decided without it: the fit's reason says so, no note
     out = adjudicate({"ATOXGR": "1"}, {"USUBJID": "S2", "AREL": ""})
     assert not any("grade-2" in n for n in patient_notes(bd.compare({"mono": {"AT": AT_G2}}, out)))
+
+
+# -- the hold is visible in the comparison table, the CLI and the memo ----------------------
+#: S1 with a grade-2 toxicity at 1 mg, S2 at 3 mg typed grade2 = unknown (no adjudication)
+TYPED = pd.DataFrame({"patient_id": ["S1", "S2"], "arm": "mono", "dose_level": [1, 2],
+                      "dlt": 0, "grade2": [1, "unknown"]})  # fmt: skip
+
+
+def test_fit_and_table_name_the_unknown_grade2_the_hold_rests_on() -> None:
+    out = bd.Outcomes.from_frame(TYPED, protocol=PROTO)
+    cmp = bd.compare({"mono": {"AT": AT_G2, "3+3": bd.ThreePlusThree(8, titration_levels=3)}}, out)
+    fit = cmp.fits[("mono", "AT")]
+    assert fit.hold and fit.grade2_unknown == ("S2",) and fit.pending == fit.unknown == ()
+    assert cmp.fits[("mono", "3+3")].grade2_unknown == ()  # does not read grade 2
+    t = cmp.table()
+    cols = list(t.columns)
+    assert cols.index("grade2_unknown") == cols.index("unknown") + 1
+    row = t.set_index("design")
+    assert bool(row.loc["AT", "hold"]) and row.loc["AT", "grade2_unknown"] == "S2"
+    assert (row.loc["AT", "pending"], row.loc["AT", "unknown"]) == ("", "")
+    assert row.loc["3+3", "grade2_unknown"] == "" and not row.loc["3+3", "hold"]
+    assert "grade-2" in row.loc["AT", "rp2d_reason"]  # not "pending or unknown DLT status"
+    # typed 'unknown', not adjudicated: the reason claims no blank causality or onset
+    assert "blank" not in fit.reason
+    assert "grade-2 toxicity status unknown (grade2 = unknown) for S2 (arm mono, level 2)," \
+        in fit.reason  # fmt: skip
+    # decided without it (one grade-2 toxicity at most): no hold, the column stays empty
+    low = bd.Outcomes.from_frame(TYPED.assign(grade2=[0, "unknown"]), protocol=PROTO)
+    fit = AT_G2.fit(low)
+    assert not fit.hold and fit.grade2_unknown == () and "S2" in fit.reason
+
+
+def test_counts_refuse_an_unknown_grade2_without_claiming_its_cause() -> None:
+    out = bd.Outcomes.from_frame(TYPED, protocol=PROTO)
+    with pytest.raises(ValueError, match=r"patient_id='S2'.*field 'grade2'") as err:
+        bd.DoseData.from_outcomes(out, 8)
+    assert "blank" not in str(err.value) and "grade2 = unknown" in str(err.value)
+
+
+def test_recommend_and_memo_show_the_unknown_grade2_column(tmp_path: Path, capsys) -> None:
+    from bayes_dose.cli import main
+    from bayes_dose.report import recommendation_table
+
+    spec, data = tmp_path / "spec.toml", tmp_path / "data.csv"
+    spec.write_text('protocol = "bat6021"\n[designs.AT]\ntype = "ThreePlusThree"\n'
+                    'arms = ["mono"]\ntitration_levels = 3\ntitration_grade2 = true\n')  # fmt: skip
+    TYPED.to_csv(data, index=False)
+    assert main(["recommend", "--spec", str(spec), "--data", str(data), "--format", "json"]) == 0
+    rec = json.loads(capsys.readouterr().out)["recommendations"]
+    assert list(rec[0])[list(rec[0]).index("unknown") + 1] == "grade2_unknown"
+    assert (rec[0]["hold"], rec[0]["grade2_unknown"]) == (True, "S2")
+    assert main(["recommend", "--spec", str(spec), "--data", str(data)]) == 0
+    header, row = capsys.readouterr().out.split("== recommendations\n")[1].splitlines()[:2]
+    assert header.split()[header.split().index("unknown") + 1] == "grade2_unknown", header
+    assert row.index(" S2 hold") + 3 == header.index("grade2_unknown") + 14  # under it
+    cmp = bd.compare({"mono": {"AT": AT_G2}}, bd.Outcomes.from_frame(TYPED, protocol=PROTO))
+    t, _ = recommendation_table(cmp, "mono", 0.33, PROTO)
+    assert t.set_index("Design").loc["AT", "Unknown grade-2 status"] == "S2"
+    assert list(t.columns)[-2:] == ["Unknown grade-2 status", "Reason"]
+    assert "Pending patients" not in t.columns  # none pending or of unknown DLT status
+
+
+def test_patient_notes_leave_out_an_unknown_grade2_a_hold_does_not_rest_on() -> None:
+    # S3 is pending (the hold); S2's unknown status cannot end titration (S1 has none)
+    from bayes_dose.workflows import patient_notes
+
+    f = pd.DataFrame({"patient_id": ["S1", "S2", "S3"], "arm": "mono", "dose_level": [1, 2, 3],
+                      "dlt": 0, "grade2": [0, "unknown", 0], "followup_days": [21, 21, 10]})
+    cmp = bd.compare({"mono": {"AT": AT_G2}}, bd.Outcomes.from_frame(f, protocol=PROTO))
+    fit = cmp.fits[("mono", "AT")]
+    assert fit.hold and fit.pending == ("S3",) and fit.grade2_unknown == ()
+    assert "does not change this decision" in fit.reason
+    notes = patient_notes(cmp)
+    assert any(n.startswith("[mono] pending: S3") for n in notes), notes
+    assert not any("grade-2" in n for n in notes), notes

@@ -232,7 +232,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     cmp = study.compare(missing=args.missing)
     cols = ["arm", "design", "next_dose", "stop", "hold", "mtd_label", "mtd", "rp2d",
             "rp2d_mg", "prob_tox_rp2d", "p_overdose_rp2d", "pending", "unknown",
-            "reason"]  # fmt: skip
+            "grade2_unknown", "reason"]  # fmt: skip
     ag = cmp.agreement()
     tables: dict[str, Any] = {"recommendations": cmp.table()[cols], "agreement": ag}
     left = {a: f"--arm {args.arm} left out the spec's designs for this arm"

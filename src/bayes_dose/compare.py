@@ -133,7 +133,8 @@ def recommend_rp2d(fit: Fit, arm: str, rule: RP2DPolicy | None = None) -> tuple[
     """
     if getattr(fit, "hold", False):
         return None, (
-            "no RP2D while the design holds (patients pending or with unknown DLT status)"
+            "no RP2D while the design holds (patients pending or with unknown DLT or grade-2 "
+            "status)"
         )
     if fit.mtd is None:
         if fit.stop:
@@ -396,9 +397,12 @@ class Comparison:
 
         ``borrowing``: the combination BLRM's borrowing strength (and its starting dose
         with no combination patients yet); empty for other designs.
-        ``hold`` (the design waits: patients pending or with unknown DLT status),
-        ``pending`` and ``unknown`` (comma-separated patient ids) say which patients the
-        decision could not count in full (see :meth:`Design.fit <bayes_dose.Design.fit>`).
+        ``hold`` (the design waits: patients pending or with unknown DLT status, or an
+        unknown grade-2 status deciding accelerated titration), ``pending``, ``unknown``
+        and ``grade2_unknown`` (comma-separated patient ids: :attr:`Fit.pending
+        <bayes_dose.Fit.pending>`, ``Fit.unknown``, ``Fit.grade2_unknown``) say which
+        patients the decision could not count in full (see :meth:`Design.fit
+        <bayes_dose.Design.fit>`).
         """
         rows = []
         for (arm, name), fit in self.fits.items():
@@ -423,6 +427,7 @@ class Comparison:
                     "hold": bool(getattr(fit, "hold", False)),
                     "pending": ", ".join(getattr(fit, "pending", ())),
                     "unknown": ", ".join(getattr(fit, "unknown", ())),
+                    "grade2_unknown": ", ".join(getattr(fit, "grade2_unknown", ())),
                     "borrowing": _borrowing_text(fit),
                     "obd": self.obd_of(arm, name)[0],
                 }
@@ -555,7 +560,8 @@ class Comparison:
 
     def _repr_html_(self) -> str:
         cols = ["arm", "design", "next_dose", "stop", "hold", "mtd_label", "mtd", "rp2d",
-                "prob_tox_rp2d", "p_overdose_rp2d", "pending", "unknown", "reason"]  # fmt: skip
+                "prob_tox_rp2d", "p_overdose_rp2d", "pending", "unknown", "grade2_unknown",
+                "reason"]  # fmt: skip
         parts = ["<h4>Recommendations per arm and design</h4>",
                  self.table()[cols].to_html(index=False, float_format="%.3f", na_rep="–")]  # fmt: skip
         ag = self.agreement()

@@ -166,8 +166,7 @@ class DoseData:
             i = int(np.flatnonzero(unknown_g2)[0])
             raise ValueError(
                 f"row {i} (patient_id={f['patient_id'].iat[i]!r}) field 'grade2': grade-2 "
-                "toxicity status unknown (an event of grade >= 2 with blank causality or onset, "
-                "or of blank grade); resolve the query (grade2 0 or 1)"
+                "toxicity status unknown (grade2 = unknown); resolve the query (grade2 0 or 1)"
             )
         lv = f["dose_level"].to_numpy(dtype=np.int64) - 1
         y = f["dlt"].to_numpy(dtype=np.int64)

@@ -382,7 +382,8 @@ def recommendation_table(
     at the RP2D; ``P(DLT rate > cut)`` at the RP2D for every model-based design (one cut
     across designs); one column per design-specific overdose definition (threshold in the
     header, filled for the designs using it); the protocol's MTD rule at the RP2D (when a
-    protocol is given); pending and unknown patients (when the comparison reports them);
+    protocol is given); pending and unknown-DLT patients (when the comparison reports
+    some), patients of unknown grade-2 status a hold rests on (when there are some);
     the reasons.  The notes are sentences naming the recommendations that break the
     protocol's MTD rule and the provisional ones.
     """
@@ -447,6 +448,7 @@ def recommendation_table(
         if has_hold:
             row["Pending patients"] = _ids(r.get("pending"))
             row["Unknown DLT status"] = _ids(r.get("unknown"))
+            row["Unknown grade-2 status"] = _ids(r.get("grade2_unknown"))
         reason = str(r["reason"]).rstrip(".")
         row["Reason"] = reason + (f". RP2D: {r['rp2d_reason']}." if r["rp2d_reason"] else ".")
         rows.append(row)
@@ -457,9 +459,9 @@ def recommendation_table(
                       else " have") + " not stopped; the MTD and RP2D shown may change with "
                       "more patients.")  # fmt: skip
     df = pd.DataFrame(rows)
-    if has_hold and not (df["Pending patients"].astype(bool).any()
-                         or df["Unknown DLT status"].astype(bool).any()):  # fmt: skip
-        df = df.drop(columns=["Pending patients", "Unknown DLT status"])
+    for cols in (["Pending patients", "Unknown DLT status"], ["Unknown grade-2 status"]):
+        if has_hold and not df[cols].astype(bool).any(axis=None):  # no patient named
+            df = df.drop(columns=cols)
     return df, notes
 
 

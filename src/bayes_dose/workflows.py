@@ -67,8 +67,9 @@ def decision_trail(design: Any, outcomes: Any) -> list[str]:
 
 def patient_notes(cmp: Any, why: Mapping[str, str] | None = None) -> list[str]:
     """Sentences on the patients the fits could not count in full: holds, pending
-    follow-up (with the days left), unknown DLT status, unknown grade-2 status read by a
-    held accelerated titration (``titration_grade2=True``), data without follow-up, and the
+    follow-up (with the days left), unknown DLT status, unknown grade-2 status a held
+    accelerated titration rests on (``titration_grade2=True``: ``Fit.grade2_unknown``),
+    data without follow-up, and the
     arms of the data no design analysed (:attr:`Comparison.not_analysed`; ``why``: the
     reason per arm, :meth:`Comparison.not_analysed_notes`)."""
     lines = list(cmp.not_analysed_notes(why))
@@ -110,13 +111,12 @@ def patient_notes(cmp: Any, why: Mapping[str, str] | None = None) -> list[str]:
                     f"counted by missing={fit.missing_policy!r}" if fit.missing_policy else "hold"
                 )
                 lines.append(f"[{arm}] unknown DLT status: {p} ({how})")
-    grade2: dict[tuple[str, str], list[str]] = {}  # (arm, patient) -> held designs reading it
+    grade2: dict[tuple[str, str], list[str]] = {}  # (arm, patient) -> designs held on it
     levels: dict[tuple[str, str], int] = {}
     for (arm, name), fit in cmp.fits.items():
-        reads = getattr(fit.design, "_reads_grade2", None)
-        if fit.hold and callable(reads) and reads():
+        if fit.hold and getattr(fit, "grade2_unknown", ()):  # Fit.grade2_unknown: held on
             f = fit.outcomes.to_frame().set_index("patient_id")
-            for p in fit.outcomes.grade2_unknown():
+            for p in fit.grade2_unknown:
                 grade2.setdefault((arm, p), []).append(name)
                 levels[(arm, p)] = int(f.at[p, "dose_level"])
     for (arm, p), names in grade2.items():

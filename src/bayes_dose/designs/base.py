@@ -587,9 +587,10 @@ class Design(ABC):
             "pending": tuple(pend["patient_id"]), "unknown": unknown or imputed,
             "missing_policy": policy, "dlt_window": window,
         }  # fmt: skip
-        reason = fit.reason
         grade2 = tuple(p for e in evidence if self._reads_grade2() for p in e.grade2_unknown)
         held_grade2 = tuple(p for e in evidence if e.grade2_held for p in e.grade2_unknown)
+        changes["grade2_unknown"] = held_grade2
+        reason = fit.reason
         if hold_pending or unknown or held_grade2:
             parts = []
             if hold_pending:
@@ -609,10 +610,10 @@ class Design(ABC):
                 )
             if held_grade2:
                 who = ", ".join(_where(frames[p]) for p in held_grade2)
-                parts.append(
-                    f"grade-2 toxicity status unknown for {who} (an event of grade >= 2 with "
-                    "blank causality or onset, or of blank grade), and accelerated titration ends at the second "
-                    "grade-2 toxicity: whether it goes on depends on "
+                parts.append(  # the data do not say why (adjudication, or typed so)
+                    f"grade-2 toxicity status unknown (grade2 = unknown) for {who}, and "
+                    "accelerated titration ends at the second grade-2 toxicity: whether it "
+                    "goes on depends on "
                     f"{'them' if len(held_grade2) > 1 else 'it'}; resolve the "
                     f"{'queries' if len(held_grade2) > 1 else 'query'} (grade2 0 or 1)"
                 )
@@ -744,6 +745,11 @@ class Fit:
         Patients without DLT still inside the DLT window (a TITE design weights them).
     unknown : tuple of str
         Patients with unknown DLT status (held on, or counted by ``missing_policy``).
+    grade2_unknown : tuple of str
+        Patients of unknown grade-2 toxicity status (:meth:`Outcomes.grade2_unknown`) the
+        fit holds on: their status decides whether accelerated titration goes on
+        (``titration_grade2=True``).  Empty otherwise (an unknown status that does not
+        change the decision is named in ``reason`` only).
     missing_policy : str or None
         ``"assume_dlt"`` / ``"assume_not"`` when unknown statuses were counted so.
     dlt_window : float or None
@@ -766,6 +772,7 @@ class Fit:
     hold: bool = False
     pending: tuple[str, ...] = ()
     unknown: tuple[str, ...] = ()
+    grade2_unknown: tuple[str, ...] = ()
     missing_policy: str | None = None
     dlt_window: float | None = None
 
