@@ -41,3 +41,23 @@ def test_a_design_without_doses_mg_must_have_the_arms_number_of_levels():
                        r"give designs per arm"):  # fmt: skip
         bd.compare({"BOIN": bd.BOIN(0.25, n_doses=8)}, out)
     assert len(bd.BOIN(0.25, 5).fit(out.arm("combo")).prob_tox) == 5  # the arm's levels fit
+
+
+def test_an_mcmc_check_of_a_rule_based_design_is_refused(tmp_path):
+    """compare(mcmc=["BOIN"]) used to report an 'MCMC check' of BOIN against itself
+    (max_abs_diff_prob_tox 0.0, same_decision True): BOIN has no model, its estimates are
+    observed rates whatever the engine.  Refused, in compare and in a spec's [analysis]."""
+    out = bd.examples.bat6021_outcomes().arm("mono")
+    designs = {"mono": {"BOIN": bd.BOIN(0.25, 8), "CRM": bd.CRM(bd.crm_skeleton(0.25, 0.05, 4, 8), 0.25)}}
+    with pytest.raises(ValueError, match=r"mcmc names design\(s\) \['BOIN'\] without a model"):
+        bd.compare(designs, {"mono": out}, mcmc=["BOIN"])
+    assert not bd.Design.model_based and bd.CRM.model_based and bd.BLRM.model_based
+    from bayes_dose.io import load_spec
+    from bayes_dose.workflows import bundled_spec
+
+    text = bundled_spec().read_text()
+    assert 'mcmc = ["BLRM", "combo BLRM"]' in text
+    spec = tmp_path / "spec.toml"
+    spec.write_text(text.replace('mcmc = ["BLRM", "combo BLRM"]', 'mcmc = ["BLRM", "BOIN"]'))
+    with pytest.raises(ValueError, match=r"\[analysis\] mcmc: design\(s\) \['BOIN'\] without a model"):
+        load_spec(spec)

@@ -187,8 +187,9 @@ def test_programme_n_trials_needs_scenarios_of_both_arms(tmp_path):
 def test_settings_that_are_read_still_load(tmp_path):
     spec = load_spec(_bundled_spec())  # mcmc settings, programme_n_trials with combo BLRM
     assert spec.simulation["programme_n_trials"] == 10 and spec.analysis["draws"] == 1000
-    ok = HEAD + BOIN + '[analysis]\nmcmc = ["B"]\ndraws = 10\n[simulation]\n' + MONO_SCEN
-    assert load_spec(_write(tmp_path, ok)).mcmc(1) == (["B"], {"draws": 10, "random_seed": 1})
+    blrm = '[designs.L]\ntype = "BLRM"\narms = ["mono"]\nreference_dose = 300\n'
+    ok = HEAD + BOIN + blrm + '[analysis]\nmcmc = ["L"]\ndraws = 10\n[simulation]\n' + MONO_SCEN
+    assert load_spec(_write(tmp_path, ok)).mcmc(1) == (["L"], {"draws": 10, "random_seed": 1})
 
 
 def test_programme_n_trials_needs_scenarios_that_pair(tmp_path):

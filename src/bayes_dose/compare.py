@@ -710,6 +710,14 @@ def compare(
     unknown = sorted(set(mcmc_engines) - {n for ds in per_arm.values() for n in ds})
     if unknown:
         raise ValueError(f"compare: mcmc names unknown design(s) {unknown}")
+    ruled = sorted({n for ds in per_arm.values() for n, d in ds.items()
+                    if n in mcmc_engines and not getattr(d, "model_based", False)})  # fmt: skip
+    if ruled:
+        raise ValueError(
+            f"compare: mcmc names design(s) {ruled} without a model (rule-based: their "
+            "estimates are observed rates whatever the engine, so there is nothing to check "
+            "with MCMC)"
+        )
     mcmc_fits: dict[tuple[str, str], Fit] = {}
     for arm, ds in per_arm.items():
         for name, d in ds.items():

@@ -123,6 +123,13 @@ class DesignSpec:
         bad = sorted(set(names) - known)
         if bad:
             raise ValueError(f"[analysis] mcmc: unknown design(s) {bad}")
+        ruled = sorted({n for ds in self.designs.values() for n, d in ds.items()
+                        if n in names and not getattr(d, "model_based", False)})  # fmt: skip
+        if ruled:
+            raise ValueError(
+                f"[analysis] mcmc: design(s) {ruled} without a model (rule-based: estimates "
+                "are observed rates whatever the engine); list only CRM / BLRM designs"
+            )
         kw = {k: self.analysis[k] for k in ("draws", "tune", "chains", "target_accept")
               if k in self.analysis}  # fmt: skip
         kw["random_seed"] = self.seed if seed is None else seed

@@ -106,6 +106,10 @@ class Design(ABC):
     self_limiting: ClassVar[bool] = False
     #: Whether the rule reads an Estimate (rule-based designs skip estimation in ``decide``).
     uses_estimate: ClassVar[bool] = True
+    #: Whether estimates come from a statistical model fitted by the inference engine
+    #: (CRM, BLRM family): only such designs can be checked with MCMC; rule-based ones
+    #: estimate observed rates whatever the engine.
+    model_based: ClassVar[bool] = False
     #: Which levels ``select`` may return: ``"treated"`` (a level given to patients),
     #: ``"tried_range"`` (any level up to the highest level tried, e.g. a skipped one) or
     #: ``"any"``; checked by the design contract suite (:mod:`bayes_dose.testing`).

@@ -109,6 +109,7 @@ class EWOCDesign(Design):
 
     label = "BLRM"
     uses_last_cohort = False
+    model_based = True
     own_reasons: ClassVar[tuple[str, ...]] = (
         "EWOC: level {next} has the highest P(target) among levels with "
         "P(overdose) < {ewoc} within the escalation limit",

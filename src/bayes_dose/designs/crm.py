@@ -188,6 +188,8 @@ class CRM(Design):
     (2, -0.2122)
     """
 
+    model_based = True
+
     label = "CRM"
     #: dfcrm's MTD is the level closest to target on the final curve, treated or not.
     selection_scope = "any"
