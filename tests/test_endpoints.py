@@ -205,3 +205,51 @@ def test_cli_endpoints_memo(tmp_path):
     assert main(["endpoints", "--plateau", "mono=300,combo=none", "--memo", str(tmp_path)]) == 0
     md = (tmp_path / "report.md").read_text()
     assert "## Secondary endpoints and RP2D synthesis" in md and "RP2D 100 mg (level 2)" in md
+
+
+def test_unchecked_prs_are_flagged_in_the_synthesis_and_its_section():
+    """PRs that could not be checked against the sum of diameters (BOR.flags) are a flag of
+    their arm's RP2D (count and subjects), shown on the section's 'Flags:' line."""
+    def v(subject, dose, days, resps, sods):
+        return pd.DataFrame({"subject": subject, "arm": "mono", "dose_mg": dose, "cohort": "x",
+                             "day": days, "response": resps, "sum_diameters": sods})  # fmt: skip
+
+    frames = [
+        v("A", 100.0, [43, 85], ["PR", "PR"], [30.0, 30.0]),  # no baseline row
+        v("C", 30.0, [-2, 43, 85], [None, "SD", "PR"], [50.0, 40.0, float("nan")]),  # blank sum
+        v("D", 100.0, [-2, 43, 85], [None, "PR", "PR"], [50.0, 30.0, 30.0]),  # checked
+    ]
+    bor = response.best_overall_response(pd.concat(frames, ignore_index=True))
+    s = endpoints.rp2d_synthesis(_cmp(), response=bor, plateau={"mono": 30.0})
+    want = "3 PRs not checked against the sum of diameters (subjects A, C): used as recorded"
+    assert want in s.flags["mono"]
+    assert want in s.summary().set_index("arm").loc["mono", "flags"]
+    sec = endpoints.EndpointsSection(s)
+    assert "Flags: " in sec.to_markdown() and want in sec.to_markdown()
+    assert want in sec.to_html()
+    # the same synthesis from the BOR table alone (no flags to read) has no such flag
+    t = endpoints.rp2d_synthesis(_cmp(), response=bor.table, plateau={"mono": 30.0})
+    assert not any("not checked" in f for f in t.flags["mono"])
+
+
+def test_cli_endpoints_shows_unchecked_prs_in_markdown_and_html(tmp_path):
+    raw = pd.read_csv(ROOT / "src/bayes_dose/data/bat6021_response.csv", dtype=str,
+                      keep_default_na=False)  # fmt: skip
+    i = int(((raw.USUBJID == "M14") & (raw.ADY == "44")).to_numpy().nonzero()[0][0])
+    assert raw.OVRLRESP[i] == "PR"
+    raw.loc[i, "SUMDIAM"] = ""  # the PR visit's sum blank: used as recorded, flagged
+    p = tmp_path / "resp.csv"
+    raw.to_csv(p, index=False)
+    out = tmp_path / "ep"
+    assert main(["endpoints", "--response", str(p), "--plateau", "mono=300,combo=none",
+                 "--out", str(out)]) == 0  # fmt: skip
+    md, html = (out / "endpoints.md").read_text(), (out / "endpoints.html").read_text()
+    flag = "1 PR not checked against the sum of diameters (subject M14): used as recorded"
+    head = "PRs not checked against the sum of diameters (used as recorded)"
+    mono = md.split("### Arm mono")[1].split("### Arm combo")[0]
+    assert "Flags: " in mono and flag in mono and flag not in md.split("### Arm combo")[1]
+    assert f"### {head}" in md
+    table = md.split(f"### {head}")[1]
+    assert f"line {i + 2}" in table and "M14" in table and "sum of diameters blank at this visit" in table
+    assert flag in html and f"<h3>{head}</h3>" in html and f"line {i + 2}" in html
+    assert pd.read_csv(out / "response_flagged.csv")["subject"].tolist() == ["M14"]

@@ -393,3 +393,35 @@ def test_pr_just_short_of_30_percent_is_not_shown_as_30():
     ok = visits("S", [43, 85], ["PR", "PR"], [175.0, 175.0])
     ok.loc[0, "sum_diameters"] = 250.0
     assert len(response.validate_responses(ok)) == 3  # exactly 30 %: a PR
+
+
+def test_negative_or_text_sum_in_an_edited_validated_frame_is_an_error():
+    """best_overall_response re-checks the sums of a validated, then edited frame: a baseline
+    of -50 and a PR of -20 are not a -60 % decrease."""
+    v = response.validate_responses(visits("S", [43, 85], ["PR", "PR"]))
+    v.loc[0, "sum_diameters"] = -50.0
+    v.loc[1, "sum_diameters"] = -20.0
+    with pytest.raises(ValueError, match=r"^row 0 \(subject 'S'\) field 'sum_diameters': must be "
+                                         r"a non-negative number, got -50"):
+        response.best_overall_response(v)
+    w = response.validate_responses(visits("S", [43, 85], ["PR", "PR"]))
+    w["sum_diameters"] = w["sum_diameters"].astype(object)
+    w.loc[2, "sum_diameters"] = "thirty"
+    with pytest.raises(ValueError, match=r"^row 2 \(subject 'S'\) field 'sum_diameters': must be "
+                                         r"a non-negative number, got 'thirty'"):
+        response.best_overall_response(w)
+    # the same refusal, with the same wording, when the frame is validated
+    with pytest.raises(ValueError, match=r"^data: row 0 \(subject 'S'\) field 'sum_diameters': "
+                                         r"must be a non-negative number, got -50"):
+        response.validate_responses(v.drop(columns="source_row"))
+
+
+def test_uncheckable_pr_that_is_excluded_is_not_flagged():
+    """A PR after progression is not used for the best response (listed in excluded): it is
+    not flagged as 'used as recorded' when its sum is blank; a used one still is."""
+    v = visits("S", [43, 85, 127], ["PD", "PR", "PR"], sods=[60.0, np.nan, 20.0])
+    w = visits("T", [43, 85], ["PR", "PD"], sods=[np.nan, 60.0])
+    b = response.best_overall_response(pd.concat([v, w], ignore_index=True))
+    assert b.excluded.source_row.tolist() == ["row 2", "row 3"]
+    assert b.flags[["source_row", "subject", "day"]].values.tolist() == [["row 5", "T", 43]]
+    assert not set(b.flags.source_row) & set(b.excluded.source_row)

@@ -17,7 +17,9 @@ The rule (:data:`RP2D_RULE`):
    the RP2D is the ceiling (flagged).
 3. **Response**: a higher dose within the ceiling replaces it only if its ORR is clearly
    higher: the lower Clopper-Pearson bound of its ORR above the upper bound at the chosen
-   dose.  The ORR at the RP2D is cited; no response data is flagged.
+   dose.  The ORR at the RP2D is cited; no response data is flagged, and so are the arm's
+   PRs that could not be checked against the sum of diameters (``BOR.flags``: count and
+   subjects; they are counted as recorded).
 4. **Immunogenicity**: the ADA incidence at the RP2D is cited; above ``ada_threshold``
    it is flagged (look at exposure by ADA status before confirming the dose).
 """
@@ -38,6 +40,7 @@ from .response import BOR, clopper_pearson
 
 __all__ = [
     "RP2D_RULE",
+    "UNCHECKED_PR_TITLE",
     "EndpointsSection",
     "RP2DSynthesis",
     "SecondaryEndpoints",
@@ -46,6 +49,8 @@ __all__ = [
     "secondary_endpoints",
 ]
 
+#: title of the memo table of the PRs not checked against the sum of diameters
+UNCHECKED_PR_TITLE = "PRs not checked against the sum of diameters (used as recorded)"
 RP2D_RULE = (
     "RP2D = the lowest dose at or above the exposure plateau within the safety ceiling (the "
     "lowest RP2D over the designs); a higher dose within the ceiling only if its ORR is "
@@ -117,6 +122,13 @@ def ada_by_dose(ada: pd.DataFrame, positive: str = "positive") -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _unchecked_prs(bor: BOR) -> pd.DataFrame:
+    """``BOR.flags`` (PRs not checked against the sum of diameters) with each subject's arm and dose."""
+    who = bor.table[["subject", "arm", "dose_mg"]]
+    t = bor.flags.merge(who, on="subject", how="left", validate="many_to_one")
+    return t[["source_row", "subject", "arm", "dose_mg", "day", "response", "reason"]]
+
+
 def _pct(x: int, n: int) -> str:
     lo, hi = clopper_pearson(int(x), int(n))
     return f"{int(x)}/{int(n)} ({x / n:.0%}, 95% CI {lo:.0%}-{hi:.0%})"
@@ -140,7 +152,9 @@ def rp2d_synthesis(
         :func:`bayes_dose.compare` of the dose-finding designs on each arm.
     response
         Best overall response per subject (:class:`~bayes_dose.response.BOR` or its table:
-        ``arm``, ``dose_mg``, ``bor``); ORR per arm and dose.
+        ``arm``, ``dose_mg``, ``bor``); ORR per arm and dose.  With a ``BOR``, the PRs of
+        an arm in its ``flags`` (not checked against the sum of diameters) are a flag of
+        that arm.
     ada
         ADA incidence (see :func:`ada_by_dose`): ``arm``, ``dose_mg``, ``n``, ``positive``.
     plateau
@@ -168,6 +182,7 @@ def rp2d_synthesis(
         raise ValueError(f"ada_threshold must be in [0, 1], got {ada_threshold}")
     table = comparison.table()
     bor = response.table if isinstance(response, BOR) else response
+    unchecked = _unchecked_prs(response) if isinstance(response, BOR) else None
     if bor is not None:
         miss = {"arm", "dose_mg", "bor"} - set(bor.columns)
         if miss:
@@ -224,6 +239,14 @@ def rp2d_synthesis(
             df["orr"] = np.where(df.orr_n > 0, df.responders / df.orr_n.where(df.orr_n > 0, 1), np.nan)
             df["orr_lower"] = [c[0] for c in ci]
             df["orr_upper"] = [c[1] for c in ci]
+        pr_flag = ""
+        if unchecked is not None and (unchecked.arm == arm).any():
+            u = unchecked[unchecked.arm == arm]
+            subj = list(dict.fromkeys(u.subject.astype(str)))
+            pr_flag = (
+                f"{len(u)} PR{'s' if len(u) > 1 else ''} not checked against the sum of diameters "
+                f"(subject{'s' if len(subj) > 1 else ''} {', '.join(subj)}): used as recorded"
+            )
         if ada_t is not None:
             a = ada_t[ada_t.arm == arm].set_index("dose_mg")
             unmatched = sorted(set(a.index) - set(mg))
@@ -316,6 +339,8 @@ def rp2d_synthesis(
                 parts.append("no ADA data")
                 fl.append("no ADA data")
             why = f"RP2D {mg[level - 1]:g} mg (level {level}): " + "; ".join(parts) + "."
+        if pr_flag:
+            fl.append(pr_flag)
         df["rp2d"] = df.level == level if level is not None else False
         tables[arm] = df
         rp2d[arm] = (int(level), float(mg[level - 1])) if level is not None else (None, None)
@@ -409,7 +434,12 @@ class SecondaryEndpoints:
         return pd.DataFrame(rows)
 
     def section(self, title: str = "Secondary endpoints and RP2D synthesis") -> EndpointsSection:
-        """The memo section: RP2D per arm, then the PK, ADA and response tables."""
+        """The memo section: RP2D per arm, then the PK, ADA and response tables.
+
+        With PRs not checked against the sum of diameters (``bor.flags``), they are a table
+        of their own (:data:`UNCHECKED_PR_TITLE`) after the ORR by dose, besides the flag of
+        each arm.
+        """
         te = self.ada_incidence[self.ada_incidence["category"] == "treatment-emergent"]
         extra: dict[str, pd.DataFrame] = {
             "Exposure plateau (PK)": self.plateau_table(),
@@ -417,6 +447,8 @@ class SecondaryEndpoints:
             "ADA incidence (treatment-emergent, Shankar et al. 2014)": te,
             "ORR / DCR by arm and dose (RECIST 1.1, confirmed)": self.orr_by_dose,
         }
+        if not self.bor.flags.empty:
+            extra[UNCHECKED_PR_TITLE] = _unchecked_prs(self.bor)
         if self.orr_by_cohort is not None:
             extra["ORR by expansion cohort"] = self.orr_by_cohort
         if self.hierarchical is not None:

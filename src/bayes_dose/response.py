@@ -16,10 +16,12 @@ confirmed CR + PR, the disease-control rate CR + PR + SD (SD including non-CR/no
 over all subjects of the group (NE counted as non-responders), with Clopper-Pearson
 intervals.
 
-A PR row is checked against the sum of target-lesion diameters: a sum not at least
+Every PR row is checked against the sum of target-lesion diameters: a sum not at least
 :data:`PR_MIN_DECREASE` (30) % below the subject's baseline sum (or a baseline sum of 0) is
-an error naming the row; a PR that cannot be checked (no baseline row, a blank baseline or
-visit sum) is used as recorded and listed in :attr:`BOR.flags`.
+an error naming the row, whether the row is used or not; a PR used for the best response
+that cannot be checked (no baseline row, a blank baseline or visit sum) is used as recorded
+and listed in :attr:`BOR.flags` (one after progression is not used: listed in
+:attr:`BOR.excluded` only).
 
 The Bayesian hierarchical model across tumour cohorts is in :mod:`bayes_dose.basket`
 (re-exported here as :func:`hierarchical_orr`).
@@ -27,7 +29,7 @@ The Bayesian hierarchical model across tumour cohorts is in :mod:`bayes_dose.bas
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -114,19 +116,42 @@ CONFIRMATION_RULE = (
 
 
 # -- reading and validation ---------------------------------------------------------------
-def _pr_sod_checks(df: pd.DataFrame, first_dose_day: int) -> list[tuple[int, bool, str]]:
-    """Each PR row against the subject's baseline sum of diameters (RECIST 1.1).
+def _blank(v) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == ""
 
-    Returns ``(position, is_error, text)`` per PR row that contradicts the sums (the sum is
-    not >= :data:`PR_MIN_DECREASE` % below a baseline sum, or the baseline sum is 0: error)
-    or cannot be checked (no baseline row, a blank baseline sum, a blank sum at the visit:
-    flag).  The baseline is the subject's last row on or before ``first_dose_day``, as in
-    :func:`best_overall_response`; positions are 0-based rows of ``df``.
+
+def _sum_value(v, where: str) -> float:
+    """One sum of diameters as a float (blank: NaN); else an error naming ``where``."""
+    if _blank(v):
+        return np.nan
+    try:
+        s = float(v)
+    except (TypeError, ValueError):
+        s = -1.0
+    if not (np.isfinite(s) and s >= 0):
+        raise ValueError(f"{where}: must be a non-negative number, got {v!r}")
+    return s
+
+
+def _check_sums(
+    df: pd.DataFrame, first_dose_day: int, where: Callable[[int], str]
+) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """The sums of diameters and each PR row against the subject's baseline sum (RECIST 1.1).
+
+    The checks of both :func:`validate_responses` and :func:`best_overall_response` (a
+    frame validated, then edited).  ``where(i)`` names row ``i`` (0-based position) and its
+    sum field in the errors: a sum that is not a non-negative number; a PR whose sum is not
+    >= :data:`PR_MIN_DECREASE` % below the baseline sum, or whose baseline sum is 0.
+    Returns the sums (blank: NaN) and ``(position, text)`` per PR that cannot be checked (no
+    baseline row, a blank baseline sum, a blank sum at the visit).  The baseline is the
+    subject's last row on or before ``first_dose_day``, as in :func:`best_overall_response`.
     """
+    sods = np.asarray([_sum_value(v, where(i)) for i, v in enumerate(df["sum_diameters"].tolist())],
+                      dtype=float)  # fmt: skip
     d = pd.DataFrame({"subject": df["subject"].to_numpy(), "day": df["day"].to_numpy(),
                       "pr": df["response"].fillna("").astype(str).to_numpy() == "PR",
-                      "sod": df["sum_diameters"].to_numpy(dtype=float)})  # fmt: skip
-    out: list[tuple[int, bool, str]] = []
+                      "sod": sods})  # fmt: skip
+    flags: list[tuple[int, str]] = []
     unchecked = "PR not checked against the sum of diameters: "
     for _, g in d.groupby("subject", sort=False):
         g = g.sort_values("day", kind="stable")
@@ -135,28 +160,28 @@ def _pr_sod_checks(df: pd.DataFrame, first_dose_day: int) -> list[tuple[int, boo
             if not r.pr:
                 continue
             if base.empty:
-                out.append((int(pos), False, unchecked + "no baseline row"))
+                flags.append((int(pos), unchecked + "no baseline row"))
                 continue
             b, bday = float(base.sod.iloc[-1]), int(base.day.iloc[-1])
             if not np.isfinite(b):
-                out.append((int(pos), False, unchecked + "baseline sum of diameters blank"))
+                flags.append((int(pos), unchecked + "baseline sum of diameters blank"))
             elif not np.isfinite(r.sod):
-                out.append((int(pos), False, unchecked + "sum of diameters blank at this visit"))
+                flags.append((int(pos), unchecked + "sum of diameters blank at this visit"))
             elif b == 0:
-                out.append((int(pos), True, f"PR on day {r.day} but the baseline sum of diameters "
-                            f"is 0 mm (day {bday}): no target lesion to shrink"))  # fmt: skip
+                raise ValueError(f"{where(int(pos))}: PR on day {r.day} but the baseline sum of "
+                                 f"diameters is 0 mm (day {bday}): no target lesion to shrink")  # fmt: skip
             else:
                 pct = float(np.round(100.0 * (r.sod - b) / b, 10))
                 if pct > -PR_MIN_DECREASE:
                     digits = 2  # enough digits that the figure shown is not the 30 % it misses
                     while round(pct, digits) <= -PR_MIN_DECREASE and digits < 10:
                         digits += 1
-                    out.append((int(pos), True, (
-                        f"PR on day {r.day} but the sum of diameters {r.sod:g} mm is "
+                    raise ValueError(
+                        f"{where(int(pos))}: PR on day {r.day} but the sum of diameters {r.sod:g} mm is "
                         f"{round(pct, digits):+g}% from the baseline {b:g} mm (day {bday}); RECIST 1.1 "
                         f"PR needs a decrease of at least {PR_MIN_DECREASE:g}%"
-                    )))  # fmt: skip
-    return out
+                    )  # fmt: skip
+    return sods, flags
 
 
 def validate_responses(
@@ -176,7 +201,9 @@ def validate_responses(
     diameters, two assessments of a subject on one day, a subject whose arm, dose or
     cohort changes between rows, a PR whose sum of diameters is not at least
     :data:`PR_MIN_DECREASE` % below the subject's baseline sum (RECIST 1.1; a PR that cannot
-    be checked, without a baseline or visit sum, is listed in :attr:`BOR.flags` instead).
+    be checked, without a baseline or visit sum, is listed in :attr:`BOR.flags` instead if
+    the best response uses it).  :func:`best_overall_response` repeats the sum checks on a
+    frame validated here and edited since.
     The result has a ``source_row`` column.
     """
     missing = [c for c in RESPONSE_COLUMNS if c not in frame.columns]
@@ -189,13 +216,10 @@ def validate_responses(
     def where(i: int, col: str) -> str:
         return f"{source}: {rows[i]} (subject {df.subject[i]!r}) field {fields.get(col, col)!r}"
 
-    def blank(v) -> bool:
-        return v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == ""
-
     days, resp, sod, dose = [], [], [], []
     for i, row in enumerate(df.itertuples(index=False)):
         for col in ("subject", "arm", "cohort"):
-            if blank(getattr(row, col)):
+            if _blank(getattr(row, col)):
                 raise ValueError(f"{where(i, col)}: blank {col}")
         try:
             d = float(row.day)
@@ -212,7 +236,7 @@ def validate_responses(
         if not (np.isfinite(dm) and dm > 0):
             raise ValueError(f"{where(i, 'dose_mg')}: dose must be a positive number, got {row.dose_mg!r}")
         dose.append(dm)
-        r = "" if blank(row.response) else str(row.response).strip().upper()
+        r = "" if _blank(row.response) else str(row.response).strip().upper()
         if d <= first_dose_day:
             if r:
                 raise ValueError(
@@ -230,19 +254,7 @@ def validate_responses(
                 f"use one of {', '.join(CATEGORIES)}"
             )
         resp.append(r or pd.NA)
-        if blank(row.sum_diameters):
-            s = np.nan
-        else:
-            try:
-                s = float(row.sum_diameters)
-            except (TypeError, ValueError):
-                s = -1.0
-            if not (np.isfinite(s) and s >= 0):
-                raise ValueError(
-                    f"{where(i, 'sum_diameters')}: must be a non-negative number, got "
-                    f"{row.sum_diameters!r}"
-                )
-        sod.append(s)
+        sod.append(_sum_value(row.sum_diameters, where(i, "sum_diameters")))
     df["subject"] = df["subject"].astype(str).str.strip()
     df["arm"] = df["arm"].astype(str).str.strip()
     df["cohort"] = df["cohort"].astype(str).str.strip()
@@ -265,9 +277,7 @@ def validate_responses(
                 f"{where(i, col)}: subject {df.subject[i]} has more than one {col} "
                 f"({sorted(map(str, df.loc[df.subject == df.subject[i], col].unique()))})"
             )
-    for i, is_error, text in _pr_sod_checks(df, first_dose_day):
-        if is_error:
-            raise ValueError(f"{where(i, 'sum_diameters')}: {text}")
+    _check_sums(df, first_dose_day, lambda i: where(i, "sum_diameters"))
     return df
 
 
@@ -322,9 +332,10 @@ class BOR:
     confirmed, first_response_day, confirm_day, pd_day, last_day, n_assessments,
     baseline_sod, best_pct_change, reason``).  ``excluded``: every listing row not used for
     the best response (``source_row, subject, day, response, reason``).  ``rule``: the sentence.
-    ``flags``: the PR rows that could not be checked against the sum of diameters (no
-    baseline row, a blank baseline or visit sum; same columns as ``excluded``); they are
-    used as recorded.
+    ``flags``: the PR rows used for the best response that could not be checked against
+    the sum of diameters (no baseline row, a blank baseline or visit sum; same columns as
+    ``excluded``); they are used as recorded.  A PR in ``excluded`` (after progression) is
+    not used, so it is not in ``flags``: no row is in both.
     """
 
     table: pd.DataFrame
@@ -345,7 +356,10 @@ def best_overall_response(
     Parameters
     ----------
     visits
-        Per-visit frame with the columns of :data:`RESPONSE_COLUMNS` (validated here).
+        Per-visit frame with the columns of :data:`RESPONSE_COLUMNS` (validated here; a
+        frame from :func:`validate_responses` has its sums of diameters checked again, so
+        an edit since, e.g. a negative sum or a PR the sums contradict, is an error naming
+        the ``source_row``, subject and field).
     confirm_days
         Minimum days between a CR/PR and the assessment confirming it.
     sd_min_days
@@ -368,10 +382,15 @@ def best_overall_response(
     if confirm_days < 0 or sd_min_days < 0:
         raise ValueError("confirm_days and sd_min_days must be >= 0")
     if "source_row" in visits.columns and visits["response"].dtype == "string":
-        df = visits.copy()
+        df = visits.reset_index(drop=True)
     else:
         df = validate_responses(visits, first_dose_day=first_dose_day)
-    rows, excl = [], []
+    src, sid, dd = (df[c].to_numpy() for c in ("source_row", "subject", "day"))
+    # the sums again: a frame validated, then edited, is refused as validate_responses would
+    df["sum_diameters"], unchecked = _check_sums(
+        df, first_dose_day, lambda i: f"{src[i]} (subject {sid[i]!r}) field 'sum_diameters'"
+    )
+    rows, excl, excluded_at = [], [], set()
     for subj, g in df.groupby("subject", sort=False):
         g = g.sort_values("day")
         base = g[g.day <= first_dose_day]
@@ -390,6 +409,7 @@ def best_overall_response(
         if pd_day is not None:
             after = post[post.day > pd_day]
             for r in after.itertuples():
+                excluded_at.add(r.Index)
                 excl.append((r.source_row, subj, r.day, str(r.response),
                              f"after progression on day {pd_day} (best response is taken up "
                              "to progression)"))  # fmt: skip
@@ -461,12 +481,8 @@ def best_overall_response(
         table[c] = pd.array(table[c].tolist(), dtype="Int64")
     excluded = pd.DataFrame(excl, columns=["source_row", "subject", "day", "response", "reason"])
     rule = CONFIRMATION_RULE.format(confirm_days=confirm_days, sd_min_days=sd_min_days)
-    src, sid, dd = (df[c].to_numpy() for c in ("source_row", "subject", "day"))
-    pr_checks = _pr_sod_checks(df, first_dose_day)
-    for i, is_error, text in pr_checks:  # a frame validated, then edited
-        if is_error:
-            raise ValueError(f"{src[i]} (subject {sid[i]!r}) field 'sum_diameters': {text}")
-    flags = pd.DataFrame([(src[i], sid[i], int(dd[i]), "PR", text) for i, _, text in pr_checks],
+    flags = pd.DataFrame([(src[i], sid[i], int(dd[i]), "PR", text) for i, text in unchecked
+                          if i not in excluded_at],
                          columns=list(excluded.columns))  # fmt: skip
     return BOR(table=table, excluded=excluded, rule=rule, flags=flags)
 
