@@ -94,3 +94,26 @@ def test_calendar_time_study_simulates_the_programme_in_calendar_time():
     months = prog["programme_duration_days"].sel(design="combo BLRM").to_numpy() / 30.4375
     assert row["Months, Part I start to Part II end (mean ± SE)"].startswith(
         f"{months.mean():.1f} ± ")
+
+
+def test_a_programme_not_simulated_because_scenarios_do_not_pair_is_said():
+    """Study(..., programme_n_trials=...) whose borrowing pair's scenarios do not pair (other
+    names, other counts): no programme can be simulated, so the borrowing design runs on
+    the observed source data held fixed, and the notes say why no programme was run
+    (before: only the held-fixed note; programme_n_trials ignored without a word)."""
+    proto = bd.protocols.bat6021()
+    mono = bd.BLRM(proto.arm("mono").doses_mg, reference_dose=300, max_n=6)
+    combo = bd.CombinationBLRM(mono=mono, doses=proto.arm("combo").doses_mg, max_n=6,
+                               grid=(7, 7, 15, 25))  # fmt: skip
+    st = bd.Study(proto, {"mono": {"BLRM": mono}, "combo": {"cBLRM": combo}},
+                  data=bd.examples.bat6021_outcomes(),
+                  scenarios={"mono": {"a": [0.02, 0.04, 0.06, 0.1, 0.16, 0.25, 0.35, 0.5],
+                                      "b": [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6]},
+                             "combo": {"x": [0.05, 0.1, 0.2, 0.35, 0.5]}},
+                  programme_n_trials=3, n_trials=3)  # fmt: skip
+    sim = st.simulate()
+    assert sim.programme is None
+    said = [n for n in sim.notes if "no programme" in n]
+    assert len(said) == 1, sim.notes
+    for part in ("cBLRM", "'mono'", "'combo'", "do not pair", "programme_n_trials"):
+        assert part in said[0], said[0]

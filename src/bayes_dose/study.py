@@ -396,6 +396,8 @@ class Study:
             prog, prog_notes, prog_skipped = self._simulate_programme(
                 joint, min(self.programme_n_trials or n, n), seed, timeline)  # fmt: skip
             skipped.update(prog_skipped)
+        if programme:
+            prog_notes = [*prog_notes, *self._unpaired_notes(chosen)]
         for arm in chosen:
             designs, arm_held, arm_skipped = self._simulable(arm, fixed)
             for name in joint.get(arm, {}).get("designs", ()):  # simulated in the programme
@@ -423,30 +425,60 @@ class Study:
             sims[arm] = ds
         return StudySimulation(sims, held, skipped, prog, prog_notes)
 
+    def _unpaired_notes(self, chosen: Sequence[str]) -> list[str]:
+        """Why no programme is simulated for a design that borrows from one arm with
+        designs and scenarios whose scenarios do not pair with its own arm's."""
+        notes = []
+        for arm in chosen:
+            for name, d in self.designs[arm].items():
+                src = self._programme_source(arm, d)
+                if src is None:
+                    continue
+                first, second = list(self.scenarios[src]), list(self.scenarios[arm])
+                if scenario_pairs(first, second) is not None:
+                    continue
+                ignored = (f"; programme_n_trials={self.programme_n_trials} is not used"
+                           if self.programme_n_trials is not None else "")  # fmt: skip
+                notes.append(
+                    f"{name} (arm {arm}): no programme simulated with arm {src!r}: the "
+                    f"scenarios of arms {src!r} ({', '.join(first)}) and {arm!r} "
+                    f"({', '.join(second)}) do not pair (the same names, or as many in "
+                    f"order){ignored}"
+                )
+        return notes
+
     def _programme_designs(self, chosen: Sequence[str]) -> dict[str, dict[str, Any]]:
         """``{arm: {"source": arm, "designs": [names], "pairs": {pair: (s1, s2)}, "how"}}``:
         the designs of ``chosen`` arms that borrow from one other arm with designs and
         scenarios in the study, whose scenarios pair up (same names, else same count, in
         order)."""
-        from .designs.base import Design
-
         out: dict[str, dict[str, Any]] = {}
         for arm in chosen:
             for name, d in self.designs[arm].items():
-                src = _borrows(d)
-                if (not isinstance(d, Design) or len(src) != 1 or src[0] == arm
-                        or src[0] not in self.designs or not self.scenarios.get(src[0])
-                        or not self.scenarios.get(arm)):  # fmt: skip
+                src = self._programme_source(arm, d)
+                if src is None:
                     continue
-                paired = scenario_pairs(self.scenarios[src[0]], self.scenarios[arm])
+                paired = scenario_pairs(self.scenarios[src], self.scenarios[arm])
                 if paired is None:
                     continue
                 pairs, how = paired
-                e = out.setdefault(arm, {"source": src[0], "designs": [], "pairs": pairs,
+                e = out.setdefault(arm, {"source": src, "designs": [], "pairs": pairs,
                                          "how": how})  # fmt: skip
-                if e["source"] == src[0]:
+                if e["source"] == src:
                     e["designs"].append(name)
         return out
+
+    def _programme_source(self, arm: str, d: Any) -> str | None:
+        """The arm a design of ``arm`` would be simulated with as a programme: the one
+        other arm it borrows from, when that arm has designs and both arms scenarios."""
+        from .designs.base import Design
+
+        src = _borrows(d)
+        if (not isinstance(d, Design) or len(src) != 1 or src[0] == arm
+                or src[0] not in self.designs or not self.scenarios.get(src[0])
+                or not self.scenarios.get(arm)):  # fmt: skip
+            return None
+        return src[0]
 
     def _simulate_programme(self, joint: Mapping[str, dict[str, Any]], n: int, seed: int,
                             timeline: Any = None) -> tuple[Any, list[str], dict[str, str]]:  # fmt: skip
