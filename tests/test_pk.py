@@ -51,6 +51,17 @@ def _value(res, cycle, parameter, subject="S1"):
     return float(v["value"].iat[0]), str(v["note"].iat[0])
 
 
+def test_accumulation_ratio_not_across_a_dose_change():
+    # S1 cycle 2 at 20 mg instead of 10: Cmax 12 over 10 would be a ratio of two doses
+    rows = [r if r[3] == 1 else (*r[:2], 20, *r[3:]) for r in HAND]
+    res = nca(_listing(rows))
+    for k in ("rac_cmax", "rac_auctau"):
+        v, note = _value(res, 2, k)
+        assert math.isnan(v)
+        assert note == "dose 20 mg differs from cycle 1 (10 mg): not an accumulation ratio"
+    assert _value(nca(_listing(HAND)), 2, "rac_cmax")[0] == pytest.approx(12 / 10)
+
+
 def test_nca_hand_computed_profile():
     res = nca(_listing(HAND))
     lam = math.log(2) / 4

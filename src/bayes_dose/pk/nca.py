@@ -23,7 +23,8 @@ Rules (stated once, also in ``nca(...).attrs["rules"]``):
 * ``ctrough``: the sample at nominal time ``tau`` of the cycle if there is one, else the
   pre-dose sample of the subject's next cycle; a BLQ trough is reported as NaN with
   note "BLQ";
-* accumulation ratios ``rac_cmax`` and ``rac_auctau``: the cycle's value over cycle 1's.
+* accumulation ratios ``rac_cmax`` and ``rac_auctau``: the cycle's value over cycle 1's;
+  not computed (NaN, ``note`` says why) when the cycle's dose differs from cycle 1's.
 """
 
 from __future__ import annotations
@@ -323,16 +324,24 @@ def nca(
              "lambda_z_last_time": "h", "rac_cmax": "", "rac_auctau": ""}  # fmt: skip
     rows = []
     first: dict[str, dict[str, float]] = {}
+    first_dose: dict[str, float] = {}
     for p in profiles:
         vals = _params(p)
         if p.cycle == 1:
             first[p.subject] = {k: v for k, v, _ in vals}
+            first_dose[p.subject] = p.dose
         for k, v, note in vals:
             rows.append((p.subject, p.arm, p.dose, p.cycle, k, v, units[k], note))
     for p in profiles:
         if p.cycle == 1:
             continue
         cur = {k: v for k, v, _ in rows_of(rows, p)}
+        d1 = first_dose.get(p.subject)
+        if d1 is not None and not math.isclose(p.dose, d1):
+            why = f"dose {p.dose:g} mg differs from cycle 1 ({d1:g} mg): not an accumulation ratio"
+            for k in ("rac_cmax", "rac_auctau"):
+                rows.append((p.subject, p.arm, p.dose, p.cycle, k, float("nan"), "", why))
+            continue
         for k, base_k in (("rac_cmax", "cmax"), ("rac_auctau", "auctau")):
             base = first.get(p.subject, {}).get(base_k, float("nan"))
             v = cur.get(base_k, float("nan"))
