@@ -235,6 +235,19 @@ def test_duplicate_time_and_changing_dose(tmp_path):
         read_pc(_edit_pc(tmp_path, 4, "DOSE", "3"))
 
 
+
+def test_dosing_interval_differing_within_a_profile(tmp_path):
+    # line 4 is M01 cycle 1 at nominal 2 h; the profile's other rows say TAU 504 h
+    # (before: the first row's TAU was used silently, AUCtau and Ctrough changed)
+    with pytest.raises(ListingError) as e:
+        read_pc(_edit_pc(tmp_path, 4, "TAU", "168"))
+    assert str(e.value) == (
+        "concentrations: line 4 (USUBJID='M01') field 'TAU': 168 differs from 504 of line 2 "
+        "(same subject and cycle)"
+    )
+    read_pc(_edit_pc(tmp_path, 4, "TAU", ""))  # a blank TAU takes the profile's
+
+
 # -- ADA ---------------------------------------------------------------------------------
 def _ada_frame() -> pd.DataFrame:
     return pd.read_csv(bundled("ada"), dtype=str, keep_default_na=False)

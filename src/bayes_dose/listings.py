@@ -569,7 +569,8 @@ def read_pc(
     * two samples of one subject, cycle and nominal time: error;
     * within a profile (subject and cycle) ordered by nominal time, actual times must
       increase: an actual time out of order is an error naming its record and ``ARRLT``;
-    * one dose and arm per subject and cycle: error otherwise.
+    * one dose, arm and dosing interval (``TAU``, blank rows aside) per subject and cycle:
+      error otherwise.
 
     A quantifiable pre-dose sample (``NRRLT <= 0``) is not an error here: :func:`bayes_dose.pk.nca`
     lists it as excluded (cycle 1) or uses it as the residual concentration (later cycles).
@@ -596,12 +597,14 @@ def read_pc(
         chk.add(f"{what}: {describe(r)} field 'BLQFL': '{'Y' if blq[i] else 'N'}' but AVAL "
                 f"{x[i]:g} {op} LLOQ {lloq[i]:g}")  # fmt: skip
     for (_subj, _cyc), g in pc.groupby(["USUBJID", "CYCLE"], sort=False):
-        for col in ("DOSE", "ARM"):
-            if g[col].nunique() > 1:
-                r = g.iloc[int(np.argmax((g[col] != g[col].iat[0]).to_numpy()))]
+        for col in ("DOSE", "ARM", "TAU"):
+            given = g[g[col].notna()]  # TAU may be blank on some rows
+            if given[col].nunique() > 1:
+                r = given.iloc[int(np.argmax((given[col] != given[col].iat[0]).to_numpy()))]
                 chk.add(
                     f"{what}: {describe(r)} field {col!r}: {_show(r[col])} differs from "
-                    f"{_show(g[col].iat[0])} of {g['source_row'].iat[0]} (same subject and cycle)"
+                    f"{_show(given[col].iat[0])} of {given['source_row'].iat[0]} "
+                    "(same subject and cycle)"
                 )
         dup = g[g.duplicated("NRRLT", keep="first")]
         for _, r in dup.iterrows():
