@@ -248,6 +248,17 @@ def test_dosing_interval_differing_within_a_profile(tmp_path):
     read_pc(_edit_pc(tmp_path, 4, "TAU", ""))  # a blank TAU takes the profile's
 
 
+@pytest.mark.parametrize("actual", ["0", "-0.2"])
+def test_post_dose_sample_at_or_before_the_dose(tmp_path, actual):
+    # line 3 is M01 cycle 1 at nominal 1 h (actual 1.12 h); the pre-dose sample is at -0.77 h
+    with pytest.raises(ListingError) as e:
+        read_pc(_edit_pc(tmp_path, 3, "ARRLT", actual))
+    assert str(e.value) == (
+        f"concentrations: line 3 (USUBJID='M01') field 'ARRLT': {float(actual):g} h is not "
+        "after the dose (nominal 1 h post-dose)"
+    )
+
+
 # -- ADA ---------------------------------------------------------------------------------
 def _ada_frame() -> pd.DataFrame:
     return pd.read_csv(bundled("ada"), dtype=str, keep_default_na=False)

@@ -570,7 +570,9 @@ def read_pc(
     * within a profile (subject and cycle) ordered by nominal time, actual times must
       increase: an actual time out of order is an error naming its record and ``ARRLT``;
     * one dose, arm and dosing interval (``TAU``, blank rows aside) per subject and cycle:
-      error otherwise.
+      error otherwise;
+    * a post-dose sample (``NRRLT > 0``) with an actual time at or before the dose
+      (``ARRLT <= 0``): error.
 
     A quantifiable pre-dose sample (``NRRLT <= 0``) is not an error here: :func:`bayes_dose.pk.nca`
     lists it as excluded (cycle 1) or uses it as the residual concentration (later cycles).
@@ -606,6 +608,11 @@ def read_pc(
                     f"{_show(given[col].iat[0])} of {given['source_row'].iat[0]} "
                     "(same subject and cycle)"
                 )
+        for _, r in g[(g["NRRLT"] > 0) & (g["ARRLT"] <= 0)].iterrows():
+            chk.add(
+                f"{what}: {describe(r)} field 'ARRLT': {r['ARRLT']:g} h is not after the dose "
+                f"(nominal {r['NRRLT']:g} h post-dose)"
+            )
         dup = g[g.duplicated("NRRLT", keep="first")]
         for _, r in dup.iterrows():
             first = g[g["NRRLT"] == r["NRRLT"]].iloc[0]
