@@ -159,18 +159,29 @@ def recommend_rp2d(fit: Fit, arm: str, rule: RP2DPolicy | None = None) -> tuple[
     return level, reason
 
 
+#: What :func:`borrowed_arms` says for an object reading every arm (``reads_all_arms``).
+ALL_ARMS = "*"
+
+
+def borrowed_arms(design: Any) -> tuple[str, ...]:
+    """The arms a design reads besides its own: the one predicate
+    :attr:`Design.borrows_from <bayes_dose.Design.borrows_from>` (objects that are not
+    designs may say ``reads_all_arms``: then ``(ALL_ARMS,)``)."""
+    b = getattr(design, "borrows_from", None)
+    if b is not None:
+        return tuple(b)
+    return (ALL_ARMS,) if getattr(design, "reads_all_arms", False) else ()
+
+
 def reads_all_arms(design: Any) -> bool:
     """Whether the design is fitted on every arm's data: it borrows from another arm.
 
     The one predicate is :attr:`Design.borrows_from <bayes_dose.Design.borrows_from>`
     (non-empty: the combination BLRM with ``borrow=True``), from which
     ``Design.requires_other_arms`` follows too.  Objects that are not :class:`Design`
-    may say so with a ``reads_all_arms`` attribute.
+    may say so with a ``reads_all_arms`` attribute (:func:`borrowed_arms`).
     """
-    borrows = getattr(design, "borrows_from", None)
-    if borrows is not None:
-        return bool(borrows)
-    return bool(getattr(design, "reads_all_arms", False))
+    return bool(borrowed_arms(design))
 
 
 def _not_analysed(designs: Mapping[str, Mapping[str, Any]], data: Mapping[str, Outcomes]
@@ -189,10 +200,9 @@ def _not_analysed(designs: Mapping[str, Mapping[str, Any]], data: Mapping[str, O
     read = set(designs)
     for ds in designs.values():
         for d in ds.values():
-            borrows = getattr(d, "borrows_from", None)
-            if borrows is None and getattr(d, "reads_all_arms", False):
-                return {}
-            read.update(borrows or ())
+            read.update(borrowed_arms(d))
+    if ALL_ARMS in read:
+        return {}
     return {a: len(o) for a, o in data.items() if a not in read and len(o)}
 
 

@@ -712,10 +712,11 @@ def _check_read(simulation: Mapping[str, Any], designs: Mapping[str, Mapping[str
             )
     if "programme_n_trials" not in simulation:
         return
+    from .compare import borrowed_arms
+
     where = "[simulation] programme_n_trials"
     pairs = [(a, name, b[0]) for a, ds in designs.items() for name, d in ds.items()
-             if len(b := tuple(getattr(d, "borrows_from", None) or ())) == 1
-             and b[0] != a and b[0] in designs]  # fmt: skip
+             if len(b := borrowed_arms(d)) == 1 and b[0] != a and b[0] in designs]  # fmt: skip
     if not pairs:
         raise ValueError(
             f"{where}: no design borrows from another arm with designs in the spec (e.g. a "

@@ -26,6 +26,8 @@ from typing import Any
 
 from . import checks
 from .checks import check_seed
+from .compare import ALL_ARMS
+from .compare import borrowed_arms as _borrows
 from .manifest import build_manifest, data_sha256, design_specs
 
 __all__ = ["Study", "StudySimulation"]
@@ -723,20 +725,7 @@ def scenario_pairs(first: Sequence[str], second: Sequence[str]
     return None
 
 
-#: What :func:`_borrows` says for an object reading every arm (``reads_all_arms``).
-ALL_ARMS = "*"
-
 
 def _params(design: Any) -> dict[str, Any]:
     get = getattr(design, "get_params", None)
     return get() if callable(get) else {}
-
-
-def _borrows(design: Any) -> tuple[str, ...]:
-    """The arms a design reads besides its own: the one predicate
-    :attr:`Design.borrows_from <bayes_dose.Design.borrows_from>` (objects that are not
-    designs may say ``reads_all_arms``, as :func:`bayes_dose.compare.reads_all_arms`)."""
-    b = getattr(design, "borrows_from", None)
-    if b is not None:
-        return tuple(b)
-    return (ALL_ARMS,) if getattr(design, "reads_all_arms", False) else ()

@@ -69,9 +69,9 @@ def patient_notes(cmp: Any, why: Mapping[str, str] | None = None) -> list[str]:
     """Sentences on the patients the fits could not count in full: holds, pending
     follow-up (with the days left), unknown DLT status, unknown grade-2 status a held
     accelerated titration rests on (``titration_grade2=True``: ``Fit.grade2_unknown``),
-    data without follow-up, and the
-    arms of the data no design analysed (:attr:`Comparison.not_analysed`; ``why``: the
-    reason per arm, :meth:`Comparison.not_analysed_notes`)."""
+    data without follow-up, and the arms of the data no design analysed
+    (:attr:`Comparison.not_analysed`; ``why``: the reason per arm,
+    :meth:`Comparison.not_analysed_notes`)."""
     lines = list(cmp.not_analysed_notes(why))
     held: dict[str, list[str]] = {}
     for (arm, name), fit in cmp.fits.items():

@@ -591,7 +591,8 @@ class Design(ABC):
             "pending": tuple(pend["patient_id"]), "unknown": unknown or imputed,
             "missing_policy": policy, "dlt_window": window,
         }  # fmt: skip
-        grade2 = tuple(p for e in evidence if self._reads_grade2() for p in e.grade2_unknown)
+        reads_grade2 = self._reads_grade2()
+        grade2 = tuple(p for e in evidence if reads_grade2 for p in e.grade2_unknown)
         held_grade2 = tuple(p for e in evidence if e.grade2_held for p in e.grade2_unknown)
         changes["grade2_unknown"] = held_grade2
         reason = fit.reason
